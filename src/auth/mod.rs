@@ -1,0 +1,13 @@
+//! Who is calling: API keys, the tenant they act for, and their rate limits.
+
+mod generated;
+mod keyring;
+mod middleware;
+mod rate_limit;
+mod tenancy;
+
+pub use generated::ensure_keys;
+pub use keyring::{KeyKind, KeyRing};
+pub use middleware::{require_admin_key, require_app_key, RequestContext, Tenant};
+pub use rate_limit::{RateLimiter, Tier};
+pub use tenancy::TenantDirectory;

@@ -1,0 +1,171 @@
+//! Definitions (metrics, attributes, ...) held in memory so the hot path never queries
+//! them. The database is the source of truth; the catalog is reloaded after any change.
+
+mod sync;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use rusqlite::Connection;
+use serde_json::Value;
+
+pub use sync::sync_definitions;
+
+use crate::config::AttributeType;
+
+/// The tenant id that owns definitions shared by every tenant.
+const SHARED: i64 = 0;
+
+#[derive(Debug, Clone)]
+pub struct Metric {
+    pub id: i64,
+    pub uuid: String,
+    pub key: String,
+    pub name: String,
+    pub units: Option<String>,
+    pub unit_type: String,
+    pub managed: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Attribute {
+    pub id: i64,
+    pub uuid: String,
+    pub key: String,
+    pub name: String,
+    pub kind: AttributeType,
+}
+
+#[derive(Debug, Default)]
+pub struct Catalog {
+    /// Active metrics by (owning tenant or SHARED, key), in creation order per tenant.
+    metrics: HashMap<(i64, String), Metric>,
+    metrics_by_id: HashMap<i64, (i64, String)>,
+    attributes: HashMap<(i64, AttributeType, String), Attribute>,
+}
+
+impl Catalog {
+    /// Loads every active definition the foundation knows how to use.
+    pub fn load(conn: &Connection) -> rusqlite::Result<Catalog> {
+        let mut catalog = Catalog::default();
+        let mut stmt = conn.prepare(
+            "SELECT id, uuid, ifnull(tenant_id, 0), kind, key, managed, body
+               FROM definitions WHERE status = 'active' AND kind IN ('metric', 'attribute')
+              ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, bool>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, uuid, tenant, kind, key, managed, body) = row?;
+            let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            let text = |field: &str| body.get(field).and_then(Value::as_str).map(str::to_owned);
+            match kind.as_str() {
+                "metric" => {
+                    catalog.metrics_by_id.insert(id, (tenant, key.clone()));
+                    catalog.metrics.insert(
+                        (tenant, key.clone()),
+                        Metric {
+                            id,
+                            uuid,
+                            name: text("name").unwrap_or_else(|| key.clone()),
+                            units: text("units"),
+                            unit_type: text("unitType").unwrap_or_else(|| "number".into()),
+                            key,
+                            managed,
+                        },
+                    );
+                }
+                "attribute" => {
+                    let kind = match text("type").as_deref() {
+                        Some("event") => AttributeType::Event,
+                        _ => AttributeType::User,
+                    };
+                    catalog.attributes.insert(
+                        (tenant, kind, key.clone()),
+                        Attribute {
+                            id,
+                            uuid,
+                            name: text("name").unwrap_or_else(|| key.clone()),
+                            key,
+                            kind,
+                        },
+                    );
+                }
+                _ => {}
+            }
+        }
+        Ok(catalog)
+    }
+
+    /// The active metric `key` as `tenant` sees it: its own first, then the shared one.
+    pub fn metric(&self, tenant: i64, key: &str) -> Option<&Metric> {
+        self.metrics
+            .get(&(tenant, key.to_owned()))
+            .or_else(|| self.metrics.get(&(SHARED, key.to_owned())))
+    }
+
+    pub fn metric_by_id(&self, id: i64) -> Option<&Metric> {
+        self.metrics_by_id
+            .get(&id)
+            .and_then(|k| self.metrics.get(k))
+    }
+
+    /// Every active metric `tenant` sees, oldest definition first.
+    pub fn metrics_for(&self, tenant: i64) -> Vec<&Metric> {
+        let mut visible: HashMap<&str, &Metric> = HashMap::new();
+        for ((owner, key), metric) in &self.metrics {
+            if *owner == SHARED && !visible.contains_key(key.as_str()) {
+                visible.insert(key, metric);
+            }
+        }
+        for ((owner, key), metric) in &self.metrics {
+            if *owner == tenant && tenant != SHARED {
+                visible.insert(key, metric);
+            }
+        }
+        let mut list: Vec<&Metric> = visible.into_values().collect();
+        list.sort_by_key(|m| m.id);
+        list
+    }
+
+    pub fn has_attribute(&self, tenant: i64, kind: AttributeType, key: &str) -> bool {
+        self.attributes
+            .contains_key(&(tenant, kind, key.to_owned()))
+            || self
+                .attributes
+                .contains_key(&(SHARED, kind, key.to_owned()))
+    }
+}
+
+/// The current catalog, swapped whole when definitions change.
+#[derive(Clone, Default)]
+pub struct CatalogHandle(Arc<RwLock<Arc<Catalog>>>);
+
+impl CatalogHandle {
+    pub fn new(catalog: Catalog) -> Self {
+        CatalogHandle(Arc::new(RwLock::new(Arc::new(catalog))))
+    }
+
+    pub fn current(&self) -> Arc<Catalog> {
+        self.0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    pub fn replace(&self, catalog: Catalog) {
+        *self
+            .0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(catalog);
+    }
+}

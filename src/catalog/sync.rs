@@ -1,0 +1,216 @@
+//! Brings the `definitions` table in line with trophy.toml at start. A key keeps its UUID
+//! across restarts; a definition dropped from the file is archived, never deleted, so
+//! history that points at it stays valid.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection};
+use serde_json::{json, Value};
+
+use crate::config::{
+    AchievementStatus, AttributeType, Config, LeaderboardStatus, TriggerStatus, UnitType,
+};
+
+/// One definition as the file declares it.
+struct Declared {
+    kind: &'static str,
+    key: String,
+    status: &'static str,
+    body: Value,
+}
+
+fn declared(config: &Config) -> Vec<Declared> {
+    let mut out = Vec::new();
+    for a in &config.attributes {
+        out.push(Declared {
+            kind: "attribute",
+            key: a.key.clone(),
+            status: "active",
+            body: json!({
+                "name": a.name,
+                "type": match a.kind { AttributeType::User => "user", AttributeType::Event => "event" },
+            }),
+        });
+    }
+    for m in &config.metrics {
+        out.push(Declared {
+            kind: "metric",
+            key: m.key.clone(),
+            status: "active",
+            body: json!({
+                "name": m.name,
+                "units": m.units,
+                "unitType": match m.unit_type { UnitType::Number => "number", UnitType::Currency => "currency" },
+            }),
+        });
+    }
+    for a in &config.achievements {
+        out.push(Declared {
+            kind: "achievement",
+            key: a.key.clone(),
+            status: match a.status {
+                AchievementStatus::Active => "active",
+                AchievementStatus::Inactive => "inactive",
+                AchievementStatus::Locked => "locked",
+            },
+            body: json!({ "name": a.name }),
+        });
+    }
+    for p in &config.points {
+        out.push(Declared {
+            kind: "points_system",
+            key: p.key.clone(),
+            status: "active",
+            body: json!({ "name": p.name }),
+        });
+        // Triggers and boosts have no key in the file: their position is their identity.
+        for (i, t) in p.triggers.iter().enumerate() {
+            out.push(Declared {
+                kind: "points_trigger",
+                key: format!("{}/trigger/{i}", p.key),
+                status: match t.status {
+                    TriggerStatus::Active => "active",
+                    TriggerStatus::Inactive => "inactive",
+                },
+                body: json!({ "points": t.points }),
+            });
+        }
+        for l in &p.levels {
+            out.push(Declared {
+                kind: "points_level",
+                key: format!("{}/level/{}", p.key, l.key),
+                status: "active",
+                body: json!({ "name": l.name, "points": l.points }),
+            });
+        }
+        for (i, b) in p.boosts.iter().enumerate() {
+            out.push(Declared {
+                kind: "points_boost",
+                key: format!("{}/boost/{i}", p.key),
+                status: "active",
+                body: json!({ "name": b.name }),
+            });
+        }
+    }
+    for l in &config.leaderboards {
+        out.push(Declared {
+            kind: "leaderboard",
+            key: l.key.clone(),
+            status: match l.status {
+                LeaderboardStatus::Active => "active",
+                LeaderboardStatus::Inactive => "inactive",
+                LeaderboardStatus::Finished => "finished",
+            },
+            body: json!({ "name": l.name }),
+        });
+    }
+    out
+}
+
+/// Upserts every definition of `config` and archives file-managed ones no longer declared.
+pub fn sync_definitions(
+    conn: &mut Connection,
+    config: &Config,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    let mut existing: HashMap<(String, String), (i64, String, String)> = HashMap::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT id, kind, key, status, body FROM definitions
+              WHERE tenant_id IS NULL AND managed = 1",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                (r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+                (
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ),
+            ))
+        })?;
+        for row in rows {
+            let (k, v) = row?;
+            existing.insert(k, v);
+        }
+    }
+    for d in declared(config) {
+        let body = d.body.to_string();
+        match existing.remove(&(d.kind.to_owned(), d.key.clone())) {
+            Some((id, status, old_body)) => {
+                if status != d.status || old_body != body {
+                    tx.execute(
+                        "UPDATE definitions SET status = ?1, body = ?2, updated = ?3 WHERE id = ?4",
+                        params![d.status, body, now_ms, id],
+                    )?;
+                }
+            }
+            None => {
+                // A definition created through the Admin API with the same key becomes
+                // file-managed rather than duplicated.
+                let updated = tx.execute(
+                    "UPDATE definitions SET managed = 1, status = ?1, body = ?2, updated = ?3
+                      WHERE tenant_id IS NULL AND kind = ?4 AND key = ?5",
+                    params![d.status, body, now_ms, d.kind, d.key],
+                )?;
+                if updated == 0 {
+                    tx.execute(
+                        "INSERT INTO definitions (uuid, tenant_id, kind, key, status, managed, body, created, updated)
+                         VALUES (?1, NULL, ?2, ?3, ?4, 1, ?5, ?6, ?6)",
+                        params![uuid::Uuid::new_v4().to_string(), d.kind, d.key, d.status, body, now_ms],
+                    )?;
+                }
+            }
+        }
+    }
+    for (id, status, _) in existing.into_values() {
+        if status != "archived" {
+            tx.execute(
+                "UPDATE definitions SET status = 'archived', updated = ?1 WHERE id = ?2",
+                params![now_ms, id],
+            )?;
+        }
+    }
+    tx.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+
+    fn db() -> Connection {
+        let mut conn = Connection::open_in_memory().expect("db");
+        crate::db::migrate(&mut conn).expect("migrate");
+        conn
+    }
+
+    fn uuid_of(conn: &Connection, kind: &str, key: &str) -> (String, String) {
+        conn.query_row(
+            "SELECT uuid, status FROM definitions WHERE kind = ?1 AND key = ?2",
+            params![kind, key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("definition row")
+    }
+
+    #[test]
+    fn same_key_keeps_its_uuid_and_dropped_definitions_are_archived() {
+        let mut conn = db();
+        let first = config::parse(
+            "[[metrics]]\nkey = \"a\"\nname = \"A\"\n[[metrics]]\nkey = \"b\"\nname = \"B\"\n",
+        )
+        .expect("config");
+        sync_definitions(&mut conn, &first, 1).expect("sync");
+        let (a_id, _) = uuid_of(&conn, "metric", "a");
+        let second = config::parse("[[metrics]]\nkey = \"a\"\nname = \"A2\"\n").expect("config");
+        sync_definitions(&mut conn, &second, 2).expect("sync again");
+        let (a_again, a_status) = uuid_of(&conn, "metric", "a");
+        assert_eq!(a_id, a_again);
+        assert_eq!(a_status, "active");
+        assert_eq!(uuid_of(&conn, "metric", "b").1, "archived");
+        sync_definitions(&mut conn, &first, 3).expect("restore");
+        assert_eq!(uuid_of(&conn, "metric", "b").1, "active");
+    }
+}

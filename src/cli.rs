@@ -1,0 +1,82 @@
+//! The command line (interface.md §1).
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config};
+use crate::settings::{ConfigSource, RuntimeSettings};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "trophyd",
+    version,
+    about = "Self-hosted gamification server speaking the Trophy API"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// trophy.toml to load (default: ./trophy.toml if present, else the built-in demo).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on, overriding [server] listen. Port 0 picks a free port.
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// SQLite file, overriding [server] data.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Enable POST/GET /_test/clock.
+    #[arg(long)]
+    pub test_clock: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the config; print every problem with its location; exit 1 on any.
+    Check,
+    /// Write a commented starter trophy.toml (refuses to overwrite).
+    Init {
+        #[arg(default_value = "trophy.toml")]
+        path: PathBuf,
+    },
+    /// Consistent online copy of the database.
+    Backup {
+        #[arg(long)]
+        data: PathBuf,
+        dest: PathBuf,
+    },
+}
+
+/// Loads the config the way `serve` and `check` do: `--config`, else `./trophy.toml`,
+/// else the demo; then environment overrides.
+pub fn load_config(explicit: Option<&Path>) -> Result<(Config, ConfigSource), String> {
+    let path = match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None => Some(PathBuf::from("trophy.toml")).filter(|p| p.exists()),
+    };
+    let (mut config, source) = match path {
+        Some(path) => (
+            config::load_file(&path).map_err(|e| e.to_string())?,
+            ConfigSource::File(path),
+        ),
+        None => (config::demo(), ConfigSource::Demo),
+    };
+    config::apply_env(&mut config, |name| std::env::var(name).ok())?;
+    Ok((config, source))
+}
+
+impl Cli {
+    /// The settings `serve` runs with: the config plus command-line overrides.
+    pub fn settings(&self) -> Result<RuntimeSettings, String> {
+        let (config, source) = load_config(self.config.as_deref())?;
+        let mut settings = RuntimeSettings::new(config, source);
+        if let Some(listen) = &self.listen {
+            settings.listen = listen.clone();
+        }
+        if let Some(data) = &self.data {
+            settings.data = data.clone();
+        }
+        settings.test_clock = self.test_clock;
+        Ok(settings)
+    }
+}

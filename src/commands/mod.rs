@@ -1,0 +1,7 @@
+//! Validated state changes, each applied by the writer inside the group transaction.
+
+pub mod persist_clock;
+pub mod record_event;
+pub mod tenants;
+pub mod update_preferences;
+pub mod upsert_user;

@@ -1,0 +1,143 @@
+//! `POST /metrics/{key}/event`: the pipeline every gamification feature hangs off.
+//! Order (behaviour.md §2.2): idempotency check, user upsert, store the event and the new
+//! total, then streaks, achievements, points and leaderboards as they land, then reply.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::upsert_user::upsert;
+use crate::catalog::Metric;
+use crate::domain::user::UserUpsert;
+use crate::error::ApiError;
+use crate::store;
+use crate::streak_view::{zero_state, StreakView};
+use crate::writer::{Command, WriteCtx};
+
+pub struct RecordEvent {
+    pub tenant: i64,
+    pub metric: Metric,
+    pub user: UserUpsert,
+    pub value: f64,
+    pub attributes: BTreeMap<String, String>,
+    pub idempotency_key: Option<String>,
+}
+
+/// The spec's `EventResponse`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventResponse {
+    pub event_id: String,
+    pub metric_id: String,
+    pub total: f64,
+    pub achievements: Vec<Value>,
+    pub current_streak: StreakView,
+    pub points: Map<String, Value>,
+    pub leaderboards: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotent_replayed: Option<bool>,
+}
+
+pub struct EventOutcome {
+    pub response: EventResponse,
+    /// True when the idempotency key had been used: answer 202 and nothing changed.
+    pub replayed: bool,
+}
+
+impl Command for RecordEvent {
+    type Output = EventOutcome;
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<EventOutcome, ApiError> {
+        let now_ms = ctx.now.timestamp_millis();
+        let settings = &ctx.env.settings.config;
+        let default_tz = settings.server.default_timezone;
+
+        // Replays are recognised before the upsert, so a replay changes no user field.
+        if let Some(key) = &self.idempotency_key {
+            if let Some(existing) =
+                store::users::find(ctx.conn, self.tenant, self.user.id.as_str())?
+            {
+                let ttl_days = i64::from(settings.server.idempotency_ttl_days);
+                let not_before = if ttl_days == 0 {
+                    i64::MIN
+                } else {
+                    now_ms - ttl_days * 86_400_000
+                };
+                if let Some(event_uuid) = store::events::replayed_event(
+                    ctx.conn,
+                    existing.row_id,
+                    self.metric.id,
+                    key,
+                    not_before,
+                )? {
+                    let total = store::events::total(ctx.conn, existing.row_id, self.metric.id)?;
+                    let tz = existing.time_zone(default_tz);
+                    return Ok(EventOutcome {
+                        response: EventResponse {
+                            event_id: event_uuid,
+                            metric_id: self.metric.uuid.clone(),
+                            total,
+                            achievements: Vec::new(),
+                            current_streak: zero_state(settings.streaks.as_ref(), tz, ctx.now),
+                            points: Map::new(),
+                            leaderboards: Map::new(),
+                            idempotency_key: Some(key.clone()),
+                            idempotent_replayed: Some(true),
+                        },
+                        replayed: true,
+                    });
+                }
+            }
+        }
+
+        let user = upsert(ctx, self.tenant, &self.user)?.user;
+        let tz = user.time_zone(default_tz);
+        let event_uuid = uuid::Uuid::new_v4().to_string();
+        let attributes = if self.attributes.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&self.attributes).map_err(ApiError::internal)?)
+        };
+        let event_row = store::events::insert(
+            ctx.conn,
+            &store::events::NewEvent {
+                uuid: &event_uuid,
+                user_row: user.row_id,
+                metric_id: self.metric.id,
+                value: self.value,
+                attributes: attributes.as_deref(),
+                at_ms: now_ms,
+                tz: tz.name(),
+            },
+        )?;
+        let total = store::events::add_to_total(ctx.conn, user.row_id, self.metric.id, self.value)?;
+        if let Some(key) = &self.idempotency_key {
+            store::events::claim_key(
+                ctx.conn,
+                user.row_id,
+                self.metric.id,
+                key,
+                event_row,
+                now_ms,
+            )?;
+        }
+
+        Ok(EventOutcome {
+            response: EventResponse {
+                event_id: event_uuid,
+                metric_id: self.metric.uuid.clone(),
+                total,
+                achievements: Vec::new(),
+                current_streak: zero_state(settings.streaks.as_ref(), tz, ctx.now),
+                points: Map::new(),
+                leaderboards: Map::new(),
+                idempotent_replayed: self.idempotency_key.as_ref().map(|_| false),
+                idempotency_key: self.idempotency_key,
+            },
+            replayed: false,
+        })
+    }
+}

@@ -1,0 +1,84 @@
+//! Creating and updating users: `POST /users`, `PUT /users/{id}`, `PATCH /users/{id}`,
+//! and the inline upsert every event and completion does.
+
+use ring::rand::{SecureRandom, SystemRandom};
+
+use crate::domain::user::{User, UserUpsert};
+use crate::error::ApiError;
+use crate::store;
+use crate::writer::{Command, WriteCtx};
+
+/// How an explicit user write treats a user that does not exist yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// POST and PUT: create it.
+    Create,
+    /// PATCH: 404.
+    NotFound,
+}
+
+pub struct UpsertUser {
+    pub tenant: i64,
+    pub upsert: UserUpsert,
+    pub missing: Missing,
+}
+
+impl Command for UpsertUser {
+    type Output = User;
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<User, ApiError> {
+        if self.missing == Missing::NotFound
+            && store::users::find(ctx.conn, self.tenant, self.upsert.id.as_str())?.is_none()
+        {
+            return Err(ApiError::not_found("User not found"));
+        }
+        Ok(upsert(ctx, self.tenant, &self.upsert)?.user)
+    }
+}
+
+pub struct Upserted {
+    pub user: User,
+    pub created: bool,
+}
+
+/// Finds or creates the user and applies the changes. Every path that names a user in
+/// its body goes through here, so creation side effects happen exactly once.
+pub fn upsert(
+    ctx: &mut WriteCtx<'_>,
+    tenant: i64,
+    upsert: &UserUpsert,
+) -> Result<Upserted, ApiError> {
+    let now = ctx.now.timestamp_millis();
+    match store::users::find(ctx.conn, tenant, upsert.id.as_str())? {
+        Some(mut user) => {
+            user.apply(&upsert.changes, now)?;
+            store::users::update(ctx.conn, &user)?;
+            Ok(Upserted {
+                user,
+                created: false,
+            })
+        }
+        None => {
+            let control = draw_control(ctx.env.settings.config.server.control_ratio);
+            let mut user = User::new(tenant, &upsert.id, control, now);
+            user.apply(&upsert.changes, now)?;
+            let user = store::users::insert(ctx.conn, &user)?;
+            Ok(Upserted {
+                user,
+                created: true,
+            })
+        }
+    }
+}
+
+/// Places a new user in the control group with probability `ratio`.
+fn draw_control(ratio: f64) -> bool {
+    if ratio <= 0.0 {
+        return false;
+    }
+    let mut bytes = [0u8; 4];
+    if SystemRandom::new().fill(&mut bytes).is_err() {
+        return false;
+    }
+    f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX) < ratio
+}

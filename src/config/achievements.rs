@@ -1,0 +1,177 @@
+//! `[[achievements]]`: one-off milestones, each completed by one kind of trigger.
+
+use std::collections::HashSet;
+
+use super::catalog::{read_key, Catalog};
+use super::model::{AchievementDef, AchievementStatus, AchievementTrigger, AttributeType};
+use super::prerequisites::{report_cycles, Composite};
+use super::reader::{Sink, Table};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Trigger {
+    Metric,
+    Streak,
+    Api,
+    Achievement,
+}
+
+const TRIGGERS: [(&str, Trigger); 4] = [
+    ("metric", Trigger::Metric),
+    ("streak", Trigger::Streak),
+    ("api", Trigger::Api),
+    ("achievement", Trigger::Achievement),
+];
+
+/// The keys each trigger owns; they are errors with any other trigger.
+const TRIGGER_KEYS: [(Trigger, &str, &[&str]); 3] = [
+    (
+        Trigger::Metric,
+        "trigger = \"metric\"",
+        &["metric", "metric_value", "event_attributes"],
+    ),
+    (Trigger::Streak, "trigger = \"streak\"", &["streak_length"]),
+    (
+        Trigger::Achievement,
+        "trigger = \"achievement\"",
+        &["prerequisites"],
+    ),
+];
+
+const STATUSES: [(&str, AchievementStatus); 3] = [
+    ("active", AchievementStatus::Active),
+    ("inactive", AchievementStatus::Inactive),
+    ("locked", AchievementStatus::Locked),
+];
+
+pub(crate) const KEYS: &[&str] = &[
+    "key",
+    "name",
+    "description",
+    "badge_url",
+    "trigger",
+    "metric",
+    "metric_value",
+    "streak_length",
+    "prerequisites",
+    "status",
+    "user_attributes",
+    "event_attributes",
+];
+
+pub(crate) fn read(
+    root: &Table<'_, '_>,
+    sink: &mut Sink,
+    catalog: &mut Catalog,
+) -> Vec<AchievementDef> {
+    let tables = root.tables(sink, "achievements", "[[achievements]]");
+    // Every key first: prerequisites may name achievements written further down.
+    let keys: Vec<Option<String>> = tables
+        .iter()
+        .map(|t| read_key(t, sink, catalog.achievements_mut(), "achievement"))
+        .collect();
+    let mut defs = Vec::new();
+    let mut composites = Vec::new();
+    for (t, key) in tables.iter().zip(keys) {
+        t.deny_unknown(sink, KEYS);
+        let name = t.req_nonempty(sink, "name");
+        let description = t.opt_text(sink, "description");
+        let badge_url = t.opt_text(sink, "badge_url");
+        let status = t
+            .opt_choice(sink, "status", &STATUSES)
+            .unwrap_or(AchievementStatus::Active);
+        let user_attributes = catalog.read_filter(t, sink, "user_attributes", AttributeType::User);
+        let event_attributes =
+            catalog.read_filter(t, sink, "event_attributes", AttributeType::Event);
+        let trigger = read_trigger(t, sink, catalog);
+        if let (Some(key), Some(AchievementTrigger::Achievement { prerequisites })) =
+            (&key, &trigger)
+        {
+            composites.push(Composite {
+                key: key.clone(),
+                at: t.value_at("prerequisites"),
+                prerequisites: prerequisites.clone(),
+            });
+        }
+        if let (Some(key), Some(name), Some(trigger)) = (key, name, trigger) {
+            defs.push(AchievementDef {
+                key,
+                name: name.to_owned(),
+                description,
+                badge_url,
+                trigger,
+                status,
+                user_attributes,
+                event_attributes,
+            });
+        }
+    }
+    report_cycles(&composites, sink);
+    defs
+}
+
+fn read_trigger(
+    t: &Table<'_, '_>,
+    sink: &mut Sink,
+    catalog: &Catalog,
+) -> Option<AchievementTrigger> {
+    // Without a readable trigger, the trigger-specific keys cannot be judged either.
+    let trigger = t.req_choice(sink, "trigger", &TRIGGERS)?;
+    for (owner, condition, keys) in TRIGGER_KEYS {
+        if owner != trigger {
+            t.only_with(sink, keys, condition);
+        }
+    }
+    match trigger {
+        Trigger::Metric => {
+            let metric = t.req_str(sink, "metric");
+            if let Some(metric) = metric {
+                catalog.check_metric(sink, metric, t.value_at("metric"));
+            }
+            let metric_value = t.req_float(sink, "metric_value");
+            if let Some(value) = metric_value {
+                if value <= 0.0 {
+                    sink.report(
+                        t.value_at("metric_value"),
+                        "\"metric_value\" must be greater than 0",
+                    );
+                }
+            }
+            Some(AchievementTrigger::Metric {
+                metric: metric?.to_owned(),
+                metric_value: metric_value?,
+            })
+        }
+        Trigger::Streak => {
+            let streak_length = t.req_u32(sink, "streak_length", 1, u32::MAX)?;
+            Some(AchievementTrigger::Streak { streak_length })
+        }
+        Trigger::Api => Some(AchievementTrigger::Api),
+        Trigger::Achievement => {
+            let Some(listed) = t.opt_str_list(sink, "prerequisites") else {
+                if !t.has("prerequisites") {
+                    t.missing(sink, "prerequisites");
+                }
+                return None;
+            };
+            if listed.is_empty() {
+                sink.report(
+                    t.value_at("prerequisites"),
+                    "\"prerequisites\" must name at least one achievement",
+                );
+            }
+            let mut seen = HashSet::new();
+            let mut prerequisites = Vec::new();
+            for (name, at) in listed {
+                if !catalog.check_achievement(sink, name, at) {
+                    continue;
+                }
+                if seen.insert(name) {
+                    prerequisites.push(name.to_owned());
+                } else {
+                    sink.report(at, format!("prerequisite \"{name}\" is listed twice"));
+                }
+            }
+            Some(AchievementTrigger::Achievement { prerequisites })
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! `[[attributes]]`: the user and event attribute keys that filters and breakdowns may name.
+
+use super::catalog::{read_key, Catalog};
+use super::model::{AttributeDef, AttributeType};
+use super::reader::{Sink, Table};
+
+const TYPES: [(&str, AttributeType); 2] = [
+    ("user", AttributeType::User),
+    ("event", AttributeType::Event),
+];
+
+pub(crate) const KEYS: &[&str] = &["key", "name", "type"];
+
+pub(crate) fn read(
+    root: &Table<'_, '_>,
+    sink: &mut Sink,
+    catalog: &mut Catalog,
+) -> Vec<AttributeDef> {
+    let mut defs = Vec::new();
+    let mut seen = Default::default();
+    for t in root.tables(sink, "attributes", "[[attributes]]") {
+        t.deny_unknown(sink, KEYS);
+        let key = read_key(&t, sink, &mut seen, "attribute");
+        let name = t.req_nonempty(sink, "name");
+        let kind = t.req_choice(sink, "type", &TYPES);
+        if let Some(key) = &key {
+            catalog.attributes_mut().entry(key.clone()).or_insert(kind);
+        }
+        if let (Some(key), Some(name), Some(kind)) = (key, name, kind) {
+            defs.push(AttributeDef {
+                key,
+                name: name.to_owned(),
+                kind,
+            });
+        }
+    }
+    defs
+}

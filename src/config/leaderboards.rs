@@ -1,0 +1,162 @@
+//! `[[leaderboards]]`: rankings by a metric, a points system or the streak.
+
+use std::collections::HashSet;
+
+use super::catalog::{read_key, Catalog};
+use super::defaults::DEFAULT_MAX_PARTICIPANTS;
+use super::model::{AttributeType, LeaderboardDef, LeaderboardStatus, RankBy, RunUnit};
+use super::reader::{Sink, Table};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Rank {
+    Metric,
+    Points,
+    Streak,
+}
+
+const RANKS: [(&str, Rank); 3] = [
+    ("metric", Rank::Metric),
+    ("points", Rank::Points),
+    ("streak", Rank::Streak),
+];
+
+const RUN_UNITS: [(&str, RunUnit); 3] = [
+    ("day", RunUnit::Day),
+    ("month", RunUnit::Month),
+    ("year", RunUnit::Year),
+];
+
+const STATUSES: [(&str, LeaderboardStatus); 3] = [
+    ("active", LeaderboardStatus::Active),
+    ("inactive", LeaderboardStatus::Inactive),
+    ("finished", LeaderboardStatus::Finished),
+];
+
+/// Trophy's cap on a board's size.
+const MAX_PARTICIPANTS: u32 = 1000;
+
+pub(crate) const KEYS: &[&str] = &[
+    "key",
+    "name",
+    "description",
+    "rank_by",
+    "metric",
+    "points_system",
+    "start",
+    "end",
+    "run_unit",
+    "run_interval",
+    "max_participants",
+    "breakdown_attributes",
+    "status",
+];
+
+pub(crate) fn read(
+    root: &Table<'_, '_>,
+    sink: &mut Sink,
+    catalog: &Catalog,
+) -> Vec<LeaderboardDef> {
+    let mut seen = HashSet::new();
+    let mut defs = Vec::new();
+    for t in root.tables(sink, "leaderboards", "[[leaderboards]]") {
+        t.deny_unknown(sink, KEYS);
+        let key = read_key(&t, sink, &mut seen, "leaderboard");
+        let name = t.req_nonempty(sink, "name");
+        let description = t.opt_text(sink, "description");
+        let rank_by = read_rank_by(&t, sink, catalog);
+        let start = t.opt_date(sink, "start");
+        let end = t.opt_date(sink, "end");
+        if let (Some(start), Some(end)) = (start, end) {
+            if end < start {
+                sink.report(t.value_at("end"), "\"end\" is before \"start\"");
+            }
+        }
+        let run = if matches!(rank_by, Some(RankBy::Streak)) {
+            forbid_run(&t, sink);
+            None
+        } else {
+            read_run(&t, sink)
+        };
+        let max_participants = t
+            .opt_u32(sink, "max_participants", 1, MAX_PARTICIPANTS)
+            .unwrap_or(DEFAULT_MAX_PARTICIPANTS);
+        let breakdown_attributes = read_breakdown(&t, sink, catalog);
+        let status = t
+            .opt_choice(sink, "status", &STATUSES)
+            .unwrap_or(LeaderboardStatus::Active);
+        if let (Some(key), Some(name), Some(rank_by)) = (key, name, rank_by) {
+            defs.push(LeaderboardDef {
+                key,
+                name: name.to_owned(),
+                description,
+                rank_by,
+                start,
+                end,
+                run,
+                max_participants,
+                breakdown_attributes,
+                status,
+            });
+        }
+    }
+    defs
+}
+
+fn read_rank_by(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<RankBy> {
+    let rank = t.req_choice(sink, "rank_by", &RANKS)?;
+    if rank != Rank::Metric {
+        t.only_with(sink, &["metric"], "rank_by = \"metric\"");
+    }
+    if rank != Rank::Points {
+        t.only_with(sink, &["points_system"], "rank_by = \"points\"");
+    }
+    match rank {
+        Rank::Metric => {
+            let metric = t.req_str(sink, "metric")?;
+            catalog.check_metric(sink, metric, t.value_at("metric"));
+            Some(RankBy::Metric(metric.to_owned()))
+        }
+        Rank::Points => {
+            let system = t.req_str(sink, "points_system")?;
+            catalog.check_points(sink, system, t.value_at("points_system"));
+            Some(RankBy::Points(system.to_owned()))
+        }
+        Rank::Streak => Some(RankBy::Streak),
+    }
+}
+
+/// A user has one streak, not one per run, so a streak board cannot repeat.
+fn forbid_run(t: &Table<'_, '_>, sink: &mut Sink) {
+    if let Some(key) = ["run_unit", "run_interval"].into_iter().find(|k| t.has(k)) {
+        sink.report(
+            t.key_at(key),
+            "a leaderboard ranked by streak must be perpetual: remove \"run_unit\" and \"run_interval\"",
+        );
+    }
+}
+
+fn read_run(t: &Table<'_, '_>, sink: &mut Sink) -> Option<(RunUnit, u32)> {
+    t.both_or_neither(sink, "run_unit", "run_interval");
+    let unit = t.opt_choice(sink, "run_unit", &RUN_UNITS);
+    let interval = t.opt_u32(sink, "run_interval", 1, u32::MAX);
+    Some((unit?, interval?))
+}
+
+fn read_breakdown(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut keys = Vec::new();
+    for (name, at) in t
+        .opt_str_list(sink, "breakdown_attributes")
+        .unwrap_or_default()
+    {
+        if !catalog.check_attribute(sink, name, at, AttributeType::User, "breakdown_attributes") {
+            continue;
+        }
+        if seen.insert(name) {
+            keys.push(name.to_owned());
+        } else {
+            sink.report(at, format!("attribute \"{name}\" is listed twice"));
+        }
+    }
+    keys
+}

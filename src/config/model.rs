@@ -1,0 +1,332 @@
+//! The validated shape of `trophy.toml`. Everything here has already been checked by
+//! `config::parse`: references resolve, enums are known, dates parse, numbers are in range.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub auth: AuthConfig,
+    pub limits: LimitsConfig,
+    pub attributes: Vec<AttributeDef>,
+    pub metrics: Vec<MetricDef>,
+    pub streaks: Option<StreakDef>,
+    pub achievements: Vec<AchievementDef>,
+    pub points: Vec<PointsDef>,
+    pub leaderboards: Vec<LeaderboardDef>,
+    pub webhooks: Vec<WebhookDef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync every group commit (`synchronous = FULL`).
+    Full,
+    /// fsync at checkpoints only (`synchronous = NORMAL`).
+    Normal,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// `listen`, default "127.0.0.1:8080".
+    pub listen: String,
+    /// `data`, default "trophy.db".
+    pub data: PathBuf,
+    /// `multi_tenant`, default false.
+    pub multi_tenant: bool,
+    /// `durability`, default Full.
+    pub durability: Durability,
+    /// `idempotency_ttl_days`, default 0 (= keys never expire).
+    pub idempotency_ttl_days: u32,
+    /// `default_timezone`, default UTC.
+    pub default_timezone: Tz,
+    /// `metrics_auth`, default false: `/metrics` needs an admin key when true.
+    pub metrics_auth: bool,
+    /// `control_ratio`, default 0.0, in 0.0..=1.0: share of new users placed in the control group.
+    pub control_ratio: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiKey {
+    /// The key as given in the file.
+    Plain(String),
+    /// `sha256:<64 hex>`: 32 raw bytes of the SHA-256 of the key.
+    Sha256([u8; 32]),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuthConfig {
+    /// `api_keys`: application keys. Empty means "none configured".
+    pub api_keys: Vec<ApiKey>,
+    /// `admin_keys`.
+    pub admin_keys: Vec<ApiKey>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
+    /// `events_per_second`, 0 = unlimited (default).
+    pub events_per_second: u32,
+    /// `reads_per_second`, 0 = unlimited (default).
+    pub reads_per_second: u32,
+    /// `points_changed_window_seconds`, default 60.
+    pub points_changed_window_seconds: u32,
+    /// `leaderboard_changed_window_seconds`, default 0.
+    pub leaderboard_changed_window_seconds: u32,
+    /// `leaderboard_rank_changed_window_seconds`, default 0.
+    pub leaderboard_rank_changed_window_seconds: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttributeType {
+    User,
+    Event,
+}
+
+#[derive(Debug, Clone)]
+pub struct AttributeDef {
+    pub key: String,
+    pub name: String,
+    pub kind: AttributeType,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitType {
+    Number,
+    Currency,
+}
+
+#[derive(Debug, Clone)]
+pub struct MetricDef {
+    pub key: String,
+    pub name: String,
+    pub units: Option<String>,
+    pub unit_type: UnitType,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frequency {
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvaluationMode {
+    Or,
+    And,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeekStart {
+    Sunday,
+    Monday,
+}
+
+#[derive(Debug, Clone)]
+pub struct StreakCondition {
+    pub metric: String,
+    pub threshold: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct FreezeDef {
+    pub start_count: u32,
+    pub max_count: u32,
+    /// Both `Some` or both `None`.
+    pub auto_earn_interval_days: Option<u32>,
+    pub auto_earn_amount: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StreakDef {
+    pub frequency: Frequency,
+    pub evaluation_mode: EvaluationMode,
+    pub week_start: WeekStart,
+    pub metrics: Vec<StreakCondition>,
+    /// Weekdays 0=Sunday..6=Saturday.
+    pub days_off: Vec<u8>,
+    pub freezes: Option<FreezeDef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AchievementStatus {
+    Active,
+    Inactive,
+    Locked,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AchievementTrigger {
+    Metric { metric: String, metric_value: f64 },
+    Streak { streak_length: u32 },
+    Api,
+    Achievement { prerequisites: Vec<String> },
+}
+
+/// Attribute filters keep file order; all pairs must match.
+pub type AttributeFilter = Vec<(String, String)>;
+
+#[derive(Debug, Clone)]
+pub struct AchievementDef {
+    pub key: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub badge_url: Option<String>,
+    pub trigger: AchievementTrigger,
+    pub status: AchievementStatus,
+    pub user_attributes: AttributeFilter,
+    /// Only non-empty for metric triggers.
+    pub event_attributes: AttributeFilter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    Hours,
+    Days,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PointsTriggerKind {
+    Metric { metric: String, threshold: u32 },
+    Achievement { achievement: String },
+    Streak { streak_length: u32 },
+    Time { unit: TimeUnit, interval: u32 },
+    UserCreation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerStatus {
+    Active,
+    Inactive,
+}
+
+#[derive(Debug, Clone)]
+pub struct PointsTriggerDef {
+    pub kind: PointsTriggerKind,
+    /// Non-zero.
+    pub points: i64,
+    pub user_attributes: AttributeFilter,
+    /// Only non-empty for metric triggers.
+    pub event_attributes: AttributeFilter,
+    pub block_if_out_of_points: bool,
+    pub status: TriggerStatus,
+}
+
+#[derive(Debug, Clone)]
+pub struct LevelDef {
+    pub key: String,
+    pub name: String,
+    pub points: i64,
+    pub description: Option<String>,
+    pub badge_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounding {
+    Down,
+    Up,
+    Nearest,
+}
+
+#[derive(Debug, Clone)]
+pub enum BoostTarget {
+    /// Global, narrowed by the (possibly empty) attribute filter.
+    Global(AttributeFilter),
+    /// One user, by the customer's user id.
+    User(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct BoostDef {
+    pub name: String,
+    pub start: NaiveDate,
+    pub end: Option<NaiveDate>,
+    pub multiplier: f64,
+    pub rounding: Rounding,
+    pub target: BoostTarget,
+}
+
+#[derive(Debug, Clone)]
+pub struct PointsDef {
+    pub key: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub badge_url: Option<String>,
+    pub max_points: Option<i64>,
+    pub triggers: Vec<PointsTriggerDef>,
+    pub levels: Vec<LevelDef>,
+    pub boosts: Vec<BoostDef>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RankBy {
+    Metric(String),
+    Points(String),
+    Streak,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunUnit {
+    Day,
+    Month,
+    Year,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaderboardStatus {
+    Active,
+    Inactive,
+    Finished,
+}
+
+#[derive(Debug, Clone)]
+pub struct LeaderboardDef {
+    pub key: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub rank_by: RankBy,
+    /// `None`: the day the definition is first loaded.
+    pub start: Option<NaiveDate>,
+    pub end: Option<NaiveDate>,
+    /// `None` for a perpetual board.
+    pub run: Option<(RunUnit, u32)>,
+    pub max_participants: u32,
+    pub breakdown_attributes: Vec<String>,
+    pub status: LeaderboardStatus,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookDef {
+    pub url: String,
+    pub secret: String,
+    /// `None`: every event type.
+    pub events: Option<Vec<String>>,
+    /// `timeout_seconds`, default 60.
+    pub timeout_seconds: u32,
+    /// `retry_for_hours`, default 24: how long failed deliveries are retried.
+    pub retry_for_hours: u32,
+    /// `initial_backoff_seconds`, default 60: the first retry delay, doubled each time.
+    pub initial_backoff_seconds: u32,
+    /// `max_concurrency`, default 4: deliveries in flight to this endpoint.
+    pub max_concurrency: u32,
+}
+
+/// The 14 webhook event types of the 1.8.0 spec.
+pub const WEBHOOK_EVENT_TYPES: [&str; 14] = [
+    "achievement.completed",
+    "streak.started",
+    "streak.extended",
+    "streak.lost",
+    "streak.freeze_consumed",
+    "streak.freeze_earned",
+    "points.changed",
+    "points.level_changed",
+    "points.boost_started",
+    "points.boost_finished",
+    "leaderboard.started",
+    "leaderboard.changed",
+    "leaderboard.finished",
+    "leaderboard.rank_changed",
+];

@@ -1,0 +1,292 @@
+//! `[[points]]`: points systems with their triggers, levels and boosts.
+
+use std::collections::HashSet;
+
+use super::catalog::{read_key, Catalog};
+use super::model::{
+    AttributeType, BoostDef, BoostTarget, LevelDef, PointsDef, PointsTriggerDef, PointsTriggerKind,
+    Rounding, TimeUnit, TriggerStatus,
+};
+use super::reader::{Sink, Table};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Metric,
+    Achievement,
+    Streak,
+    Time,
+    UserCreation,
+}
+
+const KINDS: [(&str, Kind); 5] = [
+    ("metric", Kind::Metric),
+    ("achievement", Kind::Achievement),
+    ("streak", Kind::Streak),
+    ("time", Kind::Time),
+    ("user_creation", Kind::UserCreation),
+];
+
+/// The keys each trigger type owns; they are errors with any other type.
+const KIND_KEYS: [(Kind, &str, &[&str]); 4] = [
+    (
+        Kind::Metric,
+        "type = \"metric\"",
+        &["metric", "threshold", "event_attributes"],
+    ),
+    (
+        Kind::Achievement,
+        "type = \"achievement\"",
+        &["achievement"],
+    ),
+    (Kind::Streak, "type = \"streak\"", &["streak_length"]),
+    (
+        Kind::Time,
+        "type = \"time\"",
+        &["time_unit", "time_interval"],
+    ),
+];
+
+const TIME_UNITS: [(&str, TimeUnit); 2] = [("hours", TimeUnit::Hours), ("days", TimeUnit::Days)];
+
+const TRIGGER_STATUSES: [(&str, TriggerStatus); 2] = [
+    ("active", TriggerStatus::Active),
+    ("inactive", TriggerStatus::Inactive),
+];
+
+const ROUNDINGS: [(&str, Rounding); 3] = [
+    ("down", Rounding::Down),
+    ("up", Rounding::Up),
+    ("nearest", Rounding::Nearest),
+];
+
+/// Trophy's limit on a boost's name.
+const MAX_BOOST_NAME_CHARS: usize = 255;
+
+pub(crate) const KEYS: &[&str] = &[
+    "key",
+    "name",
+    "description",
+    "badge_url",
+    "max_points",
+    "triggers",
+    "levels",
+    "boosts",
+];
+
+pub(crate) const TRIGGER_KEYS: &[&str] = &[
+    "type",
+    "points",
+    "metric",
+    "threshold",
+    "achievement",
+    "streak_length",
+    "time_unit",
+    "time_interval",
+    "user_attributes",
+    "event_attributes",
+    "block_if_out_of_points",
+    "status",
+];
+
+pub(crate) const LEVEL_KEYS: &[&str] = &["key", "name", "points", "description", "badge_url"];
+
+pub(crate) const BOOST_KEYS: &[&str] = &[
+    "name",
+    "start",
+    "end",
+    "multiplier",
+    "rounding",
+    "user_attributes",
+    "user",
+];
+
+pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink, catalog: &mut Catalog) -> Vec<PointsDef> {
+    let mut defs = Vec::new();
+    for t in root.tables(sink, "points", "[[points]]") {
+        t.deny_unknown(sink, KEYS);
+        let key = read_key(&t, sink, catalog.points_mut(), "points system");
+        let name = t.req_nonempty(sink, "name");
+        let description = t.opt_text(sink, "description");
+        let badge_url = t.opt_text(sink, "badge_url");
+        let max_points = t.opt_int(sink, "max_points", 1..=i64::MAX);
+        let triggers = t
+            .tables(sink, "triggers", "[[points.triggers]]")
+            .iter()
+            .filter_map(|trigger| read_trigger(trigger, sink, catalog))
+            .collect();
+        let levels = read_levels(&t, sink);
+        let boosts = t
+            .tables(sink, "boosts", "[[points.boosts]]")
+            .iter()
+            .filter_map(|boost| read_boost(boost, sink, catalog))
+            .collect();
+        if let (Some(key), Some(name)) = (key, name) {
+            defs.push(PointsDef {
+                key,
+                name: name.to_owned(),
+                description,
+                badge_url,
+                max_points,
+                triggers,
+                levels,
+                boosts,
+            });
+        }
+    }
+    defs
+}
+
+fn read_trigger(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<PointsTriggerDef> {
+    t.deny_unknown(sink, TRIGGER_KEYS);
+    let points = t.req_int(sink, "points", i64::MIN..=i64::MAX);
+    if points == Some(0) {
+        sink.report(
+            t.value_at("points"),
+            "\"points\" must not be 0 (use a negative number to deduct)",
+        );
+    }
+    let user_attributes = catalog.read_filter(t, sink, "user_attributes", AttributeType::User);
+    let event_attributes = catalog.read_filter(t, sink, "event_attributes", AttributeType::Event);
+    let block_if_out_of_points = t.opt_bool(sink, "block_if_out_of_points").unwrap_or(false);
+    let status = t
+        .opt_choice(sink, "status", &TRIGGER_STATUSES)
+        .unwrap_or(TriggerStatus::Active);
+    let kind = read_kind(t, sink, catalog);
+    Some(PointsTriggerDef {
+        kind: kind?,
+        points: points.filter(|p| *p != 0)?,
+        user_attributes,
+        event_attributes,
+        block_if_out_of_points,
+        status,
+    })
+}
+
+fn read_kind(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<PointsTriggerKind> {
+    // Without a readable type, the type-specific keys cannot be judged either.
+    let kind = t.req_choice(sink, "type", &KINDS)?;
+    for (owner, condition, keys) in KIND_KEYS {
+        if owner != kind {
+            t.only_with(sink, keys, condition);
+        }
+    }
+    match kind {
+        Kind::Metric => {
+            let metric = t.req_str(sink, "metric");
+            if let Some(metric) = metric {
+                catalog.check_metric(sink, metric, t.value_at("metric"));
+            }
+            // Award `points` for every `threshold` units: a whole number of units.
+            let threshold = t.req_u32(sink, "threshold", 1, u32::MAX);
+            Some(PointsTriggerKind::Metric {
+                metric: metric?.to_owned(),
+                threshold: threshold?,
+            })
+        }
+        Kind::Achievement => {
+            let achievement = t.req_str(sink, "achievement")?;
+            catalog.check_achievement(sink, achievement, t.value_at("achievement"));
+            Some(PointsTriggerKind::Achievement {
+                achievement: achievement.to_owned(),
+            })
+        }
+        Kind::Streak => {
+            let streak_length = t.req_u32(sink, "streak_length", 1, u32::MAX)?;
+            Some(PointsTriggerKind::Streak { streak_length })
+        }
+        Kind::Time => {
+            let unit = t.req_choice(sink, "time_unit", &TIME_UNITS);
+            let interval = t.req_u32(sink, "time_interval", 1, u32::MAX);
+            Some(PointsTriggerKind::Time {
+                unit: unit?,
+                interval: interval?,
+            })
+        }
+        Kind::UserCreation => Some(PointsTriggerKind::UserCreation),
+    }
+}
+
+fn read_levels(system: &Table<'_, '_>, sink: &mut Sink) -> Vec<LevelDef> {
+    // Level keys are unique within their system only.
+    let mut seen = HashSet::new();
+    let mut levels = Vec::new();
+    for t in system.tables(sink, "levels", "[[points.levels]]") {
+        t.deny_unknown(sink, LEVEL_KEYS);
+        let key = read_key(&t, sink, &mut seen, "level");
+        let name = t.req_nonempty(sink, "name");
+        let points = t.req_int(sink, "points", 0..=i64::MAX);
+        let description = t.opt_text(sink, "description");
+        let badge_url = t.opt_text(sink, "badge_url");
+        if let (Some(key), Some(name), Some(points)) = (key, name, points) {
+            levels.push(LevelDef {
+                key,
+                name: name.to_owned(),
+                points,
+                description,
+                badge_url,
+            });
+        }
+    }
+    levels
+}
+
+fn read_boost(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<BoostDef> {
+    t.deny_unknown(sink, BOOST_KEYS);
+    let name = t.req_nonempty(sink, "name");
+    if let Some(name) = name {
+        if name.chars().count() > MAX_BOOST_NAME_CHARS {
+            sink.report(
+                t.value_at("name"),
+                format!("a boost's \"name\" must be at most {MAX_BOOST_NAME_CHARS} characters"),
+            );
+        }
+    }
+    let start = t.req_date(sink, "start");
+    let end = t.opt_date(sink, "end");
+    if let (Some(start), Some(end)) = (start, end) {
+        if end < start {
+            sink.report(t.value_at("end"), "\"end\" is before \"start\"");
+        }
+    }
+    let multiplier = t.req_float(sink, "multiplier");
+    if let Some(m) = multiplier {
+        let problem = if m <= 0.0 {
+            Some("\"multiplier\" must be greater than 0")
+        } else if m >= 100.0 {
+            Some("\"multiplier\" must be less than 100")
+        } else if m == 1.0 {
+            Some("\"multiplier\" must not be 1, which would change nothing")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            sink.report(t.value_at("multiplier"), problem);
+        }
+    }
+    let rounding = t
+        .opt_choice(sink, "rounding", &ROUNDINGS)
+        .unwrap_or(Rounding::Down);
+    let user_attributes = catalog.read_filter(t, sink, "user_attributes", AttributeType::User);
+    let user = t.opt_str(sink, "user");
+    if user == Some("") {
+        sink.report(t.value_at("user"), "\"user\" must not be empty");
+    }
+    if user.is_some() && t.has("user_attributes") {
+        sink.report(
+            t.key_at("user"),
+            "\"user\" and \"user_attributes\" cannot be used together: a boost is for one user or for everyone matching the attributes",
+        );
+    }
+    let target = match user {
+        Some(user) => BoostTarget::User(user.to_owned()),
+        None => BoostTarget::Global(user_attributes),
+    };
+    Some(BoostDef {
+        name: name?.to_owned(),
+        start: start?,
+        end,
+        multiplier: multiplier?,
+        rounding,
+        target,
+    })
+}

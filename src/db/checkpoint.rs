@@ -1,0 +1,115 @@
+//! When to checkpoint the WAL. Automatic checkpoints are off: under load they turn every
+//! commit into random writes in the main file (engineering notes §2.3). The writer asks
+//! this policy after each batch and runs a PASSIVE checkpoint when it is idle, or a
+//! TRUNCATE one when the WAL has grown past its bound even though it is busy.
+
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+#[derive(Debug)]
+pub struct CheckpointPolicy {
+    last: Instant,
+    writes_since: u64,
+    /// Checkpoint once the writer has been idle this long after a write.
+    idle_after: Duration,
+    /// Force a checkpoint past this many committed commands even when busy.
+    max_writes: u64,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum CheckpointAction {
+    None,
+    Passive,
+    Truncate,
+}
+
+impl Default for CheckpointPolicy {
+    fn default() -> Self {
+        Self {
+            last: Instant::now(),
+            writes_since: 0,
+            idle_after: Duration::from_millis(200),
+            max_writes: 20_000,
+        }
+    }
+}
+
+impl CheckpointPolicy {
+    /// Records that a batch of `commands` committed. Commands are the proxy for WAL growth:
+    /// counting them is free, and an event writes a bounded number of pages.
+    pub fn record_commit(&mut self, commands: u64) {
+        self.writes_since += commands.max(1);
+    }
+
+    /// What to do now, given whether more work is queued.
+    pub fn decide(&self, queue_empty: bool, now: Instant) -> CheckpointAction {
+        if self.writes_since == 0 {
+            CheckpointAction::None
+        } else if self.writes_since >= self.max_writes {
+            CheckpointAction::Truncate
+        } else if queue_empty && now.duration_since(self.last) >= self.idle_after {
+            CheckpointAction::Passive
+        } else {
+            CheckpointAction::None
+        }
+    }
+
+    pub fn run(&mut self, conn: &Connection, action: CheckpointAction) {
+        let mode = match action {
+            CheckpointAction::None => return,
+            CheckpointAction::Passive => "PASSIVE",
+            CheckpointAction::Truncate => "TRUNCATE",
+        };
+        match conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        }) {
+            // busy = 1 means a reader held the WAL: keep counting so we retry.
+            Ok((0, log_frames, done)) if log_frames == done => {
+                self.writes_since = 0;
+            }
+            Ok(_) => {}
+            Err(e) => log::warn!("wal checkpoint ({mode}) failed: {e}"),
+        }
+        self.last = Instant::now();
+    }
+
+    /// How long the writer may sleep waiting for work before the idle checkpoint is due.
+    pub fn idle_wait(&self) -> Option<Duration> {
+        (self.writes_since > 0).then_some(self.idle_after)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_to_do_without_writes() {
+        let p = CheckpointPolicy::default();
+        assert_eq!(
+            p.decide(true, Instant::now() + Duration::from_secs(5)),
+            CheckpointAction::None
+        );
+    }
+
+    #[test]
+    fn idle_writer_checkpoints_passively_busy_one_waits() {
+        let mut p = CheckpointPolicy::default();
+        p.record_commit(10);
+        let later = Instant::now() + Duration::from_secs(1);
+        assert_eq!(p.decide(true, later), CheckpointAction::Passive);
+        assert_eq!(p.decide(false, later), CheckpointAction::None);
+    }
+
+    #[test]
+    fn a_large_wal_is_truncated_even_when_busy() {
+        let mut p = CheckpointPolicy::default();
+        p.record_commit(40_000);
+        assert_eq!(p.decide(false, Instant::now()), CheckpointAction::Truncate);
+    }
+}

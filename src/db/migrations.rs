@@ -1,0 +1,69 @@
+//! Numbered migrations from `sql/`, embedded in the binary and applied at start.
+//! `PRAGMA user_version` records how many have been applied.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_foundation",
+    include_str!("../../sql/0001_foundation.sql"),
+)];
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error("the database is at schema version {found}, newer than this trophyd ({known}); upgrade trophyd")]
+    TooNew { found: usize, known: usize },
+    #[error("migration {name} failed: {source}")]
+    Failed {
+        name: &'static str,
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Applies every migration the database has not seen yet, each in its own transaction.
+pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
+    let applied: usize =
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    if applied > MIGRATIONS.len() {
+        return Err(MigrationError::TooNew {
+            found: applied,
+            known: MIGRATIONS.len(),
+        });
+    }
+    for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)
+            .and_then(|_| tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1)))
+            .map_err(|source| MigrationError::Failed { name, source })?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().expect("in-memory db");
+        migrate(&mut conn).expect("first migration");
+        migrate(&mut conn).expect("second migration");
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("user_version");
+        assert_eq!(version as usize, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let mut conn = Connection::open_in_memory().expect("in-memory db");
+        conn.execute_batch("PRAGMA user_version = 999")
+            .expect("set version");
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(MigrationError::TooNew { .. })
+        ));
+    }
+}

@@ -1,0 +1,8 @@
+//! Input parsed once into types that cannot hold invalid values ("parse, don't validate").
+
+pub mod attributes;
+pub mod field;
+pub mod preferences;
+pub mod time_zone;
+pub mod user;
+pub mod user_id;

@@ -1,0 +1,275 @@
+//! A user as Trophy sees it, and the update rules every upsert path shares (event,
+//! achievement completion, POST, PUT and PATCH; behaviour.md §3.2).
+
+use std::collections::BTreeMap;
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::attributes::check_keys;
+use super::field::Field;
+use super::time_zone::parse_time_zone;
+use super::user_id::UserId;
+use crate::catalog::Catalog;
+use crate::clock::{format_timestamp, from_millis};
+use crate::config::AttributeType;
+use crate::error::ApiError;
+
+/// The editable fields as they arrive (`UpdatedUser` in the spec).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserFieldsInput {
+    #[serde(default)]
+    pub email: Field<String>,
+    #[serde(default)]
+    pub name: Field<String>,
+    #[serde(default)]
+    pub tz: Field<String>,
+    #[serde(default)]
+    pub device_tokens: Field<Vec<String>>,
+    /// The docs spell it both ways; both are accepted, only one is ever written.
+    #[serde(default, alias = "subscribedToEmails")]
+    pub subscribe_to_emails: Field<bool>,
+    #[serde(default)]
+    pub attributes: Field<BTreeMap<String, String>>,
+}
+
+/// `UpsertedUser`: the fields plus the id.
+#[derive(Debug, Deserialize)]
+pub struct UpsertedUserInput {
+    pub id: String,
+    #[serde(flatten)]
+    pub fields: UserFieldsInput,
+}
+
+/// Fields that passed validation against the catalog.
+#[derive(Debug, Default, Clone)]
+pub struct UserChanges {
+    pub email: Field<String>,
+    pub name: Field<String>,
+    pub tz: Field<Tz>,
+    pub device_tokens: Field<Vec<String>>,
+    pub subscribe_to_emails: Field<bool>,
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl UserFieldsInput {
+    pub fn validate(self, catalog: &Catalog, tenant: i64) -> Result<UserChanges, ApiError> {
+        let attributes = match self.attributes {
+            Field::Value(map) => map,
+            Field::Absent | Field::Null => BTreeMap::new(),
+        };
+        check_keys(catalog, tenant, AttributeType::User, &attributes)?;
+        let tz = match self.tz {
+            Field::Value(name) => Field::Value(parse_time_zone(&name)?),
+            Field::Null => Field::Null,
+            Field::Absent => Field::Absent,
+        };
+        Ok(UserChanges {
+            email: self.email,
+            name: self.name,
+            tz,
+            device_tokens: self.device_tokens,
+            subscribe_to_emails: self.subscribe_to_emails,
+            attributes,
+        })
+    }
+}
+
+/// A validated upsert: who, and what to change.
+#[derive(Debug, Clone)]
+pub struct UserUpsert {
+    pub id: UserId,
+    pub changes: UserChanges,
+}
+
+impl UpsertedUserInput {
+    pub fn validate(self, catalog: &Catalog, tenant: i64) -> Result<UserUpsert, ApiError> {
+        Ok(UserUpsert {
+            id: UserId::parse(&self.id)?,
+            changes: self.fields.validate(catalog, tenant)?,
+        })
+    }
+}
+
+/// A stored user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// Internal integer id.
+    pub row_id: i64,
+    pub tenant_id: i64,
+    pub id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub tz: Option<String>,
+    pub device_tokens: Option<Vec<String>>,
+    pub subscribe_to_emails: bool,
+    pub attributes: BTreeMap<String, String>,
+    pub control: bool,
+    /// Milliseconds since the epoch.
+    pub created: i64,
+    pub updated: i64,
+}
+
+impl User {
+    /// A user that does not exist yet; `row_id` is filled in when it is inserted.
+    pub fn new(tenant_id: i64, id: &UserId, control: bool, now_ms: i64) -> User {
+        User {
+            row_id: 0,
+            tenant_id,
+            id: id.as_str().to_owned(),
+            email: None,
+            name: None,
+            tz: None,
+            device_tokens: None,
+            subscribe_to_emails: true,
+            attributes: BTreeMap::new(),
+            control,
+            created: now_ms,
+            updated: now_ms,
+        }
+    }
+
+    /// Applies `changes` by Trophy's rules. Nothing is changed when it fails.
+    pub fn apply(&mut self, changes: &UserChanges, now_ms: i64) -> Result<(), ApiError> {
+        let mut next = self.clone();
+        changes.email.clone().apply_to(&mut next.email);
+        changes.name.clone().apply_to(&mut next.name);
+        changes
+            .tz
+            .clone()
+            .map(|tz| tz.name().to_owned())
+            .apply_to(&mut next.tz);
+        changes
+            .device_tokens
+            .clone()
+            .apply_to(&mut next.device_tokens);
+        if let Field::Value(subscribe) = changes.subscribe_to_emails {
+            next.subscribe_to_emails = subscribe;
+        }
+        for (k, v) in &changes.attributes {
+            next.attributes.insert(k.clone(), v.clone());
+        }
+        if changes.subscribe_to_emails == Field::Value(true) && next.email.is_none() {
+            return Err(ApiError::unprocessable(
+                "Email is required when subscribeToEmails is true",
+            ));
+        }
+        // Trophy keeps no address for users who opted out of its emails.
+        if !next.subscribe_to_emails {
+            next.email = None;
+        }
+        next.updated = now_ms;
+        *self = next;
+        Ok(())
+    }
+
+    /// The user's zone, falling back to the server default.
+    pub fn time_zone(&self, default: Tz) -> Tz {
+        self.tz
+            .as_deref()
+            .and_then(|name| name.parse().ok())
+            .unwrap_or(default)
+    }
+
+    /// The spec's `User` object.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "email": self.email,
+            "name": self.name,
+            "tz": self.tz,
+            "deviceTokens": self.device_tokens,
+            "subscribeToEmails": self.subscribe_to_emails,
+            "attributes": self.attributes,
+            "control": self.control,
+            "created": format_timestamp(from_millis(self.created)),
+            "updated": format_timestamp(from_millis(self.updated)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> User {
+        User::new(1, &UserId::parse("u1").expect("id"), false, 0)
+    }
+
+    #[test]
+    fn absent_fields_are_kept_and_null_clears() {
+        let mut u = user();
+        u.tz = Some("Europe/London".into());
+        u.name = Some("Ann".into());
+        let changes = UserChanges {
+            tz: Field::Null,
+            ..Default::default()
+        };
+        u.apply(&changes, 5).expect("apply");
+        assert_eq!(u.tz, None);
+        assert_eq!(u.name.as_deref(), Some("Ann"));
+        assert_eq!(u.updated, 5);
+    }
+
+    #[test]
+    fn attributes_merge_key_by_key() {
+        let mut u = user();
+        u.attributes.insert("plan".into(), "free".into());
+        u.attributes.insert("team".into(), "a".into());
+        let mut changes = UserChanges::default();
+        changes.attributes.insert("plan".into(), "pro".into());
+        u.apply(&changes, 1).expect("apply");
+        assert_eq!(u.attributes.get("plan").map(String::as_str), Some("pro"));
+        assert_eq!(u.attributes.get("team").map(String::as_str), Some("a"));
+    }
+
+    #[test]
+    fn subscribing_without_an_email_is_refused_and_changes_nothing() {
+        let mut u = user();
+        let before = u.clone();
+        let changes = UserChanges {
+            subscribe_to_emails: Field::Value(true),
+            name: Field::Value("Bob".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            u.apply(&changes, 1),
+            Err(ApiError::Unprocessable(_))
+        ));
+        assert_eq!(u, before);
+    }
+
+    #[test]
+    fn unsubscribing_drops_the_email() {
+        let mut u = user();
+        let changes = UserChanges {
+            email: Field::Value("a@b.c".into()),
+            subscribe_to_emails: Field::Value(false),
+            ..Default::default()
+        };
+        u.apply(&changes, 1).expect("apply");
+        assert_eq!(u.email, None);
+        assert!(!u.subscribe_to_emails);
+    }
+
+    #[test]
+    fn json_has_every_required_key() {
+        let v = user().to_json();
+        for key in [
+            "id",
+            "email",
+            "name",
+            "tz",
+            "subscribeToEmails",
+            "attributes",
+            "control",
+            "created",
+            "updated",
+        ] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(v["created"], "1970-01-01T00:00:00Z");
+    }
+}

@@ -1,0 +1,28 @@
+//! trophyd: a self-hosted gamification server that speaks the Trophy API.
+//!
+//! The flow of a write: HTTP (`routes`) → a validated command (`domain`, `commands`) →
+//! the serialized writer (`writer`) → rules (`rules`) → effects → group commit → reply.
+//! Reads go from `routes` straight to the reader pool (`db`, `store`).
+
+pub mod auth;
+pub mod catalog;
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod rules;
+pub mod scheduler;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod streak_view;
+pub mod telemetry;
+pub mod writer;
+
+pub use settings::{ConfigSource, RuntimeSettings};
+pub use startup::Application;

@@ -1,0 +1,95 @@
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use trophyd::auth::KeyKind;
+use trophyd::cli::{load_config, Cli, Command};
+use trophyd::{config, db, Application, ConfigSource};
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    match &cli.command {
+        None => serve(&cli),
+        Some(Command::Check) => check(&cli),
+        Some(Command::Init { path }) => init(path),
+        Some(Command::Backup { data, dest }) => match db::backup(data, dest) {
+            Ok(()) => {
+                println!("backed up {} to {}", data.display(), dest.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&format!("backup failed: {e}")),
+        },
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("trophyd: {message}");
+    ExitCode::FAILURE
+}
+
+fn check(cli: &Cli) -> ExitCode {
+    match load_config(cli.config.as_deref()) {
+        Ok((_, ConfigSource::File(path))) => {
+            println!("{}: ok", path.display());
+            ExitCode::SUCCESS
+        }
+        Ok((_, ConfigSource::Demo)) => {
+            println!("no trophy.toml found; the built-in demo configuration is valid");
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            println!("{problems}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init(path: &std::path::Path) -> ExitCode {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path);
+    match file.and_then(|mut f| f.write_all(config::EXAMPLE_CONFIG.as_bytes())) {
+        Ok(()) => {
+            println!("wrote {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => fail(&format!(
+            "{} already exists; not overwriting it",
+            path.display()
+        )),
+        Err(e) => fail(&format!("could not write {}: {e}", path.display())),
+    }
+}
+
+fn serve(cli: &Cli) -> ExitCode {
+    let settings = match cli.settings() {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    if settings.source == ConfigSource::Demo {
+        log::info!(
+            "no config file given and no ./trophy.toml: running the built-in demo configuration"
+        );
+    }
+    let system = actix_web::rt::System::new();
+    let result = system.block_on(async move {
+        let app = Application::build(settings).await?;
+        // Tests read the port from this line, so it comes first.
+        println!("trophyd listening on http://{}", app.address());
+        for (kind, key) in &app.generated_keys {
+            let what = match kind {
+                KeyKind::Application => "application API key",
+                KeyKind::Admin => "admin API key",
+            };
+            println!("generated {what} (shown once, only its hash is stored): {key}");
+        }
+        let _ = std::io::stdout().flush();
+        app.run_until_stopped().await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e.to_string()),
+    }
+}

@@ -1,0 +1,126 @@
+//! Conventions every bulk admin route shares (behaviour.md §10.1): at most 100 items,
+//! `{created|updated|deleted, issues}`, 201 when something was created, `?ids=` lists,
+//! and `limit`/`skip` paging.
+
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+
+pub const MAX_ITEMS: usize = 100;
+
+pub fn check_count(len: usize) -> Result<(), ApiError> {
+    if len == 0 || len > MAX_ITEMS {
+        return Err(ApiError::unprocessable(format!(
+            "Provide between 1 and {MAX_ITEMS} items"
+        )));
+    }
+    Ok(())
+}
+
+/// `?ids=a&ids=b` or `?ids=a,b`.
+pub fn ids(req: &HttpRequest) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::new();
+    for pair in req.query_string().split('&') {
+        let mut kv = pair.splitn(2, '=');
+        if kv.next() != Some("ids") {
+            continue;
+        }
+        let raw = kv.next().unwrap_or("");
+        let decoded = percent_decode(raw);
+        out.extend(
+            decoded
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    check_count(out.len())
+        .map_err(|_| ApiError::unprocessable(format!("Provide between 1 and {MAX_ITEMS} ids")))?;
+    Ok(out)
+}
+
+fn percent_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[derive(Deserialize)]
+pub struct Paging {
+    limit: Option<i64>,
+    skip: Option<i64>,
+}
+
+impl Paging {
+    pub fn limit_skip(&self) -> Result<(i64, i64), ApiError> {
+        let limit = self.limit.unwrap_or(10);
+        let skip = self.skip.unwrap_or(0);
+        if !(1..=100).contains(&limit) {
+            return Err(ApiError::unprocessable("limit must be between 1 and 100"));
+        }
+        if skip < 0 {
+            return Err(ApiError::unprocessable("skip must not be negative"));
+        }
+        Ok((limit, skip))
+    }
+}
+
+pub fn created(items: Vec<Value>, issues: Vec<Value>) -> HttpResponse {
+    let status = if items.is_empty() {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::Created()
+    };
+    let mut status = status;
+    status.json(json!({ "created": items, "issues": issues }))
+}
+
+pub fn updated(items: Vec<Value>, issues: Vec<Value>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "updated": items, "issues": issues }))
+}
+
+pub fn deleted(items: Vec<Value>, issues: Vec<Value>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "deleted": items, "issues": issues }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_handles_commas_and_bad_escapes() {
+        assert_eq!(percent_decode("a%2Cb"), "a,b");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("%é1"), "%é1");
+    }
+}

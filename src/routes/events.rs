@@ -1,0 +1,85 @@
+//! `POST /metrics/{key}/event`.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::auth::Tenant;
+use crate::commands::record_event::RecordEvent;
+use crate::config::AttributeType;
+use crate::domain::attributes::check_keys;
+use crate::domain::user::UpsertedUserInput;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Longer keys are refused rather than stored.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics/{key}/event", web::post().to(record));
+}
+
+#[derive(Deserialize)]
+pub struct EventBody {
+    user: UpsertedUserInput,
+    value: f64,
+    #[serde(default)]
+    attributes: Option<BTreeMap<String, String>>,
+}
+
+async fn record(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    key: web::Path<String>,
+    body: web::Json<EventBody>,
+) -> Result<HttpResponse, ApiError> {
+    let catalog = state.catalog.current();
+    let metric = catalog
+        .metric(tenant.0, &key)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("Metric not found"))?;
+    let body = body.into_inner();
+    if !body.value.is_finite() {
+        return Err(ApiError::bad_request("value must be a finite number"));
+    }
+    let attributes = body.attributes.unwrap_or_default();
+    check_keys(&catalog, tenant.0, AttributeType::Event, &attributes)?;
+    let user = body.user.validate(&catalog, tenant.0)?;
+    let idempotency_key = match req.headers().get("Idempotency-Key") {
+        None => None,
+        Some(v) => {
+            let text = v
+                .to_str()
+                .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))?;
+            if text.is_empty() || text.len() > MAX_IDEMPOTENCY_KEY {
+                return Err(ApiError::unprocessable(format!(
+                    "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters"
+                )));
+            }
+            Some(text.to_owned())
+        }
+    };
+    let outcome = state
+        .writer
+        .execute(RecordEvent {
+            tenant: tenant.0,
+            metric,
+            user,
+            value: body.value,
+            attributes,
+            idempotency_key,
+        })
+        .await?;
+    if outcome.replayed {
+        Ok(HttpResponse::Accepted().json(outcome.response))
+    } else {
+        state
+            .telemetry
+            .events_applied
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(HttpResponse::Created().json(outcome.response))
+    }
+}

@@ -1,0 +1,82 @@
+//! HTTP routes, one module per group. Handlers stay thin: parse input into domain types,
+//! hand a command to the writer or a query to a reader, shape the reply.
+
+mod admin;
+mod events;
+mod extract;
+mod health;
+mod openapi;
+mod preferences;
+mod prometheus;
+mod test_clock;
+mod user_metrics;
+mod users;
+
+use actix_web::middleware::from_fn;
+use actix_web::web;
+
+use crate::auth::{require_admin_key, require_app_key};
+
+pub use extract::{json_config, path_config, query_config};
+
+/// Every route. `test_clock` adds `/_test/clock`, which otherwise answers 404.
+pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
+    cfg.route("/health", web::get().to(health::health))
+        .route("/openapi.json", web::get().to(openapi::openapi))
+        .route("/metrics", web::get().to(prometheus::metrics))
+        .service(
+            web::scope("/v1")
+                .wrap(from_fn(require_app_key))
+                .configure(users::configure)
+                .configure(preferences::configure)
+                .configure(events::configure)
+                .configure(user_metrics::configure),
+        )
+        .service(
+            web::scope("/admin/v1")
+                .wrap(from_fn(require_admin_key))
+                .configure(admin::configure),
+        );
+    if test_clock {
+        cfg.service(
+            web::resource("/_test/clock")
+                .wrap(from_fn(require_admin_key))
+                .route(web::get().to(test_clock::get))
+                .route(web::post().to(test_clock::set)),
+        );
+    }
+}
+
+/// Unknown routes answer like every other error.
+pub async fn not_found() -> Result<actix_web::HttpResponse, crate::error::ApiError> {
+    Err(crate::error::ApiError::not_found("Not found"))
+}
+
+/// Counts every request by route pattern and status for `/metrics`.
+pub async fn record_request(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let state = req.app_data::<web::Data<crate::state::AppState>>().cloned();
+    let method = req.method().to_string();
+    let response = next.call(req).await;
+    if let Some(state) = state {
+        let (route, status) = match &response {
+            Ok(res) => (
+                res.request()
+                    .match_pattern()
+                    .unwrap_or_else(|| "unmatched".into()),
+                res.status().as_u16(),
+            ),
+            Err(e) => (
+                "unmatched".into(),
+                e.as_response_error().status_code().as_u16(),
+            ),
+        };
+        state
+            .telemetry
+            .record_request(&route, &method, status, started.elapsed());
+    }
+    response
+}

@@ -1,0 +1,158 @@
+//! `GET /users/{id}/metrics`, `/users/{id}/metrics/{key}` and its `event-summary`.
+
+use actix_web::{web, HttpResponse};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::Tenant;
+use crate::catalog::Metric;
+use crate::domain::user_id::UserId;
+use crate::error::ApiError;
+use crate::rules::event_summary::{self, Aggregation};
+use crate::state::AppState;
+use crate::store;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/users/{id}/metrics", web::get().to(all))
+        .route("/users/{id}/metrics/{key}", web::get().to(single))
+        .route(
+            "/users/{id}/metrics/{key}/event-summary",
+            web::get().to(summary),
+        );
+}
+
+/// The spec's `MetricResponse`, plus `status` which the Node SDK requires.
+fn metric_json(metric: &Metric, current: f64) -> Value {
+    json!({
+        "id": metric.uuid,
+        "key": metric.key,
+        "name": metric.name,
+        "status": "active",
+        "current": current,
+        "achievements": [],
+    })
+}
+
+async fn all(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = UserId::parse(&id)?;
+    let catalog = state.catalog.current();
+    let body = state
+        .read(move |conn| {
+            let user = store::users::find(conn, tenant.0, id.as_str())?
+                .ok_or_else(|| ApiError::not_found("User not found"))?;
+            let totals: std::collections::HashMap<i64, f64> =
+                store::events::totals(conn, user.row_id)?
+                    .into_iter()
+                    .collect();
+            Ok(catalog
+                .metrics_for(tenant.0)
+                .into_iter()
+                .map(|m| metric_json(m, totals.get(&m.id).copied().unwrap_or(0.0)))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn single(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, key) = path.into_inner();
+    let id = UserId::parse(&id)?;
+    let metric = state
+        .catalog
+        .current()
+        .metric(tenant.0, &key)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("Metric not found"))?;
+    let body = state
+        .read(move |conn| {
+            let user = store::users::find(conn, tenant.0, id.as_str())?
+                .ok_or_else(|| ApiError::not_found("User not found"))?;
+            Ok(metric_json(
+                &metric,
+                store::events::total(conn, user.row_id, metric.id)?,
+            ))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SummaryQuery {
+    aggregation: Option<String>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+}
+
+fn parse_date(name: &str, value: Option<&str>) -> Result<NaiveDate, ApiError> {
+    let value = value.ok_or_else(|| ApiError::unprocessable(format!("{name} is required")))?;
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map_err(|_| ApiError::unprocessable(format!("{name} must be a date in YYYY-MM-DD format")))
+}
+
+async fn summary(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    path: web::Path<(String, String)>,
+    query: web::Query<SummaryQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, key) = path.into_inner();
+    let id = UserId::parse(&id)?;
+    let aggregation = query
+        .aggregation
+        .as_deref()
+        .and_then(Aggregation::parse)
+        .ok_or_else(|| {
+            ApiError::unprocessable("aggregation must be one of daily, weekly, monthly")
+        })?;
+    let start = parse_date("startDate", query.start_date.as_deref())?;
+    let end = parse_date("endDate", query.end_date.as_deref())?;
+    event_summary::validate_range(start, end)
+        .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    let metric = state
+        .catalog
+        .current()
+        .metric(tenant.0, &key)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("Metric not found"))?;
+    let default_tz = state.settings.config.server.default_timezone;
+    let rows = state
+        .read(move |conn| {
+            let user = store::users::find(conn, tenant.0, id.as_str())?
+                .ok_or_else(|| ApiError::not_found("User not found"))?;
+            let tz = user.time_zone(default_tz);
+            let (lower, _) = event_summary::utc_bounds(tz, aggregation, start, end)
+                .ok_or_else(|| ApiError::unprocessable("date range is out of bounds"))?;
+            // Reading forward from the range start and subtracting from the current total
+            // touches only the events a recent range needs.
+            let since = store::events::values_since(
+                conn,
+                user.row_id,
+                metric.id,
+                lower.timestamp_millis(),
+            )?;
+            let total_now = store::events::total(conn, user.row_id, metric.id)?;
+            let total_before = total_now - since.iter().map(|(_, v)| v).sum::<f64>();
+            let events: Vec<_> = since
+                .into_iter()
+                .map(|(at, v)| (crate::clock::from_millis(at), v))
+                .collect();
+            event_summary::summarize(&events, total_before, tz, aggregation, start, end)
+                .map_err(|e| ApiError::unprocessable(e.to_string()))
+        })
+        .await?;
+    let body: Vec<Value> = rows
+        .into_iter()
+        .map(|r| json!({ "date": r.date.to_string(), "total": r.total, "change": r.change }))
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}

@@ -1,0 +1,94 @@
+//! `POST /users`, `GET/PUT/PATCH /users/{id}`.
+
+use actix_web::{web, HttpResponse};
+
+use crate::auth::Tenant;
+use crate::commands::upsert_user::{Missing, UpsertUser};
+use crate::domain::user::{UpsertedUserInput, UserFieldsInput, UserUpsert};
+use crate::domain::user_id::UserId;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/users", web::post().to(create)).service(
+        web::resource("/users/{id}")
+            .route(web::get().to(get))
+            .route(web::put().to(identify))
+            .route(web::patch().to(update)),
+    );
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    body: web::Json<UpsertedUserInput>,
+) -> Result<HttpResponse, ApiError> {
+    let upsert = body
+        .into_inner()
+        .validate(&state.catalog.current(), tenant.0)?;
+    let user = state
+        .writer
+        .execute(UpsertUser {
+            tenant: tenant.0,
+            upsert,
+            missing: Missing::Create,
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(user.to_json()))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = UserId::parse(&id)?;
+    let user = state
+        .read(move |conn| Ok(store::users::find(conn, tenant.0, id.as_str())?))
+        .await?
+        .ok_or_else(|| ApiError::not_found("User not found"))?;
+    Ok(HttpResponse::Ok().json(user.to_json()))
+}
+
+async fn write(
+    state: &AppState,
+    tenant: Tenant,
+    id: &str,
+    fields: UserFieldsInput,
+    missing: Missing,
+) -> Result<HttpResponse, ApiError> {
+    let upsert = UserUpsert {
+        id: UserId::parse(id)?,
+        changes: fields.validate(&state.catalog.current(), tenant.0)?,
+    };
+    let user = state
+        .writer
+        .execute(UpsertUser {
+            tenant: tenant.0,
+            upsert,
+            missing,
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(user.to_json()))
+}
+
+/// PUT is identify: an upsert.
+async fn identify(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    id: web::Path<String>,
+    body: web::Json<UserFieldsInput>,
+) -> Result<HttpResponse, ApiError> {
+    write(&state, tenant, &id, body.into_inner(), Missing::Create).await
+}
+
+/// PATCH changes an existing user only.
+async fn update(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    id: web::Path<String>,
+    body: web::Json<UserFieldsInput>,
+) -> Result<HttpResponse, ApiError> {
+    write(&state, tenant, &id, body.into_inner(), Missing::NotFound).await
+}

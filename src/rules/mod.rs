@@ -1,0 +1,3 @@
+pub mod event_summary;
+pub mod local_time;
+pub mod periods;

@@ -1,0 +1,41 @@
+//! What the running server was started with: the validated config plus command-line
+//! overrides. Built once at start and shared read-only.
+
+use std::path::PathBuf;
+
+use crate::config::Config;
+
+#[derive(Debug, Clone)]
+pub struct RuntimeSettings {
+    pub config: Config,
+    /// `--listen` or `[server] listen`.
+    pub listen: String,
+    /// `--data` or `[server] data`.
+    pub data: PathBuf,
+    /// `--test-clock`.
+    pub test_clock: bool,
+    /// Where the config came from, for the start-up log.
+    pub source: ConfigSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    File(PathBuf),
+    Demo,
+}
+
+impl RuntimeSettings {
+    pub fn new(config: Config, source: ConfigSource) -> Self {
+        RuntimeSettings {
+            listen: config.server.listen.clone(),
+            data: config.server.data.clone(),
+            config,
+            test_clock: false,
+            source,
+        }
+    }
+
+    pub fn multi_tenant(&self) -> bool {
+        self.config.server.multi_tenant
+    }
+}

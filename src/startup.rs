@@ -1,0 +1,171 @@
+//! `Application::build` opens the database, syncs definitions, starts the writer, the
+//! scheduler and the HTTP server on the configured address (port 0 allowed), and returns
+//! the bound address so tests can start the real server.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, Logger};
+use actix_web::{web, App, HttpServer};
+use chrono::{DateTime, Utc};
+
+use crate::auth::{ensure_keys, KeyKind, RateLimiter, TenantDirectory};
+use crate::catalog::{sync_definitions, Catalog, CatalogHandle};
+use crate::clock::{from_millis, Clock};
+use crate::commands::persist_clock::META_KEY as CLOCK_KEY;
+use crate::db;
+use crate::routes;
+use crate::scheduler::{IdempotencyExpiry, Job, Scheduler};
+use crate::settings::RuntimeSettings;
+use crate::state::AppState;
+use crate::store::tenants;
+use crate::telemetry::Telemetry;
+use crate::writer::{Writer, WriterEnv};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub struct Application {
+    address: SocketAddr,
+    server: Server,
+    writer: Writer,
+    writer_thread: JoinHandle<()>,
+    scheduler: Scheduler,
+    clock: Clock,
+    /// Keys generated on this start, to show the operator once.
+    pub generated_keys: Vec<(KeyKind, String)>,
+}
+
+impl Application {
+    pub async fn build(settings: RuntimeSettings) -> Result<Application, BoxError> {
+        let settings = Arc::new(settings);
+        if let Some(parent) = settings.data.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut conn = db::open_writer(&settings.data, settings.config.server.durability)?;
+        db::migrate(&mut conn)?;
+
+        let clock = start_clock(&conn, settings.test_clock)?;
+        let now_ms = clock.now().timestamp_millis();
+        tenants::ensure_default(&conn, now_ms)?;
+        sync_definitions(&mut conn, &settings.config, now_ms)?;
+        let (keys, generated_keys) = ensure_keys(&conn, &settings.config.auth, now_ms)?;
+        let catalog = CatalogHandle::new(Catalog::load(&conn)?);
+        let directory = TenantDirectory::default();
+        directory.replace(&tenants::active(&conn)?);
+
+        let (writer, writer_thread) = Writer::start(
+            conn,
+            WriterEnv {
+                clock: clock.clone(),
+                catalog: catalog.clone(),
+                settings: settings.clone(),
+            },
+        )?;
+        let jobs: Vec<Arc<dyn Job>> = vec![Arc::new(IdempotencyExpiry {
+            ttl_days: settings.config.server.idempotency_ttl_days,
+        })];
+        let scheduler = Scheduler::new(writer.clone(), jobs);
+        // Catch up on anything missed while the server was down, before taking traffic.
+        scheduler.run_due(clock.now()).await?;
+
+        let readers = db::open_reader_pool(&settings.data, 8)?;
+        let limits = &settings.config.limits;
+        let state = web::Data::new(AppState {
+            settings: settings.clone(),
+            writer: writer.clone(),
+            readers,
+            catalog,
+            clock: clock.clone(),
+            keys,
+            tenants: directory,
+            rate_limiter: RateLimiter::new(limits.events_per_second, limits.reads_per_second),
+            telemetry: Arc::new(Telemetry::default()),
+            scheduler: scheduler.clone(),
+        });
+
+        let listener = TcpListener::bind(&settings.listen)?;
+        let address = listener.local_addr()?;
+        let test_clock = settings.test_clock;
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(crate::routes::record_request))
+                .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+                .app_data(state.clone())
+                .app_data(routes::json_config())
+                .app_data(routes::path_config())
+                .app_data(routes::query_config())
+                .configure(|cfg| routes::configure(cfg, test_clock))
+                .default_service(web::to(routes::not_found))
+        })
+        .shutdown_timeout(30)
+        .listen(listener)?
+        .run();
+
+        Ok(Application {
+            address,
+            server,
+            writer,
+            writer_thread,
+            scheduler,
+            clock,
+            generated_keys,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// Serves until SIGTERM/Ctrl-C (actix stops accepting and drains in-flight requests),
+    /// then lets the writer commit what it has, checkpoint, and exit.
+    pub async fn run_until_stopped(self) -> Result<(), BoxError> {
+        let ticker = tokio::spawn(tick(self.scheduler.clone(), self.clock.clone()));
+        let served = self.server.await;
+        ticker.abort();
+        self.writer.stop();
+        let joined = web::block(move || self.writer_thread.join()).await;
+        served?;
+        match joined {
+            Ok(Ok(())) => Ok(()),
+            _ => Err("the writer thread did not stop cleanly".into()),
+        }
+    }
+}
+
+/// Runs due jobs about once a second. Under the test clock time stands still, so this
+/// only finds work the clock route has not already run.
+async fn tick(scheduler: Scheduler, clock: Clock) {
+    let mut last_error = Instant::now() - Duration::from_secs(60);
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if let Err(e) = scheduler.run_due(clock.now()).await {
+            if last_error.elapsed() > Duration::from_secs(30) {
+                log::error!("scheduled job failed: {e}");
+                last_error = Instant::now();
+            }
+        }
+    }
+}
+
+/// The system clock, or a test clock starting at the later of now and the last test
+/// time stored, so a restart never moves time backwards.
+fn start_clock(conn: &rusqlite::Connection, test_clock: bool) -> Result<Clock, BoxError> {
+    if !test_clock {
+        return Ok(Clock::System);
+    }
+    let stored: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [CLOCK_KEY], |r| {
+            r.get(0)
+        })
+        .ok();
+    let stored: Option<DateTime<Utc>> = stored.and_then(|v| v.parse::<i64>().ok()).map(from_millis);
+    let now = Utc::now();
+    Ok(Clock::test(stored.map_or(now, |s| s.max(now))))
+}

@@ -1,0 +1,122 @@
+//! Events, running metric totals and idempotency keys.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+pub struct NewEvent<'a> {
+    pub uuid: &'a str,
+    pub user_row: i64,
+    pub metric_id: i64,
+    pub value: f64,
+    pub attributes: Option<&'a str>,
+    pub at_ms: i64,
+    pub tz: &'a str,
+}
+
+/// Inserts the event and returns its row id.
+pub fn insert(conn: &Connection, e: &NewEvent<'_>) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO events (uuid, user_id, metric_id, value, attributes, at, tz)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        e.uuid,
+        e.user_row,
+        e.metric_id,
+        e.value,
+        e.attributes,
+        e.at_ms,
+        e.tz
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Adds `value` to the user's running total for the metric and returns the new total.
+pub fn add_to_total(
+    conn: &Connection,
+    user_row: i64,
+    metric_id: i64,
+    value: f64,
+) -> rusqlite::Result<f64> {
+    conn.prepare_cached(
+        "INSERT INTO metric_totals (user_id, metric_id, total) VALUES (?1, ?2, ?3)
+         ON CONFLICT (user_id, metric_id) DO UPDATE SET total = total + excluded.total
+         RETURNING total",
+    )?
+    .query_row(params![user_row, metric_id, value], |r| r.get(0))
+}
+
+pub fn total(conn: &Connection, user_row: i64, metric_id: i64) -> rusqlite::Result<f64> {
+    Ok(conn
+        .prepare_cached("SELECT total FROM metric_totals WHERE user_id = ?1 AND metric_id = ?2")?
+        .query_row(params![user_row, metric_id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0.0))
+}
+
+/// Every metric total of one user, by metric id.
+pub fn totals(conn: &Connection, user_row: i64) -> rusqlite::Result<Vec<(i64, f64)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT metric_id, total FROM metric_totals WHERE user_id = ?1")?;
+    let rows = stmt.query_map([user_row], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// The uuid of the event an idempotency key was first used for, if the key is known and
+/// was used at or after `not_before_ms` (keys older than the TTL count as unused).
+pub fn replayed_event(
+    conn: &Connection,
+    user_row: i64,
+    metric_id: i64,
+    key: &str,
+    not_before_ms: i64,
+) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached(
+        "SELECT e.uuid FROM idempotency_keys k JOIN events e ON e.id = k.event_id
+          WHERE k.user_id = ?1 AND k.metric_id = ?2 AND k.key = ?3 AND k.created >= ?4",
+    )?
+    .query_row(params![user_row, metric_id, key, not_before_ms], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
+/// Claims `key` for `event_row`, replacing an expired claim.
+pub fn claim_key(
+    conn: &Connection,
+    user_row: i64,
+    metric_id: i64,
+    key: &str,
+    event_row: i64,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO idempotency_keys (user_id, metric_id, key, event_id, created)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (user_id, metric_id, key) DO UPDATE
+            SET event_id = excluded.event_id, created = excluded.created",
+    )?
+    .execute(params![user_row, metric_id, key, event_row, now_ms])?;
+    Ok(())
+}
+
+/// Deletes idempotency keys created before `before_ms`; returns how many.
+pub fn expire_keys(conn: &Connection, before_ms: i64) -> rusqlite::Result<usize> {
+    conn.prepare_cached("DELETE FROM idempotency_keys WHERE created < ?1")?
+        .execute([before_ms])
+}
+
+/// The (time, value) of a user's events on a metric at or after `from_ms`, oldest first.
+pub fn values_since(
+    conn: &Connection,
+    user_row: i64,
+    metric_id: i64,
+    from_ms: i64,
+) -> rusqlite::Result<Vec<(i64, f64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, value FROM events WHERE user_id = ?1 AND metric_id = ?2 AND at >= ?3 ORDER BY at, id",
+    )?;
+    let rows = stmt.query_map(params![user_row, metric_id, from_ms], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    rows.collect()
+}

@@ -1,0 +1,6 @@
+//! SQL for the foundation's tables, as small functions over a `&Connection` that both the
+//! writer (inside its transaction) and the readers call.
+
+pub mod events;
+pub mod tenants;
+pub mod users;

@@ -1,0 +1,113 @@
+//! The `users` table.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::Value;
+
+use crate::domain::user::User;
+
+const COLUMNS: &str = "id, tenant_id, external_id, email, name, tz, device_tokens,
+     subscribe_to_emails, attributes, control, created, updated";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    let device_tokens: Option<String> = r.get(6)?;
+    let attributes: String = r.get(8)?;
+    Ok(User {
+        row_id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        id: r.get(2)?,
+        email: r.get(3)?,
+        name: r.get(4)?,
+        tz: r.get(5)?,
+        device_tokens: device_tokens.and_then(|t| serde_json::from_str(&t).ok()),
+        subscribe_to_emails: r.get(7)?,
+        attributes: serde_json::from_str(&attributes).unwrap_or_default(),
+        control: r.get(9)?,
+        created: r.get(10)?,
+        updated: r.get(11)?,
+    })
+}
+
+pub fn find(
+    conn: &Connection,
+    tenant_id: i64,
+    external_id: &str,
+) -> rusqlite::Result<Option<User>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM users WHERE tenant_id = ?1 AND external_id = ?2"
+    ))?
+    .query_row(params![tenant_id, external_id], from_row)
+    .optional()
+}
+
+/// Inserts a new user and returns it with its row id.
+pub fn insert(conn: &Connection, user: &User) -> rusqlite::Result<User> {
+    conn.prepare_cached(
+        "INSERT INTO users (tenant_id, external_id, email, name, tz, device_tokens,
+             subscribe_to_emails, attributes, control, preferences, created, updated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, ?11)",
+    )?
+    .execute(params![
+        user.tenant_id,
+        user.id,
+        user.email,
+        user.name,
+        user.tz,
+        tokens_json(user),
+        user.subscribe_to_emails,
+        attributes_json(user),
+        user.control,
+        user.created,
+        user.updated,
+    ])?;
+    Ok(User {
+        row_id: conn.last_insert_rowid(),
+        ..user.clone()
+    })
+}
+
+pub fn update(conn: &Connection, user: &User) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE users SET email = ?1, name = ?2, tz = ?3, device_tokens = ?4,
+             subscribe_to_emails = ?5, attributes = ?6, updated = ?7
+         WHERE id = ?8",
+    )?
+    .execute(params![
+        user.email,
+        user.name,
+        user.tz,
+        tokens_json(user),
+        user.subscribe_to_emails,
+        attributes_json(user),
+        user.updated,
+        user.row_id,
+    ])?;
+    Ok(())
+}
+
+pub fn preferences(conn: &Connection, row_id: i64) -> rusqlite::Result<Value> {
+    let text: String = conn
+        .prepare_cached("SELECT preferences FROM users WHERE id = ?1")?
+        .query_row([row_id], |r| r.get(0))?;
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+pub fn set_preferences(
+    conn: &Connection,
+    row_id: i64,
+    prefs: &Value,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE users SET preferences = ?1, updated = ?2 WHERE id = ?3")?
+        .execute(params![prefs.to_string(), now_ms, row_id])?;
+    Ok(())
+}
+
+fn tokens_json(user: &User) -> Option<String> {
+    user.device_tokens
+        .as_ref()
+        .map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".into()))
+}
+
+fn attributes_json(user: &User) -> String {
+    serde_json::to_string(&user.attributes).unwrap_or_else(|_| "{}".into())
+}

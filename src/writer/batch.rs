@@ -1,0 +1,100 @@
+//! The writer thread's loop: wait for work, drain the queue into one transaction, commit,
+//! reply, and checkpoint when idle.
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rusqlite::Connection;
+
+use super::context::{WriteCtx, WriterEnv};
+use super::{Message, Reply, WriterStats};
+use crate::db::{CheckpointAction, CheckpointPolicy};
+
+/// The most commands one transaction takes; beyond this the gain per command is nil
+/// and a failed commit would hurt more callers.
+const MAX_BATCH: usize = 1_000;
+
+pub(super) fn run(
+    conn: Connection,
+    env: WriterEnv,
+    rx: Receiver<Message>,
+    stats: Arc<WriterStats>,
+) {
+    let mut checkpoints = CheckpointPolicy::default();
+    let mut stopping = false;
+    while !stopping {
+        let first = match checkpoints.idle_wait() {
+            Some(wait) => match rx.recv_timeout(wait) {
+                Ok(message) => message,
+                Err(RecvTimeoutError::Timeout) => {
+                    let action = checkpoints.decide(true, Instant::now());
+                    checkpoints.run(&conn, action);
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+            None => match rx.recv() {
+                Ok(message) => message,
+                Err(_) => break,
+            },
+        };
+        let mut jobs = Vec::new();
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Run(job) => jobs.push(job),
+                Message::Stop => stopping = true,
+            }
+            if jobs.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !jobs.is_empty() {
+            stats
+                .queue_depth
+                .fetch_sub(jobs.len() as i64, Ordering::Relaxed);
+            let size = jobs.len();
+            if !commit_batch(&conn, &env, jobs) {
+                stats.failed_commits.fetch_add(1, Ordering::Relaxed);
+            }
+            stats.record_batch(size);
+            checkpoints.record_commit(size as u64);
+        }
+        let action = checkpoints.decide(false, Instant::now());
+        checkpoints.run(&conn, action);
+    }
+    checkpoints.run(&conn, CheckpointAction::Truncate);
+}
+
+/// Applies every job in one transaction. Returns whether it committed.
+fn commit_batch(conn: &Connection, env: &WriterEnv, jobs: Vec<super::Job>) -> bool {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        log::error!("writer could not begin a transaction: {e}");
+        for job in jobs {
+            job(None)(false);
+        }
+        return false;
+    }
+    let mut ctx = WriteCtx::new(conn, env);
+    let replies: Vec<Reply> = jobs.into_iter().map(|job| job(Some(&mut ctx))).collect();
+    let effects = ctx.take_after_commit();
+    let committed = match conn.execute_batch("COMMIT") {
+        Ok(()) => true,
+        Err(e) => {
+            log::error!("group commit failed: {e}");
+            let _ = conn.execute_batch("ROLLBACK");
+            false
+        }
+    };
+    if committed {
+        for effect in effects {
+            effect();
+        }
+    }
+    for reply in replies {
+        reply(committed);
+    }
+    committed
+}

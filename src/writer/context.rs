@@ -1,0 +1,76 @@
+//! What a command sees while it runs inside the group transaction.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+
+use crate::catalog::{Catalog, CatalogHandle};
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::settings::RuntimeSettings;
+
+/// Shared, read-mostly state the writer thread needs.
+#[derive(Clone)]
+pub struct WriterEnv {
+    pub clock: Clock,
+    pub catalog: CatalogHandle,
+    pub settings: Arc<RuntimeSettings>,
+}
+
+pub struct WriteCtx<'c> {
+    pub conn: &'c Connection,
+    pub env: &'c WriterEnv,
+    /// The catalog as of the start of this command.
+    pub catalog: Arc<Catalog>,
+    /// The time of this command, read once so every row it writes agrees.
+    pub now: DateTime<Utc>,
+    after_commit: Vec<Box<dyn FnOnce() + Send>>,
+}
+
+impl<'c> WriteCtx<'c> {
+    pub(super) fn new(conn: &'c Connection, env: &'c WriterEnv) -> Self {
+        WriteCtx {
+            conn,
+            env,
+            catalog: env.catalog.current(),
+            now: env.clock.now(),
+            after_commit: Vec::new(),
+        }
+    }
+
+    /// In-memory effects (caches, rank structures) that must only happen if the batch commits.
+    pub fn after_commit(&mut self, effect: impl FnOnce() + Send + 'static) {
+        self.after_commit.push(Box::new(effect));
+    }
+
+    pub(super) fn take_after_commit(&mut self) -> Vec<Box<dyn FnOnce() + Send>> {
+        std::mem::take(&mut self.after_commit)
+    }
+
+    /// Runs `f` inside a SAVEPOINT: on error (or panic) its writes and its after-commit
+    /// effects are undone and the rest of the batch carries on.
+    pub(super) fn isolated<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        self.catalog = self.env.catalog.current();
+        self.now = self.env.clock.now();
+        self.conn.execute_batch("SAVEPOINT command")?;
+        let mark = self.after_commit.len();
+        let result = match catch_unwind(AssertUnwindSafe(|| f(self))) {
+            Ok(result) => result,
+            Err(_) => Err(ApiError::internal("a command panicked; it was rolled back")),
+        };
+        match &result {
+            Ok(_) => self.conn.execute_batch("RELEASE command")?,
+            Err(_) => {
+                self.after_commit.truncate(mark);
+                self.conn
+                    .execute_batch("ROLLBACK TO command; RELEASE command")?;
+            }
+        }
+        result
+    }
+}

@@ -1,0 +1,124 @@
+//! The serialized writer: one thread owns the only write connection. Handlers send it a
+//! command and await the reply. It drains whatever is queued into one transaction (group
+//! commit), isolates each command in a SAVEPOINT so one failure does not abort the others,
+//! commits, and only then replies. Nothing is acknowledged before it is durable.
+
+mod batch;
+mod context;
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::error::ApiError;
+
+pub use context::{WriteCtx, WriterEnv};
+
+/// A state change the writer applies inside the group transaction.
+pub trait Command: Send + 'static {
+    type Output: Send + 'static;
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Self::Output, ApiError>;
+}
+
+/// Runs inside the transaction (or, given `None`, learns there is none and fails);
+/// returns what to do once the outcome of COMMIT is known.
+type Job = Box<dyn FnOnce(Option<&mut WriteCtx<'_>>) -> Reply + Send>;
+/// Called with `true` after a successful COMMIT, `false` if the batch was rolled back.
+type Reply = Box<dyn FnOnce(bool) + Send>;
+
+enum Message {
+    Run(Job),
+    Stop,
+}
+
+/// Counters the `/metrics` endpoint reports.
+#[derive(Default, Debug)]
+pub struct WriterStats {
+    pub queue_depth: AtomicI64,
+    pub batches: AtomicU64,
+    pub commands: AtomicU64,
+    pub failed_commits: AtomicU64,
+    /// Batch sizes in buckets of 1, 2-10, 11-100, 101-1000, >1000.
+    pub batch_size_buckets: [AtomicU64; 5],
+}
+
+impl WriterStats {
+    fn record_batch(&self, size: usize) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.commands.fetch_add(size as u64, Ordering::Relaxed);
+        let bucket = match size {
+            0..=1 => 0,
+            2..=10 => 1,
+            11..=100 => 2,
+            101..=1000 => 3,
+            _ => 4,
+        };
+        self.batch_size_buckets[bucket].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[derive(Clone)]
+pub struct Writer {
+    queue: mpsc::Sender<Message>,
+    stats: Arc<WriterStats>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the writer has stopped")]
+pub struct WriterStopped;
+
+impl Writer {
+    /// Starts the writer thread on `conn`. Join the handle after `stop` to be sure the
+    /// last batch committed and the WAL was checkpointed.
+    pub fn start(conn: Connection, env: WriterEnv) -> std::io::Result<(Writer, JoinHandle<()>)> {
+        let (tx, rx) = mpsc::channel();
+        let stats = Arc::new(WriterStats::default());
+        let thread_stats = stats.clone();
+        let handle = std::thread::Builder::new()
+            .name("trophyd-writer".into())
+            .spawn(move || batch::run(conn, env, rx, thread_stats))?;
+        Ok((Writer { queue: tx, stats }, handle))
+    }
+
+    pub fn stats(&self) -> &Arc<WriterStats> {
+        &self.stats
+    }
+
+    /// Applies `cmd` in the next group commit and returns its output once committed.
+    pub async fn execute<C: Command>(&self, cmd: C) -> Result<C::Output, ApiError> {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let job: Job = Box::new(move |ctx: Option<&mut WriteCtx<'_>>| {
+            let result = match ctx {
+                Some(ctx) => ctx.isolated(|ctx| cmd.apply(ctx)),
+                None => Err(ApiError::internal(
+                    "the writer could not open a transaction",
+                )),
+            };
+            Box::new(move |committed: bool| {
+                let outcome = if committed {
+                    result
+                } else {
+                    Err(ApiError::internal("the transaction could not be committed"))
+                };
+                let _ = reply_tx.send(outcome);
+            })
+        });
+        self.stats.queue_depth.fetch_add(1, Ordering::Relaxed);
+        if self.queue.send(Message::Run(job)).is_err() {
+            self.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
+            return Err(ApiError::internal(WriterStopped));
+        }
+        reply_rx
+            .await
+            .unwrap_or_else(|_| Err(ApiError::internal(WriterStopped)))
+    }
+
+    /// Asks the thread to finish what is queued, commit, checkpoint and exit.
+    pub fn stop(&self) {
+        let _ = self.queue.send(Message::Stop);
+    }
+}
