@@ -22,6 +22,7 @@ pub mod state;
 pub mod store;
 pub mod streak_view;
 pub mod telemetry;
+pub mod webhooks;
 pub mod writer;
 
 pub use settings::{ConfigSource, RuntimeSettings};

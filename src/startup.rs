@@ -56,12 +56,14 @@ impl Application {
         let directory = TenantDirectory::default();
         directory.replace(&tenants::active(&conn)?);
 
+        let wake_delivery = Arc::new(tokio::sync::Notify::new());
         let (writer, writer_thread) = Writer::start(
             conn,
             WriterEnv {
                 clock: clock.clone(),
                 catalog: catalog.clone(),
                 settings: settings.clone(),
+                wake_delivery: wake_delivery.clone(),
             },
         )?;
         let jobs: Vec<Arc<dyn Job>> = vec![Arc::new(IdempotencyExpiry {

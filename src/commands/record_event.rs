@@ -30,6 +30,7 @@ pub struct RecordEvent {
 pub struct EventResponse {
     pub event_id: String,
     pub metric_id: String,
+    #[serde(serialize_with = "crate::domain::number::serialize")]
     pub total: f64,
     pub achievements: Vec<Value>,
     pub current_streak: StreakView,

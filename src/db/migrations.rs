@@ -3,10 +3,16 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_foundation",
-    include_str!("../../sql/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_foundation",
+        include_str!("../../sql/0001_foundation.sql"),
+    ),
+    (
+        "0002_webhook_outbox",
+        include_str!("../../sql/0002_webhook_outbox.sql"),
+    ),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {

@@ -2,6 +2,7 @@
 
 pub mod attributes;
 pub mod field;
+pub mod number;
 pub mod preferences;
 pub mod time_zone;
 pub mod user;

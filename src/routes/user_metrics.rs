@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Tenant;
 use crate::catalog::Metric;
+use crate::domain::number::json_number;
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
 use crate::rules::event_summary::{self, Aggregation};
@@ -29,7 +30,7 @@ fn metric_json(metric: &Metric, current: f64) -> Value {
         "key": metric.key,
         "name": metric.name,
         "status": "active",
-        "current": current,
+        "current": json_number(current),
         "achievements": [],
     })
 }
@@ -152,7 +153,7 @@ async fn summary(
         .await?;
     let body: Vec<Value> = rows
         .into_iter()
-        .map(|r| json!({ "date": r.date.to_string(), "total": r.total, "change": r.change }))
+        .map(|r| json!({ "date": r.date.to_string(), "total": json_number(r.total), "change": json_number(r.change) }))
         .collect();
     Ok(HttpResponse::Ok().json(body))
 }

@@ -17,6 +17,8 @@ pub struct WriterEnv {
     pub clock: Clock,
     pub catalog: CatalogHandle,
     pub settings: Arc<RuntimeSettings>,
+    /// Woken after a commit that queued webhook deliveries.
+    pub wake_delivery: Arc<tokio::sync::Notify>,
 }
 
 pub struct WriteCtx<'c> {

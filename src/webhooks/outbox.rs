@@ -1,0 +1,44 @@
+//! Queuing webhook events inside the writer's transaction: one row per subscribed
+//! endpoint, so a rolled-back change leaves no webhook and a committed one always has
+//! its rows, even if the process dies right after COMMIT.
+
+use rusqlite::params;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::writer::WriteCtx;
+
+/// Queues `body` (which must carry its `type`) for every endpoint subscribed to
+/// `event_type`. Delivery starts after the batch commits.
+pub fn emit(ctx: &mut WriteCtx<'_>, event_type: &str, body: &Value) -> Result<(), ApiError> {
+    let now = ctx.now.timestamp_millis();
+    let text = body.to_string();
+    let mut queued = false;
+    for endpoint in &ctx.env.settings.config.webhooks {
+        let subscribed = endpoint
+            .events
+            .as_ref()
+            .is_none_or(|events| events.iter().any(|e| e == event_type));
+        if !subscribed {
+            continue;
+        }
+        ctx.conn
+            .prepare_cached(
+                "INSERT INTO webhook_outbox (uuid, endpoint, event_type, body, status, next_attempt, created)
+                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+            )?
+            .execute(params![
+                format!("msg_{}", uuid::Uuid::new_v4().simple()),
+                endpoint.url,
+                event_type,
+                text,
+                now
+            ])?;
+        queued = true;
+    }
+    if queued {
+        let wake = ctx.env.wake_delivery.clone();
+        ctx.after_commit(move || wake.notify_one());
+    }
+    Ok(())
+}
