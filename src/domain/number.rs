@@ -33,6 +33,6 @@ mod tests {
         assert_eq!(json_number(750.0).to_string(), "750");
         assert_eq!(json_number(-3.0).to_string(), "-3");
         assert_eq!(json_number(0.5).to_string(), "0.5");
-        assert_eq!(json_number(1e300).to_string(), "1e300");
+        assert_eq!(json_number(1e300).to_string(), "1e+300");
     }
 }

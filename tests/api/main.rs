@@ -1,0 +1,20 @@
+//! Black-box tests of the HTTP API against a real server on a free port, one temporary
+//! database per test. All modules link into this one binary.
+
+mod achievements;
+mod admin_achievements;
+mod auth;
+mod event_summary;
+mod events;
+mod group_commit;
+mod helpers;
+mod idempotency;
+mod ops;
+mod preferences;
+mod rate_limits;
+mod streak_admin;
+mod streaks;
+mod test_clock;
+mod user_metrics;
+mod users;
+mod webhooks;

@@ -1,0 +1,53 @@
+//! `[limits]` (behaviour.md §1.5): token buckets per key, 429 with `Retry-After`.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{parts, spawn_app, CONFIG};
+
+#[tokio::test]
+async fn the_third_immediate_event_is_429_and_writes_nothing() {
+    let config = format!("{CONFIG}\n[limits]\nevents_per_second = 2\n");
+    let app = spawn_app(&config).await;
+    // Three events at once: the bucket holds two.
+    let bodies: Vec<_> = (0..3)
+        .map(|i| json!({"user": {"id": format!("u{i}")}, "value": 1}))
+        .collect();
+    let (a, b, c) = tokio::join!(
+        app.post_event("lessons", &bodies[0], Some("k0")),
+        app.post_event("lessons", &bodies[1], Some("k1")),
+        app.post_event("lessons", &bodies[2], Some("k2")),
+    );
+    let mut created = 0;
+    let mut limited = 0;
+    for resp in [a, b, c] {
+        match resp.status() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                limited += 1;
+                let retry_after = resp
+                    .headers()
+                    .get("Retry-After")
+                    .expect("Retry-After")
+                    .to_str()
+                    .expect("ASCII")
+                    .parse::<u64>()
+                    .expect("whole seconds");
+                assert!((1..=60).contains(&retry_after), "{retry_after}");
+                let (_, body) = parts(resp).await;
+                assert!(body["error"].is_string(), "{body}");
+                assert_eq!(body.as_object().map(|o| o.len()), Some(1), "{body}");
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((created, limited), (2, 1));
+    assert_eq!(app.count("SELECT count(*) FROM events"), 2);
+    assert_eq!(app.count("SELECT count(*) FROM users"), 2);
+    assert_eq!(app.count("SELECT count(*) FROM idempotency_keys"), 2);
+    // Reads have their own (unlimited) bucket.
+    for _ in 0..10 {
+        let resp = app.get("/v1/users/u0/metrics").await;
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+}

@@ -1,0 +1,114 @@
+//! The command line as users run it: `check`, `init`, `backup`, and the serve banner.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_trophyd");
+
+fn run(args: &[&str], dir: &std::path::Path) -> (i32, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("TROPHYD_LISTEN")
+        .output()
+        .expect("run trophyd");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn init_writes_the_example_once_and_check_accepts_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, _) = run(&["init", "trophy.toml"], dir.path());
+    assert_eq!(code, 0);
+    let written = std::fs::read_to_string(dir.path().join("trophy.toml")).expect("written");
+    assert_eq!(written, trophyd::config::EXAMPLE_CONFIG);
+    let (code, text) = run(&["init", "trophy.toml"], dir.path());
+    assert_eq!(code, 1, "init must refuse to overwrite: {text}");
+    assert!(text.contains("already exists"));
+    let (code, text) = run(&["check", "--config", "trophy.toml"], dir.path());
+    assert_eq!(code, 0, "{text}");
+    // Without --config, ./trophy.toml is picked up.
+    let (code, text) = run(&["check"], dir.path());
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("trophy.toml: ok"), "{text}");
+}
+
+#[test]
+fn check_reports_every_problem_with_its_line_and_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = "[server]\nbogus = 1\ndurability = \"sometimes\"\n\n[[metrics]]\nkey = \"lessons\"\nname = \"Lessons\"\n\n[[achievements]]\nkey = \"a\"\nname = \"A\"\ntrigger = \"metric\"\nmetric = \"nope\"\nmetric_value = 1\n";
+    std::fs::write(dir.path().join("bad.toml"), config).expect("write");
+    let (code, text) = run(&["check", "--config", "bad.toml"], dir.path());
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("bad.toml:2:"),
+        "unknown key on line 2: {text}"
+    );
+    assert!(text.contains("bogus"), "{text}");
+    assert!(text.contains("bad.toml:3:"), "bad enum on line 3: {text}");
+    assert!(
+        text.contains("bad.toml:13:"),
+        "bad reference on line 13: {text}"
+    );
+}
+
+#[test]
+fn serve_prints_the_address_first_then_generated_keys_and_backup_copies_the_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("trophy.db");
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--data"])
+        .arg(&db)
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("a line").expect("utf8");
+    assert!(
+        first.starts_with("trophyd listening on http://127.0.0.1:"),
+        "{first}"
+    );
+    let port: u16 = first
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    assert!(port > 0);
+    let keys: Vec<String> = lines.by_ref().take(2).map(|l| l.expect("utf8")).collect();
+    assert!(
+        keys[0].contains("application API key") && keys[0].contains("tr_live_"),
+        "{keys:?}"
+    );
+    assert!(
+        keys[1].contains("admin API key") && keys[1].contains("tr_admin_"),
+        "{keys:?}"
+    );
+    // Only the hash is stored, never the key itself.
+    let app_key = keys[0].rsplit(' ').next().expect("key").to_owned();
+    let raw = std::fs::read(&db).unwrap_or_default();
+    assert!(!String::from_utf8_lossy(&raw).contains(&app_key));
+
+    let copy = dir.path().join("copy.db");
+    let (code, text) = run(
+        &[
+            "backup",
+            "--data",
+            db.to_str().expect("path"),
+            copy.to_str().expect("path"),
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{text}");
+    let conn = rusqlite::Connection::open(&copy).expect("open copy");
+    let keys_stored: i64 = conn
+        .query_row("SELECT count(*) FROM api_keys", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(keys_stored, 2);
+    let _ = child.kill();
+    let _ = child.wait();
+}
