@@ -2,12 +2,17 @@
 //! it next falls due and runs through the writer, so its effects commit together.
 //! `run_due(now)` runs every job due up to `now` in time order: the background loop calls
 //! it every second, and `POST /_test/clock` calls it before answering.
+//!
+//! A job reports its next due time when it runs. Work created later by a command (a
+//! coalescing window that just opened, say) can fall due earlier than that: the command
+//! then tells the scheduler through [`DueHints`] (reachable as `ctx.env.due_hints`).
 
 mod idempotency_expiry;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use tokio::sync::Mutex;
 
 use crate::error::ApiError;
@@ -17,6 +22,7 @@ pub use idempotency_expiry::IdempotencyExpiry;
 
 /// A kind of timed work.
 pub trait Job: Send + Sync + 'static {
+    /// Unique among the registered jobs; [`DueHints`] address jobs by it.
     fn name(&self) -> &'static str;
     /// Applies everything due at or before `until` inside the writer's transaction and
     /// returns when the job next falls due (None: nothing scheduled).
@@ -25,6 +31,26 @@ pub trait Job: Send + Sync + 'static {
         ctx: &mut WriteCtx<'_>,
         until: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, ApiError>;
+}
+
+/// "Job X falls due at T at the latest", from commands that create timed work after the
+/// job last ran. Early hints are harmless: the job runs, finds nothing, and reports its
+/// real next due time.
+#[derive(Clone, Default, Debug)]
+pub struct DueHints(Arc<std::sync::Mutex<HashMap<&'static str, DateTime<Utc>>>>);
+
+impl DueHints {
+    pub fn due_by(&self, job: &'static str, at: DateTime<Utc>) {
+        let mut hints = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        hints
+            .entry(job)
+            .and_modify(|t| *t = (*t).min(at))
+            .or_insert(at);
+    }
+
+    fn take(&self) -> HashMap<&'static str, DateTime<Utc>> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
 }
 
 struct Entry {
@@ -36,6 +62,7 @@ struct Entry {
 #[derive(Clone)]
 pub struct Scheduler {
     writer: Writer,
+    hints: DueHints,
     entries: Arc<Mutex<Vec<Entry>>>,
 }
 
@@ -53,7 +80,7 @@ impl Command for RunJob {
 }
 
 impl Scheduler {
-    pub fn new(writer: Writer, jobs: Vec<Arc<dyn Job>>) -> Self {
+    pub fn new(writer: Writer, hints: DueHints, jobs: Vec<Arc<dyn Job>>) -> Self {
         let entries = jobs
             .into_iter()
             .map(|job| Entry {
@@ -63,68 +90,109 @@ impl Scheduler {
             .collect();
         Scheduler {
             writer,
+            hints,
             entries: Arc::new(Mutex::new(entries)),
         }
     }
 
     /// Runs every job due at or before `now`, earliest first. A job is run only up to the
     /// next other job's due time, so effects of different jobs interleave in time order.
+    /// At the first call every job runs once, up to `now`, to catch up on what was missed
+    /// while the server was down.
+    ///
+    /// A job that fails is left due (it is retried at the next call) and skipped for the
+    /// rest of this call so it cannot hold up the others; the first error is returned.
     pub async fn run_due(&self, now: DateTime<Utc>) -> Result<(), ApiError> {
         let mut entries = self.entries.lock().await;
+        let mut failed = vec![false; entries.len()];
+        let mut first_error = None;
         loop {
-            let mut due: Vec<(usize, DateTime<Utc>)> = entries
-                .iter()
-                .enumerate()
-                .filter_map(|(i, e)| match e.next_due {
-                    None => Some((i, DateTime::<Utc>::MIN_UTC)),
-                    Some(t) if t <= now => Some((i, t)),
-                    Some(_) => None,
-                })
-                .collect();
-            if due.is_empty() {
-                return Ok(());
-            }
-            due.sort_by_key(|&(_, t)| t);
-            let (index, _) = due[0];
-            let until = entries
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| *i != index)
-                .filter_map(|(_, e)| e.next_due)
-                .filter(|t| *t <= now)
-                .min()
-                .unwrap_or(now);
+            self.apply_hints(&mut entries);
+            let Some((index, until)) = plan(&entries, &failed, now) else {
+                break;
+            };
             let job = entries[index].job.clone();
-            let next = self
+            let result = self
                 .writer
                 .execute(RunJob {
                     job: job.clone(),
                     until,
                 })
-                .await?;
-            // A job that reports itself due again at or before `until` would loop forever;
-            // push it just past `until`.
-            entries[index].next_due = Some(match next {
-                Some(t) if t > until => t,
-                Some(_) => until + chrono::Duration::milliseconds(1),
-                None => DateTime::<Utc>::MAX_UTC,
-            });
-            if next.is_some_and(|t| t <= until) && until >= now {
-                log::warn!(
-                    "job {} reported itself due in the past; deferred",
-                    job.name()
-                );
+                .await;
+            match result {
+                Ok(Some(next)) if next > until => entries[index].next_due = Some(next),
+                Ok(Some(_)) => {
+                    // The job applied everything up to `until` yet says it is due again by
+                    // then. Running it again at once could spin (two such jobs would take
+                    // turns a millisecond apart), so it waits for the next call.
+                    log::warn!(
+                        "job {} reported itself due at or before {until}; deferred",
+                        job.name()
+                    );
+                    entries[index].next_due = Some(now + Duration::milliseconds(1));
+                }
+                Ok(None) => entries[index].next_due = Some(DateTime::<Utc>::MAX_UTC),
+                Err(e) => {
+                    log::error!("scheduled job {} failed: {e}", job.name());
+                    failed[index] = true;
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn apply_hints(&self, entries: &mut [Entry]) {
+        for (name, at) in self.hints.take() {
+            match entries.iter_mut().find(|e| e.job.name() == name) {
+                Some(entry) => {
+                    if let Some(due) = entry.next_due.as_mut() {
+                        *due = (*due).min(at);
+                    }
+                }
+                None => log::warn!("due hint for unknown job {name}"),
             }
         }
     }
 
     /// The earliest time any job is due, for the background loop's sleep.
     pub async fn next_due(&self) -> Option<DateTime<Utc>> {
-        self.entries
-            .lock()
-            .await
+        let mut entries = self.entries.lock().await;
+        self.apply_hints(&mut entries);
+        entries
             .iter()
             .map(|e| e.next_due.unwrap_or(DateTime::<Utc>::MIN_UTC))
             .min()
     }
 }
+
+/// Which job runs next and up to when: the earliest due one (jobs that never ran count
+/// as due first), run up to the earliest due time of any other job, or `now`. Jobs that
+/// never ran have no known due time, so they do not bound the others: at start each job
+/// runs once, up to `now`.
+fn plan(entries: &[Entry], failed: &[bool], now: DateTime<Utc>) -> Option<(usize, DateTime<Utc>)> {
+    let index = entries
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !failed[*i])
+        .filter_map(|(i, e)| match e.next_due {
+            None => Some((i, DateTime::<Utc>::MIN_UTC)),
+            Some(t) if t <= now => Some((i, t)),
+            Some(_) => None,
+        })
+        .min_by_key(|&(i, t)| (t, i))?
+        .0;
+    let until = entries
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != index && !failed[*i])
+        .filter_map(|(_, e)| e.next_due)
+        .filter(|t| *t <= now)
+        .min()
+        .unwrap_or(now)
+        .max(entries[index].next_due.unwrap_or(DateTime::<Utc>::MIN_UTC));
+    Some((index, until))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,221 @@
+//! `run_due` with fake jobs on a real writer over an in-memory database.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{DueHints, Job, Scheduler};
+use crate::catalog::{Catalog, CatalogHandle};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::settings::{ConfigSource, RuntimeSettings};
+use crate::writer::{WriteCtx, Writer, WriterEnv};
+
+type Log = Arc<Mutex<Vec<(&'static str, DateTime<Utc>)>>>;
+
+fn t(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
+}
+
+/// Due every `period` from `first`; records each run as (name, until).
+struct Periodic {
+    name: &'static str,
+    first: DateTime<Utc>,
+    period: Duration,
+    log: Log,
+}
+
+impl Job for Periodic {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn run(
+        &self,
+        _ctx: &mut WriteCtx<'_>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+        self.log.lock().unwrap().push((self.name, until));
+        let mut next = self.first;
+        while next <= until {
+            next += self.period;
+        }
+        Ok(Some(next))
+    }
+}
+
+/// Reports a fixed answer every time.
+struct Fixed {
+    name: &'static str,
+    answer: Result<Option<DateTime<Utc>>, ()>,
+    log: Log,
+}
+
+impl Job for Fixed {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn run(
+        &self,
+        _ctx: &mut WriteCtx<'_>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+        self.log.lock().unwrap().push((self.name, until));
+        self.answer
+            .map_err(|()| ApiError::internal("this job always fails"))
+    }
+}
+
+fn writer(hints: &DueHints) -> Writer {
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    crate::db::migrate(&mut conn).unwrap();
+    let catalog = CatalogHandle::new(Catalog::load(&conn).unwrap());
+    let env = WriterEnv {
+        clock: Clock::test(t(0)),
+        catalog,
+        settings: Arc::new(RuntimeSettings::new(Config::default(), ConfigSource::Demo)),
+        wake_delivery: Arc::new(tokio::sync::Notify::new()),
+        due_hints: hints.clone(),
+    };
+    Writer::start(conn, env).unwrap().0
+}
+
+fn scheduler(jobs: Vec<Arc<dyn Job>>) -> (Scheduler, DueHints) {
+    let hints = DueHints::default();
+    (Scheduler::new(writer(&hints), hints.clone(), jobs), hints)
+}
+
+fn taken(log: &Log) -> Vec<(&'static str, DateTime<Utc>)> {
+    std::mem::take(&mut *log.lock().unwrap())
+}
+
+#[tokio::test]
+async fn catch_up_runs_every_job_once_up_to_now() {
+    let log = Log::default();
+    let (s, _) = scheduler(vec![
+        Arc::new(Periodic {
+            name: "a",
+            first: t(-3600),
+            period: Duration::seconds(60),
+            log: log.clone(),
+        }),
+        Arc::new(Periodic {
+            name: "b",
+            first: t(-7200),
+            period: Duration::seconds(10),
+            log: log.clone(),
+        }),
+    ]);
+    s.run_due(t(0)).await.unwrap();
+    assert_eq!(taken(&log), vec![("a", t(0)), ("b", t(0))]);
+    // Nothing more is due at the same time.
+    s.run_due(t(0)).await.unwrap();
+    assert!(taken(&log).is_empty());
+}
+
+#[tokio::test]
+async fn jobs_interleave_in_time_order_each_run_up_to_the_next_others_due_time() {
+    let log = Log::default();
+    let (s, _) = scheduler(vec![
+        Arc::new(Periodic {
+            name: "a",
+            first: t(0),
+            period: Duration::seconds(30),
+            log: log.clone(),
+        }),
+        Arc::new(Periodic {
+            name: "b",
+            first: t(0),
+            period: Duration::seconds(45),
+            log: log.clone(),
+        }),
+    ]);
+    s.run_due(t(0)).await.unwrap();
+    taken(&log);
+    // a is due at 30, 60, 90; b at 45, 90.
+    s.run_due(t(100)).await.unwrap();
+    assert_eq!(
+        taken(&log),
+        vec![("a", t(45)), ("b", t(60)), ("a", t(90)), ("b", t(100)),]
+    );
+    assert_eq!(s.next_due().await, Some(t(120)));
+}
+
+#[tokio::test]
+async fn a_job_claiming_to_be_due_in_the_past_does_not_spin() {
+    let log = Log::default();
+    let (s, _) = scheduler(vec![
+        Arc::new(Fixed {
+            name: "stuck",
+            answer: Ok(Some(t(-1))),
+            log: log.clone(),
+        }),
+        Arc::new(Fixed {
+            name: "also-stuck",
+            answer: Ok(Some(t(-1))),
+            log: log.clone(),
+        }),
+    ]);
+    s.run_due(t(0)).await.unwrap();
+    assert_eq!(taken(&log).len(), 2);
+    tokio::time::timeout(std::time::Duration::from_secs(5), s.run_due(t(86_400)))
+        .await
+        .expect("run_due finished")
+        .unwrap();
+    // Each runs once more and is deferred again instead of the two taking turns a
+    // millisecond apart across the whole day.
+    assert_eq!(
+        taken(&log),
+        vec![
+            ("stuck", t(0) + Duration::milliseconds(1)),
+            ("also-stuck", t(86_400))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_failing_job_does_not_hold_up_the_others() {
+    let log = Log::default();
+    let (s, _) = scheduler(vec![
+        Arc::new(Fixed {
+            name: "broken",
+            answer: Err(()),
+            log: log.clone(),
+        }),
+        Arc::new(Periodic {
+            name: "fine",
+            first: t(0),
+            period: Duration::seconds(60),
+            log: log.clone(),
+        }),
+    ]);
+    assert!(s.run_due(t(0)).await.is_err());
+    assert_eq!(taken(&log), vec![("broken", t(0)), ("fine", t(0))]);
+    // The broken job stays due, is retried at the next call, and again does not stop
+    // the other one.
+    assert!(s.run_due(t(120)).await.is_err());
+    assert_eq!(taken(&log), vec![("broken", t(60)), ("fine", t(120))]);
+}
+
+#[tokio::test]
+async fn a_hint_brings_a_job_forward() {
+    let log = Log::default();
+    let (s, hints) = scheduler(vec![Arc::new(Fixed {
+        name: "idle",
+        answer: Ok(None),
+        log: log.clone(),
+    })]);
+    s.run_due(t(0)).await.unwrap();
+    taken(&log);
+    s.run_due(t(60)).await.unwrap();
+    assert!(taken(&log).is_empty(), "nothing scheduled");
+    hints.due_by("idle", t(90));
+    hints.due_by("idle", t(80));
+    assert_eq!(s.next_due().await, Some(t(80)));
+    s.run_due(t(70)).await.unwrap();
+    assert!(taken(&log).is_empty(), "not due yet");
+    s.run_due(t(100)).await.unwrap();
+    assert_eq!(taken(&log), vec![("idle", t(100))]);
+}

@@ -1,0 +1,286 @@
+//! SQL over `webhook_outbox` for delivery and the admin log. Reads run on the reader
+//! pool; every change is a writer [`Command`], because only the writer writes.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::{json, Value};
+
+use super::retry;
+use crate::clock::{format_timestamp, from_millis};
+use crate::error::ApiError;
+use crate::writer::{Command, WriteCtx};
+
+/// The error recorded on rows whose endpoint is no longer in `[[webhooks]]`.
+pub const ENDPOINT_REMOVED: &str = "endpoint removed from configuration";
+
+/// A row the worker is about to send.
+#[derive(Debug)]
+pub struct DueRow {
+    pub id: i64,
+    pub uuid: String,
+    pub body: String,
+}
+
+/// Ids of pending rows for `endpoint` due at or before `now`, oldest due first.
+pub fn due_ids(
+    conn: &Connection,
+    endpoint: &str,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM webhook_outbox
+         WHERE status = 'pending' AND endpoint = ?1 AND next_attempt <= ?2
+         ORDER BY next_attempt, id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            endpoint,
+            now.timestamp_millis(),
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ],
+        |r| r.get(0),
+    )?;
+    rows.collect()
+}
+
+/// What is sent for a row, if it is still pending.
+pub fn due_row(conn: &Connection, id: i64) -> rusqlite::Result<Option<DueRow>> {
+    conn.prepare_cached(
+        "SELECT uuid, body FROM webhook_outbox WHERE id = ?1 AND status = 'pending'",
+    )?
+    .query_row([id], |r| {
+        Ok(DueRow {
+            id,
+            uuid: r.get(0)?,
+            body: r.get(1)?,
+        })
+    })
+    .optional()
+}
+
+/// The result of one attempt, as the worker reports it.
+#[derive(Debug)]
+pub struct Outcome {
+    pub id: i64,
+    pub delivered: bool,
+    /// The HTTP status, if a response arrived.
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    /// The endpoint's retry policy.
+    pub initial_backoff_seconds: u32,
+    pub retry_for_hours: u32,
+}
+
+/// Records a batch of attempts: delivered, or failed and scheduled again with backoff,
+/// or failed for good once the retry period is over.
+pub struct RecordOutcomes(pub Vec<Outcome>);
+
+impl Command for RecordOutcomes {
+    type Output = ();
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<(), ApiError> {
+        let now = ctx.now;
+        let now_ms = now.timestamp_millis();
+        for outcome in self.0 {
+            let row: Option<(u32, i64)> = ctx
+                .conn
+                .prepare_cached(
+                    "SELECT attempts, created FROM webhook_outbox
+                     WHERE id = ?1 AND status = 'pending'",
+                )?
+                .query_row([outcome.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            // Gone (re-queued and already finished by another path): nothing to record.
+            let Some((attempts, created)) = row else {
+                continue;
+            };
+            let attempts = attempts.saturating_add(1);
+            let (status, next, finished) = if outcome.delivered {
+                ("delivered", None, Some(now_ms))
+            } else {
+                match retry::next_attempt(
+                    from_millis(created),
+                    now,
+                    attempts,
+                    outcome.initial_backoff_seconds,
+                    outcome.retry_for_hours,
+                    retry::random_jitter(),
+                ) {
+                    Some(next) => ("pending", Some(next.timestamp_millis()), None),
+                    None => ("failed", None, Some(now_ms)),
+                }
+            };
+            ctx.conn
+                .prepare_cached(
+                    "UPDATE webhook_outbox
+                     SET status = ?2, attempts = ?3, last_status = ?4, last_error = ?5,
+                         next_attempt = COALESCE(?6, next_attempt), finished = ?7
+                     WHERE id = ?1",
+                )?
+                .execute(params![
+                    outcome.id,
+                    status,
+                    attempts,
+                    outcome.status,
+                    outcome.error,
+                    next,
+                    finished
+                ])?;
+        }
+        Ok(())
+    }
+}
+
+/// Fails pending rows whose endpoint is not among `configured` (URLs): the endpoint was
+/// removed from `trophy.toml`, so there is no secret to sign with and nowhere to send.
+pub struct FailRemovedEndpoints(pub Vec<String>);
+
+impl Command for FailRemovedEndpoints {
+    type Output = usize;
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<usize, ApiError> {
+        let configured = serde_json::to_string(&self.0).map_err(ApiError::internal)?;
+        Ok(ctx.conn.execute(
+            "UPDATE webhook_outbox
+             SET status = 'failed', last_error = ?1, finished = ?2
+             WHERE status = 'pending'
+               AND endpoint NOT IN (SELECT value FROM json_each(?3))",
+            params![ENDPOINT_REMOVED, ctx.now.timestamp_millis(), configured],
+        )?)
+    }
+}
+
+/// One row of the delivery log, as the admin API shows it.
+#[derive(Debug, Clone)]
+pub struct LogRow {
+    pub uuid: String,
+    pub event_type: String,
+    pub endpoint: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub next_attempt: i64,
+    pub created: i64,
+    pub finished: Option<i64>,
+}
+
+const LOG_COLUMNS: &str = "uuid, event_type, endpoint, status, attempts, last_status, \
+                           last_error, next_attempt, created, finished";
+
+impl LogRow {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<LogRow> {
+        Ok(LogRow {
+            uuid: r.get(0)?,
+            event_type: r.get(1)?,
+            endpoint: r.get(2)?,
+            status: r.get(3)?,
+            attempts: r.get(4)?,
+            last_status: r.get(5)?,
+            last_error: r.get(6)?,
+            next_attempt: r.get(7)?,
+            created: r.get(8)?,
+            finished: r.get(9)?,
+        })
+    }
+
+    pub fn to_json(&self) -> Value {
+        let time = |ms: i64| format_timestamp(from_millis(ms));
+        json!({
+            "id": self.uuid,
+            "type": self.event_type,
+            "endpoint": self.endpoint,
+            "status": self.status,
+            "attempts": self.attempts,
+            "lastStatus": self.last_status,
+            "lastError": self.last_error,
+            "nextAttempt": (self.status == "pending").then(|| time(self.next_attempt)),
+            "created": time(self.created),
+            "finished": self.finished.map(time),
+        })
+    }
+}
+
+/// Which rows the admin list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Any,
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl StatusFilter {
+    pub fn parse(s: Option<&str>) -> Option<StatusFilter> {
+        match s {
+            None => Some(StatusFilter::Any),
+            Some("pending") => Some(StatusFilter::Pending),
+            Some("delivered") => Some(StatusFilter::Delivered),
+            Some("failed") => Some(StatusFilter::Failed),
+            Some(_) => None,
+        }
+    }
+}
+
+/// The newest `limit` rows, newest first. The status is written literally into the SQL
+/// so SQLite can use the partial index for failed rows.
+pub fn list(conn: &Connection, filter: StatusFilter, limit: i64) -> rusqlite::Result<Vec<LogRow>> {
+    let condition = match filter {
+        StatusFilter::Any => "",
+        StatusFilter::Pending => "WHERE status = 'pending'",
+        StatusFilter::Delivered => "WHERE status = 'delivered'",
+        StatusFilter::Failed => "WHERE status = 'failed'",
+    };
+    let sql =
+        format!("SELECT {LOG_COLUMNS} FROM webhook_outbox {condition} ORDER BY id DESC LIMIT ?1");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([limit], LogRow::from_row)?;
+    rows.collect()
+}
+
+pub fn by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<LogRow>> {
+    conn.prepare_cached(&format!(
+        "SELECT {LOG_COLUMNS} FROM webhook_outbox WHERE uuid = ?1"
+    ))?
+    .query_row([uuid], LogRow::from_row)
+    .optional()
+}
+
+/// Re-queues one row now, keeping its attempt count. A row whose endpoint is no longer
+/// configured cannot be sent, so it is failed again at once with that reason.
+pub struct RetryDelivery(pub String);
+
+impl Command for RetryDelivery {
+    type Output = Option<LogRow>;
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Option<LogRow>, ApiError> {
+        let Some(row) = by_uuid(ctx.conn, &self.0)? else {
+            return Ok(None);
+        };
+        let now = ctx.now.timestamp_millis();
+        let configured = ctx
+            .env
+            .settings
+            .config
+            .webhooks
+            .iter()
+            .any(|w| w.url == row.endpoint);
+        if configured {
+            ctx.conn.execute(
+                "UPDATE webhook_outbox SET status = 'pending', next_attempt = ?2, finished = NULL
+                 WHERE uuid = ?1",
+                params![self.0, now],
+            )?;
+            let wake = ctx.env.wake_delivery.clone();
+            ctx.after_commit(move || wake.notify_one());
+        } else {
+            ctx.conn.execute(
+                "UPDATE webhook_outbox SET status = 'failed', last_error = ?2, finished = ?3
+                 WHERE uuid = ?1",
+                params![self.0, ENDPOINT_REMOVED, now],
+            )?;
+        }
+        Ok(by_uuid(ctx.conn, &self.0)?)
+    }
+}
