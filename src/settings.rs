@@ -1,9 +1,11 @@
 //! What the running server was started with: the validated config plus command-line
-//! overrides. Built once at start and shared read-only.
+//! overrides. Built once at start and shared read-only (streak settings apart).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::config::Config;
+use crate::streaks::StreakSettings;
 
 #[derive(Debug, Clone)]
 pub struct RuntimeSettings {
@@ -16,6 +18,9 @@ pub struct RuntimeSettings {
     pub test_clock: bool,
     /// Where the config came from, for the start-up log.
     pub source: ConfigSource,
+    /// The streak settings in force: the file's `[streaks]`, or (when the file declares
+    /// none) what the Admin API stored. The one part that can change while running.
+    pub streaks: Arc<StreakSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +34,7 @@ impl RuntimeSettings {
         RuntimeSettings {
             listen: config.server.listen.clone(),
             data: config.server.data.clone(),
+            streaks: Arc::new(StreakSettings::new(config.streaks.as_ref())),
             config,
             test_clock: false,
             source,

@@ -51,8 +51,12 @@ pub fn upsert(
     let now = ctx.now.timestamp_millis();
     match store::users::find(ctx.conn, tenant, upsert.id.as_str())? {
         Some(mut user) => {
+            let old_tz = user.tz.clone();
             user.apply(&upsert.changes, now)?;
             store::users::update(ctx.conn, &user)?;
+            if user.tz != old_tz {
+                crate::streaks::on_time_zone_change(ctx, &user)?;
+            }
             Ok(Upserted {
                 user,
                 created: false,
@@ -63,6 +67,7 @@ pub fn upsert(
             let mut user = User::new(tenant, &upsert.id, control, now);
             user.apply(&upsert.changes, now)?;
             let user = store::users::insert(ctx.conn, &user)?;
+            crate::streaks::on_user_created(ctx, &user)?;
             Ok(Upserted {
                 user,
                 created: true,

@@ -114,6 +114,28 @@ pub fn period_index(date: NaiveDate, kind: PeriodKind) -> i64 {
     }
 }
 
+/// The period whose `period_index` is `index`: the inverse of `period_index`, so that stored
+/// indices can be turned back into dates. `None` outside chrono's calendar.
+pub fn period_at_index(index: i64, kind: PeriodKind) -> Option<Period> {
+    let from_unix_day = |day: i64| -> Option<NaiveDate> {
+        let ce = i32::try_from(day.checked_add(UNIX_EPOCH_DAYS_FROM_CE)?).ok()?;
+        NaiveDate::from_num_days_from_ce_opt(ce)
+    };
+    let first_day = match kind {
+        PeriodKind::Daily => from_unix_day(index)?,
+        PeriodKind::Weekly(week_start) => {
+            let epoch_into_week = i64::from(days_into_week(Weekday::Thu, week_start));
+            from_unix_day(index.checked_mul(7)?.checked_sub(epoch_into_week)?)?
+        }
+        PeriodKind::Monthly => {
+            let year = i32::try_from(index.div_euclid(12)).ok()?;
+            let month = u32::try_from(index.rem_euclid(12)).ok()? + 1;
+            NaiveDate::from_ymd_opt(year, month, 1)?
+        }
+    };
+    Some(period_containing(first_day, kind))
+}
+
 /// 0..=6: how many days `day` comes after the start of its week.
 fn days_into_week(day: Weekday, week_start: WeekStart) -> u32 {
     match week_start {
@@ -266,6 +288,21 @@ mod tests {
                 current = next;
             }
         }
+    }
+
+    #[test]
+    fn period_at_index_inverts_period_index() {
+        for kind in ALL_KINDS {
+            let mut current = period_containing(d(1969, 11, 15), kind);
+            for _ in 0..900 {
+                let index = period_index(current.start, kind);
+                assert_eq!(period_at_index(index, kind), Some(current), "{kind:?}");
+                current = next_period(current, kind).expect("far from the calendar end");
+            }
+        }
+        assert_eq!(period_at_index(i64::MAX, PeriodKind::Daily), None);
+        assert_eq!(period_at_index(i64::MIN, SUNDAY), None);
+        assert_eq!(period_at_index(i64::MAX, PeriodKind::Monthly), None);
     }
 
     #[test]

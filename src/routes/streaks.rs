@@ -1,0 +1,140 @@
+//! `GET /users/{id}/streak`, `GET /streaks`, `GET /streaks/rankings`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::auth::Tenant;
+use crate::domain::user_id::UserId;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store;
+use crate::streaks::read::{self, DEFAULT_HISTORY};
+use crate::streaks::store::RankBy;
+
+/// `GET /streaks` takes at most this many user ids.
+const MAX_USER_IDS: usize = 100;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/users/{id}/streak", web::get().to(user_streak))
+        .route("/streaks", web::get().to(list))
+        .route("/streaks/rankings", web::get().to(rankings));
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryQuery {
+    history_periods: Option<i64>,
+}
+
+async fn user_streak(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    id: web::Path<String>,
+    query: web::Query<HistoryQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = UserId::parse(&id)?;
+    let periods = query.history_periods.unwrap_or(DEFAULT_HISTORY);
+    let settings = state.settings.clone();
+    let now = state.clock.now();
+    let streak = state
+        .read(move |conn| {
+            let user = store::users::find(conn, tenant.0, id.as_str())?
+                .ok_or_else(|| ApiError::not_found("User not found"))?;
+            read::user_streak(
+                conn,
+                &settings.streaks,
+                &user,
+                settings.config.server.default_timezone,
+                now,
+                periods,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(streak))
+}
+
+/// `userIds` as a comma list, a repeated parameter, or both.
+fn user_ids(req: &HttpRequest) -> Result<Vec<String>, ApiError> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map_err(|e| ApiError::unprocessable(format!("Invalid query parameters: {e}")))?;
+    let ids: Vec<String> = pairs
+        .into_inner()
+        .into_iter()
+        .filter(|(k, _)| k == "userIds")
+        .flat_map(|(_, v)| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if ids.is_empty() || ids.len() > MAX_USER_IDS {
+        return Err(ApiError::unprocessable(format!(
+            "userIds must list between 1 and {MAX_USER_IDS} user ids"
+        )));
+    }
+    Ok(ids)
+}
+
+async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tenant: Tenant,
+) -> Result<HttpResponse, ApiError> {
+    let ids = user_ids(&req)?;
+    let settings = state.settings.clone();
+    let now = state.clock.now();
+    let items = state
+        .read(move |conn| {
+            read::bulk(
+                conn,
+                &settings.streaks,
+                tenant.0,
+                &ids,
+                settings.config.server.default_timezone,
+                now,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(items))
+}
+
+#[derive(Deserialize)]
+struct RankingsQuery {
+    limit: Option<i64>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+async fn rankings(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    query: web::Query<RankingsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(10);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::unprocessable("limit must be between 1 and 100"));
+    }
+    let by = match query.kind.as_deref() {
+        None | Some("active") => RankBy::Active,
+        Some("longest") => RankBy::Longest,
+        Some(_) => return Err(ApiError::unprocessable("type must be active or longest")),
+    };
+    let settings = state.settings.clone();
+    let now = state.clock.now();
+    let items = state
+        .read(move |conn| {
+            read::rankings(
+                conn,
+                &settings.streaks,
+                tenant.0,
+                by,
+                limit,
+                settings.config.server.default_timezone,
+                now,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(items))
+}

@@ -1,0 +1,228 @@
+//! Loading a user's streak, catching it up, and (in the writer) persisting it with its
+//! webhooks. Every path that touches a streak goes through here, so a settlement is
+//! written, and its webhooks queued, exactly once: by whichever write reaches it first.
+//! Reads catch up in memory only.
+
+use chrono_tz::Tz;
+use rusqlite::Connection;
+use serde_json::{json, Value};
+
+use super::engine::{Rules, UserStreak};
+use super::store;
+use super::view;
+use crate::clock::from_millis;
+use crate::domain::user::User;
+use crate::error::ApiError;
+use crate::rules::streak::Transition;
+use crate::writer::WriteCtx;
+
+/// The scheduler job that settles streaks and grants freezes (see `jobs`).
+pub const JOB_NAME: &str = "streaks";
+
+/// Who the streak belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner {
+    pub user_id: i64,
+    pub tenant_id: i64,
+    /// The user's current zone.
+    pub tz: Tz,
+    pub created_ms: i64,
+}
+
+impl Owner {
+    pub fn of(user: &User, default_tz: Tz) -> Owner {
+        Owner {
+            user_id: user.row_id,
+            tenant_id: user.tenant_id,
+            tz: user.time_zone(default_tz),
+            created_ms: user.created,
+        }
+    }
+}
+
+/// The stored streak, or a new one (freezes scheduled from `now_ms`) if there is none.
+pub fn load(
+    conn: &Connection,
+    rules: Rules<'_>,
+    owner: &Owner,
+    now_ms: i64,
+) -> Result<UserStreak, ApiError> {
+    Ok(match store::load(conn, owner.user_id)? {
+        Some(row) => UserStreak::from_row(row, owner.created_ms, owner.tz),
+        None => UserStreak::fresh(
+            rules,
+            owner.user_id,
+            owner.tenant_id,
+            owner.tz,
+            owner.created_ms.max(now_ms),
+        ),
+    })
+}
+
+/// Brings the streak to `now_ms` in the user's current zone: a zone change first, then
+/// every settlement and grant due.
+pub fn catch_up(
+    conn: &Connection,
+    rules: Rules<'_>,
+    streak: &mut UserStreak,
+    tz: Tz,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    if streak.tz != tz || streak.needs_settlement(rules, now_ms) {
+        load_pauses(conn, streak)?;
+    }
+    streak.change_zone(rules, tz, now_ms);
+    if streak.needs_settlement(rules, now_ms) {
+        load_pauses(conn, streak)?;
+    }
+    streak.advance(rules, now_ms);
+    Ok(())
+}
+
+pub fn load_pauses(conn: &Connection, streak: &mut UserStreak) -> Result<(), ApiError> {
+    if streak.pauses.is_none() {
+        streak.pauses = Some(store::pauses(conn, streak.row.user_id)?);
+    }
+    Ok(())
+}
+
+/// Writes what changed, tells the scheduler about new due times and queues the webhooks of
+/// the transitions. `user` saves a lookup when the caller has it. `now_ms` is the time the
+/// streak was caught up to.
+pub fn persist(
+    ctx: &mut WriteCtx<'_>,
+    rules: Rules<'_>,
+    streak: &mut UserStreak,
+    user: Option<&User>,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    write(ctx, rules, streak, now_ms)?;
+    emit_transitions(ctx, rules, streak, user, now_ms)
+}
+
+/// `persist` without webhooks (recomputations rebuild state; nothing happened just now).
+pub fn write(
+    ctx: &mut WriteCtx<'_>,
+    rules: Rules<'_>,
+    streak: &mut UserStreak,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    streak.finish(rules, now_ms);
+    if streak.row_changed() {
+        store::save(ctx.conn, &streak.row)?;
+        let before = streak.loaded.as_ref();
+        for (now, was) in [
+            (
+                streak.row.next_settle_at,
+                before.and_then(|b| b.next_settle_at),
+            ),
+            (
+                streak.row.next_freeze_earn_at,
+                before.and_then(|b| b.next_freeze_earn_at),
+            ),
+        ] {
+            if let Some(at) = now.filter(|at| Some(*at) != was) {
+                ctx.env.due_hints.due_by(JOB_NAME, from_millis(at));
+            }
+        }
+        streak.loaded = Some(streak.row.clone());
+    }
+    let user_id = streak.row.user_id;
+    for (index, slot) in streak.periods.iter_mut().filter(|(_, s)| s.dirty) {
+        store::save_period(ctx.conn, user_id, *index, &slot.row, slot.sums_known)?;
+        slot.dirty = false;
+    }
+    Ok(())
+}
+
+/// Queues one webhook per transition (behaviour.md §8.2), unless the user turned streaks
+/// off in their preferences (`streak.enabled: false`).
+fn emit_transitions(
+    ctx: &mut WriteCtx<'_>,
+    rules: Rules<'_>,
+    streak: &mut UserStreak,
+    user: Option<&User>,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let transitions = std::mem::take(&mut streak.outcome.transitions);
+    if transitions.is_empty() {
+        return Ok(());
+    }
+    let user_id = streak.row.user_id;
+    if !webhooks_enabled(ctx.conn, user_id)? {
+        return Ok(());
+    }
+    let loaded;
+    let user = match user {
+        Some(u) => u,
+        None => match crate::store::users::by_row(ctx.conn, user_id)? {
+            Some(u) => {
+                loaded = u;
+                &loaded
+            }
+            None => return Ok(()),
+        },
+    };
+    let user_json = user.to_json();
+    // Freezes after each transition, worked back from the balance now.
+    let mut balance = streak.row.state.freezes;
+    let mut after = vec![0; transitions.len()];
+    for (i, t) in transitions.iter().enumerate().rev() {
+        after[i] = balance;
+        match t {
+            Transition::FreezesConsumed(n) => balance = balance.saturating_add(*n),
+            Transition::FreezesEarned(n) => balance = balance.saturating_sub(*n),
+            _ => {}
+        }
+    }
+    for (t, freezes) in transitions.iter().zip(after) {
+        let (kind, body) = match t {
+            Transition::Started | Transition::Extended => {
+                let kind = if *t == Transition::Started {
+                    "streak.started"
+                } else {
+                    "streak.extended"
+                };
+                let streak_json = serde_json::to_value(view::base(rules, streak, now_ms))
+                    .map_err(ApiError::internal)?;
+                (
+                    kind,
+                    json!({ "type": kind, "user": user_json, "streak": streak_json }),
+                )
+            }
+            Transition::Lost { length } => (
+                "streak.lost",
+                json!({ "type": "streak.lost", "user": user_json, "length": length }),
+            ),
+            Transition::FreezesConsumed(n) => (
+                "streak.freeze_consumed",
+                json!({
+                    "type": "streak.freeze_consumed",
+                    "user": user_json,
+                    "consumed": n,
+                    "freezes": freezes,
+                }),
+            ),
+            Transition::FreezesEarned(n) => (
+                "streak.freeze_earned",
+                json!({
+                    "type": "streak.freeze_earned",
+                    "user": user_json,
+                    "earned": n,
+                    "freezes": freezes,
+                }),
+            ),
+        };
+        crate::webhooks::emit(ctx, kind, &body)?;
+    }
+    Ok(())
+}
+
+/// False when the user's preferences say `streak.enabled: false`. Deviation from
+/// behaviour.md §3.5, which also keeps such a user's streak at 0: as the issue asks, the
+/// streak is still computed (and shown); only its webhooks are silenced, so turning the
+/// preference back on needs no recomputation.
+fn webhooks_enabled(conn: &Connection, user_id: i64) -> Result<bool, ApiError> {
+    let prefs: Value = crate::store::users::preferences(conn, user_id)?;
+    Ok(prefs.pointer("/streak/enabled") != Some(&Value::Bool(false)))
+}
