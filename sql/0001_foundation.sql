@@ -65,6 +65,13 @@ CREATE TABLE users (
 );
 CREATE UNIQUE INDEX users_by_external_id ON users (tenant_id, external_id);
 
+-- Users per tenant, kept by the writer: the denominator of achievement rarity and of
+-- summaries, which must not count rows on every request.
+CREATE TABLE tenant_user_counts (
+    tenant_id INTEGER PRIMARY KEY,
+    users     INTEGER NOT NULL
+);
+
 CREATE TABLE events (
     id         INTEGER PRIMARY KEY,
     uuid       TEXT NOT NULL,

@@ -4,6 +4,7 @@
 //! the serialized writer (`writer`) → rules (`rules`) → effects → group commit → reply.
 //! Reads go from `routes` straight to the reader pool (`db`, `store`).
 
+pub mod achievements;
 pub mod auth;
 pub mod catalog;
 pub mod cli;
@@ -20,7 +21,7 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod store;
-pub mod streak_view;
+pub mod streaks;
 pub mod telemetry;
 pub mod webhooks;
 pub mod writer;

@@ -7,22 +7,24 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{from_fn, Logger};
 use actix_web::{web, App, HttpServer};
 use chrono::{DateTime, Utc};
 
+use crate::achievements::backdate::Backdater;
 use crate::auth::{ensure_keys, KeyKind, RateLimiter, TenantDirectory};
 use crate::catalog::{sync_definitions, Catalog, CatalogHandle};
 use crate::clock::{from_millis, Clock};
 use crate::commands::persist_clock::META_KEY as CLOCK_KEY;
 use crate::db;
 use crate::routes;
-use crate::scheduler::{IdempotencyExpiry, Job, Scheduler};
+use crate::scheduler::{DueHints, IdempotencyExpiry, Job, Scheduler};
 use crate::settings::RuntimeSettings;
 use crate::state::AppState;
 use crate::store::tenants;
 use crate::telemetry::Telemetry;
+use crate::webhooks::{self, Delivery};
 use crate::writer::{Writer, WriterEnv};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -33,6 +35,7 @@ pub struct Application {
     writer: Writer,
     writer_thread: JoinHandle<()>,
     scheduler: Scheduler,
+    delivery: Delivery,
     clock: Clock,
     /// Keys generated on this start, to show the operator once.
     pub generated_keys: Vec<(KeyKind, String)>,
@@ -57,6 +60,7 @@ impl Application {
         directory.replace(&tenants::active(&conn)?);
 
         let wake_delivery = Arc::new(tokio::sync::Notify::new());
+        let due_hints = DueHints::default();
         let (writer, writer_thread) = Writer::start(
             conn,
             WriterEnv {
@@ -64,16 +68,32 @@ impl Application {
                 catalog: catalog.clone(),
                 settings: settings.clone(),
                 wake_delivery: wake_delivery.clone(),
+                due_hints: due_hints.clone(),
             },
         )?;
-        let jobs: Vec<Arc<dyn Job>> = vec![Arc::new(IdempotencyExpiry {
-            ttl_days: settings.config.server.idempotency_ttl_days,
-        })];
-        let scheduler = Scheduler::new(writer.clone(), jobs);
+        let jobs: Vec<Arc<dyn Job>> = vec![
+            Arc::new(IdempotencyExpiry {
+                ttl_days: settings.config.server.idempotency_ttl_days,
+            }),
+            Arc::new(webhooks::WindowFlush),
+            Arc::new(webhooks::DeliveryLogExpiry),
+            Arc::new(crate::streaks::StreakJob::new()),
+        ];
+        let scheduler = Scheduler::new(writer.clone(), due_hints, jobs);
         // Catch up on anything missed while the server was down, before taking traffic.
         scheduler.run_due(clock.now()).await?;
+        // Users who already qualify for achievements made active since the last start.
+        let backdater = Backdater::new(writer.clone());
+        backdater.spawn();
 
         let readers = db::open_reader_pool(&settings.data, 8)?;
+        let delivery = Delivery::new(
+            writer.clone(),
+            readers.clone(),
+            clock.clone(),
+            &settings.config.webhooks,
+            wake_delivery,
+        )?;
         let limits = &settings.config.limits;
         let state = web::Data::new(AppState {
             settings: settings.clone(),
@@ -86,6 +106,8 @@ impl Application {
             rate_limiter: RateLimiter::new(limits.events_per_second, limits.reads_per_second),
             telemetry: Arc::new(Telemetry::default()),
             scheduler: scheduler.clone(),
+            delivery: delivery.clone(),
+            backdater: backdater.clone(),
         });
 
         let listener = TcpListener::bind(&settings.listen)?;
@@ -112,6 +134,7 @@ impl Application {
             writer,
             writer_thread,
             scheduler,
+            delivery,
             clock,
             generated_keys,
         })
@@ -125,12 +148,25 @@ impl Application {
         self.address.port()
     }
 
+    /// The writer, for tests and benchmarks that apply commands directly.
+    pub fn writer(&self) -> Writer {
+        self.writer.clone()
+    }
+
+    /// Stops the server from outside (tests): `run_until_stopped` then shuts down as
+    /// it does on SIGTERM.
+    pub fn server_handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until SIGTERM/Ctrl-C (actix stops accepting and drains in-flight requests),
     /// then lets the writer commit what it has, checkpoint, and exit.
     pub async fn run_until_stopped(self) -> Result<(), BoxError> {
         let ticker = tokio::spawn(tick(self.scheduler.clone(), self.clock.clone()));
+        let delivery = self.delivery.start();
         let served = self.server.await;
         ticker.abort();
+        delivery.shutdown(Duration::from_secs(5)).await;
         self.writer.stop();
         let joined = web::block(move || self.writer_thread.join()).await;
         served?;

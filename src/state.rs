@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::achievements::backdate::Backdater;
 use crate::auth::{KeyRing, RateLimiter, TenantDirectory};
 use crate::catalog::CatalogHandle;
 use crate::clock::Clock;
@@ -10,6 +11,7 @@ use crate::error::ApiError;
 use crate::scheduler::Scheduler;
 use crate::settings::RuntimeSettings;
 use crate::telemetry::Telemetry;
+use crate::webhooks::Delivery;
 use crate::writer::Writer;
 
 pub struct AppState {
@@ -23,6 +25,8 @@ pub struct AppState {
     pub rate_limiter: RateLimiter,
     pub telemetry: Arc<Telemetry>,
     pub scheduler: Scheduler,
+    pub delivery: Delivery,
+    pub backdater: Backdater,
 }
 
 impl AppState {

@@ -1,6 +1,7 @@
 //! Definitions (metrics, attributes, ...) held in memory so the hot path never queries
 //! them. The database is the source of truth; the catalog is reloaded after any change.
 
+mod achievement;
 mod sync;
 
 use std::collections::HashMap;
@@ -9,6 +10,7 @@ use std::sync::{Arc, RwLock};
 use rusqlite::Connection;
 use serde_json::Value;
 
+pub use achievement::{Achievement, Trigger as AchievementTrigger};
 pub use sync::sync_definitions;
 
 use crate::config::AttributeType;
@@ -42,6 +44,8 @@ pub struct Catalog {
     metrics: HashMap<(i64, String), Metric>,
     metrics_by_id: HashMap<i64, (i64, String)>,
     attributes: HashMap<(i64, AttributeType, String), Attribute>,
+    /// Every achievement not archived (inactive and locked included), in creation order.
+    achievements: Vec<Achievement>,
 }
 
 impl Catalog {
@@ -49,23 +53,28 @@ impl Catalog {
     pub fn load(conn: &Connection) -> rusqlite::Result<Catalog> {
         let mut catalog = Catalog::default();
         let mut stmt = conn.prepare(
-            "SELECT id, uuid, ifnull(tenant_id, 0), kind, key, managed, body
-               FROM definitions WHERE status = 'active' AND kind IN ('metric', 'attribute')
+            "SELECT id, uuid, ifnull(tenant_id, 0), kind, key, managed, body, status
+               FROM definitions
+              WHERE (status = 'active' AND kind IN ('metric', 'attribute'))
+                 OR (status != 'archived' AND kind = 'achievement')
               ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
+                (
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ),
                 r.get::<_, String>(3)?,
                 r.get::<_, String>(4)?,
                 r.get::<_, bool>(5)?,
                 r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
             ))
         })?;
         for row in rows {
-            let (id, uuid, tenant, kind, key, managed, body) = row?;
+            let ((id, uuid, tenant), kind, key, managed, body, status) = row?;
             let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
             let text = |field: &str| body.get(field).and_then(Value::as_str).map(str::to_owned);
             match kind.as_str() {
@@ -99,6 +108,19 @@ impl Catalog {
                             kind,
                         },
                     );
+                }
+                "achievement" => {
+                    let row = achievement::Row {
+                        id,
+                        uuid,
+                        owner: tenant,
+                        key,
+                        status,
+                        managed,
+                    };
+                    if let Some(a) = achievement::from_row(row, &body) {
+                        catalog.achievements.push(a);
+                    }
                 }
                 _ => {}
             }
@@ -135,6 +157,47 @@ impl Catalog {
         let mut list: Vec<&Metric> = visible.into_values().collect();
         list.sort_by_key(|m| m.id);
         list
+    }
+
+    /// The achievements `tenant` sees (its own and the shared ones), oldest first,
+    /// inactive and locked ones included: callers filter by status.
+    pub fn achievements_for(&self, tenant: i64) -> impl Iterator<Item = &Achievement> {
+        self.achievements
+            .iter()
+            .filter(move |a| a.owner == SHARED || a.owner == tenant)
+    }
+
+    /// Every achievement of every tenant, oldest first.
+    pub fn all_achievements(&self) -> impl Iterator<Item = &Achievement> {
+        self.achievements.iter()
+    }
+
+    pub fn achievement(&self, tenant: i64, key: &str) -> Option<&Achievement> {
+        self.achievements_for(tenant)
+            .filter(|a| a.key == key)
+            .max_by_key(|a| a.owner)
+    }
+
+    pub fn attribute(&self, tenant: i64, kind: AttributeType, key: &str) -> Option<&Attribute> {
+        self.attributes
+            .get(&(tenant, kind, key.to_owned()))
+            .or_else(|| self.attributes.get(&(SHARED, kind, key.to_owned())))
+    }
+
+    /// An attribute visible to `tenant` by its UUID.
+    pub fn attribute_by_uuid(&self, tenant: i64, uuid: &str) -> Option<&Attribute> {
+        self.attributes
+            .iter()
+            .find(|((owner, _, _), a)| (*owner == tenant || *owner == SHARED) && a.uuid == uuid)
+            .map(|(_, a)| a)
+    }
+
+    /// A metric visible to `tenant` by its UUID.
+    pub fn metric_by_uuid(&self, tenant: i64, uuid: &str) -> Option<&Metric> {
+        self.metrics
+            .iter()
+            .find(|((owner, _), m)| (*owner == tenant || *owner == SHARED) && m.uuid == uuid)
+            .map(|(_, m)| m)
     }
 
     pub fn has_attribute(&self, tenant: i64, kind: AttributeType, key: &str) -> bool {

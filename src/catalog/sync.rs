@@ -8,7 +8,8 @@ use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
 use crate::config::{
-    AchievementStatus, AttributeType, Config, LeaderboardStatus, TriggerStatus, UnitType,
+    AchievementDef, AchievementStatus, AchievementTrigger, AttributeFilter, AttributeType, Config,
+    LeaderboardStatus, TriggerStatus, UnitType,
 };
 
 /// One definition as the file declares it.
@@ -17,6 +18,44 @@ struct Declared {
     key: String,
     status: &'static str,
     body: Value,
+}
+
+fn pairs(filter: &AttributeFilter) -> Value {
+    filter
+        .iter()
+        .map(|(key, value)| json!({ "key": key, "value": value }))
+        .collect()
+}
+
+/// The stored form of an achievement; `catalog::achievements` reads it back. References
+/// are by key so they stay meaningful when definitions are re-created.
+fn achievement_body(a: &AchievementDef) -> Value {
+    let mut body = json!({
+        "name": a.name,
+        "description": a.description,
+        "badgeUrl": a.badge_url,
+        "userAttributes": pairs(&a.user_attributes),
+        "eventAttributes": pairs(&a.event_attributes),
+    });
+    let trigger = match &a.trigger {
+        AchievementTrigger::Metric {
+            metric,
+            metric_value,
+        } => {
+            json!({ "trigger": "metric", "metric": metric, "metricValue": metric_value })
+        }
+        AchievementTrigger::Streak { streak_length } => {
+            json!({ "trigger": "streak", "streakLength": streak_length })
+        }
+        AchievementTrigger::Api => json!({ "trigger": "api" }),
+        AchievementTrigger::Achievement { prerequisites } => {
+            json!({ "trigger": "achievement", "prerequisites": prerequisites })
+        }
+    };
+    if let (Some(body), Some(trigger)) = (body.as_object_mut(), trigger.as_object()) {
+        body.extend(trigger.clone());
+    }
+    body
 }
 
 fn declared(config: &Config) -> Vec<Declared> {
@@ -53,7 +92,7 @@ fn declared(config: &Config) -> Vec<Declared> {
                 AchievementStatus::Inactive => "inactive",
                 AchievementStatus::Locked => "locked",
             },
-            body: json!({ "name": a.name }),
+            body: achievement_body(a),
         });
     }
     for p in &config.points {

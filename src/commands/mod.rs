@@ -1,5 +1,7 @@
 //! Validated state changes, each applied by the writer inside the group transaction.
 
+pub mod admin_achievements;
+pub mod complete_achievement;
 pub mod persist_clock;
 pub mod record_event;
 pub mod tenants;

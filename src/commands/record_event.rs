@@ -8,11 +8,12 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::upsert_user::upsert;
+use crate::achievements::engine as achievements;
 use crate::catalog::Metric;
 use crate::domain::user::UserUpsert;
 use crate::error::ApiError;
 use crate::store;
-use crate::streak_view::{zero_state, StreakView};
+use crate::streaks::view::EventStreak;
 use crate::writer::{Command, WriteCtx};
 
 pub struct RecordEvent {
@@ -33,7 +34,7 @@ pub struct EventResponse {
     #[serde(serialize_with = "crate::domain::number::serialize")]
     pub total: f64,
     pub achievements: Vec<Value>,
-    pub current_streak: StreakView,
+    pub current_streak: EventStreak,
     pub points: Map<String, Value>,
     pub leaderboards: Map<String, Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -75,14 +76,20 @@ impl Command for RecordEvent {
                     not_before,
                 )? {
                     let total = store::events::total(ctx.conn, existing.row_id, self.metric.id)?;
-                    let tz = existing.time_zone(default_tz);
+                    let current_streak = crate::streaks::current(
+                        ctx.conn,
+                        &ctx.env.settings.streaks,
+                        &existing,
+                        default_tz,
+                        ctx.now,
+                    )?;
                     return Ok(EventOutcome {
                         response: EventResponse {
                             event_id: event_uuid,
                             metric_id: self.metric.uuid.clone(),
                             total,
                             achievements: Vec::new(),
-                            current_streak: zero_state(settings.streaks.as_ref(), tz, ctx.now),
+                            current_streak,
                             points: Map::new(),
                             leaderboards: Map::new(),
                             idempotency_key: Some(key.clone()),
@@ -125,14 +132,27 @@ impl Command for RecordEvent {
                 now_ms,
             )?;
         }
+        let streak = crate::streaks::on_event(ctx, &user, &self.metric.key, self.value)?;
+        let completed = achievements::after_event(
+            ctx,
+            &user,
+            &achievements::EventFacts {
+                metric_key: &self.metric.key,
+                metric_id: self.metric.id,
+                total,
+                value: self.value,
+                attributes: &self.attributes,
+                streak_length: streak.raised_to,
+            },
+        )?;
 
         Ok(EventOutcome {
             response: EventResponse {
                 event_id: event_uuid,
                 metric_id: self.metric.uuid.clone(),
                 total,
-                achievements: Vec::new(),
-                current_streak: zero_state(settings.streaks.as_ref(), tz, ctx.now),
+                achievements: achievements::response_entries(&completed, &ctx.catalog, self.tenant),
+                current_streak: streak.view,
                 points: Map::new(),
                 leaderboards: Map::new(),
                 idempotent_replayed: self.idempotency_key.as_ref().map(|_| false),

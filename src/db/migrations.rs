@@ -12,6 +12,15 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_webhook_outbox",
         include_str!("../../sql/0002_webhook_outbox.sql"),
     ),
+    (
+        "0003_webhook_delivery",
+        include_str!("../../sql/0003_webhook_delivery.sql"),
+    ),
+    ("0004_streaks", include_str!("../../sql/0004_streaks.sql")),
+    (
+        "0005_achievements",
+        include_str!("../../sql/0005_achievements.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

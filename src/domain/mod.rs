@@ -1,5 +1,6 @@
 //! Input parsed once into types that cannot hold invalid values ("parse, don't validate").
 
+pub mod attribute_query;
 pub mod attributes;
 pub mod field;
 pub mod number;

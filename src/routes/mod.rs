@@ -1,6 +1,7 @@
 //! HTTP routes, one module per group. Handlers stay thin: parse input into domain types,
 //! hand a command to the writer or a query to a reader, shape the reply.
 
+mod achievements;
 mod admin;
 mod events;
 mod extract;
@@ -8,6 +9,7 @@ mod health;
 mod openapi;
 mod preferences;
 mod prometheus;
+mod streaks;
 mod test_clock;
 mod user_metrics;
 mod users;
@@ -28,9 +30,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
             web::scope("/v1")
                 .wrap(from_fn(require_app_key))
                 .configure(users::configure)
+                .configure(achievements::configure)
                 .configure(preferences::configure)
                 .configure(events::configure)
-                .configure(user_metrics::configure),
+                .configure(user_metrics::configure)
+                .configure(streaks::configure),
         )
         .service(
             web::scope("/admin/v1")

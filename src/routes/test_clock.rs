@@ -53,6 +53,8 @@ pub async fn set(
         .set(target)
         .map_err(|_| ApiError::unprocessable("The test clock only moves forward"))?;
     state.writer.execute(PersistClock(now)).await?;
+    state.backdater.run().await?;
     state.scheduler.run_due(now).await?;
+    state.delivery.run_due_once(now).await?;
     Ok(reply(now))
 }

@@ -5,11 +5,17 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use std::collections::HashMap;
+
+use crate::achievements::{store as achievement_store, view};
 use crate::auth::Tenant;
-use crate::catalog::Metric;
+use crate::catalog::{AchievementTrigger, Catalog, Metric};
+use crate::config::AchievementStatus;
 use crate::domain::number::json_number;
+use crate::domain::user::User;
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
+use crate::rules::achievements::filters_match;
 use crate::rules::event_summary::{self, Aggregation};
 use crate::state::AppState;
 use crate::store;
@@ -23,16 +29,53 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// The spec's `MetricResponse`, plus `status` which the Node SDK requires.
-fn metric_json(metric: &Metric, current: f64) -> Value {
+/// The spec's `MetricResponse`, plus `status` which the Node SDK requires. Its
+/// `achievements` are the metric's achievements the user can see: active ones they are
+/// eligible for and locked ones they completed, by threshold (behaviour.md §2.4).
+fn metric_json(
+    metric: &Metric,
+    current: f64,
+    catalog: &Catalog,
+    user: &User,
+    completed: &HashMap<i64, i64>,
+) -> Value {
+    let mut achievements: Vec<(f64, Value)> = catalog
+        .achievements_for(user.tenant_id)
+        .filter_map(|a| match &a.trigger {
+            AchievementTrigger::Metric { metric: key, value } if *key == metric.key => {
+                let achieved_at = completed.get(&a.id).copied();
+                let visible = match a.status {
+                    AchievementStatus::Active => {
+                        achieved_at.is_some() || filters_match(&a.user_attributes, &user.attributes)
+                    }
+                    AchievementStatus::Locked => achieved_at.is_some(),
+                    AchievementStatus::Inactive => false,
+                };
+                visible.then(|| {
+                    (
+                        *value,
+                        view::user_achievement(a, catalog, user.tenant_id, achieved_at),
+                    )
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    achievements.sort_by(|a, b| a.0.total_cmp(&b.0));
     json!({
         "id": metric.uuid,
         "key": metric.key,
         "name": metric.name,
         "status": "active",
         "current": json_number(current),
-        "achievements": [],
+        "achievements": achievements.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
     })
+}
+
+fn completions(conn: &rusqlite::Connection, user: &User) -> Result<HashMap<i64, i64>, ApiError> {
+    Ok(achievement_store::completed(conn, user.row_id)?
+        .into_iter()
+        .collect())
 }
 
 async fn all(
@@ -46,14 +89,17 @@ async fn all(
         .read(move |conn| {
             let user = store::users::find(conn, tenant.0, id.as_str())?
                 .ok_or_else(|| ApiError::not_found("User not found"))?;
-            let totals: std::collections::HashMap<i64, f64> =
-                store::events::totals(conn, user.row_id)?
-                    .into_iter()
-                    .collect();
+            let totals: HashMap<i64, f64> = store::events::totals(conn, user.row_id)?
+                .into_iter()
+                .collect();
+            let completed = completions(conn, &user)?;
             Ok(catalog
                 .metrics_for(tenant.0)
                 .into_iter()
-                .map(|m| metric_json(m, totals.get(&m.id).copied().unwrap_or(0.0)))
+                .map(|m| {
+                    let current = totals.get(&m.id).copied().unwrap_or(0.0);
+                    metric_json(m, current, &catalog, &user, &completed)
+                })
                 .collect::<Vec<_>>())
         })
         .await?;
@@ -67,9 +113,8 @@ async fn single(
 ) -> Result<HttpResponse, ApiError> {
     let (id, key) = path.into_inner();
     let id = UserId::parse(&id)?;
-    let metric = state
-        .catalog
-        .current()
+    let catalog = state.catalog.current();
+    let metric = catalog
         .metric(tenant.0, &key)
         .cloned()
         .ok_or_else(|| ApiError::not_found("Metric not found"))?;
@@ -77,10 +122,9 @@ async fn single(
         .read(move |conn| {
             let user = store::users::find(conn, tenant.0, id.as_str())?
                 .ok_or_else(|| ApiError::not_found("User not found"))?;
-            Ok(metric_json(
-                &metric,
-                store::events::total(conn, user.row_id, metric.id)?,
-            ))
+            let completed = completions(conn, &user)?;
+            let total = store::events::total(conn, user.row_id, metric.id)?;
+            Ok(metric_json(&metric, total, &catalog, &user, &completed))
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))

@@ -1,3 +1,5 @@
+pub mod achievements;
 pub mod event_summary;
 pub mod local_time;
 pub mod periods;
+pub mod streak;

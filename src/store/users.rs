@@ -39,6 +39,12 @@ pub fn find(
     .optional()
 }
 
+pub fn by_row(conn: &Connection, row_id: i64) -> rusqlite::Result<Option<User>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"))?
+        .query_row([row_id], from_row)
+        .optional()
+}
+
 /// Inserts a new user and returns it with its row id.
 pub fn insert(conn: &Connection, user: &User) -> rusqlite::Result<User> {
     conn.prepare_cached(
@@ -59,10 +65,25 @@ pub fn insert(conn: &Connection, user: &User) -> rusqlite::Result<User> {
         user.created,
         user.updated,
     ])?;
+    let row_id = conn.last_insert_rowid();
+    conn.prepare_cached(
+        "INSERT INTO tenant_user_counts (tenant_id, users) VALUES (?1, 1)
+         ON CONFLICT (tenant_id) DO UPDATE SET users = users + 1",
+    )?
+    .execute([user.tenant_id])?;
     Ok(User {
-        row_id: conn.last_insert_rowid(),
+        row_id,
         ..user.clone()
     })
+}
+
+/// How many users `tenant_id` has.
+pub fn count(conn: &Connection, tenant_id: i64) -> rusqlite::Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT users FROM tenant_user_counts WHERE tenant_id = ?1")?
+        .query_row([tenant_id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
 }
 
 pub fn update(conn: &Connection, user: &User) -> rusqlite::Result<()> {

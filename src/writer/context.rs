@@ -19,6 +19,9 @@ pub struct WriterEnv {
     pub settings: Arc<RuntimeSettings>,
     /// Woken after a commit that queued webhook deliveries.
     pub wake_delivery: Arc<tokio::sync::Notify>,
+    /// Tells the scheduler that timed work a command just created falls due earlier than
+    /// its job last said.
+    pub due_hints: crate::scheduler::DueHints,
 }
 
 pub struct WriteCtx<'c> {
@@ -45,6 +48,15 @@ impl<'c> WriteCtx<'c> {
     /// In-memory effects (caches, rank structures) that must only happen if the batch commits.
     pub fn after_commit(&mut self, effect: impl FnOnce() + Send + 'static) {
         self.after_commit.push(Box::new(effect));
+    }
+
+    /// Definitions changed in this command: the new catalog (as this transaction sees it)
+    /// replaces the current one once the batch commits.
+    pub fn reload_catalog_after_commit(&mut self) -> Result<(), ApiError> {
+        let fresh = Catalog::load(self.conn)?;
+        let handle = self.env.catalog.clone();
+        self.after_commit(move || handle.replace(fresh));
+        Ok(())
     }
 
     pub(super) fn take_after_commit(&mut self) -> Vec<Box<dyn FnOnce() + Send>> {

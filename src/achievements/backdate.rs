@@ -1,0 +1,197 @@
+//! Backdating (behaviour.md §5.5): when an achievement becomes active or a live one is
+//! edited, users who already qualify get it silently — no webhook — and it counts towards
+//! completions and rarity. Work is done in chunks, each its own writer command, so event
+//! ingestion interleaves with a long backdate instead of waiting behind it.
+
+use std::collections::HashSet;
+
+use rusqlite::params;
+
+use super::engine::{complete, composites};
+use crate::catalog::{Achievement, AchievementTrigger};
+use crate::config::AchievementStatus;
+use crate::error::ApiError;
+use crate::rules::achievements::filters_match;
+use crate::store;
+use crate::writer::{Command, WriteCtx, Writer};
+
+/// Users examined per command.
+const CHUNK: i64 = 2_000;
+
+/// What identifies the version of a definition that was last backdated.
+fn fingerprint(a: &Achievement) -> String {
+    format!(
+        "{:?}|{:?}|{:?}|{:?}",
+        a.status, a.trigger, a.user_attributes, a.event_attributes
+    )
+}
+
+/// One chunk: the first achievement whose fingerprint changed is backdated for users with
+/// row ids after `cursor` (when it is the achievement the previous chunk worked on).
+/// Returns where it got to, or None when nothing is left to do.
+struct BackdateChunk {
+    previous: Step,
+}
+
+/// Progress: (achievement in progress, last user row examined).
+type Step = Option<(i64, i64)>;
+
+impl Command for BackdateChunk {
+    type Output = Step;
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Step, ApiError> {
+        let catalog = ctx.catalog.clone();
+        let mut stale = None;
+        for a in catalog.all_achievements() {
+            let stored: Option<String> = ctx
+                .conn
+                .prepare_cached(
+                    "SELECT fingerprint FROM achievement_backdates WHERE achievement_id = ?1",
+                )?
+                .query_row([a.id], |r| r.get(0))
+                .ok();
+            if stored.as_deref() != Some(fingerprint(a).as_str()) {
+                stale = Some(a);
+                break;
+            }
+        }
+        let Some(a) = stale else { return Ok(None) };
+        let cursor = match self.previous {
+            Some((id, last)) if id == a.id => last,
+            _ => 0,
+        };
+        if a.status != AchievementStatus::Active {
+            mark_done(ctx, a)?;
+            return Ok(Some((a.id, 0)));
+        }
+        let users: Vec<i64> = {
+            let mut stmt = ctx.conn.prepare_cached(
+                "SELECT id FROM users WHERE id > ?1 AND (?2 = 0 OR tenant_id = ?2) ORDER BY id LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![cursor, a.owner, CHUNK], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let Some(&last) = users.last() else {
+            mark_done(ctx, a)?;
+            return Ok(Some((a.id, 0)));
+        };
+        for row in users {
+            backdate_user(ctx, a, row)?;
+        }
+        Ok(Some((a.id, last)))
+    }
+}
+
+fn mark_done(ctx: &WriteCtx<'_>, a: &Achievement) -> Result<(), ApiError> {
+    ctx.conn.execute(
+        "INSERT INTO achievement_backdates (achievement_id, fingerprint) VALUES (?1, ?2)
+         ON CONFLICT (achievement_id) DO UPDATE SET fingerprint = excluded.fingerprint",
+        params![a.id, fingerprint(a)],
+    )?;
+    Ok(())
+}
+
+fn backdate_user(ctx: &mut WriteCtx<'_>, a: &Achievement, row: i64) -> Result<(), ApiError> {
+    let Some(user) = store::users::by_row(ctx.conn, row)? else {
+        return Ok(());
+    };
+    if !filters_match(&a.user_attributes, &user.attributes) {
+        return Ok(());
+    }
+    let done: HashSet<i64> = super::store::completed(ctx.conn, row)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    if done.contains(&a.id) {
+        return Ok(());
+    }
+    let qualifies = match &a.trigger {
+        AchievementTrigger::Metric { metric, value } => {
+            let Some(m) = ctx.catalog.metric(user.tenant_id, metric) else {
+                return Ok(());
+            };
+            let progress = if a.event_attributes.is_empty() {
+                store::events::total(ctx.conn, row, m.id)?
+            } else {
+                super::store::event_values(ctx.conn, row, m.id)?
+                    .into_iter()
+                    .filter(|(_, attrs)| {
+                        let attrs = attrs
+                            .as_deref()
+                            .and_then(|t| serde_json::from_str(t).ok())
+                            .unwrap_or_default();
+                        filters_match(&a.event_attributes, &attrs)
+                    })
+                    .map(|(v, _)| v)
+                    .sum()
+            };
+            progress >= *value
+        }
+        AchievementTrigger::Streak { length } => current_streak_length(ctx, row)? >= *length,
+        AchievementTrigger::Composite { .. } => {
+            composites(ctx, &user, &done, false)?;
+            return Ok(());
+        }
+        AchievementTrigger::Api => false,
+    };
+    if qualifies {
+        let completed = complete(ctx, &user, a, false)?;
+        let mut now_done = done;
+        now_done.insert(completed.achievement.id);
+        composites(ctx, &user, &now_done, false)?;
+    }
+    Ok(())
+}
+
+fn current_streak_length(ctx: &WriteCtx<'_>, row: i64) -> Result<u32, ApiError> {
+    let length: Option<i64> = ctx
+        .conn
+        .prepare_cached("SELECT length FROM streaks WHERE user_id = ?1")?
+        .query_row([row], |r| r.get(0))
+        .ok();
+    Ok(length.and_then(|l| u32::try_from(l).ok()).unwrap_or(0))
+}
+
+/// Runs every pending backdate to the end, one chunk per writer command. Each chunk
+/// either moves the cursor forward or marks an achievement done, so this ends.
+pub async fn run(writer: &Writer) -> Result<(), ApiError> {
+    let mut previous = None;
+    loop {
+        match writer.execute(BackdateChunk { previous }).await? {
+            None => return Ok(()),
+            step => previous = step,
+        }
+    }
+}
+
+/// Runs backdates one at a time, in the background, through the writer.
+#[derive(Clone)]
+pub struct Backdater {
+    writer: Writer,
+    running: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Backdater {
+    pub fn new(writer: Writer) -> Self {
+        Backdater {
+            writer,
+            running: Default::default(),
+        }
+    }
+
+    /// Waits for any backdate in progress, then runs whatever is still pending.
+    pub async fn run(&self) -> Result<(), ApiError> {
+        let _only_one = self.running.lock().await;
+        run(&self.writer).await
+    }
+
+    /// Starts a run without waiting for it (definitions changed).
+    pub fn spawn(&self) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = me.run().await {
+                log::error!("achievement backdating failed: {e}");
+            }
+        });
+    }
+}

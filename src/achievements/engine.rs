@@ -1,0 +1,199 @@
+//! Evaluating achievements inside the writer's transaction (behaviour.md §5.3): metric
+//! achievements on the event's metric, then streak achievements when the length changed,
+//! then composites until nothing changes. Each achievement completes at most once per
+//! user and is never revoked.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::{json, Value};
+
+use super::{store, view};
+use crate::catalog::{Achievement, AchievementTrigger, Catalog};
+use crate::config::AchievementStatus;
+use crate::domain::user::User;
+use crate::error::ApiError;
+use crate::rules::achievements::{cascade, filters_match};
+use crate::webhooks;
+use crate::writer::WriteCtx;
+
+/// One achievement completed by the current request.
+#[derive(Debug, Clone)]
+pub struct Completed {
+    pub achievement: Achievement,
+    pub completion_id: String,
+    pub achieved_at: i64,
+}
+
+/// What an event changed that achievements may react to.
+pub struct EventFacts<'a> {
+    pub metric_key: &'a str,
+    pub metric_id: i64,
+    pub total: f64,
+    pub value: f64,
+    pub attributes: &'a BTreeMap<String, String>,
+    /// The streak length after the event, when the event raised it.
+    pub streak_length: Option<u32>,
+}
+
+/// Whether a user may complete `a` now: active, and the user filters match.
+fn eligible(a: &Achievement, user: &User) -> bool {
+    a.status == AchievementStatus::Active && filters_match(&a.user_attributes, &user.attributes)
+}
+
+/// Progress of a metric achievement with event filters: the sum of matching events. The
+/// first time it is needed it is computed from the stored events (the current event is
+/// already stored), afterwards kept up to date one event at a time.
+fn filtered_progress(
+    ctx: &WriteCtx<'_>,
+    user: &User,
+    a: &Achievement,
+    facts: &EventFacts<'_>,
+) -> Result<f64, ApiError> {
+    let progress = match store::progress(ctx.conn, user.row_id, a.id)? {
+        Some(p) if filters_match(&a.event_attributes, facts.attributes) => p + facts.value,
+        Some(p) => return Ok(p),
+        None => store::event_values(ctx.conn, user.row_id, facts.metric_id)?
+            .into_iter()
+            .filter(|(_, attrs)| {
+                let attrs: BTreeMap<String, String> = attrs
+                    .as_deref()
+                    .and_then(|a| serde_json::from_str(a).ok())
+                    .unwrap_or_default();
+                filters_match(&a.event_attributes, &attrs)
+            })
+            .map(|(v, _)| v)
+            .sum(),
+    };
+    store::set_progress(ctx.conn, user.row_id, a.id, progress)?;
+    Ok(progress)
+}
+
+/// Achievements the event completes, in completion order, with their webhooks queued.
+pub fn after_event(
+    ctx: &mut WriteCtx<'_>,
+    user: &User,
+    facts: &EventFacts<'_>,
+) -> Result<Vec<Completed>, ApiError> {
+    let catalog = ctx.catalog.clone();
+    let done: HashSet<i64> = store::completed(ctx.conn, user.row_id)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let mut completed = Vec::new();
+    for a in catalog.achievements_for(user.tenant_id) {
+        if done.contains(&a.id) || !eligible(a, user) {
+            continue;
+        }
+        let reached = match &a.trigger {
+            AchievementTrigger::Metric { metric, value } if metric == facts.metric_key => {
+                let progress = if a.event_attributes.is_empty() {
+                    facts.total
+                } else {
+                    filtered_progress(ctx, user, a, facts)?
+                };
+                progress >= *value
+            }
+            _ => false,
+        };
+        if reached {
+            completed.push(complete(ctx, user, a, true)?);
+        }
+    }
+    if let Some(length) = facts.streak_length {
+        completed.extend(after_streak(ctx, user, length, &done)?);
+    }
+    let mut all_done = done;
+    all_done.extend(completed.iter().map(|c| c.achievement.id));
+    completed.extend(composites(ctx, user, &all_done, true)?);
+    Ok(completed)
+}
+
+/// Streak achievements reached at `length`.
+fn after_streak(
+    ctx: &mut WriteCtx<'_>,
+    user: &User,
+    length: u32,
+    done: &HashSet<i64>,
+) -> Result<Vec<Completed>, ApiError> {
+    let catalog = ctx.catalog.clone();
+    let mut completed = Vec::new();
+    for a in catalog.achievements_for(user.tenant_id) {
+        if let AchievementTrigger::Streak { length: needed } = a.trigger {
+            if needed <= length && !done.contains(&a.id) && eligible(a, user) {
+                completed.push(complete(ctx, user, a, true)?);
+            }
+        }
+    }
+    Ok(completed)
+}
+
+/// Composites whose prerequisites are now all done, cascading.
+pub fn composites(
+    ctx: &mut WriteCtx<'_>,
+    user: &User,
+    done: &HashSet<i64>,
+    notify: bool,
+) -> Result<Vec<Completed>, ApiError> {
+    let catalog = ctx.catalog.clone();
+    let defs = composite_defs(&catalog, user);
+    let mut completed = Vec::new();
+    for id in cascade(&defs, done) {
+        if let Some(a) = catalog
+            .achievements_for(user.tenant_id)
+            .find(|a| a.id == id)
+        {
+            completed.push(complete(ctx, user, a, notify)?);
+        }
+    }
+    Ok(completed)
+}
+
+/// Active composites the user is eligible for, with prerequisite ids.
+fn composite_defs(catalog: &Catalog, user: &User) -> Vec<(i64, Vec<i64>)> {
+    catalog
+        .achievements_for(user.tenant_id)
+        .filter(|a| eligible(a, user))
+        .filter_map(|a| match &a.trigger {
+            AchievementTrigger::Composite { prerequisites } => Some((
+                a.id,
+                prerequisites
+                    .iter()
+                    .map(|k| catalog.achievement(user.tenant_id, k).map_or(-1, |p| p.id))
+                    .collect(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Records the completion; queues `achievement.completed` unless it is a silent backdate.
+pub fn complete(
+    ctx: &mut WriteCtx<'_>,
+    user: &User,
+    a: &Achievement,
+    notify: bool,
+) -> Result<Completed, ApiError> {
+    let at = ctx.now.timestamp_millis();
+    let completion_id = store::insert(ctx.conn, user.tenant_id, user.row_id, a.id, at, !notify)?;
+    if notify {
+        let body = json!({
+            "type": "achievement.completed",
+            "user": user.to_json(),
+            "achievement": view::user_achievement(a, &ctx.catalog, user.tenant_id, Some(at)),
+        });
+        webhooks::emit(ctx, "achievement.completed", &body)?;
+    }
+    Ok(Completed {
+        achievement: a.clone(),
+        completion_id,
+        achieved_at: at,
+    })
+}
+
+/// The response entries for completions, in completion order.
+pub fn response_entries(completed: &[Completed], catalog: &Catalog, tenant: i64) -> Vec<Value> {
+    completed
+        .iter()
+        .map(|c| view::user_achievement(&c.achievement, catalog, tenant, Some(c.achieved_at)))
+        .collect()
+}

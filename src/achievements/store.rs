@@ -1,0 +1,106 @@
+//! Completions, the per-tenant completion counts the writer keeps, and filtered progress.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+pub struct Completion {
+    pub uuid: String,
+    pub achieved_at: i64,
+}
+
+pub fn completion(
+    conn: &Connection,
+    user_row: i64,
+    achievement_id: i64,
+) -> rusqlite::Result<Option<Completion>> {
+    conn.prepare_cached(
+        "SELECT uuid, achieved_at FROM achievement_completions WHERE user_id = ?1 AND achievement_id = ?2",
+    )?
+    .query_row(params![user_row, achievement_id], |r| {
+        Ok(Completion { uuid: r.get(0)?, achieved_at: r.get(1)? })
+    })
+    .optional()
+}
+
+/// Every achievement the user completed, with when, oldest first.
+pub fn completed(conn: &Connection, user_row: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT achievement_id, achieved_at FROM achievement_completions
+          WHERE user_id = ?1 ORDER BY achieved_at, id",
+    )?;
+    let rows = stmt.query_map([user_row], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Records a completion and counts it; returns the completion id.
+pub fn insert(
+    conn: &Connection,
+    tenant: i64,
+    user_row: i64,
+    achievement_id: i64,
+    at_ms: i64,
+    backdated: bool,
+) -> rusqlite::Result<String> {
+    let uuid = uuid::Uuid::new_v4().to_string();
+    conn.prepare_cached(
+        "INSERT INTO achievement_completions (uuid, user_id, achievement_id, achieved_at, backdated)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![uuid, user_row, achievement_id, at_ms, backdated])?;
+    conn.prepare_cached(
+        "INSERT INTO achievement_counts (achievement_id, tenant_id, completions) VALUES (?1, ?2, 1)
+         ON CONFLICT (achievement_id, tenant_id) DO UPDATE SET completions = completions + 1",
+    )?
+    .execute(params![achievement_id, tenant])?;
+    Ok(uuid)
+}
+
+/// Completions per achievement within one tenant.
+pub fn counts(conn: &Connection, tenant: i64) -> rusqlite::Result<HashMap<i64, i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT achievement_id, completions FROM achievement_counts WHERE tenant_id = ?1",
+    )?;
+    let rows = stmt.query_map([tenant], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+pub fn progress(
+    conn: &Connection,
+    user_row: i64,
+    achievement_id: i64,
+) -> rusqlite::Result<Option<f64>> {
+    conn.prepare_cached(
+        "SELECT progress FROM achievement_progress WHERE user_id = ?1 AND achievement_id = ?2",
+    )?
+    .query_row(params![user_row, achievement_id], |r| r.get(0))
+    .optional()
+}
+
+pub fn set_progress(
+    conn: &Connection,
+    user_row: i64,
+    achievement_id: i64,
+    value: f64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO achievement_progress (user_id, achievement_id, progress) VALUES (?1, ?2, ?3)
+         ON CONFLICT (user_id, achievement_id) DO UPDATE SET progress = excluded.progress",
+    )?
+    .execute(params![user_row, achievement_id, value])?;
+    Ok(())
+}
+
+/// The values and attributes of a user's events on a metric, for progress that counts
+/// only events whose attributes match.
+pub fn event_values(
+    conn: &Connection,
+    user_row: i64,
+    metric_id: i64,
+) -> rusqlite::Result<Vec<(f64, Option<String>)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT value, attributes FROM events WHERE user_id = ?1 AND metric_id = ?2",
+    )?;
+    let rows = stmt.query_map(params![user_row, metric_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}

@@ -1,0 +1,144 @@
+//! The spec's achievement shapes: `AchievementResponse` and its user and stats variants.
+
+use serde_json::{json, Map, Value};
+
+use crate::catalog::{Achievement, AchievementTrigger, Catalog};
+use crate::clock::{format_timestamp, from_millis};
+use crate::domain::number::json_number;
+
+fn pairs(list: &[(String, String)]) -> Value {
+    list.iter()
+        .map(|(k, v)| json!({ "key": k, "value": v }))
+        .collect()
+}
+
+/// `AchievementResponse` as `tenant` sees it (references resolved to that tenant's ids).
+pub fn achievement(a: &Achievement, catalog: &Catalog, tenant: i64) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("id".into(), json!(a.uuid));
+    out.insert("name".into(), json!(a.name));
+    out.insert("description".into(), json!(a.description));
+    out.insert("badgeUrl".into(), json!(a.badge_url));
+    out.insert("key".into(), json!(a.key));
+    out.insert("userAttributes".into(), pairs(&a.user_attributes));
+    match &a.trigger {
+        AchievementTrigger::Metric { metric, value } => {
+            out.insert("trigger".into(), json!("metric"));
+            out.insert("metricValue".into(), json_number(*value));
+            if let Some(m) = catalog.metric(tenant, metric) {
+                out.insert("metricId".into(), json!(m.uuid));
+                out.insert("metricName".into(), json!(m.name));
+            }
+            out.insert("eventAttributes".into(), pairs(&a.event_attributes));
+            if let Some((k, v)) = a.event_attributes.first() {
+                out.insert("eventAttribute".into(), json!({ "key": k, "value": v }));
+            }
+        }
+        AchievementTrigger::Streak { length } => {
+            out.insert("trigger".into(), json!("streak"));
+            out.insert("streakLength".into(), json!(length));
+        }
+        AchievementTrigger::Api => {
+            out.insert("trigger".into(), json!("api"));
+        }
+        AchievementTrigger::Composite { prerequisites } => {
+            out.insert("trigger".into(), json!("achievement"));
+            let ids: Vec<&str> = prerequisites
+                .iter()
+                .filter_map(|k| catalog.achievement(tenant, k).map(|p| p.uuid.as_str()))
+                .collect();
+            out.insert("achievementIds".into(), json!(ids));
+        }
+    }
+    out
+}
+
+/// `UserAchievementResponse`: the achievement plus `achievedAt` (null when not completed).
+pub fn user_achievement(
+    a: &Achievement,
+    catalog: &Catalog,
+    tenant: i64,
+    achieved_at: Option<i64>,
+) -> Value {
+    let mut out = achievement(a, catalog, tenant);
+    out.insert(
+        "achievedAt".into(),
+        json!(achieved_at.map(|ms| format_timestamp(from_millis(ms)))),
+    );
+    Value::Object(out)
+}
+
+/// Adds `completions` and `rarity` to an achievement object.
+pub fn with_stats(mut v: Value, completions: i64, rarity: f64) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        o.insert("completions".into(), json!(completions));
+        o.insert("rarity".into(), json_number(rarity));
+    }
+    v
+}
+
+/// The Admin API's `AdminAchievement`: references by UUID, attributes by attribute id.
+pub fn admin_achievement(a: &Achievement, catalog: &Catalog, tenant: i64) -> Value {
+    use crate::config::AttributeType;
+    let attribute_pairs = |list: &[(String, String)], kind: AttributeType| -> Value {
+        list.iter()
+            .map(|(k, v)| {
+                let id = catalog.attribute(tenant, kind, k).map(|at| at.uuid.clone());
+                json!({ "attributeId": id.unwrap_or_else(|| k.clone()), "attributeValue": v })
+            })
+            .collect()
+    };
+    let mut out = Map::new();
+    out.insert("id".into(), json!(a.uuid));
+    out.insert("name".into(), json!(a.name));
+    out.insert("description".into(), json!(a.description));
+    out.insert("key".into(), json!(a.key));
+    out.insert(
+        "status".into(),
+        json!(match a.status {
+            crate::config::AchievementStatus::Active => "active",
+            crate::config::AchievementStatus::Inactive => "inactive",
+            crate::config::AchievementStatus::Locked => "locked",
+        }),
+    );
+    out.insert(
+        "badge".into(),
+        a.badge_url
+            .as_ref()
+            .map_or(Value::Null, |u| json!({ "url": u })),
+    );
+    out.insert(
+        "userAttributes".into(),
+        attribute_pairs(&a.user_attributes, AttributeType::User),
+    );
+    match &a.trigger {
+        AchievementTrigger::Metric { metric, value } => {
+            out.insert("trigger".into(), json!("metric"));
+            out.insert(
+                "metricId".into(),
+                json!(catalog.metric(tenant, metric).map(|m| m.uuid.clone())),
+            );
+            out.insert("metricValue".into(), json_number(*value));
+            out.insert(
+                "eventAttributes".into(),
+                attribute_pairs(&a.event_attributes, AttributeType::Event),
+            );
+        }
+        AchievementTrigger::Streak { length } => {
+            out.insert("trigger".into(), json!("streak"));
+            out.insert("streakLength".into(), json!(length));
+        }
+        AchievementTrigger::Api => {
+            out.insert("trigger".into(), json!("api"));
+        }
+        AchievementTrigger::Composite { prerequisites } => {
+            out.insert("trigger".into(), json!("achievement"));
+            let ids: Vec<&str> = prerequisites
+                .iter()
+                .filter_map(|k| catalog.achievement(tenant, k).map(|p| p.uuid.as_str()))
+                .collect();
+            out.insert("achievementIds".into(), json!(ids));
+        }
+    }
+    Value::Object(out)
+}

@@ -1,0 +1,152 @@
+//! `GET /achievements`, `POST /achievements/{key}/complete`, `GET /users/{id}/achievements`.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::achievements::{store, view};
+use crate::auth::Tenant;
+use crate::commands::complete_achievement::CompleteAchievement;
+use crate::config::AchievementStatus;
+use crate::domain::attribute_query;
+use crate::domain::user::UpsertedUserInput;
+use crate::domain::user_id::UserId;
+use crate::error::ApiError;
+use crate::rules::achievements::{filters_match, rarity};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/achievements", web::get().to(all))
+        .route("/achievements/{key}/complete", web::post().to(complete))
+        .route("/users/{id}/achievements", web::get().to(of_user));
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AllQuery {
+    user_attributes: Option<String>,
+}
+
+/// Every active achievement with its completions and rarity in this tenant.
+async fn all(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    query: web::Query<AllQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = match &query.user_attributes {
+        Some(raw) => Some(attribute_query::parse(raw)?),
+        None => None,
+    };
+    let catalog = state.catalog.current();
+    let body = state
+        .read(move |conn| {
+            let counts = store::counts(conn, tenant.0)?;
+            let users = crate::store::users::count(conn, tenant.0)?;
+            Ok(catalog
+                .achievements_for(tenant.0)
+                .filter(|a| a.status == AchievementStatus::Active)
+                // "Accessible to a user with the provided attributes": every filter pair of
+                // the achievement appears among the attributes given.
+                .filter(|a| match &filter {
+                    None => true,
+                    Some(given) => a.user_attributes.iter().all(|pair| given.contains(pair)),
+                })
+                .map(|a| {
+                    let completions = counts.get(&a.id).copied().unwrap_or(0);
+                    view::with_stats(
+                        Value::Object(view::achievement(a, &catalog, tenant.0)),
+                        completions,
+                        rarity(completions, users),
+                    )
+                })
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Deserialize)]
+struct CompleteBody {
+    user: UpsertedUserInput,
+}
+
+async fn complete(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    key: web::Path<String>,
+    body: web::Json<CompleteBody>,
+) -> Result<HttpResponse, ApiError> {
+    let user = body
+        .into_inner()
+        .user
+        .validate(&state.catalog.current(), tenant.0)?;
+    let response = state
+        .writer
+        .execute(CompleteAchievement {
+            tenant: tenant.0,
+            key: key.into_inner(),
+            user,
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(response))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserQuery {
+    include_incomplete: Option<String>,
+}
+
+/// Completed achievements (locked ones included) by completion time, then — with
+/// `includeIncomplete=true` — the active ones the user may still complete.
+async fn of_user(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    id: web::Path<String>,
+    query: web::Query<UserQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = UserId::parse(&id)?;
+    let include_incomplete = query.include_incomplete.as_deref() == Some("true");
+    let catalog = state.catalog.current();
+    let body = state
+        .read(move |conn| {
+            let user = crate::store::users::find(conn, tenant.0, id.as_str())?
+                .ok_or_else(|| ApiError::not_found("User not found"))?;
+            let counts = store::counts(conn, tenant.0)?;
+            let users = crate::store::users::count(conn, tenant.0)?;
+            let completed = store::completed(conn, user.row_id)?;
+            let stats = |a: &crate::catalog::Achievement, at: Option<i64>| {
+                let completions = counts.get(&a.id).copied().unwrap_or(0);
+                view::with_stats(
+                    view::user_achievement(a, &catalog, tenant.0, at),
+                    completions,
+                    rarity(completions, users),
+                )
+            };
+            let mut out = Vec::new();
+            for (achievement_id, at) in &completed {
+                if let Some(a) = catalog
+                    .achievements_for(tenant.0)
+                    .find(|a| a.id == *achievement_id)
+                {
+                    if a.status != AchievementStatus::Inactive {
+                        out.push(stats(a, Some(*at)));
+                    }
+                }
+            }
+            if include_incomplete {
+                for a in catalog.achievements_for(tenant.0) {
+                    let done = completed.iter().any(|(id, _)| *id == a.id);
+                    if !done
+                        && a.status == AchievementStatus::Active
+                        && filters_match(&a.user_attributes, &user.attributes)
+                    {
+                        out.push(stats(a, None));
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}

@@ -1,0 +1,102 @@
+//! `/admin/v1/achievements` (shapes from the Python SDK; sdk-compat.md §3).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::bulk::{self, Paging};
+use crate::achievements::view;
+use crate::auth::Tenant;
+use crate::commands::admin_achievements::{
+    AchievementItem, ArchiveAchievements, CreateAchievements, UpdateAchievements,
+};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/achievements")
+            .route(web::get().to(list))
+            .route(web::post().to(create))
+            .route(web::patch().to(update))
+            .route(web::delete().to(archive)),
+    )
+    .route("/achievements/{id}", web::get().to(get));
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, skip) = paging.limit_skip()?;
+    let catalog = state.catalog.current();
+    let items: Vec<_> = catalog
+        .achievements_for(tenant.0)
+        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .map(|a| view::admin_achievement(a, &catalog, tenant.0))
+        .collect();
+    Ok(HttpResponse::Ok().json(items))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let catalog = state.catalog.current();
+    let a = catalog
+        .achievements_for(tenant.0)
+        .find(|a| a.uuid == *id)
+        .ok_or_else(|| ApiError::not_found("Achievement not found"))?;
+    Ok(HttpResponse::Ok().json(view::admin_achievement(a, &catalog, tenant.0)))
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    body: web::Json<Vec<AchievementItem>>,
+) -> Result<HttpResponse, ApiError> {
+    bulk::check_count(body.len())?;
+    let outcome = state
+        .writer
+        .execute(CreateAchievements {
+            tenant: tenant.0,
+            items: body.into_inner(),
+        })
+        .await?;
+    state.backdater.spawn();
+    Ok(bulk::created(outcome.items, outcome.issues))
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    body: web::Json<Vec<AchievementItem>>,
+) -> Result<HttpResponse, ApiError> {
+    bulk::check_count(body.len())?;
+    let outcome = state
+        .writer
+        .execute(UpdateAchievements {
+            tenant: tenant.0,
+            items: body.into_inner(),
+        })
+        .await?;
+    state.backdater.spawn();
+    Ok(bulk::updated(outcome.items, outcome.issues))
+}
+
+async fn archive(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let ids = bulk::ids(&req)?;
+    let outcome = state
+        .writer
+        .execute(ArchiveAchievements {
+            tenant: tenant.0,
+            ids,
+        })
+        .await?;
+    Ok(bulk::deleted(outcome.items, outcome.issues))
+}
