@@ -81,21 +81,23 @@ pub fn after_event(
         .collect();
     let mut completed = Vec::new();
     for a in catalog.achievements_for(user.tenant_id) {
-        if done.contains(&a.id) || !eligible(a, user) {
+        if done.contains(&a.id) {
             continue;
         }
-        let reached = match &a.trigger {
-            AchievementTrigger::Metric { metric, value } if metric == facts.metric_key => {
-                let progress = if a.event_attributes.is_empty() {
-                    facts.total
-                } else {
-                    filtered_progress(ctx, user, a, facts)?
-                };
-                progress >= *value
-            }
-            _ => false,
+        let AchievementTrigger::Metric { metric, value } = &a.trigger else {
+            continue;
         };
-        if reached {
+        if metric != facts.metric_key {
+            continue;
+        }
+        // Filtered progress is kept whatever the user's eligibility or the achievement's
+        // status: every matching event counts, not only those sent while it could complete.
+        let progress = if a.event_attributes.is_empty() {
+            facts.total
+        } else {
+            filtered_progress(ctx, user, a, facts)?
+        };
+        if eligible(a, user) && progress >= *value {
             completed.push(complete(ctx, user, a, true)?);
         }
     }

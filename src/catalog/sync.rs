@@ -184,6 +184,14 @@ pub fn sync_definitions(
                         params![d.status, body, now_ms, id],
                     )?;
                 }
+                if d.kind == "achievement" && old_body != body {
+                    // Filtered progress summed under the old definition is recomputed from
+                    // the stored events when next needed.
+                    tx.execute(
+                        "DELETE FROM achievement_progress WHERE achievement_id = ?1",
+                        [id],
+                    )?;
+                }
             }
             None => {
                 // A definition created through the Admin API with the same key becomes

@@ -446,9 +446,21 @@ impl Command for UpdateAchievements {
                 issues.push(issue(index, Some(id), "prerequisites would form a cycle"));
                 continue;
             }
+            let body = Value::Object(body).to_string();
+            if body != current_body {
+                // Progress summed under the old filters or metric means nothing now; it is
+                // recomputed from the stored events when next needed.
+                ctx.conn.execute(
+                    "DELETE FROM achievement_progress WHERE achievement_id = ?1",
+                    [a.id],
+                )?;
+            }
+            if key != a.key {
+                rename_prerequisite(ctx, &catalog, self.tenant, &a.key, &key)?;
+            }
             ctx.conn.execute(
                 "UPDATE definitions SET key = ?1, status = ?2, body = ?3, updated = ?4 WHERE id = ?5",
-                params![key, status, Value::Object(body).to_string(), now, a.id],
+                params![key, status, body, now, a.id],
             )?;
             updated.push(a.id);
         }
@@ -461,6 +473,42 @@ impl Command for UpdateAchievements {
         ctx.reload_catalog_after_commit()?;
         Ok(Outcome { items, issues })
     }
+}
+
+/// Composites name prerequisites by key: follow a rename so they keep needing the same one.
+fn rename_prerequisite(
+    ctx: &WriteCtx<'_>,
+    catalog: &Catalog,
+    tenant: i64,
+    old: &str,
+    new: &str,
+) -> Result<(), ApiError> {
+    for composite in catalog.achievements_for(tenant) {
+        let AchievementTrigger::Composite { prerequisites } = &composite.trigger else {
+            continue;
+        };
+        if !prerequisites.iter().any(|k| k == old) {
+            continue;
+        }
+        let text: String = ctx.conn.query_row(
+            "SELECT body FROM definitions WHERE id = ?1",
+            [composite.id],
+            |r| r.get(0),
+        )?;
+        let mut body: Value = serde_json::from_str(&text).map_err(ApiError::internal)?;
+        let renamed: Vec<String> = prerequisites
+            .iter()
+            .map(|k| if k == old { new.to_owned() } else { k.clone() })
+            .collect();
+        if let Some(o) = body.as_object_mut() {
+            o.insert("prerequisites".into(), json!(renamed));
+        }
+        ctx.conn.execute(
+            "UPDATE definitions SET body = ?1 WHERE id = ?2",
+            params![body.to_string(), composite.id],
+        )?;
+    }
+    Ok(())
 }
 
 pub struct ArchiveAchievements {
