@@ -33,6 +33,8 @@ usage: cargo bench --bench load -- [options]
   --bin PATH            trophyd binary (default $TROPHYD_BIN, else target/release/trophyd)
   --build               run `cargo build --release --bin trophyd` even if the binary exists
   --keep                keep the data dir (database, config, server log) afterwards
+  --append-config FILE  append FILE to the generated trophy.toml (e.g. benches/configs/*.toml
+                        for streaks or 50 achievements on the benchmark metric `lessons`)
 Unknown arguments (such as cargo's --bench) are ignored.";
 
 const API_KEY: &str = "bench-key";
@@ -55,6 +57,7 @@ struct Options {
     bin: Option<PathBuf>,
     build: bool,
     keep: bool,
+    append_config: Option<PathBuf>,
 }
 
 impl Options {
@@ -70,6 +73,7 @@ impl Options {
             bin: None,
             build: false,
             keep: false,
+            append_config: None,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -86,6 +90,7 @@ impl Options {
                     | "--rate"
                     | "--durability"
                     | "--dir"
+                    | "--append-config"
                     | "--bin"
             );
             let value = if takes_value {
@@ -120,6 +125,7 @@ impl Options {
                     o.durability = value;
                 }
                 "--dir" => o.dir = Some(PathBuf::from(value)),
+                "--append-config" => o.append_config = Some(PathBuf::from(value)),
                 "--bin" => o.bin = Some(PathBuf::from(value)),
                 "--build" => o.build = true,
                 "--keep" => o.keep = true,
@@ -172,8 +178,14 @@ fn run(opts: &Options) -> Result<(), String> {
     let cfg = dir.path.join("trophy.toml");
     let db = dir.path.join("trophy.db");
     let log = dir.path.join("trophyd.log");
-    std::fs::write(&cfg, config_text(&opts.durability))
-        .map_err(|e| format!("writing {}: {e}", cfg.display()))?;
+    let mut text = config_text(&opts.durability);
+    if let Some(extra) = &opts.append_config {
+        let appended = std::fs::read_to_string(extra)
+            .map_err(|e| format!("reading {}: {e}", extra.display()))?;
+        text.push('\n');
+        text.push_str(&appended);
+    }
+    std::fs::write(&cfg, text).map_err(|e| format!("writing {}: {e}", cfg.display()))?;
 
     let machine = Machine::detect(&dir.path);
     println!("== trophyd load bench");
@@ -616,14 +628,23 @@ impl Conn {
 
     /// Sends `request` and reads the whole response; returns its status. Any error drops
     /// the connection (the next call reconnects). A reused connection that the server had
-    /// already closed (nothing at all came back) is retried once on a fresh one.
+    /// already closed (closed with nothing at all sent back) is retried once on a fresh one.
     fn exchange(&mut self, request: &[u8]) -> io::Result<u16> {
         let reused = self.stream.is_some();
         match self.try_exchange(request) {
             Ok(status) => Ok(status),
             Err((e, got_bytes)) => {
                 self.stream = None;
-                if reused && !got_bytes {
+                // Only a connection the server closed: after a timeout the event may
+                // still be applied, and sending it again would count it twice.
+                let closed = matches!(
+                    e.kind(),
+                    io::ErrorKind::UnexpectedEof
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::BrokenPipe
+                );
+                if reused && !got_bytes && closed {
                     self.reconnects += 1;
                     self.try_exchange(request).map_err(|(e, _)| {
                         self.stream = None;

@@ -75,19 +75,29 @@ pub fn after_event(
     facts: &EventFacts<'_>,
 ) -> Result<Vec<Completed>, ApiError> {
     let catalog = ctx.catalog.clone();
-    let done: HashSet<i64> = store::completed(ctx.conn, user.row_id)?
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
+    // The user's completions are read only once something may complete: the common event
+    // crosses no threshold and touches no achievement table.
+    let mut done: Option<HashSet<i64>> = None;
     let mut completed = Vec::new();
     for a in catalog.achievements_for(user.tenant_id) {
-        if done.contains(&a.id) {
-            continue;
-        }
         let AchievementTrigger::Metric { metric, value } = &a.trigger else {
             continue;
         };
         if metric != facts.metric_key {
+            continue;
+        }
+        if a.event_attributes.is_empty() {
+            // Without filters the achievement completed when the total first reached the
+            // value, so only a crossing can complete it now. With user filters a user may
+            // have become eligible since, so any total at or above the value counts.
+            let before = facts.total - facts.value;
+            let crossed = before < *value && *value <= facts.total;
+            let reached = facts.total >= *value;
+            if !(crossed || (reached && !a.user_attributes.is_empty())) {
+                continue;
+            }
+        }
+        if completions(ctx, user, &mut done)?.contains(&a.id) {
             continue;
         }
         // Filtered progress is kept whatever the user's eligibility or the achievement's
@@ -102,12 +112,38 @@ pub fn after_event(
         }
     }
     if let Some(length) = facts.streak_length {
-        completed.extend(after_streak(ctx, user, length, &done)?);
+        let before = completions(ctx, user, &mut done)?.clone();
+        completed.extend(after_streak(ctx, user, length, &before)?);
     }
-    let mut all_done = done;
-    all_done.extend(completed.iter().map(|c| c.achievement.id));
-    completed.extend(composites(ctx, user, &all_done, true)?);
+    // Composites complete when a prerequisite just did, or when the upsert made the user
+    // eligible for one whose prerequisites were already done; a tenant without composites
+    // skips the lookup.
+    let has_composites = catalog
+        .achievements_for(user.tenant_id)
+        .any(|a| matches!(a.trigger, AchievementTrigger::Composite { .. }));
+    if !completed.is_empty() || has_composites {
+        let mut all_done = completions(ctx, user, &mut done)?.clone();
+        all_done.extend(completed.iter().map(|c| c.achievement.id));
+        completed.extend(composites(ctx, user, &all_done, true)?);
+    }
     Ok(completed)
+}
+
+/// The achievements the user had completed before this event, read once.
+fn completions<'d>(
+    ctx: &WriteCtx<'_>,
+    user: &User,
+    done: &'d mut Option<HashSet<i64>>,
+) -> Result<&'d HashSet<i64>, ApiError> {
+    if done.is_none() {
+        *done = Some(
+            store::completed(ctx.conn, user.row_id)?
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect(),
+        );
+    }
+    Ok(done.get_or_insert_with(HashSet::new))
 }
 
 /// Streak achievements reached at `length`.
