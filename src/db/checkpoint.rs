@@ -15,6 +15,9 @@ pub struct CheckpointPolicy {
     idle_after: Duration,
     /// Force a checkpoint past this many committed commands even when busy.
     max_writes: u64,
+    /// Whether the writer runs PASSIVE checkpoints itself when idle (false when a
+    /// `BackgroundCheckpointer` does it).
+    idle_passive: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -30,12 +33,22 @@ impl Default for CheckpointPolicy {
             last: Instant::now(),
             writes_since: 0,
             idle_after: Duration::from_millis(200),
-            max_writes: 20_000,
+            max_writes: 200_000,
+            idle_passive: true,
         }
     }
 }
 
 impl CheckpointPolicy {
+    /// The policy when a background checkpointer handles the routine checkpoints: only the
+    /// TRUNCATE safety net (a WAL that grew because readers kept checkpoints from finishing).
+    pub fn safety_net_only() -> Self {
+        CheckpointPolicy {
+            idle_passive: false,
+            ..Self::default()
+        }
+    }
+
     /// Records that a batch of `commands` committed. Commands are the proxy for WAL growth:
     /// counting them is free, and an event writes a bounded number of pages.
     pub fn record_commit(&mut self, commands: u64) {
@@ -48,7 +61,10 @@ impl CheckpointPolicy {
             CheckpointAction::None
         } else if self.writes_since >= self.max_writes {
             CheckpointAction::Truncate
-        } else if queue_empty && now.duration_since(self.last) >= self.idle_after {
+        } else if self.idle_passive
+            && queue_empty
+            && now.duration_since(self.last) >= self.idle_after
+        {
             CheckpointAction::Passive
         } else {
             CheckpointAction::None
@@ -80,7 +96,7 @@ impl CheckpointPolicy {
 
     /// How long the writer may sleep waiting for work before the idle checkpoint is due.
     pub fn idle_wait(&self) -> Option<Duration> {
-        (self.writes_since > 0).then_some(self.idle_after)
+        (self.idle_passive && self.writes_since > 0).then_some(self.idle_after)
     }
 }
 
@@ -107,9 +123,82 @@ mod tests {
     }
 
     #[test]
+    fn with_a_background_checkpointer_the_writer_only_truncates() {
+        let mut p = CheckpointPolicy::safety_net_only();
+        p.record_commit(10);
+        assert_eq!(
+            p.decide(true, Instant::now() + Duration::from_secs(1)),
+            CheckpointAction::None
+        );
+        assert_eq!(p.idle_wait(), None);
+        p.record_commit(300_000);
+        assert_eq!(p.decide(false, Instant::now()), CheckpointAction::Truncate);
+    }
+
+    #[test]
     fn a_large_wal_is_truncated_even_when_busy() {
         let mut p = CheckpointPolicy::default();
-        p.record_commit(40_000);
+        p.record_commit(400_000);
         assert_eq!(p.decide(false, Instant::now()), CheckpointAction::Truncate);
+    }
+}
+
+/// PASSIVE checkpoints from a connection of their own, on their own thread: in WAL mode a
+/// checkpoint may run while the writer appends, so the writer never waits for the main
+/// file's random writes and fsync (the cost that dominates under load, engineering notes
+/// §2.3). The writer keeps only the rare TRUNCATE safety net and the one at shutdown.
+pub struct BackgroundCheckpointer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BackgroundCheckpointer {
+    /// Checkpoints `path` every `every` while `progress` (a count of committed commands)
+    /// keeps moving.
+    pub fn spawn(
+        path: std::path::PathBuf,
+        every: Duration,
+        progress: impl Fn() -> u64 + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("trophyd-checkpoint".into())
+            .spawn(move || {
+                let conn = match Connection::open(&path) {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        log::error!("checkpointer could not open {}: {e}", path.display());
+                        return;
+                    }
+                };
+                let _ = conn.execute_batch("PRAGMA busy_timeout = 1000;");
+                let mut seen = progress();
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(every);
+                    let now = progress();
+                    if now == seen {
+                        continue;
+                    }
+                    seen = now;
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        log::warn!("background checkpoint failed: {e}");
+                    }
+                }
+            })?;
+        Ok(BackgroundCheckpointer {
+            stop,
+            handle: Some(handle),
+        })
+    }
+}
+
+impl Drop for BackgroundCheckpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
     }
 }

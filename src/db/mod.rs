@@ -11,7 +11,7 @@ use rusqlite::Connection;
 
 use crate::config::Durability;
 
-pub use checkpoint::{CheckpointAction, CheckpointPolicy};
+pub use checkpoint::{BackgroundCheckpointer, CheckpointAction, CheckpointPolicy};
 pub use migrations::migrate;
 pub use readers::{open_reader_pool, ReaderPool};
 

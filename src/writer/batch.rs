@@ -4,13 +4,13 @@
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
 use super::context::{WriteCtx, WriterEnv};
 use super::{Message, Reply, WriterStats};
-use crate::db::{CheckpointAction, CheckpointPolicy};
+use crate::db::{BackgroundCheckpointer, CheckpointAction, CheckpointPolicy};
 
 /// The most commands one transaction takes; beyond this the gain per command is nil
 /// and a failed commit would hurt more callers.
@@ -22,7 +22,19 @@ pub(super) fn run(
     rx: Receiver<Message>,
     stats: Arc<WriterStats>,
 ) {
-    let mut checkpoints = CheckpointPolicy::default();
+    let commands = stats.clone();
+    let background = conn.path().filter(|p| !p.is_empty()).and_then(|path| {
+        BackgroundCheckpointer::spawn(path.into(), Duration::from_millis(100), move || {
+            commands.commands.load(Ordering::Relaxed)
+        })
+        .map_err(|e| log::warn!("no background checkpointer ({e}); the writer will checkpoint"))
+        .ok()
+    });
+    let mut checkpoints = if background.is_some() {
+        CheckpointPolicy::safety_net_only()
+    } else {
+        CheckpointPolicy::default()
+    };
     let mut stopping = false;
     while !stopping {
         let first = match checkpoints.idle_wait() {
@@ -65,6 +77,7 @@ pub(super) fn run(
         let action = checkpoints.decide(false, Instant::now());
         checkpoints.run(&conn, action);
     }
+    drop(background);
     checkpoints.run(&conn, CheckpointAction::Truncate);
 }
 
