@@ -100,49 +100,6 @@ impl CheckpointPolicy {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nothing_to_do_without_writes() {
-        let p = CheckpointPolicy::default();
-        assert_eq!(
-            p.decide(true, Instant::now() + Duration::from_secs(5)),
-            CheckpointAction::None
-        );
-    }
-
-    #[test]
-    fn idle_writer_checkpoints_passively_busy_one_waits() {
-        let mut p = CheckpointPolicy::default();
-        p.record_commit(10);
-        let later = Instant::now() + Duration::from_secs(1);
-        assert_eq!(p.decide(true, later), CheckpointAction::Passive);
-        assert_eq!(p.decide(false, later), CheckpointAction::None);
-    }
-
-    #[test]
-    fn with_a_background_checkpointer_the_writer_only_truncates() {
-        let mut p = CheckpointPolicy::safety_net_only();
-        p.record_commit(10);
-        assert_eq!(
-            p.decide(true, Instant::now() + Duration::from_secs(1)),
-            CheckpointAction::None
-        );
-        assert_eq!(p.idle_wait(), None);
-        p.record_commit(300_000);
-        assert_eq!(p.decide(false, Instant::now()), CheckpointAction::Truncate);
-    }
-
-    #[test]
-    fn a_large_wal_is_truncated_even_when_busy() {
-        let mut p = CheckpointPolicy::default();
-        p.record_commit(400_000);
-        assert_eq!(p.decide(false, Instant::now()), CheckpointAction::Truncate);
-    }
-}
-
 /// PASSIVE checkpoints from a connection of their own, on their own thread: in WAL mode a
 /// checkpoint may run while the writer appends, so the writer never waits for the main
 /// file's random writes and fsync (the cost that dominates under load, engineering notes
@@ -200,5 +157,48 @@ impl Drop for BackgroundCheckpointer {
         if let Some(handle) = self.handle.take() {
             let _ = handle.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_to_do_without_writes() {
+        let p = CheckpointPolicy::default();
+        assert_eq!(
+            p.decide(true, Instant::now() + Duration::from_secs(5)),
+            CheckpointAction::None
+        );
+    }
+
+    #[test]
+    fn idle_writer_checkpoints_passively_busy_one_waits() {
+        let mut p = CheckpointPolicy::default();
+        p.record_commit(10);
+        let later = Instant::now() + Duration::from_secs(1);
+        assert_eq!(p.decide(true, later), CheckpointAction::Passive);
+        assert_eq!(p.decide(false, later), CheckpointAction::None);
+    }
+
+    #[test]
+    fn with_a_background_checkpointer_the_writer_only_truncates() {
+        let mut p = CheckpointPolicy::safety_net_only();
+        p.record_commit(10);
+        assert_eq!(
+            p.decide(true, Instant::now() + Duration::from_secs(1)),
+            CheckpointAction::None
+        );
+        assert_eq!(p.idle_wait(), None);
+        p.record_commit(300_000);
+        assert_eq!(p.decide(false, Instant::now()), CheckpointAction::Truncate);
+    }
+
+    #[test]
+    fn a_large_wal_is_truncated_even_when_busy() {
+        let mut p = CheckpointPolicy::default();
+        p.record_commit(400_000);
+        assert_eq!(p.decide(false, Instant::now()), CheckpointAction::Truncate);
     }
 }
