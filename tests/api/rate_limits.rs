@@ -6,10 +6,12 @@ use serde_json::json;
 use crate::helpers::{parts, spawn_app, CONFIG};
 
 #[tokio::test]
-async fn the_third_immediate_event_is_429_and_writes_nothing() {
-    let config = format!("{CONFIG}\n[limits]\nevents_per_second = 2\n");
+async fn events_beyond_the_bucket_are_429_and_write_nothing() {
+    // One token a second: three requests sent at once cannot all find one, however slowly a
+    // loaded CI machine schedules them (a refill needs a whole second).
+    let config = format!("{CONFIG}\n[limits]\nevents_per_second = 1\n");
     let app = spawn_app(&config).await;
-    // Three events at once: the bucket holds two.
+    // Three events at once: the bucket holds one.
     let bodies: Vec<_> = (0..3)
         .map(|i| json!({"user": {"id": format!("u{i}")}, "value": 1}))
         .collect();
@@ -41,10 +43,15 @@ async fn the_third_immediate_event_is_429_and_writes_nothing() {
             other => panic!("unexpected {other}"),
         }
     }
-    assert_eq!((created, limited), (2, 1));
-    assert_eq!(app.count("SELECT count(*) FROM events"), 2);
-    assert_eq!(app.count("SELECT count(*) FROM users"), 2);
-    assert_eq!(app.count("SELECT count(*) FROM idempotency_keys"), 2);
+    assert!(
+        created >= 1 && limited >= 1,
+        "created {created}, limited {limited}"
+    );
+    assert_eq!(created + limited, 3);
+    // Only the accepted events left anything behind.
+    assert_eq!(app.count("SELECT count(*) FROM events"), created);
+    assert_eq!(app.count("SELECT count(*) FROM users"), created);
+    assert_eq!(app.count("SELECT count(*) FROM idempotency_keys"), created);
     // Reads have their own (unlimited) bucket.
     for _ in 0..10 {
         let resp = app.get("/v1/users/u0/metrics").await;
