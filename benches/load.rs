@@ -27,6 +27,9 @@ usage: cargo bench --bench load -- [options]
   --clients C           concurrent keep-alive connections (default 64)
   --seconds S           length of each measured phase (default 10)
   --warmup S            unmeasured warm-up before phase 1 (default 2)
+  --settle S            idle pause between the phases, so work the server does once idle
+                        (such as a WAL checkpoint after phase 1) is not charged to phase 2
+                        (default 2; 0 = back to back)
   --rate R              events/s of the paced phase 2; 0 skips it (default 1000)
   --durability D        full | normal (default full)
   --dir PATH            parent of the temporary data dir (default the system temp dir)
@@ -51,6 +54,7 @@ struct Options {
     clients: usize,
     seconds: f64,
     warmup: f64,
+    settle: f64,
     rate: f64,
     durability: String,
     dir: Option<PathBuf>,
@@ -67,6 +71,7 @@ impl Options {
             clients: 64,
             seconds: 10.0,
             warmup: 2.0,
+            settle: 2.0,
             rate: 1000.0,
             durability: "full".to_owned(),
             dir: None,
@@ -87,6 +92,7 @@ impl Options {
                     | "--clients"
                     | "--seconds"
                     | "--warmup"
+                    | "--settle"
                     | "--rate"
                     | "--durability"
                     | "--dir"
@@ -116,6 +122,9 @@ impl Options {
                 }
                 "--warmup" => {
                     o.warmup = parse_secs(&value).ok_or_else(|| bad("expected seconds"))?
+                }
+                "--settle" => {
+                    o.settle = parse_secs(&value).ok_or_else(|| bad("expected seconds"))?
                 }
                 "--rate" => o.rate = parse_secs(&value).ok_or_else(|| bad("expected a rate"))?,
                 "--durability" => {
@@ -198,8 +207,14 @@ fn run(opts: &Options) -> Result<(), String> {
         machine.fs
     );
     println!(
-        "options: users={} clients={} seconds={} warmup={} rate={} durability={}",
-        opts.users, opts.clients, opts.seconds, opts.warmup, opts.rate, opts.durability
+        "options: users={} clients={} seconds={} warmup={} settle={} rate={} durability={}",
+        opts.users,
+        opts.clients,
+        opts.seconds,
+        opts.warmup,
+        opts.settle,
+        opts.rate,
+        opts.durability
     );
     println!("binary:  {}", bin.display());
 
@@ -249,6 +264,7 @@ fn run(opts: &Options) -> Result<(), String> {
     println!("  cost:    {}", load.cpu.per_event(load.created()));
 
     let paced = if opts.rate > 0.0 {
+        std::thread::sleep(Duration::from_secs_f64(opts.settle));
         let paced = run_paced(&server, opts);
         let m2 = WriterCounters::fetch(server.addr)?;
         paced.print(&format!("paced {}/s", opts.rate), opts.seconds);
@@ -925,9 +941,23 @@ struct ClientResult {
     skipped: u64,
     /// Paced phase only: when the last response arrived.
     last_done: Option<Instant>,
+    /// Worst latency (us) in each second of the measured window.
+    worst_by_second: Vec<u32>,
 }
 
 impl ClientResult {
+    /// Records a measured response; `at` is its offset into the measured window.
+    fn record(&mut self, status: u16, latency: Duration, at: Duration) {
+        *self.statuses.entry(status).or_default() += 1;
+        self.latency.push(latency);
+        let second = at.as_secs() as usize;
+        if self.worst_by_second.len() <= second {
+            self.worst_by_second.resize(second + 1, 0);
+        }
+        let us = *self.latency.0.last().expect("just pushed");
+        self.worst_by_second[second] = self.worst_by_second[second].max(us);
+    }
+
     fn error(&mut self, e: &io::Error) {
         self.errors += 1;
         if self.first_error.is_none() {
@@ -944,6 +974,7 @@ struct PhaseResult {
     reconnects: u64,
     total_created: u64,
     skipped: u64,
+    worst_by_second: Vec<u32>,
     /// Wall time from the start of the measured window to the last response in it.
     elapsed: Duration,
     cpu: CpuSplit,
@@ -959,6 +990,7 @@ impl PhaseResult {
             reconnects: 0,
             total_created: 0,
             skipped: 0,
+            worst_by_second: Vec::new(),
             elapsed,
             cpu,
         };
@@ -972,6 +1004,12 @@ impl PhaseResult {
             out.reconnects += r.reconnects;
             out.total_created += r.total_created;
             out.skipped += r.skipped;
+            if out.worst_by_second.len() < r.worst_by_second.len() {
+                out.worst_by_second.resize(r.worst_by_second.len(), 0);
+            }
+            for (o, w) in out.worst_by_second.iter_mut().zip(&r.worst_by_second) {
+                *o = (*o).max(*w);
+            }
         }
         out.latency.0.sort_unstable();
         out
@@ -1005,6 +1043,19 @@ impl PhaseResult {
             ms(self.latency.pct(0.99)),
             ms(self.latency.0.last().copied()),
         );
+        // Spikes confined to a few seconds (a checkpoint, a disk stall) look different
+        // from a uniformly slow server.
+        let mut seconds_by_worst: Vec<(usize, u32)> =
+            self.worst_by_second.iter().copied().enumerate().collect();
+        seconds_by_worst.sort_by_key(|(_, w)| std::cmp::Reverse(*w));
+        let worst: Vec<String> = seconds_by_worst
+            .iter()
+            .take(3)
+            .map(|(t, w)| format!("{t}-{} s {}", t + 1, ms(Some(*w))))
+            .collect();
+        if !worst.is_empty() {
+            println!("  worst seconds (max latency): {}", worst.join(", "));
+        }
         let others: Vec<String> = self
             .statuses
             .iter()
@@ -1061,8 +1112,7 @@ fn run_closed_loop(server: &Server, opts: &Options) -> PhaseResult {
                                 out.total_created += 1;
                             }
                             if measured {
-                                *out.statuses.entry(status).or_default() += 1;
-                                out.latency.push(done - sent);
+                                out.record(status, done - sent, done - measure_from);
                             }
                         }
                         Err(e) => {
@@ -1135,8 +1185,11 @@ fn run_paced(server: &Server, opts: &Options) -> PhaseResult {
                             if status == 201 {
                                 out.total_created += 1;
                             }
-                            *out.statuses.entry(status).or_default() += 1;
-                            out.latency.push(done.saturating_duration_since(scheduled));
+                            out.record(
+                                status,
+                                done.saturating_duration_since(scheduled),
+                                scheduled - start,
+                            );
                         }
                         Err(e) => out.error(&e),
                     }
