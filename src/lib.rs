@@ -20,6 +20,7 @@ pub mod scheduler;
 pub mod settings;
 pub mod startup;
 pub mod state;
+mod stop_signals;
 pub mod store;
 pub mod streaks;
 pub mod telemetry;

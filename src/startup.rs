@@ -22,6 +22,7 @@ use crate::routes;
 use crate::scheduler::{DueHints, IdempotencyExpiry, Job, Scheduler};
 use crate::settings::RuntimeSettings;
 use crate::state::AppState;
+use crate::stop_signals::StopSignals;
 use crate::store::tenants;
 use crate::telemetry::Telemetry;
 use crate::webhooks::{self, Delivery};
@@ -37,6 +38,7 @@ pub struct Application {
     scheduler: Scheduler,
     delivery: Delivery,
     clock: Clock,
+    signals: StopSignals,
     /// Keys generated on this start, to show the operator once.
     pub generated_keys: Vec<(KeyKind, String)>,
 }
@@ -125,8 +127,10 @@ impl Application {
                 .default_service(web::to(routes::not_found))
         })
         .shutdown_timeout(30)
+        .disable_signals()
         .listen(listener)?
         .run();
+        let signals = StopSignals::install()?;
 
         Ok(Application {
             address,
@@ -136,6 +140,7 @@ impl Application {
             scheduler,
             delivery,
             clock,
+            signals,
             generated_keys,
         })
     }
@@ -164,7 +169,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> Result<(), BoxError> {
         let ticker = tokio::spawn(tick(self.scheduler.clone(), self.clock.clone()));
         let delivery = self.delivery.start();
+        let stopper = tokio::spawn(self.signals.stop_on_signal(self.server.handle()));
         let served = self.server.await;
+        stopper.abort();
         ticker.abort();
         delivery.shutdown(Duration::from_secs(5)).await;
         self.writer.stop();

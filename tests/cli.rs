@@ -112,3 +112,39 @@ fn serve_prints_the_address_first_then_generated_keys_and_backup_copies_the_data
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A supervisor may send SIGTERM the moment it reads the address; that must be a clean stop
+/// (exit 0 with the database checkpointed), not a kill.
+#[test]
+fn sigterm_right_after_the_listening_line_stops_cleanly() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0", "--data"])
+            .arg(dir.path().join("trophy.db"))
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        // Kept open until the end: the server still prints its generated keys.
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let first = lines.next().expect("a line").expect("utf8");
+        assert!(first.starts_with("trophyd listening on"), "{first}");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = child.wait().expect("wait");
+        assert_eq!(exit.code(), Some(0), "{exit:?}");
+        assert!(
+            !dir.path().join("trophy.db-wal").exists()
+                || std::fs::metadata(dir.path().join("trophy.db-wal"))
+                    .map(|m| m.len())
+                    .unwrap_or(0)
+                    == 0,
+            "the WAL was checkpointed at shutdown"
+        );
+    }
+}
