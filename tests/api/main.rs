@@ -10,6 +10,7 @@ mod group_commit;
 mod helpers;
 mod idempotency;
 mod ops;
+mod points;
 mod preferences;
 mod rate_limits;
 mod streak_admin;
