@@ -147,7 +147,7 @@ fn award(
     Ok(())
 }
 
-fn on_metric<'c>(t: &'c PointsTrigger, key: &str) -> Option<u32> {
+fn on_metric(t: &PointsTrigger, key: &str) -> Option<u32> {
     match &t.kind {
         TriggerKind::Metric { metric, threshold } if metric == key => Some(*threshold),
         _ => None,

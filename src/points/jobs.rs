@@ -220,7 +220,7 @@ impl Job for TimeTriggerJob {
                     continue;
                 };
                 let first = ticks.index_at(from_millis(next_at)).max(1);
-                let range = ticks.due(first - 1, until, CATCH_UP_TICKS);
+                let range = ticks.due(first - 1, until, ctx.now, CATCH_UP_TICKS);
                 let times: Vec<i64> = range
                     .clone()
                     .filter_map(|n| ticks.at(n))
@@ -274,12 +274,11 @@ fn at_utc(date: chrono::NaiveDate, hour: u32) -> Option<DateTime<Utc>> {
     )
 }
 
+/// A notice kind (`started`, `finished`) and when it is due (None: never).
+type Notice = (&'static str, Option<DateTime<Utc>>);
+
 /// When each notice of `b` is due (None: never, e.g. open-ended or an unknown user).
-fn due_times(
-    ctx: &WriteCtx<'_>,
-    owner: i64,
-    b: &Boost,
-) -> Result<[(&'static str, Option<DateTime<Utc>>); 2], ApiError> {
+fn due_times(ctx: &WriteCtx<'_>, owner: i64, b: &Boost) -> Result<[Notice; 2], ApiError> {
     Ok(match &b.target {
         BoostTarget::Global(_) => [
             (

@@ -14,7 +14,7 @@
 //! * `store`: the SQL; `view`: the response shapes; `jobs`: time triggers and boost
 //!   webhooks; `admin`: the Admin API's writes.
 
-// pub mod admin;
+pub mod admin;
 pub mod award;
 pub mod engine;
 pub mod jobs;

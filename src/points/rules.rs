@@ -199,11 +199,18 @@ impl Ticks {
         }
     }
 
-    /// Ticks after `after` up to `until` (both as tick indexes are derived), at most
-    /// `cap` of them, the latest ones: a long downtime pays the last `cap` ticks only.
-    pub fn due(&self, after: i64, until: DateTime<Utc>, cap: i64) -> std::ops::RangeInclusive<i64> {
+    /// The ticks after tick `after` up to `until`, leaving out those more than `cap`
+    /// ticks behind `now`: after a downtime only the last `cap` missed ticks are paid,
+    /// however many steps the catch-up is run in.
+    pub fn due(
+        &self,
+        after: i64,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        cap: i64,
+    ) -> std::ops::RangeInclusive<i64> {
         let last = self.index_at(until);
-        let first = (after + 1).max(last - cap + 1).max(1);
+        let first = (after + 1).max(self.index_at(now) - cap + 1).max(1);
         first..=last
     }
 }
@@ -434,9 +441,19 @@ mod tests {
         assert_eq!(first.to_rfc3339(), "2031-03-02T10:00:00+00:00");
         assert_eq!(days.index_at(first - TimeDelta::seconds(1)), 0);
         assert_eq!(days.index_at(first), 1);
-        // A long downtime pays only the latest 24 ticks.
-        let range = days.due(0, first + TimeDelta::days(99), 24);
-        assert_eq!(range, 77..=100);
-        assert_eq!(days.due(3, first + TimeDelta::days(4), 24), 4..=5);
+        // A long downtime pays only the latest 24 ticks, even when caught up in steps.
+        let now = first + TimeDelta::days(99);
+        assert_eq!(days.due(0, now, now, 24), 77..=100);
+        assert!(days.due(0, first + TimeDelta::days(50), now, 24).is_empty());
+        assert_eq!(days.due(70, now, now, 24), 77..=100);
+        assert_eq!(
+            days.due(
+                3,
+                first + TimeDelta::days(4),
+                first + TimeDelta::days(4),
+                24
+            ),
+            4..=5
+        );
     }
 }

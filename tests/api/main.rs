@@ -11,6 +11,7 @@ mod helpers;
 mod idempotency;
 mod ops;
 mod points;
+mod points_admin;
 mod preferences;
 mod rate_limits;
 mod streak_admin;
