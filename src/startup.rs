@@ -80,6 +80,8 @@ impl Application {
             Arc::new(webhooks::WindowFlush),
             Arc::new(webhooks::DeliveryLogExpiry),
             Arc::new(crate::streaks::StreakJob::new()),
+            Arc::new(crate::points::TimeTriggerJob::new()),
+            Arc::new(crate::points::BoostWebhookJob),
         ];
         let scheduler = Scheduler::new(writer.clone(), due_hints, jobs);
         // Catch up on anything missed while the server was down, before taking traffic.

@@ -129,8 +129,9 @@ fn backdate_user(ctx: &mut WriteCtx<'_>, a: &Achievement, row: i64) -> Result<()
         }
         AchievementTrigger::Streak { length } => current_streak_length(ctx, row)? >= *length,
         AchievementTrigger::Composite { .. } => {
-            composites(ctx, &user, &done, false)?;
-            return Ok(());
+            let cascaded = composites(ctx, &user, &done, false)?;
+            let ids: Vec<i64> = cascaded.iter().map(|c| c.achievement.id).collect();
+            return award_points(ctx, &user, &ids);
         }
         AchievementTrigger::Api => false,
     };
@@ -138,8 +139,27 @@ fn backdate_user(ctx: &mut WriteCtx<'_>, a: &Achievement, row: i64) -> Result<()
         let completed = complete(ctx, &user, a, false)?;
         let mut now_done = done;
         now_done.insert(completed.achievement.id);
-        composites(ctx, &user, &now_done, false)?;
+        let cascaded = composites(ctx, &user, &now_done, false)?;
+        let ids: Vec<i64> = std::iter::once(completed.achievement.id)
+            .chain(cascaded.iter().map(|c| c.achievement.id))
+            .collect();
+        award_points(ctx, &user, &ids)?;
     }
+    Ok(())
+}
+
+/// Points triggers of backdated completions pay like live ones (behaviour.md §6.2).
+fn award_points(
+    ctx: &mut WriteCtx<'_>,
+    user: &crate::domain::user::User,
+    completed: &[i64],
+) -> Result<(), ApiError> {
+    if completed.is_empty() {
+        return Ok(());
+    }
+    let mut points = crate::points::UserPoints::default();
+    crate::points::on_achievements(ctx, &mut points, user, completed)?;
+    crate::points::finish(ctx, user, points)?;
     Ok(())
 }
 

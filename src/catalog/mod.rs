@@ -2,6 +2,7 @@
 //! them. The database is the source of truth; the catalog is reloaded after any change.
 
 mod achievement;
+pub mod points;
 mod sync;
 
 use std::collections::HashMap;
@@ -11,6 +12,7 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 pub use achievement::{Achievement, Trigger as AchievementTrigger};
+pub use points::PointsSystem;
 pub use sync::sync_definitions;
 
 use crate::config::AttributeType;
@@ -46,6 +48,8 @@ pub struct Catalog {
     attributes: HashMap<(i64, AttributeType, String), Attribute>,
     /// Every achievement not archived (inactive and locked included), in creation order.
     achievements: Vec<Achievement>,
+    /// Points systems not archived, in creation order.
+    points: Vec<PointsSystem>,
 }
 
 impl Catalog {
@@ -125,6 +129,7 @@ impl Catalog {
                 _ => {}
             }
         }
+        catalog.points = points::load(conn)?;
         Ok(catalog)
     }
 
@@ -198,6 +203,24 @@ impl Catalog {
             .iter()
             .find(|((owner, _), m)| (*owner == tenant || *owner == SHARED) && m.uuid == uuid)
             .map(|(_, m)| m)
+    }
+
+    /// The points systems `tenant` sees (its own and the shared ones), oldest first.
+    pub fn points_for(&self, tenant: i64) -> impl Iterator<Item = &PointsSystem> {
+        self.points
+            .iter()
+            .filter(move |p| p.owner == SHARED || p.owner == tenant)
+    }
+
+    /// Every points system of every tenant.
+    pub fn all_points(&self) -> impl Iterator<Item = &PointsSystem> {
+        self.points.iter()
+    }
+
+    pub fn points_system(&self, tenant: i64, key: &str) -> Option<&PointsSystem> {
+        self.points_for(tenant)
+            .filter(|p| p.key == key)
+            .max_by_key(|p| p.owner)
     }
 
     pub fn has_attribute(&self, tenant: i64, kind: AttributeType, key: &str) -> bool {

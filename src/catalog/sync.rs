@@ -8,8 +8,9 @@ use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
 use crate::config::{
-    AchievementDef, AchievementStatus, AchievementTrigger, AttributeFilter, AttributeType, Config,
-    LeaderboardStatus, TriggerStatus, UnitType,
+    AchievementDef, AchievementStatus, AchievementTrigger, AttributeFilter, AttributeType,
+    BoostDef, BoostTarget, Config, LeaderboardStatus, PointsDef, PointsTriggerDef,
+    PointsTriggerKind, Rounding, TimeUnit, TriggerStatus, UnitType,
 };
 
 /// One definition as the file declares it.
@@ -58,6 +59,65 @@ fn achievement_body(a: &AchievementDef) -> Value {
     body
 }
 
+/// The stored form of a points system; `catalog::points` reads it back, and so do the
+/// bodies the Admin API writes.
+fn points_system_body(p: &PointsDef) -> Value {
+    json!({
+        "name": p.name,
+        "description": p.description,
+        "badgeUrl": p.badge_url,
+        "maxPoints": p.max_points,
+    })
+}
+
+fn points_trigger_body(system: &str, t: &PointsTriggerDef) -> Value {
+    let mut body = json!({
+        "system": system,
+        "points": t.points,
+        "userAttributes": pairs(&t.user_attributes),
+        "eventAttributes": pairs(&t.event_attributes),
+        "blockIfOutOfPoints": t.block_if_out_of_points,
+    });
+    let kind = match &t.kind {
+        PointsTriggerKind::Metric { metric, threshold } => {
+            json!({ "type": "metric", "metric": metric, "threshold": threshold })
+        }
+        PointsTriggerKind::Achievement { achievement } => {
+            json!({ "type": "achievement", "achievement": achievement })
+        }
+        PointsTriggerKind::Streak { streak_length } => {
+            json!({ "type": "streak", "streakLength": streak_length })
+        }
+        PointsTriggerKind::Time { unit, interval } => json!({
+            "type": "time",
+            "timeUnit": match unit { TimeUnit::Hours => "hours", TimeUnit::Days => "days" },
+            "timeInterval": interval,
+        }),
+        PointsTriggerKind::UserCreation => json!({ "type": "user_creation" }),
+    };
+    if let (Some(body), Some(kind)) = (body.as_object_mut(), kind.as_object()) {
+        body.extend(kind.clone());
+    }
+    body
+}
+
+fn points_boost_body(system: &str, b: &BoostDef) -> Value {
+    let (user, filters) = match &b.target {
+        BoostTarget::Global(filters) => (None, pairs(filters)),
+        BoostTarget::User(user) => (Some(user.as_str()), json!([])),
+    };
+    json!({
+        "system": system,
+        "name": b.name,
+        "start": b.start.to_string(),
+        "end": b.end.map(|d| d.to_string()),
+        "multiplier": b.multiplier,
+        "rounding": match b.rounding { Rounding::Down => "down", Rounding::Up => "up", Rounding::Nearest => "nearest" },
+        "userAttributes": filters,
+        "userId": user,
+    })
+}
+
 fn declared(config: &Config) -> Vec<Declared> {
     let mut out = Vec::new();
     for a in &config.attributes {
@@ -100,7 +160,7 @@ fn declared(config: &Config) -> Vec<Declared> {
             kind: "points_system",
             key: p.key.clone(),
             status: "active",
-            body: json!({ "name": p.name }),
+            body: points_system_body(p),
         });
         // Triggers and boosts have no key in the file: their position is their identity.
         for (i, t) in p.triggers.iter().enumerate() {
@@ -111,7 +171,7 @@ fn declared(config: &Config) -> Vec<Declared> {
                     TriggerStatus::Active => "active",
                     TriggerStatus::Inactive => "inactive",
                 },
-                body: json!({ "points": t.points }),
+                body: points_trigger_body(&p.key, t),
             });
         }
         for l in &p.levels {
@@ -119,7 +179,14 @@ fn declared(config: &Config) -> Vec<Declared> {
                 kind: "points_level",
                 key: format!("{}/level/{}", p.key, l.key),
                 status: "active",
-                body: json!({ "name": l.name, "points": l.points }),
+                body: json!({
+                    "system": p.key,
+                    "key": l.key,
+                    "name": l.name,
+                    "points": l.points,
+                    "description": l.description,
+                    "badgeUrl": l.badge_url,
+                }),
             });
         }
         for (i, b) in p.boosts.iter().enumerate() {
@@ -127,7 +194,7 @@ fn declared(config: &Config) -> Vec<Declared> {
                 kind: "points_boost",
                 key: format!("{}/boost/{i}", p.key),
                 status: "active",
-                body: json!({ "name": b.name }),
+                body: points_boost_body(&p.key, b),
             });
         }
     }

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::upsert_user::upsert;
 use crate::achievements::engine::{complete, composites};
@@ -35,12 +35,14 @@ impl Command for CompleteAchievement {
             ));
         }
         // The user is upserted even for a repeat; errors below roll the upsert back.
-        let user = upsert(ctx, self.tenant, &self.user)?.user;
+        let upserted = upsert(ctx, self.tenant, &self.user)?;
+        let (user, mut points) = (upserted.user, upserted.points);
         if let Some(existing) = store::completion(ctx.conn, user.row_id, achievement.id)? {
+            let points = crate::points::finish(ctx, &user, points)?;
             return Ok(json!({
                 "completionId": existing.uuid,
                 "achievement": view::user_achievement(achievement, &catalog, self.tenant, Some(existing.achieved_at)),
-                "points": Map::new(),
+                "points": points.response,
             }));
         }
         if achievement.status == AchievementStatus::Locked {
@@ -59,11 +61,16 @@ impl Command for CompleteAchievement {
         done.insert(achievement.id);
         // Composites this unlocks are completed (with their webhooks) but, as the response
         // has no field for them, not listed.
-        composites(ctx, &user, &done, true)?;
+        let cascaded = composites(ctx, &user, &done, true)?;
+        let ids: Vec<i64> = std::iter::once(achievement.id)
+            .chain(cascaded.iter().map(|c| c.achievement.id))
+            .collect();
+        crate::points::on_achievements(ctx, &mut points, &user, &ids)?;
+        let points = crate::points::finish(ctx, &user, points)?;
         Ok(json!({
             "completionId": completed.completion_id,
             "achievement": view::user_achievement(achievement, &catalog, self.tenant, Some(completed.achieved_at)),
-            "points": Map::new(),
+            "points": points.response,
         }))
     }
 }

@@ -101,7 +101,16 @@ impl Command for RecordEvent {
             }
         }
 
-        let user = upsert(ctx, self.tenant, &self.user)?.user;
+        crate::points::check_block(
+            ctx,
+            self.tenant,
+            &self.user,
+            &self.metric,
+            self.value,
+            &self.attributes,
+        )?;
+        let upserted = upsert(ctx, self.tenant, &self.user)?;
+        let (user, mut points) = (upserted.user, upserted.points);
         let tz = user.time_zone(default_tz);
         let event_uuid = uuid::Uuid::new_v4().to_string();
         let attributes = if self.attributes.is_empty() {
@@ -145,6 +154,22 @@ impl Command for RecordEvent {
                 streak_length: streak.raised_to,
             },
         )?;
+        let completed_ids: Vec<i64> = completed.iter().map(|c| c.achievement.id).collect();
+        crate::points::after_event(
+            ctx,
+            &mut points,
+            &user,
+            &crate::points::EventFacts {
+                metric_key: &self.metric.key,
+                metric_id: self.metric.id,
+                total,
+                value: self.value,
+                attributes: &self.attributes,
+                streak_length: streak.raised_to,
+                completed: &completed_ids,
+            },
+        )?;
+        let points = crate::points::finish(ctx, &user, points)?;
 
         Ok(EventOutcome {
             response: EventResponse {
@@ -153,7 +178,7 @@ impl Command for RecordEvent {
                 total,
                 achievements: achievements::response_entries(&completed, &ctx.catalog, self.tenant),
                 current_streak: streak.view,
-                points: Map::new(),
+                points: points.response,
                 leaderboards: Map::new(),
                 idempotent_replayed: self.idempotency_key.as_ref().map(|_| false),
                 idempotency_key: self.idempotency_key,

@@ -32,13 +32,17 @@ impl Command for UpsertUser {
         {
             return Err(ApiError::not_found("User not found"));
         }
-        Ok(upsert(ctx, self.tenant, &self.upsert)?.user)
+        let upserted = upsert(ctx, self.tenant, &self.upsert)?;
+        crate::points::finish(ctx, &upserted.user, upserted.points)?;
+        Ok(upserted.user)
     }
 }
 
 pub struct Upserted {
     pub user: User,
     pub created: bool,
+    /// Awards of the user_creation triggers; the caller adds its own and finishes them.
+    pub points: crate::points::UserPoints,
 }
 
 /// Finds or creates the user and applies the changes. Every path that names a user in
@@ -60,6 +64,7 @@ pub fn upsert(
             Ok(Upserted {
                 user,
                 created: false,
+                points: Default::default(),
             })
         }
         None => {
@@ -68,9 +73,11 @@ pub fn upsert(
             user.apply(&upsert.changes, now)?;
             let user = store::users::insert(ctx.conn, &user)?;
             crate::streaks::on_user_created(ctx, &user)?;
+            let points = crate::points::on_user_created(ctx, &user)?;
             Ok(Upserted {
                 user,
                 created: true,
+                points,
             })
         }
     }

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_achievements",
         include_str!("../../sql/0005_achievements.sql"),
     ),
+    ("0006_points", include_str!("../../sql/0006_points.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -7,6 +7,7 @@ mod events;
 mod extract;
 mod health;
 mod openapi;
+mod points;
 mod preferences;
 mod prometheus;
 mod streaks;
@@ -34,7 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                 .configure(preferences::configure)
                 .configure(events::configure)
                 .configure(user_metrics::configure)
-                .configure(streaks::configure),
+                .configure(streaks::configure)
+                .configure(points::configure),
         )
         .service(
             web::scope("/admin/v1")

@@ -10,6 +10,8 @@ mod group_commit;
 mod helpers;
 mod idempotency;
 mod ops;
+mod points;
+mod points_admin;
 mod preferences;
 mod rate_limits;
 mod streak_admin;

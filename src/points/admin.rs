@@ -1,0 +1,973 @@
+//! Admin writes to points systems, triggers, levels and boosts (`/admin/v1/points…`, the
+//! Python SDK's shapes; behaviour.md §10.1). Bodies are stored in the form the file's
+//! definitions use (`catalog::sync`), so one catalog reads both. Definitions from
+//! trophy.toml are read-only here: a request touching one is refused whole with 422.
+//! Items are checked one by one; a bad item becomes an issue and the others go ahead.
+
+use chrono::NaiveDate;
+use rusqlite::params;
+use serde_json::{json, Map, Value};
+
+use super::store;
+use super::view;
+use crate::catalog::points::parse_rounding;
+use crate::catalog::{Catalog, PointsSystem};
+use crate::config::AttributeType;
+use crate::error::ApiError;
+use crate::writer::{Command, WriteCtx};
+
+pub const MANAGED: &str = "managed by trophy.toml";
+
+/// What a bulk write did: the entities as the Admin API shows them, and the issues.
+#[derive(Default)]
+pub struct Outcome {
+    pub items: Vec<Value>,
+    pub issues: Vec<Value>,
+}
+
+fn issue(index: usize, id: Option<&str>, message: impl Into<String>) -> Value {
+    let mut v = json!({ "index": index, "severity": "error", "message": message.into() });
+    if let (Some(id), Some(o)) = (id, v.as_object_mut()) {
+        o.insert("id".into(), json!(id));
+    }
+    v
+}
+
+fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The kinds of children a system has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Child {
+    Trigger,
+    Level,
+    Boost,
+}
+
+impl Child {
+    fn kind(self) -> &'static str {
+        match self {
+            Child::Trigger => "points_trigger",
+            Child::Level => "points_level",
+            Child::Boost => "points_boost",
+        }
+    }
+
+    pub fn not_found(self) -> &'static str {
+        match self {
+            Child::Trigger => "Points trigger not found",
+            Child::Level => "Points level not found",
+            Child::Boost => "Points boost not found",
+        }
+    }
+}
+
+fn text<'v>(item: &'v Value, field: &str) -> Result<Option<&'v str>, String> {
+    match item.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(format!("{field} must be a string")),
+    }
+}
+
+fn integer(item: &Value, field: &str) -> Result<Option<i64>, String> {
+    match item.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| format!("{field} must be an integer")),
+    }
+}
+
+fn badge_url(item: &Value) -> Result<Option<Option<String>>, String> {
+    match item.get("badge") {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(b) => match b.get("url").and_then(Value::as_str) {
+            Some(url) => Ok(Some(Some(url.to_owned()))),
+            None => Err("badge must be an object with a url".into()),
+        },
+    }
+}
+
+/// `[{attributeId, attributeValue}]` as stored `[{key, value}]` pairs.
+fn attribute_pairs(
+    item: &Value,
+    field: &str,
+    catalog: &Catalog,
+    tenant: i64,
+    kind: AttributeType,
+) -> Result<Option<Value>, String> {
+    let Some(list) = item.get(field).filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let list = list
+        .as_array()
+        .ok_or_else(|| format!("{field} must be an array"))?;
+    let mut out = Vec::new();
+    for pair in list {
+        let id = pair.get("attributeId").and_then(Value::as_str);
+        let value = pair.get("attributeValue").and_then(Value::as_str);
+        let (Some(id), Some(value)) = (id, value) else {
+            return Err(format!("{field} items need attributeId and attributeValue"));
+        };
+        let attribute = catalog
+            .attribute_by_uuid(tenant, id)
+            .filter(|a| a.kind == kind)
+            .ok_or("Attribute not found by ID")?;
+        out.push(json!({ "key": attribute.key, "value": value }));
+    }
+    Ok(Some(Value::Array(out)))
+}
+
+/// A system's stored body from `item` over `base`.
+fn system_body(item: &Value, mut body: Map<String, Value>) -> Result<Map<String, Value>, String> {
+    if let Some(name) = text(item, "name")? {
+        if name.trim().is_empty() {
+            return Err("name must be a non-empty string".into());
+        }
+        body.insert("name".into(), json!(name));
+    }
+    if let Some(d) = text(item, "description")? {
+        body.insert("description".into(), json!(d));
+    }
+    if let Some(url) = badge_url(item)? {
+        body.insert("badgeUrl".into(), json!(url));
+    }
+    if item.get("maxPoints").is_some() {
+        let max = integer(item, "maxPoints")?;
+        if max.is_some_and(|m| m < 1) {
+            return Err("maxPoints must be at least 1".into());
+        }
+        body.insert("maxPoints".into(), json!(max));
+    }
+    if !body.contains_key("name") {
+        return Err("name must be a non-empty string".into());
+    }
+    Ok(body)
+}
+
+fn positive(item: &Value, field: &str) -> Result<Option<i64>, String> {
+    let v = integer(item, field)?;
+    if v.is_some_and(|v| v < 1 || v > i64::from(u32::MAX)) {
+        return Err(format!("{field} must be at least 1"));
+    }
+    Ok(v)
+}
+
+/// A trigger's stored body from `item` over `base` (`hours|days` as the Admin API has).
+fn trigger_body(
+    item: &Value,
+    mut body: Map<String, Value>,
+    catalog: &Catalog,
+    tenant: i64,
+    active: bool,
+) -> Result<Map<String, Value>, String> {
+    if let Some(kind) = text(item, "type")? {
+        if !["metric", "achievement", "streak", "time", "user_creation"].contains(&kind) {
+            return Err(
+                "type must be one of metric, achievement, streak, time, user_creation".into(),
+            );
+        }
+        let current = body.get("type").and_then(Value::as_str);
+        if current.is_some_and(|c| c != kind) {
+            if active {
+                return Err(
+                    "The trigger type can only change while the trigger is inactive".into(),
+                );
+            }
+            for field in [
+                "metric",
+                "threshold",
+                "achievement",
+                "streakLength",
+                "timeUnit",
+                "timeInterval",
+            ] {
+                body.remove(field);
+            }
+            body.insert("eventAttributes".into(), json!([]));
+        }
+        body.insert("type".into(), json!(kind));
+    }
+    if let Some(points) = integer(item, "points")? {
+        if points == 0 {
+            return Err("points must not be 0".into());
+        }
+        body.insert("points".into(), json!(points));
+    }
+    if let Some(pairs) =
+        attribute_pairs(item, "userAttributes", catalog, tenant, AttributeType::User)?
+    {
+        body.insert("userAttributes".into(), pairs);
+    }
+    if let Some(block) = item.get("blockIfOutOfPoints").filter(|v| !v.is_null()) {
+        let block = block
+            .as_bool()
+            .ok_or("blockIfOutOfPoints must be a boolean")?;
+        body.insert("blockIfOutOfPoints".into(), json!(block));
+    }
+    let kind = body
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    match kind.as_str() {
+        "metric" => {
+            if let Some(id) = text(item, "metricId")? {
+                let metric = catalog
+                    .metric_by_uuid(tenant, id)
+                    .ok_or("Metric not found by ID")?;
+                body.insert("metric".into(), json!(metric.key));
+            }
+            if let Some(t) = positive(item, "metricThreshold")? {
+                body.insert("threshold".into(), json!(t));
+            }
+            if let Some(pairs) = attribute_pairs(
+                item,
+                "eventAttributes",
+                catalog,
+                tenant,
+                AttributeType::Event,
+            )? {
+                body.insert("eventAttributes".into(), pairs);
+            }
+            if !body.contains_key("metric") || !body.contains_key("threshold") {
+                return Err("metric triggers need metricId and metricThreshold".into());
+            }
+        }
+        "achievement" => {
+            if let Some(id) = text(item, "achievementId")? {
+                let a = catalog
+                    .achievements_for(tenant)
+                    .find(|a| a.uuid == id)
+                    .ok_or("Achievement not found by ID")?;
+                body.insert("achievement".into(), json!(a.key));
+            }
+            if !body.contains_key("achievement") {
+                return Err("achievement triggers need achievementId".into());
+            }
+        }
+        "streak" => {
+            if let Some(l) = positive(item, "streakLength")? {
+                body.insert("streakLength".into(), json!(l));
+            }
+            if !body.contains_key("streakLength") {
+                return Err("streak triggers need streakLength".into());
+            }
+        }
+        "time" => {
+            if let Some(unit) = text(item, "timeUnit")? {
+                if unit != "hours" && unit != "days" {
+                    return Err("timeUnit must be hours or days".into());
+                }
+                body.insert("timeUnit".into(), json!(unit));
+            }
+            if let Some(i) = positive(item, "timeInterval")? {
+                body.insert("timeInterval".into(), json!(i));
+            }
+            if !body.contains_key("timeUnit") || !body.contains_key("timeInterval") {
+                return Err("time triggers need timeUnit and timeInterval".into());
+            }
+        }
+        "user_creation" => {}
+        _ => return Err("type is required".into()),
+    }
+    if !body.contains_key("points") {
+        return Err("points is required".into());
+    }
+    Ok(body)
+}
+
+fn level_body(
+    item: &Value,
+    mut body: Map<String, Value>,
+    creating: bool,
+) -> Result<Map<String, Value>, String> {
+    if let Some(key) = text(item, "key")? {
+        if creating {
+            if !valid_key(key) {
+                return Err("key may only contain letters, digits, \"-\" and \"_\"".into());
+            }
+            body.insert("key".into(), json!(key));
+        } else if body.get("key").and_then(Value::as_str) != Some(key) {
+            return Err("A level's key cannot be changed".into());
+        }
+    }
+    if let Some(name) = text(item, "name")? {
+        if name.trim().is_empty() {
+            return Err("name must be a non-empty string".into());
+        }
+        body.insert("name".into(), json!(name));
+    }
+    if let Some(points) = integer(item, "points")? {
+        if points < 0 {
+            return Err("points must not be negative".into());
+        }
+        body.insert("points".into(), json!(points));
+    }
+    if let Some(d) = text(item, "description")? {
+        body.insert("description".into(), json!(d));
+    }
+    if let Some(url) = badge_url(item)? {
+        body.insert("badgeUrl".into(), json!(url));
+    }
+    for field in ["key", "name", "points"] {
+        if !body.contains_key(field) {
+            return Err(format!("{field} is required"));
+        }
+    }
+    Ok(body)
+}
+
+fn date(item: &Value, field: &str) -> Result<Option<NaiveDate>, String> {
+    text(item, field)?
+        .map(|d| {
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| format!("{field} must be a date in YYYY-MM-DD format"))
+        })
+        .transpose()
+}
+
+fn boost_body(
+    item: &Value,
+    mut body: Map<String, Value>,
+    catalog: &Catalog,
+    tenant: i64,
+) -> Result<Map<String, Value>, String> {
+    if let Some(name) = text(item, "name")? {
+        if name.trim().is_empty() || name.chars().count() > 255 {
+            return Err("name must be a non-empty string of at most 255 characters".into());
+        }
+        body.insert("name".into(), json!(name));
+    }
+    if let Some(start) = date(item, "start")? {
+        body.insert("start".into(), json!(start.to_string()));
+    }
+    if item.get("end").is_some() {
+        body.insert(
+            "end".into(),
+            json!(date(item, "end")?.map(|d| d.to_string())),
+        );
+    }
+    if let Some(m) = item.get("multiplier").filter(|v| !v.is_null()) {
+        let m = m.as_f64().ok_or("multiplier must be a number")?;
+        if !(m > 0.0 && m < 100.0) || m == 1.0 {
+            return Err("multiplier must be greater than 0, less than 100 and not 1".into());
+        }
+        body.insert("multiplier".into(), json!(m));
+    }
+    if let Some(r) = text(item, "rounding")? {
+        parse_rounding(r).ok_or("rounding must be one of down, up, nearest")?;
+        body.insert("rounding".into(), json!(r));
+    }
+    let user = text(item, "userId")?;
+    let filters = attribute_pairs(item, "userAttributes", catalog, tenant, AttributeType::User)?;
+    if user.is_some()
+        && filters
+            .as_ref()
+            .is_some_and(|f| f.as_array().is_some_and(|a| !a.is_empty()))
+    {
+        return Err(
+            "A boost is for one user (userId) or for users matching userAttributes, not both"
+                .into(),
+        );
+    }
+    if let Some(user) = user {
+        if body.get("userId").is_some_and(|u| !u.is_null())
+            && body.get("userId") != Some(&json!(user))
+        {
+            return Err("A boost's userId cannot be changed".into());
+        }
+        body.insert("userId".into(), json!(user));
+    }
+    if let Some(filters) = filters {
+        if body.get("userId").is_some_and(|u| !u.is_null())
+            && filters.as_array().is_some_and(|a| !a.is_empty())
+        {
+            return Err("A boost for one user cannot have userAttributes".into());
+        }
+        body.insert("userAttributes".into(), filters);
+    }
+    body.entry("rounding").or_insert(json!("down"));
+    body.entry("userAttributes").or_insert(json!([]));
+    body.entry("end").or_insert(Value::Null);
+    let start = body.get("start").and_then(Value::as_str).map(str::to_owned);
+    let end = body.get("end").and_then(Value::as_str).map(str::to_owned);
+    match (start, end) {
+        (None, _) => return Err("start is required".into()),
+        (Some(s), Some(e)) if e < s => return Err("end must not be before start".into()),
+        _ => {}
+    }
+    if !body.contains_key("name") || !body.contains_key("multiplier") {
+        return Err("name and multiplier are required".into());
+    }
+    Ok(body)
+}
+
+fn child_body(
+    child: Child,
+    item: &Value,
+    base: Map<String, Value>,
+    catalog: &Catalog,
+    tenant: i64,
+    creating: bool,
+    active: bool,
+) -> Result<Map<String, Value>, String> {
+    match child {
+        Child::Trigger => trigger_body(item, base, catalog, tenant, active),
+        Child::Level => level_body(item, base, creating),
+        Child::Boost => boost_body(item, base, catalog, tenant),
+    }
+}
+
+fn insert(
+    ctx: &WriteCtx<'_>,
+    owner: Option<i64>,
+    kind: &str,
+    key: &str,
+    status: &str,
+    body: &Map<String, Value>,
+    uuid: &str,
+) -> Result<(), ApiError> {
+    let now = ctx.now.timestamp_millis();
+    ctx.conn.execute(
+        "INSERT INTO definitions (uuid, tenant_id, kind, key, status, managed, body, created, updated)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?7)",
+        params![uuid, owner, kind, key, status, Value::Object(body.clone()).to_string(), now],
+    )?;
+    Ok(())
+}
+
+fn key_taken(
+    ctx: &WriteCtx<'_>,
+    owner: Option<i64>,
+    kind: &str,
+    key: &str,
+) -> Result<bool, ApiError> {
+    let n: i64 = ctx.conn.query_row(
+        "SELECT count(*) FROM definitions WHERE ifnull(tenant_id, 0) = ?1 AND kind = ?2 AND key = ?3",
+        params![owner.unwrap_or(0), kind, key],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
+}
+
+fn owner_column(system: &PointsSystem) -> Option<i64> {
+    (system.owner != 0).then_some(system.owner)
+}
+
+fn status_of(item: &Value, default: &str) -> Result<String, String> {
+    match text(item, "status")? {
+        None => Ok(default.to_owned()),
+        Some(s @ ("active" | "inactive")) => Ok(s.to_owned()),
+        Some(_) => Err("status must be active or inactive".into()),
+    }
+}
+
+/// Creates one child of `system`; returns its UUID.
+fn create_child(
+    ctx: &WriteCtx<'_>,
+    catalog: &Catalog,
+    tenant: i64,
+    system: &PointsSystem,
+    child: Child,
+    item: &Value,
+) -> Result<String, String> {
+    let mut base = Map::new();
+    base.insert("system".into(), json!(system.key));
+    if child == Child::Trigger {
+        base.insert("userAttributes".into(), json!([]));
+        base.insert("eventAttributes".into(), json!([]));
+        base.insert("blockIfOutOfPoints".into(), json!(false));
+    }
+    let body = child_body(child, item, base, catalog, tenant, true, false)?;
+    let status = match child {
+        Child::Trigger => status_of(item, "inactive")?,
+        _ => "active".to_owned(),
+    };
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let key = match child {
+        Child::Trigger => format!("{}/trigger/{uuid}", system.key),
+        Child::Boost => format!("{}/boost/{uuid}", system.key),
+        Child::Level => format!(
+            "{}/level/{}",
+            system.key,
+            body.get("key").and_then(Value::as_str).unwrap_or_default()
+        ),
+    };
+    let owner = owner_column(system);
+    if child == Child::Level
+        && key_taken(ctx, owner, child.kind(), &key).map_err(|e| e.to_string())?
+    {
+        return Err("A level with this key already exists in the points system".into());
+    }
+    insert(ctx, owner, child.kind(), &key, &status, &body, &uuid).map_err(|e| e.to_string())?;
+    Ok(uuid)
+}
+
+/// The entity as the Admin API shows it, from a catalog loaded in this transaction.
+fn render(
+    catalog: &Catalog,
+    tenant: i64,
+    system: &str,
+    child: Option<Child>,
+    uuid: &str,
+    now: NaiveDate,
+) -> Option<Value> {
+    let s = catalog.points_for(tenant).find(|s| s.uuid == system)?;
+    match child {
+        None => Some(view::admin_system(s, "active")),
+        Some(Child::Trigger) => s
+            .triggers
+            .iter()
+            .find(|t| t.uuid == uuid)
+            .map(|t| view::admin_trigger(t, catalog, tenant)),
+        Some(Child::Level) => s
+            .levels
+            .iter()
+            .find(|l| l.uuid == uuid)
+            .map(view::admin_level),
+        Some(Child::Boost) => s
+            .boosts
+            .iter()
+            .find(|b| b.uuid == uuid)
+            .map(|b| view::admin_boost(b, catalog, tenant, now)),
+    }
+}
+
+/// After definitions changed: recount levels, reload the catalog and wake the jobs.
+fn changed(ctx: &mut WriteCtx<'_>) -> Result<Catalog, ApiError> {
+    let fresh = Catalog::load(ctx.conn)?;
+    for s in fresh.all_points() {
+        let levels: Vec<(i64, i64)> = s.levels.iter().map(|l| (l.points, l.id)).collect();
+        store::reconcile_levels(ctx.conn, s.id, &levels)?;
+    }
+    ctx.reload_catalog_after_commit()?;
+    super::jobs::definitions_changed(ctx);
+    Ok(fresh)
+}
+
+/// A system created by this request: its UUID, its children's, and which child lists
+/// (triggers, levels, boosts) the item sent, so only those are echoed.
+type Created = (String, Vec<(Child, String)>, [bool; 3]);
+
+pub struct CreateSystems {
+    pub tenant: i64,
+    pub items: Vec<Value>,
+}
+
+impl Command for CreateSystems {
+    type Output = Outcome;
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
+        let owner = ctx.env.settings.multi_tenant().then_some(self.tenant);
+        let mut out = Outcome::default();
+        let mut made: Vec<Created> = Vec::new();
+        for (index, item) in self.items.iter().enumerate() {
+            let catalog = Catalog::load(ctx.conn)?;
+            let key = match text(item, "key") {
+                Ok(Some(k)) if valid_key(k) => k.to_owned(),
+                _ => {
+                    out.issues.push(issue(
+                        index,
+                        None,
+                        "key may only contain letters, digits, \"-\" and \"_\"",
+                    ));
+                    continue;
+                }
+            };
+            if key_taken(ctx, owner, "points_system", &key)? {
+                out.issues.push(issue(
+                    index,
+                    None,
+                    "A points system with this key already exists",
+                ));
+                continue;
+            }
+            let body = match system_body(item, Map::new()) {
+                Ok(b) => b,
+                Err(m) => {
+                    out.issues.push(issue(index, None, m));
+                    continue;
+                }
+            };
+            ctx.conn.execute_batch("SAVEPOINT points_system")?;
+            let uuid = uuid::Uuid::new_v4().to_string();
+            insert(ctx, owner, "points_system", &key, "active", &body, &uuid)?;
+            let fresh = Catalog::load(ctx.conn)?;
+            let Some(system) = fresh
+                .points_for(self.tenant)
+                .find(|s| s.uuid == uuid)
+                .cloned()
+            else {
+                ctx.conn
+                    .execute_batch("ROLLBACK TO points_system; RELEASE points_system")?;
+                continue;
+            };
+            let mut children = Vec::new();
+            let mut problem = None;
+            let mut sent = [false; 3];
+            for (slot, (field, child)) in [
+                ("triggers", Child::Trigger),
+                ("levels", Child::Level),
+                ("boosts", Child::Boost),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let Some(list) = item.get(field).and_then(Value::as_array) else {
+                    continue;
+                };
+                sent[slot] = true;
+                for c in list {
+                    match create_child(ctx, &catalog, self.tenant, &system, child, c) {
+                        Ok(id) => children.push((child, id)),
+                        Err(m) => problem = Some(format!("{field}: {m}")),
+                    }
+                }
+            }
+            if let Some(m) = problem {
+                ctx.conn
+                    .execute_batch("ROLLBACK TO points_system; RELEASE points_system")?;
+                out.issues.push(issue(index, None, m));
+                continue;
+            }
+            ctx.conn.execute_batch("RELEASE points_system")?;
+            made.push((uuid, children, sent));
+        }
+        let fresh = changed(ctx)?;
+        let today = ctx.now.date_naive();
+        for (uuid, children, sent) in made {
+            let Some(Value::Object(mut o)) = render(&fresh, self.tenant, &uuid, None, &uuid, today)
+            else {
+                continue;
+            };
+            for (slot, (field, child)) in [
+                ("triggers", Child::Trigger),
+                ("levels", Child::Level),
+                ("boosts", Child::Boost),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                if sent[slot] {
+                    let list: Vec<Value> = children
+                        .iter()
+                        .filter(|(c, _)| *c == child)
+                        .filter_map(|(c, id)| {
+                            render(&fresh, self.tenant, &uuid, Some(*c), id, today)
+                        })
+                        .collect();
+                    o.insert(field.into(), Value::Array(list));
+                }
+            }
+            out.items.push(Value::Object(o));
+        }
+        Ok(out)
+    }
+}
+
+fn body_of(ctx: &WriteCtx<'_>, id: i64) -> Result<(Map<String, Value>, String, bool), ApiError> {
+    let (body, status, managed): (String, String, bool) = ctx.conn.query_row(
+        "SELECT body, status, managed FROM definitions WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let body = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default();
+    Ok((body, status, managed))
+}
+
+fn save(
+    ctx: &WriteCtx<'_>,
+    id: i64,
+    body: &Map<String, Value>,
+    status: &str,
+) -> Result<(), ApiError> {
+    ctx.conn.execute(
+        "UPDATE definitions SET body = ?1, status = ?2, updated = ?3 WHERE id = ?4",
+        params![
+            Value::Object(body.clone()).to_string(),
+            status,
+            ctx.now.timestamp_millis(),
+            id
+        ],
+    )?;
+    Ok(())
+}
+
+pub struct UpdateSystems {
+    pub tenant: i64,
+    pub items: Vec<Value>,
+}
+
+impl Command for UpdateSystems {
+    type Output = Outcome;
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
+        let catalog = ctx.catalog.clone();
+        let mut out = Outcome::default();
+        let mut done = Vec::new();
+        for (index, item) in self.items.iter().enumerate() {
+            let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+            let Some(system) = catalog.points_for(self.tenant).find(|s| s.uuid == id) else {
+                out.issues
+                    .push(issue(index, Some(id), "Points system not found by ID"));
+                continue;
+            };
+            if system.managed {
+                return Err(ApiError::unprocessable(MANAGED));
+            }
+            let (base, status, _) = body_of(ctx, system.id)?;
+            match system_body(item, base) {
+                Ok(body) => {
+                    save(ctx, system.id, &body, &status)?;
+                    done.push(id.to_owned());
+                }
+                Err(m) => out.issues.push(issue(index, Some(id), m)),
+            }
+        }
+        let fresh = changed(ctx)?;
+        let today = ctx.now.date_naive();
+        out.items = done
+            .iter()
+            .filter_map(|id| render(&fresh, self.tenant, id, None, id, today))
+            .collect();
+        Ok(out)
+    }
+}
+
+pub struct ArchiveSystems {
+    pub tenant: i64,
+    pub ids: Vec<String>,
+}
+
+impl Command for ArchiveSystems {
+    type Output = Outcome;
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
+        let catalog = ctx.catalog.clone();
+        let mut out = Outcome::default();
+        for (index, id) in self.ids.iter().enumerate() {
+            let Some(system) = catalog.points_for(self.tenant).find(|s| s.uuid == *id) else {
+                out.issues
+                    .push(issue(index, Some(id), "Points system not found by ID"));
+                continue;
+            };
+            if system.managed {
+                return Err(ApiError::unprocessable(MANAGED));
+            }
+            ctx.conn.execute(
+                "UPDATE definitions SET status = 'archived', updated = ?1 WHERE id = ?2",
+                params![ctx.now.timestamp_millis(), system.id],
+            )?;
+            out.items.push(json!({ "id": id }));
+        }
+        changed(ctx)?;
+        Ok(out)
+    }
+}
+
+/// The system `uuid` as `tenant` sees it, or 404.
+pub fn system_of<'c>(
+    catalog: &'c Catalog,
+    tenant: i64,
+    uuid: &str,
+) -> Result<&'c PointsSystem, ApiError> {
+    catalog
+        .points_for(tenant)
+        .find(|s| s.uuid == uuid)
+        .ok_or_else(|| ApiError::not_found("Points system not found"))
+}
+
+pub struct CreateChildren {
+    pub tenant: i64,
+    pub system: String,
+    pub child: Child,
+    pub items: Vec<Value>,
+}
+
+impl Command for CreateChildren {
+    type Output = Outcome;
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
+        let catalog = ctx.catalog.clone();
+        let system = system_of(&catalog, self.tenant, &self.system)?.clone();
+        let mut out = Outcome::default();
+        let mut made = Vec::new();
+        for (index, item) in self.items.iter().enumerate() {
+            match create_child(ctx, &catalog, self.tenant, &system, self.child, item) {
+                Ok(id) => made.push(id),
+                Err(m) => {
+                    let mut i = issue(index, None, m);
+                    if let (Some(user), Some(o)) = (
+                        item.get("userId").and_then(Value::as_str),
+                        i.as_object_mut(),
+                    ) {
+                        o.insert("userId".into(), json!(user));
+                    }
+                    out.issues.push(i);
+                }
+            }
+        }
+        let fresh = changed(ctx)?;
+        let today = ctx.now.date_naive();
+        out.items = made
+            .iter()
+            .filter_map(|id| {
+                render(
+                    &fresh,
+                    self.tenant,
+                    &system.uuid,
+                    Some(self.child),
+                    id,
+                    today,
+                )
+            })
+            .collect();
+        Ok(out)
+    }
+}
+
+/// `(definition id, managed, active)` of the child `uuid` of `system`.
+fn find_child(system: &PointsSystem, child: Child, uuid: &str) -> Option<(i64, bool, bool)> {
+    match child {
+        Child::Trigger => system.triggers.iter().find(|t| t.uuid == uuid).map(|t| {
+            (
+                t.id,
+                t.managed,
+                t.status == crate::catalog::points::TriggerStatus::Active,
+            )
+        }),
+        Child::Level => system
+            .levels
+            .iter()
+            .find(|l| l.uuid == uuid)
+            .map(|l| (l.id, l.managed, true)),
+        Child::Boost => system
+            .boosts
+            .iter()
+            .find(|b| b.uuid == uuid)
+            .map(|b| (b.id, b.managed, true)),
+    }
+}
+
+pub struct UpdateChildren {
+    pub tenant: i64,
+    pub system: String,
+    pub child: Child,
+    pub items: Vec<Value>,
+}
+
+impl Command for UpdateChildren {
+    type Output = Outcome;
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
+        let catalog = ctx.catalog.clone();
+        let system = system_of(&catalog, self.tenant, &self.system)?.clone();
+        let mut out = Outcome::default();
+        let mut done = Vec::new();
+        for (index, item) in self.items.iter().enumerate() {
+            let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+            let Some((row, managed, active)) = find_child(&system, self.child, id) else {
+                let message = format!("{} by ID", self.child.not_found());
+                let mut i = issue(index, Some(id), message);
+                if let (Child::Boost, Some(o)) = (self.child, i.as_object_mut()) {
+                    o.insert("boostId".into(), json!(id));
+                }
+                out.issues.push(i);
+                continue;
+            };
+            if managed {
+                return Err(ApiError::unprocessable(MANAGED));
+            }
+            let (base, status, _) = body_of(ctx, row)?;
+            let status = match self.child {
+                Child::Trigger => match status_of(item, &status) {
+                    Ok(s) => s,
+                    Err(m) => {
+                        out.issues.push(issue(index, Some(id), m));
+                        continue;
+                    }
+                },
+                _ => status,
+            };
+            // The type may change in the same request that deactivates the trigger.
+            let locked = active && status == "active";
+            match child_body(self.child, item, base, &catalog, self.tenant, false, locked) {
+                Ok(body) => {
+                    save(ctx, row, &body, &status)?;
+                    done.push(id.to_owned());
+                }
+                Err(m) => out.issues.push(issue(index, Some(id), m)),
+            }
+        }
+        let fresh = changed(ctx)?;
+        let today = ctx.now.date_naive();
+        out.items = done
+            .iter()
+            .filter_map(|id| {
+                render(
+                    &fresh,
+                    self.tenant,
+                    &system.uuid,
+                    Some(self.child),
+                    id,
+                    today,
+                )
+            })
+            .collect();
+        Ok(out)
+    }
+}
+
+pub struct ArchiveChildren {
+    pub tenant: i64,
+    pub system: String,
+    pub child: Child,
+    pub ids: Vec<String>,
+}
+
+impl Command for ArchiveChildren {
+    type Output = Outcome;
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
+        let catalog = ctx.catalog.clone();
+        let system = system_of(&catalog, self.tenant, &self.system)?.clone();
+        let mut out = Outcome::default();
+        for (index, id) in self.ids.iter().enumerate() {
+            let Some((row, managed, _)) = find_child(&system, self.child, id) else {
+                out.issues.push(issue(
+                    index,
+                    Some(id),
+                    format!("{} by ID", self.child.not_found()),
+                ));
+                continue;
+            };
+            if managed {
+                return Err(ApiError::unprocessable(MANAGED));
+            }
+            if self.child == Child::Level {
+                // Levels hold no history; deleting frees the key for a new level.
+                ctx.conn
+                    .execute("DELETE FROM definitions WHERE id = ?1", [row])?;
+            } else {
+                ctx.conn.execute(
+                    "UPDATE definitions SET status = 'archived', updated = ?1 WHERE id = ?2",
+                    params![ctx.now.timestamp_millis(), row],
+                )?;
+            }
+            out.items.push(json!({ "id": id }));
+        }
+        changed(ctx)?;
+        Ok(out)
+    }
+}

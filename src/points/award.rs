@@ -1,0 +1,69 @@
+//! The one place a points award is persisted (see the module documentation of `points`).
+
+use serde_json::Value;
+
+use super::store;
+use crate::error::ApiError;
+use crate::writer::WriteCtx;
+
+/// An award as decided by the rules: boosted and capped, never 0.
+pub struct Decided<'a> {
+    pub user_row: i64,
+    pub tenant: i64,
+    /// `definitions.id` of the points system.
+    pub system_id: i64,
+    /// `definitions.id` of the trigger.
+    pub trigger_id: i64,
+    pub awarded: i64,
+    /// The system total before this award.
+    pub total_before: i64,
+    pub at_ms: i64,
+    /// `PointsTrigger` and `[PointsBoost]` as they were when the award was made.
+    pub trigger: &'a Value,
+    pub boosts: &'a Value,
+}
+
+/// A persisted award.
+#[derive(Debug, Clone)]
+pub struct Persisted {
+    pub uuid: String,
+    pub awarded: i64,
+    /// The system total after this award.
+    pub total: i64,
+    pub at_ms: i64,
+}
+
+/// Writes the award row and the user's new total for the system. Every award from every
+/// path (events, achievement completions via the API, cascades and backdates, user
+/// creation, time triggers) comes through here inside the writer's transaction.
+pub fn persist_award(ctx: &mut WriteCtx<'_>, award: &Decided<'_>) -> Result<Persisted, ApiError> {
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let total = award.total_before.saturating_add(award.awarded);
+    store::insert_award(
+        ctx.conn,
+        &store::NewAward {
+            uuid: &uuid,
+            user: award.user_row,
+            system: award.system_id,
+            trigger: award.trigger_id,
+            awarded: award.awarded,
+            total,
+            at_ms: award.at_ms,
+            trigger_json: &award.trigger.to_string(),
+            boosts_json: &award.boosts.to_string(),
+        },
+    )?;
+    store::set_total(
+        ctx.conn,
+        award.user_row,
+        award.system_id,
+        award.tenant,
+        total,
+    )?;
+    Ok(Persisted {
+        uuid,
+        awarded: award.awarded,
+        total,
+        at_ms: award.at_ms,
+    })
+}

@@ -1,0 +1,303 @@
+//! The SQL of points: totals, awards, the counters of metric triggers, and the bucket and
+//! level counts the summaries read. Statements are prepared once per connection.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+
+use super::rules::{bucket_of, level_index};
+
+pub fn total(conn: &Connection, user: i64, system: i64) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT total FROM points_totals WHERE user_id = ?1 AND system_id = ?2")?
+        .query_row(params![user, system], |r| r.get(0))
+        .optional()
+}
+
+pub fn set_total(
+    conn: &Connection,
+    user: i64,
+    system: i64,
+    tenant: i64,
+    total: i64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO points_totals (user_id, system_id, tenant_id, total) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (user_id, system_id) DO UPDATE SET total = excluded.total",
+    )?
+    .execute(params![user, system, tenant, total])?;
+    Ok(())
+}
+
+pub struct NewAward<'a> {
+    pub uuid: &'a str,
+    pub user: i64,
+    pub system: i64,
+    pub trigger: i64,
+    pub awarded: i64,
+    pub total: i64,
+    pub at_ms: i64,
+    pub trigger_json: &'a str,
+    pub boosts_json: &'a str,
+}
+
+pub fn insert_award(conn: &Connection, a: &NewAward<'_>) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO points_awards (uuid, user_id, system_id, trigger_id, awarded, total, at_ms, trigger, boosts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        a.uuid,
+        a.user,
+        a.system,
+        a.trigger,
+        a.awarded,
+        a.total,
+        a.at_ms,
+        a.trigger_json,
+        a.boosts_json
+    ])?;
+    Ok(())
+}
+
+/// The user's best-ever total on a metric, when it is above the current one.
+pub fn metric_best(conn: &Connection, user: i64, metric: i64) -> rusqlite::Result<Option<f64>> {
+    conn.prepare_cached(
+        "SELECT best FROM points_metric_marks WHERE user_id = ?1 AND metric_id = ?2",
+    )?
+    .query_row(params![user, metric], |r| r.get(0))
+    .optional()
+}
+
+pub fn set_metric_best(
+    conn: &Connection,
+    user: i64,
+    metric: i64,
+    best: Option<f64>,
+) -> rusqlite::Result<()> {
+    match best {
+        Some(best) => conn
+            .prepare_cached(
+                "INSERT INTO points_metric_marks (user_id, metric_id, best) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (user_id, metric_id) DO UPDATE SET best = excluded.best",
+            )?
+            .execute(params![user, metric, best])?,
+        None => conn
+            .prepare_cached(
+                "DELETE FROM points_metric_marks WHERE user_id = ?1 AND metric_id = ?2",
+            )?
+            .execute(params![user, metric])?,
+    };
+    Ok(())
+}
+
+/// `(acc, best)` of a metric trigger with event filters.
+pub fn progress(conn: &Connection, user: i64, trigger: i64) -> rusqlite::Result<(f64, f64)> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT acc, best FROM points_trigger_progress WHERE user_id = ?1 AND trigger_id = ?2",
+        )?
+        .query_row(params![user, trigger], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .unwrap_or((0.0, 0.0)))
+}
+
+pub fn set_progress(
+    conn: &Connection,
+    user: i64,
+    trigger: i64,
+    acc: f64,
+    best: f64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO points_trigger_progress (user_id, trigger_id, acc, best) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (user_id, trigger_id) DO UPDATE SET acc = excluded.acc, best = excluded.best",
+    )?
+    .execute(params![user, trigger, acc, best])?;
+    Ok(())
+}
+
+fn bump(conn: &Connection, sql: &'static str, keys: [i64; 3], delta: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?
+        .execute(params![keys[0], keys[1], keys[2], delta])?;
+    Ok(())
+}
+
+const BUMP_BUCKET: &str = "INSERT INTO points_buckets (system_id, tenant_id, bucket, users)
+     VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (system_id, tenant_id, bucket) DO UPDATE SET users = users + excluded.users";
+
+const BUMP_LEVEL: &str = "INSERT INTO points_level_counts (system_id, tenant_id, level_id, users)
+     VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (system_id, tenant_id, level_id) DO UPDATE SET users = users + excluded.users";
+
+/// Moves one user's contribution to the summary counts from `before` (None: the user had
+/// no totals row) to `after`. `levels` are `(threshold, level id)` ascending.
+pub fn move_counts(
+    conn: &Connection,
+    system: i64,
+    tenant: i64,
+    levels: &[(i64, i64)],
+    before: Option<i64>,
+    after: i64,
+) -> rusqlite::Result<()> {
+    let level_of = |total: i64| {
+        let thresholds: Vec<i64> = levels.iter().map(|(t, _)| *t).collect();
+        level_index(&thresholds, total).map_or(0, |i| levels[i].1)
+    };
+    if let Some(before) = before {
+        if bucket_of(before) != bucket_of(after) {
+            bump(conn, BUMP_BUCKET, [system, tenant, bucket_of(before)], -1)?;
+            bump(conn, BUMP_BUCKET, [system, tenant, bucket_of(after)], 1)?;
+        }
+        if level_of(before) != level_of(after) {
+            bump(conn, BUMP_LEVEL, [system, tenant, level_of(before)], -1)?;
+            bump(conn, BUMP_LEVEL, [system, tenant, level_of(after)], 1)?;
+        }
+    } else {
+        bump(conn, BUMP_BUCKET, [system, tenant, bucket_of(after)], 1)?;
+        bump(conn, BUMP_LEVEL, [system, tenant, level_of(after)], 1)?;
+    }
+    Ok(())
+}
+
+/// `(bucket, users)` of the users with a totals row.
+pub fn buckets(conn: &Connection, system: i64, tenant: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT bucket, users FROM points_buckets WHERE system_id = ?1 AND tenant_id = ?2",
+    )?;
+    let rows = stmt.query_map(params![system, tenant], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Users with a totals row by level id (0: below every level).
+pub fn level_counts(
+    conn: &Connection,
+    system: i64,
+    tenant: i64,
+) -> rusqlite::Result<HashMap<i64, i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT level_id, users FROM points_level_counts WHERE system_id = ?1 AND tenant_id = ?2",
+    )?;
+    let rows = stmt.query_map(params![system, tenant], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Recounts users per level of `system` after its levels changed, if they did since the
+/// counts were last made. One pass over the system's totals rows, in the writer.
+pub fn reconcile_levels(
+    conn: &Connection,
+    system: i64,
+    levels: &[(i64, i64)],
+) -> rusqlite::Result<()> {
+    let fingerprint = format!("{levels:?}");
+    let stored: Option<String> = conn
+        .prepare_cached("SELECT fingerprint FROM points_level_fingerprints WHERE system_id = ?1")?
+        .query_row([system], |r| r.get(0))
+        .optional()?;
+    if stored.as_deref() == Some(fingerprint.as_str()) {
+        return Ok(());
+    }
+    conn.execute(
+        "DELETE FROM points_level_counts WHERE system_id = ?1",
+        [system],
+    )?;
+    let thresholds: Vec<i64> = levels.iter().map(|(t, _)| *t).collect();
+    let mut counts: HashMap<(i64, i64), i64> = HashMap::new();
+    {
+        let mut stmt =
+            conn.prepare("SELECT tenant_id, total FROM points_totals WHERE system_id = ?1")?;
+        let rows = stmt.query_map([system], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (tenant, total) = row?;
+            let level = level_index(&thresholds, total).map_or(0, |i| levels[i].1);
+            *counts.entry((tenant, level)).or_insert(0) += 1;
+        }
+    }
+    for ((tenant, level), users) in counts {
+        bump(conn, BUMP_LEVEL, [system, tenant, level], users)?;
+    }
+    conn.execute(
+        "INSERT INTO points_level_fingerprints (system_id, fingerprint) VALUES (?1, ?2)
+         ON CONFLICT (system_id) DO UPDATE SET fingerprint = excluded.fingerprint",
+        params![system, fingerprint],
+    )?;
+    Ok(())
+}
+
+/// The `n` most recent awards as `(uuid, awarded, total, at_ms, trigger, boosts)`.
+pub type AwardRow = (String, i64, i64, i64, Value, Value);
+
+pub fn recent_awards(
+    conn: &Connection,
+    user: i64,
+    system: i64,
+    n: i64,
+) -> rusqlite::Result<Vec<AwardRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT uuid, awarded, total, at_ms, trigger, boosts FROM points_awards
+          WHERE user_id = ?1 AND system_id = ?2 ORDER BY at_ms DESC, id DESC LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![user, system, n], |r| {
+        let trigger: String = r.get(4)?;
+        let boosts: String = r.get(5)?;
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            serde_json::from_str(&trigger).unwrap_or(Value::Null),
+            serde_json::from_str(&boosts).unwrap_or(Value::Array(Vec::new())),
+        ))
+    })?;
+    rows.collect()
+}
+
+/// `(at_ms, awarded)` of the awards at or after `since_ms`, oldest first.
+pub fn awards_since(
+    conn: &Connection,
+    user: i64,
+    system: i64,
+    since_ms: i64,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at_ms, awarded FROM points_awards
+          WHERE user_id = ?1 AND system_id = ?2 AND at_ms >= ?3 ORDER BY at_ms, id",
+    )?;
+    let rows = stmt.query_map(params![user, system, since_ms], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    rows.collect()
+}
+
+/// Totals of the users of `tenant` whose attributes include every pair of `filter`
+/// (users without a totals row count as 0). A scan of the tenant's users: only the
+/// attribute-filtered summary needs it, the unfiltered one reads the bucket counts.
+pub fn filtered_totals(
+    conn: &Connection,
+    system: i64,
+    tenant: i64,
+    filter: &[(String, String)],
+) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT u.attributes, ifnull(t.total, 0) FROM users u
+           LEFT JOIN points_totals t ON t.user_id = u.id AND t.system_id = ?1
+          WHERE u.tenant_id = ?2",
+    )?;
+    let rows = stmt.query_map(params![system, tenant], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (attributes, total) = row?;
+        let attributes: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(&attributes).unwrap_or_default();
+        if filter
+            .iter()
+            .all(|(k, v)| attributes.get(k).is_some_and(|a| a == v))
+        {
+            out.push(total);
+        }
+    }
+    Ok(out)
+}

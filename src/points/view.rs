@@ -1,0 +1,288 @@
+//! The spec's points shapes (application API, webhooks) and the Admin API's.
+
+use chrono::NaiveDate;
+use serde_json::{json, Map, Value};
+
+use super::rules::boost_status;
+use crate::catalog::points::{
+    Boost, BoostTarget, Level, PointsTrigger, TriggerKind, TriggerStatus,
+};
+use crate::catalog::{Catalog, PointsSystem};
+use crate::clock::{format_timestamp, from_millis};
+use crate::config::{AttributeType, Rounding, TimeUnit};
+
+fn pairs(list: &[(String, String)]) -> Value {
+    list.iter()
+        .map(|(k, v)| json!({ "key": k, "value": v }))
+        .collect()
+}
+
+pub fn rounding_name(r: Rounding) -> &'static str {
+    match r {
+        Rounding::Down => "down",
+        Rounding::Up => "up",
+        Rounding::Nearest => "nearest",
+    }
+}
+
+fn kind_name(kind: &TriggerKind) -> &'static str {
+    match kind {
+        TriggerKind::Metric { .. } => "metric",
+        TriggerKind::Achievement { .. } => "achievement",
+        TriggerKind::Streak { .. } => "streak",
+        TriggerKind::Time { .. } => "time",
+        TriggerKind::UserCreation => "user_creation",
+    }
+}
+
+fn status_name(status: TriggerStatus) -> &'static str {
+    match status {
+        TriggerStatus::Active => "active",
+        TriggerStatus::Inactive => "inactive",
+    }
+}
+
+/// `PointsResponse`: the fields every points shape starts with.
+pub fn system_base(s: &PointsSystem) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("id".into(), json!(s.uuid));
+    out.insert("key".into(), json!(s.key));
+    out.insert("name".into(), json!(s.name));
+    out.insert("description".into(), json!(s.description));
+    out.insert("badgeUrl".into(), json!(s.badge_url));
+    out.insert("maxPoints".into(), json!(s.max_points));
+    out
+}
+
+/// `PointsTrigger` (the application API's names: `hour|day`, `streakLengthThreshold`).
+pub fn trigger(t: &PointsTrigger, catalog: &Catalog, tenant: i64) -> Value {
+    let mut out = Map::new();
+    out.insert("id".into(), json!(t.uuid));
+    out.insert("type".into(), json!(kind_name(&t.kind)));
+    out.insert("points".into(), json!(t.points));
+    out.insert("status".into(), json!(status_name(t.status)));
+    out.insert("userAttributes".into(), pairs(&t.user_attributes));
+    match &t.kind {
+        TriggerKind::Metric { metric, threshold } => {
+            if let Some(m) = catalog.metric(tenant, metric) {
+                out.insert("metricId".into(), json!(m.uuid));
+                out.insert("metricName".into(), json!(m.name));
+            }
+            out.insert("metricThreshold".into(), json!(threshold));
+            out.insert("eventAttributes".into(), pairs(&t.event_attributes));
+            if let Some((k, v)) = t.event_attributes.first() {
+                out.insert("eventAttribute".into(), json!({ "key": k, "value": v }));
+            }
+        }
+        TriggerKind::Achievement { achievement } => {
+            if let Some(a) = catalog.achievement(tenant, achievement) {
+                out.insert("achievementId".into(), json!(a.uuid));
+                out.insert("achievementName".into(), json!(a.name));
+            }
+        }
+        TriggerKind::Streak { length } => {
+            out.insert("streakLengthThreshold".into(), json!(length));
+        }
+        TriggerKind::Time { unit, interval } => {
+            let unit = match unit {
+                TimeUnit::Hours => "hour",
+                TimeUnit::Days => "day",
+            };
+            out.insert("timeUnit".into(), json!(unit));
+            out.insert("timeInterval".into(), json!(interval));
+        }
+        TriggerKind::UserCreation => {}
+    }
+    out.insert(
+        "created".into(),
+        json!(format_timestamp(from_millis(t.created))),
+    );
+    out.insert(
+        "updated".into(),
+        json!(format_timestamp(from_millis(t.updated))),
+    );
+    Value::Object(out)
+}
+
+/// `PointsBoost` with its status on `today`.
+pub fn boost(b: &Boost, today: NaiveDate) -> Value {
+    json!({
+        "id": b.uuid,
+        "name": b.name,
+        "status": boost_status(b.start, b.end, today),
+        "start": b.start.to_string(),
+        "end": b.end.map(|d| d.to_string()),
+        "multiplier": b.multiplier,
+        "rounding": rounding_name(b.rounding),
+    })
+}
+
+/// `PointsLevel`.
+pub fn level(l: &Level) -> Value {
+    json!({
+        "id": l.uuid,
+        "key": l.key,
+        "name": l.name,
+        "description": l.description.clone().unwrap_or_default(),
+        "badgeUrl": l.badge_url,
+        "points": l.points,
+    })
+}
+
+/// `PointsSystemResponse`: the system with its active triggers.
+pub fn system(s: &PointsSystem, catalog: &Catalog, tenant: i64) -> Value {
+    let mut out = system_base(s);
+    out.insert(
+        "triggers".into(),
+        s.active_triggers()
+            .map(|t| trigger(t, catalog, tenant))
+            .collect(),
+    );
+    Value::Object(out)
+}
+
+/// `PointsAward` from its stored parts.
+pub fn award(
+    uuid: &str,
+    awarded: i64,
+    total: i64,
+    at_ms: i64,
+    trigger: Value,
+    boosts: Value,
+) -> Value {
+    json!({
+        "id": uuid,
+        "awarded": awarded,
+        "date": format_timestamp(from_millis(at_ms)),
+        "total": total,
+        "trigger": trigger,
+        "boosts": boosts,
+    })
+}
+
+/// `PointsBoostWebhookPayload`.
+pub fn boost_webhook(b: &Boost, s: &PointsSystem, status: &str) -> Value {
+    json!({
+        "id": b.uuid,
+        "name": b.name,
+        "status": status,
+        "userId": match &b.target { BoostTarget::User(u) => Some(u.as_str()), BoostTarget::Global(_) => None },
+        "pointsSystemId": s.uuid,
+        "pointsSystemKey": s.key,
+        "pointsSystemName": s.name,
+        "start": b.start.to_string(),
+        "end": b.end.map(|d| d.to_string()),
+        "multiplier": b.multiplier,
+        "rounding": rounding_name(b.rounding),
+    })
+}
+
+fn admin_pairs(
+    list: &[(String, String)],
+    catalog: &Catalog,
+    tenant: i64,
+    kind: AttributeType,
+) -> Value {
+    list.iter()
+        .map(|(k, v)| {
+            let id = catalog.attribute(tenant, kind, k).map(|a| a.uuid.clone());
+            json!({ "attributeId": id.unwrap_or_else(|| k.clone()), "attributeValue": v })
+        })
+        .collect()
+}
+
+fn badge(url: &Option<String>) -> Value {
+    url.as_ref().map_or(Value::Null, |u| json!({ "url": u }))
+}
+
+/// `AdminPointsSystem`.
+pub fn admin_system(s: &PointsSystem, status: &str) -> Value {
+    json!({
+        "id": s.uuid,
+        "name": s.name,
+        "key": s.key,
+        "description": s.description.clone().unwrap_or_default(),
+        "status": status,
+        "badge": badge(&s.badge_url),
+        "maxPoints": s.max_points,
+    })
+}
+
+/// `AdminPointsTrigger` (the Admin API's names: `hours|days`, `streakLength`).
+pub fn admin_trigger(t: &PointsTrigger, catalog: &Catalog, tenant: i64) -> Value {
+    let mut out = Map::new();
+    out.insert("id".into(), json!(t.uuid));
+    out.insert("type".into(), json!(kind_name(&t.kind)));
+    out.insert("points".into(), json!(t.points));
+    out.insert("status".into(), json!(status_name(t.status)));
+    out.insert(
+        "userAttributes".into(),
+        admin_pairs(&t.user_attributes, catalog, tenant, AttributeType::User),
+    );
+    out.insert("blockIfOutOfPoints".into(), json!(t.block_if_out_of_points));
+    match &t.kind {
+        TriggerKind::Metric { metric, threshold } => {
+            out.insert(
+                "metricId".into(),
+                json!(catalog.metric(tenant, metric).map(|m| m.uuid.clone())),
+            );
+            out.insert("metricThreshold".into(), json!(threshold));
+            out.insert(
+                "eventAttributes".into(),
+                admin_pairs(&t.event_attributes, catalog, tenant, AttributeType::Event),
+            );
+        }
+        TriggerKind::Achievement { achievement } => {
+            out.insert(
+                "achievementId".into(),
+                json!(catalog
+                    .achievement(tenant, achievement)
+                    .map(|a| a.uuid.clone())),
+            );
+        }
+        TriggerKind::Streak { length } => {
+            out.insert("streakLength".into(), json!(length));
+        }
+        TriggerKind::Time { unit, interval } => {
+            let unit = match unit {
+                TimeUnit::Hours => "hours",
+                TimeUnit::Days => "days",
+            };
+            out.insert("timeUnit".into(), json!(unit));
+            out.insert("timeInterval".into(), json!(interval));
+        }
+        TriggerKind::UserCreation => {}
+    }
+    Value::Object(out)
+}
+
+/// `AdminPointsLevel`.
+pub fn admin_level(l: &Level) -> Value {
+    json!({
+        "id": l.uuid,
+        "name": l.name,
+        "key": l.key,
+        "points": l.points,
+        "description": l.description.clone().unwrap_or_default(),
+        "badge": badge(&l.badge_url),
+    })
+}
+
+/// `AdminPointsBoost`, its status on `today` (UTC).
+pub fn admin_boost(b: &Boost, catalog: &Catalog, tenant: i64, today: NaiveDate) -> Value {
+    let (user, filters) = match &b.target {
+        BoostTarget::User(u) => (Some(u.as_str()), Vec::new()),
+        BoostTarget::Global(f) => (None, f.clone()),
+    };
+    json!({
+        "id": b.uuid,
+        "name": b.name,
+        "status": boost_status(b.start, b.end, today),
+        "start": b.start.to_string(),
+        "end": b.end.map(|d| d.to_string()),
+        "multiplier": b.multiplier,
+        "rounding": rounding_name(b.rounding),
+        "userId": user,
+        "userAttributes": admin_pairs(&filters, catalog, tenant, AttributeType::User),
+    })
+}

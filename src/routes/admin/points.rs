@@ -1,0 +1,247 @@
+//! `/admin/v1/points…`: systems, triggers, levels and boosts (shapes from the Python SDK;
+//! sdk-compat.md §3). Writes go through `points::admin`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::Value;
+
+use super::bulk::{self, Paging};
+use crate::auth::Tenant;
+use crate::error::ApiError;
+use crate::points::admin::{
+    system_of, ArchiveChildren, ArchiveSystems, Child, CreateChildren, CreateSystems,
+    UpdateChildren, UpdateSystems,
+};
+use crate::points::view;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/points")
+            .route(web::get().to(list_systems))
+            .route(web::post().to(create_systems))
+            .route(web::patch().to(update_systems))
+            .route(web::delete().to(archive_systems)),
+    )
+    .route("/points/{id}", web::get().to(get_system));
+    for (segment, child) in [
+        ("triggers", Child::Trigger),
+        ("levels", Child::Level),
+        ("boosts", Child::Boost),
+    ] {
+        cfg.service(
+            web::resource(format!("/points/{{system}}/{segment}"))
+                .app_data(web::Data::new(child))
+                .route(web::get().to(list_children))
+                .route(web::post().to(create_children))
+                .route(web::patch().to(update_children))
+                .route(web::delete().to(archive_children)),
+        )
+        .service(
+            web::resource(format!("/points/{{system}}/{segment}/{{id}}"))
+                .app_data(web::Data::new(child))
+                .route(web::get().to(get_child)),
+        );
+    }
+}
+
+fn page<T>(items: impl Iterator<Item = T>, paging: &Paging) -> Result<Vec<T>, ApiError> {
+    let (limit, skip) = paging.limit_skip()?;
+    Ok(items
+        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .collect())
+}
+
+async fn list_systems(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let catalog = state.catalog.current();
+    let items = page(
+        catalog
+            .points_for(tenant.0)
+            .map(|s| view::admin_system(s, "active")),
+        &paging,
+    )?;
+    Ok(HttpResponse::Ok().json(items))
+}
+
+async fn get_system(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let catalog = state.catalog.current();
+    let system = system_of(&catalog, tenant.0, &id)?;
+    Ok(HttpResponse::Ok().json(view::admin_system(system, "active")))
+}
+
+async fn create_systems(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    body: web::Json<Vec<Value>>,
+) -> Result<HttpResponse, ApiError> {
+    bulk::check_count(body.len())?;
+    let out = state
+        .writer
+        .execute(CreateSystems {
+            tenant: tenant.0,
+            items: body.into_inner(),
+        })
+        .await?;
+    Ok(bulk::created(out.items, out.issues))
+}
+
+async fn update_systems(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    body: web::Json<Vec<Value>>,
+) -> Result<HttpResponse, ApiError> {
+    bulk::check_count(body.len())?;
+    let out = state
+        .writer
+        .execute(UpdateSystems {
+            tenant: tenant.0,
+            items: body.into_inner(),
+        })
+        .await?;
+    Ok(bulk::updated(out.items, out.issues))
+}
+
+async fn archive_systems(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let ids = bulk::ids(&req)?;
+    let out = state
+        .writer
+        .execute(ArchiveSystems {
+            tenant: tenant.0,
+            ids,
+        })
+        .await?;
+    Ok(bulk::deleted(out.items, out.issues))
+}
+
+/// The children of one kind of system `uuid`, as the Admin API shows them.
+fn children(
+    state: &AppState,
+    tenant: i64,
+    system: &str,
+    child: Child,
+) -> Result<Vec<(String, Value)>, ApiError> {
+    let catalog = state.catalog.current();
+    let s = system_of(&catalog, tenant, system)?;
+    let today = state.clock.now().date_naive();
+    Ok(match child {
+        Child::Trigger => s
+            .triggers
+            .iter()
+            .map(|t| (t.uuid.clone(), view::admin_trigger(t, &catalog, tenant)))
+            .collect(),
+        Child::Level => s
+            .levels
+            .iter()
+            .map(|l| (l.uuid.clone(), view::admin_level(l)))
+            .collect(),
+        Child::Boost => s
+            .boosts
+            .iter()
+            .map(|b| {
+                (
+                    b.uuid.clone(),
+                    view::admin_boost(b, &catalog, tenant, today),
+                )
+            })
+            .collect(),
+    })
+}
+
+async fn list_children(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    child: web::Data<Child>,
+    system: web::Path<String>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let all = children(&state, tenant.0, &system, **child)?;
+    let items = page(all.into_iter().map(|(_, v)| v), &paging)?;
+    Ok(HttpResponse::Ok().json(items))
+}
+
+async fn get_child(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    child: web::Data<Child>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (system, id) = path.into_inner();
+    let found = children(&state, tenant.0, &system, **child)?
+        .into_iter()
+        .find(|(uuid, _)| *uuid == id)
+        .map(|(_, v)| v)
+        .ok_or_else(|| ApiError::not_found(child.not_found()))?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+async fn create_children(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    child: web::Data<Child>,
+    system: web::Path<String>,
+    body: web::Json<Vec<Value>>,
+) -> Result<HttpResponse, ApiError> {
+    bulk::check_count(body.len())?;
+    let out = state
+        .writer
+        .execute(CreateChildren {
+            tenant: tenant.0,
+            system: system.into_inner(),
+            child: **child,
+            items: body.into_inner(),
+        })
+        .await?;
+    Ok(bulk::created(out.items, out.issues))
+}
+
+async fn update_children(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    child: web::Data<Child>,
+    system: web::Path<String>,
+    body: web::Json<Vec<Value>>,
+) -> Result<HttpResponse, ApiError> {
+    bulk::check_count(body.len())?;
+    let out = state
+        .writer
+        .execute(UpdateChildren {
+            tenant: tenant.0,
+            system: system.into_inner(),
+            child: **child,
+            items: body.into_inner(),
+        })
+        .await?;
+    Ok(bulk::updated(out.items, out.issues))
+}
+
+async fn archive_children(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    child: web::Data<Child>,
+    system: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let ids = bulk::ids(&req)?;
+    let out = state
+        .writer
+        .execute(ArchiveChildren {
+            tenant: tenant.0,
+            system: system.into_inner(),
+            child: **child,
+            ids,
+        })
+        .await?;
+    Ok(bulk::deleted(out.items, out.issues))
+}
