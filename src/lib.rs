@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod leaderboards;
 pub mod routes;
 pub mod rules;
 pub mod scheduler;

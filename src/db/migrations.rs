@@ -21,6 +21,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_achievements",
         include_str!("../../sql/0005_achievements.sql"),
     ),
+    (
+        "0007_leaderboards",
+        include_str!("../../sql/0007_leaderboards.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

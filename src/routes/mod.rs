@@ -6,6 +6,7 @@ mod admin;
 mod events;
 mod extract;
 mod health;
+mod leaderboards;
 mod openapi;
 mod preferences;
 mod prometheus;
@@ -34,7 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                 .configure(preferences::configure)
                 .configure(events::configure)
                 .configure(user_metrics::configure)
-                .configure(streaks::configure),
+                .configure(streaks::configure)
+                .configure(leaderboards::configure),
         )
         .service(
             web::scope("/admin/v1")

@@ -2,6 +2,7 @@
 
 mod achievements;
 mod bulk;
+mod leaderboards;
 mod streaks;
 mod tenants;
 mod webhooks;
@@ -12,5 +13,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(tenants::configure)
         .configure(achievements::configure)
         .configure(webhooks::configure)
-        .configure(streaks::configure);
+        .configure(streaks::configure)
+        .configure(leaderboards::configure);
 }
