@@ -22,3 +22,6 @@ pub mod view;
 pub use engine::{apply, ValueChange};
 pub use index::RankIndex;
 pub use jobs::LeaderboardJob;
+
+#[cfg(test)]
+mod tests;

@@ -18,3 +18,4 @@ mod test_clock;
 mod user_metrics;
 mod users;
 mod webhooks;
+mod leaderboards;
