@@ -138,11 +138,19 @@ async fn points_boards_rank_points_earned_in_the_run() {
     assert_eq!(entry["threshold"], 0);
 
     let (_, other_system) = award(&writer, "ann", coins, 50).await;
-    assert_eq!(other_system, Value::Object(Map::new()), "coins rank no board");
+    assert_eq!(
+        other_system,
+        Value::Object(Map::new()),
+        "coins rank no board"
+    );
 
     let (bob, _) = award(&writer, "bob", xp, 40).await;
     let (_, cat) = award(&writer, "cat", xp, 20).await;
-    assert_eq!(cat["xp-weekly"]["rank"], Value::Null, "a full board needs more than 30");
+    assert_eq!(
+        cat["xp-weekly"]["rank"],
+        Value::Null,
+        "a full board needs more than 30"
+    );
     assert_eq!(cat["xp-weekly"]["threshold"], 30);
     let (_, cat) = award(&writer, "cat", xp, 15).await;
     assert_eq!(cat["xp-weekly"]["rank"], 2, "35 surpasses ann's 30");

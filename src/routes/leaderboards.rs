@@ -68,7 +68,9 @@ async fn get(
     let today = state.clock.now().date_naive();
     let board = read::visible(&catalog, tenant.0, &key)?.clone();
     let offset = query.offset.unwrap_or(0);
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    let limit = query
+        .limit
+        .unwrap_or(DEFAULT_LIMIT.min(i64::from(board.max_participants)));
     if query.user_id.is_none() && offset < 0 {
         return Err(ApiError::unprocessable("offset must not be negative"));
     }
