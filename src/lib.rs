@@ -15,6 +15,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod points;
+pub mod leaderboards;
 pub mod routes;
 pub mod rules;
 pub mod scheduler;

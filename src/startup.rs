@@ -58,6 +58,8 @@ impl Application {
         sync_definitions(&mut conn, &settings.config, now_ms)?;
         let (keys, generated_keys) = ensure_keys(&conn, &settings.config.auth, now_ms)?;
         let catalog = CatalogHandle::new(Catalog::load(&conn)?);
+        let leaderboards = crate::leaderboards::RankIndex::default();
+        leaderboards.rebuild(&conn)?;
         let directory = TenantDirectory::default();
         directory.replace(&tenants::active(&conn)?);
 
@@ -71,6 +73,7 @@ impl Application {
                 settings: settings.clone(),
                 wake_delivery: wake_delivery.clone(),
                 due_hints: due_hints.clone(),
+                leaderboards: leaderboards.clone(),
             },
         )?;
         let jobs: Vec<Arc<dyn Job>> = vec![
@@ -82,6 +85,7 @@ impl Application {
             Arc::new(crate::streaks::StreakJob::new()),
             Arc::new(crate::points::TimeTriggerJob::new()),
             Arc::new(crate::points::BoostWebhookJob),
+            Arc::new(crate::leaderboards::LeaderboardJob),
         ];
         let scheduler = Scheduler::new(writer.clone(), due_hints, jobs);
         // Catch up on anything missed while the server was down, before taking traffic.
@@ -112,6 +116,7 @@ impl Application {
             scheduler: scheduler.clone(),
             delivery: delivery.clone(),
             backdater: backdater.clone(),
+            leaderboards,
         });
 
         let listener = TcpListener::bind(&settings.listen)?;

@@ -27,6 +27,7 @@ pub struct AppState {
     pub scheduler: Scheduler,
     pub delivery: Delivery,
     pub backdater: Backdater,
+    pub leaderboards: crate::leaderboards::RankIndex,
 }
 
 impl AppState {

@@ -3,6 +3,7 @@
 
 mod achievement;
 pub mod points;
+pub mod leaderboard;
 mod sync;
 
 use std::collections::HashMap;
@@ -13,6 +14,7 @@ use serde_json::Value;
 
 pub use achievement::{Achievement, Trigger as AchievementTrigger};
 pub use points::PointsSystem;
+pub use leaderboard::{Leaderboard, Ranking};
 pub use sync::sync_definitions;
 
 use crate::config::AttributeType;
@@ -50,6 +52,8 @@ pub struct Catalog {
     achievements: Vec<Achievement>,
     /// Points systems not archived, in creation order.
     points: Vec<PointsSystem>,
+    /// Every leaderboard not archived, in creation order.
+    leaderboards: Vec<Leaderboard>,
 }
 
 impl Catalog {
@@ -57,10 +61,10 @@ impl Catalog {
     pub fn load(conn: &Connection) -> rusqlite::Result<Catalog> {
         let mut catalog = Catalog::default();
         let mut stmt = conn.prepare(
-            "SELECT id, uuid, ifnull(tenant_id, 0), kind, key, managed, body, status
+            "SELECT id, uuid, ifnull(tenant_id, 0), kind, key, managed, body, status, created
                FROM definitions
-              WHERE (status = 'active' AND kind IN ('metric', 'attribute'))
-                 OR (status != 'archived' AND kind = 'achievement')
+              WHERE (status = 'active' AND kind IN ('metric', 'attribute', 'points_system'))
+                 OR (status != 'archived' AND kind IN ('achievement', 'leaderboard'))
               ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -75,10 +79,13 @@ impl Catalog {
                 r.get::<_, bool>(5)?,
                 r.get::<_, String>(6)?,
                 r.get::<_, String>(7)?,
+                r.get::<_, i64>(8)?,
             ))
         })?;
+        let mut points_systems = leaderboard::PointsSystems::new();
+        let mut boards = Vec::new();
         for row in rows {
-            let ((id, uuid, tenant), kind, key, managed, body, status) = row?;
+            let ((id, uuid, tenant), kind, key, managed, body, status, created_ms) = row?;
             let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
             let text = |field: &str| body.get(field).and_then(Value::as_str).map(str::to_owned);
             match kind.as_str() {
@@ -126,10 +133,31 @@ impl Catalog {
                         catalog.achievements.push(a);
                     }
                 }
+                "points_system" => {
+                    let name = text("name").unwrap_or_else(|| key.clone());
+                    points_systems.insert((tenant, key), (id, uuid, name));
+                }
+                "leaderboard" => boards.push((
+                    leaderboard::Row {
+                        id,
+                        uuid,
+                        owner: tenant,
+                        key,
+                        status,
+                        managed,
+                        created_ms,
+                    },
+                    body,
+                )),
                 _ => {}
             }
         }
         catalog.points = points::load(conn)?;
+        // After the loop: a board may be older than the points system it ranks by.
+        catalog.leaderboards = boards
+            .into_iter()
+            .filter_map(|(row, body)| leaderboard::from_row(row, &body, &points_systems))
+            .collect();
         Ok(catalog)
     }
 
@@ -181,6 +209,25 @@ impl Catalog {
         self.achievements_for(tenant)
             .filter(|a| a.key == key)
             .max_by_key(|a| a.owner)
+    }
+
+    /// The leaderboards `tenant` sees (its own and the shared ones), oldest first, every
+    /// status but archived.
+    pub fn leaderboards_for(&self, tenant: i64) -> impl Iterator<Item = &Leaderboard> {
+        self.leaderboards
+            .iter()
+            .filter(move |l| l.owner == SHARED || l.owner == tenant)
+    }
+
+    pub fn leaderboard(&self, tenant: i64, key: &str) -> Option<&Leaderboard> {
+        self.leaderboards_for(tenant)
+            .filter(|l| l.key == key)
+            .max_by_key(|l| l.owner)
+    }
+
+    /// Every leaderboard of every tenant.
+    pub fn all_leaderboards(&self) -> impl Iterator<Item = &Leaderboard> {
+        self.leaderboards.iter()
     }
 
     pub fn attribute(&self, tenant: i64, kind: AttributeType, key: &str) -> Option<&Attribute> {

@@ -207,7 +207,7 @@ fn declared(config: &Config) -> Vec<Declared> {
                 LeaderboardStatus::Inactive => "inactive",
                 LeaderboardStatus::Finished => "finished",
             },
-            body: json!({ "name": l.name }),
+            body: super::leaderboard::body_from_config(l),
         });
     }
     out

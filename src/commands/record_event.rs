@@ -12,6 +12,7 @@ use crate::achievements::engine as achievements;
 use crate::catalog::Metric;
 use crate::domain::user::UserUpsert;
 use crate::error::ApiError;
+use crate::leaderboards::ValueChange;
 use crate::store;
 use crate::streaks::view::EventStreak;
 use crate::writer::{Command, WriteCtx};
@@ -171,6 +172,15 @@ impl Command for RecordEvent {
         )?;
         let points = crate::points::finish(ctx, &user, points)?;
 
+        let mut ranked_changes = vec![ValueChange::Metric {
+            metric_id: self.metric.id,
+            value: self.value,
+        }];
+        if let Some(length) = streak.changed_to {
+            ranked_changes.push(ValueChange::Streak { length });
+        }
+        let leaderboards = crate::leaderboards::apply(ctx, &user, &ranked_changes)?;
+
         Ok(EventOutcome {
             response: EventResponse {
                 event_id: event_uuid,
@@ -179,7 +189,7 @@ impl Command for RecordEvent {
                 achievements: achievements::response_entries(&completed, &ctx.catalog, self.tenant),
                 current_streak: streak.view,
                 points: points.response,
-                leaderboards: Map::new(),
+                leaderboards,
                 idempotent_replayed: self.idempotency_key.as_ref().map(|_| false),
                 idempotency_key: self.idempotency_key,
             },

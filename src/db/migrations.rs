@@ -22,6 +22,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../sql/0005_achievements.sql"),
     ),
     ("0006_points", include_str!("../../sql/0006_points.sql")),
+    (
+        "0007_leaderboards",
+        include_str!("../../sql/0007_leaderboards.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -6,6 +6,7 @@ mod admin;
 mod events;
 mod extract;
 mod health;
+mod leaderboards;
 mod openapi;
 mod points;
 mod preferences;
@@ -36,7 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                 .configure(events::configure)
                 .configure(user_metrics::configure)
                 .configure(streaks::configure)
-                .configure(points::configure),
+                .configure(points::configure)
+                .configure(leaderboards::configure),
         )
         .service(
             web::scope("/admin/v1")

@@ -78,6 +78,7 @@ fn writer(hints: &DueHints) -> Writer {
         settings: Arc::new(RuntimeSettings::new(Config::default(), ConfigSource::Demo)),
         wake_delivery: Arc::new(tokio::sync::Notify::new()),
         due_hints: hints.clone(),
+        leaderboards: Default::default(),
     };
     Writer::start(conn, env).unwrap().0
 }

@@ -43,6 +43,9 @@ pub struct EventStreakOutcome {
     /// The length after the event when the event raised it (for streak achievements and
     /// points triggers), else `None`.
     pub raised_to: Option<u32>,
+    /// The length shown after the event when it differs from the stored one (raised, or
+    /// lost in a settlement the event caught up on): for streak leaderboards.
+    pub changed_to: Option<u32>,
 }
 
 fn default_tz(ctx: &WriteCtx<'_>) -> Tz {
@@ -66,6 +69,7 @@ pub fn on_event(
                 extended: false,
             },
             raised_to: None,
+            changed_to: None,
         });
     };
     let rules = Rules::new(&def);
@@ -77,13 +81,14 @@ pub fn on_event(
         streak.put_period(index, row);
     }
     let raised = streak.record(rules, now, metric_key, value);
-    service::persist(ctx, rules, &mut streak, Some(user), now)?;
+    let changed_to = service::persist_event(ctx, rules, &mut streak, user, now)?;
     Ok(EventStreakOutcome {
         view: EventStreak {
             base: view::base(rules, &streak, now),
             extended: raised,
         },
         raised_to: raised.then(|| streak.length()),
+        changed_to,
     })
 }
 

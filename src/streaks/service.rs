@@ -86,9 +86,9 @@ pub fn load_pauses(conn: &Connection, streak: &mut UserStreak) -> Result<(), Api
     Ok(())
 }
 
-/// Writes what changed, tells the scheduler about new due times and queues the webhooks of
-/// the transitions. `user` saves a lookup when the caller has it. `now_ms` is the time the
-/// streak was caught up to.
+/// Writes what changed, tells the scheduler about new due times, brings streak
+/// leaderboards up to date and queues the webhooks of the transitions. `user` saves a
+/// lookup when the caller has it. `now_ms` is the time the streak was caught up to.
 pub fn persist(
     ctx: &mut WriteCtx<'_>,
     rules: Rules<'_>,
@@ -96,12 +96,82 @@ pub fn persist(
     user: Option<&User>,
     now_ms: i64,
 ) -> Result<(), ApiError> {
-    write(ctx, rules, streak, now_ms)?;
+    let before = shown_length(streak.loaded.as_ref());
+    save(ctx, rules, streak, now_ms)?;
+    sync_leaderboards(ctx, before, streak, user)?;
     emit_transitions(ctx, rules, streak, user, now_ms)
+}
+
+/// `persist` for the event pipeline, which passes the new length to the leaderboards
+/// itself so its response lists the boards: returns the length when it changed.
+pub fn persist_event(
+    ctx: &mut WriteCtx<'_>,
+    rules: Rules<'_>,
+    streak: &mut UserStreak,
+    user: &User,
+    now_ms: i64,
+) -> Result<Option<u32>, ApiError> {
+    let before = shown_length(streak.loaded.as_ref());
+    save(ctx, rules, streak, now_ms)?;
+    emit_transitions(ctx, rules, streak, Some(user), now_ms)?;
+    Ok((before != streak.length()).then(|| streak.length()))
 }
 
 /// `persist` without webhooks (recomputations rebuild state; nothing happened just now).
 pub fn write(
+    ctx: &mut WriteCtx<'_>,
+    rules: Rules<'_>,
+    streak: &mut UserStreak,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let before = shown_length(streak.loaded.as_ref());
+    save(ctx, rules, streak, now_ms)?;
+    sync_leaderboards(ctx, before, streak, None)
+}
+
+/// The length a stored row shows (0 once the streak is no longer alive).
+fn shown_length(row: Option<&store::StreakRow>) -> u32 {
+    row.filter(|r| r.state.is_alive())
+        .map_or(0, |r| r.state.length)
+}
+
+/// Streak leaderboards rank by the current length: every change reaches them, losses
+/// and resets included.
+fn sync_leaderboards(
+    ctx: &mut WriteCtx<'_>,
+    before: u32,
+    streak: &UserStreak,
+    user: Option<&User>,
+) -> Result<(), ApiError> {
+    let length = streak.length();
+    if length == before
+        || !ctx
+            .catalog
+            .all_leaderboards()
+            .any(|b| b.ranking == crate::catalog::Ranking::Streak)
+    {
+        return Ok(());
+    }
+    let loaded;
+    let user = match user {
+        Some(u) => u,
+        None => match crate::store::users::by_row(ctx.conn, streak.row.user_id)? {
+            Some(u) => {
+                loaded = u;
+                &loaded
+            }
+            None => return Ok(()),
+        },
+    };
+    crate::leaderboards::apply(
+        ctx,
+        user,
+        &[crate::leaderboards::ValueChange::Streak { length }],
+    )?;
+    Ok(())
+}
+
+fn save(
     ctx: &mut WriteCtx<'_>,
     rules: Rules<'_>,
     streak: &mut UserStreak,

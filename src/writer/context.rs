@@ -22,6 +22,8 @@ pub struct WriterEnv {
     /// Tells the scheduler that timed work a command just created falls due earlier than
     /// its job last said.
     pub due_hints: crate::scheduler::DueHints,
+    /// The leaderboards' in-memory ranks, updated after commit.
+    pub leaderboards: crate::leaderboards::RankIndex,
 }
 
 pub struct WriteCtx<'c> {

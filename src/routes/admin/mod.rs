@@ -3,6 +3,7 @@
 mod achievements;
 mod bulk;
 mod points;
+mod leaderboards;
 mod streaks;
 mod tenants;
 mod webhooks;
@@ -14,5 +15,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(achievements::configure)
         .configure(webhooks::configure)
         .configure(streaks::configure)
-        .configure(points::configure);
+        .configure(points::configure)
+        .configure(leaderboards::configure);
 }

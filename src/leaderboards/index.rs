@@ -1,0 +1,228 @@
+//! The in-memory rank index: per (board, run, breakdown group), the participants in
+//! ranking order. Readers take ranks, the top N, a page at an offset and the page around
+//! a user from it without touching SQLite; the writer updates it after each commit, and
+//! it is rebuilt from `leaderboard_values` at start (SQLite is the source of truth).
+//!
+//! A group holds at most `max_participants` (≤ 1000) users, so each group is a sorted
+//! vector (binary search: rank of a standing, O(log n); a page: a slice at an index)
+//! plus a map from user to standing (the user's rank in O(log n)). An update moves at
+//! most 1000 × 24 bytes, which costs less than rebalancing a tree would.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::NaiveDate;
+use rusqlite::Connection;
+
+use super::ranking::Standing;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GroupKey {
+    pub board: i64,
+    pub run_start: NaiveDate,
+    /// The breakdown group ('' for a board without breakdowns).
+    pub group: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Group {
+    sorted: Vec<Standing>,
+    /// user id → (value, reached_at).
+    members: HashMap<i64, (f64, i64)>,
+}
+
+impl Group {
+    fn standing_of(&self, user_id: i64) -> Option<Standing> {
+        self.members
+            .get(&user_id)
+            .map(|&(value, reached_at)| Standing {
+                value,
+                reached_at,
+                user_id,
+            })
+    }
+
+    /// Zero-based index in ranking order.
+    pub fn index_of(&self, user_id: i64) -> Option<usize> {
+        let me = self.standing_of(user_id)?;
+        Some(
+            self.sorted
+                .partition_point(|s| s.cmp_rank(&me) == std::cmp::Ordering::Less),
+        )
+    }
+
+    pub fn page(&self, offset: usize, limit: usize) -> &[Standing] {
+        let start = offset.min(self.sorted.len());
+        let end = start.saturating_add(limit).min(self.sorted.len());
+        &self.sorted[start..end]
+    }
+
+    pub fn len(&self) -> usize {
+        self.sorted.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+
+    pub fn upsert(&mut self, standing: Standing) {
+        self.remove(standing.user_id);
+        let at = self
+            .sorted
+            .partition_point(|s| s.cmp_rank(&standing) == std::cmp::Ordering::Less);
+        self.sorted.insert(at, standing);
+        self.members
+            .insert(standing.user_id, (standing.value, standing.reached_at));
+    }
+
+    pub fn remove(&mut self, user_id: i64) {
+        if let Some(at) = self.index_of(user_id) {
+            self.sorted.remove(at);
+            self.members.remove(&user_id);
+        }
+    }
+
+    /// Bytes held per participant (vector and map capacity), for the benchmark report.
+    pub fn bytes_per_entry(&self) -> f64 {
+        let vec = self.sorted.capacity() * std::mem::size_of::<Standing>();
+        // hashbrown: one control byte per bucket besides the (key, value) pair.
+        let map = self.members.capacity() * (std::mem::size_of::<(i64, (f64, i64))>() + 1);
+        (vec + map) as f64 / self.sorted.len().max(1) as f64
+    }
+}
+
+/// Shared between the writer (updates after commit) and the read routes.
+#[derive(Clone, Default)]
+pub struct RankIndex(Arc<RwLock<HashMap<GroupKey, Group>>>);
+
+impl RankIndex {
+    /// Runs `f` on a group (an empty one if no one is on it).
+    pub fn read<T>(&self, key: &GroupKey, f: impl FnOnce(&Group) -> T) -> T {
+        let groups = self.0.read().unwrap_or_else(|p| p.into_inner());
+        match groups.get(key) {
+            Some(group) => f(group),
+            None => f(&Group::default()),
+        }
+    }
+
+    pub fn upsert(&self, key: GroupKey, standing: Standing) {
+        let mut groups = self.0.write().unwrap_or_else(|p| p.into_inner());
+        groups.entry(key).or_default().upsert(standing);
+    }
+
+    pub fn remove(&self, key: &GroupKey, user_id: i64) {
+        let mut groups = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(group) = groups.get_mut(key) {
+            group.remove(user_id);
+            if group.is_empty() {
+                groups.remove(key);
+            }
+        }
+    }
+
+    /// Replaces the whole index with what SQLite holds.
+    pub fn rebuild(&self, conn: &Connection) -> Result<usize, ApiError> {
+        let mut fresh: HashMap<GroupKey, Group> = HashMap::new();
+        let mut stmt = conn.prepare(
+            "SELECT leaderboard_id, run_start, grp, user_id, value, reached_at
+               FROM leaderboard_values WHERE ranked = 1",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut count = 0;
+        while let Some(r) = rows.next()? {
+            let run: String = r.get(1)?;
+            let Ok(run_start) = run.parse::<NaiveDate>() else {
+                continue;
+            };
+            let group = fresh
+                .entry(GroupKey {
+                    board: r.get(0)?,
+                    run_start,
+                    group: r.get(2)?,
+                })
+                .or_default();
+            let standing = Standing {
+                user_id: r.get(3)?,
+                value: r.get(4)?,
+                reached_at: r.get(5)?,
+            };
+            group.sorted.push(standing);
+            group
+                .members
+                .insert(standing.user_id, (standing.value, standing.reached_at));
+            count += 1;
+        }
+        for group in fresh.values_mut() {
+            group.sorted.sort_by(Standing::cmp_rank);
+        }
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        Ok(count)
+    }
+
+    /// Average bytes per participant over every group (benchmark report).
+    pub fn bytes_per_entry(&self) -> f64 {
+        let groups = self.0.read().unwrap_or_else(|p| p.into_inner());
+        let entries: usize = groups.values().map(Group::len).sum();
+        let bytes: f64 = groups
+            .values()
+            .map(|g| g.bytes_per_entry() * g.len() as f64)
+            .sum();
+        bytes / entries.max(1) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(user_id: i64, value: f64, reached_at: i64) -> Standing {
+        Standing {
+            value,
+            reached_at,
+            user_id,
+        }
+    }
+
+    #[test]
+    fn upserts_keep_ranking_order_and_indexes() {
+        let mut g = Group::default();
+        g.upsert(s(1, 5.0, 1));
+        g.upsert(s(2, 7.0, 2));
+        g.upsert(s(3, 5.0, 0));
+        assert_eq!(g.index_of(2), Some(0));
+        assert_eq!(g.index_of(3), Some(1));
+        assert_eq!(g.index_of(1), Some(2));
+        g.upsert(s(1, 9.0, 5));
+        let ids: Vec<i64> = g.page(0, 10).iter().map(|x| x.user_id).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        g.remove(2);
+        assert_eq!(g.index_of(2), None);
+        assert_eq!(g.len(), 2);
+        assert_eq!(g.page(1, 5).len(), 1);
+        assert!(g.page(9, 5).is_empty());
+        assert!(g.bytes_per_entry() > 0.0);
+    }
+
+    #[test]
+    fn rebuild_reads_only_ranked_rows() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        crate::db::migrate(&mut conn).expect("migrate");
+        conn.execute_batch(
+            "INSERT INTO leaderboard_values VALUES
+               (1, '2031-03-01', 10, '', 3, 5, 1),
+               (1, '2031-03-01', 11, '', 4, 6, 1),
+               (1, '2031-03-01', 12, '', 9, 7, 0);",
+        )
+        .expect("rows");
+        let index = RankIndex::default();
+        assert_eq!(index.rebuild(&conn).expect("rebuild"), 2);
+        let key = GroupKey {
+            board: 1,
+            run_start: "2031-03-01".parse().expect("date"),
+            group: String::new(),
+        };
+        assert_eq!(index.read(&key, |g| g.index_of(11)), Some(0));
+        assert_eq!(index.read(&key, |g| g.index_of(12)), None);
+    }
+}

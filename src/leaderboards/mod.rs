@@ -1,0 +1,27 @@
+//! Leaderboards (behaviour.md §7, issue #7): metric, points and streak boards with runs,
+//! breakdown groups, capacity, history and webhooks.
+//!
+//! * `runs`, `ranking`: the pure rules (runs and their dates; order, membership,
+//!   threshold).
+//! * `engine`: [`apply`], the one entry point writers call when a user's ranked value may
+//!   have changed; `store`: the SQL (the source of truth).
+//! * `index`: the in-memory rank index the read routes use, updated after commit.
+//! * `read`: the read routes' queries; `view`: response shapes; `jobs`: run-boundary
+//!   webhooks; `admin`: the Admin API commands.
+
+pub mod admin;
+pub mod engine;
+pub mod index;
+pub mod jobs;
+pub mod ranking;
+pub mod read;
+pub mod runs;
+pub mod store;
+pub mod view;
+
+pub use engine::{apply, ValueChange};
+pub use index::RankIndex;
+pub use jobs::LeaderboardJob;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+//! What the read routes need: which board and run a request means, its breakdown group,
+//! and rankings served from the in-memory index (names from SQLite).
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, OptionalExtension};
+
+use super::index::{GroupKey, RankIndex};
+use super::runs::Run;
+use super::store::{self, Ranked};
+use crate::catalog::{Catalog, Leaderboard};
+use crate::error::ApiError;
+
+/// A board the Application API shows: not inactive.
+pub fn visible<'c>(
+    catalog: &'c Catalog,
+    tenant: i64,
+    key: &str,
+) -> Result<&'c Leaderboard, ApiError> {
+    catalog
+        .leaderboard(tenant, key)
+        .filter(|b| b.stored_status != crate::config::LeaderboardStatus::Inactive)
+        .ok_or_else(|| ApiError::not_found("Leaderboard not found"))
+}
+
+/// The run a request means: the one containing `run` (404 if none), else the current
+/// one by UTC date, else the last finished one; `None` before the first run.
+pub fn select_run(
+    board: &Leaderboard,
+    run: Option<&str>,
+    today: NaiveDate,
+) -> Result<Option<Run>, ApiError> {
+    let schedule = board.schedule();
+    match run {
+        Some(text) => {
+            let date: NaiveDate = text
+                .parse()
+                .map_err(|_| ApiError::bad_request("run must be a date (YYYY-MM-DD)"))?;
+            schedule
+                .run_containing(date)
+                .map(Some)
+                .ok_or_else(|| ApiError::not_found("Leaderboard run not found"))
+        }
+        None => Ok(schedule
+            .run_containing(today)
+            .or_else(|| schedule.last_run_ended_by(today))),
+    }
+}
+
+/// The breakdown group named by `userAttributes` (`key:value`, comma-separated): required
+/// for, and only valid on, boards with breakdown attributes; every key must be given.
+pub fn group_from_query(board: &Leaderboard, text: Option<&str>) -> Result<Vec<String>, ApiError> {
+    let Some(text) = text else {
+        if board.breakdown_attributes.is_empty() {
+            return Ok(Vec::new());
+        }
+        return Err(ApiError::unprocessable(
+            "userAttributes is required for leaderboards with breakdown attributes",
+        ));
+    };
+    if board.breakdown_attributes.is_empty() {
+        return Err(ApiError::unprocessable(
+            "userAttributes is only valid for leaderboards with breakdown attributes",
+        ));
+    }
+    let mut pairs = Vec::new();
+    for part in text.split(',').filter(|p| !p.trim().is_empty()) {
+        let (k, v) = part.split_once(':').ok_or_else(|| {
+            ApiError::unprocessable("userAttributes must be key:value pairs separated by commas")
+        })?;
+        pairs.push((k.trim(), v.trim()));
+    }
+    board
+        .breakdown_attributes
+        .iter()
+        .map(|attr| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == attr)
+                .map(|(_, v)| (*v).to_owned())
+                .ok_or_else(|| {
+                    ApiError::unprocessable(format!("userAttributes must include \"{attr}\""))
+                })
+        })
+        .collect()
+}
+
+pub fn group_key(board: &Leaderboard, run: Run, group: &[String]) -> GroupKey {
+    GroupKey {
+        board: board.id,
+        run_start: run.start,
+        group: super::engine::group_name(group),
+    }
+}
+
+fn name_of(conn: &Connection, user_id: i64) -> Result<Option<(String, Option<String>)>, ApiError> {
+    Ok(conn
+        .prepare_cached("SELECT external_id, name FROM users WHERE id = ?1")?
+        .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// A page of rankings: from `offset`, or from the position of `around` plus `offset`
+/// (empty when that user is not on the board). Returns the rows and the first rank.
+pub fn page(
+    conn: &Connection,
+    index: &RankIndex,
+    key: &GroupKey,
+    around: Option<i64>,
+    offset: i64,
+    limit: usize,
+) -> Result<(Vec<Ranked>, usize), ApiError> {
+    let standings = index.read(key, |g| {
+        let start = match around {
+            Some(user) => match g.index_of(user) {
+                Some(at) => i64::try_from(at).unwrap_or(i64::MAX).saturating_add(offset),
+                None => return (Vec::new(), 0),
+            },
+            None => offset,
+        };
+        let start = usize::try_from(start.max(0)).unwrap_or(usize::MAX);
+        (g.page(start, limit).to_vec(), start)
+    });
+    let (standings, start) = standings;
+    let mut rows = Vec::with_capacity(standings.len());
+    for s in standings {
+        if let Some((user_id, name)) = name_of(conn, s.user_id)? {
+            rows.push(Ranked {
+                user_id,
+                name,
+                value: s.value,
+            });
+        }
+    }
+    Ok((rows, start + 1))
+}
+
+/// A user's rank (1-based) and value in a run, and their last `count` changes.
+pub struct UserStanding {
+    pub rank: Option<usize>,
+    pub value: Option<f64>,
+    pub history: Vec<store::Change>,
+}
+
+pub fn user_standing(
+    conn: &Connection,
+    index: &RankIndex,
+    board: &Leaderboard,
+    run: Run,
+    user_id: i64,
+    count: u32,
+) -> Result<UserStanding, ApiError> {
+    let run_start = run.start.to_string();
+    let stored = store::load(conn, board.id, &run_start, user_id)?;
+    let (rank, value) = match stored.filter(|s| s.ranked) {
+        Some(s) => {
+            let key = GroupKey {
+                board: board.id,
+                run_start: run.start,
+                group: s.group,
+            };
+            (
+                index.read(&key, |g| g.index_of(user_id)).map(|i| i + 1),
+                Some(s.value),
+            )
+        }
+        None => (None, None),
+    };
+    Ok(UserStanding {
+        rank,
+        value,
+        history: store::history(conn, board.id, &run_start, user_id, count)?,
+    })
+}

@@ -1,0 +1,266 @@
+//! The SQL of leaderboards: per-run values and membership, ranks counted in the writer's
+//! transaction (so a batch sees its own changes), history, and run notices.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::ranking::{GroupState, Standing};
+use crate::error::ApiError;
+
+/// Where a group lives: board, run (its first date) and breakdown group.
+#[derive(Debug, Clone, Copy)]
+pub struct At<'a> {
+    pub board: i64,
+    pub run_start: &'a str,
+    pub group: &'a str,
+}
+
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub group: String,
+    pub value: f64,
+    pub reached_at: i64,
+    pub ranked: bool,
+}
+
+pub fn load(
+    conn: &Connection,
+    board: i64,
+    run_start: &str,
+    user_id: i64,
+) -> Result<Option<Stored>, ApiError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT grp, value, reached_at, ranked FROM leaderboard_values
+              WHERE leaderboard_id = ?1 AND run_start = ?2 AND user_id = ?3",
+        )?
+        .query_row(params![board, run_start, user_id], |r| {
+            Ok(Stored {
+                group: r.get(0)?,
+                value: r.get(1)?,
+                reached_at: r.get(2)?,
+                ranked: r.get(3)?,
+            })
+        })
+        .optional()?)
+}
+
+pub fn save(
+    conn: &Connection,
+    at: At<'_>,
+    standing: Standing,
+    ranked: bool,
+) -> Result<(), ApiError> {
+    conn.prepare_cached(
+        "INSERT INTO leaderboard_values
+           (leaderboard_id, run_start, user_id, grp, value, reached_at, ranked)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (leaderboard_id, run_start, user_id) DO UPDATE
+         SET grp = excluded.grp, value = excluded.value, reached_at = excluded.reached_at,
+             ranked = excluded.ranked",
+    )?
+    .execute(params![
+        at.board,
+        at.run_start,
+        standing.user_id,
+        at.group,
+        standing.value,
+        standing.reached_at,
+        ranked
+    ])?;
+    Ok(())
+}
+
+pub fn unrank(conn: &Connection, at: At<'_>, user_id: i64) -> Result<(), ApiError> {
+    conn.prepare_cached(
+        "UPDATE leaderboard_values SET ranked = 0
+          WHERE leaderboard_id = ?1 AND run_start = ?2 AND user_id = ?3",
+    )?
+    .execute(params![at.board, at.run_start, user_id])?;
+    Ok(())
+}
+
+/// 1-based rank of a participant with `standing` in the group.
+pub fn rank(conn: &Connection, at: At<'_>, standing: Standing) -> Result<u32, ApiError> {
+    let better: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM leaderboard_values
+              WHERE leaderboard_id = ?1 AND run_start = ?2 AND grp = ?3 AND ranked = 1
+                AND (value > ?4 OR (value = ?4 AND (reached_at < ?5
+                     OR (reached_at = ?5 AND user_id < ?6))))",
+        )?
+        .query_row(
+            params![
+                at.board,
+                at.run_start,
+                at.group,
+                standing.value,
+                standing.reached_at,
+                standing.user_id
+            ],
+            |r| r.get(0),
+        )?;
+    Ok(u32::try_from(better + 1).unwrap_or(u32::MAX))
+}
+
+/// The group's size and lowest participant, leaving out `except` (the user being placed).
+pub fn group_state(conn: &Connection, at: At<'_>, except: i64) -> Result<GroupState, ApiError> {
+    let len: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM leaderboard_values
+              WHERE leaderboard_id = ?1 AND run_start = ?2 AND grp = ?3 AND ranked = 1
+                AND user_id != ?4",
+        )?
+        .query_row(params![at.board, at.run_start, at.group, except], |r| {
+            r.get(0)
+        })?;
+    let lowest = conn
+        .prepare_cached(
+            "SELECT user_id, value, reached_at FROM leaderboard_values
+              WHERE leaderboard_id = ?1 AND run_start = ?2 AND grp = ?3 AND ranked = 1
+                AND user_id != ?4
+              ORDER BY value ASC, reached_at DESC, user_id DESC LIMIT 1",
+        )?
+        .query_row(params![at.board, at.run_start, at.group, except], |r| {
+            Ok(Standing {
+                user_id: r.get(0)?,
+                value: r.get(1)?,
+                reached_at: r.get(2)?,
+            })
+        })
+        .optional()?;
+    Ok(GroupState {
+        len: usize::try_from(len).unwrap_or(0),
+        lowest,
+    })
+}
+
+/// One ranking row: external id, name, value.
+#[derive(Debug, Clone)]
+pub struct Ranked {
+    pub user_id: String,
+    pub name: Option<String>,
+    pub value: f64,
+}
+
+/// The group in ranking order from `offset`, at most `limit` rows (the writer's view).
+pub fn rankings(
+    conn: &Connection,
+    at: At<'_>,
+    offset: usize,
+    limit: usize,
+) -> Result<Vec<Ranked>, ApiError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT u.external_id, u.name, v.value FROM leaderboard_values v
+           JOIN users u ON u.id = v.user_id
+          WHERE v.leaderboard_id = ?1 AND v.run_start = ?2 AND v.grp = ?3 AND v.ranked = 1
+          ORDER BY v.value DESC, v.reached_at, v.user_id
+          LIMIT ?4 OFFSET ?5",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            at.board,
+            at.run_start,
+            at.group,
+            i64::try_from(limit).unwrap_or(i64::MAX),
+            i64::try_from(offset).unwrap_or(i64::MAX)
+        ],
+        |r| {
+            Ok(Ranked {
+                user_id: r.get(0)?,
+                name: r.get(1)?,
+                value: r.get(2)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The groups of a run that have participants.
+pub fn groups(conn: &Connection, board: i64, run_start: &str) -> Result<Vec<String>, ApiError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT grp FROM leaderboard_values
+          WHERE leaderboard_id = ?1 AND run_start = ?2 AND ranked = 1 ORDER BY grp",
+    )?;
+    let rows = stmt.query_map(params![board, run_start], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// One history row (see the `leaderboard_history` table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub at_ms: i64,
+    pub previous_rank: Option<u32>,
+    pub rank: Option<u32>,
+    pub previous_value: Option<f64>,
+    pub value: Option<f64>,
+}
+
+pub fn record(
+    conn: &Connection,
+    board: i64,
+    run: (&str, Option<&str>),
+    user_id: i64,
+    change: &Change,
+) -> Result<(), ApiError> {
+    conn.prepare_cached(
+        "INSERT INTO leaderboard_history
+           (leaderboard_id, run_start, run_end, user_id, at_ms, previous_rank, rank,
+            previous_value, value)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        board,
+        run.0,
+        run.1,
+        user_id,
+        change.at_ms,
+        change.previous_rank,
+        change.rank,
+        change.previous_value,
+        change.value
+    ])?;
+    Ok(())
+}
+
+/// The last `count` changes of a user in a run, oldest first.
+pub fn history(
+    conn: &Connection,
+    board: i64,
+    run_start: &str,
+    user_id: i64,
+    count: u32,
+) -> Result<Vec<Change>, ApiError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at_ms, previous_rank, rank, previous_value, value FROM leaderboard_history
+          WHERE leaderboard_id = ?1 AND user_id = ?2 AND run_start = ?3
+          ORDER BY at_ms DESC, id DESC LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![board, user_id, run_start, count], |r| {
+        Ok(Change {
+            at_ms: r.get(0)?,
+            previous_rank: r.get(1)?,
+            rank: r.get(2)?,
+            previous_value: r.get(3)?,
+            value: r.get(4)?,
+        })
+    })?;
+    let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    out.reverse();
+    Ok(out)
+}
+
+/// Records that a run-boundary webhook was queued; false if it already was.
+pub fn claim_notice(
+    conn: &Connection,
+    board: i64,
+    run_start: &str,
+    kind: &str,
+) -> Result<bool, ApiError> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO leaderboard_notices (leaderboard_id, run_start, kind)
+             VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![board, run_start, kind])?;
+    Ok(inserted == 1)
+}

@@ -1,0 +1,172 @@
+//! `GET /leaderboards`, `GET /leaderboards/{key}`, `GET /users/{id}/leaderboards/{key}`.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::Tenant;
+use crate::catalog::leaderboard::status_on;
+use crate::domain::user_id::UserId;
+use crate::error::ApiError;
+use crate::leaderboards::{read, view};
+use crate::state::AppState;
+use crate::store;
+
+const DEFAULT_LIMIT: i64 = 10;
+const DEFAULT_EVENTS: i64 = 10;
+const MAX_EVENTS: i64 = 100;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/leaderboards", web::get().to(list))
+        .route("/leaderboards/{key}", web::get().to(get))
+        .route("/users/{id}/leaderboards/{key}", web::get().to(user_board));
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListQuery {
+    include_finished: Option<bool>,
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let catalog = state.catalog.current();
+    let today = state.clock.now().date_naive();
+    let include_finished = query.include_finished.unwrap_or(false);
+    let boards: Vec<Value> = catalog
+        .leaderboards_for(tenant.0)
+        .filter(|b| match status_on(b, today) {
+            "active" | "scheduled" => true,
+            "finished" => include_finished,
+            _ => false,
+        })
+        .map(|b| Value::Object(view::board(b, &catalog, tenant.0, today, &[])))
+        .collect();
+    Ok(HttpResponse::Ok().json(boards))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RankingsQuery {
+    offset: Option<i64>,
+    limit: Option<i64>,
+    run: Option<String>,
+    user_id: Option<String>,
+    user_attributes: Option<String>,
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    key: web::Path<String>,
+    query: web::Query<RankingsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let catalog = state.catalog.current();
+    let today = state.clock.now().date_naive();
+    let board = read::visible(&catalog, tenant.0, &key)?.clone();
+    let offset = query.offset.unwrap_or(0);
+    let limit = query
+        .limit
+        .unwrap_or(DEFAULT_LIMIT.min(i64::from(board.max_participants)));
+    if query.user_id.is_none() && offset < 0 {
+        return Err(ApiError::unprocessable("offset must not be negative"));
+    }
+    if limit < 0 || limit > i64::from(board.max_participants) {
+        return Err(ApiError::unprocessable(format!(
+            "limit must be between 0 and the size of the leaderboard ({})",
+            board.max_participants
+        )));
+    }
+    let group = read::group_from_query(&board, query.user_attributes.as_deref())?;
+    let run = read::select_run(&board, query.run.as_deref(), today)?;
+    let around = match &query.user_id {
+        Some(id) => Some(UserId::parse(id)?),
+        None => None,
+    };
+    let mut body = view::board(&board, &catalog, tenant.0, today, &group);
+    let Some(run) = run.filter(|_| status_on(&board, today) != "scheduled") else {
+        body.insert("rankings".into(), json!([]));
+        return Ok(HttpResponse::Ok().json(body));
+    };
+    let index = state.leaderboards.clone();
+    let group_key = read::group_key(&board, run, &group);
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let (rows, first_rank) = state
+        .read(move |conn| {
+            let around = match around {
+                Some(id) => match store::users::find(conn, tenant.0, id.as_str())? {
+                    Some(user) => Some(user.row_id),
+                    None => return Ok((Vec::new(), 1)),
+                },
+                None => None,
+            };
+            read::page(conn, &index, &group_key, around, offset, limit)
+        })
+        .await?;
+    body.insert("rankings".into(), view::rankings(&rows, first_rank));
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserQuery {
+    run: Option<String>,
+    num_events: Option<i64>,
+}
+
+async fn user_board(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    path: web::Path<(String, String)>,
+    query: web::Query<UserQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, key) = path.into_inner();
+    let id = UserId::parse(&id)?;
+    let catalog = state.catalog.current();
+    let today = state.clock.now().date_naive();
+    let board = read::visible(&catalog, tenant.0, &key)?.clone();
+    let count = query.num_events.unwrap_or(DEFAULT_EVENTS);
+    if !(1..=MAX_EVENTS).contains(&count) {
+        return Err(ApiError::unprocessable(format!(
+            "numEvents must be between 1 and {MAX_EVENTS}"
+        )));
+    }
+    let count = u32::try_from(count).unwrap_or(1);
+    let run = read::select_run(&board, query.run.as_deref(), today)?;
+    let index = state.leaderboards.clone();
+    let board_for_read = board.clone();
+    let (user, standing) = state
+        .read(move |conn| {
+            let user = store::users::find(conn, tenant.0, id.as_str())?
+                .ok_or_else(|| ApiError::not_found("User not found"))?;
+            let standing = match run {
+                Some(run) => Some(read::user_standing(
+                    conn,
+                    &index,
+                    &board_for_read,
+                    run,
+                    user.row_id,
+                    count,
+                )?),
+                None => None,
+            };
+            Ok((user, standing))
+        })
+        .await?;
+    let group = crate::leaderboards::engine::group_of(&board, &user).unwrap_or_default();
+    let mut body = view::board(&board, &catalog, tenant.0, today, &group);
+    let (rank, value, history) = match standing {
+        Some(s) => (s.rank, s.value, view::history(&s.history)),
+        None => (None, None, json!([])),
+    };
+    body.insert("rank".into(), json!(rank));
+    body.insert(
+        "value".into(),
+        value.map_or(Value::Null, crate::domain::number::json_number),
+    );
+    body.insert("history".into(), history);
+    Ok(HttpResponse::Ok().json(body))
+}

@@ -1,0 +1,287 @@
+//! Leaderboard webhooks (behaviour.md §8.2) under the test clock, received by a local HTTP
+//! server: `leaderboard.started` at 10:00 UTC the day before a run, `leaderboard.changed`
+//! and `leaderboard.rank_changed` (coalesced per window) on changes, and
+//! `leaderboard.finished` with the top 10 at 13:00 UTC the day after a run.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::helpers::{spawn_app, TestApp};
+use crate::leaderboards::event;
+
+type Log = Arc<Mutex<Vec<Value>>>;
+
+/// Records the JSON body of every request and answers 200.
+struct Receiver {
+    url: String,
+    received: Log,
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let received: Log = Arc::new(Mutex::new(Vec::new()));
+        let shared = received.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve(stream, shared.clone()));
+            }
+        });
+        Receiver {
+            url: format!("http://127.0.0.1:{port}/hooks"),
+            received,
+        }
+    }
+
+    fn count(&self, kind: &str) -> usize {
+        let log = self.received.lock().expect("log");
+        log.iter().filter(|b| b["type"] == kind).count()
+    }
+
+    /// The bodies of `kind` received so far, waiting (real time) until there are `n`.
+    async fn of(&self, kind: &str, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let got: Vec<Value> = self
+                .received
+                .lock()
+                .expect("log")
+                .iter()
+                .filter(|b| b["type"] == kind)
+                .cloned()
+                .collect();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {n} {kind}, got {}",
+                got.len()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+async fn serve(stream: TcpStream, log: Log) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    loop {
+        let mut length = 0;
+        let mut line = String::new();
+        if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).await.unwrap_or(0) == 0 {
+                return;
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        log.lock()
+            .expect("log")
+            .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+        let response = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+        if write.write_all(response.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn config(url: &str) -> String {
+    format!(
+        r#"
+[auth]
+api_keys = ["app-key"]
+admin_keys = ["admin-key"]
+
+[limits]
+leaderboard_rank_changed_window_seconds = 60
+
+[[metrics]]
+key = "lessons"
+name = "Lessons"
+
+[[leaderboards]]
+key = "weekly"
+name = "Weekly"
+rank_by = "metric"
+metric = "lessons"
+start = "2031-03-03"
+run_unit = "day"
+run_interval = 7
+
+[[webhooks]]
+url = "{url}"
+secret = "whsec_test"
+events = ["leaderboard.started", "leaderboard.changed", "leaderboard.finished", "leaderboard.rank_changed"]
+"#
+    )
+}
+
+fn queued(app: &TestApp, kind: &str) -> i64 {
+    app.count(&format!(
+        "SELECT count(*) FROM webhook_outbox WHERE event_type = '{kind}'"
+    ))
+}
+
+/// `(userId, rank, value)` of a webhook's rankings.
+fn standings(leaderboard: &Value) -> Vec<(String, i64, i64)> {
+    leaderboard["rankings"]
+        .as_array()
+        .expect("rankings")
+        .iter()
+        .map(|r| {
+            (
+                r["userId"].as_str().expect("id").to_owned(),
+                r["rank"].as_i64().expect("rank"),
+                r["value"].as_i64().expect("value"),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_leaderboard_webhook_fires_at_its_time() {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(&config(&receiver.url)).await;
+    app.set_clock_ok("2031-03-02T09:59:59Z").await;
+    assert_eq!(queued(&app, "leaderboard.started"), 0);
+
+    // 10:00 UTC the day before the run: UTC+14 is entering it.
+    app.set_clock_ok("2031-03-02T10:00:00Z").await;
+    let started = receiver.of("leaderboard.started", 1).await;
+    let lb = &started[0]["leaderboard"];
+    assert_eq!(
+        (
+            lb["key"].clone(),
+            lb["status"].clone(),
+            lb["start"].clone(),
+            lb["end"].clone(),
+            lb["rankings"].clone()
+        ),
+        (
+            json!("weekly"),
+            json!("active"),
+            json!("2031-03-03"),
+            json!("2031-03-09"),
+            json!([])
+        )
+    );
+
+    let kiri = json!({"id": "kiri", "tz": "Pacific/Kiritimati"});
+    event(&app, "2031-03-02T10:30:00Z", kiri.clone(), "lessons", 1.0).await;
+    let changed = receiver.of("leaderboard.changed", 1).await;
+    assert_eq!(
+        standings(&changed[0]["leaderboard"]),
+        [("kiri".to_owned(), 1, 1)]
+    );
+    let ranked = receiver.of("leaderboard.rank_changed", 1).await;
+    assert_eq!(ranked[0]["user"]["id"], "kiri");
+    let lb = &ranked[0]["leaderboard"];
+    assert_eq!(
+        (
+            lb["rank"].clone(),
+            lb["previousRank"].clone(),
+            lb["value"].clone(),
+            lb["previousValue"].clone()
+        ),
+        (json!(1), json!(null), json!(1), json!(null))
+    );
+
+    event(&app, "2031-03-03T10:00:00Z", json!("ann"), "lessons", 2.0).await;
+    let changed = receiver.of("leaderboard.changed", 2).await;
+    assert_eq!(
+        standings(&changed[1]["leaderboard"]),
+        [("ann".to_owned(), 1, 2), ("kiri".to_owned(), 2, 1)]
+    );
+    // Within ann's 60 s window: held back, then sent once with the latest state.
+    event(&app, "2031-03-03T10:00:30Z", json!("kiri"), "lessons", 2.0).await;
+    event(&app, "2031-03-03T10:00:40Z", json!("ann"), "lessons", 5.0).await;
+    let anns = |all: Vec<Value>| -> Vec<Value> {
+        all.into_iter()
+            .filter(|b| b["user"]["id"] == "ann")
+            .collect()
+    };
+    assert_eq!(
+        anns(receiver.of("leaderboard.rank_changed", 3).await).len(),
+        1
+    );
+    assert_eq!(queued(&app, "leaderboard.rank_changed"), 3);
+    app.set_clock_ok("2031-03-03T10:01:00Z").await;
+    let all = receiver.of("leaderboard.rank_changed", 4).await;
+    let ann = anns(all);
+    assert_eq!(ann.len(), 2);
+    assert_eq!(
+        (
+            ann[1]["leaderboard"]["rank"].clone(),
+            ann[1]["leaderboard"]["previousRank"].clone(),
+            ann[1]["leaderboard"]["value"].clone()
+        ),
+        (json!(1), json!(2), json!(7))
+    );
+
+    // The next run is announced the day before; the first one is finished at 13:00 UTC
+    // the day after it ends (when UTC−12 has left it).
+    app.set_clock_ok("2031-03-09T10:00:00Z").await;
+    let started = receiver.of("leaderboard.started", 2).await;
+    assert_eq!(started[1]["leaderboard"]["start"], "2031-03-10");
+    app.set_clock_ok("2031-03-10T12:59:59Z").await;
+    assert_eq!(queued(&app, "leaderboard.finished"), 0);
+    app.set_clock_ok("2031-03-10T13:00:00Z").await;
+    let finished = receiver.of("leaderboard.finished", 1).await;
+    let lb = &finished[0]["leaderboard"];
+    assert_eq!(
+        (lb["status"].clone(), lb["start"].clone(), lb["end"].clone()),
+        (json!("finished"), json!("2031-03-03"), json!("2031-03-09"))
+    );
+    assert_eq!(
+        standings(lb),
+        [("ann".to_owned(), 1, 7), ("kiri".to_owned(), 2, 3)]
+    );
+    // Each notice is sent once, also across a restart.
+    let app = app.restart().await;
+    app.set_clock_ok("2031-03-10T14:00:00Z").await;
+    assert_eq!(receiver.count("leaderboard.finished"), 1);
+    assert_eq!(receiver.count("leaderboard.started"), 2);
+}
+
+#[tokio::test]
+async fn finished_sends_only_the_top_ten() {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(&config(&receiver.url)).await;
+    for i in 0..12 {
+        event(
+            &app,
+            "2031-03-04T10:00:00Z",
+            json!(format!("u{i:02}")),
+            "lessons",
+            f64::from(20 - i),
+        )
+        .await;
+    }
+    app.set_clock_ok("2031-03-10T13:30:00Z").await;
+    let finished = receiver.of("leaderboard.finished", 1).await;
+    let top = standings(&finished[0]["leaderboard"]);
+    assert_eq!(top.len(), 10);
+    assert_eq!(top[0], ("u00".to_owned(), 1, 20));
+    assert_eq!(top[9], ("u09".to_owned(), 10, 11));
+}
