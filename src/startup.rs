@@ -13,7 +13,7 @@ use actix_web::{web, App, HttpServer};
 use chrono::{DateTime, Utc};
 
 use crate::achievements::backdate::Backdater;
-use crate::auth::{ensure_keys, KeyKind, RateLimiter, TenantDirectory};
+use crate::auth::{ensure_keys, KeyKind, RateLimiter, TenantDirectory, UserKeys};
 use crate::catalog::{sync_definitions, Catalog, CatalogHandle};
 use crate::clock::{from_millis, Clock};
 use crate::commands::persist_clock::META_KEY as CLOCK_KEY;
@@ -58,6 +58,7 @@ impl Application {
         let catalog = CatalogHandle::new(Catalog::load(&conn)?);
         let directory = TenantDirectory::default();
         directory.replace(&tenants::active(&conn)?);
+        let user_keys = UserKeys::load(&conn)?;
 
         let wake_delivery = Arc::new(tokio::sync::Notify::new());
         let due_hints = DueHints::default();
@@ -103,6 +104,7 @@ impl Application {
             clock: clock.clone(),
             keys,
             tenants: directory,
+            user_keys,
             rate_limiter: RateLimiter::new(limits.events_per_second, limits.reads_per_second),
             telemetry: Arc::new(Telemetry::default()),
             scheduler: scheduler.clone(),

@@ -1,7 +1,12 @@
 //! The Admin API (`/admin/v1`). Shared conventions live in `bulk`.
 
 mod achievements;
+mod application_keys;
+mod attributes;
 mod bulk;
+mod definitions;
+mod metrics;
+mod settings;
 mod streaks;
 mod tenants;
 mod webhooks;
@@ -12,5 +17,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(tenants::configure)
         .configure(achievements::configure)
         .configure(webhooks::configure)
-        .configure(streaks::configure);
+        .configure(streaks::configure)
+        .configure(attributes::configure)
+        .configure(metrics::configure)
+        .configure(application_keys::configure)
+        .configure(settings::configure);
 }
