@@ -49,6 +49,7 @@ impl Application {
         }
         let mut conn = db::open_writer(&settings.data, settings.config.server.durability)?;
         db::migrate(&mut conn)?;
+        crate::wrapped::backfill_if_pending(&mut conn)?;
 
         let clock = start_clock(&conn, settings.test_clock)?;
         let now_ms = clock.now().timestamp_millis();

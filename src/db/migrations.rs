@@ -21,6 +21,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_achievements",
         include_str!("../../sql/0005_achievements.sql"),
     ),
+    (
+        "0008_admin_wrapped",
+        include_str!("../../sql/0008_admin_wrapped.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

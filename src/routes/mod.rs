@@ -13,6 +13,7 @@ mod streaks;
 mod test_clock;
 mod user_metrics;
 mod users;
+mod wrapped;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
@@ -34,7 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                 .configure(preferences::configure)
                 .configure(events::configure)
                 .configure(user_metrics::configure)
-                .configure(streaks::configure),
+                .configure(streaks::configure)
+                .configure(wrapped::configure),
         )
         .service(
             web::scope("/admin/v1")

@@ -23,3 +23,4 @@ mod test_clock;
 mod user_metrics;
 mod users;
 mod webhooks;
+mod wrapped;
