@@ -27,6 +27,7 @@ pub mod store;
 pub mod streaks;
 pub mod telemetry;
 pub mod webhooks;
+pub mod wrapped;
 pub mod writer;
 
 pub use settings::{ConfigSource, RuntimeSettings};

@@ -13,7 +13,7 @@ use actix_web::{web, App, HttpServer};
 use chrono::{DateTime, Utc};
 
 use crate::achievements::backdate::Backdater;
-use crate::auth::{ensure_keys, KeyKind, RateLimiter, TenantDirectory};
+use crate::auth::{ensure_keys, KeyKind, RateLimiter, TenantDirectory, UserKeys};
 use crate::catalog::{sync_definitions, Catalog, CatalogHandle};
 use crate::clock::{from_millis, Clock};
 use crate::commands::persist_clock::META_KEY as CLOCK_KEY;
@@ -51,6 +51,7 @@ impl Application {
         }
         let mut conn = db::open_writer(&settings.data, settings.config.server.durability)?;
         db::migrate(&mut conn)?;
+        crate::wrapped::backfill_if_pending(&mut conn)?;
 
         let clock = start_clock(&conn, settings.test_clock)?;
         let now_ms = clock.now().timestamp_millis();
@@ -62,6 +63,7 @@ impl Application {
         leaderboards.rebuild(&conn)?;
         let directory = TenantDirectory::default();
         directory.replace(&tenants::active(&conn)?);
+        let user_keys = UserKeys::load(&conn)?;
 
         let wake_delivery = Arc::new(tokio::sync::Notify::new());
         let due_hints = DueHints::default();
@@ -111,6 +113,7 @@ impl Application {
             clock: clock.clone(),
             keys,
             tenants: directory,
+            user_keys,
             rate_limiter: RateLimiter::new(limits.events_per_second, limits.reads_per_second),
             telemetry: Arc::new(Telemetry::default()),
             scheduler: scheduler.clone(),

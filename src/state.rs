@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::achievements::backdate::Backdater;
-use crate::auth::{KeyRing, RateLimiter, TenantDirectory};
+use crate::auth::{KeyRing, RateLimiter, TenantDirectory, UserKeys};
 use crate::catalog::CatalogHandle;
 use crate::clock::Clock;
 use crate::db::ReaderPool;
@@ -22,6 +22,7 @@ pub struct AppState {
     pub clock: Clock,
     pub keys: KeyRing,
     pub tenants: TenantDirectory,
+    pub user_keys: UserKeys,
     pub rate_limiter: RateLimiter,
     pub telemetry: Arc<Telemetry>,
     pub scheduler: Scheduler,

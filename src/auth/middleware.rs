@@ -11,6 +11,8 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use super::keyring::{sha256, KeyKind};
 use super::rate_limit::Tier;
+use super::user_keys::UserKey;
+use super::user_scope;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -21,6 +23,8 @@ pub struct RequestContext {
     tenant: Result<i64, String>,
     tenant_missing: bool,
 }
+
+const NOT_YOUR_USER: &str = "API key is not authorized for this user";
 
 /// The tenant a request acts for. Extracting it fails with 400 (header missing in
 /// multi-tenant mode) or 404 (unknown tenant).
@@ -56,7 +60,7 @@ fn tier_of(req: &ServiceRequest, kind: KeyKind) -> Tier {
     }
 }
 
-async fn authenticate(req: &ServiceRequest, wanted: KeyKind) -> Result<(), ApiError> {
+async fn authenticate(req: &ServiceRequest, wanted: KeyKind) -> Result<Option<UserKey>, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal("application state missing"))?;
@@ -66,8 +70,19 @@ async fn authenticate(req: &ServiceRequest, wanted: KeyKind) -> Result<(), ApiEr
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| ApiError::Unauthorized("Missing API key".into()))?;
     let kind = state.keys.check(presented);
-    if kind != Some(wanted) {
-        return Err(ApiError::Unauthorized("Invalid API key".into()));
+    let user_key = match kind {
+        None => state.user_keys.find(presented),
+        Some(_) => None,
+    };
+    match (kind, &user_key, wanted) {
+        (Some(kind), _, wanted) if kind == wanted => {}
+        (None, Some(_), KeyKind::Application) => {}
+        (None, Some(_), KeyKind::Admin) => {
+            return Err(ApiError::Forbidden(
+                "Per-user application keys cannot use the Admin API".into(),
+            ))
+        }
+        _ => return Err(ApiError::Unauthorized("Invalid API key".into())),
     }
     state
         .rate_limiter
@@ -80,19 +95,49 @@ async fn authenticate(req: &ServiceRequest, wanted: KeyKind) -> Result<(), ApiEr
         .tenants
         .resolve(multi, header)
         .map_err(|e| e.to_string());
+    if let (Some(key), Ok(tenant)) = (&user_key, &tenant) {
+        if key.tenant != *tenant {
+            return Err(ApiError::Forbidden(NOT_YOUR_USER.into()));
+        }
+    }
     req.extensions_mut().insert(RequestContext {
         kind: wanted,
         tenant,
         tenant_missing,
     });
+    Ok(user_key)
+}
+
+/// Refuses a per-user key's request that names any other user. Bodies are read (and put
+/// back) only for the writes that carry their user in the body.
+async fn hold_to_own_user(req: &mut ServiceRequest, key: &UserKey) -> Result<(), ApiError> {
+    let method = req.method().as_str().to_owned();
+    let path = req.path().to_owned();
+    let body = if user_scope::needs_body(&method, &path) {
+        let bytes = req
+            .extract::<web::Bytes>()
+            .await
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let json = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+        req.set_payload(actix_web::dev::Payload::from(bytes));
+        json
+    } else {
+        None
+    };
+    let named = user_scope::named_users(&method, &path, req.query_string(), body.as_ref());
+    if named.iter().any(|id| *id != key.user_id) {
+        return Err(ApiError::Forbidden(NOT_YOUR_USER.into()));
+    }
     Ok(())
 }
 
 pub async fn require_app_key(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    authenticate(&req, KeyKind::Application).await?;
+    if let Some(key) = authenticate(&req, KeyKind::Application).await? {
+        hold_to_own_user(&mut req, &key).await?;
+    }
     next.call(req).await
 }
 

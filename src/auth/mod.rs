@@ -5,9 +5,12 @@ mod keyring;
 mod middleware;
 mod rate_limit;
 mod tenancy;
+pub mod user_keys;
+mod user_scope;
 
 pub use generated::ensure_keys;
 pub use keyring::{KeyKind, KeyRing};
 pub use middleware::{require_admin_key, require_app_key, RequestContext, Tenant};
 pub use rate_limit::{RateLimiter, Tier};
 pub use tenancy::TenantDirectory;
+pub use user_keys::{UserKey, UserKeys};

@@ -132,6 +132,15 @@ impl Command for RecordEvent {
             },
         )?;
         let total = store::events::add_to_total(ctx.conn, user.row_id, self.metric.id, self.value)?;
+        crate::wrapped::record_metric_event(
+            ctx,
+            &user,
+            self.metric.id,
+            self.value,
+            &self.attributes,
+            now_ms,
+            tz,
+        )?;
         if let Some(key) = &self.idempotency_key {
             store::events::claim_key(
                 ctx.conn,

@@ -68,7 +68,8 @@ pub fn upsert(
             })
         }
         None => {
-            let control = draw_control(ctx.env.settings.config.server.control_ratio);
+            let ratio = super::admin_settings::control_ratio(ctx.conn, &ctx.env.settings.config)?;
+            let control = draw_control(ratio);
             let mut user = User::new(tenant, &upsert.id, control, now);
             user.apply(&upsert.changes, now)?;
             let user = store::users::insert(ctx.conn, &user)?;

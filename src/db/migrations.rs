@@ -26,6 +26,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_leaderboards",
         include_str!("../../sql/0007_leaderboards.sql"),
     ),
+    (
+        "0008_admin_wrapped",
+        include_str!("../../sql/0008_admin_wrapped.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

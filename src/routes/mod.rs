@@ -15,6 +15,7 @@ mod streaks;
 mod test_clock;
 mod user_metrics;
 mod users;
+mod wrapped;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
@@ -38,7 +39,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                 .configure(user_metrics::configure)
                 .configure(streaks::configure)
                 .configure(points::configure)
-                .configure(leaderboards::configure),
+                .configure(leaderboards::configure)
+                .configure(wrapped::configure),
         )
         .service(
             web::scope("/admin/v1")

@@ -3,6 +3,11 @@
 
 mod achievements;
 mod admin_achievements;
+mod admin_batch_events;
+mod admin_keys;
+mod admin_metrics;
+mod admin_settings;
+mod admin_support;
 mod auth;
 mod event_summary;
 mod events;
@@ -23,3 +28,4 @@ mod test_clock;
 mod user_metrics;
 mod users;
 mod webhooks;
+mod wrapped;

@@ -1,9 +1,14 @@
 //! The Admin API (`/admin/v1`). Shared conventions live in `bulk`.
 
 mod achievements;
+mod application_keys;
+mod attributes;
 mod bulk;
 mod points;
 mod leaderboards;
+mod definitions;
+mod metrics;
+mod settings;
 mod streaks;
 mod tenants;
 mod webhooks;
@@ -16,5 +21,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(webhooks::configure)
         .configure(streaks::configure)
         .configure(points::configure)
-        .configure(leaderboards::configure);
+        .configure(leaderboards::configure)
+        .configure(attributes::configure)
+        .configure(metrics::configure)
+        .configure(application_keys::configure)
+        .configure(settings::configure);
 }

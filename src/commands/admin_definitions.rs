@@ -1,0 +1,189 @@
+//! What admin writes to plain definitions (metrics, attributes) share: the issue shape both
+//! SDKs parse, key rules, who owns a definition, and finding one a tenant may change.
+
+use rusqlite::{params, OptionalExtension};
+use serde_json::{json, Map, Value};
+
+use crate::error::ApiError;
+use crate::writer::WriteCtx;
+
+/// `{created|updated|deleted, issues}` before it is wrapped in a reply.
+pub use super::admin_achievements::{Outcome, MANAGED};
+
+/// An `AdminIssue`: Python wants `severity` and `message`, Node's `BulkInsertIssue`
+/// `level` and `reason`; `index` points at the item, `id` at the definition when known.
+pub fn issue(index: usize, id: Option<&str>, message: &str) -> Value {
+    let mut v = json!({
+        "index": index,
+        "severity": "error",
+        "level": "error",
+        "message": message,
+        "reason": message,
+    });
+    if let (Some(id), Some(o)) = (id, v.as_object_mut()) {
+        o.insert("id".into(), json!(id));
+    }
+    v
+}
+
+/// `^[a-zA-Z\d-_]+$` (behaviour.md §1.7).
+pub fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+pub fn valid_uuid(id: &str) -> bool {
+    uuid::Uuid::parse_str(id).is_ok()
+}
+
+/// The `tenant_id` a definition created by `tenant` gets: its own in multi-tenant mode,
+/// shared (NULL) otherwise.
+pub fn owner(ctx: &WriteCtx<'_>, tenant: i64) -> Option<i64> {
+    ctx.env.settings.multi_tenant().then_some(tenant)
+}
+
+/// The body of the definition of `kind` with `key` that `tenant` would collide with
+/// (archived ones included: their key stays taken so history keeps pointing at them).
+pub fn existing_with_key(
+    ctx: &WriteCtx<'_>,
+    tenant: i64,
+    kind: &str,
+    key: &str,
+) -> Result<Option<Value>, ApiError> {
+    let owner = owner(ctx, tenant).unwrap_or(0);
+    let body: Option<String> = ctx
+        .conn
+        .query_row(
+            "SELECT body FROM definitions WHERE kind = ?1 AND key = ?2 AND ifnull(tenant_id, 0) = ?3",
+            params![kind, key, owner],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(body.map(|b| serde_json::from_str(&b).unwrap_or(Value::Null)))
+}
+
+pub fn insert(
+    ctx: &WriteCtx<'_>,
+    tenant: i64,
+    kind: &str,
+    key: &str,
+    body: &Map<String, Value>,
+) -> Result<String, ApiError> {
+    let uuid = uuid::Uuid::new_v4().to_string();
+    ctx.conn.execute(
+        "INSERT INTO definitions (uuid, tenant_id, kind, key, status, managed, body, created, updated)
+         VALUES (?1, ?2, ?3, ?4, 'active', 0, ?5, ?6, ?6)",
+        params![
+            uuid,
+            owner(ctx, tenant),
+            kind,
+            key,
+            Value::Object(body.clone()).to_string(),
+            ctx.now.timestamp_millis()
+        ],
+    )?;
+    Ok(uuid)
+}
+
+/// An active definition `tenant` sees, as stored.
+pub struct Stored {
+    pub id: i64,
+    pub uuid: String,
+    pub key: String,
+    pub body: Map<String, Value>,
+}
+
+/// Why an item cannot change the definition it names.
+pub enum Refusal {
+    /// Not a UUID, or no active definition of this kind with it: an issue on the item.
+    NotFound,
+    /// Declared in trophy.toml: the whole request is refused (422).
+    Managed,
+}
+
+/// The active definition of `kind` with `uuid` that `tenant` may change.
+pub fn editable(
+    ctx: &WriteCtx<'_>,
+    tenant: i64,
+    kind: &str,
+    uuid: &str,
+) -> Result<Result<Stored, Refusal>, ApiError> {
+    if !valid_uuid(uuid) {
+        return Ok(Err(Refusal::NotFound));
+    }
+    let row: Option<(i64, String, bool, String)> = ctx
+        .conn
+        .query_row(
+            "SELECT id, key, managed, body FROM definitions
+              WHERE uuid = ?1 AND kind = ?2 AND status = 'active'
+                AND ifnull(tenant_id, 0) IN (0, ?3)",
+            params![uuid, kind, tenant],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    Ok(match row {
+        None => Err(Refusal::NotFound),
+        Some((_, _, true, _)) => Err(Refusal::Managed),
+        Some((id, key, false, body)) => Ok(Stored {
+            id,
+            uuid: uuid.to_owned(),
+            key,
+            body: serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|v| v.as_object().cloned())
+                .unwrap_or_default(),
+        }),
+    })
+}
+
+pub fn save_body(ctx: &WriteCtx<'_>, stored: &Stored) -> Result<(), ApiError> {
+    ctx.conn.execute(
+        "UPDATE definitions SET body = ?1, updated = ?2 WHERE id = ?3",
+        params![
+            Value::Object(stored.body.clone()).to_string(),
+            ctx.now.timestamp_millis(),
+            stored.id
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn archive(ctx: &WriteCtx<'_>, stored: &Stored) -> Result<(), ApiError> {
+    ctx.conn.execute(
+        "UPDATE definitions SET status = 'archived', updated = ?1 WHERE id = ?2",
+        params![ctx.now.timestamp_millis(), stored.id],
+    )?;
+    Ok(())
+}
+
+/// A required, non-blank name.
+pub fn name_of(name: Option<&str>) -> Result<String, &'static str> {
+    match name.map(str::trim) {
+        Some(n) if !n.is_empty() => Ok(n.to_owned()),
+        _ => Err("name must be a non-empty string"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_the_documented_pattern() {
+        assert!(valid_key("words-written_2"));
+        assert!(!valid_key(""));
+        assert!(!valid_key("a b"));
+        assert!(!valid_key("é"));
+    }
+
+    #[test]
+    fn issues_carry_both_sdks_keys() {
+        let v = issue(2, Some("x"), "Metric not found by ID");
+        for key in ["index", "severity", "level", "message", "reason", "id"] {
+            assert!(v.get(key).is_some(), "{key} in {v}");
+        }
+        assert!(issue(0, None, "m").get("id").is_none());
+    }
+}

@@ -1,0 +1,177 @@
+//! `/admin/v1/metrics` and `POST /admin/v1/metrics/events` (sdk-compat.md §3).
+
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::bulk::{self, Paging};
+use super::definitions;
+use crate::auth::Tenant;
+use crate::commands::admin_metrics::{
+    view, ArchiveMetrics, CreateMetricItem, CreateMetrics, UpdateMetricItem, UpdateMetrics,
+};
+use crate::commands::batch_events::{BatchEvents, MAX_BATCH};
+use crate::commands::record_event::RecordEvent;
+use crate::config::AttributeType;
+use crate::domain::attributes::check_keys;
+use crate::domain::user::UpsertedUserInput;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Longer idempotency keys are refused, as on `POST /metrics/{key}/event`.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Before `/metrics/{id}`, which would otherwise claim the path and answer 405.
+    cfg.route("/metrics/events", web::post().to(batch_events))
+        .service(
+            web::resource("/metrics")
+                .route(web::get().to(list))
+                .route(web::post().to(create))
+                .route(web::patch().to(update))
+                .route(web::delete().to(archive)),
+        )
+        .route("/metrics/{id}", web::get().to(get));
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, skip) = paging.limit_skip()?;
+    let rows = state
+        .read(move |c| definitions::list(c, "metric", tenant.0, limit, skip))
+        .await?;
+    let items: Vec<_> = rows.iter().map(|(u, k, b)| view(u, k, b)).collect();
+    Ok(HttpResponse::Ok().json(items))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let (u, k, b) = state
+        .read(move |c| definitions::get(c, "metric", tenant.0, &id))
+        .await?;
+    Ok(HttpResponse::Ok().json(view(&u, &k, &b)))
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    body: web::Json<Vec<CreateMetricItem>>,
+) -> Result<HttpResponse, ApiError> {
+    bulk::check_count(body.len())?;
+    let out = state
+        .writer
+        .execute(CreateMetrics {
+            tenant: tenant.0,
+            items: body.into_inner(),
+        })
+        .await?;
+    Ok(bulk::created(out.items, out.issues))
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    body: web::Json<Vec<UpdateMetricItem>>,
+) -> Result<HttpResponse, ApiError> {
+    bulk::check_count(body.len())?;
+    let out = state
+        .writer
+        .execute(UpdateMetrics {
+            tenant: tenant.0,
+            items: body.into_inner(),
+        })
+        .await?;
+    Ok(bulk::updated(out.items, out.issues))
+}
+
+async fn archive(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let ids = bulk::ids(&req)?;
+    let out = state
+        .writer
+        .execute(ArchiveMetrics {
+            tenant: tenant.0,
+            ids,
+        })
+        .await?;
+    Ok(bulk::deleted(out.items, out.issues))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchItem {
+    key: String,
+    user: UpsertedUserInput,
+    value: f64,
+    #[serde(default)]
+    attributes: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+/// Names the event an error is about.
+fn about_event(index: usize, e: ApiError) -> ApiError {
+    match e {
+        ApiError::BadRequest(m) => ApiError::BadRequest(format!("events[{index}]: {m}")),
+        ApiError::Unprocessable(m) => ApiError::Unprocessable(format!("events[{index}]: {m}")),
+        other => other,
+    }
+}
+
+/// Every event is checked before any is applied, so a bad one changes nothing.
+async fn batch_events(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    body: web::Json<Vec<BatchItem>>,
+) -> Result<HttpResponse, ApiError> {
+    let items = body.into_inner();
+    if items.is_empty() || items.len() > MAX_BATCH {
+        return Err(ApiError::unprocessable(format!(
+            "Provide between 1 and {MAX_BATCH} events"
+        )));
+    }
+    let catalog = state.catalog.current();
+    let mut events = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let at = |e: ApiError| about_event(index, e);
+        let metric = catalog
+            .metric(tenant.0, &item.key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(format!("Metric not found: {}", item.key)))?;
+        if !item.value.is_finite() {
+            return Err(at(ApiError::bad_request("value must be a finite number")));
+        }
+        if let Some(key) = &item.idempotency_key {
+            if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY {
+                return Err(at(ApiError::unprocessable(format!(
+                    "idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY} characters"
+                ))));
+            }
+        }
+        let attributes = item.attributes.unwrap_or_default();
+        check_keys(&catalog, tenant.0, AttributeType::Event, &attributes).map_err(at)?;
+        let user = item.user.validate(&catalog, tenant.0).map_err(at)?;
+        events.push(RecordEvent {
+            tenant: tenant.0,
+            metric,
+            user,
+            value: item.value,
+            attributes,
+            idempotency_key: item.idempotency_key,
+        });
+    }
+    let accepted = state.writer.execute(BatchEvents(events)).await?;
+    Ok(HttpResponse::Accepted().json(json!({ "accepted": accepted })))
+}

@@ -1,0 +1,42 @@
+//! `GET/PATCH /admin/v1/settings` and `GET /admin/v1/environments`.
+
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+
+use crate::commands::admin_settings::{self, UpdateSettings};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/settings")
+            .route(web::get().to(get))
+            .route(web::patch().to(update)),
+    )
+    .route("/environments", web::get().to(environments));
+}
+
+async fn get(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.clone();
+    let current = state
+        .read(move |c| admin_settings::load(c, &settings.config))
+        .await?;
+    Ok(HttpResponse::Ok().json(current))
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let merged = state
+        .writer
+        .execute(UpdateSettings(body.into_inner()))
+        .await?;
+    Ok(HttpResponse::Ok().json(merged))
+}
+
+/// One server is one environment (behaviour.md §1.2: data is isolated per environment, and
+/// a trophyd deployment holds exactly one), so the list has a single production entry.
+async fn environments() -> HttpResponse {
+    HttpResponse::Ok().json(json!([{ "name": "Production", "key": "production", "priority": 0 }]))
+}

@@ -1,0 +1,58 @@
+//! Builds the wrapped aggregates from events stored before they existed (migration 0008
+//! leaves `meta.wrapped_backfill = 'pending'`), once, at start, before the writer runs.
+
+use std::collections::BTreeMap;
+
+use chrono_tz::Tz;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::store;
+use crate::clock::from_millis;
+use crate::rules::local_time::local_date;
+
+const META_KEY: &str = "wrapped_backfill";
+
+pub fn backfill_if_pending(conn: &mut Connection) -> rusqlite::Result<()> {
+    let pending: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [META_KEY], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if pending.as_deref() != Some("pending") {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    tx.execute_batch(
+        "DELETE FROM wrapped_days; DELETE FROM wrapped_periods; DELETE FROM wrapped_period_users;",
+    )?;
+    {
+        let mut stmt = tx.prepare(
+            "SELECT e.user_id, u.tenant_id, e.metric_id, e.value, e.attributes, e.at, e.tz
+               FROM events e JOIN users u ON u.id = e.user_id
+              ORDER BY e.id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let attributes: BTreeMap<String, String> = r
+                .get::<_, Option<String>>(4)?
+                .and_then(|a| serde_json::from_str(&a).ok())
+                .unwrap_or_default();
+            // A zone that no longer parses counts in UTC rather than stopping the start.
+            let tz: Tz = r.get::<_, String>(6)?.parse().unwrap_or(Tz::UTC);
+            let date = local_date(from_millis(r.get(5)?), tz);
+            let slices = std::iter::once(store::WHOLE)
+                .chain(attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            store::add(
+                &tx,
+                r.get(1)?,
+                r.get(0)?,
+                r.get(2)?,
+                slices,
+                date,
+                r.get(3)?,
+            )?;
+        }
+    }
+    tx.execute("DELETE FROM meta WHERE key = ?1", params![META_KEY])?;
+    tx.commit()
+}
