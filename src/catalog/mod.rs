@@ -2,8 +2,8 @@
 //! them. The database is the source of truth; the catalog is reloaded after any change.
 
 mod achievement;
-pub mod points;
 pub mod leaderboard;
+pub mod points;
 mod sync;
 
 use std::collections::HashMap;
@@ -13,8 +13,8 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 pub use achievement::{Achievement, Trigger as AchievementTrigger};
-pub use points::PointsSystem;
 pub use leaderboard::{Leaderboard, Ranking};
+pub use points::PointsSystem;
 pub use sync::sync_definitions;
 
 use crate::config::AttributeType;

@@ -188,7 +188,9 @@ impl Command for RecordEvent {
         if let Some(length) = streak.changed_to {
             ranked_changes.push(ValueChange::Streak { length });
         }
-        let leaderboards = crate::leaderboards::apply(ctx, &user, &ranked_changes)?;
+        let mut leaderboards = crate::leaderboards::apply(ctx, &user, &ranked_changes)?;
+        // Boards ranked by points were moved when the points were finished.
+        leaderboards.extend(points.leaderboards);
 
         Ok(EventOutcome {
             response: EventResponse {

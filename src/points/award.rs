@@ -1,5 +1,6 @@
 //! The one place a points award is persisted (see the module documentation of `points`).
 
+use chrono_tz::Tz;
 use serde_json::Value;
 
 use super::store;
@@ -18,6 +19,8 @@ pub struct Decided<'a> {
     /// The system total before this award.
     pub total_before: i64,
     pub at_ms: i64,
+    /// The user's time zone, for the local day the award counts on.
+    pub tz: Tz,
     /// `PointsTrigger` and `[PointsBoost]` as they were when the award was made.
     pub trigger: &'a Value,
     pub boosts: &'a Value,
@@ -33,7 +36,8 @@ pub struct Persisted {
     pub at_ms: i64,
 }
 
-/// Writes the award row and the user's new total for the system. Every award from every
+/// Writes the award row, the user's new total for the system and the year-in-review
+/// aggregates. Every award from every
 /// path (events, achievement completions via the API, cascades and backdates, user
 /// creation, time triggers) comes through here inside the writer's transaction.
 pub fn persist_award(ctx: &mut WriteCtx<'_>, award: &Decided<'_>) -> Result<Persisted, ApiError> {
@@ -59,6 +63,15 @@ pub fn persist_award(ctx: &mut WriteCtx<'_>, award: &Decided<'_>) -> Result<Pers
         award.system_id,
         award.tenant,
         total,
+    )?;
+    crate::wrapped::record_points(
+        ctx,
+        award.user_row,
+        award.tenant,
+        award.system_id,
+        award.awarded,
+        award.at_ms,
+        award.tz,
     )?;
     Ok(Persisted {
         uuid,

@@ -15,6 +15,7 @@ use crate::catalog::{Catalog, Metric, PointsSystem};
 use crate::clock::from_millis;
 use crate::domain::user::{User, UserUpsert};
 use crate::error::ApiError;
+use crate::leaderboards::ValueChange;
 use crate::rules::achievements::filters_match;
 use crate::rules::local_time::local_date;
 use crate::webhooks::{self, emit_coalesced, merge_points_changed};
@@ -133,6 +134,7 @@ fn award(
             awarded,
             total_before: change.total,
             at_ms,
+            tz: user.time_zone(ctx.env.settings.config.server.default_timezone),
             trigger: &trigger_json,
             boosts: &boosts_json,
         },
@@ -415,6 +417,8 @@ pub struct Finished {
     pub response: Map<String, Value>,
     /// Every award as `(system id, awarded)`, in order.
     pub awards: Vec<(i64, i64)>,
+    /// Event-response entries of the leaderboards ranked by these points.
+    pub leaderboards: Map<String, Value>,
 }
 
 fn level_json(system: &PointsSystem, index: Option<usize>) -> Value {
@@ -511,5 +515,16 @@ pub fn finish(
         awards.extend(change.made.iter().map(|m| (system.id, m.award.awarded)));
         response.insert(system.key.clone(), Value::Object(full));
     }
-    Ok(Finished { response, awards })
+    // Boards ranked by points are fed here, so every path that awards points (events,
+    // completions, backdates, user creation, time triggers) moves them.
+    let changes: Vec<ValueChange> = awards
+        .iter()
+        .map(|&(system_id, awarded)| ValueChange::Points { system_id, awarded })
+        .collect();
+    let leaderboards = crate::leaderboards::apply(ctx, user, &changes)?;
+    Ok(Finished {
+        response,
+        awards,
+        leaderboards,
+    })
 }
