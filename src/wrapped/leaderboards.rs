@@ -1,5 +1,4 @@
-//! The best leaderboard rank a user reached in a period, from `leaderboard_history`
-//! (created by the leaderboards migration; without it there is nothing to report).
+//! The best leaderboard rank a user reached in a period, from `leaderboard_history`.
 
 use std::collections::BTreeMap;
 
@@ -7,14 +6,6 @@ use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
-
-fn history_exists(conn: &Connection) -> rusqlite::Result<bool> {
-    conn.prepare_cached(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'leaderboard_history'",
-    )?
-    .query_row([], |r| r.get::<_, i64>(0))
-    .map(|n| n > 0)
-}
 
 /// The best (lowest) rank per leaderboard reached in `[from_ms, to_ms)`, with the value at
 /// that moment and its run, as `UserLeaderboardResponse` keyed by leaderboard key. Ties go
@@ -26,9 +17,6 @@ pub fn best_ranks(
     to_ms: i64,
 ) -> Result<Map<String, Value>, ApiError> {
     let mut out = Map::new();
-    if !history_exists(conn)? {
-        return Ok(out);
-    }
     let mut stmt = conn.prepare_cached(
         "SELECT h.leaderboard_id, h.run_start, h.run_end, h.rank, h.value,
                 d.uuid, d.key, d.status, d.body
@@ -124,22 +112,14 @@ mod tests {
     }
 
     #[test]
-    fn without_the_history_table_there_is_nothing() {
-        let conn = db();
-        assert!(best_ranks(&conn, 1, 0, i64::MAX).expect("read").is_empty());
-    }
-
-    #[test]
     fn the_best_rank_in_the_period_is_reported_per_leaderboard() {
         let conn = db();
         conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS leaderboard_history (leaderboard_id INTEGER, run_start TEXT,
-                 run_end TEXT, user_id INTEGER, at_ms INTEGER, previous_rank INTEGER, rank INTEGER,
-                 previous_value INTEGER, value INTEGER);
-             INSERT INTO definitions (id, uuid, tenant_id, kind, key, status, managed, body, created, updated)
+            "INSERT INTO definitions (id, uuid, tenant_id, kind, key, status, managed, body, created, updated)
                  VALUES (7, 'u-7', NULL, 'leaderboard', 'weekly', 'active', 1,
                          '{\"name\":\"Weekly\",\"rankBy\":\"metric\"}', 0, 0);
-             INSERT INTO leaderboard_history VALUES
+             INSERT INTO leaderboard_history (leaderboard_id, run_start, run_end, user_id,
+                     at_ms, previous_rank, rank, previous_value, value) VALUES
                  (7, '2031-03-03', '2031-03-09', 1, 100, NULL, 5, NULL, 10),
                  (7, '2031-03-03', '2031-03-09', 1, 200, 5, 2, 10, 30),
                  (7, '2031-03-03', '2031-03-09', 1, 300, 2, 2, 30, 35),

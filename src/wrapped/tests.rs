@@ -35,6 +35,7 @@ fn writer() -> Writer {
         settings: Arc::new(RuntimeSettings::new(Config::default(), ConfigSource::Demo)),
         wake_delivery: Arc::new(tokio::sync::Notify::new()),
         due_hints: crate::scheduler::DueHints::default(),
+        leaderboards: Default::default(),
     };
     Writer::start(conn, env).expect("writer").0
 }

@@ -20,6 +20,7 @@ mod leaderboards;
 mod ops;
 mod points;
 mod points_admin;
+mod points_everywhere;
 mod preferences;
 mod rate_limits;
 mod streak_admin;
