@@ -814,6 +814,40 @@ test("achievements_all_complete_and_user_achievements", async (s) => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// points (issue #6): the sdk-xp system of trophy.toml pays only users with plan = "points"
+
+test("points_event_system_summary_and_user_points", async (s) => {
+  const c = s.client();
+  const u = uid("points");
+  const today = isoDate(await s.clock());
+  // creation 5 and 2 lessons × 10, each × 1.5 rounded up: 8 + 30 = 38, still Bronze
+  const r = await c.metrics.event("lessons", { user: { id: u, attributes: { plan: "points" } }, value: 2 }, OPTS);
+  const p = r.points["sdk-xp"];
+  eq([p.key, p.name, p.maxPoints, p.added, p.total], ["sdk-xp", "SDK XP", 1000, 38, 38], "event points");
+  eq(p.level, undefined, "no level change, no level");
+  eq(p.awards.map((a) => [a.awarded, a.total, a.trigger.type]), [[8, 8, "user_creation"], [30, 38, "metric"]], "awards");
+  eq(p.awards[1].boosts.map((b) => [b.name, b.multiplier, b.rounding]), [["Points plan bonus", 1.5, "up"]], "boosts applied");
+  near(new Date(p.awards[1].trigger.created), new Date(p.awards[1].trigger.updated), "trigger created/updated", 0);
+  // 2 more: 68 → Silver
+  const r2 = await c.metrics.event("lessons", { user: { id: u }, value: 2 }, OPTS);
+  eq([r2.points["sdk-xp"].added, r2.points["sdk-xp"].total, r2.points["sdk-xp"].level.key], [30, 68, "silver"], "Silver");
+
+  const system = await c.points.system("sdk-xp", OPTS);
+  eq([system.name, system.description, system.maxPoints], ["SDK XP", "Points for the SDK tests", 1000], "points.system");
+  eq(system.triggers.map((t) => t.type).sort(), ["metric", "user_creation"], "active triggers");
+  const ranges = await c.points.summary("sdk-xp", { userAttributes: "plan:points" }, OPTS);
+  eq(ranges.length, 11, "eleven ranges");
+  check(ranges.some((x) => x.from === 61 && x.to === 70 && x.users >= 1), `a user in 61-70: ${JSON.stringify(ranges)}`);
+
+  const mine = await c.users.points(u, "sdk-xp", { awards: 2 }, OPTS);
+  eq([mine.total, mine.level.key, mine.awards.map((a) => a.awarded)], [68, "silver", [30, 30]], "users.points");
+  const rows = await c.users.pointsEventSummary(u, "sdk-xp", { aggregation: "daily", startDate: today, endDate: today }, OPTS);
+  eq(rows.map((x) => [x.date, x.total, x.change]), [[today, 68, 68]], "users.pointsEventSummary");
+  await expectError(c.points.system(`no-such-${RUN}`, OPTS), 404, { what: "unknown points system" });
+  await expectError(c.users.points(uid("points-nobody"), "sdk-xp", {}, OPTS), 404, { what: "unknown user" });
+});
+
+// ---------------------------------------------------------------------------------------------
 // runner
 
 async function main() {

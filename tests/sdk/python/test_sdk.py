@@ -40,6 +40,15 @@ from typing import Any, Callable, Iterable, List, Optional, Tuple
 from trophy import (
     BadRequestError,
     CreateAchievementRequestItem,
+    CreatePointsBoostRequestItem,
+    CreatePointsLevelRequestItem,
+    CreatePointsSystemRequestItem,
+    CreatePointsTriggerRequestItem,
+    CreatePointsTriggerRequestItemUserAttributesItem,
+    PatchPointsBoostsRequestItem,
+    PatchPointsLevelsRequestItem,
+    PatchPointsTriggersRequestItem,
+    UpdatePointsSystemRequestItem,
     CreateTenantRequestItem,
     NotFoundError,
     NotificationPreferences,
@@ -1862,6 +1871,131 @@ def test_multi_tenant_admin_achievements_and_streaks(s: Server) -> None:
                  freezes=START_FREEZES)
     eq([(x.user_id, x.streak_length) for x in cb.streaks.list(user_ids=[shared])], [(shared, 0)], "list in b")
     eq([(x.user_id, x.streak_length) for x in ca.streaks.list(user_ids=[shared])], [(shared, 2)], "list in a")
+
+
+# ============================================================================================
+# points (issue #6): the sdk-xp system of trophy.toml pays only users with plan = "points"
+
+
+@test("single")
+def test_points_application_api(s: Server) -> None:
+    c = s.client()
+    u = uid("points")
+    today = s.clock().date().isoformat()
+    # creation 5 and 3 lessons × 10, each × 1.5 rounded up: 8 + 45 = 53 → Silver
+    r = c.metrics.event("lessons", user=UpsertedUser(id=u, attributes={"plan": "points"}), value=3)
+    p = r.points["sdk-xp"]
+    eq((p.key, p.name, p.description, p.max_points), ("sdk-xp", "SDK XP", "Points for the SDK tests", 1000),
+       "event points: system fields")
+    eq((p.added, p.total), (53, 53), "event points: added and total")
+    eq(p.level.key if p.level else None, "silver", "event points: the level changed to Silver")
+    eq([(a.awarded, a.total, a.trigger.type) for a in p.awards],
+       [(8, 8, "user_creation"), (45, 53, "metric")], "event points: awards")
+    eq([b.name for b in p.awards[1].boosts or []], ["Points plan bonus"], "event points: boosts applied")
+    eq(p.awards[1].trigger.metric_threshold, 1, "event points: trigger snapshot")
+    other = c.metrics.event("lessons", user=UpsertedUser(id=uid("points-none")), value=3)
+    eq(other.points, {}, "users without the plan earn nothing")
+
+    system = c.points.system("sdk-xp")
+    eq((system.name, system.max_points), ("SDK XP", 1000), "points.system")
+    eq(sorted(t.type for t in system.triggers), ["metric", "user_creation"], "points.system: active triggers")
+    eq([t.user_attributes[0].value for t in system.triggers], ["points", "points"], "trigger filters")
+    eq([(b.name, b.status, b.multiplier, b.rounding, b.end) for b in c.points.boosts("sdk-xp")],
+       [("Points plan bonus", "active", 1.5, "up", None)], "points.boosts")
+    eq(len(c.points.boosts("sdk-xp", include_finished=True)), 1, "points.boosts includeFinished")
+    eq([(lv.key, lv.points) for lv in c.points.levels("sdk-xp")], [("bronze", 0), ("silver", 50)], "points.levels")
+    summary = {x.level.key: x.users for x in c.points.level_summary("sdk-xp")}
+    eq(summary["silver"], 1, "level summary: one user at Silver")
+    check(summary["bronze"] >= 1, f"level summary: everyone else at Bronze: {summary}")
+    ranges = c.points.summary("sdk-xp", user_attributes="plan:points")
+    eq(len(ranges), 11, "summary: eleven ranges")
+    eq([(x.from_, x.to, x.users) for x in ranges[:1] + ranges[5:7]], [(0, 0, 0), (41, 50, 0), (51, 60, 1)],
+       "summary: ranges of ten up to 100")
+
+    mine = c.users.points(u, "sdk-xp", awards=1)
+    eq((mine.total, mine.level.key if mine.level else None, len(mine.awards)), (53, "silver", 1), "users.points")
+    eq(mine.awards[0].awarded, 45, "users.points: the newest award first")
+    eq([b.name for b in c.users.points_boosts(u, "sdk-xp")], ["Points plan bonus"], "users.points_boosts")
+    rows = c.users.points_event_summary(u, "sdk-xp", aggregation="daily", start_date=today, end_date=today)
+    eq([(x.date, x.total, x.change) for x in rows], [(today, 53, 53)], "users.points_event_summary")
+
+    expect_error(lambda: c.points.system(f"no-such-{RUN}"), 404, NotFoundError, what="unknown points system")
+    expect_error(lambda: c.users.points(uid("points-nobody"), "sdk-xp"), 404, NotFoundError, what="unknown user")
+
+
+@test("single")
+def test_points_admin_api(s: Server) -> None:
+    admin = s.admin().admin
+    c = s.client()
+    metric_id = lessons_metric_id(c)
+    # the attribute's UUID, as the Admin API reports it on the pro-member achievement's filter
+    plan_id = by_key(admin.achievements.list(limit=100))["pro-member"].user_attributes[0].attribute_id
+    key = f"py-{RUN}-gems"
+    raw = admin.points.systems.with_raw_response.create(request=[CreatePointsSystemRequestItem(
+        name="Gems", key=key, description="Admin gems", max_points=500,
+        levels=[CreatePointsLevelRequestItem(name="Rough", key="rough", points=0)],
+        triggers=[CreatePointsTriggerRequestItem(
+            type="metric", points=4, metric_id=metric_id, metric_threshold=2, status="active",
+            user_attributes=[CreatePointsTriggerRequestItemUserAttributesItem(attribute_id=plan_id,
+                                                                             attribute_value="gems")])])])
+    eq((raw.status_code, raw.data.issues), (201, []), "systems.create")
+    made = raw.data.created[0]
+    eq((made.key, made.status, made.max_points, len(made.levels or []), len(made.triggers or [])),
+       (key, "active", 500, 1, 1), "created system with children")
+    sid = made.id
+    eq(admin.points.systems.get(sid).name, "Gems", "systems.get")
+    check(key in [x.key for x in admin.points.systems.list(limit=100)], "systems.list")
+    upd = admin.points.systems.update(request=[UpdatePointsSystemRequestItem(id=sid, name="Gems!")])
+    eq([x.name for x in upd.updated], ["Gems!"], "systems.update")
+
+    u = uid("gems")
+    r = c.metrics.event("lessons", user=UpsertedUser(id=u, attributes={"plan": "gems"}), value=5)
+    eq((r.points[key].added, r.points[key].total), (8, 8), "the admin trigger pays: two thresholds of 4")
+
+    trig = admin.points.triggers.create(sid, request=[
+        CreatePointsTriggerRequestItem(type="time", points=1, time_unit="hours", time_interval=6),
+        CreatePointsTriggerRequestItem(type="metric", points=0, metric_id=metric_id, metric_threshold=1)])
+    eq([(t.type, t.status, t.time_unit) for t in trig.created], [("time", "inactive", "hours")], "triggers.create")
+    eq([i.index for i in trig.issues], [1], "triggers.create: points 0 is an issue")
+    tid = trig.created[0].id
+    eq(admin.points.triggers.get(sid, tid).time_interval, 6, "triggers.get")
+    eq(len(admin.points.triggers.list(sid)), 2, "triggers.list")
+    upd = admin.points.triggers.update(sid, request=[PatchPointsTriggersRequestItem(id=tid, time_interval=12)])
+    eq([t.time_interval for t in upd.updated], [12], "triggers.update")
+    eq([x.id for x in admin.points.triggers.delete(sid, ids=[tid]).deleted], [tid], "triggers.delete")
+
+    lv = admin.points.levels.create(sid, request=[CreatePointsLevelRequestItem(name="Cut", key="cut", points=20)])
+    lid = lv.created[0].id
+    eq(admin.points.levels.get(sid, lid).key, "cut", "levels.get")
+    eq([x.key for x in admin.points.levels.list(sid)], ["rough", "cut"], "levels.list by threshold")
+    upd = admin.points.levels.update(sid, request=[PatchPointsLevelsRequestItem(id=lid, points=8)])
+    eq([x.points for x in upd.updated], [8], "levels.update")
+    eq(c.users.points(u, key).level.key, "cut", "the user is at the updated level")
+    eq([x.id for x in admin.points.levels.delete(sid, ids=[lid]).deleted], [lid], "levels.delete")
+
+    bo = admin.points.boosts.create(sid, request=[
+        CreatePointsBoostRequestItem(name="Just you", start="2020-01-01", multiplier=2, user_id=u),
+        CreatePointsBoostRequestItem(name="Bad", start="2020-01-01", multiplier=1)])
+    eq([(b.name, b.user_id, b.status, b.rounding) for b in bo.created], [("Just you", u, "active", "down")],
+       "boosts.create")
+    eq(len(bo.issues), 1, "boosts.create: multiplier 1 is an issue")
+    bid = bo.created[0].id
+    eq(admin.points.boosts.get(sid, bid).multiplier, 2, "boosts.get")
+    eq(len(admin.points.boosts.list(sid)), 1, "boosts.list")
+    upd = admin.points.boosts.update(sid, request=[PatchPointsBoostsRequestItem(id=bid, multiplier=3)])
+    eq([b.multiplier for b in upd.updated], [3], "boosts.update")
+    r = c.metrics.event("lessons", user=UpsertedUser(id=u), value=2)
+    eq(r.points[key].added, 12, "the user's boost triples the award")
+    eq([x.id for x in admin.points.boosts.delete(sid, ids=[bid]).deleted], [bid], "boosts.delete")
+
+    file_system = next(x for x in admin.points.systems.list(limit=100) if x.key == "sdk-xp")
+    expect_error(lambda: admin.points.systems.update(request=[UpdatePointsSystemRequestItem(
+        id=file_system.id, name="X")]), 422, UnprocessableEntityError, contains="managed by trophy.toml",
+        what="update a file points system")
+    expect_error(lambda: admin.points.levels.list(str(uuid.uuid4())), 404, NotFoundError,
+                 what="levels of an unknown system")
+    eq([x.id for x in admin.points.systems.delete(ids=[sid]).deleted], [sid], "systems.delete")
+    expect_error(lambda: c.points.system(key), 404, NotFoundError, what="an archived system")
 
 
 # ============================================================================================
