@@ -86,11 +86,11 @@ pub fn group_from_query(board: &Leaderboard, text: Option<&str>) -> Result<Vec<S
         .collect()
 }
 
-pub fn group_key(board: &Leaderboard, run: Run, group: &[String]) -> GroupKey {
+pub fn group_key(board: &Leaderboard, run: Run, tenant: i64, group: &[String]) -> GroupKey {
     GroupKey {
         board: board.id,
         run_start: run.start,
-        group: super::engine::group_name(group),
+        group: super::engine::group_name(tenant, group),
     }
 }
 

@@ -94,7 +94,7 @@ async fn get(
         return Ok(HttpResponse::Ok().json(body));
     };
     let index = state.leaderboards.clone();
-    let group_key = read::group_key(&board, run, &group);
+    let group_key = read::group_key(&board, run, tenant.0, &group);
     let limit = usize::try_from(limit).unwrap_or(0);
     let (rows, first_rank) = read_inline(&state, limit <= INLINE_ROWS, move |conn| {
         let around = match around {
