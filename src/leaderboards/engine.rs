@@ -72,9 +72,21 @@ pub fn group_of(board: &Leaderboard, user: &User) -> Option<Vec<String>> {
         .collect()
 }
 
-/// How a group is named in storage and in the index.
-pub fn group_name(values: &[String]) -> String {
-    values.join("\u{1f}")
+/// How a group is named in storage and in the index: the tenant (boards shared by every
+/// tenant rank each tenant's users apart) and the breakdown values.
+pub fn group_name(tenant: i64, values: &[String]) -> String {
+    format!("{tenant}\u{1e}{}", values.join("\u{1f}"))
+}
+
+/// The tenant and breakdown values of a stored group name.
+pub fn parse_group_name(name: &str) -> Option<(i64, Vec<String>)> {
+    let (tenant, values) = name.split_once('\u{1e}')?;
+    let values = if values.is_empty() {
+        Vec::new()
+    } else {
+        values.split('\u{1f}').map(str::to_owned).collect()
+    };
+    Some((tenant.parse().ok()?, values))
 }
 
 /// Applies `changes` for `user` to every tracking board they concern and returns the
@@ -128,7 +140,7 @@ fn place(
     let now = ctx.now.timestamp_millis();
     let run_start = run.start.to_string();
     let run_end = run.end.map(|d| d.to_string());
-    let grp = group_name(group);
+    let grp = group_name(user.tenant_id, group);
     let at = At {
         board: board.id,
         run_start: &run_start,
@@ -326,7 +338,7 @@ fn notify(
         crate::webhooks::emit_coalesced(
             ctx,
             "leaderboard.changed",
-            &format!("{}:{}:{}", board.id, run.start, group_name(group)),
+            &format!("{}:{}:{}", board.id, run.start, group_name(tenant, group)),
             limits.leaderboard_changed_window_seconds,
             body,
             keep_latest,
@@ -346,7 +358,7 @@ pub fn board_with_rankings(
     today: NaiveDate,
     limit: usize,
 ) -> Result<Value, ApiError> {
-    let grp = group_name(group);
+    let grp = group_name(tenant, group);
     let rows = store::rankings(
         ctx.conn,
         At {

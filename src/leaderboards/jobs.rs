@@ -6,7 +6,7 @@
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use serde_json::json;
 
-use super::engine::board_with_rankings;
+use super::engine::{board_with_rankings, parse_group_name};
 use super::runs::{Run, Schedule};
 use super::store;
 use crate::catalog::Leaderboard;
@@ -118,29 +118,21 @@ fn announce(
         return Ok(());
     }
     let event_type = format!("leaderboard.{kind}");
-    let mut groups: Vec<Vec<String>> = store::groups(ctx.conn, board.id, &run_start)?
-        .into_iter()
-        .filter(|g| !board.breakdown_attributes.is_empty() || g.is_empty())
-        .map(|g| g.split('\u{1f}').map(str::to_owned).collect())
+    let mut groups: Vec<(i64, Vec<String>)> = store::groups(ctx.conn, board.id, &run_start)?
+        .iter()
+        .filter_map(|g| parse_group_name(g))
         .collect();
-    if board.breakdown_attributes.is_empty() {
-        groups = vec![Vec::new()];
+    if groups.is_empty() {
+        groups.push((board.owner, Vec::new()));
     }
     let limit = if kind == "finished" {
         FINISHED_TOP
     } else {
         usize::MAX
     };
-    for group in groups {
-        let mut leaderboard = board_with_rankings(
-            ctx,
-            board,
-            board.owner,
-            run,
-            &group,
-            ctx.now.date_naive(),
-            limit,
-        )?;
+    for (tenant, group) in groups {
+        let mut leaderboard =
+            board_with_rankings(ctx, board, tenant, run, &group, ctx.now.date_naive(), limit)?;
         leaderboard["status"] = json!(if kind == "finished" {
             "finished"
         } else {

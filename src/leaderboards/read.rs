@@ -1,8 +1,10 @@
 //! What the read routes need: which board and run a request means, its breakdown group,
 //! and rankings served from the in-memory index (names from SQLite).
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use super::index::{GroupKey, RankIndex};
 use super::runs::Run;
@@ -84,19 +86,38 @@ pub fn group_from_query(board: &Leaderboard, text: Option<&str>) -> Result<Vec<S
         .collect()
 }
 
-pub fn group_key(board: &Leaderboard, run: Run, group: &[String]) -> GroupKey {
+pub fn group_key(board: &Leaderboard, run: Run, tenant: i64, group: &[String]) -> GroupKey {
     GroupKey {
         board: board.id,
         run_start: run.start,
-        group: super::engine::group_name(group),
+        group: super::engine::group_name(tenant, group),
     }
 }
 
-fn name_of(conn: &Connection, user_id: i64) -> Result<Option<(String, Option<String>)>, ApiError> {
-    Ok(conn
-        .prepare_cached("SELECT external_id, name FROM users WHERE id = ?1")?
-        .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?)
+/// Users looked up per statement: one statement for a whole page costs less than one per
+/// row (each statement takes its own WAL snapshot).
+const NAMES_PER_QUERY: usize = 100;
+
+/// External id and name of each of `ids`, by row id.
+fn names_of(
+    conn: &Connection,
+    ids: &[i64],
+) -> Result<HashMap<i64, (String, Option<String>)>, ApiError> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(NAMES_PER_QUERY) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT id, external_id, name FROM users WHERE id IN ({marks})"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(chunk), |r| {
+            Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?)))
+        })?;
+        for row in rows {
+            let (id, names) = row?;
+            out.insert(id, names);
+        }
+    }
+    Ok(out)
 }
 
 /// A page of rankings: from `offset`, or from the position of `around` plus `offset`
@@ -121,16 +142,19 @@ pub fn page(
         (g.page(start, limit).to_vec(), start)
     });
     let (standings, start) = standings;
-    let mut rows = Vec::with_capacity(standings.len());
-    for s in standings {
-        if let Some((user_id, name)) = name_of(conn, s.user_id)? {
-            rows.push(Ranked {
+    let ids: Vec<i64> = standings.iter().map(|s| s.user_id).collect();
+    let mut names = names_of(conn, &ids)?;
+    let rows = standings
+        .iter()
+        .filter_map(|s| {
+            let (user_id, name) = names.remove(&s.user_id)?;
+            Some(Ranked {
                 user_id,
                 name,
                 value: s.value,
-            });
-        }
-    }
+            })
+        })
+        .collect();
     Ok((rows, start + 1))
 }
 

@@ -13,6 +13,8 @@ use crate::state::AppState;
 use crate::store;
 
 const DEFAULT_LIMIT: i64 = 10;
+/// Pages up to this size are read on the worker itself (see [`read_inline`]).
+const INLINE_ROWS: usize = 100;
 const DEFAULT_EVENTS: i64 = 10;
 const MAX_EVENTS: i64 = 100;
 
@@ -92,20 +94,19 @@ async fn get(
         return Ok(HttpResponse::Ok().json(body));
     };
     let index = state.leaderboards.clone();
-    let group_key = read::group_key(&board, run, &group);
+    let group_key = read::group_key(&board, run, tenant.0, &group);
     let limit = usize::try_from(limit).unwrap_or(0);
-    let (rows, first_rank) = state
-        .read(move |conn| {
-            let around = match around {
-                Some(id) => match store::users::find(conn, tenant.0, id.as_str())? {
-                    Some(user) => Some(user.row_id),
-                    None => return Ok((Vec::new(), 1)),
-                },
-                None => None,
-            };
-            read::page(conn, &index, &group_key, around, offset, limit)
-        })
-        .await?;
+    let (rows, first_rank) = read_inline(&state, limit <= INLINE_ROWS, move |conn| {
+        let around = match around {
+            Some(id) => match store::users::find(conn, tenant.0, id.as_str())? {
+                Some(user) => Some(user.row_id),
+                None => return Ok((Vec::new(), 1)),
+            },
+            None => None,
+        };
+        read::page(conn, &index, &group_key, around, offset, limit)
+    })
+    .await?;
     body.insert("rankings".into(), view::rankings(&rows, first_rank));
     Ok(HttpResponse::Ok().json(body))
 }
@@ -138,24 +139,23 @@ async fn user_board(
     let run = read::select_run(&board, query.run.as_deref(), today)?;
     let index = state.leaderboards.clone();
     let board_for_read = board.clone();
-    let (user, standing) = state
-        .read(move |conn| {
-            let user = store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
-            let standing = match run {
-                Some(run) => Some(read::user_standing(
-                    conn,
-                    &index,
-                    &board_for_read,
-                    run,
-                    user.row_id,
-                    count,
-                )?),
-                None => None,
-            };
-            Ok((user, standing))
-        })
-        .await?;
+    let (user, standing) = read_inline(&state, true, move |conn| {
+        let user = store::users::find(conn, tenant.0, id.as_str())?
+            .ok_or_else(|| ApiError::not_found("User not found"))?;
+        let standing = match run {
+            Some(run) => Some(read::user_standing(
+                conn,
+                &index,
+                &board_for_read,
+                run,
+                user.row_id,
+                count,
+            )?),
+            None => None,
+        };
+        Ok((user, standing))
+    })
+    .await?;
     let group = crate::leaderboards::engine::group_of(&board, &user).unwrap_or_default();
     let mut body = view::board(&board, &catalog, tenant.0, today, &group);
     let (rank, value, history) = match standing {
@@ -169,4 +169,21 @@ async fn user_board(
     );
     body.insert("history".into(), history);
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// Rank reads come from the in-memory index; SQLite only supplies point lookups (a user
+/// by id, the names of at most `INLINE_ROWS` users, the last `numEvents` history rows by
+/// index). That is cheaper than the hop to the blocking pool, which dominated their
+/// latency, so they run on the worker; bigger pages go through the pool like other reads.
+async fn read_inline<T, F>(state: &AppState, inline: bool, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&rusqlite::Connection) -> Result<T, ApiError> + Send + 'static,
+{
+    if inline {
+        let conn = state.readers.get()?;
+        f(&conn)
+    } else {
+        state.read(f).await
+    }
 }

@@ -678,3 +678,46 @@ async fn listing_statuses_and_bad_requests() {
     let (status, ok) = app.get_json("/v1/leaderboards/top3?limit=3").await;
     assert_eq!(status, StatusCode::OK, "{ok}");
 }
+
+#[tokio::test]
+async fn each_tenant_has_its_own_rankings_on_a_shared_board() {
+    let config = CONFIG.replace(
+        "default_timezone = \"UTC\"",
+        "default_timezone = \"UTC\"\nmulti_tenant = true",
+    );
+    let mut app = spawn_app(&config).await;
+    for customer_id in ["acme", "globex"] {
+        let (status, body) = parts(
+            app.admin_request(reqwest::Method::POST, "/admin/v1/tenants")
+                .json(&json!([{ "customerId": customer_id, "name": customer_id }]))
+                .send()
+                .await
+                .expect("create tenant"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    app.tenant = Some("acme".into());
+    event(&app, "2031-03-01T10:30:00Z", json!("u1"), "lessons", 5.0).await;
+    app.tenant = Some("globex".into());
+    let g = event(&app, "2031-03-01T10:31:00Z", json!("u1"), "lessons", 3.0).await;
+    assert_eq!(
+        g["leaderboards"]["all-time"]["rank"], 1,
+        "acme's 5 is not in globex"
+    );
+    event(&app, "2031-03-01T10:32:00Z", json!("g2"), "lessons", 1.0).await;
+    assert_eq!(
+        ranks(&board(&app, "all-time").await),
+        expect(&[("u1", 1, 3.0), ("g2", 2, 1.0)])
+    );
+    app.tenant = Some("acme".into());
+    assert_eq!(
+        ranks(&board(&app, "all-time").await),
+        expect(&[("u1", 1, 5.0)])
+    );
+    let (_, mine) = app.get_json("/v1/users/u1/leaderboards/all-time").await;
+    assert_eq!(
+        (mine["rank"].clone(), mine["value"].clone()),
+        (json!(1), json!(5))
+    );
+}

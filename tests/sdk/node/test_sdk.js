@@ -848,6 +848,52 @@ test("points_event_system_summary_and_user_points", async (s) => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// leaderboards (issue #7): the boards of tests/sdk/trophy.toml rank by minutes
+
+const LB_ALL_TIME = "minutes-all-time";
+const LB_WEEKLY = "minutes-weekly-by-country";
+const lbRows = (board) => board.rankings.map((r) => [r.userId, r.userName, r.rank, r.value]);
+
+test("leaderboards_all_get_and_user_leaderboard", async (s) => {
+  const c = s.client();
+  const country = `node-${RUN}`;
+  const a = uid("lb-a");
+  const b = uid("lb-b");
+  const now = await s.clock();
+  const today = now.toISOString().slice(0, 10);
+  const ra = await c.metrics.event("minutes", { user: { id: a, name: "Ada", tz: "UTC", attributes: { country } }, value: 10_000_005 }, OPTS);
+  const e = ra.leaderboards[LB_WEEKLY];
+  eq([e.key, e.rankBy, e.metricKey, e.rank, e.previousRank, e.threshold], [LB_WEEKLY, "metric", "minutes", 1, null, 0], "event entry");
+  eq(e.breakdownAttributeValues, [{ key: "country", value: country }], "breakdownAttributeValues");
+  const days = Math.round((Date.parse(e.start) - Date.parse("2020-01-06")) / 86_400_000);
+  eq([days % 7, (Date.parse(e.end) - Date.parse(e.start)) / 86_400_000], [0, 6], "a 7-day run");
+  check(e.start <= today && today <= e.end, `the run ${e.start}..${e.end} contains ${today}`);
+  const rankA = ra.leaderboards[LB_ALL_TIME].rank;
+  const rb = await c.metrics.event("minutes", { user: { id: b, attributes: { country } }, value: 10_000_001 }, OPTS);
+  eq([rb.leaderboards[LB_WEEKLY].rank, rb.leaderboards[LB_ALL_TIME].rank], [2, rankA + 1], "b below a");
+
+  const around = await c.leaderboards.get(LB_ALL_TIME, { userId: a, limit: 2 }, OPTS);
+  eq(lbRows(around), [[a, "Ada", rankA, 10_000_005], [b, null, rankA + 1, 10_000_001]], "rankings from a");
+  eq([around.status, around.start, around.end, around.runUnit], ["active", "2020-01-01", null, null], "all-time board");
+  const group = await c.leaderboards.get(LB_WEEKLY, { userAttributes: `country:${country}` }, OPTS);
+  eq(lbRows(group), [[a, "Ada", 1, 10_000_005], [b, null, 2, 10_000_001]], "the group's rankings");
+  eq([group.breakdownAttributes, group.runUnit, group.runInterval, group.maxParticipants], [["country"], "day", 7, 50], "weekly board");
+  await expectError(c.leaderboards.get(LB_WEEKLY, {}, OPTS), 422, { cls: TrophyApi.UnprocessableEntityError, what: "no userAttributes" });
+  await expectError(c.leaderboards.get(`no-such-${RUN}`, {}, OPTS), 404, { cls: TrophyApi.NotFoundError, what: "unknown board" });
+
+  const mine = await c.users.leaderboard(b, LB_WEEKLY, { numEvents: 5 }, OPTS);
+  eq([mine.rank, mine.value], [2, 10_000_001], "users.leaderboard");
+  eq(mine.history.map((h) => [h.previousRank, h.rank, h.previousValue, h.value]), [[null, 2, null, 10_000_001]], "history");
+  check(mine.history[0].timestamp instanceof Date, "history timestamp is a Date");
+  near(mine.history[0].timestamp, now, "history timestamp");
+  await expectError(c.users.leaderboard(uid("lb-nobody"), LB_WEEKLY, {}, OPTS), 404, { cls: TrophyApi.NotFoundError, what: "unknown user" });
+
+  const all = await c.leaderboards.all(OPTS);
+  const listed = Object.fromEntries(all.map((x) => [x.key, x]));
+  eq([listed[LB_ALL_TIME].status, listed[LB_WEEKLY].status, listed[LB_WEEKLY].breakdownAttribute], ["active", "active", "country"], "leaderboards.all");
+});
+
+// ---------------------------------------------------------------------------------------------
 // runner
 
 async function main() {

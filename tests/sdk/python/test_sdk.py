@@ -2002,6 +2002,116 @@ def test_points_admin_api(s: Server) -> None:
 # runner
 
 
+# ============================================================================================
+# leaderboards (issue #7): the boards of tests/sdk/trophy.toml rank by minutes
+
+LB_ALL_TIME, LB_WEEKLY = "minutes-all-time", "minutes-weekly-by-country"
+
+
+def lb_run(today: dt.date) -> Tuple[dt.date, dt.date]:
+    """The weekly board's run containing `today`: 7-day runs from Monday 2020-01-06."""
+    start = today - dt.timedelta(days=(today - dt.date(2020, 1, 6)).days % 7)
+    return start, start + dt.timedelta(days=6)
+
+
+def lb_rows(board) -> List[Tuple[str, Optional[str], int, float]]:
+    return [(r.user_id, r.user_name, r.rank, r.value) for r in board.rankings]
+
+
+@test("single")
+def test_leaderboards_ranks_event_entries_and_history(s: Server) -> None:
+    c = s.client()
+    country = f"py-{RUN}"
+    a, b = uid("lb-a"), uid("lb-b")
+    now = s.clock()
+    start, end = lb_run(now.date())
+    ra = c.metrics.event("minutes", user={"id": a, "name": "Ann", "tz": "UTC", "attributes": {"country": country}},
+                         value=3_000_007)
+    e = ra.leaderboards[LB_WEEKLY]
+    eq((e.key, e.name, e.rank_by, e.metric_key, e.metric_name), (LB_WEEKLY, "Weekly minutes by country", "metric",
+       "minutes", METRICS["minutes"]), "event entry: board fields")
+    eq((str(e.start), str(e.end)), (start.isoformat(), end.isoformat()), "event entry: the current run's dates")
+    eq((e.rank, e.previous_rank, e.threshold), (1, None, 0), "event entry: first in a new group")
+    eq([(p.key, p.value) for p in e.breakdown_attribute_values], [("country", country)], "breakdownAttributeValues")
+    rank_a = ra.leaderboards[LB_ALL_TIME].rank
+    check(isinstance(rank_a, int) and rank_a >= 1, f"all-time rank {rank_a!r}")
+    rb = c.metrics.event("minutes", user={"id": b, "attributes": {"country": country}}, value=2_000_003)
+    eq(rb.leaderboards[LB_WEEKLY].rank, 2, "b is second in the group")
+    eq(rb.leaderboards[LB_ALL_TIME].rank, rank_a + 1, "b is right below a overall")
+
+    around = c.leaderboards.get(LB_ALL_TIME, user_id=a, limit=2)
+    eq(lb_rows(around), [(a, "Ann", rank_a, 3_000_007), (b, None, rank_a + 1, 2_000_003)], "rankings from a")
+    eq((around.status, around.description, str(around.start), around.end, around.run_unit),
+       ("active", "Every minute counts", "2020-01-01", None, None), "all-time board fields")
+    group = c.leaderboards.get(LB_WEEKLY, user_attributes=f"country:{country}")
+    eq(lb_rows(group), [(a, "Ann", 1, 3_000_007), (b, None, 2, 2_000_003)], "the group's rankings")
+    eq((group.breakdown_attributes, group.max_participants, group.run_unit, group.run_interval),
+       (["country"], 50, "day", 7), "weekly board fields")
+    previous = (start - dt.timedelta(days=7)).isoformat()
+    eq(c.leaderboards.get(LB_WEEKLY, user_attributes=f"country:{country}", run=previous).rankings, [],
+       "the previous run had no one from this group")
+    expect_error(lambda: c.leaderboards.get(LB_WEEKLY), 422, UnprocessableEntityError,
+                 what="a breakdown board without userAttributes")
+    expect_error(lambda: c.leaderboards.get(f"no-such-{RUN}"), 404, NotFoundError, what="an unknown board")
+    expect_error(lambda: c.leaderboards.get(LB_ALL_TIME, run="2019-12-31"), 404, NotFoundError,
+                 what="a run before the start")
+
+    mine = c.users.leaderboard(b, LB_WEEKLY)
+    eq((mine.rank, mine.value), (2, 2_000_003), "users.leaderboard: rank and value")
+    eq([(h.previous_rank, h.rank, h.previous_value, h.value) for h in mine.history],
+       [(None, 2, None, 2_000_003)], "history: joined second")
+    eq(str(mine.history[0].date), now.date().isoformat(), "history date")
+    near(mine.history[0].timestamp, now, "history timestamp")
+    s.advance(60)
+    passed = c.metrics.event("minutes", user={"id": b}, value=1_000_010)
+    eq((passed.leaderboards[LB_WEEKLY].rank, passed.leaderboards[LB_WEEKLY].previous_rank), (1, 2), "b passes a")
+    last = c.users.leaderboard(b, LB_WEEKLY, num_events=1)
+    eq([(h.previous_rank, h.rank, h.value) for h in last.history], [(2, 1, 3_000_013)], "numEvents=1: the latest")
+    expect_error(lambda: c.users.leaderboard(uid("lb-nobody"), LB_WEEKLY), 404, NotFoundError, what="unknown user")
+
+    boards = {x.key: x for x in c.leaderboards.all_()}
+    eq(sorted(k for k in boards if k.startswith("minutes-")), [LB_ALL_TIME, LB_WEEKLY], "GET /leaderboards")
+    eq((boards[LB_WEEKLY].status, boards[LB_WEEKLY].breakdown_attribute), ("active", "country"), "listed weekly")
+
+
+@test("single")
+def test_admin_leaderboards(s: Server) -> None:
+    from trophy import CreateLeaderboardRequestItem, UpdateLeaderboardRequestItem
+
+    admin = s.admin().admin
+    listed = {x.key: x for x in admin.leaderboards.list(limit=100)}
+    weekly = listed[LB_WEEKLY]
+    eq((weekly.status, weekly.rank_by, weekly.run_unit, weekly.run_interval, weekly.max_participants, str(weekly.start)),
+       ("active", "metric", "day", 7, 50, "2020-01-06"), "a file board through the Admin API")
+    check(len(weekly.breakdown_attributes) == 1 and is_uuid(weekly.breakdown_attributes[0]), "breakdown attribute ids")
+    eq(admin.leaderboards.get(weekly.id), weekly, "get = the list entry")
+    expect_error(lambda: admin.leaderboards.update(request=[UpdateLeaderboardRequestItem(id=weekly.id, name="X")]),
+                 422, UnprocessableEntityError, contains="managed by trophy.toml", what="update a file board")
+
+    key = f"py-{RUN}-streaks"
+    raw = admin.leaderboards.with_raw_response.create(request=[
+        CreateLeaderboardRequestItem(name="Streaks", key=key, rank_by="streak", start="2100-01-01"),
+        CreateLeaderboardRequestItem(name="Weekly streaks", key=f"{key}-2", rank_by="streak", run_unit="day",
+                                     run_interval=7),
+    ])
+    eq((raw.status_code, len(raw.data.created), [i.index for i in raw.data.issues]), (201, 1, [1]),
+       "create: one board, one issue (streak boards are perpetual)")
+    made = raw.data.created[0]
+    eq((made.key, made.status, made.rank_by, str(made.start), made.max_participants), (key, "inactive", "streak",
+       "2100-01-01", 1000), "created")
+    check(key not in {x.key for x in s.client().leaderboards.all_()}, "inactive boards are not listed")
+    upd = admin.leaderboards.update(request=[UpdateLeaderboardRequestItem(id=made.id, status="scheduled",
+                                                                          name="Streaks later")])
+    eq([(x.status, x.name) for x in upd.updated], [("scheduled", "Streaks later")], "scheduled")
+    upd = admin.leaderboards.update(request=[UpdateLeaderboardRequestItem(id=made.id, key=f"{key}-renamed")])
+    eq((upd.updated, len(upd.issues)), ([], 1), "the key is fixed once scheduled")
+    upd = admin.leaderboards.update(request=[UpdateLeaderboardRequestItem(id=made.id, status="finished")])
+    eq([x.status for x in upd.updated], ["finished"], "finished")
+    dele = admin.leaderboards.delete(ids=[made.id])
+    eq(([x.id for x in dele.deleted], dele.issues), ([made.id], []), "delete")
+    expect_error(lambda: admin.leaderboards.get(made.id), 404, NotFoundError, what="get a deleted board")
+
+
 def main(argv: List[str]) -> int:
     env = os.environ.get
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
