@@ -216,6 +216,7 @@ async fn events_stored_before_the_aggregates_are_backfilled() {
             .expect("busy timeout");
         conn.execute_batch(
             "DELETE FROM wrapped_days; DELETE FROM wrapped_periods; DELETE FROM wrapped_period_users;
+             DELETE FROM wrapped_period_values;
              INSERT INTO meta (key, value) VALUES ('wrapped_backfill', 'pending');",
         )
         .expect("reset");
