@@ -16,7 +16,7 @@ CREATE TABLE wrapped_days (
 ) WITHOUT ROWID;
 
 -- Each user's change per week ('w:' + the Monday's day number), month ('m:YYYY-MM') and
--- year ('y:YYYY'), indexed by amount so a percentile is one range count.
+-- year ('y:YYYY').
 CREATE TABLE wrapped_periods (
     user_id    INTEGER NOT NULL,
     source_id  INTEGER NOT NULL,
@@ -27,8 +27,20 @@ CREATE TABLE wrapped_periods (
     amount     REAL NOT NULL,
     PRIMARY KEY (user_id, source_id, attr_key, attr_value, period)
 ) WITHOUT ROWID;
-CREATE INDEX wrapped_periods_by_amount
-    ON wrapped_periods (tenant_id, source_id, attr_key, attr_value, period, amount);
+
+-- How many users reached each amount per slice and period: a percentile sums the rows at
+-- or below the user's amount, which are as many as there are distinct amounts (few for
+-- counts), not as many as there are users.
+CREATE TABLE wrapped_period_values (
+    tenant_id  INTEGER NOT NULL,
+    source_id  INTEGER NOT NULL,
+    attr_key   TEXT NOT NULL,
+    attr_value TEXT NOT NULL,
+    period     TEXT NOT NULL,
+    amount     REAL NOT NULL,
+    users      INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, source_id, attr_key, attr_value, period, amount)
+) WITHOUT ROWID;
 
 -- How many users were active per slice and period: the percentile's denominator.
 CREATE TABLE wrapped_period_users (

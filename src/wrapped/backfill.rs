@@ -23,7 +23,7 @@ pub fn backfill_if_pending(conn: &mut Connection) -> rusqlite::Result<()> {
     }
     let tx = conn.transaction()?;
     tx.execute_batch(
-        "DELETE FROM wrapped_days; DELETE FROM wrapped_periods; DELETE FROM wrapped_period_users;",
+        "DELETE FROM wrapped_days; DELETE FROM wrapped_periods; DELETE FROM wrapped_period_users; DELETE FROM wrapped_period_values;",
     )?;
     {
         let mut stmt = tx.prepare(

@@ -1,5 +1,5 @@
-//! The wrapped aggregates (sql/0008): per user, source, slice and local day, and per user,
-//! slice and week/month/year with the count of active users per period.
+//! The wrapped aggregates (sql/0008): per user, source, slice and local day; per user,
+//! slice and week/month/year; and per slice and period the users at each amount and in all.
 
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -37,21 +37,79 @@ pub fn add<'s>(
             .execute(params![user_row, source_id, key, value, day, amount])?;
         }
         for period in &periods {
-            let bumped = conn
-                .prepare_cached(
-                    "UPDATE wrapped_periods SET amount = amount + ?6
-                      WHERE user_id = ?1 AND source_id = ?2 AND attr_key = ?3
-                        AND attr_value = ?4 AND period = ?5",
-                )?
-                .execute(params![user_row, source_id, key, value, period, amount])?;
-            if bumped > 0 {
-                continue;
+            add_to_period(
+                conn,
+                tenant,
+                user_row,
+                source_id,
+                (key, value),
+                period,
+                amount,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves the user's amount in one slice and period, keeping the per-amount user counts.
+fn add_to_period(
+    conn: &Connection,
+    tenant: i64,
+    user_row: i64,
+    source_id: i64,
+    (key, value): (&str, &str),
+    period: &str,
+    amount: f64,
+) -> rusqlite::Result<()> {
+    let old: Option<f64> = conn
+        .prepare_cached(
+            "SELECT amount FROM wrapped_periods
+              WHERE user_id = ?1 AND source_id = ?2 AND attr_key = ?3 AND attr_value = ?4
+                AND period = ?5",
+        )?
+        .query_row(params![user_row, source_id, key, value, period], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let new = old.unwrap_or(0.0) + amount;
+    match old {
+        Some(old) => {
+            if new == old {
+                return Ok(());
             }
+            conn.prepare_cached(
+                "UPDATE wrapped_periods SET amount = ?6
+                  WHERE user_id = ?1 AND source_id = ?2 AND attr_key = ?3 AND attr_value = ?4
+                    AND period = ?5",
+            )?
+            .execute(params![user_row, source_id, key, value, period, new])?;
+            let left: i64 = conn
+                .prepare_cached(
+                    "UPDATE wrapped_period_values SET users = users - 1
+                      WHERE tenant_id = ?1 AND source_id = ?2 AND attr_key = ?3
+                        AND attr_value = ?4 AND period = ?5 AND amount = ?6
+                  RETURNING users",
+                )?
+                .query_row(params![tenant, source_id, key, value, period, old], |r| {
+                    r.get(0)
+                })
+                .optional()?
+                .unwrap_or(0);
+            if left <= 0 {
+                conn.prepare_cached(
+                    "DELETE FROM wrapped_period_values
+                      WHERE tenant_id = ?1 AND source_id = ?2 AND attr_key = ?3
+                        AND attr_value = ?4 AND period = ?5 AND amount = ?6",
+                )?
+                .execute(params![tenant, source_id, key, value, period, old])?;
+            }
+        }
+        None => {
             conn.prepare_cached(
                 "INSERT INTO wrapped_periods (user_id, source_id, attr_key, attr_value, period, tenant_id, amount)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
-            .execute(params![user_row, source_id, key, value, period, tenant, amount])?;
+            .execute(params![user_row, source_id, key, value, period, tenant, new])?;
             conn.prepare_cached(
                 "INSERT INTO wrapped_period_users (tenant_id, source_id, attr_key, attr_value, period, users)
                  VALUES (?1, ?2, ?3, ?4, ?5, 1)
@@ -60,6 +118,12 @@ pub fn add<'s>(
             .execute(params![tenant, source_id, key, value, period])?;
         }
     }
+    conn.prepare_cached(
+        "INSERT INTO wrapped_period_values (tenant_id, source_id, attr_key, attr_value, period, amount, users)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)
+         ON CONFLICT DO UPDATE SET users = users + 1",
+    )?
+    .execute(params![tenant, source_id, key, value, period, new])?;
     Ok(())
 }
 
@@ -109,23 +173,28 @@ pub fn rank(
     period: &str,
 ) -> rusqlite::Result<Option<(i64, i64)>> {
     let (key, value) = slice;
-    let at_or_below: Option<i64> = conn
+    let mine: Option<f64> = conn
         .prepare_cached(
-            "SELECT (SELECT count(*) FROM wrapped_periods o
-                      WHERE o.tenant_id = ?1 AND o.source_id = ?3 AND o.attr_key = ?4
-                        AND o.attr_value = ?5 AND o.period = ?6 AND o.amount <= me.amount)
-               FROM wrapped_periods me
-              WHERE me.user_id = ?2 AND me.source_id = ?3 AND me.attr_key = ?4
-                AND me.attr_value = ?5 AND me.period = ?6",
+            "SELECT amount FROM wrapped_periods
+              WHERE user_id = ?1 AND source_id = ?2 AND attr_key = ?3 AND attr_value = ?4
+                AND period = ?5",
         )?
-        .query_row(
-            params![tenant, user_row, source_id, key, value, period],
-            |r| r.get(0),
-        )
+        .query_row(params![user_row, source_id, key, value, period], |r| {
+            r.get(0)
+        })
         .optional()?;
-    let Some(at_or_below) = at_or_below else {
+    let Some(mine) = mine else {
         return Ok(None);
     };
+    let at_or_below: i64 = conn
+        .prepare_cached(
+            "SELECT ifnull(sum(users), 0) FROM wrapped_period_values
+              WHERE tenant_id = ?1 AND source_id = ?2 AND attr_key = ?3 AND attr_value = ?4
+                AND period = ?5 AND amount <= ?6",
+        )?
+        .query_row(params![tenant, source_id, key, value, period, mine], |r| {
+            r.get(0)
+        })?;
     let users: i64 = conn
         .prepare_cached(
             "SELECT ifnull(max(users), 0) FROM wrapped_period_users

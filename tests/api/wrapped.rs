@@ -184,6 +184,10 @@ async fn a_quiet_year_and_bad_requests() {
         &json!({"length": 0, "frequency": "daily", "periodStart": null, "periodEnd": null,
                 "started": null}),
     );
+    // The first year there is.
+    let first = wrapped(&app, "a", 1).await;
+    assert_eq!(first["activity"]["mostActiveDay"]["date"], "0001-01-01");
+    assert_eq!(first["activity"]["entireYear"]["metrics"], json!({}));
     // No year: the current one.
     let (status, body) = app.get_json("/v1/users/a/wrapped").await;
     assert_eq!(status, StatusCode::OK);
@@ -216,6 +220,7 @@ async fn events_stored_before_the_aggregates_are_backfilled() {
             .expect("busy timeout");
         conn.execute_batch(
             "DELETE FROM wrapped_days; DELETE FROM wrapped_periods; DELETE FROM wrapped_period_users;
+             DELETE FROM wrapped_period_values;
              INSERT INTO meta (key, value) VALUES ('wrapped_backfill', 'pending');",
         )
         .expect("reset");

@@ -894,6 +894,46 @@ test("leaderboards_all_get_and_user_leaderboard", async (s) => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// wrapped (year in review)
+
+const localDay = (when, timeZone) => new Intl.DateTimeFormat("en-CA", { timeZone }).format(when);
+
+test("users_wrapped_in_local_time", async (s) => {
+  const c = s.client();
+  const tz = "Pacific/Pago_Pago";
+  const u = uid("wrapped");
+  const peer = uid("wrapped-peer");
+  const now = await s.clock();
+  await c.metrics.event("lessons", { user: { id: u, tz }, value: 4, attributes: { source: "mobile" } }, OPTS);
+  await c.metrics.event("lessons", { user: { id: u, tz }, value: 1 }, OPTS);
+  await c.metrics.event("lessons", { user: { id: peer, tz }, value: 50 }, OPTS);
+  const today = localDay(now, tz);
+  const year = Number(today.slice(0, 4));
+  const w = await c.users.wrapped(u, { year }, OPTS);
+  eq(w.user.id, u, "user");
+  const a = w.activity;
+  eq([a.daysActive, a.weeksActive, a.monthsActive], [1, 1, 1], "activity counts");
+  eq(a.mostActiveDay.date, today, "most active day is the local date");
+  eq(a.mostActiveMonth.month, Number(today.slice(5, 7)) - 1, "most active month (0-11)");
+  const m = a.entireYear.metrics.lessons;
+  close(m.changeThisPeriod, 5, "change this year");
+  close(m.byAttribute.source.mobile.changeThisPeriod, 4, "mobile change");
+  check(m.percentileThisPeriod > 0 && m.percentileThisPeriod <= 100, "year percentile");
+  check(a.mostActiveDay.metrics.lessons.percentileThisPeriod === undefined, "no percentile for the day");
+  eq(a.entireYear.longestStreak.frequency, "daily", "streak frequency");
+  const peerYear = (await c.users.wrapped(peer, { year }, OPTS)).activity.entireYear.metrics.lessons;
+  check(peerYear.percentileThisPeriod > m.percentileThisPeriod, "the peer ranks higher");
+  await expectError(c.users.wrapped(u, { year: year + 1 }, OPTS), 422, {
+    cls: TrophyApi.UnprocessableEntityError,
+    what: "future year",
+  });
+  await expectError(c.users.wrapped(uid("wrapped-nobody"), { year }, OPTS), 404, {
+    cls: TrophyApi.NotFoundError,
+    what: "unknown user",
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 // runner
 
 async function main() {

@@ -39,6 +39,15 @@ from typing import Any, Callable, Iterable, List, Optional, Tuple
 
 from trophy import (
     BadRequestError,
+    BatchMetricEvent,
+    BatchMetricEventUser,
+    CreateApplicationKeyRequestItem,
+    CreateAttributeRequestItem,
+    CreateMetricRequestItem,
+    UpdateAdminSettingsBranding,
+    UpdateAdminSettingsExperimentation,
+    UpdateAttributeRequestItem,
+    UpdateMetricRequestItem,
     CreateAchievementRequestItem,
     CreatePointsBoostRequestItem,
     CreatePointsLevelRequestItem,
@@ -1996,6 +2005,215 @@ def test_points_admin_api(s: Server) -> None:
                  what="levels of an unknown system")
     eq([x.id for x in admin.points.systems.delete(ids=[sid]).deleted], [sid], "systems.delete")
     expect_error(lambda: c.points.system(key), 404, NotFoundError, what="an archived system")
+
+
+# admin API (attributes, metrics, batch events, per-user keys, settings, environments) and wrapped
+
+
+def new_metric(admin, key: str, name: str, **kw) -> Any:
+    resp = admin.metrics.create(request=[CreateMetricRequestItem(name=name, key=key, **kw)])
+    eq(resp.issues, [], f"create metric {key}: issues")
+    eq(len(resp.created), 1, f"create metric {key}")
+    return resp.created[0]
+
+
+@test("single")
+def test_admin_attributes_crud(s: Server) -> None:
+    admin = s.admin().admin
+    key = f"device-{RUN}"
+    raw = admin.attributes.with_raw_response.create(request=[
+        CreateAttributeRequestItem(name="Device", key=key, type="event"),
+        CreateAttributeRequestItem(name="Dup", key="source", type="event"),
+    ])
+    eq(raw.status_code, 201, "create status")
+    made = raw.data.created
+    eq([(a.name, a.key, a.type) for a in made], [("Device", key, "event")], "created attributes")
+    check(is_uuid(made[0].id), "attribute id is a UUID")
+    eq([(i.index, i.severity, i.message) for i in raw.data.issues],
+       [(1, "error", "Key already in use by another attribute of this type")], "create issues")
+    got = admin.attributes.get(made[0].id)
+    eq((got.id, got.key, got.type), (made[0].id, key, "event"), "get")
+    listed = admin.attributes.list(limit=100)
+    check(made[0].id in [a.id for a in listed], "list holds the new attribute")
+    eq([a.key for a in admin.attributes.list(limit=1, skip=0)], [listed[0].key], "paging")
+    # It gates event attributes at once.
+    ev = s.client().metrics.event("lessons", user={"id": uid("attr")}, value=1, attributes={key: "ios"})
+    close(ev.total, 1, "event with the new attribute")
+    upd = admin.attributes.update(request=[UpdateAttributeRequestItem(id=made[0].id, name="Device type")])
+    eq(upd.updated[0].name, "Device type", "renamed")
+    source_id = next(a.id for a in listed if a.key == "source")
+    expect_error(lambda: admin.attributes.update(request=[UpdateAttributeRequestItem(id=source_id, name="x")]),
+                 422, UnprocessableEntityError, message="managed by trophy.toml", what="file attribute")
+    dele = admin.attributes.delete(ids=[made[0].id])
+    eq([d.id for d in dele.deleted], [made[0].id], "deleted")
+    expect_error(lambda: s.client().metrics.event("lessons", user={"id": uid("attr")}, value=1,
+                                                  attributes={key: "ios"}),
+                 422, UnprocessableEntityError, what="event with an archived attribute")
+    expect_error(lambda: admin.attributes.get(made[0].id), 404, NotFoundError, what="archived attribute")
+
+
+@test("single")
+def test_admin_metrics_crud_and_archive(s: Server) -> None:
+    admin = s.admin().admin
+    key = f"words-{RUN}"
+    m = new_metric(admin, key, "Words", unit_type="number", units="words")
+    eq((m.name, m.key, m.unit_type, m.units), ("Words", key, "number", "words"), "created metric")
+    client = s.client()
+    close(client.metrics.event(key, user={"id": uid("words")}, value=250).total, 250, "event on a new metric")
+    upd = admin.metrics.update(request=[UpdateMetricRequestItem(id=m.id, name="Words written", unit_type="currency")])
+    eq((upd.updated[0].name, upd.updated[0].unit_type, upd.updated[0].key), ("Words written", "currency", key),
+       "updated metric")
+    eq(admin.metrics.get(m.id).name, "Words written", "get after update")
+    eq(client.users.single_metric(uid("words"), key).name, "Words written", "application API sees the rename")
+    dup = admin.metrics.create(request=[CreateMetricRequestItem(name="Again", key=key)])
+    eq((dup.created, [i.message for i in dup.issues]), ([], ["Key already in use by another metric"]), "duplicate key")
+    lessons = next(x for x in admin.metrics.list(limit=100) if x.key == "lessons")
+    expect_error(lambda: admin.metrics.delete(ids=[lessons.id]), 422, message="managed by trophy.toml",
+                 what="file metric")
+    expect_error(lambda: admin.metrics.get("not-a-uuid"), 422, what="bad id")
+    expect_error(lambda: admin.metrics.delete(ids=[]), 422, what="no ids")
+    dele = admin.metrics.delete(ids=[m.id])
+    eq([d.id for d in dele.deleted], [m.id], "archived")
+    # The SDK declares no 404 for events, so it raises its generic ApiError.
+    expect_error(lambda: client.metrics.event(key, user={"id": uid("words")}, value=1), 404,
+                 what="event on an archived metric")
+    check(key not in [x.key for x in client.users.all_metrics(uid("words"))], "archived metric left the API")
+    check(key not in [x.key for x in admin.metrics.list(limit=100)], "archived metric not listed")
+
+
+@test("single")
+def test_admin_batch_events(s: Server) -> None:
+    admin = s.admin().admin
+    u = uid("batch")
+    batch = [
+        BatchMetricEvent(key="lessons", user=BatchMetricEventUser(id=u, tz="Asia/Kolkata"), value=2,
+                         idempotency_key=f"{RUN}-1"),
+        BatchMetricEvent(key="minutes", user=BatchMetricEventUser(id=u), value=7.5,
+                         attributes={"source": "web"}, idempotency_key=f"{RUN}-2"),
+        BatchMetricEvent(key="lessons", user=BatchMetricEventUser(id=u), value=3, idempotency_key=f"{RUN}-3"),
+    ]
+    eq(admin.metrics.batch_events(request=batch).accepted, 3, "accepted")
+    client = s.client()
+    close(client.users.single_metric(u, "lessons").current, 5, "lessons after the batch")
+    close(client.users.single_metric(u, "minutes").current, 7.5, "minutes after the batch")
+    eq(client.users.get(u).tz, "Asia/Kolkata", "user upserted from the batch")
+    eq(admin.metrics.batch_events(request=batch).accepted, 3, "replay accepted")
+    close(client.users.single_metric(u, "lessons").current, 5, "a replayed batch applies once")
+    expect_error(lambda: admin.metrics.batch_events(request=[
+        BatchMetricEvent(key="lessons", user=BatchMetricEventUser(id=u), value=1),
+        BatchMetricEvent(key=f"nope-{RUN}", user=BatchMetricEventUser(id=u), value=1)]),
+        404, NotFoundError, what="unknown metric in a batch")
+    close(client.users.single_metric(u, "lessons").current, 5, "a refused batch changes nothing")
+
+
+@test("single")
+def test_admin_application_api_keys(s: Server) -> None:
+    admin = s.admin().admin
+    me, other = uid("keyed"), uid("other")
+    s.client().users.create(id=me)
+    s.client().users.create(id=other)
+    resp = admin.application_api_keys.create(request=[CreateApplicationKeyRequestItem(user_id=me),
+                                                      CreateApplicationKeyRequestItem(user_id=uid("ghost"))])
+    eq([k.user_id for k in resp.created], [me], "created keys")
+    eq([(i.user_id, i.message) for i in resp.issues], [(uid("ghost"), "User does not exist")], "issues")
+    key = resp.created[0]
+    check(key.key.startswith("app_") and key.key.startswith(key.prefix + "."), f"key format {key.prefix}")
+    mine = s.client(api_key=key.key)
+    close(mine.metrics.event("lessons", user={"id": me}, value=1).total, 1, "own event")
+    eq(mine.users.get(me).id, me, "own user")
+    expect_error(lambda: mine.users.get(other), 403, message="API key is not authorized for this user",
+                 what="another user")
+    expect_error(lambda: mine.metrics.event("lessons", user={"id": other}, value=1), 403,
+                 what="event for another user")
+    expect_error(lambda: s.client(api_key=key.key).admin.metrics.list(), 403, what="per-user key on the Admin API")
+    close(s.client().users.single_metric(other, "lessons").current, 0, "other user untouched")
+    dele = admin.application_api_keys.delete(ids=[key.id])
+    eq([d.id for d in dele.deleted], [key.id], "deleted key")
+    expect_error(lambda: mine.users.get(me), 401, UnauthorizedError, what="deleted key")
+
+
+@test("single")
+def test_admin_settings_and_environments(s: Server) -> None:
+    admin = s.admin().admin
+    before = admin.settings.get()
+    eq(before.aggregation_period in ("weekly", "monthly"), True, "aggregation period")
+    after = admin.settings.update(
+        branding=UpdateAdminSettingsBranding(app_name=f"App {RUN}", brand_color="#1a2b3c", font="BOOK_SERIF"),
+        experimentation=UpdateAdminSettingsExperimentation(user_activation_window=14),
+        aggregation_period="monthly",
+    )
+    eq((after.branding.app_name, after.branding.brand_color, after.branding.font),
+       (f"App {RUN}", "#1a2b3c", "BOOK_SERIF"), "branding")
+    eq((after.experimentation.user_activation_window, after.experimentation.control_ratio),
+       (14, before.experimentation.control_ratio), "experimentation")
+    eq(after.aggregation_period, "monthly", "aggregation period")
+    eq(admin.settings.get(), after, "settings read back")
+    expect_error(lambda: admin.settings.update(branding=UpdateAdminSettingsBranding(brand_color="teal")), 422,
+                 UnprocessableEntityError, what="bad colour")
+    envs = admin.environments.list()
+    eq([(e.key, e.priority) for e in envs], [("production", 0)], "environments")
+
+
+@test("single")
+def test_users_wrapped(s: Server) -> None:
+    client = s.client()
+    tz = "Pacific/Kiritimati"
+    u, peer = uid("wrapped"), uid("wrapped-peer")
+    now = s.clock()
+    client.metrics.event("lessons", user={"id": u, "tz": tz}, value=3, attributes={"source": "web"})
+    client.metrics.event("lessons", user={"id": u, "tz": tz}, value=2)
+    client.metrics.event("lessons", user={"id": peer, "tz": tz}, value=100)
+    year = local_date(now, tz).year
+    w = client.users.wrapped(u, year=year)
+    eq(w.user.id, u, "user")
+    a = w.activity
+    eq((a.days_active, a.weeks_active, a.months_active), (1, 1, 1), "activity counts")
+    eq(a.most_active_day.date, local_date(now, tz).isoformat(), "most active day (local)")
+    eq(a.most_active_month.month, local_date(now, tz).month - 1, "most active month (0-11)")
+    m = a.entire_year.metrics["lessons"]
+    close(m.change_this_period, 5, "change this year")
+    check(m.current_total >= 5, "current total")
+    web = m.by_attribute["source"]["web"]
+    close(web.change_this_period, 3, "web change")
+    check(m.percentile_this_period is not None and 0 < m.percentile_this_period <= 100, "year percentile")
+    check(a.most_active_day.metrics["lessons"].percentile_this_period is None, "no percentile for the day")
+    eq(a.entire_year.longest_streak.frequency, "daily", "streak frequency")
+    check(a.entire_year.longest_streak.length >= 1, "streak length")
+    peer_year = client.users.wrapped(peer, year=year).activity.entire_year.metrics["lessons"]
+    check(peer_year.percentile_this_period > m.percentile_this_period, "the peer ranks higher")
+    expect_error(lambda: client.users.wrapped(u, year=year + 1), 422, UnprocessableEntityError, what="future year")
+    expect_error(lambda: client.users.wrapped(uid("nobody"), year=year), 404, NotFoundError, what="unknown user")
+
+
+@test("multi")
+def test_multi_tenant_admin_definitions_keys_and_batches(s: Server) -> None:
+    a, b = f"defs-{RUN}-a", f"defs-{RUN}-b"
+    create_tenants(s, a, b)
+    admin_a, admin_b = s.admin(tenant_id=a).admin, s.admin(tenant_id=b).admin
+    key = f"steps-{RUN}"
+    m = new_metric(admin_a, key, "Steps")
+    check(key not in [x.key for x in admin_b.metrics.list(limit=100)], "tenant b does not see a's metric")
+    expect_error(lambda: admin_b.metrics.get(m.id), 404, what="a's metric from b")
+    attr = admin_a.attributes.create(request=[CreateAttributeRequestItem(name="Team", key=f"team-{RUN}", type="user")])
+    eq(len(attr.created), 1, "attribute in a")
+    check(f"team-{RUN}" not in [x.key for x in admin_b.attributes.list(limit=100)], "b does not see a's attribute")
+    u = uid("mt")
+    eq(admin_a.metrics.batch_events(request=[
+        BatchMetricEvent(key=key, user=BatchMetricEventUser(id=u), value=4, idempotency_key=f"{RUN}-mt")]).accepted,
+       1, "batch in a")
+    ca, cb = s.client(tenant_id=a), s.client(tenant_id=b)
+    close(ca.users.single_metric(u, key).current, 4, "a's total")
+    expect_error(lambda: cb.metrics.event(key, user={"id": u}, value=1), 404, what="a's metric in b")
+    keys = admin_a.application_api_keys.create(request=[CreateApplicationKeyRequestItem(user_id=u)])
+    eq(len(keys.created), 1, "key in a")
+    app_key = keys.created[0].key
+    eq(s.client(tenant_id=a, api_key=app_key).users.get(u).id, u, "per-user key in its tenant")
+    expect_error(lambda: s.client(tenant_id=b, api_key=app_key).users.get(u), 403, what="per-user key in b")
+    nobody = admin_b.application_api_keys.create(request=[CreateApplicationKeyRequestItem(user_id=u)])
+    eq([i.message for i in nobody.issues], ["User does not exist"], "u does not exist in b")
+    w = ca.users.wrapped(u)
+    close(w.activity.entire_year.metrics[key].change_this_period, 4, "wrapped in a")
+    eq(w.activity.entire_year.metrics[key].percentile_this_period, 100, "only user of a")
 
 
 # ============================================================================================
