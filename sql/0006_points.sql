@@ -2,20 +2,31 @@
 -- counts the writer keeps for summaries, and the schedules of the timed points work.
 
 -- Every award ever made; `system_id` and `trigger_id` are `definitions.id`. The trigger
--- and the boosts applied are kept as they were when the award was made (JSON snapshots).
+-- and the boosts applied are kept as they were when the award was made: the trigger as a
+-- shared snapshot (one row per version of a trigger, so award rows stay narrow), the
+-- boosts as a JSON array (usually empty).
 CREATE TABLE points_awards (
-    id         INTEGER PRIMARY KEY,
-    uuid       TEXT NOT NULL UNIQUE,
-    user_id    INTEGER NOT NULL,
-    system_id  INTEGER NOT NULL,
-    trigger_id INTEGER,
-    awarded    INTEGER NOT NULL,
-    total      INTEGER NOT NULL,
-    at_ms      INTEGER NOT NULL,
-    trigger    TEXT NOT NULL,            -- PointsTrigger JSON
-    boosts     TEXT NOT NULL             -- JSON array of PointsBoost
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT NOT NULL UNIQUE,
+    user_id     INTEGER NOT NULL,
+    system_id   INTEGER NOT NULL,
+    trigger_id  INTEGER,
+    awarded     INTEGER NOT NULL,
+    total       INTEGER NOT NULL,
+    at_ms       INTEGER NOT NULL,
+    snapshot_id INTEGER NOT NULL,        -- points_trigger_snapshots.id
+    boosts      TEXT NOT NULL            -- JSON array of PointsBoost
 );
 CREATE INDEX points_awards_by_user ON points_awards (user_id, system_id, at_ms);
+
+-- A trigger as `PointsTrigger` JSON, per trigger and `updated` time of its definition.
+CREATE TABLE points_trigger_snapshots (
+    id         INTEGER PRIMARY KEY,
+    trigger_id INTEGER NOT NULL,
+    updated    INTEGER NOT NULL,
+    body       TEXT NOT NULL,
+    UNIQUE (trigger_id, updated)
+);
 
 CREATE TABLE points_totals (
     user_id   INTEGER NOT NULL,
@@ -24,7 +35,6 @@ CREATE TABLE points_totals (
     total     INTEGER NOT NULL,
     PRIMARY KEY (user_id, system_id)
 ) WITHOUT ROWID;
-CREATE INDEX points_totals_by_system ON points_totals (system_id, tenant_id, total);
 
 -- The best total a user ever had on a metric, stored only while it is above the current
 -- total (after a decrease): metric triggers without event filters never pay twice for

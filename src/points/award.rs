@@ -21,6 +21,8 @@ pub struct Decided<'a> {
     pub at_ms: i64,
     /// The user's time zone, for the local day the award counts on.
     pub tz: Tz,
+    /// `updated` of the trigger's definition: which snapshot of it the award refers to.
+    pub trigger_updated: i64,
     /// `PointsTrigger` and `[PointsBoost]` as they were when the award was made.
     pub trigger: &'a Value,
     pub boosts: &'a Value,
@@ -43,6 +45,9 @@ pub struct Persisted {
 pub fn persist_award(ctx: &mut WriteCtx<'_>, award: &Decided<'_>) -> Result<Persisted, ApiError> {
     let uuid = uuid::Uuid::new_v4().to_string();
     let total = award.total_before.saturating_add(award.awarded);
+    let snapshot = store::snapshot(ctx.conn, award.trigger_id, award.trigger_updated, || {
+        award.trigger.to_string()
+    })?;
     store::insert_award(
         ctx.conn,
         &store::NewAward {
@@ -53,7 +58,7 @@ pub fn persist_award(ctx: &mut WriteCtx<'_>, award: &Decided<'_>) -> Result<Pers
             awarded: award.awarded,
             total,
             at_ms: award.at_ms,
-            trigger_json: &award.trigger.to_string(),
+            snapshot,
             boosts_json: &award.boosts.to_string(),
         },
     )?;

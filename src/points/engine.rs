@@ -131,6 +131,7 @@ fn award(
             tenant: user.tenant_id,
             system_id: system.id,
             trigger_id: trigger.id,
+            trigger_updated: trigger.updated,
             awarded,
             total_before: change.total,
             at_ms,
@@ -427,6 +428,15 @@ fn level_json(system: &PointsSystem, index: Option<usize>) -> Value {
         .map_or(Value::Null, view::level)
 }
 
+/// Whether any endpoint receives `event_type`: bodies nobody receives are not built.
+fn subscribed(ctx: &WriteCtx<'_>, event_type: &str) -> bool {
+    ctx.env.settings.config.webhooks.iter().any(|w| {
+        w.events
+            .as_ref()
+            .is_none_or(|e| e.iter().any(|t| t == event_type))
+    })
+}
+
 /// Updates the summary counts, queues `points.changed` (coalesced) and
 /// `points.level_changed`, and shapes the response entries.
 pub fn finish(
@@ -436,6 +446,8 @@ pub fn finish(
 ) -> Result<Finished, ApiError> {
     let catalog = ctx.catalog.clone();
     let window = ctx.env.settings.config.limits.points_changed_window_seconds;
+    let notify_changed = subscribed(ctx, "points.changed");
+    let notify_level = subscribed(ctx, "points.level_changed");
     let mut response = Map::new();
     let mut awards = Vec::new();
     for change in points.changes {
@@ -484,6 +496,8 @@ pub fn finish(
         let mut full = entry(&mut change.made.iter());
         if before != after {
             full.insert("level".into(), level_json(system, after));
+        }
+        if before != after && notify_level {
             let mut base = view::system_base(system);
             base.insert("total".into(), json!(change.total));
             let body = json!({
@@ -495,7 +509,7 @@ pub fn finish(
             });
             webhooks::emit(ctx, "points.level_changed", &body)?;
         }
-        if change.made.iter().any(|m| !m.quiet) {
+        if notify_changed && change.made.iter().any(|m| !m.quiet) {
             let mut announced = entry(&mut change.made.iter().filter(|m| !m.quiet));
             if let Some(level) = full.get("level") {
                 announced.insert("level".into(), level.clone());

@@ -37,13 +37,13 @@ pub struct NewAward<'a> {
     pub awarded: i64,
     pub total: i64,
     pub at_ms: i64,
-    pub trigger_json: &'a str,
+    pub snapshot: i64,
     pub boosts_json: &'a str,
 }
 
 pub fn insert_award(conn: &Connection, a: &NewAward<'_>) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO points_awards (uuid, user_id, system_id, trigger_id, awarded, total, at_ms, trigger, boosts)
+        "INSERT INTO points_awards (uuid, user_id, system_id, trigger_id, awarded, total, at_ms, snapshot_id, boosts)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
@@ -54,10 +54,34 @@ pub fn insert_award(conn: &Connection, a: &NewAward<'_>) -> rusqlite::Result<()>
         a.awarded,
         a.total,
         a.at_ms,
-        a.trigger_json,
+        a.snapshot,
         a.boosts_json
     ])?;
     Ok(())
+}
+
+/// The snapshot row of a trigger as of its `updated` time, written by `render` the first
+/// time that version pays out.
+pub fn snapshot(
+    conn: &Connection,
+    trigger: i64,
+    updated: i64,
+    render: impl FnOnce() -> String,
+) -> rusqlite::Result<i64> {
+    let found: Option<i64> = conn
+        .prepare_cached(
+            "SELECT id FROM points_trigger_snapshots WHERE trigger_id = ?1 AND updated = ?2",
+        )?
+        .query_row(params![trigger, updated], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
+    conn.prepare_cached(
+        "INSERT INTO points_trigger_snapshots (trigger_id, updated, body) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![trigger, updated, render()])?;
+    Ok(conn.last_insert_rowid())
 }
 
 /// The user's best-ever total on a metric, when it is above the current one.
@@ -235,8 +259,9 @@ pub fn recent_awards(
     n: i64,
 ) -> rusqlite::Result<Vec<AwardRow>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT uuid, awarded, total, at_ms, trigger, boosts FROM points_awards
-          WHERE user_id = ?1 AND system_id = ?2 ORDER BY at_ms DESC, id DESC LIMIT ?3",
+        "SELECT a.uuid, a.awarded, a.total, a.at_ms, s.body, a.boosts
+           FROM points_awards a JOIN points_trigger_snapshots s ON s.id = a.snapshot_id
+          WHERE a.user_id = ?1 AND a.system_id = ?2 ORDER BY a.at_ms DESC, a.id DESC LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![user, system, n], |r| {
         let trigger: String = r.get(4)?;

@@ -15,8 +15,12 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::helpers::{assert_error, parts, spawn_app, TestApp, T0};
 
 /// Attributes `plan` (user) and `source` (event), metrics `lessons` and `energy-use`, a
-/// daily streak on lessons, webhooks to `hook`, then `extra`.
+/// daily streak on lessons, webhooks to `hook` (points.changed not coalesced), then `extra`.
 pub fn config(hook: &str, extra: &str) -> String {
+    config_with_window(hook, 0, extra)
+}
+
+pub fn config_with_window(hook: &str, window_seconds: u32, extra: &str) -> String {
     format!(
         r#"
 [server]
@@ -27,7 +31,7 @@ api_keys = ["app-key"]
 admin_keys = ["admin-key"]
 
 [limits]
-points_changed_window_seconds = 0
+points_changed_window_seconds = {window_seconds}
 
 [[attributes]]
 key = "plan"
@@ -1066,4 +1070,45 @@ async fn points_routes_answer_404_and_422_for_unknown_or_bad_input() {
     let (_, energy) = app.get_json("/v1/points/energy").await;
     assert_eq!(energy["triggers"][0]["timeUnit"], "hour");
     assert_eq!(energy["maxPoints"], 10);
+}
+
+#[tokio::test]
+async fn points_changed_is_sent_at_once_then_coalesced_per_user_and_system() {
+    let hooks = Receiver::start().await;
+    let app = spawn_app(&config_with_window(&hooks.url, 60, LEVELS)).await;
+    app.set_clock_ok(T0).await;
+    lessons(&app, "ann", 1.0).await;
+    let first = hooks.wait_for("points.changed", 1).await;
+    assert_eq!(first[0]["points"]["added"], 10);
+    // Two more changes inside the window are merged into one webhook at its end.
+    app.set_clock_ok("2031-03-01T10:30:20Z").await;
+    lessons(&app, "ann", 2.0).await;
+    event(
+        &app,
+        "energy-use",
+        json!({"user": {"id": "ann"}, "value": 1}),
+    )
+    .await;
+    // Another user has a window of their own.
+    lessons(&app, "bob", 1.0).await;
+    hooks.wait_for("points.changed", 2).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        hooks.of("points.changed").len(),
+        2,
+        "ann's changes wait for the window"
+    );
+    app.set_clock_ok("2031-03-01T10:31:00Z").await;
+    let all = hooks.wait_for("points.changed", 3).await;
+    let merged = &all[2];
+    assert_eq!(merged["user"]["id"], "ann");
+    assert_eq!(merged["points"]["added"], 10);
+    assert_eq!(merged["points"]["total"], 20);
+    let awarded: Vec<&Value> = merged["points"]["awards"]
+        .as_array()
+        .expect("awards")
+        .iter()
+        .map(|a| &a["awarded"])
+        .collect();
+    assert_eq!(awarded, [&json!(20), &json!(-10)]);
 }
