@@ -25,6 +25,7 @@ CREATE TABLE wrapped_periods (
     period     TEXT NOT NULL,
     tenant_id  INTEGER NOT NULL,
     amount     REAL NOT NULL,
+    previous   REAL NOT NULL,                  -- the amount before the last change
     PRIMARY KEY (user_id, source_id, attr_key, attr_value, period)
 ) WITHOUT ROWID;
 

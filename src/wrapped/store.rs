@@ -61,28 +61,25 @@ fn add_to_period(
     period: &str,
     amount: f64,
 ) -> rusqlite::Result<()> {
-    let old: Option<f64> = conn
+    // One statement reads the old amount and writes the new (SET sees the row as it was).
+    let moved: Option<(f64, f64)> = conn
         .prepare_cached(
-            "SELECT amount FROM wrapped_periods
+            "UPDATE wrapped_periods SET previous = amount, amount = amount + ?6
               WHERE user_id = ?1 AND source_id = ?2 AND attr_key = ?3 AND attr_value = ?4
-                AND period = ?5",
+                AND period = ?5
+          RETURNING previous, amount",
         )?
-        .query_row(params![user_row, source_id, key, value, period], |r| {
-            r.get(0)
-        })
+        .query_row(
+            params![user_row, source_id, key, value, period, amount],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
-    let new = old.unwrap_or(0.0) + amount;
-    match old {
-        Some(old) => {
+    let new = moved.map_or(amount, |(_, new)| new);
+    match moved {
+        Some((old, new)) => {
             if new == old {
                 return Ok(());
             }
-            conn.prepare_cached(
-                "UPDATE wrapped_periods SET amount = ?6
-                  WHERE user_id = ?1 AND source_id = ?2 AND attr_key = ?3 AND attr_value = ?4
-                    AND period = ?5",
-            )?
-            .execute(params![user_row, source_id, key, value, period, new])?;
             let left: i64 = conn
                 .prepare_cached(
                     "UPDATE wrapped_period_values SET users = users - 1
@@ -106,8 +103,8 @@ fn add_to_period(
         }
         None => {
             conn.prepare_cached(
-                "INSERT INTO wrapped_periods (user_id, source_id, attr_key, attr_value, period, tenant_id, amount)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO wrapped_periods (user_id, source_id, attr_key, attr_value, period, tenant_id, amount, previous)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
             )?
             .execute(params![user_row, source_id, key, value, period, tenant, new])?;
             conn.prepare_cached(
