@@ -30,13 +30,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
         .service(
             web::scope("/v1")
                 .wrap(from_fn(require_app_key))
+                // First: rank reads are the hottest reads, and routes are matched in order.
+                .configure(leaderboards::configure)
                 .configure(users::configure)
                 .configure(achievements::configure)
                 .configure(preferences::configure)
                 .configure(events::configure)
                 .configure(user_metrics::configure)
-                .configure(streaks::configure)
-                .configure(leaderboards::configure),
+                .configure(streaks::configure),
         )
         .service(
             web::scope("/admin/v1")
