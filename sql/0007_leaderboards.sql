@@ -13,10 +13,11 @@ CREATE TABLE leaderboard_values (
     ranked         INTEGER NOT NULL,            -- 1: on the board; 0: outside (not surpassing)
     PRIMARY KEY (leaderboard_id, run_start, user_id)
 ) WITHOUT ROWID;
--- The board of one group in ranking order, and its lowest participant.
+-- The board of one group in ranking order, and its lowest participant. Not a partial
+-- index: matching a partial index's WHERE against bound parameters makes SQLite re-prepare
+-- statements on the table whenever their parameters change.
 CREATE INDEX leaderboard_values_ranked
-    ON leaderboard_values (leaderboard_id, run_start, grp, value DESC, reached_at, user_id)
-    WHERE ranked = 1;
+    ON leaderboard_values (leaderboard_id, run_start, grp, ranked, value DESC, reached_at, user_id);
 
 -- One row per change to a user's rank or value in a run.
 CREATE TABLE leaderboard_history (

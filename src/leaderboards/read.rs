@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::index::{GroupKey, RankIndex};
 use super::runs::Run;
@@ -92,6 +92,18 @@ pub fn group_key(board: &Leaderboard, run: Run, tenant: i64, group: &[String]) -
         run_start: run.start,
         group: super::engine::group_name(tenant, group),
     }
+}
+
+/// The row id of a user, without loading the rest of the user.
+pub fn user_row(
+    conn: &Connection,
+    tenant: i64,
+    external_id: &str,
+) -> Result<Option<i64>, ApiError> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM users WHERE tenant_id = ?1 AND external_id = ?2")?
+        .query_row(rusqlite::params![tenant, external_id], |r| r.get(0))
+        .optional()?)
 }
 
 /// Users looked up per statement: one statement for a whole page costs less than one per

@@ -158,7 +158,7 @@ async fn points_boards_rank_points_earned_in_the_run() {
     let key = super::index::GroupKey {
         board: board_id,
         run_start: "2031-03-03".parse().expect("date"),
-        group: String::new(),
+        group: super::engine::group_name(1, &[]),
     };
     assert_eq!(index.read(&key, |g| g.index_of(bob.row_id)), Some(0));
     assert_eq!(index.read(&key, |g| g.index_of(ann.row_id)), None);

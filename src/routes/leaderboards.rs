@@ -98,8 +98,8 @@ async fn get(
     let limit = usize::try_from(limit).unwrap_or(0);
     let (rows, first_rank) = read_inline(&state, limit <= INLINE_ROWS, move |conn| {
         let around = match around {
-            Some(id) => match store::users::find(conn, tenant.0, id.as_str())? {
-                Some(user) => Some(user.row_id),
+            Some(id) => match read::user_row(conn, tenant.0, id.as_str())? {
+                Some(row) => Some(row),
                 None => return Ok((Vec::new(), 1)),
             },
             None => None,

@@ -32,6 +32,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
         .service(
             web::scope("/v1")
                 .wrap(from_fn(require_app_key))
+                // First: rank reads are the hottest reads, and routes are matched in order.
+                .configure(leaderboards::configure)
                 .configure(users::configure)
                 .configure(achievements::configure)
                 .configure(preferences::configure)
@@ -39,7 +41,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                 .configure(user_metrics::configure)
                 .configure(streaks::configure)
                 .configure(points::configure)
-                .configure(leaderboards::configure)
                 .configure(wrapped::configure),
         )
         .service(
