@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::admin_definitions::{self as defs, issue, Outcome, Refusal, MANAGED};
+use super::admin_definitions::{self as defs, issue, Outcome};
 use crate::error::ApiError;
 use crate::writer::{Command, WriteCtx};
 
@@ -110,19 +110,18 @@ impl Command for UpdateAttributes {
         };
         for (index, item) in self.items.iter().enumerate() {
             let id = item.id.as_deref().unwrap_or_default();
-            let mut stored = match defs::editable(ctx, self.tenant, "attribute", id)? {
-                Ok(s) => s,
-                Err(Refusal::Managed) => return Err(ApiError::unprocessable(MANAGED)),
-                Err(Refusal::NotFound) if !defs::valid_uuid(id) => {
-                    out.issues
-                        .push(issue(index, Some(id), "id must be a valid UUID"));
-                    continue;
-                }
-                Err(Refusal::NotFound) => {
-                    out.issues
-                        .push(issue(index, Some(id), "Attribute not found by ID"));
-                    continue;
-                }
+            let messages = ("id must be a valid UUID", "Attribute not found by ID");
+            let target = defs::target(
+                ctx,
+                self.tenant,
+                "attribute",
+                id,
+                index,
+                messages,
+                &mut out.issues,
+            )?;
+            let Some(mut stored) = target else {
+                continue;
             };
             if item.name.is_some() {
                 match defs::name_of(item.name.as_deref()) {
@@ -158,16 +157,19 @@ impl Command for ArchiveAttributes {
             issues: Vec::new(),
         };
         for (index, id) in self.ids.iter().enumerate() {
-            match defs::editable(ctx, self.tenant, "attribute", id)? {
-                Ok(stored) => {
-                    defs::archive(ctx, &stored)?;
-                    out.items.push(json!({ "id": id }));
-                }
-                Err(Refusal::Managed) => return Err(ApiError::unprocessable(MANAGED)),
-                Err(Refusal::NotFound) => {
-                    out.issues
-                        .push(issue(index, Some(id), "Attribute not found by ID"));
-                }
+            let missing = "Attribute not found by ID";
+            let target = defs::target(
+                ctx,
+                self.tenant,
+                "attribute",
+                id,
+                index,
+                (missing, missing),
+                &mut out.issues,
+            )?;
+            if let Some(stored) = target {
+                defs::archive(ctx, &stored)?;
+                out.items.push(json!({ "id": id }));
             }
         }
         ctx.reload_catalog_after_commit()?;

@@ -138,6 +138,29 @@ pub fn editable(
     })
 }
 
+/// The definition item `index` names, or `None` once `issues` says why not: `bad_id` when
+/// `id` is not a UUID, `missing` when no such definition exists. A file-managed one
+/// refuses the whole request.
+pub fn target(
+    ctx: &WriteCtx<'_>,
+    tenant: i64,
+    kind: &str,
+    id: &str,
+    index: usize,
+    (bad_id, missing): (&str, &str),
+    issues: &mut Vec<Value>,
+) -> Result<Option<Stored>, ApiError> {
+    match editable(ctx, tenant, kind, id)? {
+        Ok(stored) => Ok(Some(stored)),
+        Err(Refusal::Managed) => Err(ApiError::unprocessable(MANAGED)),
+        Err(Refusal::NotFound) => {
+            let message = if valid_uuid(id) { missing } else { bad_id };
+            issues.push(issue(index, Some(id), message));
+            Ok(None)
+        }
+    }
+}
+
 pub fn save_body(ctx: &WriteCtx<'_>, stored: &Stored) -> Result<(), ApiError> {
     ctx.conn.execute(
         "UPDATE definitions SET body = ?1, updated = ?2 WHERE id = ?3",
