@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use actix_web::{web, HttpResponse};
-use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::user_metrics::SummaryQuery as EventSummaryQuery;
 use crate::auth::Tenant;
 use crate::catalog::{Catalog, PointsSystem};
 use crate::clock::from_millis;
@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::points::rules::{boost_status, bucket_of, level_index, summary_ranges, within};
 use crate::points::{store, view};
 use crate::rules::achievements::filters_match;
-use crate::rules::event_summary::{self, Aggregation};
+use crate::rules::event_summary;
 use crate::rules::local_time::local_date;
 use crate::state::AppState;
 
@@ -268,20 +268,6 @@ async fn user_boosts(
     Ok(HttpResponse::Ok().json(body))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct EventSummaryQuery {
-    aggregation: Option<String>,
-    start_date: Option<String>,
-    end_date: Option<String>,
-}
-
-fn parse_date(name: &str, value: Option<&str>) -> Result<NaiveDate, ApiError> {
-    let value = value.ok_or_else(|| ApiError::unprocessable(format!("{name} is required")))?;
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .map_err(|_| ApiError::unprocessable(format!("{name} must be a date in YYYY-MM-DD format")))
-}
-
 /// Like the metric event summary, over the awards: `change` sums a period's awards,
 /// `total` is the points total at its end.
 async fn user_event_summary(
@@ -292,17 +278,7 @@ async fn user_event_summary(
 ) -> Result<HttpResponse, ApiError> {
     let (id, key) = path.into_inner();
     let id = UserId::parse(&id)?;
-    let aggregation = query
-        .aggregation
-        .as_deref()
-        .and_then(Aggregation::parse)
-        .ok_or_else(|| {
-            ApiError::unprocessable("aggregation must be one of daily, weekly, monthly")
-        })?;
-    let start = parse_date("startDate", query.start_date.as_deref())?;
-    let end = parse_date("endDate", query.end_date.as_deref())?;
-    event_summary::validate_range(start, end)
-        .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    let (aggregation, start, end) = query.parse()?;
     let (_, system) = find(&state, tenant.0, &key)?;
     let default_tz = state.settings.config.server.default_timezone;
     let rows = state

@@ -144,6 +144,25 @@ fn parse_date(name: &str, value: Option<&str>) -> Result<NaiveDate, ApiError> {
         .map_err(|_| ApiError::unprocessable(format!("{name} must be a date in YYYY-MM-DD format")))
 }
 
+impl SummaryQuery {
+    /// The aggregation and the checked `[startDate, endDate]` range every event summary
+    /// (metrics and points) takes.
+    pub fn parse(&self) -> Result<(Aggregation, NaiveDate, NaiveDate), ApiError> {
+        let aggregation = self
+            .aggregation
+            .as_deref()
+            .and_then(Aggregation::parse)
+            .ok_or_else(|| {
+                ApiError::unprocessable("aggregation must be one of daily, weekly, monthly")
+            })?;
+        let start = parse_date("startDate", self.start_date.as_deref())?;
+        let end = parse_date("endDate", self.end_date.as_deref())?;
+        event_summary::validate_range(start, end)
+            .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+        Ok((aggregation, start, end))
+    }
+}
+
 async fn summary(
     state: web::Data<AppState>,
     tenant: Tenant,
@@ -152,17 +171,7 @@ async fn summary(
 ) -> Result<HttpResponse, ApiError> {
     let (id, key) = path.into_inner();
     let id = UserId::parse(&id)?;
-    let aggregation = query
-        .aggregation
-        .as_deref()
-        .and_then(Aggregation::parse)
-        .ok_or_else(|| {
-            ApiError::unprocessable("aggregation must be one of daily, weekly, monthly")
-        })?;
-    let start = parse_date("startDate", query.start_date.as_deref())?;
-    let end = parse_date("endDate", query.end_date.as_deref())?;
-    event_summary::validate_range(start, end)
-        .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    let (aggregation, start, end) = query.parse()?;
     let metric = state
         .catalog
         .current()
