@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::{from_fn, Logger};
+use actix_web::middleware::{from_fn, Condition, Logger};
 use actix_web::{web, App, HttpServer};
 use chrono::{DateTime, Utc};
 
@@ -125,10 +125,17 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen)?;
         let address = listener.local_addr()?;
         let test_clock = settings.test_clock;
+        let access_log =
+            log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(crate::routes::record_request))
-                .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+                // The access log renders every request before `log` filters it, so it is
+                // only installed when info lines are kept.
+                .wrap(Condition::new(
+                    access_log,
+                    Logger::new("%a \"%r\" %s %b %Dms"),
+                ))
                 .app_data(state.clone())
                 .app_data(routes::json_config())
                 .app_data(routes::path_config())
