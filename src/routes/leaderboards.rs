@@ -97,6 +97,8 @@ async fn get(
     let group_key = read::group_key(&board, run, tenant.0, &group);
     let limit = usize::try_from(limit).unwrap_or(0);
     let (rows, first_rank) = read_inline(&state, limit <= INLINE_ROWS, move |conn| {
+        // One snapshot for the user's row id and the page's names.
+        let conn = &conn.unchecked_transaction()?;
         let around = match around {
             Some(id) => match read::user_row(conn, tenant.0, id.as_str())? {
                 Some(row) => Some(row),
@@ -140,6 +142,8 @@ async fn user_board(
     let index = state.leaderboards.clone();
     let board_for_read = board.clone();
     let (user, standing) = read_inline(&state, true, move |conn| {
+        // One snapshot (and one read lock) for the user, their standing and history.
+        let conn = &conn.unchecked_transaction()?;
         let user = store::users::find(conn, tenant.0, id.as_str())?
             .ok_or_else(|| ApiError::not_found("User not found"))?;
         let standing = match run {
