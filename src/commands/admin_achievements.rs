@@ -10,11 +10,10 @@ use serde_json::{json, Map, Value};
 
 use crate::achievements::view;
 use crate::catalog::{Achievement, AchievementTrigger, Catalog};
+use crate::commands::bulk::{issue, valid_key, Outcome, MANAGED};
 use crate::config::AttributeType;
 use crate::error::ApiError;
 use crate::writer::{Command, WriteCtx};
-
-pub const MANAGED: &str = "managed by trophy.toml";
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -45,27 +44,6 @@ pub struct AchievementItem {
     pub event_attributes: Option<Vec<AttributePair>>,
     pub streak_length: Option<i64>,
     pub achievement_ids: Option<Vec<String>>,
-}
-
-/// Result of a bulk write: the changed achievements as the Admin API shows them, issues.
-pub struct Outcome {
-    pub items: Vec<Value>,
-    pub issues: Vec<Value>,
-}
-
-fn issue(index: usize, id: Option<&str>, message: impl Into<String>) -> Value {
-    let mut v = json!({ "index": index, "severity": "error", "message": message.into() });
-    if let (Some(id), Some(o)) = (id, v.as_object_mut()) {
-        o.insert("id".into(), json!(id));
-    }
-    v
-}
-
-fn valid_key(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// A URL-safe key from a name, for achievements created without one.

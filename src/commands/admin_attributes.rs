@@ -42,10 +42,7 @@ impl Command for CreateAttributes {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let mut out = Outcome {
-            items: Vec::new(),
-            issues: Vec::new(),
-        };
+        let mut out = Outcome::default();
         for (index, item) in self.items.iter().enumerate() {
             let name = match defs::name_of(item.name.as_deref()) {
                 Ok(n) => n,
@@ -104,10 +101,7 @@ impl Command for UpdateAttributes {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let mut out = Outcome {
-            items: Vec::new(),
-            issues: Vec::new(),
-        };
+        let mut out = Outcome::default();
         for (index, item) in self.items.iter().enumerate() {
             let id = item.id.as_deref().unwrap_or_default();
             let messages = ("id must be a valid UUID", "Attribute not found by ID");
@@ -123,54 +117,13 @@ impl Command for UpdateAttributes {
             let Some(mut stored) = target else {
                 continue;
             };
-            if item.name.is_some() {
-                match defs::name_of(item.name.as_deref()) {
-                    Ok(n) => {
-                        stored.body.insert("name".into(), json!(n));
-                    }
-                    Err(m) => {
-                        out.issues.push(issue(index, Some(id), m));
-                        continue;
-                    }
-                }
+            if let Err(m) = defs::rename(&mut stored, item.name.as_deref()) {
+                out.issues.push(issue(index, Some(id), m));
+                continue;
             }
             defs::save_body(ctx, &stored)?;
             out.items
                 .push(view(&stored.uuid, &stored.key, &stored.body));
-        }
-        ctx.reload_catalog_after_commit()?;
-        Ok(out)
-    }
-}
-
-pub struct ArchiveAttributes {
-    pub tenant: i64,
-    pub ids: Vec<String>,
-}
-
-impl Command for ArchiveAttributes {
-    type Output = Outcome;
-
-    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let mut out = Outcome {
-            items: Vec::new(),
-            issues: Vec::new(),
-        };
-        for (index, id) in self.ids.iter().enumerate() {
-            let missing = "Attribute not found by ID";
-            let target = defs::target(
-                ctx,
-                self.tenant,
-                "attribute",
-                id,
-                index,
-                (missing, missing),
-                &mut out.issues,
-            )?;
-            if let Some(stored) = target {
-                defs::archive(ctx, &stored)?;
-                out.items.push(json!({ "id": id }));
-            }
         }
         ctx.reload_catalog_after_commit()?;
         Ok(out)

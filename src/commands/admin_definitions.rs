@@ -5,34 +5,9 @@ use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
-use crate::writer::WriteCtx;
+use crate::writer::{Command, WriteCtx};
 
-/// `{created|updated|deleted, issues}` before it is wrapped in a reply.
-pub use super::admin_achievements::{Outcome, MANAGED};
-
-/// An `AdminIssue`: Python wants `severity` and `message`, Node's `BulkInsertIssue`
-/// `level` and `reason`; `index` points at the item, `id` at the definition when known.
-pub fn issue(index: usize, id: Option<&str>, message: &str) -> Value {
-    let mut v = json!({
-        "index": index,
-        "severity": "error",
-        "level": "error",
-        "message": message,
-        "reason": message,
-    });
-    if let (Some(id), Some(o)) = (id, v.as_object_mut()) {
-        o.insert("id".into(), json!(id));
-    }
-    v
-}
-
-/// `^[a-zA-Z\d-_]+$` (behaviour.md §1.7).
-pub fn valid_key(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
+pub use super::bulk::{issue, valid_key, Outcome, MANAGED};
 
 pub fn valid_uuid(id: &str) -> bool {
     uuid::Uuid::parse_str(id).is_ok()
@@ -181,32 +156,53 @@ pub fn archive(ctx: &WriteCtx<'_>, stored: &Stored) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Sets the name an update item gives (`None`: unchanged), or says why it cannot.
+pub fn rename(stored: &mut Stored, name: Option<&str>) -> Result<(), &'static str> {
+    if name.is_some() {
+        stored.body.insert("name".into(), json!(name_of(name)?));
+    }
+    Ok(())
+}
+
+/// `DELETE` of plain definitions by UUID: each found one is archived, each other id gets
+/// the `missing` issue.
+pub struct ArchiveDefinitions {
+    pub tenant: i64,
+    pub kind: &'static str,
+    pub missing: &'static str,
+    pub ids: Vec<String>,
+}
+
+impl Command for ArchiveDefinitions {
+    type Output = Outcome;
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
+        let mut out = Outcome::default();
+        for (index, id) in self.ids.iter().enumerate() {
+            let messages = (self.missing, self.missing);
+            let target = target(
+                ctx,
+                self.tenant,
+                self.kind,
+                id,
+                index,
+                messages,
+                &mut out.issues,
+            )?;
+            if let Some(stored) = target {
+                archive(ctx, &stored)?;
+                out.items.push(json!({ "id": id }));
+            }
+        }
+        ctx.reload_catalog_after_commit()?;
+        Ok(out)
+    }
+}
+
 /// A required, non-blank name.
 pub fn name_of(name: Option<&str>) -> Result<String, &'static str> {
     match name.map(str::trim) {
         Some(n) if !n.is_empty() => Ok(n.to_owned()),
         _ => Err("name must be a non-empty string"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_follow_the_documented_pattern() {
-        assert!(valid_key("words-written_2"));
-        assert!(!valid_key(""));
-        assert!(!valid_key("a b"));
-        assert!(!valid_key("é"));
-    }
-
-    #[test]
-    fn issues_carry_both_sdks_keys() {
-        let v = issue(2, Some("x"), "Metric not found by ID");
-        for key in ["index", "severity", "level", "message", "reason", "id"] {
-            assert!(v.get(key).is_some(), "{key} in {v}");
-        }
-        assert!(issue(0, None, "m").get("id").is_none());
     }
 }

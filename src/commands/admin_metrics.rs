@@ -57,10 +57,7 @@ impl Command for CreateMetrics {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let mut out = Outcome {
-            items: Vec::new(),
-            issues: Vec::new(),
-        };
+        let mut out = Outcome::default();
         for (index, item) in self.items.iter().enumerate() {
             let name = match defs::name_of(item.name.as_deref()) {
                 Ok(n) => n,
@@ -113,10 +110,7 @@ impl Command for UpdateMetrics {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let mut out = Outcome {
-            items: Vec::new(),
-            issues: Vec::new(),
-        };
+        let mut out = Outcome::default();
         for (index, item) in self.items.iter().enumerate() {
             let id = item.id.as_deref().unwrap_or_default();
             let messages = ("id must be a valid UUID", "Metric not found by ID");
@@ -132,16 +126,9 @@ impl Command for UpdateMetrics {
             let Some(mut stored) = target else {
                 continue;
             };
-            if item.name.is_some() {
-                match defs::name_of(item.name.as_deref()) {
-                    Ok(n) => {
-                        stored.body.insert("name".into(), json!(n));
-                    }
-                    Err(m) => {
-                        out.issues.push(issue(index, Some(id), m));
-                        continue;
-                    }
-                }
+            if let Err(m) = defs::rename(&mut stored, item.name.as_deref()) {
+                out.issues.push(issue(index, Some(id), m));
+                continue;
             }
             match unit_type(item.unit_type.as_deref()) {
                 Ok(Some(kind)) => {
@@ -159,40 +146,6 @@ impl Command for UpdateMetrics {
             defs::save_body(ctx, &stored)?;
             out.items
                 .push(view(&stored.uuid, &stored.key, &stored.body));
-        }
-        ctx.reload_catalog_after_commit()?;
-        Ok(out)
-    }
-}
-
-pub struct ArchiveMetrics {
-    pub tenant: i64,
-    pub ids: Vec<String>,
-}
-
-impl Command for ArchiveMetrics {
-    type Output = Outcome;
-
-    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let mut out = Outcome {
-            items: Vec::new(),
-            issues: Vec::new(),
-        };
-        for (index, id) in self.ids.iter().enumerate() {
-            let missing = "Metric not found by ID";
-            let target = defs::target(
-                ctx,
-                self.tenant,
-                "metric",
-                id,
-                index,
-                (missing, missing),
-                &mut out.issues,
-            )?;
-            if let Some(stored) = target {
-                defs::archive(ctx, &stored)?;
-                out.items.push(json!({ "id": id }));
-            }
         }
         ctx.reload_catalog_after_commit()?;
         Ok(out)

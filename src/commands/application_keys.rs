@@ -47,10 +47,7 @@ impl Command for CreateApplicationKeys {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let mut out = Outcome {
-            items: Vec::new(),
-            issues: Vec::new(),
-        };
+        let mut out = Outcome::default();
         for (index, item) in self.items.iter().enumerate() {
             let user_id = item.user_id.as_deref().unwrap_or_default();
             let Some(user) = crate::store::users::find(ctx.conn, self.tenant, user_id)? else {
@@ -99,10 +96,7 @@ impl Command for DeleteApplicationKeys {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let mut out = Outcome {
-            items: Vec::new(),
-            issues: Vec::new(),
-        };
+        let mut out = Outcome::default();
         for (index, id) in self.ids.iter().enumerate() {
             let deleted = ctx.conn.execute(
                 "DELETE FROM api_keys WHERE uuid = ?1 AND kind = 'user' AND tenant_id = ?2",

@@ -7,6 +7,7 @@ pub mod admin_metrics;
 pub mod admin_settings;
 pub mod application_keys;
 pub mod batch_events;
+pub mod bulk;
 pub mod complete_achievement;
 pub mod persist_clock;
 pub mod record_event;

@@ -14,11 +14,11 @@ use serde_json::{json, Map, Value};
 use super::jobs::JOB_NAME;
 use crate::catalog::leaderboard::{parse_unit, status_on, unit_name};
 use crate::catalog::{Catalog, Leaderboard, Ranking};
+use crate::commands::bulk::{issue, valid_key, Outcome, MANAGED};
 use crate::config::AttributeType;
 use crate::error::ApiError;
 use crate::writer::{Command, WriteCtx};
 
-pub const MANAGED: &str = "managed by trophy.toml";
 const MAX_PARTICIPANTS: i64 = 1000;
 
 /// `Some(None)` when the field is sent as `null`, `None` when it is absent.
@@ -54,26 +54,6 @@ pub struct LeaderboardItem {
     pub run_unit: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     pub run_interval: Option<Option<i64>>,
-}
-
-pub struct Outcome {
-    pub items: Vec<Value>,
-    pub issues: Vec<Value>,
-}
-
-fn issue(index: usize, id: Option<&str>, message: impl Into<String>) -> Value {
-    let mut v = json!({ "index": index, "severity": "error", "message": message.into() });
-    if let (Some(id), Some(o)) = (id, v.as_object_mut()) {
-        o.insert("id".into(), json!(id));
-    }
-    v
-}
-
-fn valid_key(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// The Admin API's `AdminLeaderboard`.

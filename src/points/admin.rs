@@ -12,33 +12,10 @@ use super::store;
 use super::view;
 use crate::catalog::points::parse_rounding;
 use crate::catalog::{Catalog, PointsSystem};
+use crate::commands::bulk::{issue, valid_key, Outcome, MANAGED};
 use crate::config::AttributeType;
 use crate::error::ApiError;
 use crate::writer::{Command, WriteCtx};
-
-pub const MANAGED: &str = "managed by trophy.toml";
-
-/// What a bulk write did: the entities as the Admin API shows them, and the issues.
-#[derive(Default)]
-pub struct Outcome {
-    pub items: Vec<Value>,
-    pub issues: Vec<Value>,
-}
-
-fn issue(index: usize, id: Option<&str>, message: impl Into<String>) -> Value {
-    let mut v = json!({ "index": index, "severity": "error", "message": message.into() });
-    if let (Some(id), Some(o)) = (id, v.as_object_mut()) {
-        o.insert("id".into(), json!(id));
-    }
-    v
-}
-
-fn valid_key(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
 
 /// The kinds of children a system has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,9 +6,9 @@ use super::bulk::{self, Paging};
 use super::definitions;
 use crate::auth::Tenant;
 use crate::commands::admin_attributes::{
-    view, ArchiveAttributes, CreateAttributeItem, CreateAttributes, UpdateAttributeItem,
-    UpdateAttributes,
+    view, CreateAttributeItem, CreateAttributes, UpdateAttributeItem, UpdateAttributes,
 };
+use crate::commands::admin_definitions::ArchiveDefinitions;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -88,8 +88,10 @@ async fn archive(
     let ids = bulk::ids(&req)?;
     let out = state
         .writer
-        .execute(ArchiveAttributes {
+        .execute(ArchiveDefinitions {
             tenant: tenant.0,
+            kind: "attribute",
+            missing: "Attribute not found by ID",
             ids,
         })
         .await?;

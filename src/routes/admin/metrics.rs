@@ -9,8 +9,9 @@ use serde_json::json;
 use super::bulk::{self, Paging};
 use super::definitions;
 use crate::auth::Tenant;
+use crate::commands::admin_definitions::ArchiveDefinitions;
 use crate::commands::admin_metrics::{
-    view, ArchiveMetrics, CreateMetricItem, CreateMetrics, UpdateMetricItem, UpdateMetrics,
+    view, CreateMetricItem, CreateMetrics, UpdateMetricItem, UpdateMetrics,
 };
 use crate::commands::batch_events::{BatchEvents, MAX_BATCH};
 use crate::commands::record_event::RecordEvent;
@@ -101,8 +102,10 @@ async fn archive(
     let ids = bulk::ids(&req)?;
     let out = state
         .writer
-        .execute(ArchiveMetrics {
+        .execute(ArchiveDefinitions {
             tenant: tenant.0,
+            kind: "metric",
+            missing: "Metric not found by ID",
             ids,
         })
         .await?;

@@ -1,0 +1,61 @@
+//! What every Admin API bulk write shares: the `{items, issues}` it returns, the issue
+//! shape both SDKs parse, the key rule, and the refusal of file-managed definitions.
+
+use serde_json::{json, Value};
+
+/// The 422 message for a change to a definition declared in trophy.toml.
+pub const MANAGED: &str = "managed by trophy.toml";
+
+/// What a bulk write did: the entities as the Admin API shows them, and the issues.
+#[derive(Default)]
+pub struct Outcome {
+    pub items: Vec<Value>,
+    pub issues: Vec<Value>,
+}
+
+/// An `AdminIssue`: Python wants `severity` and `message`, Node's `BulkInsertIssue`
+/// `level` and `reason`; `index` points at the item, `id` at the definition when known.
+pub fn issue(index: usize, id: Option<&str>, message: impl Into<String>) -> Value {
+    let message = message.into();
+    let mut v = json!({
+        "index": index,
+        "severity": "error",
+        "level": "error",
+        "message": message,
+        "reason": message,
+    });
+    if let (Some(id), Some(o)) = (id, v.as_object_mut()) {
+        o.insert("id".into(), json!(id));
+    }
+    v
+}
+
+/// `^[a-zA-Z\d-_]+$` (behaviour.md §1.7).
+pub fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_the_documented_pattern() {
+        assert!(valid_key("words-written_2"));
+        assert!(!valid_key(""));
+        assert!(!valid_key("a b"));
+        assert!(!valid_key("é"));
+    }
+
+    #[test]
+    fn issues_carry_both_sdks_keys() {
+        let v = issue(2, Some("x"), "Metric not found by ID");
+        for key in ["index", "severity", "level", "message", "reason", "id"] {
+            assert!(v.get(key).is_some(), "{key} in {v}");
+        }
+        assert!(issue(0, None, "m").get("id").is_none());
+    }
+}
