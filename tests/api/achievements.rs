@@ -8,8 +8,7 @@
 //! used by `admin_achievements`.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -18,12 +17,11 @@ use reqwest::{Method, StatusCode};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
 use tempfile::TempDir;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use trophyd::{Application, ConfigSource, RuntimeSettings};
 
 use crate::helpers::{assert_json_eq, is_iso_z, parts, T0};
+use crate::receiver::Receiver;
 
 // ---------------------------------------------------------------------------------------
 // Configuration
@@ -442,95 +440,6 @@ pub fn item<'a>(list: &'a Value, key: &str) -> &'a Value {
         .iter()
         .find(|a| a["key"] == key)
         .unwrap_or_else(|| panic!("no {key} in {list}"))
-}
-
-// ---------------------------------------------------------------------------------------
-// A recording webhook receiver (HTTP/1.1, always 200)
-
-/// One request a receiver got: its headers (lower-case names) and raw body.
-type Hook = (HashMap<String, String>, Vec<u8>);
-type Log = Arc<Mutex<Vec<Hook>>>;
-
-#[derive(Clone)]
-struct Receiver {
-    url: String,
-    received: Log,
-}
-
-impl Receiver {
-    async fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let shared = received.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, shared.clone()));
-            }
-        });
-        Receiver {
-            url: format!("http://127.0.0.1:{port}/hooks"),
-            received,
-        }
-    }
-
-    fn received(&self) -> Vec<Hook> {
-        self.received.lock().expect("receiver").clone()
-    }
-
-    async fn wait_for(&self, n: usize) -> Vec<Hook> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let got = self.received();
-            if got.len() >= n {
-                return got;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "expected {n} webhooks, got {}",
-                got.len()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-async fn serve(stream: TcpStream, log: Log) {
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-            return;
-        }
-        let mut headers = HashMap::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
-            }
-        }
-        let length = headers
-            .get("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).await.is_err() {
-            return;
-        }
-        log.lock().expect("receiver").push((headers, body));
-        let response = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok";
-        if write.write_all(response.as_bytes()).await.is_err() {
-            return;
-        }
-    }
 }
 
 fn signature(body: &[u8]) -> String {
@@ -1966,7 +1875,7 @@ async fn achievement_completed_is_delivered_signed_with_the_user_and_the_achieve
         )
         .await;
     let user = srv.get_ok("/v1/users/u1").await;
-    let (headers, raw) = receiver.wait_for(1).await.remove(0);
+    let (headers, raw) = receiver.wait_for_hooks(1).await.remove(0);
     assert_eq!(
         headers.get("content-type").map(String::as_str),
         Some("application/json")
@@ -1992,7 +1901,7 @@ async fn achievement_completed_is_delivered_signed_with_the_user_and_the_achieve
 
     srv.advance(60).await;
     let done = srv.complete_ok("onboarding", json!({ "id": "u1" })).await;
-    let (headers, raw) = receiver.wait_for(2).await.remove(1);
+    let (headers, raw) = receiver.wait_for_hooks(2).await.remove(1);
     assert_eq!(
         headers.get("x-trophy-signature").map(String::as_str),
         Some(signature(&raw).as_str())
@@ -2014,7 +1923,7 @@ async fn achievement_completed_is_delivered_signed_with_the_user_and_the_achieve
         json!({ "id": "u2", "email": "bo@example.com" }),
     )
     .await;
-    let received = receiver.wait_for(4).await;
+    let received = receiver.wait_for_hooks(4).await;
     let hook: Value = serde_json::from_slice(&received[3].1).expect("JSON");
     assert_eq!(hook["achievement"]["key"], "onboarding");
     assert_json_eq(&hook["user"], &srv.get_ok("/v1/users/u2").await);
@@ -2025,7 +1934,7 @@ async fn achievement_completed_is_delivered_signed_with_the_user_and_the_achieve
     assert!(srv.event("lessons", json!("u1"), 1.0).await.is_empty());
     srv.advance(600).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(receiver.received().len(), 4);
+    assert_eq!(receiver.hooks().len(), 4);
     assert_eq!(srv.hooks().len(), 4);
 }
 

@@ -3,108 +3,11 @@
 //! and `leaderboard.rank_changed` (coalesced per window) on changes, and
 //! `leaderboard.finished` with the top 10 at 13:00 UTC the day after a run.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
 
 use crate::helpers::{spawn_app, TestApp};
 use crate::leaderboards::event;
-
-type Log = Arc<Mutex<Vec<Value>>>;
-
-/// Records the JSON body of every request and answers 200.
-struct Receiver {
-    url: String,
-    received: Log,
-}
-
-impl Receiver {
-    async fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let received: Log = Arc::new(Mutex::new(Vec::new()));
-        let shared = received.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, shared.clone()));
-            }
-        });
-        Receiver {
-            url: format!("http://127.0.0.1:{port}/hooks"),
-            received,
-        }
-    }
-
-    fn count(&self, kind: &str) -> usize {
-        let log = self.received.lock().expect("log");
-        log.iter().filter(|b| b["type"] == kind).count()
-    }
-
-    /// The bodies of `kind` received so far, waiting (real time) until there are `n`.
-    async fn of(&self, kind: &str, n: usize) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let got: Vec<Value> = self
-                .received
-                .lock()
-                .expect("log")
-                .iter()
-                .filter(|b| b["type"] == kind)
-                .cloned()
-                .collect();
-            if got.len() >= n {
-                return got;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "expected {n} {kind}, got {}",
-                got.len()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-async fn serve(stream: TcpStream, log: Log) {
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    loop {
-        let mut length = 0;
-        let mut line = String::new();
-        if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).await.unwrap_or(0) == 0 {
-                return;
-            }
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).await.is_err() {
-            return;
-        }
-        log.lock()
-            .expect("log")
-            .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
-        let response = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
-        if write.write_all(response.as_bytes()).await.is_err() {
-            return;
-        }
-    }
-}
+use crate::receiver::Receiver;
 
 fn config(url: &str) -> String {
     format!(
@@ -168,7 +71,7 @@ async fn every_leaderboard_webhook_fires_at_its_time() {
 
     // 10:00 UTC the day before the run: UTC+14 is entering it.
     app.set_clock_ok("2031-03-02T10:00:00Z").await;
-    let started = receiver.of("leaderboard.started", 1).await;
+    let started = receiver.wait_for("leaderboard.started", 1).await;
     let lb = &started[0]["leaderboard"];
     assert_eq!(
         (
@@ -189,12 +92,12 @@ async fn every_leaderboard_webhook_fires_at_its_time() {
 
     let kiri = json!({"id": "kiri", "tz": "Pacific/Kiritimati"});
     event(&app, "2031-03-02T10:30:00Z", kiri.clone(), "lessons", 1.0).await;
-    let changed = receiver.of("leaderboard.changed", 1).await;
+    let changed = receiver.wait_for("leaderboard.changed", 1).await;
     assert_eq!(
         standings(&changed[0]["leaderboard"]),
         [("kiri".to_owned(), 1, 1)]
     );
-    let ranked = receiver.of("leaderboard.rank_changed", 1).await;
+    let ranked = receiver.wait_for("leaderboard.rank_changed", 1).await;
     assert_eq!(ranked[0]["user"]["id"], "kiri");
     let lb = &ranked[0]["leaderboard"];
     assert_eq!(
@@ -208,7 +111,7 @@ async fn every_leaderboard_webhook_fires_at_its_time() {
     );
 
     event(&app, "2031-03-03T10:00:00Z", json!("ann"), "lessons", 2.0).await;
-    let changed = receiver.of("leaderboard.changed", 2).await;
+    let changed = receiver.wait_for("leaderboard.changed", 2).await;
     assert_eq!(
         standings(&changed[1]["leaderboard"]),
         [("ann".to_owned(), 1, 2), ("kiri".to_owned(), 2, 1)]
@@ -222,12 +125,12 @@ async fn every_leaderboard_webhook_fires_at_its_time() {
             .collect()
     };
     assert_eq!(
-        anns(receiver.of("leaderboard.rank_changed", 3).await).len(),
+        anns(receiver.wait_for("leaderboard.rank_changed", 3).await).len(),
         1
     );
     assert_eq!(queued(&app, "leaderboard.rank_changed"), 3);
     app.set_clock_ok("2031-03-03T10:01:00Z").await;
-    let all = receiver.of("leaderboard.rank_changed", 4).await;
+    let all = receiver.wait_for("leaderboard.rank_changed", 4).await;
     let ann = anns(all);
     assert_eq!(ann.len(), 2);
     assert_eq!(
@@ -242,12 +145,12 @@ async fn every_leaderboard_webhook_fires_at_its_time() {
     // The next run is announced the day before; the first one is finished at 13:00 UTC
     // the day after it ends (when UTC−12 has left it).
     app.set_clock_ok("2031-03-09T10:00:00Z").await;
-    let started = receiver.of("leaderboard.started", 2).await;
+    let started = receiver.wait_for("leaderboard.started", 2).await;
     assert_eq!(started[1]["leaderboard"]["start"], "2031-03-10");
     app.set_clock_ok("2031-03-10T12:59:59Z").await;
     assert_eq!(queued(&app, "leaderboard.finished"), 0);
     app.set_clock_ok("2031-03-10T13:00:00Z").await;
-    let finished = receiver.of("leaderboard.finished", 1).await;
+    let finished = receiver.wait_for("leaderboard.finished", 1).await;
     let lb = &finished[0]["leaderboard"];
     assert_eq!(
         (lb["status"].clone(), lb["start"].clone(), lb["end"].clone()),
@@ -260,8 +163,8 @@ async fn every_leaderboard_webhook_fires_at_its_time() {
     // Each notice is sent once, also across a restart.
     let app = app.restart().await;
     app.set_clock_ok("2031-03-10T14:00:00Z").await;
-    assert_eq!(receiver.count("leaderboard.finished"), 1);
-    assert_eq!(receiver.count("leaderboard.started"), 2);
+    assert_eq!(receiver.of("leaderboard.finished").len(), 1);
+    assert_eq!(receiver.of("leaderboard.started").len(), 2);
 }
 
 #[tokio::test]
@@ -279,7 +182,7 @@ async fn finished_sends_only_the_top_ten() {
         .await;
     }
     app.set_clock_ok("2031-03-10T13:30:00Z").await;
-    let finished = receiver.of("leaderboard.finished", 1).await;
+    let finished = receiver.wait_for("leaderboard.finished", 1).await;
     let top = standings(&finished[0]["leaderboard"]);
     assert_eq!(top.len(), 10);
     assert_eq!(top[0], ("u00".to_owned(), 1, 20));

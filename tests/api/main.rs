@@ -23,6 +23,7 @@ mod points_admin;
 mod points_everywhere;
 mod preferences;
 mod rate_limits;
+mod receiver;
 mod streak_admin;
 mod streaks;
 mod test_clock;

@@ -3,16 +3,13 @@
 //! midnights, levels with webhooks, time triggers under the test clock, the summaries and
 //! the application routes.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
 
 use crate::helpers::{assert_error, parts, spawn_app, TestApp, T0};
+use crate::receiver::Receiver;
 
 /// Attributes `plan` (user) and `source` (event), metrics `lessons` and `energy-use`, a
 /// daily streak on lessons, webhooks to `hook` (points.changed not coalesced), then `extra`.
@@ -111,102 +108,6 @@ fn added(body: &Value, system: &str) -> Option<i64> {
     body["points"]
         .get(system)
         .map(|p| p["added"].as_i64().expect("added"))
-}
-
-// ---------------------------------------------------------------------------------------
-// A recording webhook receiver (always 200)
-
-type Log = Arc<Mutex<Vec<Value>>>;
-
-#[derive(Clone)]
-pub struct Receiver {
-    pub url: String,
-    received: Log,
-}
-
-impl Receiver {
-    pub async fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let shared = received.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, shared.clone()));
-            }
-        });
-        Receiver {
-            url: format!("http://127.0.0.1:{port}/hooks"),
-            received,
-        }
-    }
-
-    /// Bodies received so far of `event_type`.
-    pub fn of(&self, event_type: &str) -> Vec<Value> {
-        self.received
-            .lock()
-            .expect("receiver")
-            .iter()
-            .filter(|b| b["type"] == event_type)
-            .cloned()
-            .collect()
-    }
-
-    /// Waits until `n` bodies of `event_type` arrived; returns them.
-    pub async fn wait_for(&self, event_type: &str, n: usize) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let got = self.of(event_type);
-            if got.len() >= n {
-                return got;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "expected {n} {event_type} webhooks, got {got:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-async fn serve(stream: TcpStream, log: Log) {
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-            return;
-        }
-        let mut headers = HashMap::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
-            }
-        }
-        let length = headers
-            .get("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).await.is_err() {
-            return;
-        }
-        if let Ok(json) = serde_json::from_slice(&body) {
-            log.lock().expect("receiver").push(json);
-        }
-        let response = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok";
-        if write.write_all(response.as_bytes()).await.is_err() {
-            return;
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, parts, spawn_app, TestApp, T0};
-use crate::points::{app, config, lessons, total_of, Receiver};
+use crate::points::{app, config, lessons, total_of};
+use crate::receiver::Receiver;
 
 async fn admin(
     app: &TestApp,
