@@ -80,21 +80,18 @@ fn add_to_period(
             if new == old {
                 return Ok(());
             }
-            let left: i64 = conn
+            // Amounts are nearly unique, so the user is usually alone at the old one:
+            // dropping that row is one statement, and only a shared amount needs a second.
+            let dropped = conn
                 .prepare_cached(
-                    "UPDATE wrapped_period_values SET users = users - 1
-                      WHERE tenant_id = ?1 AND source_id = ?2 AND attr_key = ?3
-                        AND attr_value = ?4 AND period = ?5 AND amount = ?6
-                  RETURNING users",
-                )?
-                .query_row(params![tenant, source_id, key, value, period, old], |r| {
-                    r.get(0)
-                })
-                .optional()?
-                .unwrap_or(0);
-            if left <= 0 {
-                conn.prepare_cached(
                     "DELETE FROM wrapped_period_values
+                      WHERE tenant_id = ?1 AND source_id = ?2 AND attr_key = ?3
+                        AND attr_value = ?4 AND period = ?5 AND amount = ?6 AND users <= 1",
+                )?
+                .execute(params![tenant, source_id, key, value, period, old])?;
+            if dropped == 0 {
+                conn.prepare_cached(
+                    "UPDATE wrapped_period_values SET users = users - 1
                       WHERE tenant_id = ?1 AND source_id = ?2 AND attr_key = ?3
                         AND attr_value = ?4 AND period = ?5 AND amount = ?6",
                 )?
@@ -200,4 +197,51 @@ pub fn rank(
         )?
         .query_row(params![tenant, source_id, key, value, period], |r| r.get(0))?;
     Ok(Some((at_or_below, users)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn add_one(conn: &Connection, user: i64, amount: f64) {
+        let date = NaiveDate::from_ymd_opt(2031, 3, 12).expect("date");
+        add(conn, 1, user, 9, [WHOLE], date, amount).expect("add");
+    }
+
+    fn users_at(conn: &Connection) -> Vec<(f64, i64)> {
+        let mut stmt = conn
+            .prepare(
+                "SELECT amount, users FROM wrapped_period_values
+                  WHERE period = 'y:2031' ORDER BY amount",
+            )
+            .expect("prepare");
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query");
+        rows.collect::<rusqlite::Result<_>>().expect("rows")
+    }
+
+    #[test]
+    fn users_move_between_amounts_whether_alone_there_or_not() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        crate::db::migrate(&mut conn).expect("migrate");
+        add_one(&conn, 1, 5.0);
+        add_one(&conn, 2, 5.0);
+        add_one(&conn, 3, 2.0);
+        assert_eq!(users_at(&conn), [(2.0, 1), (5.0, 2)]);
+        // User 1 leaves a shared amount: it keeps user 2.
+        add_one(&conn, 1, 2.0);
+        assert_eq!(users_at(&conn), [(2.0, 1), (5.0, 1), (7.0, 1)]);
+        assert_eq!(
+            rank(&conn, 1, 2, 9, WHOLE, "y:2031").expect("rank"),
+            Some((2, 3))
+        );
+        // User 2 leaves it alone: the row goes.
+        add_one(&conn, 2, 2.0);
+        assert_eq!(users_at(&conn), [(2.0, 1), (7.0, 2)]);
+        assert_eq!(
+            rank(&conn, 1, 3, 9, WHOLE, "y:2031").expect("rank"),
+            Some((1, 3))
+        );
+    }
 }
