@@ -19,6 +19,9 @@ pub const JOB_NAME: &str = "leaderboard-runs";
 const STARTED_HOUR: u32 = 10;
 const FINISHED_HOUR: u32 = 13;
 const FINISHED_TOP: usize = 10;
+/// Values of users outside a finalised run deleted per job run, so a run of a million
+/// users never holds the writer for long: the rest go on the next tick.
+const PRUNE_PER_RUN: usize = 20_000;
 
 fn at_hour(date: NaiveDate, hour: u32) -> Option<DateTime<Utc>> {
     Some(
@@ -101,8 +104,31 @@ impl Job for LeaderboardJob {
                 }
             }
         }
+        if !prune(ctx, &catalog)? {
+            let soon = until + chrono::Duration::seconds(1);
+            next_due = Some(next_due.map_or(soon, |n| n.min(soon)));
+        }
         Ok(next_due)
     }
+}
+
+/// Deletes the values of users outside each finalised run, at most `PRUNE_PER_RUN` per
+/// call; false while some remain. Boards that stopped tracking are pruned too.
+fn prune(ctx: &mut WriteCtx<'_>, catalog: &crate::catalog::Catalog) -> Result<bool, ApiError> {
+    let mut budget = PRUNE_PER_RUN;
+    for board in catalog.all_leaderboards() {
+        for run_start in store::runs_to_prune(ctx.conn, board.id)? {
+            let deleted = store::prune_unranked(ctx.conn, board.id, &run_start, budget)?;
+            if deleted < budget {
+                store::claim_notice(ctx.conn, board.id, &run_start, "pruned")?;
+            }
+            budget -= deleted;
+            if budget == 0 {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// Queues `leaderboard.<kind>` for a run once: one body per breakdown group that has

@@ -249,6 +249,41 @@ pub fn history(
     Ok(out)
 }
 
+/// Runs of `board` whose `finished` notice went out (no later event can change them)
+/// and whose values of users outside the board are not all deleted yet.
+pub fn runs_to_prune(conn: &Connection, board: i64) -> Result<Vec<String>, ApiError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT f.run_start FROM leaderboard_notices f
+          WHERE f.leaderboard_id = ?1 AND f.kind = 'finished'
+            AND NOT EXISTS (SELECT 1 FROM leaderboard_notices p
+                             WHERE p.leaderboard_id = f.leaderboard_id
+                               AND p.run_start = f.run_start AND p.kind = 'pruned')
+          ORDER BY f.run_start",
+    )?;
+    let rows = stmt.query_map([board], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Deletes at most `limit` values of users who are not on the board in a finalised run
+/// (they can no longer enter it, and reads show them no rank or value); returns how many.
+pub fn prune_unranked(
+    conn: &Connection,
+    board: i64,
+    run_start: &str,
+    limit: usize,
+) -> Result<usize, ApiError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM leaderboard_values
+              WHERE leaderboard_id = ?1 AND run_start = ?2
+                AND user_id IN (SELECT user_id FROM leaderboard_values
+                                 WHERE leaderboard_id = ?1 AND run_start = ?2 AND ranked = 0
+                                 LIMIT ?3)",
+        )?
+        .execute(params![board, run_start, limit])?)
+}
+
 /// Records that a run-boundary webhook was queued; false if it already was.
 pub fn claim_notice(
     conn: &Connection,

@@ -721,3 +721,57 @@ async fn each_tenant_has_its_own_rankings_on_a_shared_board() {
         (json!(1), json!(5))
     );
 }
+
+#[tokio::test]
+async fn a_finalised_run_keeps_its_board_and_drops_the_values_of_users_outside_it() {
+    let config = format!(
+        "{CONFIG}
+[[leaderboards]]
+key = \"weekly-top2\"
+name = \"Weekly top two\"
+rank_by = \"metric\"
+metric = \"minutes\"
+start = \"2031-03-03\"
+run_unit = \"day\"
+run_interval = 7
+max_participants = 2
+"
+    );
+    let app = spawn_app(&config).await;
+    let at = "2031-03-04T10:00:00Z";
+    for (user, value) in [("a", 5.0), ("b", 4.0), ("c", 3.0)] {
+        event(&app, at, json!(user), "minutes", value).await;
+    }
+    // The next run has an outsider too; it is not finalised yet.
+    for (user, value) in [("a", 2.0), ("b", 2.0), ("c", 1.0)] {
+        event(&app, "2031-03-10T10:00:00Z", json!(user), "minutes", value).await;
+    }
+    let outside = |run: &str| {
+        format!(
+            "SELECT count(*) FROM leaderboard_values v JOIN definitions d ON d.id = v.leaderboard_id
+              WHERE d.key = 'weekly-top2' AND v.run_start = '{run}' AND v.ranked = 0"
+        )
+    };
+    assert_eq!(app.count(&outside("2031-03-03")), 1);
+    // Finalised at 13:00 UTC the day after the run's last date (UTC-12 has left it).
+    app.set_clock_ok("2031-03-10T12:59:00Z").await;
+    assert_eq!(app.count(&outside("2031-03-03")), 1);
+    app.set_clock_ok("2031-03-10T13:00:00Z").await;
+    assert_eq!(app.count(&outside("2031-03-03")), 0);
+    assert_eq!(app.count(&outside("2031-03-10")), 1);
+    assert_eq!(
+        ranks(&board(&app, "weekly-top2?run=2031-03-05").await),
+        expect(&[("a", 1, 5.0), ("b", 2, 4.0)])
+    );
+    let (status, c) = app
+        .get_json("/v1/users/c/leaderboards/weekly-top2?run=2031-03-03")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{c}");
+    assert_eq!(
+        (c["rank"].clone(), c["value"].clone()),
+        (Value::Null, Value::Null)
+    );
+    // Pruned once: a later pass finds nothing to delete and the next run is untouched.
+    app.set_clock_ok("2031-03-11T13:00:00Z").await;
+    assert_eq!(app.count(&outside("2031-03-10")), 1);
+}
