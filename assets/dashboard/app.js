@@ -436,13 +436,15 @@ async function pointsView() {
 }
 
 async function leaderboardsView() {
-  const [boards, metrics, systems] = await Promise.all([
+  const [boards, metrics, systems, attributes] = await Promise.all([
     all("/admin/v1/leaderboards"),
     all("/admin/v1/metrics"),
     all("/admin/v1/points"),
+    all("/admin/v1/attributes"),
   ]);
   const metricKeys = keysById(metrics);
   const systemKeys = keysById(systems);
+  const attributeKeys = keysById(attributes);
   const rankedBy = (b) => {
     if (b.rankBy === "metric") return `metric ${metricKeys.get(b.metricId) || b.metricId}`;
     if (b.rankBy === "points") return `points ${systemKeys.get(b.pointsSystemId) || b.pointsSystemId}`;
@@ -459,7 +461,10 @@ async function leaderboardsView() {
       { label: "Start", value: (b) => b.start },
       { label: "End", value: (b) => b.end },
       { label: "Max participants", value: (b) => b.maxParticipants, num: true },
-      { label: "Breakdown", value: (b) => (b.breakdownAttributes || []).join(", ") || "—" },
+      {
+        label: "Breakdown",
+        value: (b) => (b.breakdownAttributes || []).map((id) => attributeKeys.get(id) || id).join(", ") || "—",
+      },
     ]),
   ];
 }
