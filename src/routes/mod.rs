@@ -3,6 +3,7 @@
 
 mod achievements;
 mod admin;
+mod dashboard;
 mod events;
 mod extract;
 mod health;
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
     cfg.route("/health", web::get().to(health::health))
         .route("/openapi.json", web::get().to(openapi::openapi))
         .route("/metrics", web::get().to(prometheus::metrics))
+        .configure(dashboard::configure)
         .service(
             web::scope("/v1")
                 .wrap(from_fn(require_app_key))

@@ -2,5 +2,6 @@
 //! writer (inside its transaction) and the readers call.
 
 pub mod events;
+pub mod overview;
 pub mod tenants;
 pub mod users;

@@ -9,6 +9,7 @@ mod admin_metrics;
 mod admin_settings;
 mod admin_support;
 mod auth;
+mod dashboard;
 mod event_summary;
 mod events;
 mod group_commit;

@@ -3,11 +3,12 @@
 # its own temporary database with the test clock) and runs
 #   tests/sdk/python/test_sdk.py  (PyPI trophy==1.27.0)      against both servers
 #   tests/sdk/node/test_sdk.js    (npm @trophyso/node@1.0.42) against the single-tenant one
+#   tests/sdk/dashboard/test_api.mjs  (the dashboard's api.js as served, plain Node) against both
 # Exits non-zero if anything failed. The last line is the combined `N passed, M failed`.
 #
 # Environment:
 #   TROPHYD_BIN   use this trophyd binary instead of building target/release/trophyd
-#   SDK_TESTS     "python", "node" or "all" (default)
+#   SDK_TESTS     "python", "node", "dashboard" or "all" (default)
 #   SDK_KEEP=1    keep the servers' temporary data dirs and logs
 set -euo pipefail
 
@@ -152,6 +153,11 @@ fi
 if [[ "$WHICH" == all || "$WHICH" == node ]]; then
   run_suite node node "$SDK_DIR/node/test_sdk.js" \
     --url "$URL_single" --api-key tr_sdk_test_api_key --admin-key tr_sdk_test_admin_key
+fi
+if [[ "$WHICH" == all || "$WHICH" == dashboard ]]; then
+  run_suite dashboard node "$SDK_DIR/dashboard/test_api.mjs" \
+    --url "$URL_single" --api-key tr_sdk_test_api_key --admin-key tr_sdk_test_admin_key \
+    --multi "$URL_multi" --multi-api-key tr_sdk_multi_api_key --multi-admin-key tr_sdk_multi_admin_key
 fi
 
 # a server that died during the tests is a failure too

@@ -1,0 +1,688 @@
+// Views and the hash router of the trophyd dashboard (`#/overview`, `#/metrics`, ...).
+// Every value from the server reaches the DOM as text (text nodes, textContent or an
+// attribute set with setAttribute), never as HTML.
+
+import { createApi, isAuthError, query } from "./api.js";
+
+const api = createApi();
+const byId = (id) => document.getElementById(id);
+const PAGE = 100;
+const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+
+// -------------------------------------------------------------------------------------
+// DOM helpers
+
+/** Appends children: nodes as they are, arrays flattened, anything else as a text node. */
+function append(node, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/**
+ * `el("td.num", {title: "x", onclick: fn}, ...children)`: `on*` functions become event
+ * listeners, `value` is set as a property, every other entry as an attribute.
+ */
+function el(spec, props, ...children) {
+  const [tag, ...classes] = spec.split(".");
+  const node = document.createElement(tag || "div");
+  if (classes.length) node.className = classes.join(" ");
+  for (const [name, value] of Object.entries(props || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on") && typeof value === "function") {
+      node.addEventListener(name.slice(2), value);
+    } else if (name === "value") {
+      node.value = String(value);
+    } else {
+      node.setAttribute(name, value === true ? "" : String(value));
+    }
+  }
+  return append(node, children);
+}
+
+/** A value as display text. */
+function show(value) {
+  if (value === null || value === undefined || value === "") return "—";
+  if (typeof value === "number") return value.toLocaleString();
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+function badge(status) {
+  const safe = String(status || "").toLowerCase().replace(/[^a-z-]/g, "");
+  return el(`span.badge.${safe || "none"}`, {}, show(status));
+}
+
+function mono(text) {
+  return el("code", {}, show(text));
+}
+
+/** `columns`: `[{label, value: row => text|node, num?}]`. */
+function table(rows, columns, empty = "None yet.") {
+  if (!rows.length) return el("p.muted", {}, empty);
+  return el(
+    "div.table-wrap",
+    {},
+    el(
+      "table",
+      {},
+      el("thead", {}, el("tr", {}, columns.map((c) => el("th", { scope: "col" }, c.label)))),
+      el(
+        "tbody",
+        {},
+        rows.map((row) =>
+          el(
+            "tr",
+            {},
+            columns.map((c) => {
+              const v = c.value(row);
+              return el(c.num ? "td.num" : "td", {}, v instanceof Node || Array.isArray(v) ? v : show(v));
+            }),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function card(title, big, pairs = [], footer = null) {
+  return el(
+    "div.card",
+    {},
+    el("h3", {}, title),
+    big === null ? null : el("div.big", {}, show(big)),
+    pairs.length ? el("dl", {}, pairs.map(([k, v]) => [el("dt", {}, k), el("dd", {}, show(v))])) : null,
+    footer,
+  );
+}
+
+function errorBox(e) {
+  const status = e && e.status ? ` (HTTP ${e.status})` : "";
+  return el("p.error", { role: "alert" }, `${(e && e.message) || e}${status}`);
+}
+
+/** `[k, v]` pairs of an Admin API attribute filter list, with ids shown as keys. */
+function filters(list, names) {
+  if (!Array.isArray(list) || !list.length) return "—";
+  return list.map((f) => `${names.get(f.attributeId) || f.attributeId} = ${f.attributeValue}`).join(", ");
+}
+
+/** Every item of a paged Admin API list (`limit`/`skip`). */
+async function all(path) {
+  const out = [];
+  for (let skip = 0; ; skip += PAGE) {
+    const page = await api.get(path + query({ limit: PAGE, skip }));
+    out.push(...page);
+    if (page.length < PAGE || skip >= 100 * PAGE) return out;
+  }
+}
+
+/** `Map(id → key)` of a list of definitions. */
+const keysById = (list) => new Map(list.map((d) => [d.id, d.key]));
+
+// -------------------------------------------------------------------------------------
+// Session: login form, logout, and where a rejected key leads
+
+function showLogin(message) {
+  byId("shell").hidden = true;
+  byId("view").replaceChildren();
+  byId("session").hidden = true;
+  byId("logout").hidden = true;
+  byId("login-view").hidden = false;
+  const error = byId("login-error");
+  error.textContent = message || "";
+  error.hidden = !message;
+  byId("api-key").focus();
+}
+
+function showShell() {
+  byId("login-view").hidden = true;
+  byId("shell").hidden = false;
+  const { tenant } = api.credentials();
+  const session = byId("session");
+  session.textContent = tenant ? `Tenant: ${tenant}` : "Default tenant";
+  session.hidden = false;
+  byId("logout").hidden = false;
+}
+
+/** A refused key (401/403) ends the session; anything else is shown in place. */
+function failed(e, target) {
+  if (isAuthError(e)) {
+    api.logout();
+    showLogin(e.message);
+    return;
+  }
+  target.replaceChildren(errorBox(e));
+}
+
+byId("login").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const button = form.querySelector("button");
+  api.login(form.elements.apiKey.value, form.elements.tenantId.value);
+  button.disabled = true;
+  try {
+    // Checks the key and the tenant before showing anything.
+    await api.get("/dashboard/api/overview");
+    form.reset();
+    if (!location.hash.startsWith("#/")) location.hash = "#/overview";
+    await route();
+  } catch (e) {
+    api.logout();
+    showLogin(e.message);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+byId("logout").addEventListener("click", () => {
+  api.logout();
+  showLogin();
+});
+
+// -------------------------------------------------------------------------------------
+// Actions: run, then re-render the view with the outcome on top
+
+/** Shown above the next rendering of a view (a created key, an error, a confirmation). */
+let flash = null;
+
+async function act(button, work) {
+  button.disabled = true;
+  try {
+    flash = await work();
+  } catch (e) {
+    if (isAuthError(e)) {
+      api.logout();
+      showLogin(e.message);
+      return;
+    }
+    flash = errorBox(e);
+  }
+  await route();
+}
+
+function issuesBox(issues) {
+  if (!Array.isArray(issues) || !issues.length) return null;
+  return el("div.error", { role: "alert" }, issues.map((i) => el("div", {}, show(i.message || i.reason || i))));
+}
+
+// -------------------------------------------------------------------------------------
+// Views: each returns the nodes of its page
+
+async function overviewView() {
+  const o = await api.get("/dashboard/api/overview");
+  const d = o.definitions;
+  const w = o.webhookDeliveries;
+  const streak = o.streak.configured
+    ? `${o.streak.frequency}${o.streak.managedByFile ? " (trophy.toml)" : ""}`
+    : "not configured";
+  return [
+    el("h1", {}, "Overview"),
+    el("p.muted", {}, `Server time ${o.now}`),
+    el(
+      "div.cards",
+      {},
+      card("Users", o.users),
+      card("Events", o.events.total, [["Last 24 hours", o.events.last24h]]),
+      card("Points awarded", o.points.awarded, [
+        ["Awards", o.points.awards],
+        ...o.points.systems.map((s) => [s.key, s.awarded]),
+      ]),
+      card("Active definitions", null, [
+        ["Metrics", d.metrics],
+        ["Attributes", d.attributes],
+        ["Achievements", d.achievements],
+        ["Points systems", d.pointsSystems],
+        ["Leaderboards", d.leaderboards],
+        ["Streak", streak],
+      ]),
+      card(
+        "Webhook deliveries",
+        null,
+        [
+          ["Pending", w.pending],
+          ["Failed", w.failed],
+          ["Delivered", w.delivered],
+        ],
+        el("a", { href: "#/webhooks?status=failed" }, "Failed deliveries"),
+      ),
+    ),
+    el(
+      "p.muted",
+      {},
+      "Webhook deliveries are the whole server's (endpoints are configured per server); every other count is this tenant's.",
+    ),
+  ];
+}
+
+async function metricsView() {
+  const metrics = await all("/admin/v1/metrics");
+  return [
+    el("h1", {}, "Metrics"),
+    table(metrics, [
+      { label: "Key", value: (m) => mono(m.key) },
+      { label: "Name", value: (m) => m.name },
+      { label: "Units", value: (m) => m.units },
+      { label: "Unit type", value: (m) => m.unitType },
+      { label: "ID", value: (m) => mono(m.id) },
+    ]),
+  ];
+}
+
+async function attributesView() {
+  const attributes = await all("/admin/v1/attributes");
+  return [
+    el("h1", {}, "Attributes"),
+    table(attributes, [
+      { label: "Key", value: (a) => mono(a.key) },
+      { label: "Name", value: (a) => a.name },
+      { label: "Type", value: (a) => a.type },
+      { label: "ID", value: (a) => mono(a.id) },
+    ]),
+  ];
+}
+
+async function achievementsView() {
+  const [achievements, metrics, attributes] = await Promise.all([
+    all("/admin/v1/achievements"),
+    all("/admin/v1/metrics"),
+    all("/admin/v1/attributes"),
+  ]);
+  const metricKeys = keysById(metrics);
+  const achievementKeys = keysById(achievements);
+  const attributeKeys = keysById(attributes);
+  const condition = (a) => {
+    switch (a.trigger) {
+      case "metric":
+        return `${metricKeys.get(a.metricId) || a.metricId} reaches ${show(a.metricValue)}`;
+      case "streak":
+        return `streak of ${show(a.streakLength)}`;
+      case "achievement":
+        return `after ${(a.achievementIds || []).map((id) => achievementKeys.get(id) || id).join(", ")}`;
+      case "api":
+        return "completed through the API";
+      default:
+        return show(a.trigger);
+    }
+  };
+  return [
+    el("h1", {}, "Achievements"),
+    table(achievements, [
+      { label: "Key", value: (a) => mono(a.key) },
+      { label: "Name", value: (a) => a.name },
+      { label: "Status", value: (a) => badge(a.status) },
+      { label: "Trigger", value: (a) => a.trigger },
+      { label: "Condition", value: condition },
+      { label: "User filters", value: (a) => filters(a.userAttributes, attributeKeys) },
+      { label: "Event filters", value: (a) => filters(a.eventAttributes, attributeKeys) },
+    ]),
+  ];
+}
+
+async function streakView() {
+  const [s, o] = await Promise.all([
+    api.get("/admin/v1/streaks/settings"),
+    api.get("/dashboard/api/overview"),
+  ]);
+  const head = [
+    el("h1", {}, "Streak settings"),
+    o.streak.managedByFile
+      ? el("p.notice", {}, "Managed by trophy.toml: changes through the Admin API are refused.")
+      : null,
+  ];
+  if (!o.streak.configured) {
+    return [head, el("p.muted", {}, "No streak is configured. Users' streaks stay at 0.")];
+  }
+  const freezes = s.freezes
+    ? [
+        ["Freezes at start", s.freezes.startCount],
+        ["Most freezes held", s.freezes.maxCount],
+        ["Auto-earn", s.freezes.autoEarnInterval ? `${s.freezes.autoEarnAmount} every ${s.freezes.autoEarnInterval} days` : "off"],
+      ]
+    : [["Freezes", "off"]];
+  return [
+    head,
+    el(
+      "div.cards",
+      {},
+      card("Periods", null, [
+        ["Frequency", s.frequency],
+        ["Evaluation", s.evaluationMode],
+        ["Week starts", s.weekStart],
+        ["Days off", (s.daysOff || []).map((d) => WEEKDAYS[d] || d).join(", ") || "none"],
+      ]),
+      card("Freezes", null, freezes),
+    ),
+    el("h2", {}, "Metrics that extend the streak"),
+    table(s.metrics || [], [
+      { label: "Metric", value: (m) => mono(m.key) },
+      { label: "Threshold per period", value: (m) => m.threshold, num: true },
+    ]),
+  ];
+}
+
+async function pointsView() {
+  const [systems, metrics, achievements, attributes] = await Promise.all([
+    all("/admin/v1/points"),
+    all("/admin/v1/metrics"),
+    all("/admin/v1/achievements"),
+    all("/admin/v1/attributes"),
+  ]);
+  const metricKeys = keysById(metrics);
+  const achievementKeys = keysById(achievements);
+  const attributeKeys = keysById(attributes);
+  const children = await Promise.all(
+    systems.map((s) => {
+      const base = `/admin/v1/points/${encodeURIComponent(s.id)}`;
+      return Promise.all([all(`${base}/triggers`), all(`${base}/levels`), all(`${base}/boosts`)]);
+    }),
+  );
+  const condition = (t) => {
+    switch (t.type) {
+      case "metric":
+        return `every ${show(t.metricThreshold)} of ${metricKeys.get(t.metricId) || t.metricId}`;
+      case "achievement":
+        return `completing ${achievementKeys.get(t.achievementId) || t.achievementId}`;
+      case "streak":
+        return `every ${show(t.streakLength)} periods of streak`;
+      case "time":
+        return `every ${show(t.timeInterval)} ${show(t.timeUnit)}`;
+      case "user_creation":
+        return "when the user is created";
+      default:
+        return show(t.type);
+    }
+  };
+  const sections = systems.map((s, i) => {
+    const [triggers, levels, boosts] = children[i];
+    return el(
+      "section.system",
+      {},
+      el("h2", {}, `${s.name} `, mono(s.key), " ", badge(s.status)),
+      s.description ? el("p.muted", {}, s.description) : null,
+      el("p", {}, `Cap: ${s.maxPoints === null || s.maxPoints === undefined ? "none" : show(s.maxPoints)}`),
+      el("h3", {}, "Triggers"),
+      table(triggers, [
+        { label: "Type", value: (t) => t.type },
+        { label: "Points", value: (t) => t.points, num: true },
+        { label: "When", value: condition },
+        { label: "Status", value: (t) => badge(t.status) },
+        { label: "User filters", value: (t) => filters(t.userAttributes, attributeKeys) },
+        { label: "Event filters", value: (t) => filters(t.eventAttributes, attributeKeys) },
+        { label: "Blocks when out of points", value: (t) => (t.blockIfOutOfPoints ? "yes" : "no") },
+      ]),
+      el("h3", {}, "Levels"),
+      table(levels, [
+        { label: "Key", value: (l) => mono(l.key) },
+        { label: "Name", value: (l) => l.name },
+        { label: "From points", value: (l) => l.points, num: true },
+        { label: "Description", value: (l) => l.description },
+      ]),
+      el("h3", {}, "Boosts"),
+      table(boosts, [
+        { label: "Name", value: (b) => b.name },
+        { label: "Status", value: (b) => badge(b.status) },
+        { label: "Start", value: (b) => b.start },
+        { label: "End", value: (b) => b.end || "open-ended" },
+        { label: "Multiplier", value: (b) => `×${b.multiplier}` },
+        { label: "Rounding", value: (b) => b.rounding },
+        { label: "For", value: (b) => (b.userId ? `user ${b.userId}` : filters(b.userAttributes, attributeKeys)) },
+      ]),
+    );
+  });
+  return [el("h1", {}, "Points systems"), sections.length ? sections : el("p.muted", {}, "No points systems.")];
+}
+
+async function leaderboardsView() {
+  const [boards, metrics, systems, attributes] = await Promise.all([
+    all("/admin/v1/leaderboards"),
+    all("/admin/v1/metrics"),
+    all("/admin/v1/points"),
+    all("/admin/v1/attributes"),
+  ]);
+  const metricKeys = keysById(metrics);
+  const systemKeys = keysById(systems);
+  const attributeKeys = keysById(attributes);
+  const rankedBy = (b) => {
+    if (b.rankBy === "metric") return `metric ${metricKeys.get(b.metricId) || b.metricId}`;
+    if (b.rankBy === "points") return `points ${systemKeys.get(b.pointsSystemId) || b.pointsSystemId}`;
+    return show(b.rankBy);
+  };
+  return [
+    el("h1", {}, "Leaderboards"),
+    table(boards, [
+      { label: "Key", value: (b) => mono(b.key) },
+      { label: "Name", value: (b) => b.name },
+      { label: "Status", value: (b) => badge(b.status) },
+      { label: "Ranked by", value: rankedBy },
+      { label: "Runs", value: (b) => (b.runUnit ? `${b.runInterval} ${b.runUnit}(s)` : "perpetual") },
+      { label: "Start", value: (b) => b.start },
+      { label: "End", value: (b) => b.end },
+      { label: "Max participants", value: (b) => b.maxParticipants, num: true },
+      {
+        label: "Breakdown",
+        value: (b) => (b.breakdownAttributes || []).map((id) => attributeKeys.get(id) || id).join(", ") || "—",
+      },
+    ]),
+  ];
+}
+
+async function webhooksView(params) {
+  const status = ["pending", "failed", "delivered"].includes(params.get("status")) ? params.get("status") : "";
+  const rows = await api.get(`/admin/v1/webhooks/deliveries${query({ status, limit: PAGE })}`);
+  const filter = el(
+    "select",
+    {
+      name: "status",
+      onchange: (e) => {
+        location.hash = `#/webhooks${query({ status: e.target.value })}`;
+      },
+    },
+    ["", "pending", "failed", "delivered"].map((s) =>
+      el("option", { value: s, selected: s === status }, s || "any status"),
+    ),
+  );
+  const retry = (row) =>
+    el(
+      "button.secondary",
+      {
+        type: "button",
+        onclick: (e) =>
+          act(e.currentTarget, async () => {
+            const after = await api.post(`/admin/v1/webhooks/deliveries/${encodeURIComponent(row.id)}/retry`);
+            return el("p.success", {}, `Delivery ${after.id} re-queued (${after.status}).`);
+          }),
+      },
+      "Retry",
+    );
+  return [
+    el("h1", {}, "Webhook deliveries"),
+    el("div.toolbar", {}, el("label", {}, "Status", filter), el("span.muted", {}, `Newest ${PAGE} shown.`)),
+    table(
+      rows,
+      [
+        { label: "Created", value: (r) => r.created },
+        { label: "Type", value: (r) => mono(r.type) },
+        { label: "Endpoint", value: (r) => r.endpoint },
+        { label: "Status", value: (r) => badge(r.status) },
+        { label: "Attempts", value: (r) => r.attempts, num: true },
+        { label: "Last answer", value: (r) => [r.lastStatus ? `HTTP ${r.lastStatus} ` : "", r.lastError || ""].join("") || "—" },
+        { label: "Next attempt", value: (r) => r.nextAttempt },
+        { label: "Finished", value: (r) => r.finished },
+        { label: "", value: retry },
+      ],
+      status ? `No ${status} deliveries.` : "No deliveries.",
+    ),
+  ];
+}
+
+function keySecret(created) {
+  return el(
+    "div.success",
+    { role: "status" },
+    el("p", {}, `Key for user ${created.userId}: copy it now, it is not shown again.`),
+    el("div.secret", {}, el("code", {}, created.key)),
+  );
+}
+
+async function keysView() {
+  const o = await api.get("/dashboard/api/overview");
+  const keys = o.applicationApiKeys;
+  const userId = el("input", { name: "userId", required: true, placeholder: "user id", autocomplete: "off" });
+  const create = el(
+    "form.toolbar",
+    {
+      onsubmit: (e) => {
+        e.preventDefault();
+        const id = userId.value.trim();
+        if (!id) return;
+        act(e.currentTarget.querySelector("button"), async () => {
+          const out = await api.post("/admin/v1/application-api-keys", [{ userId: id }]);
+          return [out.created.map(keySecret), issuesBox(out.issues)];
+        });
+      },
+    },
+    el("label", {}, "New key for user", userId),
+    el("button", { type: "submit" }, "Create key"),
+  );
+  const revoke = (k) =>
+    el(
+      "button.danger",
+      {
+        type: "button",
+        onclick: (e) => {
+          if (!window.confirm(`Revoke ${k.prefix} (user ${k.userId})? Requests with it will be refused.`)) return;
+          act(e.currentTarget, async () => {
+            const out = await api.del(`/admin/v1/application-api-keys${query({ ids: k.id })}`);
+            return [
+              out.deleted.length ? el("p.success", {}, `Revoked ${k.prefix}.`) : null,
+              issuesBox(out.issues),
+            ];
+          });
+        },
+      },
+      "Revoke",
+    );
+  return [
+    el("h1", {}, "Application API keys"),
+    el("p.muted", {}, "Per-user keys: each may only act for its own user. The Application API keys of trophy.toml are not listed."),
+    create,
+    table(
+      keys,
+      [
+        { label: "Prefix", value: (k) => mono(k.prefix) },
+        { label: "User", value: (k) => k.userId },
+        { label: "Created", value: (k) => k.created },
+        { label: "ID", value: (k) => mono(k.id) },
+        { label: "", value: revoke },
+      ],
+      "No per-user keys.",
+    ),
+    keys.length >= PAGE ? el("p.muted", {}, `The newest ${PAGE} are shown.`) : null,
+  ];
+}
+
+async function settingsView() {
+  const s = await api.get("/admin/v1/settings");
+  const ex = s.experimentation || {};
+  const ratio = el("input", {
+    name: "controlRatio",
+    type: "number",
+    min: 0,
+    max: 100,
+    step: 1,
+    required: true,
+    value: ex.controlRatio ?? 0,
+  });
+  const form = el(
+    "form.toolbar",
+    {
+      onsubmit: (e) => {
+        e.preventDefault();
+        const raw = ratio.value.trim();
+        const n = Number(raw);
+        // Anything that is not a number is sent as typed, for the server to explain.
+        const controlRatio = raw !== "" && Number.isFinite(n) ? n : raw;
+        act(e.currentTarget.querySelector("button"), async () => {
+          const after = await api.patch("/admin/v1/settings", { experimentation: { controlRatio } });
+          return el("p.success", {}, `Control ratio set to ${after.experimentation.controlRatio}%.`);
+        });
+      },
+    },
+    el("label", {}, "Control ratio (% of new users in the control group)", ratio),
+    el("button", { type: "submit" }, "Save"),
+  );
+  const b = s.branding || {};
+  return [
+    el("h1", {}, "Settings"),
+    form,
+    el(
+      "div.cards",
+      {},
+      card("Experimentation", null, [
+        ["Control ratio", `${show(ex.controlRatio)}%`],
+        ["Activation window", `${show(ex.userActivationWindow)} days`],
+      ]),
+      card("Recap", null, [["Aggregation period", s.aggregationPeriod]]),
+      card("Branding", null, [
+        ["App name", b.appName],
+        ["App URL", b.appUrl],
+        ["Brand colour", b.brandColor],
+        ["Font", b.font],
+      ]),
+    ),
+  ];
+}
+
+// -------------------------------------------------------------------------------------
+// Router
+
+const VIEWS = {
+  overview: overviewView,
+  metrics: metricsView,
+  attributes: attributesView,
+  achievements: achievementsView,
+  streak: streakView,
+  points: pointsView,
+  leaderboards: leaderboardsView,
+  webhooks: webhooksView,
+  keys: keysView,
+  settings: settingsView,
+};
+
+let rendering = 0;
+let shown = "";
+
+async function route() {
+  if (!api.loggedIn()) {
+    showLogin();
+    return;
+  }
+  showShell();
+  const [path, search = ""] = location.hash.replace(/^#\/?/, "").split("?");
+  const name = Object.hasOwn(VIEWS, path) ? path : "overview";
+  for (const link of byId("nav").querySelectorAll("a")) {
+    if (link.getAttribute("href") === `#/${name}`) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  const target = byId("view");
+  const mine = ++rendering;
+  const message = flash;
+  flash = null;
+  // A new page starts blank; the same page keeps its content until the new one is in.
+  if (name !== shown || !target.hasChildNodes()) target.replaceChildren(el("p.muted", {}, "Loading…"));
+  shown = name;
+  try {
+    const nodes = await VIEWS[name](new URLSearchParams(search));
+    if (mine !== rendering || !api.loggedIn()) return;
+    target.replaceChildren(append(document.createDocumentFragment(), [message, nodes]));
+  } catch (e) {
+    if (mine !== rendering) return;
+    failed(e, target);
+  }
+}
+
+window.addEventListener("hashchange", route);
+route();

@@ -1,0 +1,145 @@
+//! The embedded operator dashboard: `/` redirects to `/dashboard/`, which serves the static
+//! files of `assets/dashboard/` compiled into the binary (they hold no data, so no key is
+//! needed to load them), and `GET /dashboard/api/overview` answers the counts the Admin API
+//! has no route for. Everything else the dashboard shows comes from `/admin/v1`.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use crate::auth::{require_admin_key, Tenant};
+use crate::clock::format_timestamp;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::overview;
+
+/// One embedded file.
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    body: &'static [u8],
+}
+
+const INDEX: &str = "index.html";
+
+const ASSETS: &[Asset] = &[
+    Asset {
+        name: INDEX,
+        content_type: "text/html; charset=utf-8",
+        body: include_bytes!("../../assets/dashboard/index.html"),
+    },
+    Asset {
+        name: "app.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../../assets/dashboard/app.css"),
+    },
+    Asset {
+        name: "api.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/dashboard/api.js"),
+    },
+    Asset {
+        name: "app.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/dashboard/app.js"),
+    },
+    Asset {
+        name: "favicon.svg",
+        content_type: "image/svg+xml",
+        body: include_bytes!("../../assets/dashboard/favicon.svg"),
+    },
+];
+
+/// Only the server's own files: no inline script or style, no other origin.
+pub const CSP: &str = "default-src 'self'";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(to_dashboard))
+        .route("/dashboard", web::get().to(to_dashboard))
+        .route("/dashboard/", web::get().to(index))
+        .service(
+            web::resource("/dashboard/api/overview")
+                .wrap(from_fn(require_admin_key))
+                .route(web::get().to(overview)),
+        )
+        .route("/dashboard/{file}", web::get().to(asset));
+}
+
+async fn to_dashboard() -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, "/dashboard/"))
+        .finish()
+}
+
+fn serve(asset: &Asset) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(asset.content_type),
+        ))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(asset.body)
+}
+
+fn find(name: &str) -> Option<&'static Asset> {
+    ASSETS.iter().find(|a| a.name == name)
+}
+
+async fn index() -> Result<HttpResponse, ApiError> {
+    find(INDEX)
+        .map(serve)
+        .ok_or_else(|| ApiError::internal("the dashboard index is not embedded"))
+}
+
+async fn asset(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    find(&file)
+        .map(serve)
+        .ok_or_else(|| ApiError::not_found("Not found"))
+}
+
+/// Counts for the tenant the request names, read in one snapshot. Webhook deliveries are
+/// the server's (endpoints are configured for the whole server).
+async fn overview(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpResponse, ApiError> {
+    let tenant = tenant.0;
+    let now = state.clock.now();
+    let since_ms = (now - chrono::Duration::hours(24)).timestamp_millis();
+    let (users, events, points, definitions, deliveries, keys) = state
+        .read(move |conn| {
+            let conn = &conn.unchecked_transaction()?;
+            Ok((
+                overview::users(conn, tenant)?,
+                overview::events(conn, tenant, since_ms)?,
+                overview::points(conn, tenant)?,
+                overview::definitions(conn, tenant)?,
+                overview::deliveries(conn)?,
+                overview::application_keys(conn, tenant)?,
+            ))
+        })
+        .await?;
+    let streak = state.settings.streaks.current();
+    let frequency = streak
+        .as_deref()
+        .map(|s| crate::streaks::settings::to_json(Some(s))["frequency"].clone());
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "now": format_timestamp(now),
+            "multiTenant": state.settings.multi_tenant(),
+            "users": users,
+            "events": events,
+            "points": points,
+            "definitions": definitions,
+            "streak": {
+                "configured": streak.is_some(),
+                "frequency": frequency,
+                "managedByFile": state.settings.streaks.managed_by_file(),
+            },
+            "webhookDeliveries": deliveries,
+            "applicationApiKeys": keys,
+        })))
+}

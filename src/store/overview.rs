@@ -1,0 +1,407 @@
+//! Counts for the dashboard's overview (`GET /dashboard/api/overview`): what the Admin API
+//! has no route for. Every function reads; handlers run them on the reader pool.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+use super::users;
+
+/// The definition kinds counted, as stored in `definitions.kind`, with their JSON names.
+const KINDS: [(&str, &str); 5] = [
+    ("metric", "metrics"),
+    ("attribute", "attributes"),
+    ("achievement", "achievements"),
+    ("points_system", "pointsSystems"),
+    ("leaderboard", "leaderboards"),
+];
+
+/// Application keys listed at most (newest first).
+pub const MAX_KEYS: i64 = 100;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Events {
+    pub total: i64,
+    /// Events at or after `since` (the handler passes now − 24 h).
+    pub last24h: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemPoints {
+    pub key: String,
+    pub awards: i64,
+    pub awarded: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Points {
+    /// Awards written (negative ones included).
+    pub awards: i64,
+    /// Their sum.
+    pub awarded: i64,
+    /// Per points system key, for systems with at least one award.
+    pub systems: Vec<SystemPoints>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deliveries {
+    pub pending: i64,
+    pub failed: i64,
+    pub delivered: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationKey {
+    pub id: String,
+    pub user_id: String,
+    /// The part before the dot, safe to show; the key itself is never stored.
+    pub prefix: String,
+    pub created: String,
+}
+
+/// Users of `tenant`, from the count the writer keeps.
+pub fn users(conn: &Connection, tenant: i64) -> rusqlite::Result<i64> {
+    users::count(conn, tenant)
+}
+
+/// Events of `tenant`'s users: all of them, and those at or after `since_ms`.
+pub fn events(conn: &Connection, tenant: i64, since_ms: i64) -> rusqlite::Result<Events> {
+    conn.prepare_cached(
+        "SELECT count(*), ifnull(sum(e.at >= ?2), 0)
+           FROM users u JOIN events e ON e.user_id = u.id
+          WHERE u.tenant_id = ?1",
+    )?
+    .query_row(params![tenant, since_ms], |r| {
+        Ok(Events {
+            total: r.get(0)?,
+            last24h: r.get(1)?,
+        })
+    })
+}
+
+/// Points awarded to `tenant`'s users, in total and per system.
+pub fn points(conn: &Connection, tenant: i64) -> rusqlite::Result<Points> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT ifnull(d.key, ''), count(*), ifnull(sum(a.awarded), 0)
+           FROM users u JOIN points_awards a ON a.user_id = u.id
+           LEFT JOIN definitions d ON d.id = a.system_id
+          WHERE u.tenant_id = ?1
+          GROUP BY a.system_id ORDER BY a.system_id",
+    )?;
+    let systems = stmt
+        .query_map([tenant], |r| {
+            Ok(SystemPoints {
+                key: r.get(0)?,
+                awards: r.get(1)?,
+                awarded: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Points {
+        awards: systems.iter().map(|s| s.awards).sum(),
+        awarded: systems.iter().map(|s| s.awarded).sum(),
+        systems,
+    })
+}
+
+/// Active definitions `tenant` sees (its own and the shared ones) per kind, a key
+/// defined both ways counted once. Every kind is present, zero when there are none.
+pub fn definitions(conn: &Connection, tenant: i64) -> rusqlite::Result<BTreeMap<String, i64>> {
+    let mut counts: BTreeMap<String, i64> = KINDS
+        .iter()
+        .map(|(_, name)| ((*name).to_owned(), 0))
+        .collect();
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, count(DISTINCT key) FROM definitions
+          WHERE status = 'active' AND ifnull(tenant_id, 0) IN (0, ?1)
+            AND kind IN ('metric', 'attribute', 'achievement', 'points_system', 'leaderboard')
+          GROUP BY kind",
+    )?;
+    let rows = stmt.query_map([tenant], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+    for row in rows {
+        let (kind, n) = row?;
+        if let Some((_, name)) = KINDS.iter().find(|(k, _)| *k == kind) {
+            counts.insert((*name).to_owned(), n);
+        }
+    }
+    Ok(counts)
+}
+
+/// Webhook deliveries by status. The outbox is the server's (webhook endpoints are
+/// configured for the whole server), so these are not per tenant.
+pub fn deliveries(conn: &Connection) -> rusqlite::Result<Deliveries> {
+    let mut out = Deliveries::default();
+    let mut stmt =
+        conn.prepare_cached("SELECT status, count(*) FROM webhook_outbox GROUP BY status")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    for row in rows {
+        match row? {
+            (s, n) if s == "pending" => out.pending = n,
+            (s, n) if s == "failed" => out.failed = n,
+            (s, n) if s == "delivered" => out.delivered = n,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// `tenant`'s active per-user application keys, newest first, at most [`MAX_KEYS`]. The
+/// Admin API can create and delete them but has no list.
+pub fn application_keys(conn: &Connection, tenant: i64) -> rusqlite::Result<Vec<ApplicationKey>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT k.uuid, u.external_id, k.prefix, k.created
+           FROM api_keys k JOIN users u ON u.id = k.user_id
+          WHERE k.kind = 'user' AND k.status = 'active' AND k.tenant_id = ?1
+          ORDER BY k.id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![tenant, MAX_KEYS], |r| {
+        let created_ms: i64 = r.get(3)?;
+        Ok(ApplicationKey {
+            id: r.get(0)?,
+            user_id: r.get(1)?,
+            prefix: r.get(2)?,
+            created: crate::clock::format_timestamp(crate::clock::from_millis(created_ms)),
+        })
+    })?;
+    rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::migrate;
+    use crate::domain::user::User;
+
+    const HOUR: i64 = 3_600_000;
+    const NOW: i64 = 1_900_000_000_000;
+
+    fn db() -> Connection {
+        let mut conn = Connection::open_in_memory().expect("db");
+        migrate(&mut conn).expect("migrations");
+        for (id, customer) in [(1, ""), (2, "acme")] {
+            conn.execute(
+                "INSERT INTO tenants (id, uuid, customer_id, name, status, created, updated)
+                 VALUES (?1, ?2, ?3, ?3, 'active', 0, 0)",
+                params![id, format!("t-{id}"), customer],
+            )
+            .expect("tenant");
+        }
+        conn
+    }
+
+    fn user(conn: &Connection, tenant: i64, id: &str) -> i64 {
+        let user = User {
+            row_id: 0,
+            tenant_id: tenant,
+            id: id.into(),
+            email: None,
+            name: None,
+            tz: None,
+            device_tokens: None,
+            subscribe_to_emails: true,
+            attributes: Default::default(),
+            control: false,
+            created: 0,
+            updated: 0,
+        };
+        crate::store::users::insert(conn, &user)
+            .expect("user")
+            .row_id
+    }
+
+    fn definition(
+        conn: &Connection,
+        tenant: Option<i64>,
+        kind: &str,
+        key: &str,
+        status: &str,
+    ) -> i64 {
+        conn.execute(
+            "INSERT INTO definitions (uuid, tenant_id, kind, key, status, managed, body, created, updated)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, '{}', 0, 0)",
+            params![format!("{kind}-{key}-{tenant:?}"), tenant, kind, key, status],
+        )
+        .expect("definition");
+        conn.last_insert_rowid()
+    }
+
+    fn event(conn: &Connection, user: i64, metric: i64, at: i64) {
+        conn.execute(
+            "INSERT INTO events (uuid, user_id, metric_id, value, at, tz)
+             VALUES (?1, ?2, ?3, 1, ?4, 'UTC')",
+            params![uuid::Uuid::new_v4().to_string(), user, metric, at],
+        )
+        .expect("event");
+    }
+
+    fn award(conn: &Connection, user: i64, system: i64, points: i64) {
+        conn.execute(
+            "INSERT INTO points_awards (uuid, user_id, system_id, awarded, total, at_ms, snapshot_id, boosts)
+             VALUES (?1, ?2, ?3, ?4, 0, 0, 0, '[]')",
+            params![uuid::Uuid::new_v4().to_string(), user, system, points],
+        )
+        .expect("award");
+    }
+
+    fn delivery(conn: &Connection, status: &str) {
+        conn.execute(
+            "INSERT INTO webhook_outbox (uuid, endpoint, event_type, body, status, next_attempt, created)
+             VALUES (?1, 'http://x', 'test', '{}', ?2, 0, 0)",
+            params![uuid::Uuid::new_v4().to_string(), status],
+        )
+        .expect("delivery");
+    }
+
+    #[test]
+    fn an_empty_database_counts_zero_everywhere() {
+        let conn = db();
+        assert_eq!(users(&conn, 1).expect("users"), 0);
+        assert_eq!(
+            events(&conn, 1, NOW).expect("events"),
+            Events {
+                total: 0,
+                last24h: 0
+            }
+        );
+        let p = points(&conn, 1).expect("points");
+        assert_eq!((p.awards, p.awarded, p.systems.len()), (0, 0, 0));
+        let d = definitions(&conn, 1).expect("definitions");
+        assert_eq!(d.len(), KINDS.len());
+        assert!(d.values().all(|n| *n == 0), "{d:?}");
+        assert_eq!(
+            deliveries(&conn).expect("deliveries"),
+            Deliveries::default()
+        );
+        assert!(application_keys(&conn, 1).expect("keys").is_empty());
+    }
+
+    #[test]
+    fn counts_are_per_tenant_and_events_split_at_since() {
+        let conn = db();
+        let lessons = definition(&conn, None, "metric", "lessons", "active");
+        let xp = definition(&conn, None, "points_system", "xp", "active");
+        let coins = definition(&conn, Some(2), "points_system", "coins", "active");
+        // Shared, overridden by tenant 2, archived, inactive, another tenant's.
+        definition(&conn, Some(2), "metric", "lessons", "active");
+        definition(&conn, None, "metric", "old", "archived");
+        definition(&conn, None, "achievement", "soon", "inactive");
+        definition(&conn, None, "achievement", "first", "active");
+        definition(&conn, Some(2), "leaderboard", "weekly", "active");
+        definition(&conn, None, "points_trigger", "t1", "active");
+
+        let ann = user(&conn, 1, "ann");
+        let bob = user(&conn, 1, "bob");
+        let acme_ann = user(&conn, 2, "ann");
+        event(&conn, ann, lessons, NOW - 48 * HOUR);
+        event(&conn, ann, lessons, NOW - 24 * HOUR);
+        event(&conn, bob, lessons, NOW - HOUR);
+        event(&conn, acme_ann, lessons, NOW);
+        award(&conn, ann, xp, 10);
+        award(&conn, bob, xp, -3);
+        award(&conn, acme_ann, coins, 7);
+        award(&conn, acme_ann, xp, 5);
+
+        assert_eq!(users(&conn, 1).expect("users"), 2);
+        assert_eq!(users(&conn, 2).expect("users"), 1);
+        assert_eq!(
+            events(&conn, 1, NOW - 24 * HOUR).expect("events"),
+            Events {
+                total: 3,
+                last24h: 2
+            }
+        );
+        assert_eq!(
+            events(&conn, 2, NOW - 24 * HOUR).expect("events"),
+            Events {
+                total: 1,
+                last24h: 1
+            }
+        );
+
+        let p = points(&conn, 1).expect("points");
+        assert_eq!((p.awards, p.awarded), (2, 7));
+        assert_eq!(
+            p.systems,
+            vec![SystemPoints {
+                key: "xp".into(),
+                awards: 2,
+                awarded: 7
+            }]
+        );
+        let p = points(&conn, 2).expect("points");
+        assert_eq!((p.awards, p.awarded), (2, 12));
+        assert_eq!(
+            p.systems.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(),
+            vec!["xp", "coins"]
+        );
+
+        let d1 = definitions(&conn, 1).expect("definitions");
+        assert_eq!(d1["metrics"], 1);
+        assert_eq!(d1["achievements"], 1);
+        assert_eq!(d1["pointsSystems"], 1);
+        assert_eq!(d1["leaderboards"], 0);
+        assert_eq!(d1["attributes"], 0);
+        let d2 = definitions(&conn, 2).expect("definitions");
+        assert_eq!(d2["metrics"], 1, "a key defined both ways counts once");
+        assert_eq!(d2["pointsSystems"], 2);
+        assert_eq!(d2["leaderboards"], 1);
+    }
+
+    #[test]
+    fn deliveries_count_by_status() {
+        let conn = db();
+        for status in [
+            "pending",
+            "pending",
+            "failed",
+            "delivered",
+            "delivered",
+            "delivered",
+        ] {
+            delivery(&conn, status);
+        }
+        assert_eq!(
+            deliveries(&conn).expect("deliveries"),
+            Deliveries {
+                pending: 2,
+                failed: 1,
+                delivered: 3
+            }
+        );
+    }
+
+    #[test]
+    fn application_keys_are_the_tenants_active_ones_newest_first() {
+        let conn = db();
+        let ann = user(&conn, 1, "ann");
+        let acme = user(&conn, 2, "cat");
+        for (uuid, tenant, user, status, created) in [
+            ("k1", 1, ann, "active", 1_000),
+            ("k2", 1, ann, "archived", 2_000),
+            ("k3", 2, acme, "active", 3_000),
+            ("k4", 1, ann, "active", 4_000),
+        ] {
+            conn.execute(
+                "INSERT INTO api_keys (uuid, kind, hash, prefix, tenant_id, user_id, status, created)
+                 VALUES (?1, 'user', ?1, ?2, ?3, ?4, ?5, ?6)",
+                params![uuid, format!("app_{uuid}"), tenant, user, status, created],
+            )
+            .expect("key");
+        }
+        let keys = application_keys(&conn, 1).expect("keys");
+        assert_eq!(
+            keys.iter()
+                .map(|k| (k.id.as_str(), k.user_id.as_str(), k.prefix.as_str()))
+                .collect::<Vec<_>>(),
+            vec![("k4", "ann", "app_k4"), ("k1", "ann", "app_k1")]
+        );
+        assert_eq!(keys[0].created, "1970-01-01T00:00:04Z");
+        assert_eq!(application_keys(&conn, 2).expect("keys").len(), 1);
+    }
+}

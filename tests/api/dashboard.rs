@@ -1,0 +1,514 @@
+//! The embedded dashboard: `/` → `/dashboard/`, the static files with their types and
+//! security headers, and `GET /dashboard/api/overview` (admin key, per tenant).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::admin_support::admin_with;
+use crate::helpers::{assert_error, parts, spawn_app, TestApp, CONFIG};
+
+/// Every embedded file and the type it must be served with.
+const ASSETS: [(&str, &str); 5] = [
+    ("index.html", "text/html; charset=utf-8"),
+    ("app.css", "text/css; charset=utf-8"),
+    ("api.js", "text/javascript; charset=utf-8"),
+    ("app.js", "text/javascript; charset=utf-8"),
+    ("favicon.svg", "image/svg+xml"),
+];
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+async fn get_with(
+    app: &TestApp,
+    path: &str,
+    key: Option<&str>,
+    tenant: Option<&str>,
+) -> reqwest::Response {
+    let mut rb = app.client.get(app.url(path));
+    if let Some(key) = key {
+        rb = rb.header("X-API-KEY", key);
+    }
+    if let Some(tenant) = tenant {
+        rb = rb.header("Tenant-ID", tenant);
+    }
+    rb.send().await.expect("request")
+}
+
+/// The overview as the admin sees it for `tenant`.
+async fn overview(app: &TestApp, tenant: Option<&str>) -> Value {
+    let (status, body) =
+        admin_with(app, Method::GET, "/dashboard/api/overview", None, tenant).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn the_root_redirects_to_the_dashboard() {
+    let app = spawn_app(CONFIG).await;
+    let client = no_redirects();
+    for path in ["/", "/dashboard"] {
+        let resp = client.get(app.url(path)).send().await.expect("request");
+        assert!(
+            matches!(resp.status(), StatusCode::FOUND | StatusCode::SEE_OTHER),
+            "{path}: {}",
+            resp.status()
+        );
+        assert_eq!(resp.headers()["location"], "/dashboard/", "{path}");
+    }
+    // Followed, it lands on the page.
+    let resp = app.client.get(app.url("/")).send().await.expect("request");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.url().path(), "/dashboard/");
+}
+
+#[tokio::test]
+async fn the_index_is_html_with_the_login_form_and_no_inline_code() {
+    let app = spawn_app(CONFIG).await;
+    let resp = get_with(&app, "/dashboard/", None, None).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "text/html; charset=utf-8");
+    let html = resp.text().await.expect("body");
+    for needle in [
+        "<form id=\"login\"",
+        "name=\"apiKey\"",
+        "type=\"password\"",
+        "name=\"tenantId\"",
+        "<script type=\"module\" src=\"app.js\"></script>",
+        "<link rel=\"stylesheet\" href=\"app.css\">",
+    ] {
+        assert!(html.contains(needle), "index.html lacks {needle}");
+    }
+    // The CSP forbids inline code, so none may be there to break.
+    assert_eq!(html.matches("<script").count(), 1, "one script, app.js");
+    for inline in [
+        "<style",
+        " style=",
+        " onclick=",
+        " onsubmit=",
+        "javascript:",
+    ] {
+        assert!(
+            !html.contains(inline),
+            "index.html has inline code: {inline}"
+        );
+    }
+    // `/dashboard/index.html` is the same page.
+    let again = get_with(&app, "/dashboard/index.html", None, None).await;
+    assert_eq!(again.text().await.expect("body"), html);
+}
+
+#[tokio::test]
+async fn every_asset_has_its_type_and_the_security_headers() {
+    let app = spawn_app(CONFIG).await;
+    for (file, content_type) in ASSETS {
+        let resp = get_with(&app, &format!("/dashboard/{file}"), None, None).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{file}");
+        let headers = resp.headers().clone();
+        assert_eq!(headers["content-type"], content_type, "{file}");
+        assert_eq!(
+            headers["content-security-policy"], "default-src 'self'",
+            "{file}"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{file}");
+        assert_eq!(headers["cache-control"], "no-cache", "{file}");
+        let body = resp.text().await.expect("body");
+        assert!(body.len() > 100, "{file} is embedded with content");
+        if file.ends_with(".js") {
+            // Data goes into the DOM through textContent only.
+            assert!(!body.contains("innerHTML"), "{file} uses innerHTML");
+            assert!(!body.contains("insertAdjacentHTML"), "{file}");
+            assert!(!body.contains("eval("), "{file}");
+            assert!(
+                !body.contains("http://") && !body.contains("https://"),
+                "{file} fetches elsewhere"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn unknown_files_are_404_json() {
+    let app = spawn_app(CONFIG).await;
+    for path in [
+        "/dashboard/nope.js",
+        "/dashboard/api",
+        "/dashboard/api/nope",
+        "/dashboard/%2e%2e%2fCargo.toml",
+        "/dashboard/app.js/x",
+    ] {
+        let message = assert_error(
+            get_with(&app, path, None, None).await,
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+        assert_eq!(message, "Not found", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_overview_needs_the_admin_key() {
+    let app = spawn_app(CONFIG).await;
+    let path = "/dashboard/api/overview";
+    assert_eq!(
+        assert_error(
+            get_with(&app, path, None, None).await,
+            StatusCode::UNAUTHORIZED
+        )
+        .await,
+        "Missing API key"
+    );
+    for key in ["nope", "app-key", ""] {
+        assert_error(
+            get_with(&app, path, Some(key), None).await,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
+    }
+    // A per-user application key is refused too.
+    app.event_ok("lessons", "ann", 1.0).await;
+    let (status, body) = admin_with(
+        &app,
+        Method::POST,
+        "/admin/v1/application-api-keys",
+        Some(&json!([{ "userId": "ann" }])),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let user_key = body["created"][0]["key"].as_str().expect("key").to_owned();
+    assert_error(
+        get_with(&app, path, Some(&user_key), None).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    // Not a write: it has no other method.
+    let resp = app
+        .admin_request(Method::POST, path)
+        .send()
+        .await
+        .expect("request");
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+    let admin = get_with(&app, path, Some("admin-key"), None).await;
+    assert_eq!(admin.status(), StatusCode::OK);
+    assert_eq!(admin.headers()["cache-control"], "no-store");
+}
+
+// ---------------------------------------------------------------------------------------
+// Counts, with webhook deliveries to a local receiver that answers 200
+
+/// Counts requests and answers `200 ok` to each.
+struct Receiver {
+    url: String,
+    received: Arc<AtomicUsize>,
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let received = Arc::new(AtomicUsize::new(0));
+        let shared = received.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve(stream, shared.clone()));
+            }
+        });
+        Receiver {
+            url: format!("http://127.0.0.1:{port}/hooks"),
+            received,
+        }
+    }
+}
+
+async fn serve(stream: TcpStream, received: Arc<AtomicUsize>) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+            return;
+        }
+        let mut length = 0;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).await.unwrap_or(0) == 0 {
+                return;
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        received.fetch_add(1, Ordering::SeqCst);
+        let response = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+        if write.write_all(response.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn counting_config(hook_url: &str, server: &str) -> String {
+    format!(
+        r#"
+[server]
+default_timezone = "UTC"
+{server}
+
+[auth]
+api_keys = ["app-key"]
+admin_keys = ["admin-key"]
+
+[[attributes]]
+key = "plan"
+name = "Plan"
+type = "user"
+
+[[metrics]]
+key = "lessons"
+name = "Lessons"
+
+[[metrics]]
+key = "minutes"
+name = "Minutes"
+
+[streaks]
+frequency = "weekly"
+metrics = [{{ metric = "lessons", threshold = 1 }}]
+
+[[achievements]]
+key = "first-lesson"
+name = "First lesson"
+trigger = "metric"
+metric = "lessons"
+metric_value = 1
+
+[[achievements]]
+key = "later"
+name = "Later"
+trigger = "api"
+status = "inactive"
+
+[[points]]
+key = "xp"
+name = "XP"
+
+  [[points.triggers]]
+  type = "metric"
+  points = 10
+  metric = "lessons"
+  threshold = 1
+
+[[leaderboards]]
+key = "all-time"
+name = "All time"
+rank_by = "metric"
+metric = "lessons"
+
+[[webhooks]]
+url = "{hook_url}"
+secret = "whsec_dashboard"
+events = ["achievement.completed"]
+"#
+    )
+}
+
+/// Polls the overview until `done` holds (real time: deliveries are sent by a worker).
+async fn overview_until(
+    app: &TestApp,
+    tenant: Option<&str>,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let body = overview(app, tenant).await;
+        if done(&body) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "overview never got there: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn overview_counts_follow_events_points_keys_and_deliveries() {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(&counting_config(&receiver.url, "")).await;
+    app.set_clock_ok(crate::helpers::T0).await;
+
+    let before = overview(&app, None).await;
+    assert_eq!(before["now"], json!(crate::helpers::T0));
+    assert_eq!(before["multiTenant"], json!(false));
+    assert_eq!(before["users"], json!(0));
+    assert_eq!(before["events"], json!({ "total": 0, "last24h": 0 }));
+    assert_eq!(
+        before["points"],
+        json!({ "awards": 0, "awarded": 0, "systems": [] })
+    );
+    assert_eq!(
+        before["definitions"],
+        json!({ "metrics": 2, "attributes": 1, "achievements": 1, "pointsSystems": 1, "leaderboards": 1 })
+    );
+    assert_eq!(
+        before["streak"],
+        json!({ "configured": true, "frequency": "weekly", "managedByFile": true })
+    );
+    assert_eq!(
+        before["webhookDeliveries"],
+        json!({ "pending": 0, "failed": 0, "delivered": 0 })
+    );
+    assert_eq!(before["applicationApiKeys"], json!([]));
+
+    app.event_ok("lessons", "ann", 1.0).await;
+    app.event_ok("lessons", "ann", 2.0).await;
+    app.event_ok("minutes", "bob", 5.0).await;
+
+    let after = overview_until(&app, None, |o| {
+        o["webhookDeliveries"]["delivered"] == json!(1)
+    })
+    .await;
+    assert_eq!(after["users"], json!(2));
+    assert_eq!(after["events"], json!({ "total": 3, "last24h": 3 }));
+    assert_eq!(
+        after["points"],
+        json!({ "awards": 2, "awarded": 30, "systems": [{ "key": "xp", "awards": 2, "awarded": 30 }] })
+    );
+    assert_eq!(
+        after["webhookDeliveries"],
+        json!({ "pending": 0, "failed": 0, "delivered": 1 })
+    );
+    assert_eq!(receiver.received.load(Ordering::SeqCst), 1);
+
+    // Bob completes the achievement too: a second delivery.
+    app.event_ok("lessons", "bob", 1.0).await;
+    let later = overview_until(&app, None, |o| {
+        o["webhookDeliveries"]["delivered"] == json!(2)
+    })
+    .await;
+    assert_eq!(later["events"]["total"], json!(4));
+    assert_eq!(later["points"]["awarded"], json!(40));
+
+    // A key shows up without its secret, and goes with its deletion.
+    let (status, body) = admin_with(
+        &app,
+        Method::POST,
+        "/admin/v1/application-api-keys",
+        Some(&json!([{ "userId": "bob" }])),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let created = &body["created"][0];
+    let keys = overview(&app, None).await["applicationApiKeys"].clone();
+    assert_eq!(
+        keys,
+        json!([{
+            "id": created["id"],
+            "userId": "bob",
+            "prefix": created["prefix"],
+            "created": crate::helpers::T0,
+        }])
+    );
+    let id = created["id"].as_str().expect("id");
+    let (status, _) = admin_with(
+        &app,
+        Method::DELETE,
+        &format!("/admin/v1/application-api-keys?ids={id}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(overview(&app, None).await["applicationApiKeys"], json!([]));
+
+    // A day and a bit later the events are no longer recent; the total stays.
+    let (status, _) = parts(app.advance(25 * 3600).await).await;
+    assert_eq!(status, StatusCode::OK);
+    let next_day = overview(&app, None).await;
+    assert_eq!(next_day["events"], json!({ "total": 4, "last24h": 0 }));
+    app.event_ok("lessons", "cy", 1.0).await;
+    let next_day = overview(&app, None).await;
+    assert_eq!(next_day["events"], json!({ "total": 5, "last24h": 1 }));
+    assert_eq!(next_day["users"], json!(3));
+}
+
+#[tokio::test]
+async fn overview_counts_only_the_tenant_named_by_tenant_id() {
+    let receiver = Receiver::start().await;
+    let mut app = spawn_app(&counting_config(&receiver.url, "multi_tenant = true")).await;
+    let (status, body) = admin_with(
+        &app,
+        Method::POST,
+        "/admin/v1/tenants",
+        Some(&json!([
+            { "customerId": "acme", "name": "Acme" },
+            { "customerId": "globex", "name": "Globex" },
+        ])),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // A metric of acme's own.
+    let (status, body) = admin_with(
+        &app,
+        Method::POST,
+        "/admin/v1/metrics",
+        Some(&json!([{ "key": "pages", "name": "Pages" }])),
+        Some("acme"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    app.tenant = Some("acme".into());
+    app.event_ok("lessons", "ann", 1.0).await;
+    app.event_ok("pages", "bob", 3.0).await;
+    app.tenant = Some("globex".into());
+    app.event_ok("minutes", "ann", 1.0).await;
+
+    let acme = overview(&app, Some("acme")).await;
+    assert_eq!(acme["multiTenant"], json!(true));
+    assert_eq!(acme["users"], json!(2));
+    assert_eq!(acme["events"]["total"], json!(2));
+    assert_eq!(acme["points"]["awarded"], json!(10));
+    assert_eq!(acme["definitions"]["metrics"], json!(3));
+    let globex = overview(&app, Some("globex")).await;
+    assert_eq!(globex["users"], json!(1));
+    assert_eq!(globex["events"]["total"], json!(1));
+    assert_eq!(globex["points"]["awarded"], json!(0));
+    assert_eq!(globex["definitions"]["metrics"], json!(2));
+
+    let path = "/dashboard/api/overview";
+    let missing = assert_error(
+        get_with(&app, path, Some("admin-key"), None).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(missing, "Tenant-ID header is required");
+    assert_error(
+        get_with(&app, path, Some("admin-key"), Some("initech")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
