@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use serde_json::{json, Value};
 
-use crate::config::{LeaderboardDef, LeaderboardStatus, RankBy, RunUnit};
+use crate::config::{LeaderboardDef, LeaderboardStatus, RankBy, RankStyle, RunUnit};
 use crate::leaderboards::runs::Schedule;
 
 /// What a board ranks by; points systems carry their definition id and name.
@@ -43,6 +43,7 @@ pub struct Leaderboard {
     /// As stored: active (shown as `scheduled` before its start), inactive or finished.
     pub stored_status: LeaderboardStatus,
     pub managed: bool,
+    pub rank_style: RankStyle,
 }
 
 /// The status the API shows on `today` (UTC): scheduled before the start, finished after
@@ -117,6 +118,7 @@ pub fn body_from_config(l: &LeaderboardDef) -> Value {
         "runInterval": l.run.map(|(_, i)| i),
         "maxParticipants": l.max_participants,
         "breakdownAttributes": l.breakdown_attributes,
+        "ranking": l.rank_style.name(),
     })
 }
 
@@ -206,6 +208,9 @@ pub fn from_row(row: Row, body: &Value, systems: &PointsSystems) -> Option<Leade
             .unwrap_or_default(),
         stored_status,
         managed: row.managed,
+        rank_style: text("ranking")
+            .and_then(|r| RankStyle::parse(&r))
+            .unwrap_or_default(),
     })
 }
 

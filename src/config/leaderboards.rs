@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use super::catalog::{read_key, Catalog};
 use super::defaults::DEFAULT_MAX_PARTICIPANTS;
-use super::model::{AttributeType, LeaderboardDef, LeaderboardStatus, RankBy, RunUnit};
+use super::model::{AttributeType, LeaderboardDef, LeaderboardStatus, RankBy, RankStyle, RunUnit};
 use super::reader::{Sink, Table};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -32,6 +32,11 @@ const STATUSES: [(&str, LeaderboardStatus); 3] = [
     ("finished", LeaderboardStatus::Finished),
 ];
 
+const RANK_STYLES: [(&str, RankStyle); 2] = [
+    ("unique", RankStyle::Unique),
+    ("competition", RankStyle::Competition),
+];
+
 /// Trophy's cap on a board's size.
 const MAX_PARTICIPANTS: u32 = 1000;
 
@@ -49,6 +54,7 @@ pub(crate) const KEYS: &[&str] = &[
     "max_participants",
     "breakdown_attributes",
     "status",
+    "ranking",
 ];
 
 pub(crate) fn read(
@@ -84,6 +90,9 @@ pub(crate) fn read(
         let status = t
             .opt_choice(sink, "status", &STATUSES)
             .unwrap_or(LeaderboardStatus::Active);
+        let rank_style = t
+            .opt_choice(sink, "ranking", &RANK_STYLES)
+            .unwrap_or_default();
         if let (Some(key), Some(name), Some(rank_by)) = (key, name, rank_by) {
             defs.push(LeaderboardDef {
                 key,
@@ -96,6 +105,7 @@ pub(crate) fn read(
                 max_participants,
                 breakdown_attributes,
                 status,
+                rank_style,
             });
         }
     }

@@ -274,6 +274,36 @@ pub enum RunUnit {
     Year,
 }
 
+/// How ties are numbered (behaviour.md §7.3). Either way ties are ordered by who reached
+/// the value first, then by user id, and that order decides who is dropped from a full
+/// board; only the rank numbers differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RankStyle {
+    /// 1, 2, 3, 4: every participant has their own rank.
+    #[default]
+    Unique,
+    /// 1, 2, 2, 4: a participant's rank is one more than the number of participants
+    /// with a strictly higher value.
+    Competition,
+}
+
+impl RankStyle {
+    pub fn name(self) -> &'static str {
+        match self {
+            RankStyle::Unique => "unique",
+            RankStyle::Competition => "competition",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RankStyle> {
+        match text {
+            "unique" => Some(RankStyle::Unique),
+            "competition" => Some(RankStyle::Competition),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeaderboardStatus {
     Active,
@@ -295,6 +325,7 @@ pub struct LeaderboardDef {
     pub max_participants: u32,
     pub breakdown_attributes: Vec<String>,
     pub status: LeaderboardStatus,
+    pub rank_style: RankStyle,
 }
 
 #[derive(Debug, Clone)]

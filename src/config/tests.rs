@@ -1208,6 +1208,17 @@ fn leaderboard_rules() {
     assert_eq!(def.run, Some((RunUnit::Month, 1)));
     assert_eq!(def.max_participants, 10);
     assert_eq!(def.breakdown_attributes, ["plan"]);
+    assert_eq!(def.rank_style, crate::config::RankStyle::Unique);
+    one_problem(
+        &board("rank_by = \"streak\"\nranking = \"dense\""),
+        BASE_LINES + 5,
+        "\"unique\"",
+    );
+    let config = valid(&board("rank_by = \"streak\"\nranking = \"competition\""));
+    assert_eq!(
+        config.leaderboards[0].rank_style,
+        crate::config::RankStyle::Competition
+    );
 }
 
 // ----- webhooks --------------------------------------------------------------------------------

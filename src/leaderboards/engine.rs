@@ -6,11 +6,12 @@ use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
 use super::index::GroupKey;
-use super::ranking::{membership, threshold, Membership, Standing};
+use super::ranking::{membership, page_ranks, threshold, Membership, Standing};
 use super::runs::Run;
 use super::store::{self, At, Change};
 use super::view::{self, EventEntry};
 use crate::catalog::{Leaderboard, Ranking};
+use crate::config::RankStyle;
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::local_time::local_date;
@@ -169,6 +170,7 @@ fn place(
                 reached_at: s.reached_at,
                 user_id: user.row_id,
             },
+            board.rank_style,
         )?),
         _ => None,
     };
@@ -213,7 +215,7 @@ fn place(
         ctx.after_commit(move || index.remove(&old, user_id));
     }
     let rank = if ranked {
-        Some(store::rank(ctx.conn, at, standing)?)
+        Some(store::rank(ctx.conn, at, standing, board.rank_style)?)
     } else {
         None
     };
@@ -260,11 +262,19 @@ fn drop_lowest(
     state: super::ranking::GroupState,
     dropped: i64,
 ) -> Result<(), ApiError> {
+    // The lowest is last in ranking order; with competition ranks it shares the rank of
+    // those tied with it. The newcomer, already saved, surpassed it: leave them out.
+    let previous_rank = match (board.rank_style, state.lowest) {
+        (RankStyle::Competition, Some(lowest)) => {
+            Some(store::rank(ctx.conn, at, lowest, RankStyle::Competition)?.saturating_sub(1))
+        }
+        _ => u32::try_from(state.len).ok(),
+    };
     store::unrank(ctx.conn, at, dropped)?;
     let value = state.lowest.map(|s| s.value);
     let change = Change {
         at_ms: ctx.now.timestamp_millis(),
-        previous_rank: u32::try_from(state.len).ok(),
+        previous_rank,
         rank: None,
         previous_value: value,
         value: None,
@@ -371,6 +381,8 @@ pub fn board_with_rankings(
     )?;
     let mut out = view::board(board, &ctx.catalog, tenant, today, group);
     view::set_run(&mut out, run);
-    out.insert("rankings".into(), view::rankings(&rows, 1));
+    let values: Vec<f64> = rows.iter().map(|r| r.value).collect();
+    let ranks = page_ranks(board.rank_style, &values, 0, 1);
+    out.insert("rankings".into(), view::rankings(&rows, &ranks));
     Ok(Value::Object(out))
 }

@@ -15,6 +15,7 @@ use chrono::NaiveDate;
 use rusqlite::Connection;
 
 use super::ranking::Standing;
+use crate::config::RankStyle;
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -50,6 +51,20 @@ impl Group {
             self.sorted
                 .partition_point(|s| s.cmp_rank(&me) == std::cmp::Ordering::Less),
         )
+    }
+
+    /// One more than the participants with a value above `value` (competition rank).
+    pub fn rank_of_value(&self, value: f64) -> usize {
+        self.sorted.partition_point(|s| s.value > value) + 1
+    }
+
+    /// The rank of the user at zero-based position `at` in the board's style.
+    pub fn rank_at(&self, at: usize, style: RankStyle) -> Option<usize> {
+        let standing = self.sorted.get(at)?;
+        Some(match style {
+            RankStyle::Unique => at + 1,
+            RankStyle::Competition => self.rank_of_value(standing.value),
+        })
     }
 
     pub fn page(&self, offset: usize, limit: usize) -> &[Standing] {

@@ -1,12 +1,15 @@
 //! Ranking and membership rules (behaviour.md §7.3). Pure.
 //!
 //! * Order: value descending, ties to whoever reached the value first, then user id, so
-//!   every rank is unique.
+//!   every rank is unique; a board with `ranking = "competition"` numbers ties alike
+//!   (1, 2, 2, 4) but keeps that order.
 //! * A user joins when their value becomes positive. While the group is full, a newcomer
 //!   must surpass (strictly exceed) the value of the lowest participant, who is dropped.
 //! * `threshold`: the value of the lowest participant when the group is full, else 0.
 
 use std::cmp::Ordering;
+
+use crate::config::RankStyle;
 
 /// A participant's place in the order; smaller sorts first (ranks higher).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -14,6 +17,24 @@ pub struct Standing {
     pub value: f64,
     pub reached_at: i64,
     pub user_id: i64,
+}
+
+/// The rank numbers of a page of participants in ranking order that starts at zero-based
+/// position `start`. `first_rank` is the rank of the page's first participant (for
+/// competition ranking: one more than the participants with a higher value, who may lie
+/// before the page).
+pub fn page_ranks(style: RankStyle, values: &[f64], start: usize, first_rank: usize) -> Vec<usize> {
+    let mut ranks: Vec<usize> = Vec::with_capacity(values.len());
+    for (i, value) in values.iter().enumerate() {
+        let rank = match (style, ranks.last()) {
+            (RankStyle::Unique, _) => start + i + 1,
+            (RankStyle::Competition, None) => first_rank,
+            (RankStyle::Competition, Some(&previous)) if values[i - 1] == *value => previous,
+            (RankStyle::Competition, Some(_)) => start + i + 1,
+        };
+        ranks.push(rank);
+    }
+    ranks
 }
 
 impl Standing {
@@ -76,6 +97,25 @@ pub fn threshold(group: GroupState, max: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_number_ties_by_the_board_style() {
+        let values = [9.0, 7.0, 7.0, 7.0, 3.0];
+        assert_eq!(
+            page_ranks(RankStyle::Unique, &values, 4, 5),
+            [5, 6, 7, 8, 9]
+        );
+        // The page starts inside a tie that began at rank 3 (position 2).
+        assert_eq!(
+            page_ranks(RankStyle::Competition, &values[1..], 4, 3),
+            [3, 3, 3, 8]
+        );
+        assert_eq!(
+            page_ranks(RankStyle::Competition, &values, 0, 1),
+            [1, 2, 2, 2, 5]
+        );
+        assert!(page_ranks(RankStyle::Competition, &[], 0, 1).is_empty());
+    }
 
     fn s(value: f64, reached_at: i64, user_id: i64) -> Standing {
         Standing {

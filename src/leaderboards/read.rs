@@ -7,9 +7,11 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::index::{GroupKey, RankIndex};
+use super::ranking::page_ranks;
 use super::runs::Run;
 use super::store::{self, Ranked};
 use crate::catalog::{Catalog, Leaderboard};
+use crate::config::RankStyle;
 use crate::error::ApiError;
 
 /// A board the Application API shows: not inactive.
@@ -133,41 +135,48 @@ fn names_of(
 }
 
 /// A page of rankings: from `offset`, or from the position of `around` plus `offset`
-/// (empty when that user is not on the board). Returns the rows and the first rank.
+/// (empty when that user is not on the board). Returns the rows and their ranks.
 pub fn page(
     conn: &Connection,
     index: &RankIndex,
     key: &GroupKey,
+    style: RankStyle,
     around: Option<i64>,
     offset: i64,
     limit: usize,
-) -> Result<(Vec<Ranked>, usize), ApiError> {
-    let standings = index.read(key, |g| {
+) -> Result<(Vec<Ranked>, Vec<usize>), ApiError> {
+    let (standings, ranks) = index.read(key, |g| {
         let start = match around {
             Some(user) => match g.index_of(user) {
                 Some(at) => i64::try_from(at).unwrap_or(i64::MAX).saturating_add(offset),
-                None => return (Vec::new(), 0),
+                None => return (Vec::new(), Vec::new()),
             },
             None => offset,
         };
         let start = usize::try_from(start.max(0)).unwrap_or(usize::MAX);
-        (g.page(start, limit).to_vec(), start)
+        let standings = g.page(start, limit).to_vec();
+        let values: Vec<f64> = standings.iter().map(|s| s.value).collect();
+        let first_rank = g.rank_at(start, style).unwrap_or(start + 1);
+        (standings, page_ranks(style, &values, start, first_rank))
     });
-    let (standings, start) = standings;
     let ids: Vec<i64> = standings.iter().map(|s| s.user_id).collect();
     let mut names = names_of(conn, &ids)?;
-    let rows = standings
+    let (rows, ranks) = standings
         .iter()
-        .filter_map(|s| {
+        .zip(ranks)
+        .filter_map(|(s, rank)| {
             let (user_id, name) = names.remove(&s.user_id)?;
-            Some(Ranked {
-                user_id,
-                name,
-                value: s.value,
-            })
+            Some((
+                Ranked {
+                    user_id,
+                    name,
+                    value: s.value,
+                },
+                rank,
+            ))
         })
-        .collect();
-    Ok((rows, start + 1))
+        .unzip();
+    Ok((rows, ranks))
 }
 
 /// A user's rank (1-based) and value in a run, and their last `count` changes.
@@ -195,7 +204,10 @@ pub fn user_standing(
                 group: s.group,
             };
             (
-                index.read(&key, |g| g.index_of(user_id)).map(|i| i + 1),
+                index.read(&key, |g| {
+                    g.index_of(user_id)
+                        .and_then(|at| g.rank_at(at, board.rank_style))
+                }),
                 Some(s.value),
             )
         }

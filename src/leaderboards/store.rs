@@ -4,6 +4,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::ranking::{GroupState, Standing};
+use crate::config::RankStyle;
 use crate::error::ApiError;
 
 /// Where a group lives: board, run (its first date) and breakdown group.
@@ -79,26 +80,43 @@ pub fn unrank(conn: &Connection, at: At<'_>, user_id: i64) -> Result<(), ApiErro
     Ok(())
 }
 
-/// 1-based rank of a participant with `standing` in the group.
-pub fn rank(conn: &Connection, at: At<'_>, standing: Standing) -> Result<u32, ApiError> {
-    let better: i64 = conn
-        .prepare_cached(
-            "SELECT count(*) FROM leaderboard_values
-              WHERE leaderboard_id = ?1 AND run_start = ?2 AND grp = ?3 AND ranked = 1
-                AND (value > ?4 OR (value = ?4 AND (reached_at < ?5
-                     OR (reached_at = ?5 AND user_id < ?6))))",
-        )?
-        .query_row(
-            params![
-                at.board,
-                at.run_start,
-                at.group,
-                standing.value,
-                standing.reached_at,
-                standing.user_id
-            ],
-            |r| r.get(0),
-        )?;
+/// 1-based rank of a participant with `standing` in the group, in the board's style.
+pub fn rank(
+    conn: &Connection,
+    at: At<'_>,
+    standing: Standing,
+    style: RankStyle,
+) -> Result<u32, ApiError> {
+    let better: i64 = match style {
+        RankStyle::Unique => conn
+            .prepare_cached(
+                "SELECT count(*) FROM leaderboard_values
+                  WHERE leaderboard_id = ?1 AND run_start = ?2 AND grp = ?3 AND ranked = 1
+                    AND (value > ?4 OR (value = ?4 AND (reached_at < ?5
+                         OR (reached_at = ?5 AND user_id < ?6))))",
+            )?
+            .query_row(
+                params![
+                    at.board,
+                    at.run_start,
+                    at.group,
+                    standing.value,
+                    standing.reached_at,
+                    standing.user_id
+                ],
+                |r| r.get(0),
+            )?,
+        RankStyle::Competition => conn
+            .prepare_cached(
+                "SELECT count(*) FROM leaderboard_values
+                  WHERE leaderboard_id = ?1 AND run_start = ?2 AND grp = ?3 AND ranked = 1
+                    AND value > ?4",
+            )?
+            .query_row(
+                params![at.board, at.run_start, at.group, standing.value],
+                |r| r.get(0),
+            )?,
+    };
     Ok(u32::try_from(better + 1).unwrap_or(u32::MAX))
 }
 

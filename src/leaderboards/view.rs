@@ -76,15 +76,15 @@ pub fn board(
     out
 }
 
-/// `LeaderboardRanking[]` with ranks counted from `first_rank`.
-pub fn rankings(rows: &[Ranked], first_rank: usize) -> Value {
+/// `LeaderboardRanking[]`: each row with its rank (see `ranking::page_ranks`).
+pub fn rankings(rows: &[Ranked], ranks: &[usize]) -> Value {
     rows.iter()
-        .enumerate()
-        .map(|(i, r)| {
+        .zip(ranks)
+        .map(|(r, rank)| {
             json!({
                 "userId": r.user_id,
                 "userName": r.name,
-                "rank": first_rank + i,
+                "rank": rank,
                 "value": json_number(r.value),
             })
         })

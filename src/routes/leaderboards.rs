@@ -96,20 +96,21 @@ async fn get(
     let index = state.leaderboards.clone();
     let group_key = read::group_key(&board, run, tenant.0, &group);
     let limit = usize::try_from(limit).unwrap_or(0);
-    let (rows, first_rank) = read_inline(&state, limit <= INLINE_ROWS, move |conn| {
+    let style = board.rank_style;
+    let (rows, ranks) = read_inline(&state, limit <= INLINE_ROWS, move |conn| {
         // One snapshot for the user's row id and the page's names.
         let conn = &conn.unchecked_transaction()?;
         let around = match around {
             Some(id) => match read::user_row(conn, tenant.0, id.as_str())? {
                 Some(row) => Some(row),
-                None => return Ok((Vec::new(), 1)),
+                None => return Ok((Vec::new(), Vec::new())),
             },
             None => None,
         };
-        read::page(conn, &index, &group_key, around, offset, limit)
+        read::page(conn, &index, &group_key, style, around, offset, limit)
     })
     .await?;
-    body.insert("rankings".into(), view::rankings(&rows, first_rank));
+    body.insert("rankings".into(), view::rankings(&rows, &ranks));
     Ok(HttpResponse::Ok().json(body))
 }
 

@@ -775,3 +775,65 @@ max_participants = 2
     app.set_clock_ok("2031-03-11T13:00:00Z").await;
     assert_eq!(app.count(&outside("2031-03-10")), 1);
 }
+
+#[tokio::test]
+async fn competition_ranking_shares_numbers_between_ties_in_every_read() {
+    let config = format!(
+        "{CONFIG}
+[[leaderboards]]
+key = \"tied\"
+name = \"Tied\"
+rank_by = \"metric\"
+metric = \"minutes\"
+start = \"2031-03-01\"
+max_participants = 4
+ranking = \"competition\"
+"
+    );
+    let app = spawn_app(&config).await;
+    let at = "2031-03-02T10:00:00Z";
+    for (user, value) in [("a", 5.0), ("b", 3.0), ("d", 1.0)] {
+        event(&app, at, json!(user), "minutes", value).await;
+    }
+    let c = event(&app, "2031-03-02T10:01:00Z", json!("c"), "minutes", 3.0).await;
+    assert_eq!(c["leaderboards"]["tied"]["rank"], 2);
+    assert_eq!(
+        ranks(&board(&app, "tied").await),
+        expect(&[("a", 1, 5.0), ("b", 2, 3.0), ("c", 2, 3.0), ("d", 4, 1.0)])
+    );
+    // A page that starts inside the tie, and one around a tied user.
+    assert_eq!(
+        ranks(&board(&app, "tied?offset=2&limit=2").await),
+        expect(&[("c", 2, 3.0), ("d", 4, 1.0)])
+    );
+    assert_eq!(
+        ranks(&board(&app, "tied?userId=c&offset=-1&limit=2").await),
+        expect(&[("b", 2, 3.0), ("c", 2, 3.0)])
+    );
+    let (_, mine) = app.get_json("/v1/users/c/leaderboards/tied").await;
+    assert_eq!(mine["rank"], 2);
+    // The full board drops d (rank 4) for e, who surpasses it.
+    let e = event(&app, "2031-03-02T10:02:00Z", json!("e"), "minutes", 2.0).await;
+    assert_eq!(e["leaderboards"]["tied"]["rank"], 4);
+    let (_, d) = app.get_json("/v1/users/d/leaderboards/tied").await;
+    assert_eq!(d["rank"], Value::Null);
+    assert_eq!(d["history"][1]["previousRank"], 4);
+    // b catches up with a: a tie at the top, ordered by who got there first.
+    let b = event(&app, "2031-03-02T10:03:00Z", json!("b"), "minutes", 2.0).await;
+    assert_eq!(
+        (
+            b["leaderboards"]["tied"]["rank"].clone(),
+            b["leaderboards"]["tied"]["previousRank"].clone()
+        ),
+        (json!(1), json!(2))
+    );
+    assert_eq!(
+        ranks(&board(&app, "tied").await),
+        expect(&[("a", 1, 5.0), ("b", 1, 5.0), ("c", 3, 3.0), ("e", 4, 2.0)])
+    );
+    // A default board over the same events numbers the same ties uniquely.
+    assert_eq!(
+        ranks(&board(&app, "top3").await),
+        expect(&[("a", 1, 5.0), ("b", 2, 5.0), ("c", 3, 3.0)])
+    );
+}
