@@ -1,17 +1,14 @@
 //! The embedded dashboard: `/` → `/dashboard/`, the static files with their types and
 //! security headers, and `GET /dashboard/api/overview` (admin key, per tenant).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
 
 use crate::admin_support::admin_with;
 use crate::helpers::{assert_error, parts, spawn_app, TestApp, CONFIG};
+use crate::receiver::Receiver;
 
 /// Every embedded file and the type it must be served with.
 const ASSETS: [(&str, &str); 5] = [
@@ -207,66 +204,6 @@ async fn the_overview_needs_the_admin_key() {
 // ---------------------------------------------------------------------------------------
 // Counts, with webhook deliveries to a local receiver that answers 200
 
-/// Counts requests and answers `200 ok` to each.
-struct Receiver {
-    url: String,
-    received: Arc<AtomicUsize>,
-}
-
-impl Receiver {
-    async fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let received = Arc::new(AtomicUsize::new(0));
-        let shared = received.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, shared.clone()));
-            }
-        });
-        Receiver {
-            url: format!("http://127.0.0.1:{port}/hooks"),
-            received,
-        }
-    }
-}
-
-async fn serve(stream: TcpStream, received: Arc<AtomicUsize>) {
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-            return;
-        }
-        let mut length = 0;
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).await.unwrap_or(0) == 0 {
-                return;
-            }
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).await.is_err() {
-            return;
-        }
-        received.fetch_add(1, Ordering::SeqCst);
-        let response = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
-        if write.write_all(response.as_bytes()).await.is_err() {
-            return;
-        }
-    }
-}
-
 fn counting_config(hook_url: &str, server: &str) -> String {
     format!(
         r#"
@@ -399,7 +336,7 @@ async fn overview_counts_follow_events_points_keys_and_deliveries() {
         after["webhookDeliveries"],
         json!({ "pending": 0, "failed": 0, "delivered": 1 })
     );
-    assert_eq!(receiver.received.load(Ordering::SeqCst), 1);
+    assert_eq!(receiver.hooks().len(), 1);
 
     // Bob completes the achievement too: a second delivery.
     app.event_ok("lessons", "bob", 1.0).await;
