@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 
 /// One request: its headers (lower-case names) and raw body.
@@ -83,36 +84,43 @@ impl Receiver {
     }
 }
 
-async fn serve(stream: TcpStream, log: Log) {
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
+/// One HTTP/1.1 request with a Content-Length body (what reqwest sends): its path, its
+/// headers (lower-case names) and its body; `None` once the connection is done.
+pub async fn read_request(
+    reader: &mut BufReader<OwnedReadHalf>,
+) -> Option<(String, HashMap<String, String>, Vec<u8>)> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+        return None;
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+    let mut headers = HashMap::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-            return;
+            return None;
         }
-        let mut headers = HashMap::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
-            }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
         }
-        let length = headers
-            .get("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).await.is_err() {
-            return;
+        if let Some((name, value)) = line.split_once(':') {
+            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
         }
+    }
+    let length = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await.ok()?;
+    Some((path, headers, body))
+}
+
+async fn serve(stream: TcpStream, log: Log) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    while let Some((_, headers, body)) = read_request(&mut reader).await {
         log.lock().expect("receiver").push((headers, body));
         let response = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok";
         if write.write_all(response.as_bytes()).await.is_err() {

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use trophyd::error::ApiError;
@@ -28,6 +28,7 @@ use trophyd::writer::{Command, WriteCtx, Writer};
 use trophyd::{Application, ConfigSource, RuntimeSettings};
 
 use crate::helpers::{assert_error, is_iso_z, parts, T0};
+use crate::receiver::read_request;
 
 const SECRET: &str = "whsec_test-secret";
 const ADMIN_KEY: &str = "admin-key";
@@ -133,34 +134,7 @@ impl Receiver {
 async fn serve(stream: TcpStream, state: Arc<Mutex<Behaviour>>) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-            return;
-        }
-        let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
-        let mut headers = HashMap::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
-            }
-        }
-        let length = headers
-            .get("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).await.is_err() {
-            return;
-        }
+    while let Some((path, headers, body)) = read_request(&mut reader).await {
         let (status, delay) = {
             let mut s = state.lock().expect("receiver state");
             s.active += 1;
