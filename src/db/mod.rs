@@ -43,7 +43,7 @@ pub fn open_writer(path: &Path, durability: Durability) -> rusqlite::Result<Conn
 /// Turns on the query planner stability guarantee. Without it SQLite 3.50 plans
 /// `LIMIT ?n` (and LIKE with a bound pattern) for the value bound, so every new binding
 /// re-prepares the statement: the statement cache saved nothing for those, and parsing
-/// showed as a quarter of a leaderboard read's CPU. One plan per statement suits us: our
+/// took a tenth of the server's CPU under rank reads. One plan per statement suits us: our
 /// queries are written for their indexes, and there are no ANALYZE statistics to use.
 fn stable_plans(conn: &Connection) -> rusqlite::Result<()> {
     conn.set_db_config(
