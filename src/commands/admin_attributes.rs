@@ -97,35 +97,21 @@ pub struct UpdateAttributes {
     pub items: Vec<UpdateAttributeItem>,
 }
 
+impl defs::UpdateItem for UpdateAttributeItem {
+    fn id(&self) -> &str {
+        self.id.as_deref().unwrap_or_default()
+    }
+
+    fn change(&self, stored: &mut defs::Stored) -> Result<(), &'static str> {
+        defs::rename(stored, self.name.as_deref())
+    }
+}
+
 impl Command for UpdateAttributes {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let mut out = Outcome::default();
-        for (index, item) in self.items.iter().enumerate() {
-            let id = item.id.as_deref().unwrap_or_default();
-            let messages = ("id must be a valid UUID", "Attribute not found by ID");
-            let target = defs::target(
-                ctx,
-                self.tenant,
-                "attribute",
-                id,
-                index,
-                messages,
-                &mut out.issues,
-            )?;
-            let Some(mut stored) = target else {
-                continue;
-            };
-            if let Err(m) = defs::rename(&mut stored, item.name.as_deref()) {
-                out.issues.push(issue(index, Some(id), m));
-                continue;
-            }
-            defs::save_body(ctx, &stored)?;
-            out.items
-                .push(view(&stored.uuid, &stored.key, &stored.body));
-        }
-        ctx.reload_catalog_after_commit()?;
-        Ok(out)
+        let kind = ("attribute", "Attribute not found by ID");
+        defs::update_each(ctx, self.tenant, kind, &self.items, view)
     }
 }

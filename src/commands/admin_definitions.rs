@@ -164,6 +164,43 @@ pub fn rename(stored: &mut Stored, name: Option<&str>) -> Result<(), &'static st
     Ok(())
 }
 
+/// An item of a bulk update of plain definitions: the definition it names and what it
+/// changes there.
+pub trait UpdateItem {
+    fn id(&self) -> &str;
+    /// Changes the stored body, or says why the item is refused.
+    fn change(&self, stored: &mut Stored) -> Result<(), &'static str>;
+}
+
+/// Applies each item to the definition of `kind` it names and saves it; an item naming
+/// none (`missing`) or refused gets an issue instead. `view` shows the saved ones.
+pub fn update_each<I: UpdateItem>(
+    ctx: &mut WriteCtx<'_>,
+    tenant: i64,
+    (kind, missing): (&str, &str),
+    items: &[I],
+    view: fn(&str, &str, &Map<String, Value>) -> Value,
+) -> Result<Outcome, ApiError> {
+    let mut out = Outcome::default();
+    for (index, item) in items.iter().enumerate() {
+        let id = item.id();
+        let messages = ("id must be a valid UUID", missing);
+        let Some(mut stored) = target(ctx, tenant, kind, id, index, messages, &mut out.issues)?
+        else {
+            continue;
+        };
+        if let Err(m) = item.change(&mut stored) {
+            out.issues.push(issue(index, Some(id), m));
+            continue;
+        }
+        save_body(ctx, &stored)?;
+        out.items
+            .push(view(&stored.uuid, &stored.key, &stored.body));
+    }
+    ctx.reload_catalog_after_commit()?;
+    Ok(out)
+}
+
 /// `DELETE` of plain definitions by UUID: each found one is archived, each other id gets
 /// the `missing` issue.
 pub struct ArchiveDefinitions {

@@ -106,48 +106,28 @@ pub struct UpdateMetrics {
     pub items: Vec<UpdateMetricItem>,
 }
 
+impl defs::UpdateItem for UpdateMetricItem {
+    fn id(&self) -> &str {
+        self.id.as_deref().unwrap_or_default()
+    }
+
+    fn change(&self, stored: &mut defs::Stored) -> Result<(), &'static str> {
+        defs::rename(stored, self.name.as_deref())?;
+        if let Some(kind) = unit_type(self.unit_type.as_deref())? {
+            stored.body.insert("unitType".into(), json!(kind));
+        }
+        if let Some(units) = &self.units {
+            stored.body.insert("units".into(), json!(units));
+        }
+        Ok(())
+    }
+}
+
 impl Command for UpdateMetrics {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let mut out = Outcome::default();
-        for (index, item) in self.items.iter().enumerate() {
-            let id = item.id.as_deref().unwrap_or_default();
-            let messages = ("id must be a valid UUID", "Metric not found by ID");
-            let target = defs::target(
-                ctx,
-                self.tenant,
-                "metric",
-                id,
-                index,
-                messages,
-                &mut out.issues,
-            )?;
-            let Some(mut stored) = target else {
-                continue;
-            };
-            if let Err(m) = defs::rename(&mut stored, item.name.as_deref()) {
-                out.issues.push(issue(index, Some(id), m));
-                continue;
-            }
-            match unit_type(item.unit_type.as_deref()) {
-                Ok(Some(kind)) => {
-                    stored.body.insert("unitType".into(), json!(kind));
-                }
-                Ok(None) => {}
-                Err(m) => {
-                    out.issues.push(issue(index, Some(id), m));
-                    continue;
-                }
-            }
-            if let Some(units) = &item.units {
-                stored.body.insert("units".into(), json!(units));
-            }
-            defs::save_body(ctx, &stored)?;
-            out.items
-                .push(view(&stored.uuid, &stored.key, &stored.body));
-        }
-        ctx.reload_catalog_after_commit()?;
-        Ok(out)
+        let kind = ("metric", "Metric not found by ID");
+        defs::update_each(ctx, self.tenant, kind, &self.items, view)
     }
 }

@@ -61,7 +61,10 @@ async fn created_metric_takes_effect_at_once_and_survives_a_restart() {
         Some(
             &json!([{"id": words_id, "name": "Words written", "units": "w"},
                      {"id": "5b0f6f0e-0000-4000-8000-000000000000", "name": "x"},
-                     {"id": "not-a-uuid", "name": "x"}]),
+                     {"id": "not-a-uuid", "name": "x"},
+                     // Refused items change nothing, not even their valid fields.
+                     {"id": words_id, "units": "z", "unitType": "euros"},
+                     {"id": words_id, "units": "z", "name": "  "}]),
         ),
     )
     .await;
@@ -70,8 +73,14 @@ async fn created_metric_takes_effect_at_once_and_survives_a_restart() {
     assert_eq!(body["updated"][0]["key"], "words");
     assert_eq!(
         issue_messages(&body),
-        vec!["Metric not found by ID", "id must be a valid UUID"]
+        vec![
+            "Metric not found by ID",
+            "id must be a valid UUID",
+            "unitType must be \"number\" or \"currency\"",
+            "name must be a non-empty string"
+        ]
     );
+    assert_eq!(body["updated"].as_array().map(Vec::len), Some(1));
     let (_, metric) = app.get_json("/v1/users/ann/metrics/words").await;
     assert_eq!(metric["name"], "Words written");
 
@@ -85,6 +94,10 @@ async fn created_metric_takes_effect_at_once_and_survives_a_restart() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(got["name"], "Words written");
+    assert_eq!(
+        (got["units"].clone(), got["unitType"].clone()),
+        (json!("w"), json!("number"))
+    );
     let event = app.event_ok("words", "ann", 5.0).await;
     assert_eq!(event["total"], 125.0);
 }
