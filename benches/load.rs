@@ -13,6 +13,9 @@
 //!
 //! Plain std threads and raw TCP: no HTTP client or async runtime in the measured path.
 
+#[path = "ceiling/mod.rs"]
+mod ceiling;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -44,6 +47,8 @@ const API_KEY: &str = "bench-key";
 const ADMIN_KEY: &str = "bench-admin";
 const METRIC: &str = "lessons";
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// Written in an appended config where a webhook endpoint's URL goes: the bench serves it.
+const WEBHOOK_PLACEHOLDER: &str = "BENCH_WEBHOOK_URL";
 
 // ---------------------------------------------------------------------------------------
 // Options
@@ -192,7 +197,12 @@ fn run(opts: &Options) -> Result<(), String> {
         let appended = std::fs::read_to_string(extra)
             .map_err(|e| format!("reading {}: {e}", extra.display()))?;
         text.push('\n');
-        text.push_str(&appended);
+        if appended.contains(WEBHOOK_PLACEHOLDER) {
+            let url = webhook_sink::start()?;
+            text.push_str(&appended.replace(WEBHOOK_PLACEHOLDER, &url));
+        } else {
+            text.push_str(&appended);
+        }
     }
     std::fs::write(&cfg, text).map_err(|e| format!("writing {}: {e}", cfg.display()))?;
 
@@ -217,6 +227,14 @@ fn run(opts: &Options) -> Result<(), String> {
         opts.durability
     );
     println!("binary:  {}", bin.display());
+
+    // 0. The raw-SQLite reference on the same disk, before the server starts.
+    let reference = ceiling::run(&dir.path, opts.users, opts.seconds)?;
+    println!(
+        "ceiling: raw SQLite, same users, {} events/commit, synchronous=FULL: {:.0} events/s",
+        ceiling::EVENTS_PER_COMMIT,
+        reference.rate()
+    );
 
     // 1. Create the schema, then stop and bulk-load users straight into the file.
     let started = Instant::now();
@@ -260,6 +278,11 @@ fn run(opts: &Options) -> Result<(), String> {
     let m1 = WriterCounters::fetch(server.addr)?;
     load.print("throughput", opts.seconds);
     println!("  writer:  {}", m1.since(&m0));
+    println!("  by feature: {}", m1.since(&m0).per_feature());
+    println!(
+        "  ratio:   {:.2}x the raw-SQLite ceiling of this run",
+        load.rate(opts.seconds) / reference.rate().max(1e-9)
+    );
     println!("  cpu:     {}", load.cpu);
     println!("  cost:    {}", load.cpu.per_event(load.created()));
 
@@ -269,6 +292,7 @@ fn run(opts: &Options) -> Result<(), String> {
         let m2 = WriterCounters::fetch(server.addr)?;
         paced.print(&format!("paced {}/s", opts.rate), opts.seconds);
         println!("  writer:  {}", m2.since(&m1));
+        println!("  by feature: {}", m2.since(&m1).per_feature());
         println!("  cpu:     {}", paced.cpu);
         println!("  cost:    {}", paced.cpu.per_event(paced.created()));
         Some((paced, m2))
@@ -1237,8 +1261,11 @@ struct WriterCounters {
     batches: f64,
     commands: f64,
     failed: f64,
+    pages: f64,
     /// trophyd_writer_batch_size_bucket by `le`, cumulative.
     buckets: Vec<(String, f64)>,
+    /// trophyd_writer_feature_seconds_total by feature, in the order the server lists them.
+    features: Vec<(String, f64)>,
 }
 
 impl WriterCounters {
@@ -1260,12 +1287,18 @@ impl WriterCounters {
                 "trophyd_writer_batches_total" => c.batches = value,
                 "trophyd_writer_commands_total" => c.commands = value,
                 "trophyd_writer_failed_commits_total" => c.failed = value,
+                "trophyd_writer_pages_written_total" => c.pages = value,
                 other => {
                     if let Some(le) = other
                         .strip_prefix("trophyd_writer_batch_size_bucket{le=\"")
                         .and_then(|r| r.strip_suffix("\"}"))
                     {
                         c.buckets.push((le.to_owned(), value));
+                    } else if let Some(feature) = other
+                        .strip_prefix("trophyd_writer_feature_seconds_total{feature=\"")
+                        .and_then(|r| r.strip_suffix("\"}"))
+                    {
+                        c.features.push((feature.to_owned(), value));
                     }
                 }
             }
@@ -1274,23 +1307,46 @@ impl WriterCounters {
     }
 
     fn since(&self, before: &WriterCounters) -> WriterCounters {
+        let minus = |now: &[(String, f64)], then: &[(String, f64)]| -> Vec<(String, f64)> {
+            now.iter()
+                .map(|(label, v)| {
+                    let b = then
+                        .iter()
+                        .find(|(l, _)| l == label)
+                        .map_or(0.0, |(_, v)| *v);
+                    (label.clone(), v - b)
+                })
+                .collect()
+        };
         WriterCounters {
             batches: self.batches - before.batches,
             commands: self.commands - before.commands,
             failed: self.failed - before.failed,
-            buckets: self
-                .buckets
-                .iter()
-                .map(|(le, v)| {
-                    let b = before
-                        .buckets
-                        .iter()
-                        .find(|(l, _)| l == le)
-                        .map_or(0.0, |(_, v)| *v);
-                    (le.clone(), v - b)
-                })
-                .collect(),
+            pages: self.pages - before.pages,
+            buckets: minus(&self.buckets, &before.buckets),
+            features: minus(&self.features, &before.features),
         }
+    }
+
+    /// The writer's µs per command by feature, and in all (over a `since` difference).
+    fn per_feature(&self) -> String {
+        if self.commands <= 0.0 || self.features.is_empty() {
+            return "n/a".to_owned();
+        }
+        let per = |seconds: f64| seconds * 1e6 / self.commands;
+        let total: f64 = self.features.iter().map(|(_, s)| s).sum();
+        let parts: Vec<String> = self
+            .features
+            .iter()
+            .filter(|(_, s)| *s > 0.0)
+            .map(|(name, s)| format!("{name} {:.0}", per(*s)))
+            .collect();
+        format!(
+            "{:.0} µs/event = {}; {:.1} pages written/event",
+            per(total),
+            parts.join(" + "),
+            self.pages / self.commands
+        )
     }
 
     fn avg_batch(&self) -> String {
@@ -1535,5 +1591,64 @@ impl std::fmt::Display for CpuSplit {
             cores(self.machine_busy.saturating_sub(total + self.bench)),
             cores(self.machine_iowait),
         )
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A webhook endpoint for configs that subscribe one: accepts every delivery with 204
+
+mod webhook_sink {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+
+    /// Starts the receiver on a free loopback port; returns its URL.
+    pub fn start() -> Result<String, String> {
+        let listener =
+            TcpListener::bind("127.0.0.1:0").map_err(|e| format!("webhook sink: {e}"))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("webhook sink: {e}"))?;
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || serve(stream));
+            }
+        });
+        Ok(format!("http://{addr}/hooks"))
+    }
+
+    /// Answers requests on one keep-alive connection until it closes.
+    fn serve(stream: TcpStream) {
+        let Ok(mut writer) = stream.try_clone() else {
+            return;
+        };
+        let mut reader = BufReader::new(stream);
+        loop {
+            let mut length = 0usize;
+            let mut line = String::new();
+            loop {
+                line.clear();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                let header = line.trim_end();
+                if header.is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = header.split_once(':') {
+                    if name.eq_ignore_ascii_case("content-length") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+            }
+            let mut body = vec![0u8; length];
+            if reader.read_exact(&mut body).is_err()
+                || writer
+                    .write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+                    .is_err()
+            {
+                return;
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::writer::costs::Feature;
 use crate::writer::WriterStats;
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -122,6 +123,13 @@ impl Telemetry {
         );
         gauge(
             &mut out,
+            "trophyd_writer_pages_written_total",
+            "Database pages group commits wrote to the WAL.",
+            "counter",
+            writer.pages_written.load(Ordering::Relaxed).to_string(),
+        );
+        gauge(
+            &mut out,
             "trophyd_events_applied_total",
             "Metric events applied (replays excluded).",
             "counter",
@@ -150,6 +158,19 @@ impl Telemetry {
             "trophyd_writer_batch_size_sum {}",
             writer.commands.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# HELP trophyd_writer_feature_seconds_total Writer time by feature (nested features charged to the innermost)."
+        );
+        let _ = writeln!(out, "# TYPE trophyd_writer_feature_seconds_total counter");
+        for feature in Feature::ALL {
+            let _ = writeln!(
+                out,
+                "trophyd_writer_feature_seconds_total{{feature=\"{}\"}} {}",
+                feature.name(),
+                writer.features.seconds(feature)
+            );
+        }
         out
     }
 }

@@ -186,6 +186,17 @@ pub fn after_event(
     user: &User,
     facts: &EventFacts<'_>,
 ) -> Result<(), ApiError> {
+    crate::writer::costs::measure(crate::writer::costs::Feature::Points, || {
+        after_event_measured(ctx, points, user, facts)
+    })
+}
+
+fn after_event_measured(
+    ctx: &mut WriteCtx<'_>,
+    points: &mut UserPoints,
+    user: &User,
+    facts: &EventFacts<'_>,
+) -> Result<(), ApiError> {
     let catalog = ctx.catalog.clone();
     let at_ms = ctx.now.timestamp_millis();
     let unfiltered = catalog.points_for(user.tenant_id).any(|s| {
@@ -440,6 +451,16 @@ fn subscribed(ctx: &WriteCtx<'_>, event_type: &str) -> bool {
 /// Updates the summary counts, queues `points.changed` (coalesced) and
 /// `points.level_changed`, and shapes the response entries.
 pub fn finish(
+    ctx: &mut WriteCtx<'_>,
+    user: &User,
+    points: UserPoints,
+) -> Result<Finished, ApiError> {
+    crate::writer::costs::measure(crate::writer::costs::Feature::Points, || {
+        finish_measured(ctx, user, points)
+    })
+}
+
+fn finish_measured(
     ctx: &mut WriteCtx<'_>,
     user: &User,
     points: UserPoints,

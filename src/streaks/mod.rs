@@ -61,6 +61,17 @@ pub fn on_event(
     metric_key: &str,
     value: f64,
 ) -> Result<EventStreakOutcome, ApiError> {
+    crate::writer::costs::measure(crate::writer::costs::Feature::Streaks, || {
+        on_event_measured(ctx, user, metric_key, value)
+    })
+}
+
+fn on_event_measured(
+    ctx: &mut WriteCtx<'_>,
+    user: &User,
+    metric_key: &str,
+    value: f64,
+) -> Result<EventStreakOutcome, ApiError> {
     let owner = Owner::of(user, default_tz(ctx));
     let Some(def) = ctx.env.settings.streaks.current() else {
         return Ok(EventStreakOutcome {

@@ -34,6 +34,19 @@ pub fn emit_coalesced(
     body: Value,
     merge: fn(&mut Value, Value),
 ) -> Result<(), ApiError> {
+    crate::writer::costs::measure(crate::writer::costs::Feature::Webhooks, || {
+        emit_coalesced_measured(ctx, event_type, subject, window_seconds, body, merge)
+    })
+}
+
+fn emit_coalesced_measured(
+    ctx: &mut WriteCtx<'_>,
+    event_type: &str,
+    subject: &str,
+    window_seconds: u32,
+    body: Value,
+    merge: fn(&mut Value, Value),
+) -> Result<(), ApiError> {
     if window_seconds == 0 {
         return emit(ctx, event_type, &body);
     }

@@ -32,6 +32,20 @@ pub fn record_metric_event(
     at_ms: i64,
     tz: Tz,
 ) -> Result<(), ApiError> {
+    crate::writer::costs::measure(crate::writer::costs::Feature::Wrapped, || {
+        record_metric_event_measured(ctx, user, metric_id, value, attributes, at_ms, tz)
+    })
+}
+
+fn record_metric_event_measured(
+    ctx: &mut WriteCtx<'_>,
+    user: &crate::domain::user::User,
+    metric_id: i64,
+    value: f64,
+    attributes: &BTreeMap<String, String>,
+    at_ms: i64,
+    tz: Tz,
+) -> Result<(), ApiError> {
     let slices = std::iter::once(store::WHOLE)
         .chain(attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let date = local_date(from_millis(at_ms), tz);
@@ -50,6 +64,20 @@ pub fn record_metric_event(
 /// Counts one points award towards its user's review. `system_id` is the `definitions.id`
 /// of the points system; call once per award, after any merging, with the awarded amount.
 pub fn record_points(
+    ctx: &mut WriteCtx<'_>,
+    user_row: i64,
+    tenant: i64,
+    system_id: i64,
+    amount: i64,
+    at_ms: i64,
+    tz: Tz,
+) -> Result<(), ApiError> {
+    crate::writer::costs::measure(crate::writer::costs::Feature::Wrapped, || {
+        record_points_measured(ctx, user_row, tenant, system_id, amount, at_ms, tz)
+    })
+}
+
+fn record_points_measured(
     ctx: &mut WriteCtx<'_>,
     user_row: i64,
     tenant: i64,

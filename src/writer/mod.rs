@@ -5,6 +5,7 @@
 
 mod batch;
 mod context;
+pub mod costs;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -44,6 +45,9 @@ pub struct WriterStats {
     pub failed_commits: AtomicU64,
     /// Batch sizes in buckets of 1, 2-10, 11-100, 101-1000, >1000.
     pub batch_size_buckets: [AtomicU64; 5],
+    pub features: costs::FeatureCosts,
+    /// Database pages written to the WAL by group commits.
+    pub pages_written: AtomicU64,
 }
 
 impl WriterStats {
