@@ -42,7 +42,7 @@ pub fn insert(
     at_ms: i64,
     backdated: bool,
 ) -> rusqlite::Result<String> {
-    let uuid = uuid::Uuid::new_v4().to_string();
+    let uuid = crate::store::row_uuid::new().to_string();
     conn.prepare_cached(
         "INSERT INTO achievement_completions (uuid, user_id, achievement_id, achieved_at, backdated)
          VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -113,7 +113,7 @@ impl Command for RecordEvent {
         let upserted = upsert(ctx, self.tenant, &self.user)?;
         let (user, mut points) = (upserted.user, upserted.points);
         let tz = user.time_zone(default_tz);
-        let event_uuid = uuid::Uuid::new_v4().to_string();
+        let event_uuid = crate::store::row_uuid::new().to_string();
         let attributes = if self.attributes.is_empty() {
             None
         } else {

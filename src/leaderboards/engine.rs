@@ -97,6 +97,16 @@ pub fn apply(
     user: &User,
     changes: &[ValueChange],
 ) -> Result<Map<String, Value>, ApiError> {
+    crate::writer::costs::measure(crate::writer::costs::Feature::Leaderboards, || {
+        apply_measured(ctx, user, changes)
+    })
+}
+
+fn apply_measured(
+    ctx: &mut WriteCtx<'_>,
+    user: &User,
+    changes: &[ValueChange],
+) -> Result<Map<String, Value>, ApiError> {
     let mut out = Map::new();
     if changes.is_empty() {
         return Ok(out);
@@ -129,7 +139,9 @@ pub fn apply(
     Ok(out)
 }
 
-/// Brings one user's value in one run up to date; `None` when nothing changed.
+/// Brings one user's value in one run up to date; `None` when nothing changed. Ranks and
+/// the group's size and lowest participant come from the writer's copy of the rank index
+/// (O(log n)); SQLite gets the value row and, when a rank changed, a history row.
 fn place(
     ctx: &mut WriteCtx<'_>,
     board: &Leaderboard,
@@ -157,22 +169,29 @@ fn place(
     if new_value == old_value && !moved {
         return Ok(None);
     }
+    let index = ctx.env.leaderboards.clone();
+    let style = board.rank_style;
+    let key = GroupKey {
+        board: board.id,
+        run_start: run.start,
+        group: grp.clone(),
+    };
     let was_ranked = stored.as_ref().is_some_and(|s| s.ranked);
-    let previous_rank = match &stored {
-        Some(s) if s.ranked => Some(store::rank(
-            ctx.conn,
-            At {
-                group: &s.group,
-                ..at
-            },
-            Standing {
-                value: s.value,
-                reached_at: s.reached_at,
-                user_id: user.row_id,
-            },
-            board.rank_style,
-        )?),
+    let old_key = match &stored {
+        Some(s) if s.ranked && moved => Some(GroupKey {
+            group: s.group.clone(),
+            ..key.clone()
+        }),
         _ => None,
+    };
+    let previous_rank = if was_ranked {
+        index
+            .staged(old_key.as_ref().unwrap_or(&key), |g| {
+                g.rank_of(user.row_id, style)
+            })
+            .map(rank_number)
+    } else {
+        None
     };
     let reached_at = match &stored {
         Some(s) if new_value == old_value => s.reached_at,
@@ -184,52 +203,30 @@ fn place(
         user_id: user.row_id,
     };
     let max = usize::try_from(board.max_participants).unwrap_or(usize::MAX);
-    let state = store::group_state(ctx.conn, at, user.row_id)?;
+    let state = index.staged(&key, |g| g.state_without(user.row_id));
     let decision = membership(was_ranked && !moved, new_value, state, max);
     let ranked = matches!(
         decision,
         Membership::Stays | Membership::Joins | Membership::Replaces { .. }
     );
     store::save(ctx.conn, at, standing, ranked)?;
-    let run_dates = (run_start.as_str(), run_end.as_deref());
-    let index = ctx.env.leaderboards.clone();
-    let key = GroupKey {
-        board: board.id,
-        run_start: run.start,
-        group: grp.clone(),
-    };
     if let Membership::Replaces { dropped } = decision {
-        drop_lowest(ctx, board, run, at, state, dropped)?;
-        let (index, key) = (index.clone(), key.clone());
-        ctx.after_commit(move || index.remove(&key, dropped));
+        drop_lowest(ctx, board, run, (at, &key), state, dropped)?;
     }
-    if let (true, Some(s)) = (moved && was_ranked, &stored) {
-        let (index, old) = (
-            index.clone(),
-            GroupKey {
-                group: s.group.clone(),
-                ..key.clone()
-            },
-        );
-        let user_id = user.row_id;
-        ctx.after_commit(move || index.remove(&old, user_id));
+    if let Some(old) = &old_key {
+        index.stage_remove(old, user.row_id);
     }
-    let rank = if ranked {
-        Some(store::rank(ctx.conn, at, standing, board.rank_style)?)
+    if ranked {
+        index.stage_upsert(&key, standing);
     } else {
-        None
-    };
-    {
-        let (index, key, user_id) = (index, key, user.row_id);
-        ctx.after_commit(move || {
-            if ranked {
-                index.upsert(key, standing);
-            } else {
-                index.remove(&key, user_id);
-            }
-        });
+        index.stage_remove(&key, user.row_id);
     }
-    let after = store::group_state(ctx.conn, at, -1)?;
+    let (rank, after) = index.staged(&key, |g| {
+        (
+            g.rank_of(user.row_id, style).map(rank_number),
+            g.state_without(-1),
+        )
+    });
     let entry = EventEntry {
         run,
         rank,
@@ -247,30 +244,42 @@ fn place(
         previous_value: was_ranked.then_some(old_value),
         value: ranked.then_some(new_value),
     };
-    store::record(ctx.conn, board.id, run_dates, user.row_id, &change)?;
+    store::record(
+        ctx.conn,
+        board.id,
+        (&run_start, run_end.as_deref()),
+        user.row_id,
+        &change,
+    )?;
     notify(ctx, board, run, group, Some(user), &change)?;
     Ok(Some(entry))
 }
 
-/// The lowest participant of a full group leaves for a newcomer: rank null, a history
-/// row and a `leaderboard.rank_changed`.
+fn rank_number(rank: usize) -> u32 {
+    u32::try_from(rank).unwrap_or(u32::MAX)
+}
+
+/// The lowest participant of a full group leaves for a newcomer (not yet in the staged
+/// group): rank null, a history row and a `leaderboard.rank_changed`.
 fn drop_lowest(
     ctx: &mut WriteCtx<'_>,
     board: &Leaderboard,
     run: Run,
-    at: At<'_>,
+    (at, key): (At<'_>, &GroupKey),
     state: super::ranking::GroupState,
     dropped: i64,
 ) -> Result<(), ApiError> {
+    let index = ctx.env.leaderboards.clone();
     // The lowest is last in ranking order; with competition ranks it shares the rank of
-    // those tied with it. The newcomer, already saved, surpassed it: leave them out.
+    // those tied with it.
     let previous_rank = match (board.rank_style, state.lowest) {
-        (RankStyle::Competition, Some(lowest)) => {
-            Some(store::rank(ctx.conn, at, lowest, RankStyle::Competition)?.saturating_sub(1))
-        }
+        (RankStyle::Competition, Some(lowest)) => Some(rank_number(
+            index.staged(key, |g| g.rank_of_value(lowest.value)),
+        )),
         _ => u32::try_from(state.len).ok(),
     };
     store::unrank(ctx.conn, at, dropped)?;
+    index.stage_remove(key, dropped);
     let value = state.lowest.map(|s| s.value);
     let change = Change {
         at_ms: ctx.now.timestamp_millis(),
@@ -287,6 +296,9 @@ fn drop_lowest(
         dropped,
         &change,
     )?;
+    if !subscribed(ctx, "leaderboard.rank_changed") && !subscribed(ctx, "leaderboard.changed") {
+        return Ok(());
+    }
     let user = crate::store::users::by_row(ctx.conn, dropped)?;
     let group: Vec<String> = match &user {
         Some(u) => group_of(board, u).unwrap_or_default(),

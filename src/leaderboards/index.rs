@@ -1,7 +1,13 @@
 //! The in-memory rank index: per (board, run, breakdown group), the participants in
 //! ranking order. Readers take ranks, the top N, a page at an offset and the page around
-//! a user from it without touching SQLite; the writer updates it after each commit, and
-//! it is rebuilt from `leaderboard_values` at start (SQLite is the source of truth).
+//! a user from it without touching SQLite. It is rebuilt from `leaderboard_values` at
+//! start (SQLite is the source of truth) and kept in two copies:
+//!
+//! * the *committed* copy the read routes see, changed only after a COMMIT;
+//! * the writer's own copy, which also holds what the open transaction changed, so the
+//!   writer takes ranks, group sizes and the lowest participant in O(log n) instead of
+//!   counting rows. Each change is logged; a command rolled back to its SAVEPOINT undoes
+//!   its part, a COMMIT replays the log onto the committed copy, a failed one undoes all.
 //!
 //! A group holds at most `max_participants` (≤ 1000) users, so each group is a sorted
 //! vector (binary search: rank of a standing, O(log n); a page: a slice at an index)
@@ -9,12 +15,12 @@
 //! most 1000 × 24 bytes, which costs less than rebalancing a tree would.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::NaiveDate;
 use rusqlite::Connection;
 
-use super::ranking::Standing;
+use super::ranking::{GroupState, Standing};
 use crate::config::RankStyle;
 use crate::error::ApiError;
 
@@ -26,7 +32,7 @@ pub struct GroupKey {
     pub group: String,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Group {
     sorted: Vec<Standing>,
     /// user id → (value, reached_at).
@@ -56,6 +62,24 @@ impl Group {
     /// One more than the participants with a value above `value` (competition rank).
     pub fn rank_of_value(&self, value: f64) -> usize {
         self.sorted.partition_point(|s| s.value > value) + 1
+    }
+
+    /// The user's rank in the board's style, if they are in the group.
+    pub fn rank_of(&self, user_id: i64, style: RankStyle) -> Option<usize> {
+        let at = self.index_of(user_id)?;
+        self.rank_at(at, style)
+    }
+
+    /// The group's size and lowest participant, leaving out `except`.
+    pub fn state_without(&self, except: i64) -> GroupState {
+        let len = self.sorted.len() - usize::from(self.members.contains_key(&except));
+        let lowest = self
+            .sorted
+            .iter()
+            .rev()
+            .find(|s| s.user_id != except)
+            .copied();
+        GroupState { len, lowest }
     }
 
     /// The rank of the user at zero-based position `at` in the board's style.
@@ -107,38 +131,144 @@ impl Group {
     }
 }
 
-/// Shared between the writer (updates after commit) and the read routes.
+type Groups = HashMap<GroupKey, Group>;
+
+/// One change of the writer's copy: the user's (value, reached_at) in a group before and
+/// after (`None`: not in the group).
+#[derive(Debug)]
+struct Change {
+    key: GroupKey,
+    user_id: i64,
+    before: Option<(f64, i64)>,
+    after: Option<(f64, i64)>,
+}
+
+fn set(groups: &mut Groups, key: &GroupKey, user_id: i64, to: Option<(f64, i64)>) {
+    match to {
+        Some((value, reached_at)) => groups.entry(key.clone()).or_default().upsert(Standing {
+            value,
+            reached_at,
+            user_id,
+        }),
+        None => {
+            if let Some(group) = groups.get_mut(key) {
+                group.remove(user_id);
+                if group.is_empty() {
+                    groups.remove(key);
+                }
+            }
+        }
+    }
+}
+
+/// The writer's copy and the changes of the open transaction.
+#[derive(Default)]
+struct Draft {
+    groups: Groups,
+    log: Vec<Change>,
+}
+
+impl Draft {
+    fn record(&mut self, key: &GroupKey, user_id: i64, after: Option<(f64, i64)>) {
+        let before = self
+            .groups
+            .get(key)
+            .and_then(|g| g.members.get(&user_id).copied());
+        if before == after {
+            return;
+        }
+        set(&mut self.groups, key, user_id, after);
+        self.log.push(Change {
+            key: key.clone(),
+            user_id,
+            before,
+            after,
+        });
+    }
+
+    fn undo_to(&mut self, mark: usize) {
+        while self.log.len() > mark {
+            let Some(change) = self.log.pop() else { break };
+            set(&mut self.groups, &change.key, change.user_id, change.before);
+        }
+    }
+}
+
+/// Shared between the writer (which stages its changes and publishes them at commit) and
+/// the read routes (which see only committed ranks).
 #[derive(Clone, Default)]
-pub struct RankIndex(Arc<RwLock<HashMap<GroupKey, Group>>>);
+pub struct RankIndex {
+    committed: Arc<RwLock<Groups>>,
+    draft: Arc<Mutex<Draft>>,
+}
 
 impl RankIndex {
-    /// Runs `f` on a group (an empty one if no one is on it).
+    /// Runs `f` on a committed group (an empty one if no one is on it).
     pub fn read<T>(&self, key: &GroupKey, f: impl FnOnce(&Group) -> T) -> T {
-        let groups = self.0.read().unwrap_or_else(|p| p.into_inner());
+        let groups = self.committed.read().unwrap_or_else(|p| p.into_inner());
         match groups.get(key) {
             Some(group) => f(group),
             None => f(&Group::default()),
         }
     }
 
-    pub fn upsert(&self, key: GroupKey, standing: Standing) {
-        let mut groups = self.0.write().unwrap_or_else(|p| p.into_inner());
-        groups.entry(key).or_default().upsert(standing);
+    fn draft(&self) -> std::sync::MutexGuard<'_, Draft> {
+        self.draft.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn remove(&self, key: &GroupKey, user_id: i64) {
-        let mut groups = self.0.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(group) = groups.get_mut(key) {
-            group.remove(user_id);
-            if group.is_empty() {
-                groups.remove(key);
-            }
+    /// The writer only: runs `f` on a group as the open transaction sees it.
+    pub fn staged<T>(&self, key: &GroupKey, f: impl FnOnce(&Group) -> T) -> T {
+        let draft = self.draft();
+        match draft.groups.get(key) {
+            Some(group) => f(group),
+            None => f(&Group::default()),
         }
     }
 
-    /// Replaces the whole index with what SQLite holds.
+    /// The writer only: the user is in the group with `standing` from now on.
+    pub fn stage_upsert(&self, key: &GroupKey, standing: Standing) {
+        self.draft().record(
+            key,
+            standing.user_id,
+            Some((standing.value, standing.reached_at)),
+        );
+    }
+
+    /// The writer only: the user is no longer in the group.
+    pub fn stage_remove(&self, key: &GroupKey, user_id: i64) {
+        self.draft().record(key, user_id, None);
+    }
+
+    /// The writer only: a mark to undo to if the command fails.
+    pub fn savepoint(&self) -> usize {
+        self.draft().log.len()
+    }
+
+    /// The writer only: undoes what was staged since `mark`.
+    pub fn rollback_to(&self, mark: usize) {
+        self.draft().undo_to(mark);
+    }
+
+    /// The writer only, once the outcome of COMMIT is known: publishes what was staged to
+    /// the readers, or undoes it.
+    pub fn finish(&self, committed: bool) {
+        let mut draft = self.draft();
+        if !committed {
+            draft.undo_to(0);
+            return;
+        }
+        if draft.log.is_empty() {
+            return;
+        }
+        let mut groups = self.committed.write().unwrap_or_else(|p| p.into_inner());
+        for change in draft.log.drain(..) {
+            set(&mut groups, &change.key, change.user_id, change.after);
+        }
+    }
+
+    /// Replaces both copies with what SQLite holds.
     pub fn rebuild(&self, conn: &Connection) -> Result<usize, ApiError> {
-        let mut fresh: HashMap<GroupKey, Group> = HashMap::new();
+        let mut fresh: Groups = HashMap::new();
         let mut stmt = conn.prepare(
             "SELECT leaderboard_id, run_start, grp, user_id, value, reached_at
                FROM leaderboard_values WHERE ranked = 1",
@@ -171,13 +301,17 @@ impl RankIndex {
         for group in fresh.values_mut() {
             group.sorted.sort_by(Standing::cmp_rank);
         }
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        *self.draft() = Draft {
+            groups: fresh.clone(),
+            log: Vec::new(),
+        };
+        *self.committed.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         Ok(count)
     }
 
     /// Average bytes per participant over every group (benchmark report).
     pub fn bytes_per_entry(&self) -> f64 {
-        let groups = self.0.read().unwrap_or_else(|p| p.into_inner());
+        let groups = self.committed.read().unwrap_or_else(|p| p.into_inner());
         let entries: usize = groups.values().map(Group::len).sum();
         let bytes: f64 = groups
             .values()

@@ -1,10 +1,9 @@
-//! The SQL of leaderboards: per-run values and membership, ranks counted in the writer's
-//! transaction (so a batch sees its own changes), history, and run notices.
+//! The SQL of leaderboards: per-run values and membership, history, and run notices.
+//! Ranks are not counted here: the rank index answers them (see `index`).
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::ranking::{GroupState, Standing};
-use crate::config::RankStyle;
+use super::ranking::Standing;
 use crate::error::ApiError;
 
 /// Where a group lives: board, run (its first date) and breakdown group.
@@ -78,78 +77,6 @@ pub fn unrank(conn: &Connection, at: At<'_>, user_id: i64) -> Result<(), ApiErro
     )?
     .execute(params![at.board, at.run_start, user_id])?;
     Ok(())
-}
-
-/// 1-based rank of a participant with `standing` in the group, in the board's style.
-pub fn rank(
-    conn: &Connection,
-    at: At<'_>,
-    standing: Standing,
-    style: RankStyle,
-) -> Result<u32, ApiError> {
-    let better: i64 = match style {
-        RankStyle::Unique => conn
-            .prepare_cached(
-                "SELECT count(*) FROM leaderboard_values
-                  WHERE leaderboard_id = ?1 AND run_start = ?2 AND grp = ?3 AND ranked = 1
-                    AND (value > ?4 OR (value = ?4 AND (reached_at < ?5
-                         OR (reached_at = ?5 AND user_id < ?6))))",
-            )?
-            .query_row(
-                params![
-                    at.board,
-                    at.run_start,
-                    at.group,
-                    standing.value,
-                    standing.reached_at,
-                    standing.user_id
-                ],
-                |r| r.get(0),
-            )?,
-        RankStyle::Competition => conn
-            .prepare_cached(
-                "SELECT count(*) FROM leaderboard_values
-                  WHERE leaderboard_id = ?1 AND run_start = ?2 AND grp = ?3 AND ranked = 1
-                    AND value > ?4",
-            )?
-            .query_row(
-                params![at.board, at.run_start, at.group, standing.value],
-                |r| r.get(0),
-            )?,
-    };
-    Ok(u32::try_from(better + 1).unwrap_or(u32::MAX))
-}
-
-/// The group's size and lowest participant, leaving out `except` (the user being placed).
-pub fn group_state(conn: &Connection, at: At<'_>, except: i64) -> Result<GroupState, ApiError> {
-    let len: i64 = conn
-        .prepare_cached(
-            "SELECT count(*) FROM leaderboard_values
-              WHERE leaderboard_id = ?1 AND run_start = ?2 AND grp = ?3 AND ranked = 1
-                AND user_id != ?4",
-        )?
-        .query_row(params![at.board, at.run_start, at.group, except], |r| {
-            r.get(0)
-        })?;
-    let lowest = conn
-        .prepare_cached(
-            "SELECT user_id, value, reached_at FROM leaderboard_values
-              WHERE leaderboard_id = ?1 AND run_start = ?2 AND grp = ?3 AND ranked = 1
-                AND user_id != ?4
-              ORDER BY value ASC, reached_at DESC, user_id DESC LIMIT 1",
-        )?
-        .query_row(params![at.board, at.run_start, at.group, except], |r| {
-            Ok(Standing {
-                user_id: r.get(0)?,
-                value: r.get(1)?,
-                reached_at: r.get(2)?,
-            })
-        })
-        .optional()?;
-    Ok(GroupState {
-        len: usize::try_from(len).unwrap_or(0),
-        lowest,
-    })
 }
 
 /// One ranking row: external id, name, value.

@@ -43,7 +43,7 @@ pub struct Persisted {
 /// path (events, achievement completions via the API, cascades and backdates, user
 /// creation, time triggers) comes through here inside the writer's transaction.
 pub fn persist_award(ctx: &mut WriteCtx<'_>, award: &Decided<'_>) -> Result<Persisted, ApiError> {
-    let uuid = uuid::Uuid::new_v4().to_string();
+    let uuid = crate::store::row_uuid::new().to_string();
     let total = award.total_before.saturating_add(award.awarded);
     let snapshot = store::snapshot(ctx.conn, award.trigger_id, award.trigger_updated, || {
         award.trigger.to_string()

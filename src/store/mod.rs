@@ -3,5 +3,6 @@
 
 pub mod events;
 pub mod overview;
+pub mod row_uuid;
 pub mod tenants;
 pub mod users;

@@ -11,6 +11,12 @@ use crate::writer::WriteCtx;
 /// Queues `body` (which must carry its `type`) for every endpoint subscribed to
 /// `event_type`. Delivery starts after the batch commits.
 pub fn emit(ctx: &mut WriteCtx<'_>, event_type: &str, body: &Value) -> Result<(), ApiError> {
+    crate::writer::costs::measure(crate::writer::costs::Feature::Webhooks, || {
+        emit_measured(ctx, event_type, body)
+    })
+}
+
+fn emit_measured(ctx: &mut WriteCtx<'_>, event_type: &str, body: &Value) -> Result<(), ApiError> {
     let now = ctx.now.timestamp_millis();
     let text = body.to_string();
     let mut queued = false;
@@ -28,7 +34,7 @@ pub fn emit(ctx: &mut WriteCtx<'_>, event_type: &str, body: &Value) -> Result<()
                  VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
             )?
             .execute(params![
-                format!("msg_{}", uuid::Uuid::new_v4().simple()),
+                format!("msg_{}", crate::store::row_uuid::new().simple()),
                 endpoint.url,
                 event_type,
                 text,

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 
 use super::context::{WriteCtx, WriterEnv};
+use super::costs::{self, Feature};
 use super::{Message, Reply, WriterStats};
 use crate::db::{BackgroundCheckpointer, CheckpointAction, CheckpointPolicy};
 
@@ -68,7 +69,12 @@ pub(super) fn run(
                 .queue_depth
                 .fetch_sub(jobs.len() as i64, Ordering::Relaxed);
             let size = jobs.len();
-            if !commit_batch(&conn, &env, jobs) {
+            let committed = costs::measure(Feature::Core, || commit_batch(&conn, &env, jobs));
+            costs::flush(&stats.features);
+            stats
+                .pages_written
+                .fetch_add(pages_written_since_last(&conn), Ordering::Relaxed);
+            if !committed {
                 stats.failed_commits.fetch_add(1, Ordering::Relaxed);
             }
             stats.record_batch(size);
@@ -93,7 +99,7 @@ fn commit_batch(conn: &Connection, env: &WriterEnv, jobs: Vec<super::Job>) -> bo
     let mut ctx = WriteCtx::new(conn, env);
     let replies: Vec<Reply> = jobs.into_iter().map(|job| job(Some(&mut ctx))).collect();
     let effects = ctx.take_after_commit();
-    let committed = match conn.execute_batch("COMMIT") {
+    let committed = match costs::measure(Feature::Commit, || conn.execute_batch("COMMIT")) {
         Ok(()) => true,
         Err(e) => {
             log::error!("group commit failed: {e}");
@@ -101,6 +107,7 @@ fn commit_batch(conn: &Connection, env: &WriterEnv, jobs: Vec<super::Job>) -> bo
             false
         }
     };
+    env.leaderboards.finish(committed);
     if committed {
         for effect in effects {
             effect();
@@ -110,4 +117,25 @@ fn commit_batch(conn: &Connection, env: &WriterEnv, jobs: Vec<super::Job>) -> bo
         reply(committed);
     }
     committed
+}
+
+/// Pages this connection wrote to the WAL since the last call: what a commit costs is
+/// mostly these pages, so the count per event tells how well a batch shares its pages.
+fn pages_written_since_last(conn: &Connection) -> u64 {
+    let (mut current, mut highwater) = (0, 0);
+    // SAFETY: the handle is this thread's open connection, and the outputs are locals.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_db_status(
+            conn.handle(),
+            rusqlite::ffi::SQLITE_DBSTATUS_CACHE_WRITE,
+            &mut current,
+            &mut highwater,
+            1,
+        )
+    };
+    if rc == rusqlite::ffi::SQLITE_OK {
+        u64::try_from(current).unwrap_or(0)
+    } else {
+        0
+    }
 }

@@ -22,7 +22,8 @@ pub struct WriterEnv {
     /// Tells the scheduler that timed work a command just created falls due earlier than
     /// its job last said.
     pub due_hints: crate::scheduler::DueHints,
-    /// The leaderboards' in-memory ranks, updated after commit.
+    /// The leaderboards' in-memory ranks: the writer stages its changes there and they
+    /// reach readers at commit.
     pub leaderboards: crate::leaderboards::RankIndex,
 }
 
@@ -75,17 +76,20 @@ impl<'c> WriteCtx<'c> {
         self.now = self.env.clock.now();
         self.conn.execute_batch("SAVEPOINT command")?;
         let mark = self.after_commit.len();
+        let ranks = self.env.leaderboards.savepoint();
         let result = match catch_unwind(AssertUnwindSafe(|| f(self))) {
             Ok(result) => result,
             Err(_) => Err(ApiError::internal("a command panicked; it was rolled back")),
         };
-        match &result {
-            Ok(_) => self.conn.execute_batch("RELEASE command")?,
-            Err(_) => {
-                self.after_commit.truncate(mark);
-                self.conn
-                    .execute_batch("ROLLBACK TO command; RELEASE command")?;
-            }
+        let result = result.and_then(|out| {
+            self.conn.execute_batch("RELEASE command")?;
+            Ok(out)
+        });
+        if result.is_err() {
+            self.after_commit.truncate(mark);
+            self.env.leaderboards.rollback_to(ranks);
+            self.conn
+                .execute_batch("ROLLBACK TO command; RELEASE command")?;
         }
         result
     }
