@@ -71,17 +71,19 @@ pub(super) fn run(
             let size = jobs.len();
             let committed = costs::measure(Feature::Core, || commit_batch(&conn, &env, jobs));
             costs::flush(&stats.features);
-            stats
-                .pages_written
-                .fetch_add(pages_written_since_last(&conn), Ordering::Relaxed);
+            let pages = pages_written_since_last(&conn);
+            stats.pages_written.fetch_add(pages, Ordering::Relaxed);
             if !committed {
                 stats.failed_commits.fetch_add(1, Ordering::Relaxed);
             }
             stats.record_batch(size);
-            checkpoints.record_commit(size as u64);
+            checkpoints.record_commit(pages);
         }
         let action = checkpoints.decide(false, Instant::now());
-        checkpoints.run(&conn, action);
+        if action != CheckpointAction::None {
+            costs::measure(Feature::Checkpoint, || checkpoints.run(&conn, action));
+            costs::flush(&stats.features);
+        }
     }
     drop(background);
     checkpoints.run(&conn, CheckpointAction::Truncate);

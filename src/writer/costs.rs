@@ -24,10 +24,12 @@ pub enum Feature {
     Webhooks,
     /// Writing the batch to the WAL and syncing it.
     Commit,
+    /// Checkpoints the writer runs itself (see `db::CheckpointPolicy`).
+    Checkpoint,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 8] = [
+    pub const ALL: [Feature; 9] = [
         Feature::Core,
         Feature::Wrapped,
         Feature::Streaks,
@@ -36,6 +38,7 @@ impl Feature {
         Feature::Leaderboards,
         Feature::Webhooks,
         Feature::Commit,
+        Feature::Checkpoint,
     ];
 
     pub fn name(self) -> &'static str {
@@ -48,6 +51,7 @@ impl Feature {
             Feature::Leaderboards => "leaderboards",
             Feature::Webhooks => "webhooks",
             Feature::Commit => "commit",
+            Feature::Checkpoint => "checkpoint",
         }
     }
 }
