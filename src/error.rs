@@ -20,6 +20,9 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("Too many requests")]
     TooManyRequests { retry_after_secs: u64 },
+    /// The writer's queue is full: retry shortly.
+    #[error("The server is busy; retry after {retry_after_secs} s")]
+    Overloaded { retry_after_secs: u64 },
     /// Something on our side; the message is logged, the client sees a generic one.
     #[error("{0}")]
     Internal(String),
@@ -49,6 +52,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -62,7 +66,9 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         let mut response = HttpResponse::build(self.status_code());
-        if let ApiError::TooManyRequests { retry_after_secs } = self {
+        if let ApiError::TooManyRequests { retry_after_secs }
+        | ApiError::Overloaded { retry_after_secs } = self
+        {
             response.insert_header(("Retry-After", retry_after_secs.to_string()));
         }
         response.json(serde_json::json!({ "error": message }))

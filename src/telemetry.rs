@@ -102,6 +102,13 @@ impl Telemetry {
         );
         gauge(
             &mut out,
+            "trophyd_writer_refused_total",
+            "Commands refused with 503 because the writer's queue was full.",
+            "counter",
+            writer.refused.load(Ordering::Relaxed).to_string(),
+        );
+        gauge(
+            &mut out,
             "trophyd_writer_batches_total",
             "Group commits.",
             "counter",

@@ -36,6 +36,7 @@ impl Default for LimitsConfig {
             points_changed_window_seconds: 60,
             leaderboard_changed_window_seconds: 0,
             leaderboard_rank_changed_window_seconds: 0,
+            writer_queue: 10_000,
         }
     }
 }

@@ -76,6 +76,8 @@ pub struct LimitsConfig {
     pub leaderboard_changed_window_seconds: u32,
     /// `leaderboard_rank_changed_window_seconds`, default 0.
     pub leaderboard_rank_changed_window_seconds: u32,
+    /// `writer_queue`: commands that may wait for the writer; past it, 503. Default 10,000.
+    pub writer_queue: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

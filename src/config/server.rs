@@ -31,6 +31,7 @@ pub(crate) const LIMITS_KEYS: &[&str] = &[
     "points_changed_window_seconds",
     "leaderboard_changed_window_seconds",
     "leaderboard_rank_changed_window_seconds",
+    "writer_queue",
 ];
 
 pub(crate) fn read_server(root: &Table<'_, '_>, sink: &mut Sink) -> ServerConfig {
@@ -156,6 +157,9 @@ pub(crate) fn read_limits(root: &Table<'_, '_>, sink: &mut Sink) -> LimitsConfig
         if let Some(n) = t.opt_u32(sink, key, 0, u32::MAX) {
             *field = n;
         }
+    }
+    if let Some(n) = t.opt_u32(sink, "writer_queue", 1, 1_000_000) {
+        limits.writer_queue = n;
     }
     limits
 }

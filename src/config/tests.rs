@@ -1497,3 +1497,17 @@ fn no_input_makes_the_parser_panic() {
         let _ = parse(odd);
     }
 }
+
+#[test]
+fn writer_queue_is_bounded_and_at_least_one() {
+    assert_eq!(crate::config::Config::default().limits.writer_queue, 10_000);
+    let config = valid("[limits]\nwriter_queue = 50\n");
+    assert_eq!(config.limits.writer_queue, 50);
+    for bad in ["0", "1000001", "-3", "\"many\""] {
+        let text = format!("[limits]\nwriter_queue = {bad}\n");
+        assert!(
+            crate::config::parse(&text).is_err(),
+            "writer_queue = {bad} must be refused"
+        );
+    }
+}

@@ -6,6 +6,10 @@
 mod batch;
 mod context;
 pub mod costs;
+#[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -40,6 +44,8 @@ enum Message {
 #[derive(Default, Debug)]
 pub struct WriterStats {
     pub queue_depth: AtomicI64,
+    /// Commands refused because the queue was full.
+    pub refused: AtomicU64,
     pub batches: AtomicU64,
     pub commands: AtomicU64,
     pub failed_commits: AtomicU64,
@@ -67,7 +73,9 @@ impl WriterStats {
 
 #[derive(Clone)]
 pub struct Writer {
-    queue: mpsc::Sender<Message>,
+    /// Bounded (`[limits] writer_queue`): a full queue refuses commands instead of
+    /// holding every waiting request's memory without limit.
+    queue: mpsc::SyncSender<Message>,
     stats: Arc<WriterStats>,
 }
 
@@ -79,7 +87,10 @@ impl Writer {
     /// Starts the writer thread on `conn`. Join the handle after `stop` to be sure the
     /// last batch committed and the WAL was checkpointed.
     pub fn start(conn: Connection, env: WriterEnv) -> std::io::Result<(Writer, JoinHandle<()>)> {
-        let (tx, rx) = mpsc::channel();
+        let capacity = usize::try_from(env.settings.config.limits.writer_queue)
+            .unwrap_or(usize::MAX)
+            .max(1);
+        let (tx, rx) = mpsc::sync_channel(capacity);
         let stats = Arc::new(WriterStats::default());
         let thread_stats = stats.clone();
         let handle = std::thread::Builder::new()
@@ -112,16 +123,27 @@ impl Writer {
             })
         });
         self.stats.queue_depth.fetch_add(1, Ordering::Relaxed);
-        if self.queue.send(Message::Run(job)).is_err() {
-            self.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
-            return Err(ApiError::internal(WriterStopped));
+        match self.queue.try_send(Message::Run(job)) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(_)) => {
+                self.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
+                self.stats.refused.fetch_add(1, Ordering::Relaxed);
+                return Err(ApiError::Overloaded {
+                    retry_after_secs: 1,
+                });
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => {
+                self.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
+                return Err(ApiError::internal(WriterStopped));
+            }
         }
         reply_rx
             .await
             .unwrap_or_else(|_| Err(ApiError::internal(WriterStopped)))
     }
 
-    /// Asks the thread to finish what is queued, commit, checkpoint and exit.
+    /// Asks the thread to finish what is queued, commit, checkpoint and exit (waiting for
+    /// room in a full queue).
     pub fn stop(&self) {
         let _ = self.queue.send(Message::Stop);
     }
