@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use super::upsert_user::upsert;
+use super::upsert_user::{upsert, Touch};
 use crate::achievements::engine::{complete, composites};
 use crate::achievements::{store, view};
 use crate::catalog::AchievementTrigger;
@@ -35,7 +35,7 @@ impl Command for CompleteAchievement {
             ));
         }
         // The user is upserted even for a repeat; errors below roll the upsert back.
-        let upserted = upsert(ctx, self.tenant, &self.user)?;
+        let upserted = upsert(ctx, self.tenant, &self.user, Touch::Row)?;
         let (user, mut points) = (upserted.user, upserted.points);
         if let Some(existing) = store::completion(ctx.conn, user.row_id, achievement.id)? {
             let points = crate::points::finish(ctx, &user, points)?;

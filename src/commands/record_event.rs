@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::upsert_user::upsert;
+use super::upsert_user::{upsert, Touch};
 use crate::achievements::engine as achievements;
 use crate::catalog::Metric;
 use crate::domain::user::UserUpsert;
@@ -110,7 +110,7 @@ impl Command for RecordEvent {
             self.value,
             &self.attributes,
         )?;
-        let upserted = upsert(ctx, self.tenant, &self.user)?;
+        let upserted = upsert(ctx, self.tenant, &self.user, Touch::ByEvent)?;
         let (user, mut points) = (upserted.user, upserted.points);
         let tz = user.time_zone(default_tz);
         let event_uuid = crate::store::row_uuid::new().to_string();
@@ -131,7 +131,8 @@ impl Command for RecordEvent {
                 tz: tz.name(),
             },
         )?;
-        let total = store::events::add_to_total(ctx.conn, user.row_id, self.metric.id, self.value)?;
+        let total =
+            store::events::add_to_total(ctx.conn, user.row_id, self.metric.id, self.value, now_ms)?;
         crate::wrapped::record_metric_event(
             ctx,
             &user,

@@ -32,7 +32,7 @@ impl Command for UpsertUser {
         {
             return Err(ApiError::not_found("User not found"));
         }
-        let upserted = upsert(ctx, self.tenant, &self.upsert)?;
+        let upserted = upsert(ctx, self.tenant, &self.upsert, Touch::Row)?;
         crate::points::finish(ctx, &upserted.user, upserted.points)?;
         Ok(upserted.user)
     }
@@ -47,17 +47,35 @@ pub struct Upserted {
 
 /// Finds or creates the user and applies the changes. Every path that names a user in
 /// its body goes through here, so creation side effects happen exactly once.
+/// How an upsert of an existing user records its time in `updated`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touch {
+    /// In the row, written even when no field changed.
+    Row,
+    /// By the event stored with it (`metric_totals.last_at`): the row is written only
+    /// when a field changed, which saves a write of a large row on nearly every event.
+    ByEvent,
+}
+
 pub fn upsert(
     ctx: &mut WriteCtx<'_>,
     tenant: i64,
     upsert: &UserUpsert,
+    touch: Touch,
 ) -> Result<Upserted, ApiError> {
     let now = ctx.now.timestamp_millis();
     match store::users::find(ctx.conn, tenant, upsert.id.as_str())? {
         Some(mut user) => {
+            let before = user.clone();
             let old_tz = user.tz.clone();
             user.apply(&upsert.changes, now)?;
-            store::users::update(ctx.conn, &user)?;
+            let unchanged = User {
+                updated: before.updated,
+                ..user.clone()
+            } == before;
+            if !(unchanged && touch == Touch::ByEvent) {
+                store::users::update(ctx.conn, &user)?;
+            }
             if user.tz != old_tz {
                 crate::streaks::on_time_zone_change(ctx, &user)?;
             }

@@ -30,6 +30,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_admin_wrapped",
         include_str!("../../sql/0008_admin_wrapped.sql"),
     ),
+    (
+        "0009_event_touches_user",
+        include_str!("../../sql/0009_event_touches_user.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -31,18 +31,22 @@ pub fn insert(conn: &Connection, e: &NewEvent<'_>) -> rusqlite::Result<i64> {
 }
 
 /// Adds `value` to the user's running total for the metric and returns the new total.
+/// Adds an event's value to the user's total and records when it happened (which the
+/// user's `updated` reads).
 pub fn add_to_total(
     conn: &Connection,
     user_row: i64,
     metric_id: i64,
     value: f64,
+    at_ms: i64,
 ) -> rusqlite::Result<f64> {
     conn.prepare_cached(
-        "INSERT INTO metric_totals (user_id, metric_id, total) VALUES (?1, ?2, ?3)
-         ON CONFLICT (user_id, metric_id) DO UPDATE SET total = total + excluded.total
+        "INSERT INTO metric_totals (user_id, metric_id, total, last_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (user_id, metric_id) DO UPDATE
+         SET total = total + excluded.total, last_at = max(last_at, excluded.last_at)
          RETURNING total",
     )?
-    .query_row(params![user_row, metric_id, value], |r| r.get(0))
+    .query_row(params![user_row, metric_id, value, at_ms], |r| r.get(0))
 }
 
 pub fn total(conn: &Connection, user_row: i64, metric_id: i64) -> rusqlite::Result<f64> {

@@ -5,8 +5,10 @@ use serde_json::Value;
 
 use crate::domain::user::User;
 
+/// `updated` is the later of the row's and the user's last event (see sql/0009).
 const COLUMNS: &str = "id, tenant_id, external_id, email, name, tz, device_tokens,
-     subscribe_to_emails, attributes, control, created, updated";
+     subscribe_to_emails, attributes, control, created,
+     max(updated, ifnull((SELECT max(m.last_at) FROM metric_totals m WHERE m.user_id = users.id), 0))";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     let device_tokens: Option<String> = r.get(6)?;

@@ -11,6 +11,8 @@ use crate::clock::from_millis;
 use crate::rules::local_time::local_date;
 
 const META_KEY: &str = "wrapped_backfill";
+/// Additions held in memory before they are written.
+const BACKFILL_STEP: usize = 10_000;
 
 pub fn backfill_if_pending(conn: &mut Connection) -> rusqlite::Result<()> {
     let pending: Option<String> = conn
@@ -32,6 +34,7 @@ pub fn backfill_if_pending(conn: &mut Connection) -> rusqlite::Result<()> {
               ORDER BY e.id",
         )?;
         let mut rows = stmt.query([])?;
+        let mut pending = super::Pending::default();
         while let Some(r) = rows.next()? {
             let attributes: BTreeMap<String, String> = r
                 .get::<_, Option<String>>(4)?
@@ -40,18 +43,17 @@ pub fn backfill_if_pending(conn: &mut Connection) -> rusqlite::Result<()> {
             // A zone that no longer parses counts in UTC rather than stopping the start.
             let tz: Tz = r.get::<_, String>(6)?.parse().unwrap_or(Tz::UTC);
             let date = local_date(from_millis(r.get(5)?), tz);
-            let slices = std::iter::once(store::WHOLE)
-                .chain(attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            store::add(
-                &tx,
-                r.get(1)?,
-                r.get(0)?,
-                r.get(2)?,
-                slices,
-                date,
-                r.get(3)?,
-            )?;
+            let source = (r.get(1)?, r.get(0)?, r.get(2)?);
+            let value: f64 = r.get(3)?;
+            pending.add(source, store::WHOLE, date, value);
+            for (k, v) in &attributes {
+                pending.add(source, (k, v), date, value);
+            }
+            if pending.mark() >= BACKFILL_STEP {
+                pending.flush(&tx)?;
+            }
         }
+        pending.flush(&tx)?;
     }
     tx.execute("DELETE FROM meta WHERE key = ?1", params![META_KEY])?;
     tx.commit()

@@ -4,6 +4,7 @@
 
 mod backfill;
 mod leaderboards;
+mod pending;
 pub mod read;
 pub mod rules;
 mod store;
@@ -21,8 +22,10 @@ use crate::rules::local_time::local_date;
 use crate::writer::WriteCtx;
 
 pub use backfill::backfill_if_pending;
+pub use pending::Pending;
 
-/// Counts one metric event (value and attribute values) towards its user's review.
+/// Counts one metric event (value and attribute values) towards its user's review, in
+/// the batch's pending aggregates (written just before COMMIT, see `pending`).
 pub fn record_metric_event(
     ctx: &mut WriteCtx<'_>,
     user: &crate::domain::user::User,
@@ -32,32 +35,12 @@ pub fn record_metric_event(
     at_ms: i64,
     tz: Tz,
 ) -> Result<(), ApiError> {
-    crate::writer::costs::measure(crate::writer::costs::Feature::Wrapped, || {
-        record_metric_event_measured(ctx, user, metric_id, value, attributes, at_ms, tz)
-    })
-}
-
-fn record_metric_event_measured(
-    ctx: &mut WriteCtx<'_>,
-    user: &crate::domain::user::User,
-    metric_id: i64,
-    value: f64,
-    attributes: &BTreeMap<String, String>,
-    at_ms: i64,
-    tz: Tz,
-) -> Result<(), ApiError> {
-    let slices = std::iter::once(store::WHOLE)
-        .chain(attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let date = local_date(from_millis(at_ms), tz);
-    store::add(
-        ctx.conn,
-        user.tenant_id,
-        user.row_id,
-        metric_id,
-        slices,
-        date,
-        value,
-    )?;
+    let source = (user.tenant_id, user.row_id, metric_id);
+    ctx.wrapped.add(source, store::WHOLE, date, value);
+    for (k, v) in attributes {
+        ctx.wrapped.add(source, (k, v), date, value);
+    }
     Ok(())
 }
 
@@ -72,29 +55,12 @@ pub fn record_points(
     at_ms: i64,
     tz: Tz,
 ) -> Result<(), ApiError> {
-    crate::writer::costs::measure(crate::writer::costs::Feature::Wrapped, || {
-        record_points_measured(ctx, user_row, tenant, system_id, amount, at_ms, tz)
-    })
-}
-
-fn record_points_measured(
-    ctx: &mut WriteCtx<'_>,
-    user_row: i64,
-    tenant: i64,
-    system_id: i64,
-    amount: i64,
-    at_ms: i64,
-    tz: Tz,
-) -> Result<(), ApiError> {
     let date = local_date(from_millis(at_ms), tz);
-    store::add(
-        ctx.conn,
-        tenant,
-        user_row,
-        system_id,
-        [store::WHOLE],
+    ctx.wrapped.add(
+        (tenant, user_row, system_id),
+        store::WHOLE,
         date,
         amount as f64,
-    )?;
+    );
     Ok(())
 }

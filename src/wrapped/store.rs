@@ -1,66 +1,123 @@
 //! The wrapped aggregates (sql/0008): per user, source, slice and local day; per user,
 //! slice and week/month/year; and per slice and period the users at each amount and in all.
 
-use chrono::NaiveDate;
-use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashMap;
 
-use super::rules::{day_number, period_keys};
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// The whole source.
 pub const WHOLE: (&str, &str) = ("", "");
 
-/// Adds one event (or award) of `amount` on local `date` to every slice in `slices`.
-pub fn add<'s>(
+/// Adds `events` events (or awards) totalling `amount` to one slice's local day.
+pub fn add_day(
     conn: &Connection,
-    tenant: i64,
     user_row: i64,
     source_id: i64,
-    slices: impl IntoIterator<Item = (&'s str, &'s str)>,
-    date: NaiveDate,
+    (key, value): (&str, &str),
+    day: i64,
+    events: i64,
     amount: f64,
 ) -> rusqlite::Result<()> {
-    let day = day_number(date);
-    let periods = period_keys(date);
-    for (key, value) in slices {
-        let bumped = conn
-            .prepare_cached(
-                "UPDATE wrapped_days SET events = events + 1, amount = amount + ?6
-                  WHERE user_id = ?1 AND source_id = ?2 AND attr_key = ?3 AND attr_value = ?4
-                    AND day = ?5",
-            )?
-            .execute(params![user_row, source_id, key, value, day, amount])?;
-        if bumped == 0 {
-            conn.prepare_cached(
-                "INSERT INTO wrapped_days (user_id, source_id, attr_key, attr_value, day, events, amount)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
-            )?
-            .execute(params![user_row, source_id, key, value, day, amount])?;
-        }
-        for period in &periods {
-            add_to_period(
-                conn,
-                tenant,
-                user_row,
-                source_id,
-                (key, value),
-                period,
-                amount,
-            )?;
-        }
-    }
+    conn.prepare_cached(
+        "INSERT INTO wrapped_days (user_id, source_id, attr_key, attr_value, day, events, amount)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT DO UPDATE SET events = events + excluded.events,
+                                   amount = amount + excluded.amount",
+    )?
+    .execute(params![
+        user_row, source_id, key, value, day, events, amount
+    ])?;
     Ok(())
 }
 
-/// Moves the user's amount in one slice and period, keeping the per-amount user counts.
-fn add_to_period(
+type Slice = (i64, i64, String, String, String); // tenant, source, key, value, period
+
+/// Changes to the per-amount and per-period user counts, netted before they are written.
+#[derive(Debug, Default)]
+pub struct Moves {
+    /// (slice and period, amount bits) → users arriving (+) or leaving (−).
+    at_amount: HashMap<(Slice, u64), i64>,
+    /// Slice and period → users active there for the first time.
+    new_users: HashMap<Slice, i64>,
+}
+
+impl Moves {
+    fn at(&mut self, slice: &Slice, amount: f64, users: i64) {
+        *self
+            .at_amount
+            .entry((slice.clone(), amount.to_bits()))
+            .or_insert(0) += users;
+    }
+
+    pub fn write(self, conn: &Connection) -> rusqlite::Result<()> {
+        let mut at_amount: Vec<_> = self
+            .at_amount
+            .into_iter()
+            .filter(|(_, n)| *n != 0)
+            .collect();
+        at_amount.sort_by(|a, b| a.0.cmp(&b.0));
+        for (((tenant, source, key, value, period), bits), users) in at_amount {
+            let amount = f64::from_bits(bits);
+            let args = params![tenant, source, key, value, period, amount, users];
+            if users > 0 {
+                conn.prepare_cached(
+                    "INSERT INTO wrapped_period_values (tenant_id, source_id, attr_key, attr_value, period, amount, users)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT DO UPDATE SET users = users + excluded.users",
+                )?
+                .execute(args)?;
+            } else {
+                // Amounts are nearly unique, so the users leaving are usually all there
+                // were: dropping the row is one statement, and only a shared amount needs
+                // a second.
+                let dropped = conn
+                    .prepare_cached(
+                        "DELETE FROM wrapped_period_values
+                          WHERE tenant_id = ?1 AND source_id = ?2 AND attr_key = ?3
+                            AND attr_value = ?4 AND period = ?5 AND amount = ?6 AND users <= -?7",
+                    )?
+                    .execute(args)?;
+                if dropped == 0 {
+                    conn.prepare_cached(
+                        "UPDATE wrapped_period_values SET users = users + ?7
+                          WHERE tenant_id = ?1 AND source_id = ?2 AND attr_key = ?3
+                            AND attr_value = ?4 AND period = ?5 AND amount = ?6",
+                    )?
+                    .execute(args)?;
+                }
+            }
+        }
+        let mut new_users: Vec<_> = self.new_users.into_iter().collect();
+        new_users.sort();
+        for ((tenant, source, key, value, period), users) in new_users {
+            conn.prepare_cached(
+                "INSERT INTO wrapped_period_users (tenant_id, source_id, attr_key, attr_value, period, users)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT DO UPDATE SET users = users + excluded.users",
+            )?
+            .execute(params![tenant, source, key, value, period, users])?;
+        }
+        Ok(())
+    }
+}
+
+/// Moves the user's amount in one slice and period by `amount`, noting in `moves` how the
+/// per-amount user counts change.
+pub fn move_period(
     conn: &Connection,
-    tenant: i64,
-    user_row: i64,
-    source_id: i64,
+    moves: &mut Moves,
+    (tenant, user_row, source_id): (i64, i64, i64),
     (key, value): (&str, &str),
     period: &str,
     amount: f64,
 ) -> rusqlite::Result<()> {
+    let slice: Slice = (
+        tenant,
+        source_id,
+        key.to_owned(),
+        value.to_owned(),
+        period.to_owned(),
+    );
     // One statement reads the old amount and writes the new (SET sees the row as it was).
     let moved: Option<(f64, f64)> = conn
         .prepare_cached(
@@ -74,28 +131,11 @@ fn add_to_period(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    let new = moved.map_or(amount, |(_, new)| new);
     match moved {
         Some((old, new)) => {
-            if new == old {
-                return Ok(());
-            }
-            // Amounts are nearly unique, so the user is usually alone at the old one:
-            // dropping that row is one statement, and only a shared amount needs a second.
-            let dropped = conn
-                .prepare_cached(
-                    "DELETE FROM wrapped_period_values
-                      WHERE tenant_id = ?1 AND source_id = ?2 AND attr_key = ?3
-                        AND attr_value = ?4 AND period = ?5 AND amount = ?6 AND users <= 1",
-                )?
-                .execute(params![tenant, source_id, key, value, period, old])?;
-            if dropped == 0 {
-                conn.prepare_cached(
-                    "UPDATE wrapped_period_values SET users = users - 1
-                      WHERE tenant_id = ?1 AND source_id = ?2 AND attr_key = ?3
-                        AND attr_value = ?4 AND period = ?5 AND amount = ?6",
-                )?
-                .execute(params![tenant, source_id, key, value, period, old])?;
+            if new != old {
+                moves.at(&slice, old, -1);
+                moves.at(&slice, new, 1);
             }
         }
         None => {
@@ -103,21 +143,11 @@ fn add_to_period(
                 "INSERT INTO wrapped_periods (user_id, source_id, attr_key, attr_value, period, tenant_id, amount, previous)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
             )?
-            .execute(params![user_row, source_id, key, value, period, tenant, new])?;
-            conn.prepare_cached(
-                "INSERT INTO wrapped_period_users (tenant_id, source_id, attr_key, attr_value, period, users)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 1)
-                 ON CONFLICT DO UPDATE SET users = users + 1",
-            )?
-            .execute(params![tenant, source_id, key, value, period])?;
+            .execute(params![user_row, source_id, key, value, period, tenant, amount])?;
+            *moves.new_users.entry(slice.clone()).or_insert(0) += 1;
+            moves.at(&slice, amount, 1);
         }
     }
-    conn.prepare_cached(
-        "INSERT INTO wrapped_period_values (tenant_id, source_id, attr_key, attr_value, period, amount, users)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)
-         ON CONFLICT DO UPDATE SET users = users + 1",
-    )?
-    .execute(params![tenant, source_id, key, value, period, new])?;
     Ok(())
 }
 
@@ -203,9 +233,15 @@ pub fn rank(
 mod tests {
     use super::*;
 
+    use chrono::NaiveDate;
+
+    use crate::wrapped::pending::Pending;
+
     fn add_one(conn: &Connection, user: i64, amount: f64) {
         let date = NaiveDate::from_ymd_opt(2031, 3, 12).expect("date");
-        add(conn, 1, user, 9, [WHOLE], date, amount).expect("add");
+        let mut pending = Pending::default();
+        pending.add((1, user, 9), WHOLE, date, amount);
+        pending.flush(conn).expect("flush");
     }
 
     fn users_at(conn: &Connection) -> Vec<(f64, i64)> {
@@ -242,6 +278,47 @@ mod tests {
         assert_eq!(
             rank(&conn, 1, 3, 9, WHOLE, "y:2031").expect("rank"),
             Some((1, 3))
+        );
+    }
+
+    #[test]
+    fn one_flush_nets_the_moves_of_a_whole_batch() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        crate::db::migrate(&mut conn).expect("migrate");
+        add_one(&conn, 1, 5.0);
+        add_one(&conn, 2, 3.0);
+        let date = NaiveDate::from_ymd_opt(2031, 3, 12).expect("date");
+        let mut batch = Pending::default();
+        // User 1 twice (5 -> 6 -> 8), user 2 to 5 (where user 1 was), user 3 new at 3,
+        // and a rolled-back command's addition that must leave no trace.
+        batch.add((1, 1, 9), WHOLE, date, 1.0);
+        batch.add((1, 2, 9), WHOLE, date, 2.0);
+        let mark = batch.mark();
+        batch.add((1, 2, 9), WHOLE, date, 100.0);
+        batch.rollback_to(mark);
+        batch.add((1, 1, 9), WHOLE, date, 2.0);
+        batch.add((1, 3, 9), WHOLE, date, 3.0);
+        batch.flush(&conn).expect("flush");
+        assert_eq!(users_at(&conn), [(3.0, 1), (5.0, 1), (8.0, 1)]);
+        let days: (i64, f64) = conn
+            .query_row(
+                "SELECT events, amount FROM wrapped_days WHERE user_id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("day");
+        assert_eq!(days, (3, 8.0));
+        let active: i64 = conn
+            .query_row(
+                "SELECT users FROM wrapped_period_users WHERE period = 'y:2031'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("users");
+        assert_eq!(active, 3);
+        assert_eq!(
+            rank(&conn, 1, 2, 9, WHOLE, "y:2031").expect("rank"),
+            Some((2, 3))
         );
     }
 }

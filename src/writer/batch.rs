@@ -101,7 +101,10 @@ fn commit_batch(conn: &Connection, env: &WriterEnv, jobs: Vec<super::Job>) -> bo
     let mut ctx = WriteCtx::new(conn, env);
     let replies: Vec<Reply> = jobs.into_iter().map(|job| job(Some(&mut ctx))).collect();
     let effects = ctx.take_after_commit();
-    let committed = match costs::measure(Feature::Commit, || conn.execute_batch("COMMIT")) {
+    let flushed = costs::measure(Feature::Wrapped, || ctx.wrapped.flush(conn));
+    let committed = match flushed
+        .and_then(|()| costs::measure(Feature::Commit, || conn.execute_batch("COMMIT")))
+    {
         Ok(()) => true,
         Err(e) => {
             log::error!("group commit failed: {e}");

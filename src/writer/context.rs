@@ -35,6 +35,8 @@ pub struct WriteCtx<'c> {
     /// The time of this command, read once so every row it writes agrees.
     pub now: DateTime<Utc>,
     after_commit: Vec<Box<dyn FnOnce() + Send>>,
+    /// Wrapped aggregates the batch owes, written just before COMMIT.
+    pub wrapped: crate::wrapped::Pending,
 }
 
 impl<'c> WriteCtx<'c> {
@@ -45,6 +47,7 @@ impl<'c> WriteCtx<'c> {
             catalog: env.catalog.current(),
             now: env.clock.now(),
             after_commit: Vec::new(),
+            wrapped: Default::default(),
         }
     }
 
@@ -77,6 +80,7 @@ impl<'c> WriteCtx<'c> {
         self.conn.execute_batch("SAVEPOINT command")?;
         let mark = self.after_commit.len();
         let ranks = self.env.leaderboards.savepoint();
+        let wrapped = self.wrapped.mark();
         let result = match catch_unwind(AssertUnwindSafe(|| f(self))) {
             Ok(result) => result,
             Err(_) => Err(ApiError::internal("a command panicked; it was rolled back")),
@@ -88,6 +92,7 @@ impl<'c> WriteCtx<'c> {
         if result.is_err() {
             self.after_commit.truncate(mark);
             self.env.leaderboards.rollback_to(ranks);
+            self.wrapped.rollback_to(wrapped);
             self.conn
                 .execute_batch("ROLLBACK TO command; RELEASE command")?;
         }
