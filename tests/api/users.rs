@@ -550,3 +550,46 @@ async fn malformed_bodies_and_wrong_types_are_400_and_write_nothing() {
         assert_eq!(app.count("SELECT count(*) FROM users"), 1, "{raw}");
     }
 }
+
+/// `updated` moves on every upsert, an event included (behaviour.md §3.2), although an
+/// event that changes no field no longer rewrites the user's row.
+#[tokio::test]
+async fn updated_moves_with_each_event_even_when_no_field_changes() {
+    let app = spawn_app(CONFIG).await;
+    app.set_clock_ok("2031-03-01T10:00:00Z").await;
+    app.event_ok("lessons", "u1", 1.0).await;
+    let row_written = |app: &TestApp| -> i64 {
+        app.db()
+            .query_row(
+                "SELECT updated FROM users WHERE external_id = 'u1'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("row")
+    };
+    let first = row_written(&app);
+    app.set_clock_ok("2031-03-01T12:30:00Z").await;
+    app.event_ok("lessons", "u1", 1.0).await;
+    let (_, user) = app.get_json("/v1/users/u1").await;
+    assert_eq!(user["updated"], "2031-03-01T12:30:00Z");
+    assert_eq!(user["created"], "2031-03-01T10:00:00Z");
+    assert_eq!(
+        row_written(&app),
+        first,
+        "no field changed: the row was not rewritten"
+    );
+    // A changed field writes the row; the later of the two still wins.
+    app.set_clock_ok("2031-03-01T13:00:00Z").await;
+    let response = app
+        .post_event(
+            "lessons",
+            &json!({"user": {"id": "u1", "name": "Ann"}, "value": 1.0}),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let (_, user) = app.get_json("/v1/users/u1").await;
+    assert_eq!(user["name"], "Ann");
+    assert_eq!(user["updated"], "2031-03-01T13:00:00Z");
+    assert!(row_written(&app) > first);
+}
