@@ -15,8 +15,8 @@ use crate::rules::achievements::filters_match;
 use crate::store;
 use crate::writer::{Command, WriteCtx, Writer};
 
-/// Users examined per command.
-const CHUNK: i64 = 2_000;
+/// Users examined per command: one command holds the writer for a few milliseconds.
+const CHUNK: i64 = 250;
 
 /// What identifies the version of a definition that was last backdated.
 fn fingerprint(a: &Achievement) -> String {
@@ -64,13 +64,7 @@ impl Command for BackdateChunk {
             mark_done(ctx, a)?;
             return Ok(Some((a.id, 0)));
         }
-        let users: Vec<i64> = {
-            let mut stmt = ctx.conn.prepare_cached(
-                "SELECT id FROM users WHERE id > ?1 AND (?2 = 0 OR tenant_id = ?2) ORDER BY id LIMIT ?3",
-            )?;
-            let rows = stmt.query_map(params![cursor, a.owner, CHUNK], |r| r.get(0))?;
-            rows.collect::<Result<_, _>>()?
-        };
+        let users = candidates(ctx, a, cursor)?;
         let Some(&last) = users.last() else {
             mark_done(ctx, a)?;
             return Ok(Some((a.id, 0)));
@@ -80,6 +74,55 @@ impl Command for BackdateChunk {
         }
         Ok(Some((a.id, last)))
     }
+}
+
+/// The next users after `cursor`, in row order, who may qualify for `a`: for a metric or
+/// streak achievement only users with a total or a streak long enough (a user who never
+/// sent an event is not examined: with a million such users the sweep held the writer
+/// for most of every second), else every user of the achievement's tenant.
+fn candidates(ctx: &WriteCtx<'_>, a: &Achievement, cursor: i64) -> Result<Vec<i64>, ApiError> {
+    use rusqlite::types::Value;
+    let base = [
+        Value::Integer(cursor),
+        Value::Integer(a.owner),
+        Value::Integer(CHUNK),
+    ];
+    let (sql, extra) = match &a.trigger {
+        AchievementTrigger::Api => return Ok(Vec::new()),
+        AchievementTrigger::Metric { metric, value } => {
+            // With event-attribute filters only a subset of the events counts, which the
+            // total does not bound (values may be negative): any user with a total may.
+            let at_least = if a.event_attributes.is_empty() {
+                *value
+            } else {
+                f64::MIN
+            };
+            (
+                "SELECT m.user_id FROM metric_totals m
+                   JOIN definitions d ON d.id = m.metric_id AND d.kind = 'metric' AND d.key = ?4
+                   JOIN users u ON u.id = m.user_id
+                  WHERE m.user_id > ?1 AND (?2 = 0 OR u.tenant_id = ?2) AND m.total >= ?5
+                  ORDER BY m.user_id LIMIT ?3",
+                vec![Value::Text(metric.clone()), Value::Real(at_least)],
+            )
+        }
+        AchievementTrigger::Streak { length } => (
+            "SELECT s.user_id FROM streaks s
+              WHERE s.user_id > ?1 AND (?2 = 0 OR s.tenant_id = ?2) AND s.length >= ?4
+              ORDER BY s.user_id LIMIT ?3",
+            vec![Value::Integer(i64::from(*length))],
+        ),
+        AchievementTrigger::Composite { .. } => (
+            "SELECT id FROM users WHERE id > ?1 AND (?2 = 0 OR tenant_id = ?2) ORDER BY id LIMIT ?3",
+            Vec::new(),
+        ),
+    };
+    let mut stmt = ctx.conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(
+        rusqlite::params_from_iter(base.into_iter().chain(extra)),
+        |r| r.get(0),
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 fn mark_done(ctx: &WriteCtx<'_>, a: &Achievement) -> Result<(), ApiError> {
