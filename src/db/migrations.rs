@@ -34,6 +34,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0009_event_touches_user",
         include_str!("../../sql/0009_event_touches_user.sql"),
     ),
+    (
+        "0010_rank_index_in_memory",
+        include_str!("../../sql/0010_rank_index_in_memory.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

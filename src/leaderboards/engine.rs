@@ -380,17 +380,29 @@ pub fn board_with_rankings(
     today: NaiveDate,
     limit: usize,
 ) -> Result<Value, ApiError> {
-    let grp = group_name(tenant, group);
-    let rows = store::rankings(
-        ctx.conn,
-        At {
-            board: board.id,
-            run_start: &run.start.to_string(),
-            group: &grp,
-        },
-        0,
-        limit.min(usize::try_from(board.max_participants).unwrap_or(usize::MAX)),
-    )?;
+    let key = GroupKey {
+        board: board.id,
+        run_start: run.start,
+        group: group_name(tenant, group),
+    };
+    let limit = limit.min(usize::try_from(board.max_participants).unwrap_or(usize::MAX));
+    let standings = ctx
+        .env
+        .leaderboards
+        .staged(&key, |g| g.page(0, limit).to_vec());
+    let ids: Vec<i64> = standings.iter().map(|s| s.user_id).collect();
+    let mut names = super::read::names_of(ctx.conn, &ids)?;
+    let rows: Vec<store::Ranked> = standings
+        .iter()
+        .filter_map(|s| {
+            let (user_id, name) = names.remove(&s.user_id)?;
+            Some(store::Ranked {
+                user_id,
+                name,
+                value: s.value,
+            })
+        })
+        .collect();
     let mut out = view::board(board, &ctx.catalog, tenant, today, group);
     view::set_run(&mut out, run);
     let values: Vec<f64> = rows.iter().map(|r| r.value).collect();

@@ -225,6 +225,19 @@ impl RankIndex {
         }
     }
 
+    /// The writer only: the groups of a run that have participants, in name order.
+    pub fn staged_groups(&self, board: i64, run_start: NaiveDate) -> Vec<String> {
+        let mut groups: Vec<String> = self
+            .draft()
+            .groups
+            .keys()
+            .filter(|k| k.board == board && k.run_start == run_start)
+            .map(|k| k.group.clone())
+            .collect();
+        groups.sort();
+        groups
+    }
+
     /// The writer only: the user is in the group with `standing` from now on.
     pub fn stage_upsert(&self, key: &GroupKey, standing: Standing) {
         self.draft().record(

@@ -144,7 +144,10 @@ fn announce(
         return Ok(());
     }
     let event_type = format!("leaderboard.{kind}");
-    let mut groups: Vec<(i64, Vec<String>)> = store::groups(ctx.conn, board.id, &run_start)?
+    let mut groups: Vec<(i64, Vec<String>)> = ctx
+        .env
+        .leaderboards
+        .staged_groups(board.id, run.start)
         .iter()
         .filter_map(|g| parse_group_name(g))
         .collect();

@@ -113,7 +113,7 @@ pub fn user_row(
 const NAMES_PER_QUERY: usize = 100;
 
 /// External id and name of each of `ids`, by row id.
-fn names_of(
+pub(super) fn names_of(
     conn: &Connection,
     ids: &[i64],
 ) -> Result<HashMap<i64, (String, Option<String>)>, ApiError> {

@@ -87,49 +87,6 @@ pub struct Ranked {
     pub value: f64,
 }
 
-/// The group in ranking order from `offset`, at most `limit` rows (the writer's view).
-pub fn rankings(
-    conn: &Connection,
-    at: At<'_>,
-    offset: usize,
-    limit: usize,
-) -> Result<Vec<Ranked>, ApiError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT u.external_id, u.name, v.value FROM leaderboard_values v
-           JOIN users u ON u.id = v.user_id
-          WHERE v.leaderboard_id = ?1 AND v.run_start = ?2 AND v.grp = ?3 AND v.ranked = 1
-          ORDER BY v.value DESC, v.reached_at, v.user_id
-          LIMIT ?4 OFFSET ?5",
-    )?;
-    let rows = stmt.query_map(
-        params![
-            at.board,
-            at.run_start,
-            at.group,
-            i64::try_from(limit).unwrap_or(i64::MAX),
-            i64::try_from(offset).unwrap_or(i64::MAX)
-        ],
-        |r| {
-            Ok(Ranked {
-                user_id: r.get(0)?,
-                name: r.get(1)?,
-                value: r.get(2)?,
-            })
-        },
-    )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// The groups of a run that have participants.
-pub fn groups(conn: &Connection, board: i64, run_start: &str) -> Result<Vec<String>, ApiError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT grp FROM leaderboard_values
-          WHERE leaderboard_id = ?1 AND run_start = ?2 AND ranked = 1 ORDER BY grp",
-    )?;
-    let rows = stmt.query_map(params![board, run_start], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
 /// One history row (see the `leaderboard_history` table).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
