@@ -38,6 +38,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_rank_index_in_memory",
         include_str!("../../sql/0010_rank_index_in_memory.sql"),
     ),
+    (
+        "0011_completions_by_user_only",
+        include_str!("../../sql/0011_completions_by_user_only.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
