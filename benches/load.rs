@@ -15,6 +15,8 @@
 
 #[path = "ceiling/mod.rs"]
 mod ceiling;
+#[path = "receiver/mod.rs"]
+mod receiver;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -198,7 +200,7 @@ fn run(opts: &Options) -> Result<(), String> {
             .map_err(|e| format!("reading {}: {e}", extra.display()))?;
         text.push('\n');
         if appended.contains(WEBHOOK_PLACEHOLDER) {
-            let url = webhook_sink::start()?;
+            let (url, _) = receiver::start()?;
             text.push_str(&appended.replace(WEBHOOK_PLACEHOLDER, &url));
         } else {
             text.push_str(&appended);
@@ -1591,64 +1593,5 @@ impl std::fmt::Display for CpuSplit {
             cores(self.machine_busy.saturating_sub(total + self.bench)),
             cores(self.machine_iowait),
         )
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// A webhook endpoint for configs that subscribe one: accepts every delivery with 204
-
-mod webhook_sink {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::{TcpListener, TcpStream};
-
-    /// Starts the receiver on a free loopback port; returns its URL.
-    pub fn start() -> Result<String, String> {
-        let listener =
-            TcpListener::bind("127.0.0.1:0").map_err(|e| format!("webhook sink: {e}"))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| format!("webhook sink: {e}"))?;
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                std::thread::spawn(move || serve(stream));
-            }
-        });
-        Ok(format!("http://{addr}/hooks"))
-    }
-
-    /// Answers requests on one keep-alive connection until it closes.
-    fn serve(stream: TcpStream) {
-        let Ok(mut writer) = stream.try_clone() else {
-            return;
-        };
-        let mut reader = BufReader::new(stream);
-        loop {
-            let mut length = 0usize;
-            let mut line = String::new();
-            loop {
-                line.clear();
-                match reader.read_line(&mut line) {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {}
-                }
-                let header = line.trim_end();
-                if header.is_empty() {
-                    break;
-                }
-                if let Some((name, value)) = header.split_once(':') {
-                    if name.eq_ignore_ascii_case("content-length") {
-                        length = value.trim().parse().unwrap_or(0);
-                    }
-                }
-            }
-            let mut body = vec![0u8; length];
-            if reader.read_exact(&mut body).is_err()
-                || writer
-                    .write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
-                    .is_err()
-            {
-                return;
-            }
-        }
     }
 }

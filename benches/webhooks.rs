@@ -15,8 +15,9 @@
 //!   cargo bench --bench webhooks -- [--events 20000] [--batch 500] [--concurrency 4]
 //!                                    [--clients 32] [--seconds 5] [--durability full]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+#[path = "receiver/mod.rs"]
+mod receiver;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -79,69 +80,6 @@ fn options() -> Result<Options, String> {
     }
     Ok(o)
 }
-
-// ---------------------------------------------------------------------------------------
-// Receiver: one thread per keep-alive connection, 200 with an empty body.
-
-fn start_receiver() -> (String, Arc<AtomicU64>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the receiver");
-    let url = format!("http://{}/hooks", listener.local_addr().expect("addr"));
-    let count = Arc::new(AtomicU64::new(0));
-    let counter = count.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let counter = counter.clone();
-            std::thread::spawn(move || serve(stream, &counter));
-        }
-    });
-    (url, count)
-}
-
-fn serve(stream: TcpStream, count: &AtomicU64) {
-    let _ = stream.set_nodelay(true);
-    let mut write = match stream.try_clone() {
-        Ok(w) => w,
-        Err(_) => return,
-    };
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    loop {
-        let mut length = 0usize;
-        line.clear();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        count.fetch_add(1, Ordering::Relaxed);
-        if write
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-            .is_err()
-        {
-            return;
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// The server
 
 fn config(webhook: Option<(&str, u32)>, durability: &str) -> String {
     let mut toml = format!(
@@ -215,7 +153,7 @@ fn delivered(db: &Path) -> u64 {
 }
 
 async fn delivery_phase(o: &Options) {
-    let (url, received) = start_receiver();
+    let (url, received) = receiver::start().expect("start the receiver");
     let dir = tempfile::tempdir().expect("tempdir");
     let app = start(
         &config(Some((&url, o.concurrency)), &o.durability),
@@ -279,7 +217,7 @@ async fn delivery_phase(o: &Options) {
 
 /// Closed-loop ingestion for `seconds`: events/s, and what the endpoint received meanwhile.
 async fn ingestion_run(o: &Options, webhook: bool) {
-    let (url, received) = start_receiver();
+    let (url, received) = receiver::start().expect("start the receiver");
     let dir = tempfile::tempdir().expect("tempdir");
     let toml = config(
         webhook.then_some((url.as_str(), o.concurrency)),

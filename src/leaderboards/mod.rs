@@ -5,7 +5,8 @@
 //!   threshold).
 //! * `engine`: [`apply`], the one entry point writers call when a user's ranked value may
 //!   have changed; `store`: the SQL (the source of truth).
-//! * `index`: the in-memory rank index the read routes use, updated after commit.
+//! * `index`: the in-memory rank index: the writer ranks from its staged copy, the read
+//!   routes from the committed one.
 //! * `read`: the read routes' queries; `view`: response shapes; `jobs`: run-boundary
 //!   webhooks; `admin`: the Admin API commands.
 

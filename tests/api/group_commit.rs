@@ -54,4 +54,11 @@ async fn two_hundred_concurrent_events_for_one_user() {
         sample(&after, "trophyd_events_applied_total"),
         EVENTS as f64
     );
+    // Where the writer's time went and what it wrote, as the load bench reads them.
+    assert!(sample(&after, "trophyd_writer_pages_written_total") >= 1.0);
+    for feature in ["core", "commit"] {
+        let name = format!("trophyd_writer_feature_seconds_total{{feature=\"{feature}\"}}");
+        assert!(sample(&after, &name) > 0.0, "{feature}");
+    }
+    assert_eq!(sample(&after, "trophyd_writer_refused_total"), 0.0);
 }
