@@ -88,6 +88,7 @@ impl Application {
             Arc::new(crate::points::TimeTriggerJob::new()),
             Arc::new(crate::points::BoostWebhookJob),
             Arc::new(crate::leaderboards::LeaderboardJob),
+            Arc::new(crate::achievements::anniversary::AnniversaryJob),
         ];
         let scheduler = Scheduler::new(writer.clone(), due_hints, jobs);
         // Catch up on anything missed while the server was down, before taking traffic.

@@ -5,9 +5,9 @@
 
 use std::collections::HashSet;
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
-use super::engine::{complete, composites};
+use super::engine::{award_points, complete_outside_event, composites};
 use crate::catalog::{Achievement, AchievementTrigger};
 use crate::config::AchievementStatus;
 use crate::error::ApiError;
@@ -43,14 +43,7 @@ impl Command for BackdateChunk {
         let catalog = ctx.catalog.clone();
         let mut stale = None;
         for a in catalog.all_achievements() {
-            let stored: Option<String> = ctx
-                .conn
-                .prepare_cached(
-                    "SELECT fingerprint FROM achievement_backdates WHERE achievement_id = ?1",
-                )?
-                .query_row([a.id], |r| r.get(0))
-                .ok();
-            if stored.as_deref() != Some(fingerprint(a).as_str()) {
+            if !is_current(ctx, a)? {
                 stale = Some(a);
                 break;
             }
@@ -116,6 +109,12 @@ fn candidates(ctx: &WriteCtx<'_>, a: &Achievement, cursor: i64) -> Result<Vec<i6
             "SELECT id FROM users WHERE id > ?1 AND (?2 = 0 OR tenant_id = ?2) ORDER BY id LIMIT ?3",
             Vec::new(),
         ),
+        AchievementTrigger::Anniversary { years } => {
+            let through = super::anniversary::latest_due_key(ctx.now, *years);
+            return Ok(store::users::rows_with_anniversary_by(
+                ctx.conn, a.owner, cursor, &through, CHUNK,
+            )?);
+        }
     };
     let mut stmt = ctx.conn.prepare_cached(sql)?;
     let rows = stmt.query_map(
@@ -131,7 +130,21 @@ fn mark_done(ctx: &WriteCtx<'_>, a: &Achievement) -> Result<(), ApiError> {
          ON CONFLICT (achievement_id) DO UPDATE SET fingerprint = excluded.fingerprint",
         params![a.id, fingerprint(a)],
     )?;
+    if let AchievementTrigger::Anniversary { years } = a.trigger {
+        super::anniversary::backdated(ctx, a, years)?;
+    }
     Ok(())
+}
+
+/// Whether `a` has been backdated as it is defined now: until then the anniversary job
+/// leaves it alone, so that anniversaries already past complete silently.
+pub fn is_current(ctx: &WriteCtx<'_>, a: &Achievement) -> Result<bool, ApiError> {
+    let stored: Option<String> = ctx
+        .conn
+        .prepare_cached("SELECT fingerprint FROM achievement_backdates WHERE achievement_id = ?1")?
+        .query_row([a.id], |r| r.get(0))
+        .optional()?;
+    Ok(stored.as_deref() == Some(fingerprint(a).as_str()))
 }
 
 fn backdate_user(ctx: &mut WriteCtx<'_>, a: &Achievement, row: i64) -> Result<(), ApiError> {
@@ -176,33 +189,14 @@ fn backdate_user(ctx: &mut WriteCtx<'_>, a: &Achievement, row: i64) -> Result<()
             let ids: Vec<i64> = cascaded.iter().map(|c| c.achievement.id).collect();
             return award_points(ctx, &user, &ids);
         }
+        AchievementTrigger::Anniversary { years } => {
+            super::anniversary::reached_by(ctx, &user, *years, ctx.now)
+        }
         AchievementTrigger::Api => false,
     };
     if qualifies {
-        let completed = complete(ctx, &user, a, false)?;
-        let mut now_done = done;
-        now_done.insert(completed.achievement.id);
-        let cascaded = composites(ctx, &user, &now_done, false)?;
-        let ids: Vec<i64> = std::iter::once(completed.achievement.id)
-            .chain(cascaded.iter().map(|c| c.achievement.id))
-            .collect();
-        award_points(ctx, &user, &ids)?;
+        complete_outside_event(ctx, &user, a, &done, false)?;
     }
-    Ok(())
-}
-
-/// Points triggers of backdated completions pay like live ones (behaviour.md §6.2).
-fn award_points(
-    ctx: &mut WriteCtx<'_>,
-    user: &crate::domain::user::User,
-    completed: &[i64],
-) -> Result<(), ApiError> {
-    if completed.is_empty() {
-        return Ok(());
-    }
-    let mut points = crate::points::UserPoints::default();
-    crate::points::on_achievements(ctx, &mut points, user, completed)?;
-    crate::points::finish(ctx, user, points)?;
     Ok(())
 }
 

@@ -36,7 +36,7 @@ pub struct EventFacts<'a> {
 }
 
 /// Whether a user may complete `a` now: active, and the user filters match.
-fn eligible(a: &Achievement, user: &User) -> bool {
+pub fn eligible(a: &Achievement, user: &User) -> bool {
     a.status == AchievementStatus::Active && filters_match(&a.user_attributes, &user.attributes)
 }
 
@@ -212,6 +212,40 @@ fn composite_defs(catalog: &Catalog, user: &User) -> Vec<(i64, Vec<i64>)> {
             _ => None,
         })
         .collect()
+}
+
+/// Completes `a` outside an event (a backdate, the scheduler, an upsert), then the
+/// composites that completes in turn, and pays the points triggers of all of them.
+pub fn complete_outside_event(
+    ctx: &mut WriteCtx<'_>,
+    user: &User,
+    a: &Achievement,
+    done: &HashSet<i64>,
+    notify: bool,
+) -> Result<(), ApiError> {
+    let completed = complete(ctx, user, a, notify)?;
+    let mut now_done = done.clone();
+    now_done.insert(completed.achievement.id);
+    let cascaded = composites(ctx, user, &now_done, notify)?;
+    let ids: Vec<i64> = std::iter::once(completed.achievement.id)
+        .chain(cascaded.iter().map(|c| c.achievement.id))
+        .collect();
+    award_points(ctx, user, &ids)
+}
+
+/// Points triggers of completions outside an event pay like live ones (behaviour.md §6.2).
+pub fn award_points(
+    ctx: &mut WriteCtx<'_>,
+    user: &User,
+    completed: &[i64],
+) -> Result<(), ApiError> {
+    if completed.is_empty() {
+        return Ok(());
+    }
+    let mut points = crate::points::UserPoints::default();
+    crate::points::on_achievements(ctx, &mut points, user, completed)?;
+    crate::points::finish(ctx, user, points)?;
+    Ok(())
 }
 
 /// Records the completion; queues `achievement.completed` unless it is a silent backdate.

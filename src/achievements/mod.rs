@@ -1,6 +1,7 @@
 //! Achievements: evaluation inside the event's transaction, API completion, backdating,
 //! and the response shapes.
 
+pub mod anniversary;
 pub mod backdate;
 pub mod engine;
 pub mod store;

@@ -104,3 +104,29 @@ pub fn event_values(
     let rows = stmt.query_map(params![user_row, metric_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }
+
+/// The `anniversary_from` date through which every user has been decided for an
+/// anniversary achievement; None until its backdate has run.
+pub fn anniversary_decided_through(
+    conn: &Connection,
+    achievement_id: i64,
+) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached(
+        "SELECT decided_through FROM anniversary_progress WHERE achievement_id = ?1",
+    )?
+    .query_row([achievement_id], |r| r.get(0))
+    .optional()
+}
+
+pub fn set_anniversary_decided_through(
+    conn: &Connection,
+    achievement_id: i64,
+    through: &str,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO anniversary_progress (achievement_id, decided_through) VALUES (?1, ?2)
+         ON CONFLICT (achievement_id) DO UPDATE SET decided_through = excluded.decided_through",
+    )?
+    .execute(params![achievement_id, through])?;
+    Ok(())
+}

@@ -41,6 +41,10 @@ pub fn achievement(a: &Achievement, catalog: &Catalog, tenant: i64) -> Map<Strin
         AchievementTrigger::Api => {
             out.insert("trigger".into(), json!("api"));
         }
+        AchievementTrigger::Anniversary { years } => {
+            out.insert("trigger".into(), json!("anniversary"));
+            out.insert("anniversaryYears".into(), json!(years));
+        }
         AchievementTrigger::Composite { prerequisites } => {
             out.insert("trigger".into(), json!("achievement"));
             let ids: Vec<&str> = prerequisites
@@ -130,6 +134,10 @@ pub fn admin_achievement(a: &Achievement, catalog: &Catalog, tenant: i64) -> Val
         }
         AchievementTrigger::Api => {
             out.insert("trigger".into(), json!("api"));
+        }
+        AchievementTrigger::Anniversary { years } => {
+            out.insert("trigger".into(), json!("anniversary"));
+            out.insert("anniversaryYears".into(), json!(years));
         }
         AchievementTrigger::Composite { prerequisites } => {
             out.insert("trigger".into(), json!("achievement"));

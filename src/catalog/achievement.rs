@@ -18,6 +18,10 @@ pub enum Trigger {
     Composite {
         prerequisites: Vec<String>,
     },
+    /// Completed on the user's `years`-th anniversary, by the scheduler.
+    Anniversary {
+        years: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +89,9 @@ pub fn from_row(row: Row, body: &Value) -> Option<Achievement> {
                 .iter()
                 .filter_map(|k| k.as_str().map(str::to_owned))
                 .collect(),
+        },
+        "anniversary" => Trigger::Anniversary {
+            years: u32::try_from(body.get("anniversaryYears").and_then(Value::as_u64)?).ok()?,
         },
         _ => return None,
     };

@@ -52,6 +52,9 @@ fn achievement_body(a: &AchievementDef) -> Value {
         AchievementTrigger::Achievement { prerequisites } => {
             json!({ "trigger": "achievement", "prerequisites": prerequisites })
         }
+        AchievementTrigger::Anniversary { years } => {
+            json!({ "trigger": "anniversary", "anniversaryYears": years })
+        }
     };
     if let (Some(body), Some(trigger)) = (body.as_object_mut(), trigger.as_object()) {
         body.extend(trigger.clone());

@@ -13,6 +13,7 @@ use crate::catalog::{Achievement, AchievementTrigger, Catalog};
 use crate::commands::bulk::{issue, valid_key, Outcome, MANAGED};
 use crate::config::AttributeType;
 use crate::error::ApiError;
+use crate::rules::anniversary::MAX_YEARS;
 use crate::writer::{Command, WriteCtx};
 
 #[derive(Debug, Deserialize)]
@@ -43,6 +44,7 @@ pub struct AchievementItem {
     pub metric_value: Option<f64>,
     pub event_attributes: Option<Vec<AttributePair>>,
     pub streak_length: Option<i64>,
+    pub anniversary_years: Option<i64>,
     pub achievement_ids: Option<Vec<String>>,
 }
 
@@ -174,7 +176,19 @@ fn body_for(
                 return Err("composite achievements need achievementIds".into());
             }
         }
-        "anniversary" => return Err("anniversary achievements are not supported".into()),
+        "anniversary" => {
+            if let Some(years) = item.anniversary_years {
+                if !(1..=i64::from(MAX_YEARS)).contains(&years) {
+                    return Err(format!(
+                        "anniversaryYears must be between 1 and {MAX_YEARS}"
+                    ));
+                }
+                body.insert("anniversaryYears".into(), json!(years));
+            }
+            if !body.contains_key("anniversaryYears") {
+                return Err("anniversary achievements need anniversaryYears".into());
+            }
+        }
         "" => return Err("trigger is required".into()),
         other => return Err(format!("unknown trigger \"{other}\"")),
     }
@@ -185,6 +199,7 @@ fn body_for(
         ("eventAttributes", "metric"),
         ("streakLength", "streak"),
         ("prerequisites", "achievement"),
+        ("anniversaryYears", "anniversary"),
     ] {
         if trigger != owner {
             body.remove(field);

@@ -69,6 +69,7 @@ pub fn upsert(
             let before = user.clone();
             let old_tz = user.tz.clone();
             user.apply(&upsert.changes, now)?;
+            refuse_future_sign_up(ctx, &user)?;
             let unchanged = User {
                 updated: before.updated,
                 ..user.clone()
@@ -78,6 +79,9 @@ pub fn upsert(
             }
             if user.tz != old_tz {
                 crate::streaks::on_time_zone_change(ctx, &user)?;
+            }
+            if user.tz != old_tz || user.sign_up_date != before.sign_up_date {
+                crate::achievements::anniversary::on_user_changed(ctx, &user)?;
             }
             Ok(Upserted {
                 user,
@@ -90,9 +94,13 @@ pub fn upsert(
             let control = draw_control(ratio);
             let mut user = User::new(tenant, &upsert.id, control, now);
             user.apply(&upsert.changes, now)?;
+            refuse_future_sign_up(ctx, &user)?;
             let user = store::users::insert(ctx.conn, &user)?;
             crate::streaks::on_user_created(ctx, &user)?;
             let points = crate::points::on_user_created(ctx, &user)?;
+            if user.sign_up_date.is_some() {
+                crate::achievements::anniversary::on_user_changed(ctx, &user)?;
+            }
             Ok(Upserted {
                 user,
                 created: true,
@@ -100,6 +108,17 @@ pub fn upsert(
             })
         }
     }
+}
+
+/// Trophy refuses a sign-up date after the user's local today.
+fn refuse_future_sign_up(ctx: &WriteCtx<'_>, user: &User) -> Result<(), ApiError> {
+    let default_tz = ctx.env.settings.config.server.default_timezone;
+    if user.signed_up_in_future(ctx.now.timestamp_millis(), default_tz) {
+        return Err(ApiError::unprocessable(
+            "signUpDate must not be after today in the user's time zone",
+        ));
+    }
+    Ok(())
 }
 
 /// Places a new user in the control group with probability `ratio`.

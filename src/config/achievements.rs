@@ -6,6 +6,7 @@ use super::catalog::{read_key, Catalog};
 use super::model::{AchievementDef, AchievementStatus, AchievementTrigger, AttributeType};
 use super::prerequisites::{report_cycles, Composite};
 use super::reader::{Sink, Table};
+use crate::rules::anniversary::MAX_YEARS;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Trigger {
@@ -13,17 +14,19 @@ enum Trigger {
     Streak,
     Api,
     Achievement,
+    Anniversary,
 }
 
-const TRIGGERS: [(&str, Trigger); 4] = [
+const TRIGGERS: [(&str, Trigger); 5] = [
     ("metric", Trigger::Metric),
     ("streak", Trigger::Streak),
     ("api", Trigger::Api),
     ("achievement", Trigger::Achievement),
+    ("anniversary", Trigger::Anniversary),
 ];
 
 /// The keys each trigger owns; they are errors with any other trigger.
-const TRIGGER_KEYS: [(Trigger, &str, &[&str]); 3] = [
+const TRIGGER_KEYS: [(Trigger, &str, &[&str]); 4] = [
     (
         Trigger::Metric,
         "trigger = \"metric\"",
@@ -34,6 +37,11 @@ const TRIGGER_KEYS: [(Trigger, &str, &[&str]); 3] = [
         Trigger::Achievement,
         "trigger = \"achievement\"",
         &["prerequisites"],
+    ),
+    (
+        Trigger::Anniversary,
+        "trigger = \"anniversary\"",
+        &["anniversary_years"],
     ),
 ];
 
@@ -53,6 +61,7 @@ pub(crate) const KEYS: &[&str] = &[
     "metric_value",
     "streak_length",
     "prerequisites",
+    "anniversary_years",
     "status",
     "user_attributes",
     "event_attributes",
@@ -146,6 +155,10 @@ fn read_trigger(
             Some(AchievementTrigger::Streak { streak_length })
         }
         Trigger::Api => Some(AchievementTrigger::Api),
+        Trigger::Anniversary => {
+            let years = t.req_u32(sink, "anniversary_years", 1, MAX_YEARS)?;
+            Some(AchievementTrigger::Anniversary { years })
+        }
         Trigger::Achievement => {
             let Some(listed) = t.opt_str_list(sink, "prerequisites") else {
                 if !t.has("prerequisites") {

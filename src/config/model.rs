@@ -165,6 +165,7 @@ pub enum AchievementTrigger {
     Streak { streak_length: u32 },
     Api,
     Achievement { prerequisites: Vec<String> },
+    Anniversary { years: u32 },
 }
 
 /// Attribute filters keep file order; all pairs must match.

@@ -42,6 +42,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0011_completions_by_user_only",
         include_str!("../../sql/0011_completions_by_user_only.sql"),
     ),
+    (
+        "0012_anniversaries",
+        include_str!("../../sql/0012_anniversaries.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -15,6 +16,8 @@ use crate::catalog::Catalog;
 use crate::clock::{format_timestamp, from_millis};
 use crate::config::AttributeType;
 use crate::error::ApiError;
+use crate::rules::anniversary::parse_sign_up_date;
+use crate::rules::local_time::local_date;
 
 /// The editable fields as they arrive (`UpdatedUser` in the spec).
 #[derive(Debug, Default, Deserialize)]
@@ -33,6 +36,9 @@ pub struct UserFieldsInput {
     pub subscribe_to_emails: Field<bool>,
     #[serde(default)]
     pub attributes: Field<BTreeMap<String, String>>,
+    /// SDK 1.27.0 (newer than the 1.21.1 spec): what anniversary achievements count from.
+    #[serde(default)]
+    pub sign_up_date: Field<String>,
 }
 
 /// `UpsertedUser`: the fields plus the id.
@@ -52,6 +58,7 @@ pub struct UserChanges {
     pub device_tokens: Field<Vec<String>>,
     pub subscribe_to_emails: Field<bool>,
     pub attributes: BTreeMap<String, String>,
+    pub sign_up_date: Field<NaiveDate>,
 }
 
 impl UserFieldsInput {
@@ -66,6 +73,13 @@ impl UserFieldsInput {
             Field::Null => Field::Null,
             Field::Absent => Field::Absent,
         };
+        let sign_up_date = match self.sign_up_date {
+            Field::Value(text) => {
+                Field::Value(parse_sign_up_date(&text).map_err(ApiError::unprocessable)?)
+            }
+            Field::Null => Field::Null,
+            Field::Absent => Field::Absent,
+        };
         Ok(UserChanges {
             email: self.email,
             name: self.name,
@@ -73,6 +87,7 @@ impl UserFieldsInput {
             device_tokens: self.device_tokens,
             subscribe_to_emails: self.subscribe_to_emails,
             attributes,
+            sign_up_date,
         })
     }
 }
@@ -107,6 +122,7 @@ pub struct User {
     pub subscribe_to_emails: bool,
     pub attributes: BTreeMap<String, String>,
     pub control: bool,
+    pub sign_up_date: Option<NaiveDate>,
     /// Milliseconds since the epoch.
     pub created: i64,
     pub updated: i64,
@@ -126,6 +142,7 @@ impl User {
             subscribe_to_emails: true,
             attributes: BTreeMap::new(),
             control,
+            sign_up_date: None,
             created: now_ms,
             updated: now_ms,
         }
@@ -148,6 +165,10 @@ impl User {
         if let Field::Value(subscribe) = changes.subscribe_to_emails {
             next.subscribe_to_emails = subscribe;
         }
+        changes
+            .sign_up_date
+            .clone()
+            .apply_to(&mut next.sign_up_date);
         for (k, v) in &changes.attributes {
             next.attributes.insert(k.clone(), v.clone());
         }
@@ -173,6 +194,12 @@ impl User {
             .unwrap_or(default)
     }
 
+    /// Whether the sign-up date lies after the user's local today, which Trophy refuses.
+    pub fn signed_up_in_future(&self, now_ms: i64, default: Tz) -> bool {
+        self.sign_up_date
+            .is_some_and(|d| d > local_date(from_millis(now_ms), self.time_zone(default)))
+    }
+
     /// The spec's `User` object.
     pub fn to_json(&self) -> Value {
         json!({
@@ -184,6 +211,7 @@ impl User {
             "subscribeToEmails": self.subscribe_to_emails,
             "attributes": self.attributes,
             "control": self.control,
+            "signUpDate": self.sign_up_date.map(|d| d.to_string()),
             "created": format_timestamp(from_millis(self.created)),
             "updated": format_timestamp(from_millis(self.updated)),
         })

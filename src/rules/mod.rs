@@ -1,4 +1,5 @@
 pub mod achievements;
+pub mod anniversary;
 pub mod event_summary;
 pub mod local_time;
 pub mod periods;

@@ -207,6 +207,7 @@ mod tests {
             subscribe_to_emails: true,
             attributes: Default::default(),
             control: false,
+            sign_up_date: None,
             created: 0,
             updated: 0,
         };

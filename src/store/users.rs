@@ -8,11 +8,13 @@ use crate::domain::user::User;
 /// `updated` is the later of the row's and the user's last event (see sql/0009).
 const COLUMNS: &str = "id, tenant_id, external_id, email, name, tz, device_tokens,
      subscribe_to_emails, attributes, control, created,
-     max(updated, ifnull((SELECT max(m.last_at) FROM metric_totals m WHERE m.user_id = users.id), 0))";
+     max(updated, ifnull((SELECT max(m.last_at) FROM metric_totals m WHERE m.user_id = users.id), 0)),
+     sign_up_date";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     let device_tokens: Option<String> = r.get(6)?;
     let attributes: String = r.get(8)?;
+    let sign_up_date: Option<String> = r.get(12)?;
     Ok(User {
         row_id: r.get(0)?,
         tenant_id: r.get(1)?,
@@ -26,6 +28,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         control: r.get(9)?,
         created: r.get(10)?,
         updated: r.get(11)?,
+        sign_up_date: sign_up_date.and_then(|d| d.parse().ok()),
     })
 }
 
@@ -51,8 +54,9 @@ pub fn by_row(conn: &Connection, row_id: i64) -> rusqlite::Result<Option<User>> 
 pub fn insert(conn: &Connection, user: &User) -> rusqlite::Result<User> {
     conn.prepare_cached(
         "INSERT INTO users (tenant_id, external_id, email, name, tz, device_tokens,
-             subscribe_to_emails, attributes, control, preferences, created, updated)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, ?11)",
+             subscribe_to_emails, attributes, control, preferences, created, updated,
+             sign_up_date, anniversary_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{}', ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         user.tenant_id,
@@ -66,6 +70,8 @@ pub fn insert(conn: &Connection, user: &User) -> rusqlite::Result<User> {
         user.control,
         user.created,
         user.updated,
+        user.sign_up_date.map(|d| d.to_string()),
+        anniversary_from(user),
     ])?;
     let row_id = conn.last_insert_rowid();
     conn.prepare_cached(
@@ -91,7 +97,8 @@ pub fn count(conn: &Connection, tenant_id: i64) -> rusqlite::Result<i64> {
 pub fn update(conn: &Connection, user: &User) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE users SET email = ?1, name = ?2, tz = ?3, device_tokens = ?4,
-             subscribe_to_emails = ?5, attributes = ?6, updated = ?7
+             subscribe_to_emails = ?5, attributes = ?6, updated = ?7, sign_up_date = ?9,
+             anniversary_from = ?10
          WHERE id = ?8",
     )?
     .execute(params![
@@ -103,6 +110,8 @@ pub fn update(conn: &Connection, user: &User) -> rusqlite::Result<()> {
         attributes_json(user),
         user.updated,
         user.row_id,
+        user.sign_up_date.map(|d| d.to_string()),
+        anniversary_from(user),
     ])?;
     Ok(())
 }
@@ -133,4 +142,50 @@ fn tokens_json(user: &User) -> Option<String> {
 
 fn attributes_json(user: &User) -> String {
     serde_json::to_string(&user.attributes).unwrap_or_else(|_| "{}".into())
+}
+
+/// The indexed date anniversary achievements look users up by: the sign-up date, else the
+/// UTC date of creation, which is within a day of the local one the rule uses (sql/0012).
+fn anniversary_from(user: &User) -> String {
+    user.sign_up_date
+        .unwrap_or_else(|| crate::clock::from_millis(user.created).date_naive())
+        .to_string()
+}
+
+/// Users of `owner` (0: every tenant) with `anniversary_from` in `(after_key, through]`,
+/// continuing after `(after_key, after_row)` in `(anniversary_from, id)` order.
+pub fn by_anniversary_from(
+    conn: &Connection,
+    owner: i64,
+    after: (&str, i64),
+    through: &str,
+    limit: i64,
+) -> rusqlite::Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT anniversary_from, id FROM users
+          WHERE (anniversary_from, id) > (?1, ?2) AND anniversary_from <= ?3
+            AND (?4 = 0 OR tenant_id = ?4)
+          ORDER BY anniversary_from, id LIMIT ?5",
+    )?;
+    let rows = stmt.query_map(params![after.0, after.1, through, owner, limit], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    rows.collect()
+}
+
+/// Rows of `owner`'s users after `cursor` whose `anniversary_from` is at most `through`.
+pub fn rows_with_anniversary_by(
+    conn: &Connection,
+    owner: i64,
+    cursor: i64,
+    through: &str,
+    limit: i64,
+) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM users
+          WHERE id > ?1 AND (?2 = 0 OR tenant_id = ?2) AND anniversary_from <= ?3
+          ORDER BY id LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![cursor, owner, through, limit], |r| r.get(0))?;
+    rows.collect()
 }

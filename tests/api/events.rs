@@ -335,6 +335,7 @@ async fn an_event_upserts_its_user() {
             "subscribeToEmails": true,
             "attributes": {"plan": "free"},
             "control": false,
+            "signUpDate": null,
             "created": T0,
             "updated": T0
         }),

@@ -8,6 +8,7 @@ mod admin_keys;
 mod admin_metrics;
 mod admin_settings;
 mod admin_support;
+mod anniversaries;
 mod auth;
 mod dashboard;
 mod event_summary;

@@ -7,7 +7,7 @@ use crate::helpers::{
     assert_error, assert_json_eq, is_iso_z, parts, spawn_app, TestApp, CONFIG, T0,
 };
 
-const USER_KEYS: [&str; 10] = [
+const USER_KEYS: [&str; 11] = [
     "id",
     "email",
     "name",
@@ -16,6 +16,7 @@ const USER_KEYS: [&str; 10] = [
     "subscribeToEmails",
     "attributes",
     "control",
+    "signUpDate",
     "created",
     "updated",
 ];
@@ -76,6 +77,7 @@ async fn post_creates_a_user_with_every_field() {
             "subscribeToEmails": true,
             "attributes": {"plan": "free", "country": "uk"},
             "control": false,
+            "signUpDate": null,
             "created": T0,
             "updated": T0
         }),
@@ -132,6 +134,7 @@ async fn post_for_an_existing_id_upserts() {
             "subscribeToEmails": true,
             "attributes": {"plan": "pro", "country": "uk"},
             "control": false,
+            "signUpDate": null,
             "created": T0,
             "updated": "2031-03-01T10:31:00Z"
         }),

@@ -1666,6 +1666,30 @@ def test_admin_achievements_create_update_delete(s: Server) -> None:
     eq((raw.status_code, raw.data.created, len(raw.data.issues)), (200, [], 1), "duplicate key")
 
 
+@test("single")
+def test_anniversary_achievements_and_sign_up_date(s: Server) -> None:
+    admin = s.admin().admin
+    c = s.client()
+    key = f"py-{RUN}-anniversary"
+    made = admin.achievements.create(request=[CreateAchievementRequestItem(
+        name="Two years", trigger="anniversary", anniversary_years=2, key=key, status="active")]).created[0]
+    eq((made.trigger, made.anniversary_years), ("anniversary", 2), "created anniversary achievement")
+    eq(admin.achievements.get(made.id).anniversary_years, 2, "get after create")
+    eq(by_key(c.achievements.all_())[key].anniversary_years, 2, "listed with its years")
+
+    today = s.clock().date()
+    old, new = uid("anniv-old"), uid("anniv-new")
+    signed = str(today.replace(year=today.year - 3, day=min(today.day, 28)))
+    eq(c.users.identify(old, sign_up_date=signed).sign_up_date, signed, "signUpDate stored")
+    got = by_key(c.users.achievements(old))[key]
+    check(got.achieved_at is not None, f"a past anniversary completes at once: {got!r}")
+    eq(c.users.identify(new, sign_up_date=str(today)).sign_up_date, str(today), "today is allowed")
+    check(key not in by_key(c.users.achievements(new)), "not two years yet")
+    expect_error(lambda: c.users.identify(uid("anniv-future"), sign_up_date=str(today + dt.timedelta(days=2))),
+                 422, UnprocessableEntityError, contains="signUpDate", what="a sign-up date in the future")
+    admin.achievements.delete(ids=[made.id])
+
+
 # ============================================================================================
 # multi-tenant server: admin tenants API and isolation
 
