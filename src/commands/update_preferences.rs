@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::domain::field::Field;
 use crate::domain::preferences::{to_response, PreferencesPatch};
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
@@ -20,6 +21,29 @@ impl Command for UpdatePreferences {
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Value, ApiError> {
         let user = store::users::find(ctx.conn, self.tenant, self.user.as_str())?
             .ok_or_else(|| ApiError::not_found("User not found"))?;
+        if self.patch.customizes_streak() {
+            let enabled = ctx
+                .env
+                .settings
+                .streaks
+                .current()
+                .is_some_and(|d| d.customization_enabled);
+            if !enabled {
+                return Err(ApiError::Forbidden(
+                    "Streak customization is not enabled for this organisation".into(),
+                ));
+            }
+            if let Field::Value(metrics) = &self.patch.streak_metrics {
+                for (key, _) in metrics {
+                    if ctx.catalog.metric(self.tenant, key).is_none() {
+                        return Err(ApiError::unprocessable(format!(
+                            "streak.metrics: unknown metric \"{}\"",
+                            key.chars().take(64).collect::<String>()
+                        )));
+                    }
+                }
+            }
+        }
         let mut prefs = store::users::preferences(ctx.conn, user.row_id)?;
         self.patch.apply(&mut prefs);
         store::users::set_preferences(ctx.conn, user.row_id, &prefs, ctx.now.timestamp_millis())?;

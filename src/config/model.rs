@@ -126,7 +126,7 @@ pub enum WeekStart {
     Monday,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StreakCondition {
     pub metric: String,
     pub threshold: f64,
@@ -150,6 +150,8 @@ pub struct StreakDef {
     /// Weekdays 0=Sunday..6=Saturday.
     pub days_off: Vec<u8>,
     pub freezes: Option<FreezeDef>,
+    /// Users may set their own conditions in their preferences (behaviour.md §3.5).
+    pub customization_enabled: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -32,6 +32,7 @@ pub(crate) const KEYS: &[&str] = &[
     "metrics",
     "days_off",
     "freezes",
+    "customization_enabled",
 ];
 
 pub(crate) const CONDITION_KEYS: &[&str] = &["metric", "threshold"];
@@ -58,6 +59,7 @@ pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> 
     let metrics = read_conditions(&t, sink, catalog);
     let days_off = read_days_off(&t, sink);
     let freezes = read_freezes(&t, sink);
+    let customization_enabled = t.opt_bool(sink, "customization_enabled").unwrap_or(false);
     Some(StreakDef {
         frequency,
         evaluation_mode,
@@ -65,6 +67,7 @@ pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> 
         metrics,
         days_off,
         freezes,
+        customization_enabled,
     })
 }
 

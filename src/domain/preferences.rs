@@ -1,9 +1,13 @@
 //! Notification preferences (`/users/{id}/preferences`). Only the types a user has set are
 //! stored and returned; a missing type means "use your own default" (behaviour.md §3.5).
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
+use super::field::Field;
 use crate::error::ApiError;
+
+/// The most metrics a user's own streak conditions may list.
+pub const MAX_STREAK_METRICS: usize = 50;
 
 pub const NOTIFICATION_TYPES: [&str; 4] = [
     "achievement_completed",
@@ -17,8 +21,12 @@ pub const CHANNELS: [&str; 2] = ["email", "push"];
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PreferencesPatch {
     pub notifications: Vec<(String, Vec<String>)>,
-    /// `streak.enabled` (post-1.8); personalised conditions are refused (403).
+    /// `streak.enabled` (post-1.8).
     pub streak_enabled: Option<bool>,
+    /// `streak.evaluationMode`: "AND" or "OR" ("ALL" is read as "AND"); null clears it.
+    pub streak_mode: Field<&'static str>,
+    /// `streak.metrics` as `(key, threshold)`; null clears them.
+    pub streak_metrics: Field<Vec<(String, f64)>>,
 }
 
 impl PreferencesPatch {
@@ -61,11 +69,24 @@ impl PreferencesPatch {
         match object.get("streak") {
             None | Some(Value::Null) => {}
             Some(Value::Object(streak)) => {
-                if streak.contains_key("evaluationMode") || streak.contains_key("metrics") {
-                    return Err(ApiError::Forbidden(
-                        "Streak customization is not enabled for this organisation".into(),
-                    ));
-                }
+                patch.streak_mode = match streak.get("evaluationMode") {
+                    None => Field::Absent,
+                    Some(Value::Null) => Field::Null,
+                    Some(v) => Field::Value(match v.as_str() {
+                        Some("AND" | "ALL") => "AND",
+                        Some("OR") => "OR",
+                        _ => {
+                            return Err(ApiError::unprocessable(
+                                "streak.evaluationMode must be OR or AND",
+                            ))
+                        }
+                    }),
+                };
+                patch.streak_metrics = match streak.get("metrics") {
+                    None => Field::Absent,
+                    Some(Value::Null) => Field::Null,
+                    Some(v) => Field::Value(parse_streak_metrics(v)?),
+                };
                 match streak.get("enabled") {
                     None | Some(Value::Null) => {}
                     Some(Value::Bool(b)) => patch.streak_enabled = Some(*b),
@@ -77,6 +98,11 @@ impl PreferencesPatch {
             Some(_) => return Err(ApiError::bad_request("streak must be an object")),
         }
         Ok(patch)
+    }
+
+    /// Whether the patch sets the user's own streak conditions (needs customization on).
+    pub fn customizes_streak(&self) -> bool {
+        !(self.streak_mode.is_absent() && self.streak_metrics.is_absent())
     }
 
     /// Applies the patch to the stored preferences document.
@@ -98,10 +124,80 @@ impl PreferencesPatch {
                 types.insert(kind.clone(), Value::from(channels.clone()));
             }
         }
+        if self.streak_enabled.is_none() && !self.customizes_streak() {
+            return;
+        }
+        let streak = doc
+            .entry("streak")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !streak.is_object() {
+            *streak = Value::Object(Map::new());
+        }
+        let Some(streak) = streak.as_object_mut() else {
+            return;
+        };
         if let Some(enabled) = self.streak_enabled {
-            doc.insert("streak".into(), serde_json::json!({ "enabled": enabled }));
+            streak.insert("enabled".into(), json!(enabled));
+        }
+        match &self.streak_mode {
+            Field::Absent => {}
+            Field::Null => {
+                streak.remove("evaluationMode");
+            }
+            Field::Value(mode) => {
+                streak.insert("evaluationMode".into(), json!(mode));
+            }
+        }
+        match &self.streak_metrics {
+            Field::Absent => {}
+            Field::Null => {
+                streak.remove("metrics");
+            }
+            Field::Value(list) => {
+                let items: Vec<Value> = list
+                    .iter()
+                    .map(|(key, threshold)| json!({ "key": key, "threshold": threshold }))
+                    .collect();
+                streak.insert("metrics".into(), Value::Array(items));
+            }
         }
     }
+}
+
+/// `[{key, threshold}]`: 1 to `MAX_STREAK_METRICS` distinct keys, thresholds finite and
+/// greater than 0 (the metric keys are checked against the catalog by the writer).
+fn parse_streak_metrics(v: &Value) -> Result<Vec<(String, f64)>, ApiError> {
+    let list = v
+        .as_array()
+        .ok_or_else(|| ApiError::bad_request("streak.metrics must be an array"))?;
+    if list.is_empty() || list.len() > MAX_STREAK_METRICS {
+        return Err(ApiError::unprocessable(format!(
+            "streak.metrics must list 1 to {MAX_STREAK_METRICS} metrics"
+        )));
+    }
+    let mut out: Vec<(String, f64)> = Vec::with_capacity(list.len());
+    for item in list {
+        let key = item
+            .get("key")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::unprocessable("each of streak.metrics needs a string key"))?;
+        let threshold = item
+            .get("threshold")
+            .and_then(Value::as_f64)
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .ok_or_else(|| {
+                ApiError::unprocessable(
+                    "each streak.metrics threshold must be a number greater than 0",
+                )
+            })?;
+        if out.iter().any(|(k, _)| k == key) {
+            return Err(ApiError::unprocessable(
+                "streak.metrics lists a metric twice",
+            ));
+        }
+        out.push((key.to_owned(), threshold));
+    }
+    Ok(out)
 }
 
 /// The response body: `notifications` always present, `streak` when the user set it.

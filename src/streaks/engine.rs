@@ -518,6 +518,7 @@ mod tests {
             }],
             days_off: vec![],
             freezes,
+            customization_enabled: false,
         }
     }
 

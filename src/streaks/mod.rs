@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod engine;
 pub mod jobs;
+pub mod personal;
 pub mod read;
 pub mod recompute;
 pub mod service;
@@ -33,6 +34,7 @@ use view::EventStreak;
 
 use crate::domain::user::User;
 use crate::error::ApiError;
+use crate::store::users as store_users;
 use crate::writer::WriteCtx;
 
 /// What an event did to the streak.
@@ -83,7 +85,13 @@ fn on_event_measured(
             changed_to: None,
         });
     };
-    let rules = Rules::new(&def);
+    // Only with customization on is a user's preferences row read on the event path.
+    let personal = if def.customization_enabled {
+        personal::conditions(&def, &store_users::preferences(ctx.conn, user.row_id)?)
+    } else {
+        None
+    };
+    let rules = Rules::new(personal.as_ref().unwrap_or(&def));
     let now = ctx.now.timestamp_millis();
     let mut streak = service::load(ctx.conn, rules, &owner, now)?;
     service::catch_up(ctx.conn, rules, &mut streak, owner.tz, now)?;

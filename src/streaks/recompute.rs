@@ -74,13 +74,28 @@ pub fn recompute_all(
             created,
         } in users
         {
-            let keys = metric_keys.entry(tenant_id).or_insert_with(|| {
-                def.metrics
+            let personal = if def.customization_enabled {
+                let prefs = crate::store::users::preferences(ctx.conn, user_id)?;
+                super::personal::conditions(def, &prefs)
+            } else {
+                None
+            };
+            let keys_of = |d: &StreakDef| -> Vec<(i64, String)> {
+                d.metrics
                     .iter()
                     .filter_map(|m| catalog.metric(tenant_id, &m.metric))
                     .map(|m| (m.id, m.key.clone()))
                     .collect()
-            });
+            };
+            let personal_keys;
+            let keys = match &personal {
+                Some(p) => {
+                    personal_keys = keys_of(p);
+                    &personal_keys
+                }
+                None => metric_keys.entry(tenant_id).or_insert_with(|| keys_of(def)),
+            };
+            let rules = personal.as_ref().map_or(rules, Rules::new);
             let ids: Vec<i64> = keys.iter().map(|(id, _)| *id).collect();
             let events = store::events_of(ctx.conn, user_id, &ids)?;
             let user_tz: Tz = tz.and_then(|t| t.parse().ok()).unwrap_or(default_tz);

@@ -205,7 +205,7 @@ pub fn to_json(def: Option<&StreakDef>) -> Value {
     json!({
         "frequency": frequency_name(Some(d)),
         "evaluationMode": mode_name(d.evaluation_mode),
-        "customizationEnabled": false,
+        "customizationEnabled": d.customization_enabled,
         "daysOff": d.days_off,
         "metrics": d.metrics.iter()
             .map(|m| json!({ "key": m.metric, "threshold": json_number(m.threshold) }))
@@ -248,13 +248,12 @@ pub fn from_json(body: &Value, base: Option<&StreakDef>) -> Result<StreakDef, St
             _ => return Err("weekStart must be sunday or monday".into()),
         },
     };
-    if let Some(v) = present("customizationEnabled") {
-        match v.as_bool() {
-            Some(false) => {}
-            Some(true) => return Err("Streak customization is not supported by this server".into()),
-            None => return Err("customizationEnabled must be a boolean".into()),
-        }
-    }
+    let customization_enabled = match present("customizationEnabled") {
+        None => base.is_some_and(|b| b.customization_enabled),
+        Some(v) => v
+            .as_bool()
+            .ok_or_else(|| "customizationEnabled must be a boolean".to_owned())?,
+    };
     let days_off = match present("daysOff") {
         None => base.map(|b| b.days_off.clone()).unwrap_or_default(),
         Some(v) => parse_days_off(v)?,
@@ -278,6 +277,7 @@ pub fn from_json(body: &Value, base: Option<&StreakDef>) -> Result<StreakDef, St
         metrics,
         days_off,
         freezes,
+        customization_enabled,
     })
 }
 
@@ -382,6 +382,7 @@ mod tests {
                 auto_earn_interval_days: Some(7),
                 auto_earn_amount: Some(1),
             }),
+            customization_enabled: false,
         }
     }
 
@@ -419,7 +420,7 @@ mod tests {
             json!({"metrics": m, "freezes": {"startCount": 4, "maxCount": 3}}),
             json!({"metrics": m, "freezes": {"maxCount": 101}}),
             json!({"metrics": m, "freezes": {"maxCount": 3, "autoEarnInterval": 7}}),
-            json!({"metrics": m, "customizationEnabled": true}),
+            json!({"metrics": m, "customizationEnabled": "yes"}),
         ] {
             assert!(from_json(&bad, None).is_err(), "{bad}");
         }

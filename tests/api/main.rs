@@ -27,6 +27,7 @@ mod preferences;
 mod rate_limits;
 mod receiver;
 mod streak_admin;
+mod streak_customization;
 mod streaks;
 mod test_clock;
 mod user_metrics;
