@@ -25,6 +25,7 @@ mod points_everywhere;
 mod preferences;
 mod rate_limits;
 mod receiver;
+mod spec_statuses;
 mod streak_admin;
 mod streaks;
 mod test_clock;
