@@ -781,6 +781,9 @@ def app_leaderboards(x: Ctx) -> None:
           query={"userId": a, "offset": 0, "limit": 5}, expect=200)
     x.app("GET", "/leaderboards/{key}", path={"key": "minutes-weekly-by-country"}, expect=422)  # no attributes
     x.app("GET", "/leaderboards/{key}", path={"key": sid("no-such")}, expect=404)
+    x.app("GET", "/leaderboards/{key}", path={"key": "minutes-all-time"}, query={"run": "March"}, expect=(400, 422))
+    x.app("GET", "/users/{id}/leaderboards/{key}", path={"id": a, "key": "minutes-all-time"},
+          query={"run": "March"}, expect=(400, 422))
 
 
 @flow("single")
