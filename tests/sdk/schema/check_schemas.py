@@ -547,6 +547,8 @@ def admin_attributes(x: Ctx) -> None:
     x.admin("PATCH", "/attributes", body=[{"id": tier["id"], "name": "Schema tier (renamed)"}], expect=200)
     x.admin("DELETE", "/attributes", query={"ids": [doomed["id"]]}, expect=200)
     x.admin("GET", "/attributes/{id}", path={"id": str(uuid.uuid4())}, expect=404)
+    x.admin("GET", "/attributes", query={"limit": "many"}, expect=(400, 422))
+    x.admin("DELETE", "/attributes", expect=(400, 422))  # no ids
 
 
 @flow("single")
@@ -687,6 +689,8 @@ def app_users(x: Ctx) -> None:
     x.app("GET", "/achievements", key=None, expect=401)
     x.app("POST", "/users", body={"name": "no id"}, expect=(400, 422))
     x.app("PATCH", "/users/{id}", path={"id": sid("nobody")}, body={"name": "x"}, expect=404)
+    x.app("PUT", "/users/{id}", path={"id": b}, body={"tz": "Mars/Olympus_Mons"}, expect=(400, 422))
+    x.app("GET", "/achievements", query={"userAttributes": "no-colon"}, expect=(400, 422))
     x.app("GET", "/users/{id}/preferences", path={"id": sid("nobody")}, expect=404)
 
 
@@ -761,6 +765,8 @@ def app_points(x: Ctx) -> None:
             x.app("GET", "/points/{key}/level-summary", path={"key": key}, expect=200)
     x.app("GET", "/points/{key}/level-summary", path={"key": x.data["coins"]["key"]}, expect=422)  # no levels
     x.app("GET", "/points/{key}", path={"key": sid("no-such")}, expect=404)
+    x.app("GET", "/users/{id}/points/{key}/event-summary", path={"id": a, "key": "sdk-xp"},
+          query={"aggregation": "yearly", **window}, expect=(400, 422))
     x.app("GET", "/users/{id}/points/{key}", path={"id": sid("nobody"), "key": "sdk-xp"}, expect=404)
 
 
@@ -802,6 +808,7 @@ def admin_streaks(x: Ctx) -> None:
         {"userId": a, "start": start.isoformat(), "end": (start + dt.timedelta(days=2)).isoformat()}
     ]})
     pause = created_one(made, "pause create")
+    x.admin("POST", "/streaks/pauses", body={"pauses": {"userId": a}}, expect=(400, 422))
     x.app("GET", "/users/{id}/streak", path={"id": a}, expect=200)  # now with a pause listed
     x.admin("DELETE", "/streaks/pauses", query={"ids": [pause["id"]]}, expect=200)
     # Bob's streak is lost after two quiet days; restore brings it back
