@@ -33,7 +33,7 @@ impl PreferencesPatch {
     pub fn parse(body: &Value) -> Result<PreferencesPatch, ApiError> {
         let object = body
             .as_object()
-            .ok_or_else(|| ApiError::bad_request("body must be a JSON object"))?;
+            .ok_or_else(|| ApiError::unprocessable("body must be a JSON object"))?;
         let mut patch = PreferencesPatch::default();
         match object.get("notifications") {
             None | Some(Value::Null) => {}
@@ -45,12 +45,14 @@ impl PreferencesPatch {
                         )));
                     }
                     let list = channels.as_array().ok_or_else(|| {
-                        ApiError::bad_request(format!("notifications.{kind} must be an array"))
+                        ApiError::unprocessable(format!("notifications.{kind} must be an array"))
                     })?;
                     let mut parsed: Vec<String> = Vec::new();
                     for channel in list {
                         let name = channel.as_str().ok_or_else(|| {
-                            ApiError::bad_request(format!("notifications.{kind} must hold strings"))
+                            ApiError::unprocessable(format!(
+                                "notifications.{kind} must hold strings"
+                            ))
                         })?;
                         if !CHANNELS.contains(&name) {
                             return Err(ApiError::unprocessable(format!(
@@ -64,7 +66,7 @@ impl PreferencesPatch {
                     patch.notifications.push((kind.clone(), parsed));
                 }
             }
-            Some(_) => return Err(ApiError::bad_request("notifications must be an object")),
+            Some(_) => return Err(ApiError::unprocessable("notifications must be an object")),
         }
         match object.get("streak") {
             None | Some(Value::Null) => {}
@@ -91,11 +93,11 @@ impl PreferencesPatch {
                     None | Some(Value::Null) => {}
                     Some(Value::Bool(b)) => patch.streak_enabled = Some(*b),
                     Some(_) => {
-                        return Err(ApiError::bad_request("streak.enabled must be a boolean"))
+                        return Err(ApiError::unprocessable("streak.enabled must be a boolean"))
                     }
                 }
             }
-            Some(_) => return Err(ApiError::bad_request("streak must be an object")),
+            Some(_) => return Err(ApiError::unprocessable("streak must be an object")),
         }
         Ok(patch)
     }
@@ -235,7 +237,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_type_or_channel_is_422() {
+    fn unknown_type_or_channel_or_a_wrong_type_is_422() {
         assert!(matches!(
             PreferencesPatch::parse(&json!({"notifications": {"sms_blast": []}})),
             Err(ApiError::Unprocessable(_))
@@ -244,9 +246,10 @@ mod tests {
             PreferencesPatch::parse(&json!({"notifications": {"recap": ["sms"]}})),
             Err(ApiError::Unprocessable(_))
         ));
+        // A wrong JSON type too: the spec of PATCH /users/{id}/preferences lists no 400.
         assert!(matches!(
             PreferencesPatch::parse(&json!({"notifications": {"recap": "email"}})),
-            Err(ApiError::BadRequest(_))
+            Err(ApiError::Unprocessable(_))
         ));
     }
 

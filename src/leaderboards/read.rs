@@ -36,9 +36,10 @@ pub fn select_run(
     let schedule = board.schedule();
     match run {
         Some(text) => {
+            // 422: neither leaderboard read lists 400 in the 1.21.1 spec.
             let date: NaiveDate = text
                 .parse()
-                .map_err(|_| ApiError::bad_request("run must be a date (YYYY-MM-DD)"))?;
+                .map_err(|_| ApiError::unprocessable("run must be a date (YYYY-MM-DD)"))?;
             schedule
                 .run_containing(date)
                 .map(Some)

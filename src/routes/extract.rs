@@ -1,6 +1,7 @@
 //! Extractor settings so malformed input gets `{"error": ...}` like every other error.
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::Method;
 use actix_web::{web, HttpRequest};
 
 use crate::error::ApiError;
@@ -12,15 +13,51 @@ pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(MAX_BODY)
         .content_type_required(false)
-        .error_handler(|err: JsonPayloadError, _req: &HttpRequest| {
+        .error_handler(|err: JsonPayloadError, req: &HttpRequest| {
             let message = match &err {
                 JsonPayloadError::Deserialize(e) => format!("Invalid request body: {e}"),
                 JsonPayloadError::OverflowKnownLength { .. }
-                | JsonPayloadError::Overflow { .. } => "Request body is too large".to_string(),
+                | JsonPayloadError::Overflow { .. } => {
+                    return ApiError::bad_request("Request body is too large").into();
+                }
                 other => format!("Invalid request body: {other}"),
             };
-            ApiError::bad_request(message).into()
+            if documents_400(req.method(), req.match_pattern().as_deref()) {
+                ApiError::bad_request(message).into()
+            } else {
+                ApiError::unprocessable(message).into()
+            }
         })
+}
+
+/// Admin operations whose 1.21.1 spec lists 400 for a bad body, plus `/settings`, which is
+/// newer than the specs and answers 400 like the application API.
+const ADMIN_WITH_400: &[(Method, &str)] = &[
+    (Method::POST, "/admin/v1/metrics/events"),
+    (Method::POST, "/admin/v1/streaks/freezes"),
+    (Method::POST, "/admin/v1/streaks/restore"),
+    (Method::PATCH, "/admin/v1/settings"),
+];
+
+/// Application operations with a body whose spec lists no 400.
+const APP_WITHOUT_400: &[(Method, &str)] = &[
+    (Method::POST, "/v1/achievements/{key}/complete"),
+    (Method::PATCH, "/v1/users/{id}/preferences"),
+];
+
+/// Whether the operation's spec documents 400 for an unreadable body (behaviour.md §1.4
+/// prefers 400 for it). Where it does not, the answer is the 422 every operation documents
+/// for invalid input, so a client reading the spec knows every status it can get.
+fn documents_400(method: &Method, pattern: Option<&str>) -> bool {
+    let Some(pattern) = pattern else {
+        return true;
+    };
+    let listed = |ops: &[(Method, &str)]| ops.iter().any(|(m, p)| m == method && *p == pattern);
+    if pattern.starts_with("/admin/") {
+        listed(ADMIN_WITH_400)
+    } else {
+        !listed(APP_WITHOUT_400)
+    }
 }
 
 pub fn path_config() -> web::PathConfig {
@@ -33,4 +70,36 @@ pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err: QueryPayloadError, _| {
         ApiError::unprocessable(format!("Invalid query parameters: {err}")).into()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_body_is_400_only_where_the_spec_lists_400() {
+        assert!(documents_400(&Method::POST, Some("/v1/users")));
+        assert!(documents_400(
+            &Method::POST,
+            Some("/v1/metrics/{key}/event")
+        ));
+        assert!(!documents_400(
+            &Method::POST,
+            Some("/v1/achievements/{key}/complete")
+        ));
+        assert!(!documents_400(
+            &Method::PATCH,
+            Some("/v1/users/{id}/preferences")
+        ));
+        assert!(documents_400(
+            &Method::POST,
+            Some("/admin/v1/metrics/events")
+        ));
+        assert!(!documents_400(&Method::POST, Some("/admin/v1/metrics")));
+        assert!(!documents_400(
+            &Method::PATCH,
+            Some("/admin/v1/points/{system}/levels")
+        ));
+        assert!(documents_400(&Method::POST, None));
+    }
 }

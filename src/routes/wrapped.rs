@@ -53,7 +53,15 @@ async fn wrapped(
                 .ok_or_else(|| ApiError::not_found("User not found"))?;
             let tz = user.time_zone(settings.config.server.default_timezone);
             let year = year_of(year.as_deref(), local_date(now, tz).year())?;
-            crate::wrapped::read::wrapped(conn, &catalog, &settings.streaks, &user, tz, year)
+            crate::wrapped::read::wrapped(
+                conn,
+                &catalog,
+                &settings.streaks,
+                &user,
+                tz,
+                year,
+                now.date_naive(),
+            )
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))

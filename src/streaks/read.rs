@@ -80,8 +80,14 @@ pub fn user_streak(
     } else {
         None
     };
+    let extended = streak
+        .row
+        .extended_at
+        .filter(|_| base.length > 0)
+        .map(|ms| format_timestamp(from_millis(ms)));
     Ok(StreakResponse {
         base,
+        extended,
         streak_history: history,
         rank,
         pauses,
@@ -108,6 +114,7 @@ fn unconfigured(tz: Tz, now: DateTime<Utc>, n: i64, pauses: Vec<PauseItem>) -> S
         .collect();
     StreakResponse {
         base,
+        extended: None,
         streak_history: history,
         rank: None,
         pauses,

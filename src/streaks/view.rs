@@ -67,6 +67,9 @@ pub struct PauseItem {
 pub struct StreakResponse {
     #[serde(flatten)]
     pub base: BaseStreak,
+    /// The time of the last extension (1.21.1 turned the event variant's flag into this
+    /// timestamp here); null while no streak is active, like `started`.
+    pub extended: Option<String>,
     pub streak_history: Vec<HistoryItem>,
     /// Deprecated in Trophy: competition rank by active length, null without a streak.
     pub rank: Option<i64>,

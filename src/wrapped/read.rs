@@ -80,6 +80,14 @@ struct Figures {
     change: f64,
 }
 
+/// The slice's total at the end of local day `last`.
+fn total_through(days: &Days, last: i64) -> f64 {
+    days.iter()
+        .take_while(|(day, _, _)| *day <= last)
+        .map(|(_, _, amount)| amount)
+        .sum()
+}
+
 /// The slice's change within `period` and total at its end; `None` without an event in it.
 fn figures(days: &Days, period: &Period) -> Option<Figures> {
     let mut total = 0.0;
@@ -103,6 +111,8 @@ struct Reader<'a> {
     user: &'a User,
     catalog: &'a Catalog,
     tz: Tz,
+    /// The clock's UTC date, for the leaderboards' status (as the leaderboard reads say it).
+    today: NaiveDate,
     /// `None` for ids that are no metric or points system (looked up once).
     sources: BTreeMap<i64, Option<Source>>,
     /// (source, attr key, attr value) → days.
@@ -205,6 +215,29 @@ impl Reader<'_> {
                 points.insert(source.key.clone(), Value::Object(entry));
             }
         }
+        // Every active metric has an entry (behaviour.md §9), so a client can show "0 this
+        // week" without knowing the metric list; a quiet one has no percentile, since that
+        // ranks the users who were active in the period.
+        for metric in self.catalog.metrics_for(self.user.tenant_id) {
+            if metrics.contains_key(&metric.key) {
+                continue;
+            }
+            let total = self
+                .slices
+                .get(&(metric.id, String::new(), String::new()))
+                .map_or(0.0, |days| total_through(days, period.last));
+            metrics.insert(
+                metric.key.clone(),
+                json!({
+                    "name": metric.name,
+                    "units": metric.units,
+                    "currentTotal": json_number(total),
+                    "changeThisPeriod": 0,
+                    "percentChange": 0,
+                    "byAttribute": {},
+                }),
+            );
+        }
         let (from_ms, to_ms) = self.bounds(period)?;
         let mut out = Map::new();
         out.insert("metrics".into(), Value::Object(metrics));
@@ -215,7 +248,14 @@ impl Reader<'_> {
         );
         out.insert(
             "leaderboards".into(),
-            Value::Object(best_ranks(self.conn, self.user.row_id, from_ms, to_ms)?),
+            Value::Object(best_ranks(
+                self.conn,
+                self.catalog,
+                self.user,
+                self.today,
+                from_ms,
+                to_ms,
+            )?),
         );
         Ok(out)
     }
@@ -278,7 +318,8 @@ fn date_text(day: i64) -> Value {
     date_of(day).map_or(Value::Null, |d| json!(d.format("%Y-%m-%d").to_string()))
 }
 
-/// The `WrappedResponse` of `user` for local calendar `year` (already validated).
+/// The `WrappedResponse` of `user` for local calendar `year` (already validated); `today`
+/// is the clock's UTC date.
 pub fn wrapped(
     conn: &Connection,
     catalog: &Catalog,
@@ -286,6 +327,7 @@ pub fn wrapped(
     user: &User,
     tz: Tz,
     year: i32,
+    today: NaiveDate,
 ) -> Result<Value, ApiError> {
     let out_of_range = || ApiError::unprocessable("year is out of range");
     let jan1 = NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(out_of_range)?;
@@ -298,6 +340,7 @@ pub fn wrapped(
         user,
         catalog,
         tz,
+        today,
         sources: BTreeMap::new(),
         slices: BTreeMap::new(),
     };

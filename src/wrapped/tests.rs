@@ -102,6 +102,8 @@ impl Command for Review {
             &user,
             tz,
             2031,
+            chrono::NaiveDate::from_ymd_opt(2031, 12, 31)
+                .ok_or_else(|| ApiError::internal("date"))?,
         )
     }
 }

@@ -61,12 +61,12 @@ async fn settings_patch_merges_persists_and_places_new_users() {
 }
 
 #[tokio::test]
-async fn one_environment_is_listed() {
+async fn one_environment_is_listed_with_the_production_priority() {
     let app = spawn_app(CONFIG).await;
     let (status, body) = admin(&app, Method::GET, "/admin/v1/environments", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
-        json!([{"name": "Production", "key": "production", "priority": 0}])
+        json!([{"name": "Production", "key": "production", "priority": 1}])
     );
 }

@@ -319,11 +319,13 @@ async fn weekly_runs_follow_each_users_local_date() {
     )
     .await;
     assert_eq!(message, "Leaderboard run not found");
-    assert_error(
-        app.get("/v1/leaderboards/weekly?run=March").await,
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    for path in [
+        "/v1/leaderboards/weekly?run=March",
+        "/v1/users/pago/leaderboards/weekly?run=March",
+    ] {
+        let message = assert_error(app.get(path).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(message, "run must be a date (YYYY-MM-DD)");
+    }
 }
 
 #[tokio::test]

@@ -26,6 +26,7 @@ mod points_everywhere;
 mod preferences;
 mod rate_limits;
 mod receiver;
+mod spec_statuses;
 mod streak_admin;
 mod streak_customization;
 mod streaks;

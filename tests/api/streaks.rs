@@ -1166,3 +1166,37 @@ async fn settle_100k_streaks_at_one_boundary() {
         assert_eq!(settled, 100_001);
     }
 }
+
+#[tokio::test]
+async fn the_streak_read_says_when_the_streak_was_last_extended() {
+    let app = spawn_app(&config(DAILY)).await;
+    app.set_clock_ok("2031-03-01T07:00:00Z").await;
+    let (status, _) = parts(
+        app.send_json(Method::POST, "/v1/users", &json!({"id": "u1"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // No streak yet: the key is there, null.
+    let s = streak(&app, "u1").await;
+    assert_eq!(s.get("extended"), Some(&Value::Null), "{s}");
+
+    lesson(&app, "2031-03-01T08:00:00Z", "u1").await;
+    assert_eq!(streak(&app, "u1").await["extended"], "2031-03-01T08:00:00Z");
+    // A second lesson the same day does not extend it again.
+    lesson(&app, "2031-03-01T09:30:00Z", "u1").await;
+    assert_eq!(streak(&app, "u1").await["extended"], "2031-03-01T08:00:00Z");
+    lesson(&app, "2031-03-02T07:15:00Z", "u1").await;
+    let s = streak(&app, "u1").await;
+    assert_json_eq(
+        &json!([s["length"], s["extended"]]),
+        &json!([2, "2031-03-02T07:15:00Z"]),
+    );
+    // Still active the next day before acting: the last extension stands.
+    app.set_clock_ok("2031-03-03T12:00:00Z").await;
+    assert_eq!(streak(&app, "u1").await["extended"], "2031-03-02T07:15:00Z");
+    // 03-03 missed: the streak is lost and no longer has an extension.
+    app.set_clock_ok("2031-03-04T00:30:00Z").await;
+    let s = streak(&app, "u1").await;
+    assert_json_eq(&json!([s["length"], s["extended"]]), &json!([0, null]));
+}

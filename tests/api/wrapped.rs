@@ -66,6 +66,20 @@ async fn wrapped(app: &TestApp, user: &str, year: i32) -> Value {
     body
 }
 
+/// The entry of a metric without events in the period; `total` is its total at the end.
+fn quiet(name: &str, units: &str, total: i64) -> Value {
+    json!({"name": name, "units": units, "currentTotal": total, "changeThisPeriod": 0,
+           "percentChange": 0, "byAttribute": {}})
+}
+
+fn quiet_lessons(total: i64) -> Value {
+    quiet("Lessons completed", "lessons", total)
+}
+
+fn quiet_minutes(total: i64) -> Value {
+    quiet("Minutes practised", "minutes", total)
+}
+
 fn keys(map: &Value) -> Vec<String> {
     map.as_object().expect("map").keys().cloned().collect()
 }
@@ -121,7 +135,9 @@ async fn a_year_in_kiritimati_and_pago_pago() {
     assert_eq!(lessons["currentTotal"], 14);
     // The year: kiri 14, a 20, b 11, c 50 (pago counts too: 7).
     assert_eq!(lessons["percentileThisPeriod"], 60);
-    assert_eq!(keys(&year["metrics"]), vec!["lessons"]);
+    // Every active metric is listed; minutes saw no event all year.
+    assert_eq!(keys(&year["metrics"]), vec!["lessons", "minutes"]);
+    assert_json_eq(&year["metrics"]["minutes"], &quiet_minutes(0));
     assert_eq!(year["points"], json!({}));
     assert_eq!(year["leaderboards"], json!({}));
     let achievements = year["achievements"].as_array().expect("list");
@@ -178,7 +194,10 @@ async fn a_quiet_year_and_bad_requests() {
     assert_eq!(a["mostActiveDay"]["date"], "2030-01-01");
     assert_eq!(a["mostActiveWeek"]["start"], "2029-12-31");
     assert_eq!(a["mostActiveMonth"]["month"], 0);
-    assert_eq!(a["entireYear"]["metrics"], json!({}));
+    assert_json_eq(
+        &a["entireYear"]["metrics"],
+        &json!({"lessons": quiet_lessons(0), "minutes": quiet_minutes(0)}),
+    );
     assert_json_eq(
         &a["entireYear"]["longestStreak"],
         &json!({"length": 0, "frequency": "daily", "periodStart": null, "periodEnd": null,
@@ -187,7 +206,10 @@ async fn a_quiet_year_and_bad_requests() {
     // The first year there is.
     let first = wrapped(&app, "a", 1).await;
     assert_eq!(first["activity"]["mostActiveDay"]["date"], "0001-01-01");
-    assert_eq!(first["activity"]["entireYear"]["metrics"], json!({}));
+    assert_json_eq(
+        &first["activity"]["mostActiveDay"]["metrics"],
+        &json!({"lessons": quiet_lessons(0), "minutes": quiet_minutes(0)}),
+    );
     // No year: the current one.
     let (status, body) = app.get_json("/v1/users/a/wrapped").await;
     assert_eq!(status, StatusCode::OK);
@@ -233,4 +255,134 @@ async fn events_stored_before_the_aggregates_are_backfilled() {
         app.count("SELECT count(*) FROM meta WHERE key = 'wrapped_backfill'"),
         0
     );
+}
+
+#[tokio::test]
+async fn a_metric_quiet_in_the_period_keeps_its_total_with_no_change() {
+    let app = spawn_app(&config()).await;
+    app.set_clock_ok("2031-03-01T10:30:00Z").await;
+    let body = json!({"user": utc("a"), "value": 25, "attributes": {"source": "web"}});
+    let (status, reply) = parts(app.post_event("minutes", &body, None).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    // June is the busiest: three lessons on one day, no minutes.
+    for hour in ["10", "11", "12"] {
+        event(
+            &app,
+            &format!("2031-06-09T{hour}:00:00Z"),
+            utc("a"),
+            1.0,
+            None,
+        )
+        .await;
+    }
+    let a = wrapped(&app, "a", 2031).await["activity"].clone();
+    assert_eq!(a["mostActiveDay"]["date"], "2031-06-09");
+    for period in ["mostActiveDay", "mostActiveWeek", "mostActiveMonth"] {
+        assert_json_eq(&a[period]["metrics"]["minutes"], &quiet_minutes(25));
+        assert_eq!(
+            a[period]["metrics"]["lessons"]["changeThisPeriod"], 3,
+            "{period}"
+        );
+    }
+    let minutes = &a["entireYear"]["metrics"]["minutes"];
+    assert_eq!(minutes["changeThisPeriod"], 25);
+    assert_eq!(
+        minutes["byAttribute"]["source"]["web"]["changeThisPeriod"],
+        25
+    );
+}
+
+/// A metric board, a points board and a streak board, all running since 1 January.
+fn boards_config() -> String {
+    format!(
+        r#"{CONFIG}
+[[points]]
+key = "xp"
+name = "XP"
+
+  [[points.triggers]]
+  type = "metric"
+  points = 10
+  metric = "lessons"
+  threshold = 1
+
+[[leaderboards]]
+key = "lessons-board"
+name = "Lessons board"
+rank_by = "metric"
+metric = "lessons"
+start = "2031-01-01"
+
+[[leaderboards]]
+key = "xp-board"
+name = "XP board"
+rank_by = "points"
+points_system = "xp"
+start = "2031-01-01"
+
+[[leaderboards]]
+key = "streak-board"
+name = "Streak board"
+rank_by = "streak"
+start = "2031-01-01"
+"#
+    )
+}
+
+#[tokio::test]
+async fn leaderboards_are_described_as_the_leaderboard_reads_describe_them() {
+    let app = spawn_app(&boards_config()).await;
+    event(&app, "2031-03-01T10:30:00Z", utc("a"), 2.0, None).await;
+    event(&app, "2031-03-01T11:30:00Z", utc("b"), 5.0, None).await;
+    let year = wrapped(&app, "a", 2031).await["activity"]["entireYear"].clone();
+    let boards = &year["leaderboards"];
+    assert_eq!(
+        keys(boards),
+        vec!["lessons-board", "streak-board", "xp-board"]
+    );
+
+    let lessons = &boards["lessons-board"];
+    assert_eq!(lessons["metricKey"], "lessons");
+    assert_eq!(lessons["metricName"], "Lessons completed");
+    assert_eq!(lessons["rankBy"], "metric");
+    // a was first before b passed her; the best rank of the year counts.
+    assert_eq!(lessons["rank"], 1);
+    assert_eq!(lessons["value"], 2);
+    let xp = &boards["xp-board"];
+    assert_eq!(xp["pointsSystemKey"], "xp");
+    assert_eq!(xp["pointsSystemName"], "XP");
+    let streak = &boards["streak-board"];
+    assert_eq!(streak["rankBy"], "streak");
+    // Keys that do not apply to a board's kind are left out, never null.
+    for (board, absent) in [
+        (lessons, ["pointsSystemKey", "pointsSystemName"]),
+        (xp, ["metricKey", "metricName"]),
+        (streak, ["metricKey", "pointsSystemKey"]),
+    ] {
+        for key in absent {
+            assert!(board.get(key).is_none(), "{key}: {board}");
+        }
+    }
+    // The rest matches GET /users/{id}/leaderboards/{key}, bar the rank and history.
+    let (status, read) = app.get_json("/v1/users/a/leaderboards/xp-board").await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    for key in [
+        "id",
+        "name",
+        "key",
+        "status",
+        "description",
+        "breakdownAttribute",
+        "breakdownAttributes",
+        "userAttributes",
+        "start",
+        "end",
+        "maxParticipants",
+        "runUnit",
+        "runInterval",
+        "pointsSystemKey",
+        "pointsSystemName",
+    ] {
+        assert_eq!(xp[key], read[key], "{key}");
+    }
 }

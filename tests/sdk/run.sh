@@ -4,11 +4,14 @@
 #   tests/sdk/python/test_sdk.py  (PyPI trophy==1.27.0)      against both servers
 #   tests/sdk/node/test_sdk.js    (npm @trophyso/node@1.0.42) against the single-tenant one
 #   tests/sdk/dashboard/test_api.mjs  (the dashboard's api.js as served, plain Node) against both
+#   tests/sdk/schema/check_schemas.py (PyPI jsonschema) every operation of the 1.21.1 specs,
+#                                     answers checked against their schemas, against both
 # Exits non-zero if anything failed. The last line is the combined `N passed, M failed`.
 #
 # Environment:
 #   TROPHYD_BIN   use this trophyd binary instead of building target/release/trophyd
-#   SDK_TESTS     "python", "node", "dashboard" or "all" (default)
+#   SDK_TESTS     "python", "node", "dashboard", "schema" or "all" (default)
+#   TROPHY_SPECS  the directory of the 1.21.1 spec files (default: shared/specs beside the repo)
 #   SDK_KEEP=1    keep the servers' temporary data dirs and logs
 set -euo pipefail
 
@@ -17,20 +20,33 @@ ROOT="$(cd "$SDK_DIR/../.." && pwd)"
 VENV="$SDK_DIR/.venv"
 WHICH="${SDK_TESTS:-all}"
 PY_SDK="trophy==1.27.0"
+PY_JSONSCHEMA="jsonschema==4.23.0"
 
 log() { printf '[sdk] %s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------------------------------------
 # 1. clients
 
-if [[ "$WHICH" == all || "$WHICH" == python ]]; then
+# pip_pin PACKAGE==VERSION: installs it into the venv unless that version is there
+pip_pin() {
+  local name="${1%%==*}" version="${1##*==}"
+  if ! "$VENV/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version(sys.argv[1]) != sys.argv[2])' \
+      "$name" "$version" 2>/dev/null; then
+    log "installing $1 into tests/sdk/.venv"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "$1"
+  fi
+}
+
+if [[ "$WHICH" == all || "$WHICH" == python || "$WHICH" == schema ]]; then
   if [[ ! -x "$VENV/bin/python" ]]; then
     log "creating the Python venv at tests/sdk/.venv"
     python3 -m venv "$VENV"
   fi
-  if ! "$VENV/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("trophy") != "1.27.0")' 2>/dev/null; then
-    log "installing $PY_SDK into tests/sdk/.venv"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check "$PY_SDK"
+  if [[ "$WHICH" != schema ]]; then
+    pip_pin "$PY_SDK"
+  fi
+  if [[ "$WHICH" != python ]]; then
+    pip_pin "$PY_JSONSCHEMA"
   fi
 fi
 
@@ -157,6 +173,13 @@ fi
 if [[ "$WHICH" == all || "$WHICH" == dashboard ]]; then
   run_suite dashboard node "$SDK_DIR/dashboard/test_api.mjs" \
     --url "$URL_single" --api-key tr_sdk_test_api_key --admin-key tr_sdk_test_admin_key \
+    --multi "$URL_multi" --multi-api-key tr_sdk_multi_api_key --multi-admin-key tr_sdk_multi_admin_key
+fi
+
+# Last: it moves the test clock days ahead, which the other suites must not see.
+if [[ "$WHICH" == all || "$WHICH" == schema ]]; then
+  run_suite schema "$VENV/bin/python" "$SDK_DIR/schema/check_schemas.py" \
+    --single "$URL_single" --single-api-key tr_sdk_test_api_key --single-admin-key tr_sdk_test_admin_key \
     --multi "$URL_multi" --multi-api-key tr_sdk_multi_api_key --multi-admin-key tr_sdk_multi_admin_key
 fi
 

@@ -37,6 +37,7 @@ async fn update(
 
 /// One server is one environment (behaviour.md §1.2: data is isolated per environment, and
 /// a trophyd deployment holds exactly one), so the list has a single production entry.
+/// Its priority is 1 because the SDK's `AdminEnvironment` documents "Production is always 1".
 async fn environments() -> HttpResponse {
-    HttpResponse::Ok().json(json!([{ "name": "Production", "key": "production", "priority": 0 }]))
+    HttpResponse::Ok().json(json!([{ "name": "Production", "key": "production", "priority": 1 }]))
 }

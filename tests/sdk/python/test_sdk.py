@@ -2175,7 +2175,7 @@ def test_admin_settings_and_environments(s: Server) -> None:
     expect_error(lambda: admin.settings.update(branding=UpdateAdminSettingsBranding(brand_color="teal")), 422,
                  UnprocessableEntityError, what="bad colour")
     envs = admin.environments.list()
-    eq([(e.key, e.priority) for e in envs], [("production", 0)], "environments")
+    eq([(e.key, e.priority) for e in envs], [("production", 1)], "environments (production is always 1)")
 
 
 @test("single")
