@@ -6,7 +6,7 @@ use super::record_event::RecordEvent;
 use crate::error::ApiError;
 use crate::writer::{Command, WriteCtx};
 
-pub const MAX_BATCH: usize = 1000;
+pub use crate::domain::limits::MAX_BATCH_EVENTS as MAX_BATCH;
 
 pub struct BatchEvents(pub Vec<RecordEvent>);
 

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
+use crate::error::{echo, ApiError};
 
 pub const NOTIFICATION_TYPES: [&str; 4] = [
     "achievement_completed",
@@ -33,20 +33,28 @@ impl PreferencesPatch {
                 for (kind, channels) in types {
                     if !NOTIFICATION_TYPES.contains(&kind.as_str()) {
                         return Err(ApiError::unprocessable(format!(
-                            "Unknown notification type: {kind}"
+                            "Unknown notification type: {}",
+                            echo(kind)
                         )));
                     }
                     let list = channels.as_array().ok_or_else(|| {
-                        ApiError::bad_request(format!("notifications.{kind} must be an array"))
+                        ApiError::bad_request(format!(
+                            "notifications.{} must be an array",
+                            echo(kind)
+                        ))
                     })?;
                     let mut parsed: Vec<String> = Vec::new();
                     for channel in list {
                         let name = channel.as_str().ok_or_else(|| {
-                            ApiError::bad_request(format!("notifications.{kind} must hold strings"))
+                            ApiError::bad_request(format!(
+                                "notifications.{} must hold strings",
+                                echo(kind)
+                            ))
                         })?;
                         if !CHANNELS.contains(&name) {
                             return Err(ApiError::unprocessable(format!(
-                                "Unknown notification channel: {name}"
+                                "Unknown notification channel: {}",
+                                echo(name)
                             )));
                         }
                         if !parsed.iter().any(|c| c == name) {

@@ -15,6 +15,7 @@ mod events;
 mod group_commit;
 mod helpers;
 mod idempotency;
+mod input_limits;
 mod leaderboard_admin;
 mod leaderboard_webhooks;
 mod leaderboards;
