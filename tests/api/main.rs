@@ -14,6 +14,7 @@ mod event_summary;
 mod events;
 mod group_commit;
 mod helpers;
+mod http_faults;
 mod idempotency;
 mod input_limits;
 mod leaderboard_admin;
