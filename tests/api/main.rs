@@ -21,6 +21,7 @@ mod leaderboard_admin;
 mod leaderboard_webhooks;
 mod leaderboards;
 mod ops;
+mod overflow;
 mod points;
 mod points_admin;
 mod points_everywhere;

@@ -174,6 +174,10 @@ async fn batch_events(
             idempotency_key: item.idempotency_key,
         });
     }
-    let accepted = state.writer.execute(BatchEvents(events)).await?;
-    Ok(HttpResponse::Accepted().json(json!({ "accepted": accepted })))
+    let outcome = state.writer.execute(BatchEvents(events)).await?;
+    state
+        .telemetry
+        .batch_events_skipped
+        .fetch_add(outcome.skipped as u64, std::sync::atomic::Ordering::Relaxed);
+    Ok(HttpResponse::Accepted().json(json!({ "accepted": outcome.accepted })))
 }
