@@ -126,10 +126,14 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen)?;
         let address = listener.local_addr()?;
         let test_clock = settings.test_clock;
+        let body_limits = web::Data::new(routes::BodyLimits::new(Duration::from_millis(
+            u64::from(limits.body_timeout_ms),
+        )));
         let access_log =
             log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(crate::routes::guard))
                 .wrap(from_fn(crate::routes::record_request))
                 // The access log renders every request before `log` filters it, so it is
                 // only installed when info lines are kept.
@@ -138,6 +142,7 @@ impl Application {
                     Logger::new("%a \"%r\" %s %b %Dms"),
                 ))
                 .app_data(state.clone())
+                .app_data(body_limits.clone())
                 .app_data(routes::json_config())
                 .app_data(routes::path_config())
                 .app_data(routes::query_config())

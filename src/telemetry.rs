@@ -22,6 +22,8 @@ pub struct Telemetry {
     latency_sum_micros: AtomicU64,
     latency_total: AtomicU64,
     pub events_applied: AtomicU64,
+    /// Events of admin batches skipped because they would have overflowed a total.
+    pub batch_events_skipped: AtomicU64,
 }
 
 impl Telemetry {
@@ -141,6 +143,13 @@ impl Telemetry {
             "Metric events applied (replays excluded).",
             "counter",
             self.events_applied.load(Ordering::Relaxed).to_string(),
+        );
+        gauge(
+            &mut out,
+            "trophyd_batch_events_skipped_total",
+            "Events of POST /admin/v1/metrics/events skipped because a total would have overflowed.",
+            "counter",
+            self.batch_events_skipped.load(Ordering::Relaxed).to_string(),
         );
         let _ = writeln!(
             out,

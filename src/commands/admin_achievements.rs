@@ -12,7 +12,7 @@ use crate::achievements::view;
 use crate::catalog::{Achievement, AchievementTrigger, Catalog};
 use crate::commands::bulk::{issue, valid_key, Outcome, MANAGED};
 use crate::config::AttributeType;
-use crate::error::ApiError;
+use crate::error::{echo, ApiError};
 use crate::rules::anniversary::MAX_YEARS;
 use crate::writer::{Command, WriteCtx};
 
@@ -190,7 +190,7 @@ fn body_for(
             }
         }
         "" => return Err("trigger is required".into()),
-        other => return Err(format!("unknown trigger \"{other}\"")),
+        other => return Err(format!("unknown trigger \"{}\"", echo(other))),
     }
     // Keys that belong to another trigger would confuse readers of the body.
     for (field, owner) in [
@@ -211,7 +211,7 @@ fn body_for(
 fn status_of(item: &AchievementItem, default: &str) -> Result<String, String> {
     match item.status.as_deref().unwrap_or(default) {
         s @ ("active" | "inactive" | "locked") => Ok(s.to_owned()),
-        other => Err(format!("unknown status \"{other}\"")),
+        other => Err(format!("unknown status \"{}\"", echo(other))),
     }
 }
 

@@ -236,10 +236,14 @@ impl Command for ArchiveDefinitions {
     }
 }
 
-/// A required, non-blank name.
+/// A required, non-blank name of at most 255 characters (the admin spec's `maxLength`
+/// for names).
 pub fn name_of(name: Option<&str>) -> Result<String, &'static str> {
     match name.map(str::trim) {
-        Some(n) if !n.is_empty() => Ok(n.to_owned()),
-        _ => Err("name must be a non-empty string"),
+        None | Some("") => Err("name must be a non-empty string"),
+        Some(n) if n.chars().count() > crate::domain::limits::MAX_DEFINITION_NAME_CHARS => {
+            Err("name must be a non-empty string of at most 255 characters")
+        }
+        Some(n) => Ok(n.to_owned()),
     }
 }

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
 
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::error::{echo, ApiError};
 use crate::writer::{Command, WriteCtx};
 
 const META_KEY: &str = "admin_settings";
@@ -116,7 +116,10 @@ pub fn merge(current: &Value, patch: &Value) -> Result<Value, ApiError> {
                         .as_str()
                         .ok_or_else(|| ApiError::bad_request("font must be a string"))?;
                     if !FONTS.contains(&s) {
-                        return Err(ApiError::unprocessable(format!("unknown font \"{s}\"")));
+                        return Err(ApiError::unprocessable(format!(
+                            "unknown font \"{}\"",
+                            echo(s)
+                        )));
                     }
                     target.insert(field.clone(), json!(s));
                 }

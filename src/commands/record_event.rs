@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use super::upsert_user::{upsert, Touch};
 use crate::achievements::engine as achievements;
 use crate::catalog::Metric;
+use crate::domain::number::check_finite;
 use crate::domain::user::UserUpsert;
 use crate::error::ApiError;
 use crate::leaderboards::ValueChange;
@@ -133,6 +134,9 @@ impl Command for RecordEvent {
         )?;
         let total =
             store::events::add_to_total(ctx.conn, user.row_id, self.metric.id, self.value, now_ms)?;
+        // An infinite total would be answered as null from then on; refusing the event
+        // rolls back everything it did so far.
+        let total = check_finite(total, "the user's total on this metric")?;
         crate::wrapped::record_metric_event(
             ctx,
             &user,

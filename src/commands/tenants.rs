@@ -2,7 +2,8 @@
 
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
+use crate::domain::limits::{check_chars, MAX_TENANT_FIELD_CHARS};
+use crate::error::{echo, ApiError};
 use crate::store::tenants::{self, Tenant};
 use crate::writer::{Command, WriteCtx};
 
@@ -23,12 +24,16 @@ impl Command for CreateTenants {
         let mut items = Vec::new();
         let mut issues = Vec::new();
         for (index, (customer_id, name)) in self.0.into_iter().enumerate() {
+            if let Err(message) = check_fields(Some(&customer_id), Some(&name)) {
+                issues.push(json!({"index": index, "severity": "error", "message": message}));
+                continue;
+            }
             if tenants::by_customer_id(ctx.conn, &customer_id)?.is_some() || customer_id.is_empty()
             {
                 issues.push(json!({
                     "index": index,
                     "severity": "error",
-                    "message": format!("Customer ID \"{customer_id}\" already exists in this environment"),
+                    "message": format!("Customer ID \"{}\" already exists in this environment", echo(&customer_id)),
                 }));
                 continue;
             }
@@ -40,6 +45,17 @@ impl Command for CreateTenants {
             active: tenants::active(ctx.conn)?,
         })
     }
+}
+
+/// The admin spec's `maxLength` on both fields.
+fn check_fields(customer_id: Option<&str>, name: Option<&str>) -> Result<(), String> {
+    if let Some(customer_id) = customer_id {
+        check_chars("customerId", customer_id, MAX_TENANT_FIELD_CHARS)?;
+    }
+    if let Some(name) = name {
+        check_chars("name", name, MAX_TENANT_FIELD_CHARS)?;
+    }
+    Ok(())
 }
 
 pub struct TenantPatch {
@@ -62,6 +78,11 @@ impl Command for UpdateTenants {
                 issues.push(json!({"index": index, "id": patch.id, "severity": "error", "message": "Tenant not found by ID"}));
                 continue;
             };
+            if let Err(message) = check_fields(patch.customer_id.as_deref(), patch.name.as_deref())
+            {
+                issues.push(json!({"index": index, "id": patch.id, "severity": "error", "message": message}));
+                continue;
+            }
             if let Some(customer_id) = patch.customer_id {
                 if customer_id != tenant.customer_id {
                     if customer_id.is_empty()
@@ -69,7 +90,7 @@ impl Command for UpdateTenants {
                     {
                         issues.push(json!({
                             "index": index, "id": patch.id, "severity": "error",
-                            "message": format!("Customer ID \"{customer_id}\" already exists in this environment"),
+                            "message": format!("Customer ID \"{}\" already exists in this environment", echo(&customer_id)),
                         }));
                         continue;
                     }

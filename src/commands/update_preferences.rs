@@ -5,7 +5,7 @@ use serde_json::Value;
 use crate::domain::field::Field;
 use crate::domain::preferences::{to_response, PreferencesPatch};
 use crate::domain::user_id::UserId;
-use crate::error::ApiError;
+use crate::error::{echo, ApiError};
 use crate::store;
 use crate::writer::{Command, WriteCtx};
 
@@ -38,7 +38,7 @@ impl Command for UpdatePreferences {
                     if ctx.catalog.metric(self.tenant, key).is_none() {
                         return Err(ApiError::unprocessable(format!(
                             "streak.metrics: unknown metric \"{}\"",
-                            key.chars().take(64).collect::<String>()
+                            echo(key)
                         )));
                     }
                 }

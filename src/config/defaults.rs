@@ -37,6 +37,7 @@ impl Default for LimitsConfig {
             leaderboard_changed_window_seconds: 0,
             leaderboard_rank_changed_window_seconds: 0,
             writer_queue: 10_000,
+            body_timeout_ms: 10_000,
         }
     }
 }

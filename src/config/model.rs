@@ -78,6 +78,9 @@ pub struct LimitsConfig {
     pub leaderboard_rank_changed_window_seconds: u32,
     /// `writer_queue`: commands that may wait for the writer; past it, 503. Default 10,000.
     pub writer_queue: u32,
+    /// `body_timeout_ms`: how long a request body may take to arrive after its head;
+    /// past it, 408 and the connection is closed. Default 10,000.
+    pub body_timeout_ms: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

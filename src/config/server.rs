@@ -32,6 +32,7 @@ pub(crate) const LIMITS_KEYS: &[&str] = &[
     "leaderboard_changed_window_seconds",
     "leaderboard_rank_changed_window_seconds",
     "writer_queue",
+    "body_timeout_ms",
 ];
 
 pub(crate) fn read_server(root: &Table<'_, '_>, sink: &mut Sink) -> ServerConfig {
@@ -160,6 +161,9 @@ pub(crate) fn read_limits(root: &Table<'_, '_>, sink: &mut Sink) -> LimitsConfig
     }
     if let Some(n) = t.opt_u32(sink, "writer_queue", 1, 1_000_000) {
         limits.writer_queue = n;
+    }
+    if let Some(n) = t.opt_u32(sink, "body_timeout_ms", 100, 600_000) {
+        limits.body_timeout_ms = n;
     }
     limits
 }

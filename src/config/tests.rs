@@ -1499,6 +1499,23 @@ fn no_input_makes_the_parser_panic() {
 }
 
 #[test]
+fn body_timeout_is_bounded() {
+    assert_eq!(
+        crate::config::Config::default().limits.body_timeout_ms,
+        10_000
+    );
+    let config = valid("[limits]\nbody_timeout_ms = 250\n");
+    assert_eq!(config.limits.body_timeout_ms, 250);
+    for bad in ["0", "99", "600001", "-1", "\"10s\"", "1.5"] {
+        let text = format!("[limits]\nbody_timeout_ms = {bad}\n");
+        assert!(
+            crate::config::parse(&text).is_err(),
+            "body_timeout_ms = {bad} must be refused"
+        );
+    }
+}
+
+#[test]
 fn writer_queue_is_bounded_and_at_least_one() {
     assert_eq!(crate::config::Config::default().limits.writer_queue, 10_000);
     let config = valid("[limits]\nwriter_queue = 50\n");

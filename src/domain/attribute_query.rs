@@ -1,7 +1,7 @@
 //! The `userAttributes` query format `key:value,key2:value2` (behaviour.md §3.3): split on
 //! `,`, then on the first `:`. A pair without a key or without `:` is refused with 422.
 
-use crate::error::ApiError;
+use crate::error::{echo, ApiError};
 
 pub fn parse(raw: &str) -> Result<Vec<(String, String)>, ApiError> {
     raw.split(',')
@@ -9,7 +9,8 @@ pub fn parse(raw: &str) -> Result<Vec<(String, String)>, ApiError> {
         .map(|part| match part.split_once(':') {
             Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
             _ => Err(ApiError::unprocessable(format!(
-                "userAttributes must look like key:value,key2:value2; could not read \"{part}\""
+                "userAttributes must look like key:value,key2:value2; could not read \"{}\"",
+                echo(part)
             ))),
         })
         .collect()

@@ -2,12 +2,16 @@
 
 use std::collections::BTreeMap;
 
+use super::limits::{check_chars, MAX_ATTRIBUTE_VALUE_CHARS};
 use crate::catalog::Catalog;
 use crate::config::AttributeType;
-use crate::error::ApiError;
+use crate::error::{echo, ApiError};
 
 const USER_ATTRIBUTES_PAGE: &str = "https://app.trophy.so/users/attributes";
 const EVENT_ATTRIBUTES_PAGE: &str = "https://app.trophy.so/metrics";
+
+/// Unknown keys named in the error; a body may hold thousands.
+const LISTED_KEYS: usize = 10;
 
 /// Refuses the whole map if any key is not a configured attribute of `kind`, with the
 /// message Trophy documents (bad keys comma-separated).
@@ -31,6 +35,67 @@ pub fn check_keys(
     };
     Err(ApiError::unprocessable(format!(
         "Invalid attribute keys: {}. Please ensure all attribute keys match those set up at {page}.",
-        unknown.join(", ")
+        listed(&unknown)
     )))
+}
+
+/// Refuses an attribute value longer than [`MAX_ATTRIBUTE_VALUE_CHARS`], naming it as
+/// `{field}.{key}`. Run after [`check_keys`], so the key is a configured one.
+pub fn check_values(field: &str, attributes: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    for (key, value) in attributes {
+        check_chars(
+            &format!("{field}.{}", echo(key)),
+            value,
+            MAX_ATTRIBUTE_VALUE_CHARS,
+        )
+        .map_err(ApiError::Unprocessable)?;
+    }
+    Ok(())
+}
+
+/// The keys comma-separated as Trophy lists them, each cut by `echo` and at most
+/// [`LISTED_KEYS`] of them.
+fn listed(keys: &[&str]) -> String {
+    let mut text = keys
+        .iter()
+        .take(LISTED_KEYS)
+        .map(|k| echo(k))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if keys.len() > LISTED_KEYS {
+        text.push_str(&format!(" and {} more", keys.len() - LISTED_KEYS));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_listed_cut_and_counted() {
+        assert_eq!(listed(&["pln"]), "pln");
+        assert_eq!(listed(&["a", "b"]), "a, b");
+        let long = "k".repeat(1000);
+        assert!(listed(&[long.as_str()]).chars().count() <= crate::error::ECHO_CHARS + 1);
+        let many: Vec<String> = (0..25).map(|i| format!("k{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let text = listed(&many);
+        assert!(text.starts_with("k0, k1,"));
+        assert!(text.ends_with("k9 and 15 more"), "{text}");
+    }
+
+    #[test]
+    fn values_are_limited_and_named() {
+        let mut attributes = BTreeMap::new();
+        attributes.insert("plan".to_owned(), "p".repeat(MAX_ATTRIBUTE_VALUE_CHARS));
+        assert!(check_values("attributes", &attributes).is_ok());
+        attributes.insert("plan".to_owned(), "p".repeat(MAX_ATTRIBUTE_VALUE_CHARS + 1));
+        match check_values("attributes", &attributes) {
+            Err(ApiError::Unprocessable(m)) => {
+                assert_eq!(m, "attributes.plan must be at most 255 characters")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -3,6 +3,7 @@
 pub mod attribute_query;
 pub mod attributes;
 pub mod field;
+pub mod limits;
 pub mod number;
 pub mod preferences;
 pub mod time_zone;

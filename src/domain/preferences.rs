@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::field::Field;
-use crate::error::ApiError;
+use crate::error::{echo, ApiError};
 
 /// The most metrics a user's own streak conditions may list.
 pub const MAX_STREAK_METRICS: usize = 50;
@@ -41,22 +41,28 @@ impl PreferencesPatch {
                 for (kind, channels) in types {
                     if !NOTIFICATION_TYPES.contains(&kind.as_str()) {
                         return Err(ApiError::unprocessable(format!(
-                            "Unknown notification type: {kind}"
+                            "Unknown notification type: {}",
+                            echo(kind)
                         )));
                     }
                     let list = channels.as_array().ok_or_else(|| {
-                        ApiError::unprocessable(format!("notifications.{kind} must be an array"))
+                        ApiError::unprocessable(format!(
+                            "notifications.{} must be an array",
+                            echo(kind)
+                        ))
                     })?;
                     let mut parsed: Vec<String> = Vec::new();
                     for channel in list {
                         let name = channel.as_str().ok_or_else(|| {
                             ApiError::unprocessable(format!(
-                                "notifications.{kind} must hold strings"
+                                "notifications.{} must hold strings",
+                                echo(kind)
                             ))
                         })?;
                         if !CHANNELS.contains(&name) {
                             return Err(ApiError::unprocessable(format!(
-                                "Unknown notification channel: {name}"
+                                "Unknown notification channel: {}",
+                                echo(name)
                             )));
                         }
                         if !parsed.iter().any(|c| c == name) {
@@ -171,7 +177,7 @@ impl PreferencesPatch {
 fn parse_streak_metrics(v: &Value) -> Result<Vec<(String, f64)>, ApiError> {
     let list = v
         .as_array()
-        .ok_or_else(|| ApiError::bad_request("streak.metrics must be an array"))?;
+        .ok_or_else(|| ApiError::unprocessable("streak.metrics must be an array"))?;
     if list.is_empty() || list.len() > MAX_STREAK_METRICS {
         return Err(ApiError::unprocessable(format!(
             "streak.metrics must list 1 to {MAX_STREAK_METRICS} metrics"

@@ -2,11 +2,11 @@
 
 use chrono_tz::Tz;
 
-use crate::error::ApiError;
+use crate::error::{echo, ApiError};
 
 pub fn parse_time_zone(name: &str) -> Result<Tz, ApiError> {
     name.parse::<Tz>()
-        .map_err(|_| ApiError::unprocessable(format!("Invalid time zone: {name}")))
+        .map_err(|_| ApiError::unprocessable(format!("Invalid time zone: {}", echo(name))))
 }
 
 #[cfg(test)]

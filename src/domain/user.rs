@@ -8,8 +8,11 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::attributes::check_keys;
+use super::attributes::{check_keys, check_values};
 use super::field::Field;
+use super::limits::{
+    check_chars, MAX_DEVICE_TOKENS, MAX_DEVICE_TOKEN_CHARS, MAX_EMAIL_CHARS, MAX_USER_NAME_CHARS,
+};
 use super::time_zone::parse_time_zone;
 use super::user_id::UserId;
 use crate::catalog::Catalog;
@@ -68,6 +71,9 @@ impl UserFieldsInput {
             Field::Absent | Field::Null => BTreeMap::new(),
         };
         check_keys(catalog, tenant, AttributeType::User, &attributes)?;
+        check_values("attributes", &attributes)?;
+        check_lengths(&self.name, &self.email, &self.device_tokens)
+            .map_err(ApiError::Unprocessable)?;
         let tz = match self.tz {
             Field::Value(name) => Field::Value(parse_time_zone(&name)?),
             Field::Null => Field::Null,
@@ -90,6 +96,31 @@ impl UserFieldsInput {
             sign_up_date,
         })
     }
+}
+
+/// The limits of `domain::limits` on the free-text fields.
+fn check_lengths(
+    name: &Field<String>,
+    email: &Field<String>,
+    device_tokens: &Field<Vec<String>>,
+) -> Result<(), String> {
+    if let Field::Value(name) = name {
+        check_chars("name", name, MAX_USER_NAME_CHARS)?;
+    }
+    if let Field::Value(email) = email {
+        check_chars("email", email, MAX_EMAIL_CHARS)?;
+    }
+    if let Field::Value(tokens) = device_tokens {
+        if tokens.len() > MAX_DEVICE_TOKENS {
+            return Err(format!(
+                "deviceTokens must hold at most {MAX_DEVICE_TOKENS} tokens"
+            ));
+        }
+        for (i, token) in tokens.iter().enumerate() {
+            check_chars(&format!("deviceTokens[{i}]"), token, MAX_DEVICE_TOKEN_CHARS)?;
+        }
+    }
+    Ok(())
 }
 
 /// A validated upsert: who, and what to change.
@@ -280,6 +311,33 @@ mod tests {
         u.apply(&changes, 1).expect("apply");
         assert_eq!(u.email, None);
         assert!(!u.subscribe_to_emails);
+    }
+
+    #[test]
+    fn free_text_fields_are_limited() {
+        let value = |s: String| Field::Value(s);
+        let ok = check_lengths(
+            &value("n".repeat(MAX_USER_NAME_CHARS)),
+            &value("e".repeat(MAX_EMAIL_CHARS)),
+            &Field::Value(vec!["t".repeat(MAX_DEVICE_TOKEN_CHARS); MAX_DEVICE_TOKENS]),
+        );
+        assert_eq!(ok, Ok(()));
+        let none = Field::Absent;
+        let name = check_lengths(&value("n".repeat(256)), &none, &Field::Absent);
+        assert_eq!(name, Err("name must be at most 255 characters".into()));
+        let email = check_lengths(&none, &value("e".repeat(321)), &Field::Absent);
+        assert_eq!(email, Err("email must be at most 320 characters".into()));
+        let many = check_lengths(&none, &none, &Field::Value(vec![String::new(); 21]));
+        assert_eq!(many, Err("deviceTokens must hold at most 20 tokens".into()));
+        let long = check_lengths(
+            &none,
+            &none,
+            &Field::Value(vec!["a".into(), "t".repeat(4097)]),
+        );
+        assert_eq!(
+            long,
+            Err("deviceTokens[1] must be at most 4096 characters".into())
+        );
     }
 
     #[test]

@@ -1,10 +1,7 @@
 //! The customer's own identifier for a user.
 
+use super::limits::MAX_USER_ID_BYTES as MAX_LEN;
 use crate::error::ApiError;
-
-/// Long enough for any id a customer's database produces, short enough that a runaway
-/// client cannot fill the users table with megabyte keys.
-const MAX_LEN: usize = 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UserId(String);

@@ -16,7 +16,7 @@ use crate::catalog::leaderboard::{parse_unit, status_on, unit_name};
 use crate::catalog::{Catalog, Leaderboard, Ranking};
 use crate::commands::bulk::{issue, valid_key, Outcome, MANAGED};
 use crate::config::AttributeType;
-use crate::error::ApiError;
+use crate::error::{echo, ApiError};
 use crate::writer::{Command, WriteCtx};
 
 const MAX_PARTICIPANTS: i64 = 1000;
@@ -139,7 +139,7 @@ fn body_for(
     }
     if let Some(rank_by) = &item.rank_by {
         if !matches!(rank_by.as_str(), "metric" | "points" | "streak") {
-            return Err(format!("unknown rankBy \"{rank_by}\""));
+            return Err(format!("unknown rankBy \"{}\"", echo(rank_by)));
         }
         body.insert("rankBy".into(), json!(rank_by));
     }
@@ -206,7 +206,7 @@ fn body_for(
     }
     if let Some(unit) = &item.run_unit {
         if let Some(u) = unit.as_deref() {
-            parse_unit(u).ok_or_else(|| format!("unknown runUnit \"{u}\""))?;
+            parse_unit(u).ok_or_else(|| format!("unknown runUnit \"{}\"", echo(u)))?;
         }
         body.insert("runUnit".into(), json!(unit));
     }
@@ -256,7 +256,7 @@ fn stored_status(
         }
         "scheduled" => Ok("active"),
         "finished" => Ok("finished"),
-        other => Err(format!("unknown status \"{other}\"")),
+        other => Err(format!("unknown status \"{}\"", echo(other))),
     }
 }
 

@@ -165,6 +165,7 @@ fn place(
         Update::Add(delta) => old_value + delta,
         Update::Set(value) => value,
     };
+    let new_value = crate::domain::number::check_finite(new_value, "a leaderboard value")?;
     let moved = stored.as_ref().is_some_and(|s| s.group != grp);
     if new_value == old_value && !moved {
         return Ok(None);

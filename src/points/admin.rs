@@ -108,6 +108,9 @@ fn system_body(item: &Value, mut body: Map<String, Value>) -> Result<Map<String,
         if name.trim().is_empty() {
             return Err("name must be a non-empty string".into());
         }
+        if name.chars().count() > crate::domain::limits::MAX_DEFINITION_NAME_CHARS {
+            return Err("name must be a non-empty string of at most 255 characters".into());
+        }
         body.insert("name".into(), json!(name));
     }
     if let Some(d) = text(item, "description")? {

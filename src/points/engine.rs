@@ -176,7 +176,8 @@ fn counter(
         Some(row) => store::progress(ctx.conn, row, t.id)?,
         None => (0.0, 0.0),
     };
-    Ok(Some((acc + value, best)))
+    let acc = crate::domain::number::check_finite(acc + value, "a points trigger's progress")?;
+    Ok(Some((acc, best)))
 }
 
 /// Metric, streak and achievement triggers for one event, system by system.

@@ -9,13 +9,11 @@ use serde::Deserialize;
 use crate::auth::Tenant;
 use crate::commands::record_event::RecordEvent;
 use crate::config::AttributeType;
-use crate::domain::attributes::check_keys;
+use crate::domain::attributes::{check_keys, check_values};
+use crate::domain::limits::MAX_IDEMPOTENCY_KEY_BYTES as MAX_IDEMPOTENCY_KEY;
 use crate::domain::user::UpsertedUserInput;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Longer keys are refused rather than stored.
-const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/metrics/{key}/event", web::post().to(record));
@@ -47,6 +45,7 @@ async fn record(
     }
     let attributes = body.attributes.unwrap_or_default();
     check_keys(&catalog, tenant.0, AttributeType::Event, &attributes)?;
+    check_values("attributes", &attributes)?;
     let user = body.user.validate(&catalog, tenant.0)?;
     let idempotency_key = match req.headers().get("Idempotency-Key") {
         None => None,

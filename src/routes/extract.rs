@@ -1,33 +1,54 @@
 //! Extractor settings so malformed input gets `{"error": ...}` like every other error.
 
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest};
 
-use crate::error::ApiError;
-
-/// Request bodies are small; 1 MiB leaves room for a 1,000-event batch.
-const MAX_BODY: usize = 1 << 20;
+use crate::domain::limits::MAX_BODY_BYTES;
+use crate::error::{echo_quoted, ApiError};
 
 pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
-        .limit(MAX_BODY)
+        .limit(MAX_BODY_BYTES)
         .content_type_required(false)
-        .error_handler(|err: JsonPayloadError, req: &HttpRequest| {
-            let message = match &err {
-                JsonPayloadError::Deserialize(e) => format!("Invalid request body: {e}"),
-                JsonPayloadError::OverflowKnownLength { .. }
-                | JsonPayloadError::Overflow { .. } => {
-                    return ApiError::bad_request("Request body is too large").into();
+        .error_handler(
+            |err: JsonPayloadError, req: &HttpRequest| match json_error(&err) {
+                ApiError::BadRequest(message)
+                    if !documents_400(req.method(), req.match_pattern().as_deref()) =>
+                {
+                    ApiError::unprocessable(message).into()
                 }
-                other => format!("Invalid request body: {other}"),
-            };
-            if documents_400(req.method(), req.match_pattern().as_deref()) {
-                ApiError::bad_request(message).into()
-            } else {
-                ApiError::unprocessable(message).into()
-            }
-        })
+                other => other.into(),
+            },
+        )
+}
+
+fn json_error(err: &JsonPayloadError) -> ApiError {
+    match err {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            too_large()
+        }
+        JsonPayloadError::Payload(PayloadError::Overflow) => too_large(),
+        JsonPayloadError::Payload(PayloadError::Io(e))
+            if e.kind() == std::io::ErrorKind::TimedOut =>
+        {
+            ApiError::RequestTimeout("The request body did not arrive in time".into())
+        }
+        JsonPayloadError::Deserialize(e) => ApiError::bad_request(format!(
+            "Invalid request body: {}",
+            echo_quoted(&e.to_string())
+        )),
+        other => ApiError::bad_request(format!(
+            "Invalid request body: {}",
+            echo_quoted(&other.to_string())
+        )),
+    }
+}
+
+pub fn too_large() -> ApiError {
+    ApiError::PayloadTooLarge(format!(
+        "Request body is too large: at most {MAX_BODY_BYTES} bytes"
+    ))
 }
 
 /// Admin operations whose 1.21.1 spec lists 400 for a bad body, plus `/settings`, which is
@@ -62,13 +83,17 @@ fn documents_400(method: &Method, pattern: Option<&str>) -> bool {
 
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|err: PathError, _| {
-        ApiError::bad_request(format!("Invalid path: {err}")).into()
+        ApiError::bad_request(format!("Invalid path: {}", echo_quoted(&err.to_string()))).into()
     })
 }
 
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err: QueryPayloadError, _| {
-        ApiError::unprocessable(format!("Invalid query parameters: {err}")).into()
+        ApiError::unprocessable(format!(
+            "Invalid query parameters: {}",
+            echo_quoted(&err.to_string())
+        ))
+        .into()
     })
 }
 

@@ -6,6 +6,7 @@ mod admin;
 mod dashboard;
 mod events;
 mod extract;
+mod guard;
 mod health;
 mod leaderboards;
 mod openapi;
@@ -24,6 +25,7 @@ use actix_web::web;
 use crate::auth::{require_admin_key, require_app_key};
 
 pub use extract::{json_config, path_config, query_config};
+pub use guard::{guard, BodyLimits};
 
 /// Every route. `test_clock` adds `/_test/clock`, which otherwise answers 404.
 pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {

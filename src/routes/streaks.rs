@@ -4,15 +4,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::auth::Tenant;
+use crate::domain::limits::MAX_USER_IDS;
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store;
 use crate::streaks::read::{self, DEFAULT_HISTORY};
 use crate::streaks::store::RankBy;
-
-/// `GET /streaks` takes at most this many user ids.
-const MAX_USER_IDS: usize = 100;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/users/{id}/streak", web::get().to(user_streak))
@@ -55,8 +53,13 @@ async fn user_streak(
 
 /// `userIds` as a comma list, a repeated parameter, or both.
 fn user_ids(req: &HttpRequest) -> Result<Vec<String>, ApiError> {
-    let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map_err(|e| ApiError::unprocessable(format!("Invalid query parameters: {e}")))?;
+    let pairs =
+        web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map_err(|e| {
+            ApiError::unprocessable(format!(
+                "Invalid query parameters: {}",
+                crate::error::echo_quoted(&e.to_string())
+            ))
+        })?;
     let ids: Vec<String> = pairs
         .into_inner()
         .into_iter()

@@ -13,7 +13,7 @@ use super::settings;
 use super::store::{self, Pause};
 use crate::config::{Frequency, StreakDef};
 use crate::domain::user::User;
-use crate::error::ApiError;
+use crate::error::{echo, ApiError};
 use crate::writer::{Command, WriteCtx};
 
 /// An `AdminIssue` that both SDKs parse: Python wants `severity` and `message`, Node's
@@ -350,7 +350,7 @@ impl Command for UpdateSettings {
         {
             return Err(ApiError::unprocessable(format!(
                 "Metric not found: {}",
-                missing.metric
+                echo(&missing.metric)
             )));
         }
         settings::store(ctx.conn, &def)?;

@@ -333,6 +333,14 @@ impl UserStreak {
         (!known && !self.is_settled_for(index)).then_some(index)
     }
 
+    /// Whether every period accumulator held is a finite number (an event may not carry
+    /// one past the largest double).
+    pub fn sums_are_finite(&self) -> bool {
+        self.periods
+            .values()
+            .all(|slot| slot.row.sums.values().all(|sum| sum.is_finite()))
+    }
+
     /// Puts a loaded period row in place.
     pub fn put_period(&mut self, index: i64, row: Option<PeriodRow>) {
         self.periods.insert(

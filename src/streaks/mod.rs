@@ -100,6 +100,11 @@ fn on_event_measured(
         streak.put_period(index, row);
     }
     let raised = streak.record(rules, now, metric_key, value);
+    if !streak.sums_are_finite() {
+        return Err(crate::domain::number::too_large(
+            "the streak's total for this period",
+        ));
+    }
     let changed_to = service::persist_event(ctx, rules, &mut streak, user, now)?;
     Ok(EventStreakOutcome {
         view: EventStreak {

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::config::{EvaluationMode, FreezeDef, Frequency, StreakCondition, StreakDef, WeekStart};
 use crate::domain::number::json_number;
-use crate::error::ApiError;
+use crate::error::{echo, ApiError};
 use crate::rules::periods::{self, PeriodKind};
 use crate::rules::streak::Mode;
 
@@ -315,10 +315,12 @@ fn parse_metrics(v: &Value) -> Result<Vec<StreakCondition>, String> {
             Some(t) => t
                 .as_f64()
                 .filter(|t| t.is_finite() && *t > 0.0)
-                .ok_or_else(|| format!("threshold of metric {key} must be greater than 0"))?,
+                .ok_or_else(|| {
+                    format!("threshold of metric {} must be greater than 0", echo(key))
+                })?,
         };
         if out.iter().any(|m| m.metric == key) {
-            return Err(format!("metric {key} is listed twice"));
+            return Err(format!("metric {} is listed twice", echo(key)));
         }
         out.push(StreakCondition {
             metric: key.to_owned(),

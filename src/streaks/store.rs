@@ -203,7 +203,16 @@ pub fn save_period(
     row: &PeriodRow,
     sums_known: bool,
 ) -> rusqlite::Result<()> {
-    let sums = serde_json::to_string(&row.sums).unwrap_or_else(|_| "{}".into());
+    // Events refuse to overflow a sum, but a recompute after a time zone change groups
+    // them into other periods, where one could: it is kept as the largest double (every
+    // threshold compares the same) rather than written as JSON's null, which would lose
+    // the period's sums when read back.
+    let sums: BTreeMap<&str, f64> = row
+        .sums
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clamp(-f64::MAX, f64::MAX)))
+        .collect();
+    let sums = serde_json::to_string(&sums).unwrap_or_else(|_| "{}".into());
     conn.prepare_cached(
         "INSERT INTO streak_periods (user_id, idx, sums, met, cover, length)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)

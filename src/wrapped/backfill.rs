@@ -35,6 +35,7 @@ pub fn backfill_if_pending(conn: &mut Connection) -> rusqlite::Result<()> {
         )?;
         let mut rows = stmt.query([])?;
         let mut pending = super::Pending::default();
+        let mut overflowing = 0;
         while let Some(r) = rows.next()? {
             let attributes: BTreeMap<String, String> = r
                 .get::<_, Option<String>>(4)?
@@ -45,15 +46,24 @@ pub fn backfill_if_pending(conn: &mut Connection) -> rusqlite::Result<()> {
             let date = local_date(from_millis(r.get(5)?), tz);
             let source = (r.get(1)?, r.get(0)?, r.get(2)?);
             let value: f64 = r.get(3)?;
-            pending.add(source, store::WHOLE, date, value);
+            // Events stored before totals were kept finite may sum past the largest
+            // double; such an event is left out of each total it would overflow rather
+            // than stored there as inf.
+            let mut fits = pending.add(&tx, source, store::WHOLE, date, value)?;
             for (k, v) in &attributes {
-                pending.add(source, (k, v), date, value);
+                fits &= pending.add(&tx, source, (k, v), date, value)?;
+            }
+            if !fits {
+                overflowing += 1;
             }
             if pending.mark() >= BACKFILL_STEP {
                 pending.flush(&tx)?;
             }
         }
         pending.flush(&tx)?;
+        if overflowing > 0 {
+            log::warn!("wrapped backfill: {overflowing} events were left out of totals they would have overflowed");
+        }
     }
     tx.execute("DELETE FROM meta WHERE key = ?1", params![META_KEY])?;
     tx.commit()

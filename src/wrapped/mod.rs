@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use chrono_tz::Tz;
 
 use crate::clock::from_millis;
+use crate::domain::number::too_large;
 use crate::error::ApiError;
 use crate::rules::local_time::local_date;
 use crate::writer::WriteCtx;
@@ -37,12 +38,22 @@ pub fn record_metric_event(
 ) -> Result<(), ApiError> {
     let date = local_date(from_millis(at_ms), tz);
     let source = (user.tenant_id, user.row_id, metric_id);
-    ctx.wrapped.add(source, store::WHOLE, date, value);
+    let mut fits = ctx
+        .wrapped
+        .add(ctx.conn, source, store::WHOLE, date, value)?;
     for (k, v) in attributes {
-        ctx.wrapped.add(source, (k, v), date, value);
+        fits = fits && ctx.wrapped.add(ctx.conn, source, (k, v), date, value)?;
     }
-    Ok(())
+    // What was added before the refusal goes with the command's rollback.
+    if fits {
+        Ok(())
+    } else {
+        Err(too_large(OVERFLOWED))
+    }
 }
+
+/// What the error names when an aggregate would overflow.
+const OVERFLOWED: &str = "the user's year-in-review totals";
 
 /// Counts one points award towards its user's review. `system_id` is the `definitions.id`
 /// of the points system; call once per award, after any merging, with the awarded amount.
@@ -56,11 +67,16 @@ pub fn record_points(
     tz: Tz,
 ) -> Result<(), ApiError> {
     let date = local_date(from_millis(at_ms), tz);
-    ctx.wrapped.add(
+    let fits = ctx.wrapped.add(
+        ctx.conn,
         (tenant, user_row, system_id),
         store::WHOLE,
         date,
         amount as f64,
-    );
-    Ok(())
+    )?;
+    if fits {
+        Ok(())
+    } else {
+        Err(too_large(OVERFLOWED))
+    }
 }

@@ -30,6 +30,41 @@ pub fn add_day(
     Ok(())
 }
 
+/// The stored amount of one slice's local day, if there is a row.
+pub fn day_amount(
+    conn: &Connection,
+    user_row: i64,
+    source_id: i64,
+    (key, value): (&str, &str),
+    day: i64,
+) -> rusqlite::Result<Option<f64>> {
+    conn.prepare_cached(
+        "SELECT amount FROM wrapped_days
+          WHERE user_id = ?1 AND source_id = ?2 AND attr_key = ?3 AND attr_value = ?4 AND day = ?5",
+    )?
+    .query_row(params![user_row, source_id, key, value, day], |r| r.get(0))
+    .optional()
+}
+
+/// The stored amount of one slice's week, month or year, if there is a row.
+pub fn period_amount(
+    conn: &Connection,
+    user_row: i64,
+    source_id: i64,
+    (key, value): (&str, &str),
+    period: &str,
+) -> rusqlite::Result<Option<f64>> {
+    conn.prepare_cached(
+        "SELECT amount FROM wrapped_periods
+          WHERE user_id = ?1 AND source_id = ?2 AND attr_key = ?3 AND attr_value = ?4
+            AND period = ?5",
+    )?
+    .query_row(params![user_row, source_id, key, value, period], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
 type Slice = (i64, i64, String, String, String); // tenant, source, key, value, period
 
 /// Changes to the per-amount and per-period user counts, netted before they are written.
@@ -240,7 +275,9 @@ mod tests {
     fn add_one(conn: &Connection, user: i64, amount: f64) {
         let date = NaiveDate::from_ymd_opt(2031, 3, 12).expect("date");
         let mut pending = Pending::default();
-        pending.add((1, user, 9), WHOLE, date, amount);
+        assert!(pending
+            .add(conn, (1, user, 9), WHOLE, date, amount)
+            .expect("add"));
         pending.flush(conn).expect("flush");
     }
 
@@ -291,13 +328,18 @@ mod tests {
         let mut batch = Pending::default();
         // User 1 twice (5 -> 6 -> 8), user 2 to 5 (where user 1 was), user 3 new at 3,
         // and a rolled-back command's addition that must leave no trace.
-        batch.add((1, 1, 9), WHOLE, date, 1.0);
-        batch.add((1, 2, 9), WHOLE, date, 2.0);
+        let add = |batch: &mut Pending, user: i64, amount: f64| {
+            assert!(batch
+                .add(&conn, (1, user, 9), WHOLE, date, amount)
+                .expect("add"))
+        };
+        add(&mut batch, 1, 1.0);
+        add(&mut batch, 2, 2.0);
         let mark = batch.mark();
-        batch.add((1, 2, 9), WHOLE, date, 100.0);
+        add(&mut batch, 2, 100.0);
         batch.rollback_to(mark);
-        batch.add((1, 1, 9), WHOLE, date, 2.0);
-        batch.add((1, 3, 9), WHOLE, date, 3.0);
+        add(&mut batch, 1, 2.0);
+        add(&mut batch, 3, 3.0);
         batch.flush(&conn).expect("flush");
         assert_eq!(users_at(&conn), [(3.0, 1), (5.0, 1), (8.0, 1)]);
         let days: (i64, f64) = conn

@@ -69,6 +69,33 @@ impl<'c> WriteCtx<'c> {
         std::mem::take(&mut self.after_commit)
     }
 
+    /// Runs `f` in a SAVEPOINT nested in the command's: on error its writes, rank changes,
+    /// wrapped additions and after-commit effects are undone and the command goes on (a
+    /// batch skips one event this way). A panic is left to `isolated`, whose rollback
+    /// takes this savepoint with it.
+    pub fn nested<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        self.conn.execute_batch("SAVEPOINT item")?;
+        let mark = self.after_commit.len();
+        let ranks = self.env.leaderboards.savepoint();
+        let wrapped = self.wrapped.mark();
+        match f(self) {
+            Ok(out) => {
+                self.conn.execute_batch("RELEASE item")?;
+                Ok(out)
+            }
+            Err(e) => {
+                self.after_commit.truncate(mark);
+                self.env.leaderboards.rollback_to(ranks);
+                self.wrapped.rollback_to(wrapped);
+                self.conn.execute_batch("ROLLBACK TO item; RELEASE item")?;
+                Err(e)
+            }
+        }
+    }
+
     /// Runs `f` inside a SAVEPOINT: on error (or panic) its writes and its after-commit
     /// effects are undone and the rest of the batch carries on.
     pub(super) fn isolated<T>(

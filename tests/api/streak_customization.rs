@@ -133,7 +133,10 @@ async fn bad_conditions_are_refused_and_change_nothing() {
             json!({"metrics": [{"key": "lessons", "threshold": 1}, {"key": "lessons", "threshold": 2}]}),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
-        (json!({"metrics": "lessons"}), StatusCode::BAD_REQUEST),
+        (
+            json!({"metrics": "lessons"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ] {
         let resp = app
             .request(Method::PATCH, "/v1/users/u1/preferences")

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::error::ApiError;
 
-pub const MAX_ITEMS: usize = 100;
+pub use crate::domain::limits::MAX_BULK_ITEMS as MAX_ITEMS;
 
 pub fn check_count(len: usize) -> Result<(), ApiError> {
     if len == 0 || len > MAX_ITEMS {

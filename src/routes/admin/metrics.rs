@@ -16,13 +16,11 @@ use crate::commands::admin_metrics::{
 use crate::commands::batch_events::{BatchEvents, MAX_BATCH};
 use crate::commands::record_event::RecordEvent;
 use crate::config::AttributeType;
-use crate::domain::attributes::check_keys;
+use crate::domain::attributes::{check_keys, check_values};
+use crate::domain::limits::MAX_IDEMPOTENCY_KEY_BYTES as MAX_IDEMPOTENCY_KEY;
 use crate::domain::user::UpsertedUserInput;
-use crate::error::ApiError;
+use crate::error::{echo, ApiError};
 use crate::state::AppState;
-
-/// Longer idempotency keys are refused, as on `POST /metrics/{key}/event`.
-const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Before `/metrics/{id}`, which would otherwise claim the path and answer 405.
@@ -152,7 +150,7 @@ async fn batch_events(
         let metric = catalog
             .metric(tenant.0, &item.key)
             .cloned()
-            .ok_or_else(|| ApiError::not_found(format!("Metric not found: {}", item.key)))?;
+            .ok_or_else(|| ApiError::not_found(format!("Metric not found: {}", echo(&item.key))))?;
         if !item.value.is_finite() {
             return Err(at(ApiError::bad_request("value must be a finite number")));
         }
@@ -165,6 +163,7 @@ async fn batch_events(
         }
         let attributes = item.attributes.unwrap_or_default();
         check_keys(&catalog, tenant.0, AttributeType::Event, &attributes).map_err(at)?;
+        check_values("attributes", &attributes).map_err(at)?;
         let user = item.user.validate(&catalog, tenant.0).map_err(at)?;
         events.push(RecordEvent {
             tenant: tenant.0,
@@ -175,6 +174,10 @@ async fn batch_events(
             idempotency_key: item.idempotency_key,
         });
     }
-    let accepted = state.writer.execute(BatchEvents(events)).await?;
-    Ok(HttpResponse::Accepted().json(json!({ "accepted": accepted })))
+    let outcome = state.writer.execute(BatchEvents(events)).await?;
+    state
+        .telemetry
+        .batch_events_skipped
+        .fetch_add(outcome.skipped as u64, std::sync::atomic::Ordering::Relaxed);
+    Ok(HttpResponse::Accepted().json(json!({ "accepted": outcome.accepted })))
 }

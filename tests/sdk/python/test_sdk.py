@@ -2354,6 +2354,32 @@ def test_admin_leaderboards(s: Server) -> None:
     expect_error(lambda: admin.leaderboards.get(made.id), 404, NotFoundError, what="get a deleted board")
 
 
+@test("single")
+def test_totals_stay_finite_and_long_fields_are_refused(s: Server) -> None:
+    """Issue #17: a second 1e308 event once stored inf, after which every answer for the
+    user had null totals and the SDK raised ParsingError; fields had no length limits."""
+    admin = s.admin().admin
+    key = f"huge-{RUN}"
+    m = new_metric(admin, key, "Huge")
+    client = s.client()
+    u = uid("huge")
+    close(client.metrics.event(key, user={"id": u}, value=1e308).total, 1e308, "first 1e308")
+    expect_error(lambda: client.metrics.event(key, user={"id": u}, value=1e308), 422, UnprocessableEntityError,
+                 contains="too large to store", what="a second 1e308")
+    close(client.users.single_metric(u, key).current, 1e308, "total after the refusal")
+    close(client.metrics.event(key, user={"id": u}, value=-1e308).total, 0, "later events still parse")
+    summary = client.users.metric_event_summary(u, key, aggregation="daily",
+                                                start_date=s.clock().date().isoformat(),
+                                                end_date=s.clock().date().isoformat())
+    eq([round(i.change, 9) for i in summary], [0], "event summary parses")
+    expect_error(lambda: client.users.create(id=uid("long-name"), name="n" * 256), 422, UnprocessableEntityError,
+                 contains="name must be at most 255 characters", what="a 256-character name")
+    expect_error(lambda: client.users.identify(uid("tokens"), device_tokens=["t"] * 21), 422,
+                 UnprocessableEntityError, contains="at most 20 tokens", what="21 device tokens")
+    expect_error(lambda: client.users.get(uid("long-name")), 404, what="the refused user")
+    admin.metrics.delete(ids=[m.id])
+
+
 def main(argv: List[str]) -> int:
     env = os.environ.get
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
