@@ -11,7 +11,7 @@
 # Environment:
 #   TROPHYD_BIN   use this trophyd binary instead of building target/release/trophyd
 #   SDK_TESTS     "python", "node", "dashboard", "schema" or "all" (default)
-#   TROPHY_SPECS  the directory of the 1.21.1 spec files (default: shared/specs beside the repo)
+#   TROPHY_SPECS  the directory of the 1.21.1 spec files (default: tests/sdk/schema/specs)
 #   SDK_KEEP=1    keep the servers' temporary data dirs and logs
 set -euo pipefail
 

@@ -24,7 +24,7 @@ called with a request meant to succeed (bar the short ALLOWED_UNCOVERED list, ea
     check_schemas.py --single URL [--multi URL] [--specs DIR] [-v]
 
 Keys default to the ones in tests/sdk/trophy.toml and trophy-multi.toml; both servers need
---test-clock. The specs come from --specs, $TROPHY_SPECS, or shared/specs beside the repository.
+--test-clock. The specs come from --specs, $TROPHY_SPECS, or tests/sdk/schema/specs (Trophy's published 1.21.1 files).
 The last line printed is `N passed, M failed`; the exit status is 1 when anything failed.
 """
 
@@ -886,12 +886,13 @@ def tenant_app(x: Ctx) -> None:
 
 
 def find_specs(arg: Optional[str]) -> str:
-    for candidate in (arg, os.environ.get("TROPHY_SPECS"), os.path.join(ROOT, "..", "shared", "specs")):
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "specs")
+    for candidate in (arg, os.environ.get("TROPHY_SPECS"), here):
         if candidate and all(os.path.exists(os.path.join(candidate, f)) for f, _ in SPEC_FILES.values()):
             return os.path.abspath(candidate)
     raise SystemExit(
-        "check_schemas.py: the 1.21.1 specs were not found (give --specs DIR or TROPHY_SPECS, or keep "
-        "shared/specs beside the repository)"
+        "check_schemas.py: the 1.21.1 specs were not found (give --specs DIR or TROPHY_SPECS; the "
+        "repository keeps them in tests/sdk/schema/specs)"
     )
 
 
