@@ -113,10 +113,16 @@ fn apply_measured(
     }
     let catalog = ctx.catalog.clone();
     let default_tz = ctx.env.settings.config.server.default_timezone;
-    let local = local_date(ctx.now, user.time_zone(default_tz));
+    let tz = user.time_zone(default_tz);
+    let local = local_date(ctx.now, tz);
     let today = ctx.now.date_naive();
     for board in catalog.leaderboards_for(user.tenant_id) {
         if !board.tracking() {
+            continue;
+        }
+        // Activity outside the board's local time window does not count (streak boards
+        // never have one).
+        if !board.window.admits(ctx.now, tz) {
             continue;
         }
         let Some(update) = update_for(ctx, board, changes) else {

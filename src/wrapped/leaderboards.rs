@@ -93,6 +93,8 @@ fn view(body: &Value, e: Entry) -> Value {
         "maxParticipants": field("maxParticipants"),
         "runUnit": field("runUnit"),
         "runInterval": field("runInterval"),
+        "startTime": field("startTime"),
+        "endTime": field("endTime"),
         "userAttributes": list("userAttributes"),
         "start": e.run_start,
         "end": e.run_end,

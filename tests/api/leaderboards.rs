@@ -183,6 +183,8 @@ async fn metric_boards_rank_by_value_and_the_event_response_lists_them() {
             "userAttributes": [],
             "start": "2031-03-01",
             "end": null,
+            "startTime": null,
+            "endTime": null,
             "maxParticipants": 1000,
             "runUnit": null,
             "runInterval": null,

@@ -17,6 +17,7 @@ mod helpers;
 mod idempotency;
 mod leaderboard_admin;
 mod leaderboard_webhooks;
+mod leaderboard_windows;
 mod leaderboards;
 mod ops;
 mod points;
