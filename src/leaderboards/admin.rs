@@ -57,39 +57,49 @@ pub struct LeaderboardItem {
     pub run_interval: Option<Option<i64>>,
 }
 
-/// The Admin API's `AdminLeaderboard`. `startTime`/`endTime` are not nullable in the
-/// 1.21.1 admin schema: they are left out when unset.
+/// The Admin API's `AdminLeaderboard`. In the 1.21.1 admin schema only `maxParticipants`
+/// is nullable; the other optional fields (`description`, `metricId`, `pointsSystemId`,
+/// `end`, `startTime`, `endTime`, `runUnit`, `runInterval`) are left out when they have no
+/// value. `userAttributes` is not in that schema but the Python SDK 1.27 requires it.
 pub fn admin_view(board: &Leaderboard, catalog: &Catalog, tenant: i64, today: NaiveDate) -> Value {
+    fn optional(out: &mut Map<String, Value>, field: &str, value: Option<Value>) {
+        if let Some(value) = value {
+            out.insert(field.into(), value);
+        }
+    }
     let mut out = Map::new();
     out.insert("id".into(), json!(board.uuid));
     out.insert("name".into(), json!(board.name));
     out.insert("key".into(), json!(board.key));
-    out.insert("description".into(), json!(board.description));
+    optional(
+        &mut out,
+        "description",
+        board.description.as_ref().map(|d| json!(d)),
+    );
     out.insert("status".into(), json!(status_on(board, today)));
     out.insert("rankBy".into(), json!(board.rank_by()));
     match &board.ranking {
-        Ranking::Metric { key } => {
-            out.insert(
-                "metricId".into(),
-                json!(catalog.metric(tenant, key).map(|m| m.uuid.clone())),
-            );
-        }
-        Ranking::Points { uuid, .. } => {
-            out.insert("pointsSystemId".into(), json!(uuid));
-        }
+        Ranking::Metric { key } => optional(
+            &mut out,
+            "metricId",
+            catalog.metric(tenant, key).map(|m| json!(m.uuid)),
+        ),
+        Ranking::Points { uuid, .. } => optional(&mut out, "pointsSystemId", Some(json!(uuid))),
         Ranking::Streak => {}
     }
     out.insert("maxParticipants".into(), json!(board.max_participants));
     out.insert("start".into(), json!(board.start.to_string()));
-    out.insert("end".into(), json!(board.end.map(|d| d.to_string())));
-    for (field, time) in [
-        ("startTime", board.window.start()),
-        ("endTime", board.window.end()),
-    ] {
-        if let Some(time) = time {
-            out.insert(field.into(), json!(format_time_of_day(time)));
-        }
-    }
+    optional(&mut out, "end", board.end.map(|d| json!(d.to_string())));
+    optional(
+        &mut out,
+        "startTime",
+        board.window.start().map(|t| json!(format_time_of_day(t))),
+    );
+    optional(
+        &mut out,
+        "endTime",
+        board.window.end().map(|t| json!(format_time_of_day(t))),
+    );
     let attributes: Vec<String> = board
         .breakdown_attributes
         .iter()
@@ -97,11 +107,10 @@ pub fn admin_view(board: &Leaderboard, catalog: &Catalog, tenant: i64, today: Na
         .map(|a| a.uuid.clone())
         .collect();
     out.insert("breakdownAttributes".into(), json!(attributes));
-    out.insert(
-        "runUnit".into(),
-        json!(board.repeat.map(|(u, _)| unit_name(u))),
-    );
-    out.insert("runInterval".into(), json!(board.repeat.map(|(_, i)| i)));
+    if let Some((unit, interval)) = board.repeat {
+        out.insert("runUnit".into(), json!(unit_name(unit)));
+        out.insert("runInterval".into(), json!(interval));
+    }
     out.insert("userAttributes".into(), json!([]));
     Value::Object(out)
 }

@@ -1,7 +1,8 @@
 //! Leaderboard time windows (`startTime`/`endTime`, behaviour.md §7.3): only activity at
 //! or after the start and before the end of the user's local day counts, on metric and
 //! points boards, from trophy.toml and from the Admin API; every `LeaderboardResponse`
-//! carries both keys. Also `userAttributes` on boards without breakdowns.
+//! carries both keys. Also the `AdminLeaderboard` shape (no nulls where the admin schema
+//! has none) and `userAttributes` on boards without breakdowns.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -271,10 +272,10 @@ async fn the_admin_api_sets_changes_and_clears_windows() {
     assert_eq!(
         created,
         &json!({
-            "id": id, "name": "Mornings", "key": "mornings", "description": null, "status": "active",
+            "id": id, "name": "Mornings", "key": "mornings", "status": "active",
             "rankBy": "metric", "metricId": metric, "maxParticipants": 1000,
-            "start": "2031-03-01", "end": null, "startTime": "06:00", "endTime": "12:00",
-            "breakdownAttributes": [], "runUnit": null, "runInterval": null, "userAttributes": [],
+            "start": "2031-03-01", "startTime": "06:00", "endTime": "12:00",
+            "breakdownAttributes": [], "userAttributes": [],
         })
     );
     let messages: Vec<(i64, String)> = body["issues"]
@@ -409,6 +410,91 @@ async fn the_admin_api_sets_changes_and_clears_windows() {
     )
     .await;
     assert_eq!(body["updated"][0]["rankBy"], "streak", "{body}");
+}
+
+#[tokio::test]
+async fn admin_leaderboards_leave_out_fields_without_a_value() {
+    let app = spawn_app(CONFIG).await;
+    app.set_clock_ok("2031-03-01T00:00:00Z").await;
+    let metric = app.definition_uuid("metric", "minutes");
+    let xp = app.definition_uuid("points_system", "xp");
+    let (status, body) = admin(
+        &app,
+        Method::POST,
+        "/leaderboards",
+        Some(json!([
+            {"name": "Bare", "key": "bare", "rankBy": "streak"},
+            {"name": "Full", "key": "full", "rankBy": "points", "pointsSystemId": xp,
+             "description": "All of it", "start": "2031-03-02", "end": "2031-12-31",
+             "runUnit": "day", "runInterval": 7, "maxParticipants": 10,
+             "startTime": "08:00", "endTime": "20:00:30"},
+            {"name": "Empty description", "key": "empty-description", "rankBy": "metric",
+             "metricId": metric, "description": ""},
+        ])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["issues"], json!([]));
+    let bare = &body["created"][0];
+    assert_eq!(
+        bare,
+        &json!({
+            "id": bare["id"], "name": "Bare", "key": "bare", "status": "inactive",
+            "rankBy": "streak", "maxParticipants": 1000, "start": "2031-03-01",
+            "breakdownAttributes": [], "userAttributes": [],
+        })
+    );
+    let full = &body["created"][1];
+    assert_eq!(
+        full,
+        &json!({
+            "id": full["id"], "name": "Full", "key": "full", "description": "All of it",
+            "status": "inactive", "rankBy": "points", "pointsSystemId": xp,
+            "maxParticipants": 10, "start": "2031-03-02", "end": "2031-12-31",
+            "startTime": "08:00", "endTime": "20:00:30", "breakdownAttributes": [],
+            "runUnit": "day", "runInterval": 7, "userAttributes": [],
+        })
+    );
+    assert_eq!(body["created"][2]["description"], "");
+    // Clearing `end` and the run removes the keys again.
+    let (_, body) = admin(
+        &app,
+        Method::PATCH,
+        "/leaderboards",
+        Some(json!([{"id": full["id"], "end": null, "runUnit": null, "runInterval": null}])),
+    )
+    .await;
+    let updated = body["updated"][0].as_object().expect("updated");
+    for key in ["end", "runUnit", "runInterval"] {
+        assert!(!updated.contains_key(key), "{key} in {body}");
+    }
+    // Boards from trophy.toml and the list use the same shape: no key holds null.
+    let (_, list) = admin(&app, Method::GET, "/leaderboards?limit=100", None).await;
+    let list = list.as_array().expect("list");
+    assert_eq!(list.len(), 8);
+    for b in list {
+        let o = b.as_object().expect("object");
+        for (key, value) in o {
+            assert!(
+                !value.is_null() || key == "maxParticipants",
+                "{key} is null in {b}"
+            );
+        }
+    }
+    let all_day = list
+        .iter()
+        .find(|b| b["key"] == "all-day")
+        .expect("all-day");
+    assert_eq!(all_day["description"], "Every minute counts");
+    assert!(all_day.get("end").is_none() && all_day.get("runUnit").is_none());
+    let evenings = list
+        .iter()
+        .find(|b| b["key"] == "evenings")
+        .expect("evenings");
+    assert_eq!(window(evenings), (json!("18:00"), Value::Null));
+    assert!(evenings
+        .as_object()
+        .is_some_and(|o| !o.contains_key("endTime")));
 }
 
 #[tokio::test]
