@@ -256,6 +256,10 @@ fn place(
         (&run_start, run_end.as_deref()),
         user.row_id,
         &change,
+        store::Groups {
+            group: &grp,
+            moved_from: old_key.as_ref().map(|k| k.group.as_str()),
+        },
     )?;
     notify(ctx, board, run, group, Some(user), &change)?;
     Ok(Some(entry))
@@ -301,6 +305,10 @@ fn drop_lowest(
         (at.run_start, run_end.as_deref()),
         dropped,
         &change,
+        store::Groups {
+            group: at.group,
+            moved_from: None,
+        },
     )?;
     if !subscribed(ctx, "leaderboard.rank_changed") && !subscribed(ctx, "leaderboard.changed") {
         return Ok(());

@@ -16,6 +16,7 @@ mod group_commit;
 mod helpers;
 mod idempotency;
 mod leaderboard_admin;
+mod leaderboard_history;
 mod leaderboard_webhooks;
 mod leaderboard_windows;
 mod leaderboards;
