@@ -5,7 +5,19 @@
 //! endTime"), so a window with one bound restricts only that side: `startTime` alone runs
 //! to midnight, `endTime` alone from midnight. Both conditions must hold, so a window whose
 //! end is not after its start (one that would wrap past midnight) could never match
-//! anything; it is refused rather than silently counting nothing. Pure.
+//! anything; it is refused rather than silently counting nothing.
+//!
+//! Where it applies (decisions; Trophy's docs say no more than the schema does):
+//! * metric boards count the events, and points boards the points awarded (or deducted),
+//!   whose instant falls in the window on the user's clock (their `tz`, else the server's
+//!   `default_timezone`); an event outside it leaves the board out of the event response,
+//!   as a change of zero does;
+//! * streak boards rank the current length of the streak, which is not activity at a time
+//!   of day, so they take no window (a problem `trophyd check` reports in trophy.toml, an
+//!   issue for the item in the Admin API);
+//! * changing a window applies to activity from then on: values already counted stay.
+//!
+//! Pure.
 
 use chrono::{DateTime, NaiveTime, Offset, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
