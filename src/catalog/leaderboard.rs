@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::config::{LeaderboardDef, LeaderboardStatus, RankBy, RankStyle, RunUnit};
 use crate::leaderboards::runs::Schedule;
+use crate::rules::time_window::{format_time_of_day, parse_time_of_day, TimeWindow};
 
 /// What a board ranks by; points systems carry their definition id and name.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +45,8 @@ pub struct Leaderboard {
     pub stored_status: LeaderboardStatus,
     pub managed: bool,
     pub rank_style: RankStyle,
+    /// Local times of day whose activity counts (never set on streak boards).
+    pub window: TimeWindow,
 }
 
 /// The status the API shows on `today` (UTC): scheduled before the start, finished after
@@ -106,7 +109,7 @@ pub fn body_from_config(l: &LeaderboardDef) -> Value {
         RankBy::Points(p) => ("points", None, Some(p.as_str())),
         RankBy::Streak => ("streak", None, None),
     };
-    json!({
+    let mut body = json!({
         "name": l.name,
         "description": l.description,
         "rankBy": rank_by,
@@ -119,7 +122,15 @@ pub fn body_from_config(l: &LeaderboardDef) -> Value {
         "maxParticipants": l.max_participants,
         "breakdownAttributes": l.breakdown_attributes,
         "ranking": l.rank_style.name(),
-    })
+    });
+    // Only when set: bodies of boards without a window stay as earlier versions wrote
+    // them, so an upgrade does not count as a change of every board.
+    for (field, time) in [("startTime", l.window.start()), ("endTime", l.window.end())] {
+        if let (Some(time), Some(o)) = (time, body.as_object_mut()) {
+            o.insert(field.into(), json!(format_time_of_day(time)));
+        }
+    }
+    body
 }
 
 pub struct Row {
@@ -137,6 +148,17 @@ pub type PointsSystems = HashMap<(i64, String), (i64, String, String)>;
 
 fn date(body: &Value, field: &str) -> Option<NaiveDate> {
     body.get(field)?.as_str()?.parse().ok()
+}
+
+/// The stored window; both writers validate it, so a bad one can only come from a body
+/// edited by hand, and then the board counts all day rather than disappearing.
+fn window(body: &Value) -> TimeWindow {
+    let time = |field: &str| {
+        body.get(field)
+            .and_then(Value::as_str)
+            .and_then(parse_time_of_day)
+    };
+    TimeWindow::new(time("startTime"), time("endTime")).unwrap_or_default()
 }
 
 /// Builds the definition from its row; `None` for a body it cannot use.
@@ -180,6 +202,11 @@ pub fn from_row(row: Row, body: &Value, systems: &PointsSystems) -> Option<Leade
         "finished" => LeaderboardStatus::Finished,
         _ => LeaderboardStatus::Inactive,
     };
+    let window = if ranking == Ranking::Streak {
+        TimeWindow::default()
+    } else {
+        window(body)
+    };
     Some(Leaderboard {
         id: row.id,
         uuid: row.uuid,
@@ -211,6 +238,7 @@ pub fn from_row(row: Row, body: &Value, systems: &PointsSystems) -> Option<Leade
         rank_style: text("ranking")
             .and_then(|r| RankStyle::parse(&r))
             .unwrap_or_default(),
+        window,
     })
 }
 
@@ -246,6 +274,31 @@ mod tests {
         assert_eq!(status_on(&board, d("2031-03-31")), "finished");
         let inactive = from_row(row("inactive"), &body, &PointsSystems::new()).expect("board");
         assert_eq!(status_on(&inactive, d("2031-03-10")), "inactive");
+    }
+
+    #[test]
+    fn time_windows_round_trip_and_streak_boards_never_have_one() {
+        let config = crate::config::parse(
+            "[[metrics]]\nkey = \"m\"\nname = \"M\"\n[[leaderboards]]\nkey = \"w\"\nname = \"W\"\nrank_by = \"metric\"\nmetric = \"m\"\nstart_time = \"09:00:00\"\nend_time = \"17:30:15\"\n",
+        )
+        .expect("config");
+        let body = body_from_config(&config.leaderboards[0]);
+        assert_eq!(
+            (&body["startTime"], &body["endTime"]),
+            (&json!("09:00"), &json!("17:30:15"))
+        );
+        let board = from_row(row("active"), &body, &PointsSystems::new()).expect("board");
+        assert_eq!(board.window, config.leaderboards[0].window);
+        let unset = json!({"name": "M", "rankBy": "metric", "metric": "m"});
+        let board = from_row(row("active"), &unset, &PointsSystems::new()).expect("board");
+        assert!(!board.window.is_restricted());
+        let wrapped = json!({"name": "M", "rankBy": "metric", "metric": "m",
+            "startTime": "22:00", "endTime": "06:00"});
+        let board = from_row(row("active"), &wrapped, &PointsSystems::new()).expect("board");
+        assert!(!board.window.is_restricted());
+        let streak = json!({"name": "S", "rankBy": "streak", "startTime": "09:00"});
+        let board = from_row(row("active"), &streak, &PointsSystems::new()).expect("board");
+        assert!(!board.window.is_restricted());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::catalog::{read_key, Catalog};
 use super::defaults::DEFAULT_MAX_PARTICIPANTS;
 use super::model::{AttributeType, LeaderboardDef, LeaderboardStatus, RankBy, RankStyle, RunUnit};
 use super::reader::{Sink, Table};
+use crate::rules::time_window::TimeWindow;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Rank {
@@ -55,6 +56,8 @@ pub(crate) const KEYS: &[&str] = &[
     "breakdown_attributes",
     "status",
     "ranking",
+    "start_time",
+    "end_time",
 ];
 
 pub(crate) fn read(
@@ -83,6 +86,7 @@ pub(crate) fn read(
         } else {
             read_run(&t, sink)
         };
+        let window = read_window(&t, sink, matches!(rank_by, Some(RankBy::Streak)));
         let max_participants = t
             .opt_u32(sink, "max_participants", 1, MAX_PARTICIPANTS)
             .unwrap_or(DEFAULT_MAX_PARTICIPANTS);
@@ -106,6 +110,7 @@ pub(crate) fn read(
                 breakdown_attributes,
                 status,
                 rank_style,
+                window,
             });
         }
     }
@@ -142,6 +147,32 @@ fn forbid_run(t: &Table<'_, '_>, sink: &mut Sink) {
             t.key_at(key),
             "a leaderboard ranked by streak must be perpetual: remove \"run_unit\" and \"run_interval\"",
         );
+    }
+}
+
+/// `start_time`/`end_time` (see `rules::time_window`). A streak board ranks the current
+/// length of the streak, not activity that happens at a time of day, so it takes neither.
+fn read_window(t: &Table<'_, '_>, sink: &mut Sink, streak: bool) -> TimeWindow {
+    if streak {
+        if let Some(key) = ["start_time", "end_time"].into_iter().find(|k| t.has(k)) {
+            sink.report(
+                t.key_at(key),
+                "a leaderboard ranked by streak cannot have a time window: remove \"start_time\" and \"end_time\"",
+            );
+        }
+        return TimeWindow::default();
+    }
+    let start = t.opt_time_of_day(sink, "start_time");
+    let end = t.opt_time_of_day(sink, "end_time");
+    match TimeWindow::new(start, end) {
+        Ok(window) => window,
+        Err(_) => {
+            sink.report(
+                t.value_at("end_time"),
+                "\"end_time\" must be after \"start_time\" (a window cannot wrap past midnight, and end_time = \"00:00\" alone would count nothing)",
+            );
+            TimeWindow::default()
+        }
     }
 }
 

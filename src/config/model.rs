@@ -334,6 +334,8 @@ pub struct LeaderboardDef {
     pub breakdown_attributes: Vec<String>,
     pub status: LeaderboardStatus,
     pub rank_style: RankStyle,
+    /// `start_time`/`end_time`: the local times of day whose activity counts.
+    pub window: crate::rules::time_window::TimeWindow,
 }
 
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@
 
 use std::ops::RangeInclusive;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveTime};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
@@ -225,6 +225,11 @@ impl<'a, 'i> Table<'a, 'i> {
         self.read(sink, key, true, |v| date(key, v))
     }
 
+    /// A time of day written `"HH:mm"` or `"HH:mm:ss"` (leaderboard time windows).
+    pub(crate) fn opt_time_of_day(&self, sink: &mut Sink, key: &str) -> Option<NaiveTime> {
+        self.read(sink, key, false, |v| time_of_day(key, v))
+    }
+
     /// A list of strings, each with where it is written (for reference problems).
     pub(crate) fn opt_str_list(&self, sink: &mut Sink, key: &str) -> Option<Vec<(&'a str, usize)>> {
         let items = self.read(sink, key, false, |v| match v.get_ref() {
@@ -431,6 +436,15 @@ fn date(key: &str, value: &Value<'_>) -> Result<NaiveDate, String> {
             )),
         },
         other => Err(wrong_type(key, "a date written YYYY-MM-DD", other)),
+    }
+}
+
+fn time_of_day(key: &str, value: &Value<'_>) -> Result<NaiveTime, String> {
+    let expected = "a time of day written \"HH:mm\" or \"HH:mm:ss\" (00:00 to 23:59:59)";
+    match value.get_ref() {
+        DeValue::String(s) => crate::rules::time_window::parse_time_of_day(s)
+            .ok_or_else(|| format!("\"{key}\" must be {expected}, found \"{s}\"")),
+        other => Err(wrong_type(key, expected, other)),
     }
 }
 

@@ -1221,6 +1221,62 @@ fn leaderboard_rules() {
     );
 }
 
+#[test]
+fn leaderboard_time_windows() {
+    let board = |body: &str| {
+        with_base(&format!(
+            "[[leaderboards]]\nkey = \"l\"\nname = \"L\"\nrank_by = \"metric\"\nmetric = \"lessons\"\n{body}\n"
+        ))
+    };
+    let t = |s: &str| crate::rules::time_window::parse_time_of_day(s).expect("time");
+    let window = |body: &str| valid(&board(body)).leaderboards[0].window;
+    let both = window("start_time = \"09:00\"\nend_time = \"17:30:15\"");
+    assert_eq!(
+        (both.start(), both.end()),
+        (Some(t("09:00")), Some(t("17:30:15")))
+    );
+    let from = window("start_time = \"18:00\"");
+    assert_eq!((from.start(), from.end()), (Some(t("18:00")), None));
+    assert!(!window("").is_restricted());
+    one_problem(
+        &board("start_time = \"9:00\""),
+        BASE_LINES + 6,
+        "\"start_time\" must be a time of day written \"HH:mm\" or \"HH:mm:ss\" (00:00 to 23:59:59), found \"9:00\"",
+    );
+    one_problem(
+        &board("end_time = 1700"),
+        BASE_LINES + 6,
+        "\"end_time\" must be a time of day written \"HH:mm\" or \"HH:mm:ss\" (00:00 to 23:59:59), found an integer",
+    );
+    one_problem(
+        &board("end_time = \"24:00\""),
+        BASE_LINES + 6,
+        "found \"24:00\"",
+    );
+    one_problem(
+        &board("start_time = \"22:00\"\nend_time = \"06:00\""),
+        BASE_LINES + 7,
+        "\"end_time\" must be after \"start_time\" (a window cannot wrap past midnight",
+    );
+    one_problem(
+        &board("start_time = \"09:00\"\nend_time = \"09:00\""),
+        BASE_LINES + 7,
+        "must be after",
+    );
+    one_problem(
+        &board("end_time = \"00:00\""),
+        BASE_LINES + 6,
+        "end_time = \"00:00\" alone would count nothing",
+    );
+    one_problem(
+        &with_base(
+            "[[leaderboards]]\nkey = \"l\"\nname = \"L\"\nrank_by = \"streak\"\nend_time = \"17:00\"\n",
+        ),
+        BASE_LINES + 5,
+        "a leaderboard ranked by streak cannot have a time window",
+    );
+}
+
 // ----- webhooks --------------------------------------------------------------------------------
 
 #[test]

@@ -46,6 +46,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_anniversaries",
         include_str!("../../sql/0012_anniversaries.sql"),
     ),
+    (
+        "0013_leaderboard_history_groups",
+        include_str!("../../sql/0013_leaderboard_history_groups.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +98,38 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .expect("user_version");
         assert_eq!(version as usize, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn leaderboard_history_rows_from_before_0012_get_their_users_group() {
+        let mut conn = Connection::open_in_memory().expect("in-memory db");
+        let before = MIGRATIONS
+            .iter()
+            .position(|(name, _)| *name == "0013_leaderboard_history_groups")
+            .expect("0012");
+        for (_, sql) in &MIGRATIONS[..before] {
+            conn.execute_batch(sql).expect("older migration");
+        }
+        conn.execute_batch(&format!(
+            "PRAGMA user_version = {before};
+             INSERT INTO leaderboard_values VALUES (7, '2031-03-01', 1, 'US', 5, 0, 1);
+             INSERT INTO leaderboard_history (leaderboard_id, run_start, user_id, at_ms, rank, value)
+                 VALUES (7, '2031-03-01', 1, 0, 1, 5), (7, '2031-03-01', 2, 0, 2, 3);"
+        ))
+        .expect("seed");
+        migrate(&mut conn).expect("migrate");
+        let groups: Vec<(i64, Option<String>, Option<String>)> = conn
+            .prepare("SELECT user_id, grp, previous_grp FROM leaderboard_history ORDER BY user_id")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect()
+            })
+            .expect("rows");
+        assert_eq!(
+            groups,
+            [(1, Some("US".to_owned()), None), (2, None, None)],
+            "a user whose value was pruned keeps no group"
+        );
     }
 
     #[test]

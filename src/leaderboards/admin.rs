@@ -17,6 +17,7 @@ use crate::catalog::{Catalog, Leaderboard, Ranking};
 use crate::commands::bulk::{issue, valid_key, Outcome, MANAGED};
 use crate::config::AttributeType;
 use crate::error::{echo, ApiError};
+use crate::rules::time_window::{format_time_of_day, parse_time_of_day, TimeWindow};
 use crate::writer::{Command, WriteCtx};
 
 const MAX_PARTICIPANTS: i64 = 1000;
@@ -56,30 +57,49 @@ pub struct LeaderboardItem {
     pub run_interval: Option<Option<i64>>,
 }
 
-/// The Admin API's `AdminLeaderboard`.
+/// The Admin API's `AdminLeaderboard`. In the 1.21.1 admin schema only `maxParticipants`
+/// is nullable; the other optional fields (`description`, `metricId`, `pointsSystemId`,
+/// `end`, `startTime`, `endTime`, `runUnit`, `runInterval`) are left out when they have no
+/// value. `userAttributes` is not in that schema but the Python SDK 1.27 requires it.
 pub fn admin_view(board: &Leaderboard, catalog: &Catalog, tenant: i64, today: NaiveDate) -> Value {
+    fn optional(out: &mut Map<String, Value>, field: &str, value: Option<Value>) {
+        if let Some(value) = value {
+            out.insert(field.into(), value);
+        }
+    }
     let mut out = Map::new();
     out.insert("id".into(), json!(board.uuid));
     out.insert("name".into(), json!(board.name));
     out.insert("key".into(), json!(board.key));
-    out.insert("description".into(), json!(board.description));
+    optional(
+        &mut out,
+        "description",
+        board.description.as_ref().map(|d| json!(d)),
+    );
     out.insert("status".into(), json!(status_on(board, today)));
     out.insert("rankBy".into(), json!(board.rank_by()));
     match &board.ranking {
-        Ranking::Metric { key } => {
-            out.insert(
-                "metricId".into(),
-                json!(catalog.metric(tenant, key).map(|m| m.uuid.clone())),
-            );
-        }
-        Ranking::Points { uuid, .. } => {
-            out.insert("pointsSystemId".into(), json!(uuid));
-        }
+        Ranking::Metric { key } => optional(
+            &mut out,
+            "metricId",
+            catalog.metric(tenant, key).map(|m| json!(m.uuid)),
+        ),
+        Ranking::Points { uuid, .. } => optional(&mut out, "pointsSystemId", Some(json!(uuid))),
         Ranking::Streak => {}
     }
     out.insert("maxParticipants".into(), json!(board.max_participants));
     out.insert("start".into(), json!(board.start.to_string()));
-    out.insert("end".into(), json!(board.end.map(|d| d.to_string())));
+    optional(&mut out, "end", board.end.map(|d| json!(d.to_string())));
+    optional(
+        &mut out,
+        "startTime",
+        board.window.start().map(|t| json!(format_time_of_day(t))),
+    );
+    optional(
+        &mut out,
+        "endTime",
+        board.window.end().map(|t| json!(format_time_of_day(t))),
+    );
     let attributes: Vec<String> = board
         .breakdown_attributes
         .iter()
@@ -87,11 +107,10 @@ pub fn admin_view(board: &Leaderboard, catalog: &Catalog, tenant: i64, today: Na
         .map(|a| a.uuid.clone())
         .collect();
     out.insert("breakdownAttributes".into(), json!(attributes));
-    out.insert(
-        "runUnit".into(),
-        json!(board.repeat.map(|(u, _)| unit_name(u))),
-    );
-    out.insert("runInterval".into(), json!(board.repeat.map(|(_, i)| i)));
+    if let Some((unit, interval)) = board.repeat {
+        out.insert("runUnit".into(), json!(unit_name(unit)));
+        out.insert("runInterval".into(), json!(interval));
+    }
     out.insert("userAttributes".into(), json!([]));
     Value::Object(out)
 }
@@ -125,8 +144,18 @@ fn body_for(
     catalog: &Catalog,
     tenant: i64,
 ) -> Result<Map<String, Value>, String> {
-    if item.start_time.is_some() || item.end_time.is_some() {
-        return Err("startTime and endTime are not supported".into());
+    for (field, value) in [("startTime", &item.start_time), ("endTime", &item.end_time)] {
+        if let Some(value) = value {
+            let time = value
+                .as_deref()
+                .map(|text| {
+                    parse_time_of_day(text).ok_or_else(|| {
+                        format!("{field} must be a time of day written HH:mm or HH:mm:ss (00:00 to 23:59:59)")
+                    })
+                })
+                .transpose()?;
+            body.insert(field.into(), json!(time.map(format_time_of_day)));
+        }
     }
     if let Some(name) = &item.name {
         if name.trim().is_empty() {
@@ -223,6 +252,7 @@ fn body_for(
     if rank_by == "streak" && has("runUnit") {
         return Err("streak leaderboards can only be perpetual".into());
     }
+    check_window(&body, &rank_by)?;
     let start = body
         .get("start")
         .and_then(Value::as_str)
@@ -237,6 +267,26 @@ fn body_for(
         }
     }
     Ok(body)
+}
+
+/// The window of the merged body (an update may set one bound and keep the other).
+fn check_window(body: &Map<String, Value>, rank_by: &str) -> Result<(), String> {
+    let time = |field: &str| {
+        body.get(field)
+            .and_then(Value::as_str)
+            .and_then(parse_time_of_day)
+    };
+    let (start, end) = (time("startTime"), time("endTime"));
+    if rank_by == "streak" && (start.is_some() || end.is_some()) {
+        return Err(
+            "streak leaderboards cannot have a time window (startTime/endTime): \
+                    they rank the current streak length, not activity at a time of day"
+                .into(),
+        );
+    }
+    TimeWindow::new(start, end)
+        .map(|_| ())
+        .map_err(|e| e.message().to_owned())
 }
 
 /// The stored status for a requested one, given the start date and today's UTC date.

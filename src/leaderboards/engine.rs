@@ -113,10 +113,16 @@ fn apply_measured(
     }
     let catalog = ctx.catalog.clone();
     let default_tz = ctx.env.settings.config.server.default_timezone;
-    let local = local_date(ctx.now, user.time_zone(default_tz));
+    let tz = user.time_zone(default_tz);
+    let local = local_date(ctx.now, tz);
     let today = ctx.now.date_naive();
     for board in catalog.leaderboards_for(user.tenant_id) {
         if !board.tracking() {
+            continue;
+        }
+        // Activity outside the board's local time window does not count (streak boards
+        // never have one).
+        if !board.window.admits(ctx.now, tz) {
             continue;
         }
         let Some(update) = update_for(ctx, board, changes) else {
@@ -251,6 +257,10 @@ fn place(
         (&run_start, run_end.as_deref()),
         user.row_id,
         &change,
+        store::Groups {
+            group: &grp,
+            moved_from: old_key.as_ref().map(|k| k.group.as_str()),
+        },
     )?;
     notify(ctx, board, run, group, Some(user), &change)?;
     Ok(Some(entry))
@@ -296,6 +306,10 @@ fn drop_lowest(
         (at.run_start, run_end.as_deref()),
         dropped,
         &change,
+        store::Groups {
+            group: at.group,
+            moved_from: None,
+        },
     )?;
     if !subscribed(ctx, "leaderboard.rank_changed") && !subscribed(ctx, "leaderboard.changed") {
         return Ok(());

@@ -7,10 +7,12 @@
 //!   have changed; `store`: the SQL (the source of truth).
 //! * `index`: the in-memory rank index: the writer ranks from its staged copy, the read
 //!   routes from the committed one.
-//! * `read`: the read routes' queries; `view`: response shapes; `jobs`: run-boundary
-//!   webhooks; `admin`: the Admin API commands.
+//! * `read`: the read routes' queries; `displacement`: a user's history with the rank
+//!   changes others caused, derived at read time; `view`: response shapes; `jobs`:
+//!   run-boundary webhooks; `admin`: the Admin API commands.
 
 pub mod admin;
+pub mod displacement;
 pub mod engine;
 pub mod index;
 pub mod jobs;

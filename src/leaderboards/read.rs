@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension};
 
+use super::displacement;
 use super::index::{GroupKey, RankIndex};
 use super::ranking::page_ranks;
 use super::runs::Run;
@@ -187,6 +188,8 @@ pub struct UserStanding {
     pub history: Vec<store::Change>,
 }
 
+/// The user's rank and value, and their history including the rank changes other users'
+/// events caused (see `displacement` for how, and what bounds the read).
 pub fn user_standing(
     conn: &Connection,
     index: &RankIndex,
@@ -197,26 +200,41 @@ pub fn user_standing(
 ) -> Result<UserStanding, ApiError> {
     let run_start = run.start.to_string();
     let stored = store::load(conn, board.id, &run_start, user_id)?;
-    let (rank, value) = match stored.filter(|s| s.ranked) {
+    let (rank, value, now) = match stored.filter(|s| s.ranked) {
         Some(s) => {
             let key = GroupKey {
                 board: board.id,
                 run_start: run.start,
-                group: s.group,
+                group: s.group.clone(),
             };
-            (
-                index.read(&key, |g| {
-                    g.index_of(user_id)
-                        .and_then(|at| g.rank_at(at, board.rank_style))
-                }),
-                Some(s.value),
-            )
+            let rank = index.read(&key, |g| {
+                g.index_of(user_id)
+                    .and_then(|at| g.rank_at(at, board.rank_style))
+            });
+            let now = rank
+                .and_then(|r| u32::try_from(r).ok())
+                .map(|rank| displacement::Standing {
+                    rank,
+                    value: s.value,
+                    group: s.group,
+                });
+            (rank, Some(s.value), now)
         }
-        None => (None, None),
+        None => (None, None, None),
     };
+    let own = store::own_rows(conn, board.id, &run_start, user_id, count.saturating_add(1))?;
+    let history = displacement::history(
+        board.rank_style,
+        &own,
+        now,
+        usize::try_from(count).unwrap_or(usize::MAX),
+        |group, after, before, limit| {
+            store::group_rows(conn, (board.id, &run_start, group), (after, before), limit)
+        },
+    )?;
     Ok(UserStanding {
         rank,
         value,
-        history: store::history(conn, board.id, &run_start, user_id, count)?,
+        history,
     })
 }

@@ -97,18 +97,28 @@ pub struct Change {
     pub value: Option<f64>,
 }
 
+/// The breakdown groups of one history row: the group after the change (the one left, for
+/// a user leaving the board), and the one before when the change moved the user between
+/// groups.
+#[derive(Debug, Clone, Copy)]
+pub struct Groups<'a> {
+    pub group: &'a str,
+    pub moved_from: Option<&'a str>,
+}
+
 pub fn record(
     conn: &Connection,
     board: i64,
     run: (&str, Option<&str>),
     user_id: i64,
     change: &Change,
+    groups: Groups<'_>,
 ) -> Result<(), ApiError> {
     conn.prepare_cached(
         "INSERT INTO leaderboard_history
            (leaderboard_id, run_start, run_end, user_id, at_ms, previous_rank, rank,
-            previous_value, value)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            previous_value, value, grp, previous_grp)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         board,
@@ -119,36 +129,91 @@ pub fn record(
         change.previous_rank,
         change.rank,
         change.previous_value,
-        change.value
+        change.value,
+        groups.group,
+        groups.moved_from
     ])?;
+    if let Some(from) = groups.moved_from {
+        conn.prepare_cached(
+            "INSERT INTO leaderboard_history_moves (leaderboard_id, run_start, grp, history_id)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![board, run.0, from, conn.last_insert_rowid()])?;
+    }
     Ok(())
 }
 
-/// The last `count` changes of a user in a run, oldest first.
-pub fn history(
+/// A history row with what replaying its group needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRow {
+    pub id: i64,
+    pub user_id: i64,
+    /// `None` for rows written before groups were recorded whose group is unknown.
+    pub group: Option<String>,
+    pub moved_from: Option<String>,
+    pub change: Change,
+}
+
+fn history_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryRow> {
+    Ok(HistoryRow {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        group: r.get(2)?,
+        moved_from: r.get(3)?,
+        change: Change {
+            at_ms: r.get(4)?,
+            previous_rank: r.get(5)?,
+            rank: r.get(6)?,
+            previous_value: r.get(7)?,
+            value: r.get(8)?,
+        },
+    })
+}
+
+/// The last `count` rows of a user in a run, newest first.
+pub fn own_rows(
     conn: &Connection,
     board: i64,
     run_start: &str,
     user_id: i64,
     count: u32,
-) -> Result<Vec<Change>, ApiError> {
+) -> Result<Vec<HistoryRow>, ApiError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT at_ms, previous_rank, rank, previous_value, value FROM leaderboard_history
+        "SELECT id, user_id, grp, previous_grp, at_ms, previous_rank, rank, previous_value, value
+           FROM leaderboard_history
           WHERE leaderboard_id = ?1 AND user_id = ?2 AND run_start = ?3
           ORDER BY at_ms DESC, id DESC LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![board, user_id, run_start, count], |r| {
-        Ok(Change {
-            at_ms: r.get(0)?,
-            previous_rank: r.get(1)?,
-            rank: r.get(2)?,
-            previous_value: r.get(3)?,
-            value: r.get(4)?,
-        })
-    })?;
-    let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-    out.reverse();
-    Ok(out)
+    let rows = stmt.query_map(params![board, user_id, run_start, count], history_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// At most `limit` rows that changed group `group` of a run (in it, into it or out of it)
+/// with ids strictly between `after` and `before`, newest first.
+pub fn group_rows(
+    conn: &Connection,
+    (board, run_start, group): (i64, &str, &str),
+    (after, before): (i64, i64),
+    limit: usize,
+) -> Result<Vec<HistoryRow>, ApiError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, user_id, grp, previous_grp, at_ms, previous_rank, rank, previous_value, value
+           FROM leaderboard_history
+          WHERE leaderboard_id = ?1 AND run_start = ?2 AND grp = ?3 AND id > ?4 AND id < ?5
+         UNION ALL
+         SELECT h.id, h.user_id, h.grp, h.previous_grp, h.at_ms, h.previous_rank, h.rank,
+                h.previous_value, h.value
+           FROM leaderboard_history_moves m JOIN leaderboard_history h ON h.id = m.history_id
+          WHERE m.leaderboard_id = ?1 AND m.run_start = ?2 AND m.grp = ?3
+            AND m.history_id > ?4 AND m.history_id < ?5
+         ORDER BY 1 DESC LIMIT ?6",
+    )?;
+    let rows = stmt.query_map(
+        params![board, run_start, group, after, before, limit],
+        history_row,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Runs of `board` whose `finished` notice went out (no later event can change them)

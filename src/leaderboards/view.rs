@@ -10,6 +10,7 @@ use crate::catalog::leaderboard::{status_on, unit_name};
 use crate::catalog::{Catalog, Leaderboard, Ranking};
 use crate::clock::{format_timestamp, from_millis};
 use crate::domain::number::json_number;
+use crate::rules::time_window::format_time_of_day;
 
 fn number(x: Option<f64>) -> Value {
     x.map_or(Value::Null, json_number)
@@ -67,6 +68,15 @@ pub fn board(
     out.insert("userAttributes".into(), pairs(board, group));
     out.insert("start".into(), json!(board.start.to_string()));
     out.insert("end".into(), json!(board.end.map(|d| d.to_string())));
+    // Nullable and required in `LeaderboardResponse` (1.21.1).
+    out.insert(
+        "startTime".into(),
+        json!(board.window.start().map(format_time_of_day)),
+    );
+    out.insert(
+        "endTime".into(),
+        json!(board.window.end().map(format_time_of_day)),
+    );
     out.insert("maxParticipants".into(), json!(board.max_participants));
     out.insert(
         "runUnit".into(),

@@ -178,7 +178,8 @@ async fn user_board(
 
 /// Rank reads come from the in-memory index; SQLite only supplies point lookups (a user
 /// by id, the names of at most `INLINE_ROWS` users, the last `numEvents` history rows by
-/// index). That is cheaper than the hop to the blocking pool, which dominated their
+/// index, and at most `displacement::REPLAY_LIMIT` rows of the user's group, about 1 ms
+/// at worst). That is cheaper than the hop to the blocking pool, which dominated their
 /// latency, so they run on the worker; bigger pages go through the pool like other reads.
 async fn read_inline<T, F>(state: &AppState, inline: bool, f: F) -> Result<T, ApiError>
 where

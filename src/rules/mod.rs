@@ -4,3 +4,4 @@ pub mod event_summary;
 pub mod local_time;
 pub mod periods;
 pub mod streak;
+pub mod time_window;

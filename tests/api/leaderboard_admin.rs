@@ -46,9 +46,9 @@ async fn create_read_update_and_archive_leaderboards() {
     assert_eq!(
         created,
         &json!({
-            "id": created["id"], "name": "Minutes", "key": "api-minutes", "description": null,
+            "id": created["id"], "name": "Minutes", "key": "api-minutes",
             "status": "inactive", "rankBy": "metric", "metricId": metric, "maxParticipants": 50,
-            "start": "2031-03-01", "end": null, "breakdownAttributes": [country],
+            "start": "2031-03-01", "breakdownAttributes": [country],
             "runUnit": "month", "runInterval": 1, "userAttributes": [],
         })
     );

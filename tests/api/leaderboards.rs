@@ -183,6 +183,8 @@ async fn metric_boards_rank_by_value_and_the_event_response_lists_them() {
             "userAttributes": [],
             "start": "2031-03-01",
             "end": null,
+            "startTime": null,
+            "endTime": null,
             "maxParticipants": 1000,
             "runUnit": null,
             "runInterval": null,
@@ -226,8 +228,8 @@ async fn metric_boards_rank_by_value_and_the_event_response_lists_them() {
     let page = board(&app, "all-time?offset=1&limit=1").await;
     assert_eq!(ranks(&page), expect(&[("cat", 2, 3.0)]));
 
-    // Ann passes both. Her history has each change of her own value, oldest first; being
-    // passed by others shows in the rankings and in her next row's previousRank.
+    // Ann passes both. Her history has each change of her rank or value, oldest first,
+    // also those others caused: bob and cat passing her (behaviour.md §7.4).
     event(&app, "2031-03-01T13:00:00Z", json!("ann"), "lessons", 1.0).await;
     let (status, mine) = app.get_json("/v1/users/ann/leaderboards/all-time").await;
     assert_eq!(status, StatusCode::OK, "{mine}");
@@ -237,6 +239,8 @@ async fn metric_boards_rank_by_value_and_the_event_response_lists_them() {
         &mine["history"],
         &json!([
             {"timestamp": "2031-03-01T10:30:00Z", "date": "2031-03-01", "previousRank": null, "rank": 1, "previousValue": null, "value": 2},
+            {"timestamp": "2031-03-01T11:00:00Z", "date": "2031-03-01", "previousRank": 1, "rank": 2, "previousValue": 2, "value": 2},
+            {"timestamp": "2031-03-01T11:30:00Z", "date": "2031-03-01", "previousRank": 2, "rank": 3, "previousValue": 2, "value": 2},
             {"timestamp": "2031-03-01T12:00:00Z", "date": "2031-03-01", "previousRank": 3, "rank": 3, "previousValue": 2, "value": 2.5},
             {"timestamp": "2031-03-01T13:00:00Z", "date": "2031-03-01", "previousRank": 3, "rank": 1, "previousValue": 2.5, "value": 3.5},
         ]),
@@ -819,7 +823,15 @@ ranking = \"competition\"
     assert_eq!(e["leaderboards"]["tied"]["rank"], 4);
     let (_, d) = app.get_json("/v1/users/d/leaderboards/tied").await;
     assert_eq!(d["rank"], Value::Null);
-    assert_eq!(d["history"][1]["previousRank"], 4);
+    // c's tie with b passed d (3 → 4) before e dropped d.
+    assert_eq!(
+        (
+            d["history"][1]["previousRank"].clone(),
+            d["history"][1]["rank"].clone()
+        ),
+        (json!(3), json!(4))
+    );
+    assert_eq!(d["history"][2]["previousRank"], 4);
     // b catches up with a: a tie at the top, ordered by who got there first.
     let b = event(&app, "2031-03-02T10:03:00Z", json!("b"), "minutes", 2.0).await;
     assert_eq!(
