@@ -134,6 +134,20 @@ pub async fn spawn_with(config_toml: &str, test_clock: bool, dir: Option<TempDir
     }
 }
 
+/// An Admin API call (`path` below `/admin/v1`) with the admin key; status and JSON body.
+pub async fn admin(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut rb = app.admin_request(method, &format!("/admin/v1{path}"));
+    if let Some(body) = body {
+        rb = rb.json(&body);
+    }
+    parts(rb.send().await.expect("request")).await
+}
+
 /// Status and JSON body of a response (`Value::Null` when the body is not JSON).
 pub async fn parts(resp: Response) -> (StatusCode, Value) {
     let status = resp.status();

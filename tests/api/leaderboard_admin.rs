@@ -2,23 +2,10 @@
 //! and the read-only boards from trophy.toml.
 
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::helpers::{assert_error, parts, spawn_app, TestApp};
+use crate::helpers::{admin, assert_error, spawn_app};
 use crate::leaderboards::{board, event, ranks, CONFIG};
-
-async fn admin(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut rb = app.admin_request(method, &format!("/admin/v1{path}"));
-    if let Some(body) = body {
-        rb = rb.json(&body);
-    }
-    parts(rb.send().await.expect("request")).await
-}
 
 #[tokio::test]
 async fn create_read_update_and_archive_leaderboards() {

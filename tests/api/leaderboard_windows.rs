@@ -7,7 +7,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, parts, spawn_app, TestApp};
+use crate::helpers::{admin, assert_error, spawn_app};
 use crate::leaderboards::{board, event, ranks};
 
 const CONFIG: &str = r#"
@@ -99,19 +99,6 @@ fn touched(response: &Value) -> Vec<String> {
 
 fn window(body: &Value) -> (Value, Value) {
     (body["startTime"].clone(), body["endTime"].clone())
-}
-
-async fn admin(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut rb = app.admin_request(method, &format!("/admin/v1{path}"));
-    if let Some(body) = body {
-        rb = rb.json(&body);
-    }
-    parts(rb.send().await.expect("request")).await
 }
 
 #[tokio::test]

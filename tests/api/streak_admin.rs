@@ -4,21 +4,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, assert_json_eq, parts, spawn_app, TestApp};
+use crate::helpers::{admin, assert_error, assert_json_eq, parts, spawn_app, TestApp};
 use crate::streaks::{config, event_at, hook_summary, lesson, streak, DAILY};
-
-async fn admin(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut rb = app.admin_request(method, &format!("/admin/v1{path}"));
-    if let Some(body) = body {
-        rb = rb.json(&body);
-    }
-    parts(rb.send().await.expect("request")).await
-}
 
 fn issue(user: &str, message: &str, reason: &str) -> Value {
     json!({"userId": user, "severity": "error", "level": "error", "message": message, "reason": reason})
