@@ -707,6 +707,12 @@ def test_preferences_errors(s: Server) -> None:
                  UnprocessableEntityError, what="unknown notification type")
     n = c.users.get_preferences(u).notifications
     eq((n.recap, n.achievement_completed), (None, None), "rejected updates changed nothing")
+    # trophy.toml leaves streak customization off: own conditions are 403, `enabled` is fine.
+    from trophy import ForbiddenError, StreakPreferences
+    expect_error(lambda: c.users.update_preferences(u, streak=StreakPreferences(evaluation_mode="AND")), 403,
+                 ForbiddenError, contains="Streak customization", what="own streak conditions while off")
+    eq(c.users.update_preferences(u, streak=StreakPreferences(enabled=False)).streak.enabled, False,
+       "streak.enabled is allowed")
 
 
 # ============================================================================================
@@ -2352,6 +2358,18 @@ def test_admin_leaderboards(s: Server) -> None:
     dele = admin.leaderboards.delete(ids=[made.id])
     eq(([x.id for x in dele.deleted], dele.issues), ([made.id], []), "delete")
     expect_error(lambda: admin.leaderboards.get(made.id), 404, NotFoundError, what="get a deleted board")
+
+    # Issue #17: a daily time window, set through the Admin API and read back everywhere.
+    wkey = f"py-{RUN}-window"
+    windowed = admin.leaderboards.create(request=[CreateLeaderboardRequestItem(
+        name="Office hours", key=wkey, rank_by="metric", metric_id=lessons_metric_id(s.client()),
+        start_time="09:00", end_time="17:30", status="active")]).created[0]
+    eq((windowed.start_time, windowed.end_time), ("09:00", "17:30"), "admin: the window")
+    board = s.client().leaderboards.get(wkey)
+    eq((board.start_time, board.end_time), ("09:00", "17:30"), "application: the window")
+    eq([(b.key, b.start_time) for b in s.client().leaderboards.all_() if b.key == LB_ALL_TIME],
+       [(LB_ALL_TIME, None)], "a board without a window says null")
+    admin.leaderboards.delete(ids=[windowed.id])
 
 
 @test("single")
