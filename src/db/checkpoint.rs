@@ -32,6 +32,12 @@ pub struct CheckpointPolicy {
     /// Whether the writer runs PASSIVE checkpoints itself when idle (false when a
     /// `BackgroundCheckpointer` does it).
     idle_passive: bool,
+    /// With a background checkpointer: its count of finished passes when the WAL crossed
+    /// `restart_pages` (None: not crossed). The writer's restart waits for the next pass
+    /// to finish, so it copies and syncs only what was appended during that pass.
+    passes_at_crossing: Option<u64>,
+    /// The background checkpointer's count of finished passes, as last seen.
+    passes_seen: u64,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -50,6 +56,8 @@ impl Default for CheckpointPolicy {
             restart_pages: 32_768,
             max_pages: 262_144,
             idle_passive: true,
+            passes_at_crossing: None,
+            passes_seen: 0,
         }
     }
 }
@@ -67,6 +75,31 @@ impl CheckpointPolicy {
     /// Records that a batch committed, writing `pages` pages to the WAL.
     pub fn record_commit(&mut self, pages: u64) {
         self.pages_since += pages.max(1);
+        if !self.idle_passive
+            && self.pages_since >= self.restart_pages
+            && self.passes_at_crossing.is_none()
+        {
+            self.passes_at_crossing = Some(self.passes_seen);
+        }
+    }
+
+    /// Takes the background checkpointer's count of finished passes.
+    pub fn observe_background_passes(&mut self, passes: u64) {
+        self.passes_seen = passes;
+    }
+
+    /// Whether the WAL has grown enough for the writer to start it over now. Under a
+    /// background checkpointer the writer's stall is the copy and fsync of what that
+    /// thread has not copied yet, so it waits for one of its passes to finish (one comes
+    /// every few milliseconds under load), unless the WAL reached twice the threshold.
+    fn restart_due(&self) -> bool {
+        if self.pages_since < self.restart_pages {
+            return false;
+        }
+        match self.passes_at_crossing {
+            Some(at) => self.passes_seen > at || self.pages_since >= 2 * self.restart_pages,
+            None => true,
+        }
     }
 
     /// What to do now, given whether more work is queued.
@@ -75,7 +108,7 @@ impl CheckpointPolicy {
             CheckpointAction::None
         } else if self.pages_since >= self.max_pages {
             CheckpointAction::Truncate
-        } else if self.pages_since >= self.restart_pages
+        } else if self.restart_due()
             || (self.idle_passive
                 && queue_empty
                 && now.duration_since(self.last) >= self.idle_after)
@@ -102,6 +135,7 @@ impl CheckpointPolicy {
             // busy = 1 means a reader held the WAL: keep counting so we retry.
             Ok((0, log_frames, done)) if log_frames == done => {
                 self.pages_since = 0;
+                self.passes_at_crossing = None;
             }
             Ok(_) => {}
             Err(e) => log::warn!("wal checkpoint ({mode}) failed: {e}"),
@@ -126,11 +160,12 @@ pub struct BackgroundCheckpointer {
 
 impl BackgroundCheckpointer {
     /// Checkpoints `path` every `every` while `progress` (a count of committed commands)
-    /// keeps moving.
+    /// keeps moving, counting finished passes in `passes`.
     pub fn spawn(
         path: std::path::PathBuf,
         every: Duration,
         progress: impl Fn() -> u64 + Send + 'static,
+        passes: std::sync::Arc<std::sync::atomic::AtomicU64>,
     ) -> std::io::Result<Self> {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stop.clone();
@@ -153,9 +188,11 @@ impl BackgroundCheckpointer {
                         continue;
                     }
                     seen = now;
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    {
-                        log::warn!("background checkpoint failed: {e}");
+                    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        Ok(()) => {
+                            passes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        Err(e) => log::warn!("background checkpoint failed: {e}"),
                     }
                 }
             })?;
@@ -207,9 +244,25 @@ mod tests {
         );
         assert_eq!(p.idle_wait(), None);
         p.record_commit(40_000);
+        assert_eq!(
+            p.decide(false, Instant::now()),
+            CheckpointAction::None,
+            "waits for the background pass under way to finish"
+        );
+        p.observe_background_passes(1);
         assert_eq!(p.decide(false, Instant::now()), CheckpointAction::Passive);
         p.record_commit(300_000);
         assert_eq!(p.decide(false, Instant::now()), CheckpointAction::Truncate);
+    }
+
+    #[test]
+    fn the_writer_stops_waiting_for_a_lagging_background_pass() {
+        let mut p = CheckpointPolicy::safety_net_only();
+        p.observe_background_passes(7);
+        p.record_commit(40_000);
+        assert_eq!(p.decide(false, Instant::now()), CheckpointAction::None);
+        p.record_commit(30_000);
+        assert_eq!(p.decide(false, Instant::now()), CheckpointAction::Passive);
     }
 
     #[test]
