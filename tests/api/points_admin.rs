@@ -5,22 +5,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, parts, spawn_app, TestApp, T0};
+use crate::helpers::{admin, assert_error, parts, spawn_app, T0};
 use crate::points::{app, config, lessons, total_of};
 use crate::receiver::Receiver;
-
-async fn admin(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut rb = app.admin_request(method, &format!("/admin/v1{path}"));
-    if let Some(body) = body {
-        rb = rb.json(&body);
-    }
-    parts(rb.send().await.expect("request")).await
-}
 
 const FILE_SYSTEM: &str = r#"
 [[points]]
