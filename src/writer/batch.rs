@@ -11,6 +11,7 @@ use rusqlite::Connection;
 use super::context::{WriteCtx, WriterEnv};
 use super::costs::{self, Feature};
 use super::{Message, Reply, WriterStats};
+use crate::config::Checkpoints;
 use crate::db::{BackgroundCheckpointer, CheckpointAction, CheckpointPolicy};
 
 /// The most commands one transaction takes; beyond this the gain per command is nil
@@ -24,14 +25,20 @@ pub(super) fn run(
     stats: Arc<WriterStats>,
 ) {
     let commands = stats.clone();
-    let background = conn.path().filter(|p| !p.is_empty()).and_then(|path| {
-        BackgroundCheckpointer::spawn(path.into(), Duration::from_millis(100), move || {
-            commands.commands.load(Ordering::Relaxed)
-        })
-        .map_err(|e| log::warn!("no background checkpointer ({e}); the writer will checkpoint"))
-        .ok()
-    });
-    let mut checkpoints = if background.is_some() {
+    let external = env.settings.config.server.checkpoints == Checkpoints::External;
+    let background = conn
+        .path()
+        .filter(|p| !p.is_empty() && !external)
+        .and_then(|path| {
+            BackgroundCheckpointer::spawn(path.into(), Duration::from_millis(100), move || {
+                commands.commands.load(Ordering::Relaxed)
+            })
+            .map_err(|e| log::warn!("no background checkpointer ({e}); the writer will checkpoint"))
+            .ok()
+        });
+    let mut checkpoints = if external {
+        CheckpointPolicy::never()
+    } else if background.is_some() {
         CheckpointPolicy::safety_net_only()
     } else {
         CheckpointPolicy::default()
