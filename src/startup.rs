@@ -50,6 +50,9 @@ impl Application {
             std::fs::create_dir_all(parent)?;
         }
         let mut conn = db::open_writer(&settings.data, settings.config.server.durability)?;
+        if settings.config.server.checkpoints == crate::config::Checkpoints::External {
+            db::no_checkpoint_on_close(&conn)?;
+        }
         db::migrate(&mut conn)?;
         crate::wrapped::backfill_if_pending(&mut conn)?;
 

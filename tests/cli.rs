@@ -148,3 +148,45 @@ fn sigterm_right_after_the_listening_line_stops_cleanly() {
         );
     }
 }
+
+/// Under `checkpoints = "external"` (Litestream) the WAL is another process's to checkpoint:
+/// after writes and a clean stop it still holds frames, where "internal" truncates it.
+#[test]
+fn external_checkpoints_leave_the_wal_to_litestream_even_at_shutdown() {
+    for (mode, wal_kept) in [("external", true), ("internal", false)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("trophy.toml");
+        std::fs::write(&config, format!("[server]\ncheckpoints = \"{mode}\"\n")).expect("write");
+        let mut child = Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .args(["--listen", "127.0.0.1:0", "--data"])
+            .arg(dir.path().join("trophy.db"))
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let first = lines.next().expect("a line").expect("utf8");
+        assert!(first.starts_with("trophyd listening on"), "{first}");
+        // Startup wrote the schema and the generated keys; give the background checkpointer
+        // (internal) time to run, so "external" is shown to differ by more than timing.
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = child.wait().expect("wait");
+        assert_eq!(exit.code(), Some(0), "{mode}: {exit:?}");
+        let wal = std::fs::metadata(dir.path().join("trophy.db-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        assert_eq!(
+            wal > 0,
+            wal_kept,
+            "{mode}: WAL of {wal} bytes after a clean stop"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::model::{AuthConfig, Config, Durability, LimitsConfig, ServerConfig};
+use super::model::{AuthConfig, Checkpoints, Config, Durability, LimitsConfig, ServerConfig};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA: &str = "trophy.db";
@@ -24,6 +24,7 @@ impl Default for ServerConfig {
             default_timezone: chrono_tz::UTC,
             metrics_auth: false,
             control_ratio: 0.0,
+            checkpoints: Checkpoints::Internal,
         }
     }
 }

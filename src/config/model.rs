@@ -28,6 +28,16 @@ pub enum Durability {
     Normal,
 }
 
+/// Who checkpoints the WAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checkpoints {
+    /// trophyd does (`db::CheckpointPolicy`, `db::BackgroundCheckpointer`).
+    Internal,
+    /// Another process does (Litestream): trophyd never checkpoints, not even at shutdown,
+    /// because a checkpoint Litestream did not run makes it lose its place in the WAL.
+    External,
+}
+
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// `listen`, default "127.0.0.1:8080".
@@ -46,6 +56,8 @@ pub struct ServerConfig {
     pub metrics_auth: bool,
     /// `control_ratio`, default 0.0, in 0.0..=1.0: share of new users placed in the control group.
     pub control_ratio: f64,
+    /// `checkpoints`, default Internal.
+    pub checkpoints: Checkpoints,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

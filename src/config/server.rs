@@ -6,11 +6,16 @@ use std::path::PathBuf;
 use chrono_tz::Tz;
 
 use super::keys::parse_api_key;
-use super::model::{ApiKey, AuthConfig, Durability, LimitsConfig, ServerConfig};
+use super::model::{ApiKey, AuthConfig, Checkpoints, Durability, LimitsConfig, ServerConfig};
 use super::reader::{Sink, Table};
 
 pub(crate) const DURABILITY: [(&str, Durability); 2] =
     [("full", Durability::Full), ("normal", Durability::Normal)];
+
+pub(crate) const CHECKPOINTS: [(&str, Checkpoints); 2] = [
+    ("internal", Checkpoints::Internal),
+    ("external", Checkpoints::External),
+];
 
 pub(crate) const SERVER_KEYS: &[&str] = &[
     "listen",
@@ -21,6 +26,7 @@ pub(crate) const SERVER_KEYS: &[&str] = &[
     "default_timezone",
     "metrics_auth",
     "control_ratio",
+    "checkpoints",
 ];
 
 pub(crate) const AUTH_KEYS: &[&str] = &["api_keys", "admin_keys"];
@@ -80,6 +86,9 @@ pub(crate) fn read_server(root: &Table<'_, '_>, sink: &mut Sink) -> ServerConfig
                 "\"control_ratio\" must be between 0 and 1",
             );
         }
+    }
+    if let Some(checkpoints) = t.opt_choice(sink, "checkpoints", &CHECKPOINTS) {
+        server.checkpoints = checkpoints;
     }
     server
 }

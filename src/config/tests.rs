@@ -1385,6 +1385,18 @@ fn limits_and_server_ranges() {
 }
 
 #[test]
+fn checkpoints_are_internal_unless_left_to_litestream() {
+    assert_eq!(valid("").server.checkpoints, Checkpoints::Internal);
+    let config = valid("[server]\ncheckpoints = \"external\"\n");
+    assert_eq!(config.server.checkpoints, Checkpoints::External);
+    one_problem(
+        "[server]\ncheckpoints = \"litestream\"\n",
+        2,
+        "one of \"internal\", \"external\", found \"litestream\"",
+    );
+}
+
+#[test]
 fn currency_metrics_need_a_currency_code() {
     valid("[[metrics]]\nkey = \"r\"\nname = \"R\"\nunit_type = \"currency\"\nunits = \"EUR\"\n");
     one_problem(

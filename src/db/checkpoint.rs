@@ -38,6 +38,9 @@ pub struct CheckpointPolicy {
     passes_at_crossing: Option<u64>,
     /// The background checkpointer's count of finished passes, as last seen.
     passes_seen: u64,
+    /// False when another process (Litestream) runs the checkpoints: then nothing here
+    /// ever checkpoints, not even the TRUNCATE safety net or the one at shutdown.
+    enabled: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -58,6 +61,7 @@ impl Default for CheckpointPolicy {
             idle_passive: true,
             passes_at_crossing: None,
             passes_seen: 0,
+            enabled: true,
         }
     }
 }
@@ -68,6 +72,15 @@ impl CheckpointPolicy {
     pub fn safety_net_only() -> Self {
         CheckpointPolicy {
             idle_passive: false,
+            ..Self::default()
+        }
+    }
+
+    /// The policy under `checkpoints = "external"`: never checkpoint.
+    pub fn never() -> Self {
+        CheckpointPolicy {
+            idle_passive: false,
+            enabled: false,
             ..Self::default()
         }
     }
@@ -104,7 +117,7 @@ impl CheckpointPolicy {
 
     /// What to do now, given whether more work is queued.
     pub fn decide(&self, queue_empty: bool, now: Instant) -> CheckpointAction {
-        if self.pages_since == 0 {
+        if !self.enabled || self.pages_since == 0 {
             CheckpointAction::None
         } else if self.pages_since >= self.max_pages {
             CheckpointAction::Truncate
@@ -120,6 +133,9 @@ impl CheckpointPolicy {
     }
 
     pub fn run(&mut self, conn: &Connection, action: CheckpointAction) {
+        if !self.enabled {
+            return;
+        }
         let mode = match action {
             CheckpointAction::None => return,
             CheckpointAction::Passive => "PASSIVE",
@@ -270,5 +286,29 @@ mod tests {
         let mut p = CheckpointPolicy::default();
         p.record_commit(400_000);
         assert_eq!(p.decide(false, Instant::now()), CheckpointAction::Truncate);
+    }
+
+    #[test]
+    fn external_checkpoints_mean_never_even_past_the_safety_net() {
+        let mut p = CheckpointPolicy::never();
+        p.record_commit(400_000);
+        let later = Instant::now() + Duration::from_secs(5);
+        assert_eq!(p.decide(true, later), CheckpointAction::None);
+        assert_eq!(p.decide(false, later), CheckpointAction::None);
+        assert_eq!(p.idle_wait(), None);
+    }
+
+    #[test]
+    fn external_checkpoints_leave_the_wal_alone_when_asked_to_truncate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.db");
+        let conn = crate::db::open_writer(&path, crate::config::Durability::Full).expect("open");
+        conn.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+            .expect("write");
+        let mut p = CheckpointPolicy::never();
+        p.record_commit(1);
+        p.run(&conn, CheckpointAction::Truncate);
+        let wal = std::fs::metadata(dir.path().join("t.db-wal")).expect("wal");
+        assert!(wal.len() > 0, "the WAL was checkpointed");
     }
 }

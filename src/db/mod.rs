@@ -46,6 +46,17 @@ pub fn open_writer(path: &Path, durability: Durability) -> rusqlite::Result<Conn
     Ok(conn)
 }
 
+/// Under `checkpoints = "external"`: SQLite would otherwise checkpoint the WAL and delete
+/// it when the last connection closes, which makes Litestream lose its place. Automatic
+/// checkpoints are already off on every connection we open for writing.
+pub fn no_checkpoint_on_close(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )?;
+    Ok(())
+}
+
 /// Turns on the query planner stability guarantee. Without it SQLite 3.50 plans
 /// `LIMIT ?n` (and LIKE with a bound pattern) for the value bound, so every new binding
 /// re-prepares the statement: the statement cache saved nothing for those, and parsing

@@ -11,6 +11,7 @@ use rusqlite::Connection;
 use super::context::{WriteCtx, WriterEnv};
 use super::costs::{self, Feature};
 use super::{Message, Reply, WriterStats};
+use crate::config::Checkpoints;
 use crate::db::{BackgroundCheckpointer, CheckpointAction, CheckpointPolicy};
 
 /// How often the background checkpointer copies the WAL into the main file while writes
@@ -30,18 +31,24 @@ pub(super) fn run(
     stats: Arc<WriterStats>,
 ) {
     let commands = stats.clone();
+    let external = env.settings.config.server.checkpoints == Checkpoints::External;
     let passes = Arc::new(AtomicU64::new(0));
-    let background = conn.path().filter(|p| !p.is_empty()).and_then(|path| {
-        BackgroundCheckpointer::spawn(
-            path.into(),
-            BACKGROUND_CHECKPOINT_EVERY,
-            move || commands.commands.load(Ordering::Relaxed),
-            passes.clone(),
-        )
-        .map_err(|e| log::warn!("no background checkpointer ({e}); the writer will checkpoint"))
-        .ok()
-    });
-    let mut checkpoints = if background.is_some() {
+    let background = conn
+        .path()
+        .filter(|p| !p.is_empty() && !external)
+        .and_then(|path| {
+            BackgroundCheckpointer::spawn(
+                path.into(),
+                BACKGROUND_CHECKPOINT_EVERY,
+                move || commands.commands.load(Ordering::Relaxed),
+                passes.clone(),
+            )
+            .map_err(|e| log::warn!("no background checkpointer ({e}); the writer will checkpoint"))
+            .ok()
+        });
+    let mut checkpoints = if external {
+        CheckpointPolicy::never()
+    } else if background.is_some() {
         CheckpointPolicy::safety_net_only()
     } else {
         CheckpointPolicy::default()
