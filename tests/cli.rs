@@ -150,10 +150,10 @@ fn sigterm_right_after_the_listening_line_stops_cleanly() {
 }
 
 /// Under `checkpoints = "external"` (Litestream) the WAL is another process's to checkpoint:
-/// after writes and a clean stop it still holds frames, where "internal" truncates it.
+/// after writes and a clean stop it still holds frames, where "self" truncates it.
 #[test]
 fn external_checkpoints_leave_the_wal_to_litestream_even_at_shutdown() {
-    for (mode, wal_kept) in [("external", true), ("internal", false)] {
+    for (mode, wal_kept) in [("external", true), ("self", false)] {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("trophy.toml");
         std::fs::write(&config, format!("[server]\ncheckpoints = \"{mode}\"\n")).expect("write");
@@ -171,7 +171,7 @@ fn external_checkpoints_leave_the_wal_to_litestream_even_at_shutdown() {
         let first = lines.next().expect("a line").expect("utf8");
         assert!(first.starts_with("trophyd listening on"), "{first}");
         // Startup wrote the schema and the generated keys; give the background checkpointer
-        // (internal) time to run, so "external" is shown to differ by more than timing.
+        // (self) time to run, so "external" is shown to differ by more than timing.
         std::thread::sleep(std::time::Duration::from_millis(400));
         let status = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])

@@ -24,7 +24,7 @@ impl Default for ServerConfig {
             default_timezone: chrono_tz::UTC,
             metrics_auth: false,
             control_ratio: 0.0,
-            checkpoints: Checkpoints::Internal,
+            checkpoints: Checkpoints::OwnProcess,
         }
     }
 }

@@ -32,7 +32,7 @@ pub enum Durability {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Checkpoints {
     /// trophyd does (`db::CheckpointPolicy`, `db::BackgroundCheckpointer`).
-    Internal,
+    OwnProcess,
     /// Another process does (Litestream): trophyd never checkpoints, not even at shutdown,
     /// because a checkpoint Litestream did not run makes it lose its place in the WAL.
     External,
@@ -56,7 +56,7 @@ pub struct ServerConfig {
     pub metrics_auth: bool,
     /// `control_ratio`, default 0.0, in 0.0..=1.0: share of new users placed in the control group.
     pub control_ratio: f64,
-    /// `checkpoints`, default Internal.
+    /// `checkpoints`, default "self".
     pub checkpoints: Checkpoints,
 }
 

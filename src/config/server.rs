@@ -13,7 +13,7 @@ pub(crate) const DURABILITY: [(&str, Durability); 2] =
     [("full", Durability::Full), ("normal", Durability::Normal)];
 
 pub(crate) const CHECKPOINTS: [(&str, Checkpoints); 2] = [
-    ("internal", Checkpoints::Internal),
+    ("self", Checkpoints::OwnProcess),
     ("external", Checkpoints::External),
 ];
 

@@ -1385,14 +1385,14 @@ fn limits_and_server_ranges() {
 }
 
 #[test]
-fn checkpoints_are_internal_unless_left_to_litestream() {
-    assert_eq!(valid("").server.checkpoints, Checkpoints::Internal);
+fn checkpoints_are_our_own_unless_left_to_litestream() {
+    assert_eq!(valid("").server.checkpoints, Checkpoints::OwnProcess);
     let config = valid("[server]\ncheckpoints = \"external\"\n");
     assert_eq!(config.server.checkpoints, Checkpoints::External);
     one_problem(
         "[server]\ncheckpoints = \"litestream\"\n",
         2,
-        "one of \"internal\", \"external\", found \"litestream\"",
+        "one of \"self\", \"external\", found \"litestream\"",
     );
 }
 
