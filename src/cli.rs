@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Config};
 use crate::settings::{ConfigSource, RuntimeSettings};
@@ -45,6 +45,55 @@ pub enum Command {
         data: PathBuf,
         dest: PathBuf,
     },
+    /// Replay history through the engine, as if it had arrived live (stop the server first).
+    #[command(subcommand)]
+    Import(Import),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Import {
+    /// Events (JSON Lines or CSV; README "Importing history"), applied in time order.
+    Events(ImportArgs),
+    /// Users (JSON Lines of the API's user objects, or CSV), created or updated.
+    Users(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file to import.
+    pub file: PathBuf,
+    /// SQLite file, overriding [server] data.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The tenant's id, as sent in `Tenant-ID` (multi-tenant servers only).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// The file's format (default: csv for a .csv file, else jsonl).
+    #[arg(long, value_enum)]
+    pub format: Option<FileFormat>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FileFormat {
+    Jsonl,
+    Csv,
+}
+
+impl ImportArgs {
+    pub fn options(&self) -> crate::import::Options {
+        crate::import::Options {
+            file: self.file.clone(),
+            format: self.format.map(|f| match f {
+                FileFormat::Jsonl => crate::import::format::Format::JsonLines,
+                FileFormat::Csv => crate::import::format::Format::Csv,
+            }),
+            tenant: self.tenant.clone(),
+            progress: !self.quiet,
+        }
+    }
 }
 
 /// Loads the config the way `serve` and `check` do: `--config`, else `./trophy.toml`,
@@ -66,6 +115,16 @@ pub fn load_config(explicit: Option<&Path>) -> Result<(Config, ConfigSource), St
 }
 
 impl Cli {
+    /// The settings an offline command runs with: the config, and `data` over [server] data.
+    pub fn offline_settings(&self, data: Option<&Path>) -> Result<RuntimeSettings, String> {
+        let (config, source) = load_config(self.config.as_deref())?;
+        let mut settings = RuntimeSettings::new(config, source);
+        if let Some(data) = data.or(self.data.as_deref()) {
+            settings.data = data.to_path_buf();
+        }
+        Ok(settings)
+    }
+
     /// The settings `serve` runs with: the config plus command-line overrides.
     pub fn settings(&self) -> Result<RuntimeSettings, String> {
         let (config, source) = load_config(self.config.as_deref())?;

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use trophyd::auth::KeyKind;
-use trophyd::cli::{load_config, Cli, Command};
+use trophyd::cli::{load_config, Cli, Command, Import};
 use trophyd::{config, db, Application, ConfigSource};
 
 fn main() -> ExitCode {
@@ -20,7 +20,45 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&format!("backup failed: {e}")),
         },
+        Some(Command::Import(what)) => import(&cli, what),
     }
+}
+
+fn import(cli: &Cli, what: &Import) -> ExitCode {
+    let (args, noun, run): (_, _, fn(_, _) -> _) = match what {
+        Import::Events(args) => (args, "events", trophyd::import::events),
+        Import::Users(args) => (args, "users", trophyd::import::users),
+    };
+    let settings = match cli.offline_settings(args.data.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let report = match run(settings, args.options()) {
+        Ok(report) => report,
+        Err(e) => return fail(&format!("import failed: {e}")),
+    };
+    let seconds = report.elapsed.as_secs_f64();
+    println!(
+        "imported {} {noun} from {} records in {seconds:.1} s ({:.0} {noun}/s); {} already there",
+        report.applied,
+        report.records,
+        report.applied as f64 / seconds.max(1e-9),
+        report.replayed,
+    );
+    if report.resumed_after > 0 {
+        println!(
+            "resumed: the first {} {noun} (in time order) were imported by an earlier run",
+            report.resumed_after
+        );
+    }
+    if report.refused.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    println!("{} records refused:", report.refused.len());
+    for (line, reason) in &report.refused {
+        println!("  line {line}: {reason}");
+    }
+    ExitCode::FAILURE
 }
 
 fn fail(message: &str) -> ExitCode {

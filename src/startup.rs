@@ -12,23 +12,22 @@ use actix_web::middleware::{from_fn, Condition, Logger};
 use actix_web::{web, App, HttpServer};
 use chrono::{DateTime, Utc};
 
-use crate::achievements::backdate::Backdater;
 use crate::auth::{ensure_keys, KeyKind, RateLimiter, TenantDirectory, UserKeys};
-use crate::catalog::{sync_definitions, Catalog, CatalogHandle};
 use crate::clock::{from_millis, Clock};
-use crate::commands::persist_clock::META_KEY as CLOCK_KEY;
+use crate::commands::persist_clock::{record_present, RecordPresent, META_KEY as CLOCK_KEY};
 use crate::db;
+use crate::engine::Engine;
 use crate::routes;
-use crate::scheduler::{DueHints, IdempotencyExpiry, Job, Scheduler};
+use crate::scheduler::Scheduler;
 use crate::settings::RuntimeSettings;
 use crate::state::AppState;
 use crate::stop_signals::StopSignals;
 use crate::store::tenants;
 use crate::telemetry::Telemetry;
-use crate::webhooks::{self, Delivery};
-use crate::writer::{Writer, WriterEnv};
+use crate::webhooks::Delivery;
+use crate::writer::Writer;
 
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use crate::engine::BoxError;
 
 pub struct Application {
     address: SocketAddr,
@@ -46,59 +45,29 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: RuntimeSettings) -> Result<Application, BoxError> {
         let settings = Arc::new(settings);
-        if let Some(parent) = settings.data.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
-        }
-        let mut conn = db::open_writer(&settings.data, settings.config.server.durability)?;
-        if settings.config.server.checkpoints == crate::config::Checkpoints::External {
-            db::no_checkpoint_on_close(&conn)?;
-        }
-        db::migrate(&mut conn)?;
-        crate::wrapped::backfill_if_pending(&mut conn)?;
-
-        let clock = start_clock(&conn, settings.test_clock)?;
-        let now_ms = clock.now().timestamp_millis();
-        tenants::ensure_default(&conn, now_ms)?;
-        sync_definitions(&mut conn, &settings.config, now_ms)?;
-        let (keys, generated_keys) = ensure_keys(&conn, &settings.config.auth, now_ms)?;
-        let catalog = CatalogHandle::new(Catalog::load(&conn)?);
-        let leaderboards = crate::leaderboards::RankIndex::default();
-        leaderboards.rebuild(&conn)?;
+        let test_clock = settings.test_clock;
+        let opened = Engine::open(settings.clone(), |conn| start_clock(conn, test_clock))?;
+        // Timed work will run up to now: history imported later must not precede it.
+        record_present(opened.conn(), opened.clock().now())?;
+        let now_ms = opened.clock().now().timestamp_millis();
+        let (keys, generated_keys) = ensure_keys(opened.conn(), &settings.config.auth, now_ms)?;
         let directory = TenantDirectory::default();
-        directory.replace(&tenants::active(&conn)?);
-        let user_keys = UserKeys::load(&conn)?;
-
-        let wake_delivery = Arc::new(tokio::sync::Notify::new());
-        let due_hints = DueHints::default();
-        let (writer, writer_thread) = Writer::start(
-            conn,
-            WriterEnv {
-                clock: clock.clone(),
-                catalog: catalog.clone(),
-                settings: settings.clone(),
-                wake_delivery: wake_delivery.clone(),
-                due_hints: due_hints.clone(),
-                leaderboards: leaderboards.clone(),
-            },
-        )?;
-        let jobs: Vec<Arc<dyn Job>> = vec![
-            Arc::new(IdempotencyExpiry {
-                ttl_days: settings.config.server.idempotency_ttl_days,
-            }),
-            Arc::new(webhooks::WindowFlush),
-            Arc::new(webhooks::DeliveryLogExpiry),
-            Arc::new(crate::streaks::StreakJob::new()),
-            Arc::new(crate::points::TimeTriggerJob::new()),
-            Arc::new(crate::points::BoostWebhookJob),
-            Arc::new(crate::leaderboards::LeaderboardJob),
-            Arc::new(crate::achievements::anniversary::AnniversaryJob),
-        ];
-        let scheduler = Scheduler::new(writer.clone(), due_hints, jobs);
-        // Catch up on anything missed while the server was down, before taking traffic.
-        scheduler.run_due(clock.now()).await?;
+        directory.replace(&tenants::active(opened.conn())?);
+        let user_keys = UserKeys::load(opened.conn())?;
+        let engine = opened.start().await?;
         // Users who already qualify for achievements made active since the last start.
-        let backdater = Backdater::new(writer.clone());
-        backdater.spawn();
+        engine.backdater.spawn();
+        let Engine {
+            clock,
+            writer,
+            writer_thread,
+            scheduler,
+            backdater,
+            catalog,
+            leaderboards,
+            wake_delivery,
+            ..
+        } = engine;
 
         let readers = db::open_reader_pool(&settings.data, 8)?;
         let delivery = Delivery::new(
@@ -200,6 +169,11 @@ impl Application {
         stopper.abort();
         ticker.abort();
         delivery.shutdown(Duration::from_secs(5)).await;
+        // What ran up to now (runs finished, streaks settled) is the present imported
+        // history may not precede.
+        if let Err(e) = self.writer.execute(RecordPresent(self.clock.now())).await {
+            log::warn!("could not record the present at shutdown: {e}");
+        }
         self.writer.stop();
         let joined = web::block(move || self.writer_thread.join()).await;
         served?;

@@ -9,6 +9,7 @@ pub mod application_keys;
 pub mod batch_events;
 pub mod bulk;
 pub mod complete_achievement;
+pub mod import_history;
 pub mod persist_clock;
 pub mod record_event;
 pub mod tenants;

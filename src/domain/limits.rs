@@ -58,6 +58,14 @@ pub const MAX_BULK_ITEMS: usize = 100;
 /// Events in one `POST /admin/v1/metrics/events` (behaviour.md §10.2).
 pub const MAX_BATCH_EVENTS: usize = 1000;
 
+/// Lines (records) in one file given to `trophyd import`: the events are sorted in memory
+/// (about 200 bytes each), so 10 million is about 2 GB. Split larger histories by time.
+pub const MAX_IMPORT_LINES: usize = 10_000_000;
+
+/// One line (record) of an import file, in bytes: one event or user, as an API body for
+/// one is, with room to spare.
+pub const MAX_IMPORT_LINE_BYTES: usize = 64 * 1024;
+
 /// Request bodies being read at once; past it a request with a body is answered 503 at
 /// once. With the body timeout this bounds what slow clients can hold: at most this many
 /// bodies of at most [`MAX_BODY_BYTES`] each.

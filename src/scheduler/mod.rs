@@ -48,6 +48,13 @@ impl DueHints {
             .or_insert(at);
     }
 
+    /// The earliest hinted time, leaving the hints in place: an import stops a run of
+    /// historic events there, so the timed work runs between the events it falls between.
+    pub fn earliest(&self) -> Option<DateTime<Utc>> {
+        let hints = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        hints.values().min().copied()
+    }
+
     fn take(&self) -> HashMap<&'static str, DateTime<Utc>> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
     }

@@ -17,6 +17,7 @@ mod group_commit;
 mod helpers;
 mod http_faults;
 mod idempotency;
+mod import_history;
 mod input_limits;
 mod leaderboard_admin;
 mod leaderboard_history;

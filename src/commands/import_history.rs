@@ -1,0 +1,133 @@
+//! `trophyd import`: historic events applied in time order, many to one writer command,
+//! each at its own time (`ctx.now` is the event's timestamp) and each exactly as
+//! `POST /metrics/{key}/event` would apply it, in its own savepoint. Also the users of
+//! `trophyd import users`.
+//!
+//! A run of events stops before the first one at or after the time timed work falls due
+//! (the scheduler's next job, or a due hint an event of this run just left), so the
+//! driver can run that work first, as the live server would have between those events.
+
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::record_event::RecordEvent;
+use super::upsert_user::{Missing, UpsertUser};
+use crate::clock::format_timestamp;
+use crate::error::ApiError;
+use crate::writer::{Command, WriteCtx};
+
+pub struct ImportedEvent {
+    /// Where it is in the file, for the report of refused lines.
+    pub line: u64,
+    /// Where it is in the file's events sorted by time: the progress row counts these.
+    pub position: u64,
+    pub at: DateTime<Utc>,
+    pub event: RecordEvent,
+}
+
+pub struct ImportEvents {
+    /// In time order.
+    pub events: Vec<ImportedEvent>,
+    /// When the scheduler's next job falls due.
+    pub due: Option<DateTime<Utc>>,
+    /// The database's present when the import began: an earlier event is history the
+    /// state has moved past, refused unless it is a replay of one already applied.
+    pub present: Option<DateTime<Utc>>,
+    /// The meta row that counts the file's events (in time order) already dealt with:
+    /// an interrupted import resumes after them.
+    pub progress: String,
+}
+
+#[derive(Default)]
+pub struct ImportOutcome {
+    pub applied: usize,
+    /// Already in the database (their idempotency key was used).
+    pub replayed: usize,
+    /// Line and reason.
+    pub refused: Vec<(u64, String)>,
+    /// The events after the stop, to send again once the timed work has run.
+    pub rest: Vec<ImportedEvent>,
+}
+
+/// Errors that are about the line, not the database: the line is refused and the import
+/// goes on. Anything else stops the import (its batch rolls back).
+fn refusal(error: &ApiError) -> bool {
+    !matches!(
+        error,
+        ApiError::Internal(_) | ApiError::Overloaded { .. } | ApiError::TooManyRequests { .. }
+    )
+}
+
+impl Command for ImportEvents {
+    type Output = ImportOutcome;
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<ImportOutcome, ApiError> {
+        let mut outcome = ImportOutcome::default();
+        let mut consumed = 0u64;
+        let mut dealt = None;
+        let mut events = self.events.into_iter();
+        while let Some(item) = events.next() {
+            let hint = ctx.env.due_hints.earliest();
+            let stop = match (self.due, hint) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if consumed > 0 && stop.is_some_and(|stop| item.at >= stop) {
+                outcome.rest = std::iter::once(item).chain(events).collect();
+                break;
+            }
+            consumed += 1;
+            dealt = Some(item.position + 1);
+            let late = self.present.filter(|present| item.at < *present);
+            let applied = ctx.nested(|ctx| {
+                ctx.now = item.at;
+                let out = item.event.apply(ctx)?;
+                match late {
+                    Some(present) if !out.replayed => Err(ApiError::unprocessable(format!(
+                        "the event is from before the database's present ({}); history \
+                         is imported before later events, into a database that has not \
+                         gone past it",
+                        format_timestamp(present)
+                    ))),
+                    _ => Ok(out.replayed),
+                }
+            });
+            match applied {
+                Ok(true) => outcome.replayed += 1,
+                Ok(false) => outcome.applied += 1,
+                Err(e) if refusal(&e) => outcome.refused.push((item.line, e.to_string())),
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(dealt) = dealt {
+            ctx.conn
+                .prepare_cached(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )?
+                .execute(params![self.progress, dealt.to_string()])?;
+        }
+        Ok(outcome)
+    }
+}
+
+/// Users of `trophyd import users`, each upserted as `PUT /users/{id}` would.
+pub struct ImportUsers(pub Vec<(u64, UpsertUser)>);
+
+impl Command for ImportUsers {
+    type Output = (usize, Vec<(u64, String)>);
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Self::Output, ApiError> {
+        let mut applied = 0;
+        let mut refused = Vec::new();
+        for (line, upsert) in self.0 {
+            debug_assert_eq!(upsert.missing, Missing::Create);
+            match ctx.nested(|ctx| upsert.apply(ctx)) {
+                Ok(_) => applied += 1,
+                Err(e) if refusal(&e) => refused.push((line, e.to_string())),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((applied, refused))
+    }
+}

@@ -1,0 +1,435 @@
+//! `trophyd import events|users FILE` (README "Importing history"): history replayed through
+//! the engine, with no HTTP in between.
+//!
+//! Events are read and checked first (nothing is applied if the file cannot be read),
+//! sorted by time, then applied in runs of up to [`RUN`] per transaction, each at its own
+//! time on a clock that moves from event to event. Between runs the scheduler does the
+//! timed work that fell due (streak settlement, leaderboard runs, boosts), as the live
+//! server would have between those events. Webhooks are not queued: what happened in the
+//! past is not news. The server must be stopped while an import runs: it keeps state in
+//! memory that the import does not update.
+//!
+//! Resuming: a meta row named after the file's SHA-256 counts the events dealt with, in
+//! the same transaction as each run, so the same file imported again skips them. Events
+//! without an idempotency key get one derived from their content, so a line applied once
+//! is not applied again even from an edited file.
+
+pub mod format;
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ring::digest::{Context, SHA256};
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::catalog::Catalog;
+use crate::clock::Clock;
+use crate::commands::import_history::{ImportEvents, ImportUsers, ImportedEvent};
+use crate::commands::persist_clock::{present, PersistClock, RecordPresent};
+use crate::commands::record_event::RecordEvent;
+use crate::commands::upsert_user::{Missing, UpsertUser};
+use crate::config::AttributeType;
+use crate::domain::attributes::{check_keys, check_values};
+use crate::domain::limits::MAX_IDEMPOTENCY_KEY_BYTES;
+use crate::engine::{BoxError, Engine};
+use crate::error::ApiError;
+use crate::settings::RuntimeSettings;
+use crate::store::tenants::{self, DEFAULT_TENANT};
+use format::{EventLine, Format, Kind};
+
+/// Events per writer command (one transaction): past a few hundred the commit's cost per
+/// event is nil, and a run that stops early for timed work resends what it did not take.
+const RUN: usize = 1000;
+
+pub struct Options {
+    pub file: PathBuf,
+    /// Overrides the format the file's extension implies.
+    pub format: Option<Format>,
+    /// The tenant's id (`Tenant-ID`), required when the server is multi-tenant.
+    pub tenant: Option<String>,
+    /// Draw the progress bar (on standard error, when it is a terminal).
+    pub progress: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Records in the file.
+    pub records: u64,
+    pub applied: usize,
+    /// Already in the database (a replayed idempotency key).
+    pub replayed: usize,
+    /// Dealt with by an earlier, interrupted import of the same file.
+    pub resumed_after: u64,
+    /// Line number and reason, in line order.
+    pub refused: Vec<(u64, String)>,
+    pub elapsed: Duration,
+}
+
+/// Runs an import of events on its own runtime.
+pub fn events(settings: RuntimeSettings, options: Options) -> Result<Report, BoxError> {
+    actix_web::rt::System::new().block_on(import_events(settings, options))
+}
+
+/// Runs an import of users on its own runtime.
+pub fn users(settings: RuntimeSettings, options: Options) -> Result<Report, BoxError> {
+    actix_web::rt::System::new().block_on(import_users(settings, options))
+}
+
+/// The settings an import runs with: the server's, without webhook endpoints.
+fn import_settings(mut settings: RuntimeSettings) -> Arc<RuntimeSettings> {
+    settings.config.webhooks.clear();
+    settings.test_clock = true;
+    Arc::new(settings)
+}
+
+struct ReadFile<T> {
+    records: u64,
+    items: Vec<(u64, T)>,
+    refused: Vec<(u64, String)>,
+    sha256: String,
+}
+
+/// Reads every record, hashing the bytes as they go by.
+fn read_file<T>(
+    options: &Options,
+    kind: Kind,
+    parse: impl Fn(serde_json::Value) -> Result<T, String>,
+) -> Result<ReadFile<T>, BoxError> {
+    let file = std::fs::File::open(&options.file)
+        .map_err(|e| format!("could not open {}: {e}", options.file.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = bar(
+        options.progress,
+        size,
+        "reading  {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+    );
+    let mut hashing = Hashing {
+        inner: bar.wrap_read(file),
+        digest: Context::new(&SHA256),
+    };
+    let format = options
+        .format
+        .unwrap_or_else(|| Format::for_path(&options.file));
+    let mut out = ReadFile {
+        records: 0,
+        items: Vec::new(),
+        refused: Vec::new(),
+        sha256: String::new(),
+    };
+    format::read_objects(&mut hashing, format, kind, |line, object| {
+        out.records += 1;
+        match object.and_then(&parse) {
+            Ok(item) => out.items.push((line, item)),
+            Err(reason) => out.refused.push((line, reason)),
+        }
+    })?;
+    bar.finish_and_clear();
+    out.sha256 = hex::encode(hashing.digest.finish().as_ref());
+    Ok(out)
+}
+
+struct Hashing<R> {
+    inner: R,
+    digest: Context,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.digest.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn bar(show: bool, len: u64, template: &str) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// The tenant row the import writes to.
+fn tenant(
+    conn: &Connection,
+    settings: &RuntimeSettings,
+    id: Option<&str>,
+) -> Result<i64, BoxError> {
+    match (settings.config.server.multi_tenant, id) {
+        (false, None) => Ok(DEFAULT_TENANT),
+        (false, Some(_)) => {
+            Err("--tenant is only for a multi-tenant server ([server] multi_tenant = true)".into())
+        }
+        (true, None) => Err("this server is multi-tenant: name the tenant with --tenant ID".into()),
+        (true, Some(id)) => match tenants::by_customer_id(conn, id)? {
+            Some(t) if t.status == "active" => Ok(t.id),
+            _ => Err(format!("no active tenant {id:?} in this database").into()),
+        },
+    }
+}
+
+/// An idempotency key for an event that has none, from what the event is (and how many
+/// identical events came before it in the file), so an event is recognised again
+/// wherever it sits in a later file.
+fn derived_keys(events: &mut [(u64, EventLine)]) {
+    let mut seen: HashMap<[u8; 32], u32> = HashMap::new();
+    for (_, event) in events.iter_mut() {
+        if event.idempotency_key.is_some() {
+            continue;
+        }
+        let mut digest = Context::new(&SHA256);
+        for part in [event.user.id.as_bytes(), event.metric.as_bytes()] {
+            digest.update(&(part.len() as u64).to_le_bytes());
+            digest.update(part);
+        }
+        digest.update(&event.value.to_bits().to_le_bytes());
+        digest.update(&event.at.timestamp_millis().to_le_bytes());
+        for (k, v) in &event.attributes {
+            for part in [k.as_bytes(), v.as_bytes()] {
+                digest.update(&(part.len() as u64).to_le_bytes());
+                digest.update(part);
+            }
+        }
+        let mut base = [0u8; 32];
+        base.copy_from_slice(digest.finish().as_ref());
+        let occurrence = seen.entry(base).or_insert(0);
+        *occurrence += 1;
+        let mut keyed = Context::new(&SHA256);
+        keyed.update(&base);
+        keyed.update(&occurrence.to_le_bytes());
+        event.idempotency_key = Some(format!(
+            "import-{}",
+            &hex::encode(keyed.finish().as_ref())[..32]
+        ));
+    }
+}
+
+/// The command for one event, or why the line is refused: the checks of
+/// `POST /metrics/{key}/event`.
+fn record_event(catalog: &Catalog, tenant: i64, event: EventLine) -> Result<RecordEvent, ApiError> {
+    let metric = catalog
+        .metric(tenant, &event.metric)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("Metric not found: {:?}", event.metric)))?;
+    check_keys(catalog, tenant, AttributeType::Event, &event.attributes)?;
+    check_values("attributes", &event.attributes)?;
+    if let Some(key) = &event.idempotency_key {
+        if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_BYTES {
+            return Err(ApiError::unprocessable(format!(
+                "idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY_BYTES} bytes"
+            )));
+        }
+    }
+    Ok(RecordEvent {
+        tenant,
+        metric,
+        user: event.user.validate(catalog, tenant)?,
+        value: event.value,
+        attributes: event.attributes,
+        idempotency_key: event.idempotency_key,
+    })
+}
+
+async fn import_events(settings: RuntimeSettings, options: Options) -> Result<Report, BoxError> {
+    let started = Instant::now();
+    let read = read_file(&options, Kind::Events, format::event)?;
+    let mut report = Report {
+        records: read.records,
+        refused: read.refused,
+        ..Report::default()
+    };
+    let mut events = read.items;
+    derived_keys(&mut events);
+    events.sort_by_key(|(line, e)| (e.at, *line));
+
+    let settings = import_settings(settings);
+    let first = events.first().map(|(_, e)| e.at);
+    let mut before = None;
+    let opened = Engine::open(settings.clone(), |conn| {
+        before = present(conn)?;
+        let start = before.max(first).unwrap_or_else(Utc::now);
+        Ok(Clock::test(start))
+    })?;
+    let tenant = tenant(opened.conn(), &settings, options.tenant.as_deref())?;
+    let progress_key = format!("import:{}", read.sha256);
+    let done: u64 = opened
+        .conn()
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [&progress_key],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let engine = opened.start().await?;
+    engine.backdater.run().await?;
+
+    let skip = usize::try_from(done)
+        .unwrap_or(usize::MAX)
+        .min(events.len());
+    report.resumed_after = skip as u64;
+    let bar = bar(
+        options.progress,
+        events.len() as u64,
+        "applying {bar:30} {pos}/{len} events {per_sec} ETA {eta}",
+    );
+    bar.set_position(skip as u64);
+    let mut pending = events
+        .into_iter()
+        .enumerate()
+        .skip(skip)
+        .map(|(position, (line, event))| (position as u64, line, event));
+    let mut ready: VecDeque<ImportedEvent> = VecDeque::new();
+    let result = async {
+        prepare(
+            &engine,
+            tenant,
+            &mut pending,
+            &mut ready,
+            &mut report.refused,
+        );
+        while let Some(first) = ready.front().map(|e| e.at) {
+            if first > engine.clock.now() {
+                engine
+                    .clock
+                    .set(first)
+                    .map_err(|_| "the import clock went backwards")?;
+            }
+            engine.scheduler.run_due(engine.clock.now()).await?;
+            let due = engine.scheduler.next_due().await;
+            let take = ready.len().min(RUN);
+            let run: Vec<ImportedEvent> = ready.drain(..take).collect();
+            let command = ImportEvents {
+                events: run,
+                due,
+                present: before,
+                progress: progress_key.clone(),
+            };
+            // While the writer applies this run, check the next one.
+            let (outcome, ()) = tokio::join!(engine.writer.execute(command), async {
+                prepare(
+                    &engine,
+                    tenant,
+                    &mut pending,
+                    &mut ready,
+                    &mut report.refused,
+                );
+            });
+            let outcome = outcome?;
+            let consumed = take - outcome.rest.len();
+            for event in outcome.rest.into_iter().rev() {
+                ready.push_front(event);
+            }
+            report.applied += outcome.applied;
+            report.replayed += outcome.replayed;
+            report.refused.extend(outcome.refused);
+            bar.inc(consumed as u64);
+        }
+        // A test-clock server started on this database resumes at the last event.
+        engine
+            .writer
+            .execute(PersistClock(engine.clock.now()))
+            .await?;
+        engine
+            .writer
+            .execute(RecordPresent(engine.clock.now()))
+            .await?;
+        Ok::<(), BoxError>(())
+    }
+    .await;
+    bar.finish_and_clear();
+    engine.stop().await?;
+    result?;
+    report.refused.sort_by_key(|(line, _)| *line);
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Checks events against the catalog until `ready` holds two runs.
+fn prepare(
+    engine: &Engine,
+    tenant: i64,
+    pending: &mut impl Iterator<Item = (u64, u64, EventLine)>,
+    ready: &mut VecDeque<ImportedEvent>,
+    refused: &mut Vec<(u64, String)>,
+) {
+    let catalog = engine.catalog.current();
+    while ready.len() < 2 * RUN {
+        let Some((position, line, event)) = pending.next() else {
+            return;
+        };
+        let at = event.at;
+        match record_event(&catalog, tenant, event) {
+            Ok(event) => ready.push_back(ImportedEvent {
+                line,
+                position,
+                at,
+                event,
+            }),
+            Err(e) => refused.push((line, e.to_string())),
+        }
+    }
+}
+
+async fn import_users(settings: RuntimeSettings, options: Options) -> Result<Report, BoxError> {
+    let started = Instant::now();
+    let read = read_file(&options, Kind::Users, format::user)?;
+    let mut report = Report {
+        records: read.records,
+        refused: read.refused,
+        ..Report::default()
+    };
+    let settings = import_settings(settings);
+    let opened = Engine::open(settings.clone(), |conn| {
+        Ok(Clock::test(present(conn)?.unwrap_or_else(Utc::now)))
+    })?;
+    let tenant = tenant(opened.conn(), &settings, options.tenant.as_deref())?;
+    let engine = opened.start().await?;
+    let bar = bar(
+        options.progress,
+        read.items.len() as u64,
+        "applying {bar:30} {pos}/{len} users {per_sec} ETA {eta}",
+    );
+    let result = async {
+        let mut items = read.items.into_iter().peekable();
+        while items.peek().is_some() {
+            let catalog = engine.catalog.current();
+            let mut run = Vec::with_capacity(RUN);
+            for (line, user) in items.by_ref().take(RUN) {
+                match user.validate(&catalog, tenant) {
+                    Ok(upsert) => run.push((
+                        line,
+                        UpsertUser {
+                            tenant,
+                            upsert,
+                            missing: Missing::Create,
+                        },
+                    )),
+                    Err(e) => report.refused.push((line, e.to_string())),
+                }
+            }
+            let count = run.len() as u64;
+            let (applied, refused) = engine.writer.execute(ImportUsers(run)).await?;
+            report.applied += applied;
+            report.refused.extend(refused);
+            bar.inc(count);
+        }
+        Ok::<(), BoxError>(())
+    }
+    .await;
+    bar.finish_and_clear();
+    engine.stop().await?;
+    result?;
+    report.refused.sort_by_key(|(line, _)| *line);
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
