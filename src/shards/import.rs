@@ -69,7 +69,13 @@ pub fn import(data: &Path, file: &Path, options: ImportOptions) -> Result<Import
     if options.no_checkpoint_on_close {
         crate::db::no_checkpoint_on_close(&conn)?;
     }
-    conn.execute("ATTACH DATABASE ?1 AS exp", [file_uri(file, "mode=ro")?])?;
+    conn.execute("ATTACH DATABASE ?1 AS exp", [file_uri(file, "mode=ro")?])
+        .map_err(|e| {
+            Error(format!(
+                "{} is not a trophyd tenant export ({e}); nothing was imported",
+                file.display()
+            ))
+        })?;
     let info = check_file(&conn, file)?;
 
     // Exclusive from the first read on: nobody else may have the database open.
