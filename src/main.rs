@@ -24,26 +24,33 @@ fn main() -> ExitCode {
     }
 }
 
-/// The database a tenant command works on, and whether its WAL is Litestream's to
-/// checkpoint: `--data`, else `[server] data` of the config.
-fn tenant_data(
-    cli: &Cli,
-    data: Option<&std::path::Path>,
-) -> Result<(std::path::PathBuf, bool), String> {
-    let (config, _) = load_config(cli.config.as_deref())?;
-    let external = config.server.checkpoints == config::Checkpoints::External;
-    let data = data
-        .or(cli.data.as_deref())
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_else(|| config.server.data.clone());
-    Ok((data, external))
+/// What a tenant command takes from the command line and the config.
+struct TenantTarget {
+    /// `--data`, else `[server] data` of the config.
+    data: std::path::PathBuf,
+    /// `checkpoints = "external"`: the WAL is Litestream's to checkpoint.
+    external_checkpoints: bool,
+    /// A config file that does not say `multi_tenant = true`.
+    single_tenant_file: bool,
+}
+
+fn tenant_target(cli: &Cli, data: Option<&std::path::Path>) -> Result<TenantTarget, String> {
+    let (config, source) = load_config(cli.config.as_deref())?;
+    Ok(TenantTarget {
+        data: data
+            .or(cli.data.as_deref())
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_else(|| config.server.data.clone()),
+        external_checkpoints: config.server.checkpoints == config::Checkpoints::External,
+        single_tenant_file: matches!(source, ConfigSource::File(_)) && !config.server.multi_tenant,
+    })
 }
 
 fn tenant(cli: &Cli, command: &TenantCommand) -> ExitCode {
     match command {
         TenantCommand::Export { tenant, file, data } => {
-            let data = match tenant_data(cli, data.as_deref()) {
-                Ok((data, _)) => data,
+            let data = match tenant_target(cli, data.as_deref()) {
+                Ok(target) => target.data,
                 Err(e) => return fail(&e),
             };
             let started = std::time::Instant::now();
@@ -71,13 +78,14 @@ fn tenant(cli: &Cli, command: &TenantCommand) -> ExitCode {
             data,
             accept_new_definition_ids,
         } => {
-            let (data, external) = match tenant_data(cli, data.as_deref()) {
-                Ok(found) => found,
+            let target = match tenant_target(cli, data.as_deref()) {
+                Ok(target) => target,
                 Err(e) => return fail(&e),
             };
+            let data = target.data;
             let options = shards::ImportOptions {
                 accept_new_definition_ids: *accept_new_definition_ids,
-                no_checkpoint_on_close: external,
+                no_checkpoint_on_close: target.external_checkpoints,
             };
             let started = std::time::Instant::now();
             match shards::import(&data, file, options) {
@@ -106,6 +114,12 @@ fn tenant(cli: &Cli, command: &TenantCommand) -> ExitCode {
                             _ => String::new(),
                         };
                         println!("  {table:<28} {n:>10}{note}");
+                    }
+                    if target.single_tenant_file {
+                        eprintln!(
+                            "trophyd: warning: the config does not set multi_tenant = true: \
+                             the node serves imported tenants only in multi-tenant mode"
+                        );
                     }
                     if report.status != "active" {
                         println!("note: the tenant is {} (as on the source)", report.status);
