@@ -48,6 +48,11 @@ pub enum Command {
     /// Replay history through the engine, as if it had arrived live (stop the server first).
     #[command(subcommand)]
     Import(Import),
+    /// Move one tenant between nodes: export its whole state, import it elsewhere.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +99,38 @@ impl ImportArgs {
             progress: !self.quiet,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Write one tenant's whole state (users, events, streaks, achievements, points,
+    /// leaderboards, wrapped, keys, its definitions) to FILE, a new SQLite file. Reads the
+    /// database in one transaction; a running node may go on serving.
+    Export {
+        /// The tenant's id as clients send it in `Tenant-ID` (its customer id).
+        #[arg(long, value_name = "ID")]
+        tenant: String,
+        /// The export file to write (refuses to overwrite).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// SQLite file of the source node (default: [server] data of --config).
+        #[arg(long, value_name = "PATH")]
+        data: Option<PathBuf>,
+    },
+    /// Add the tenant of an export FILE to a stopped node's database, all or nothing.
+    /// Refuses a tenant the node already has, and a running node.
+    Import {
+        /// The export file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// SQLite file of the target node (default: [server] data of --config).
+        #[arg(long, value_name = "PATH")]
+        data: Option<PathBuf>,
+        /// Import even if shared definitions (trophy.toml's) have other UUIDs here than on
+        /// the source; the tenant's clients then see new ids for them.
+        #[arg(long)]
+        accept_new_definition_ids: bool,
+    },
 }
 
 /// Loads the config the way `serve` and `check` do: `--config`, else `./trophy.toml`,

@@ -22,6 +22,7 @@ pub mod routes;
 pub mod rules;
 pub mod scheduler;
 pub mod settings;
+pub mod shards;
 pub mod startup;
 pub mod state;
 mod stop_signals;

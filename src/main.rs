@@ -3,8 +3,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use trophyd::auth::KeyKind;
-use trophyd::cli::{load_config, Cli, Command, Import};
-use trophyd::{config, db, Application, ConfigSource};
+use trophyd::cli::{load_config, Cli, Command, Import, TenantCommand};
+use trophyd::{config, db, shards, Application, ConfigSource};
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
@@ -21,6 +21,115 @@ fn main() -> ExitCode {
             Err(e) => fail(&format!("backup failed: {e}")),
         },
         Some(Command::Import(what)) => import(&cli, what),
+        Some(Command::Tenant { command }) => tenant(&cli, command),
+    }
+}
+
+/// What a tenant command takes from the command line and the config.
+struct TenantTarget {
+    /// `--data`, else `[server] data` of the config.
+    data: std::path::PathBuf,
+    /// `checkpoints = "external"`: the WAL is Litestream's to checkpoint.
+    external_checkpoints: bool,
+    /// A config file that does not say `multi_tenant = true`.
+    single_tenant_file: bool,
+}
+
+fn tenant_target(cli: &Cli, data: Option<&std::path::Path>) -> Result<TenantTarget, String> {
+    let (config, source) = load_config(cli.config.as_deref())?;
+    Ok(TenantTarget {
+        data: data
+            .or(cli.data.as_deref())
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_else(|| config.server.data.clone()),
+        external_checkpoints: config.server.checkpoints == config::Checkpoints::External,
+        single_tenant_file: matches!(source, ConfigSource::File(_)) && !config.server.multi_tenant,
+    })
+}
+
+fn tenant(cli: &Cli, command: &TenantCommand) -> ExitCode {
+    match command {
+        TenantCommand::Export { tenant, file, data } => {
+            let data = match tenant_target(cli, data.as_deref()) {
+                Ok(target) => target.data,
+                Err(e) => return fail(&e),
+            };
+            let started = std::time::Instant::now();
+            match shards::export(&data, tenant, file) {
+                Ok(report) => {
+                    println!(
+                        "exported tenant \"{}\" ({}, {}) from {} to {} in {:.2} s:",
+                        report.customer_id,
+                        report.name,
+                        report.status,
+                        data.display(),
+                        file.display(),
+                        started.elapsed().as_secs_f64()
+                    );
+                    for (table, n) in &report.counts {
+                        println!("  {table:<28} {n:>10}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&format!("export failed: {e}")),
+            }
+        }
+        TenantCommand::Import {
+            file,
+            data,
+            accept_new_definition_ids,
+        } => {
+            let target = match tenant_target(cli, data.as_deref()) {
+                Ok(target) => target,
+                Err(e) => return fail(&e),
+            };
+            let data = target.data;
+            let options = shards::ImportOptions {
+                accept_new_definition_ids: *accept_new_definition_ids,
+                no_checkpoint_on_close: target.external_checkpoints,
+            };
+            let started = std::time::Instant::now();
+            match shards::import(&data, file, options) {
+                Ok(report) => {
+                    for warning in &report.warnings {
+                        eprintln!("trophyd: warning: {warning}");
+                    }
+                    println!(
+                        "imported tenant \"{}\" ({}, {}) from {} into {} in {:.2} s:",
+                        report.customer_id,
+                        report.name,
+                        report.status,
+                        file.display(),
+                        data.display(),
+                        started.elapsed().as_secs_f64()
+                    );
+                    for (table, n) in &report.counts {
+                        let note = match *table {
+                            "definitions" => format!(
+                                " (the tenant's own; {} shared ones mapped by kind and key)",
+                                report.shared_definitions
+                            ),
+                            "points_trigger_snapshots" if report.snapshots_reused > 0 => {
+                                format!(" ({} already here)", report.snapshots_reused)
+                            }
+                            _ => String::new(),
+                        };
+                        println!("  {table:<28} {n:>10}{note}");
+                    }
+                    if target.single_tenant_file {
+                        eprintln!(
+                            "trophyd: warning: the config does not set multi_tenant = true: \
+                             the node serves imported tenants only in multi-tenant mode"
+                        );
+                    }
+                    if report.status != "active" {
+                        println!("note: the tenant is {} (as on the source)", report.status);
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&format!("import refused: {e}")),
+            }
+        }
     }
 }
 

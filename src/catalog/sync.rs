@@ -216,6 +216,15 @@ fn declared(config: &Config) -> Vec<Declared> {
     out
 }
 
+/// The UUID a definition declared in trophy.toml gets when it is first stored: derived from
+/// its kind and key (UUIDv5), so every node running the same file shows the same ids and a
+/// tenant moved between nodes (`trophyd tenant import`) reads the same. Databases created
+/// before this keep the random UUIDs they were given; a key keeps its UUID either way.
+pub fn managed_uuid(kind: &str, key: &str) -> String {
+    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5d1f_0c6e_7a3b_4e0f_9a51_2b8c_6d4e_7f10);
+    uuid::Uuid::new_v5(&NAMESPACE, format!("{kind}\u{0}{key}").as_bytes()).to_string()
+}
+
 /// Upserts every definition of `config` and archives file-managed ones no longer declared.
 pub fn sync_definitions(
     conn: &mut Connection,
@@ -275,7 +284,7 @@ pub fn sync_definitions(
                     tx.execute(
                         "INSERT INTO definitions (uuid, tenant_id, kind, key, status, managed, body, created, updated)
                          VALUES (?1, NULL, ?2, ?3, ?4, 1, ?5, ?6, ?6)",
-                        params![uuid::Uuid::new_v4().to_string(), d.kind, d.key, d.status, body, now_ms],
+                        params![managed_uuid(d.kind, &d.key), d.kind, d.key, d.status, body, now_ms],
                     )?;
                 }
             }
@@ -329,5 +338,24 @@ mod tests {
         assert_eq!(uuid_of(&conn, "metric", "b").1, "archived");
         sync_definitions(&mut conn, &first, 3).expect("restore");
         assert_eq!(uuid_of(&conn, "metric", "b").1, "active");
+    }
+
+    #[test]
+    fn two_databases_with_the_same_file_give_its_definitions_the_same_uuids() {
+        let config = config::parse(
+            "[[metrics]]\nkey = \"a\"\nname = \"A\"\n[[achievements]]\nkey = \"a\"\nname = \"A\"\ntrigger = \"api\"\n",
+        )
+        .expect("config");
+        let (mut one, mut two) = (db(), db());
+        sync_definitions(&mut one, &config, 1).expect("sync");
+        sync_definitions(&mut two, &config, 2).expect("sync");
+        for kind in ["metric", "achievement"] {
+            assert_eq!(uuid_of(&one, kind, "a").0, uuid_of(&two, kind, "a").0);
+            assert_eq!(uuid_of(&one, kind, "a").0, managed_uuid(kind, "a"));
+        }
+        assert_ne!(
+            managed_uuid("metric", "a"),
+            managed_uuid("achievement", "a")
+        );
     }
 }

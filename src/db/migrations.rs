@@ -65,6 +65,11 @@ pub enum MigrationError {
     Sqlite(#[from] rusqlite::Error),
 }
 
+/// The schema version this trophyd migrates databases to (`PRAGMA user_version`).
+pub fn schema_version() -> usize {
+    MIGRATIONS.len()
+}
+
 /// Applies every migration the database has not seen yet, each in its own transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
     let applied: usize =

@@ -12,7 +12,7 @@ use rusqlite::Connection;
 use crate::config::Durability;
 
 pub use checkpoint::{BackgroundCheckpointer, CheckpointAction, CheckpointPolicy};
-pub use migrations::migrate;
+pub use migrations::{migrate, schema_version};
 pub use readers::{open_reader_pool, ReaderPool};
 
 /// Prepared statements each connection keeps. The event path with every feature on runs

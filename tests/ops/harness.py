@@ -153,3 +153,76 @@ def parse_args(description: str):
     args.work = Path(args.work) if args.work else tempdir("trophyd-ops.")
     args.work.mkdir(parents=True, exist_ok=True)
     return args
+
+
+class HAProxy:
+    """HAProxy started in the foreground (`-db`) by a test, as the current user, on a config
+    written by the test; `command` speaks to its runtime API (the `stats socket`)."""
+
+    def __init__(self, bin_path: str, config: Path, socket_path: Path,
+                 log_dir: Optional[Path] = None):
+        self.bin = bin_path
+        self.config = config
+        self.socket = socket_path
+        self.log_dir = log_dir or config.parent
+        self.proc: Optional[subprocess.Popen] = None
+
+    def start(self, port: int, timeout: float = 10.0) -> "HAProxy":
+        check = subprocess.run([self.bin, "-c", "-f", str(self.config)],
+                               capture_output=True, text=True)
+        if check.returncode != 0:
+            raise RuntimeError(f"haproxy -c refused {self.config}:\n{check.stdout}{check.stderr}")
+        log = open(self.log_dir / "haproxy.log", "ab")
+        self.proc = subprocess.Popen([self.bin, "-db", "-f", str(self.config)],
+                                     stdout=log, stderr=log)
+
+        def listening() -> bool:
+            import socket
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"haproxy exited; see {self.log_dir / 'haproxy.log'}")
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", port)) == 0
+        wait_until(listening, timeout, "haproxy to listen")
+        return self
+
+    def command(self, line: str) -> str:
+        """One runtime API command; its answer."""
+        import socket
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5)
+            s.connect(str(self.socket))
+            s.sendall(line.encode() + b"\n")
+            chunks = []
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        return b"".join(chunks).decode()
+
+    def server_status(self) -> Dict[str, str]:
+        """`backend/server` -> status (UP, DOWN, ...) from `show stat`."""
+        out: Dict[str, str] = {}
+        lines = self.command("show stat").splitlines()
+        if not lines:
+            return out
+        header = lines[0].lstrip("# ").split(",")
+        status = header.index("status")
+        for line in lines[1:]:
+            fields = line.split(",")
+            if len(fields) > status and fields[1] not in ("FRONTEND", "BACKEND"):
+                out[f"{fields[0]}/{fields[1]}"] = fields[status]
+        return out
+
+    def wait_status(self, server: str, wanted: str, timeout: float = 15.0) -> None:
+        wait_until(lambda: self.server_status().get(server) == wanted, timeout,
+                   f"haproxy to see {server} {wanted}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
