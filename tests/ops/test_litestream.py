@@ -19,7 +19,7 @@ replica, monitor-interval and sync-interval 1 s.
    Litestream replicated after the first, holds those totals too.
 2. WAL size. The control: trophyd alone with "external" under load and SIGTERM keeps every
    frame it wrote in its -wal file (it never checkpoints, not at shutdown either). With
-   Litestream under sustained full load for WAL_LOAD_SECONDS, the WAL never holds more than
+   Litestream under sustained load for WAL_LOAD_SECONDS, the WAL never holds more than
    WAL_BOUND_SECONDS of the run's writes and the -wal file stays under WAL_BOUND_BYTES:
    Litestream's checkpoints keep starting it over.
 
@@ -65,9 +65,9 @@ RECOVERY_BOUND = 3.5
 # With Litestream checkpointing, the WAL never holds more than this many seconds of the
 # run's writes, and the -wal file stays under WAL_BOUND_BYTES. Litestream checkpoints
 # (PASSIVE; the next write starts the WAL over) once it has copied the WAL and it holds
-# 1,000 pages or more, but it must first take SQLite's write lock, which a saturated writer
-# almost never leaves free: it waits up to its busy timeout (1 s) and tries again at its next
-# monitor-interval, so under full load the WAL holds 1 to 5 s of writes (see the README).
+# 1,000 pages or more, but only while holding SQLite's write lock, which a busy writer rarely
+# leaves free: trophyd's writer pauses 150 ms a second once the WAL holds 128 MiB
+# (db::WalYield). Under this load the WAL holds 1 to 2 s of writes (see the README).
 WAL_BOUND_SECONDS = 7.0
 WAL_BOUND_BYTES = 1 << 30
 
