@@ -43,6 +43,10 @@ usage: cargo bench --bench load -- [options]
   --keep                keep the data dir (database, config, server log) afterwards
   --append-config FILE  append FILE to the generated trophy.toml (e.g. benches/configs/*.toml
                         for streaks or 50 achievements on the benchmark metric `lessons`)
+  --litestream PATH     run `litestream replicate` (binary PATH, e.g. tests/sdk/.venv/bin/litestream)
+                        beside trophyd with deploy/litestream.yml's settings and a file replica in
+                        the data dir, and trophyd with checkpoints = \"external\"; at the end the
+                        replica is restored and must hold every stored event
 Unknown arguments (such as cargo's --bench) are ignored.";
 
 const API_KEY: &str = "bench-key";
@@ -69,6 +73,7 @@ struct Options {
     build: bool,
     keep: bool,
     append_config: Option<PathBuf>,
+    litestream: Option<PathBuf>,
 }
 
 impl Options {
@@ -86,6 +91,7 @@ impl Options {
             build: false,
             keep: false,
             append_config: None,
+            litestream: None,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -105,6 +111,7 @@ impl Options {
                     | "--dir"
                     | "--append-config"
                     | "--bin"
+                    | "--litestream"
             );
             let value = if takes_value {
                 match inline {
@@ -143,6 +150,7 @@ impl Options {
                 "--dir" => o.dir = Some(PathBuf::from(value)),
                 "--append-config" => o.append_config = Some(PathBuf::from(value)),
                 "--bin" => o.bin = Some(PathBuf::from(value)),
+                "--litestream" => o.litestream = Some(PathBuf::from(value)),
                 "--build" => o.build = true,
                 "--keep" => o.keep = true,
                 "--help" | "-h" => return Err(USAGE.to_owned()),
@@ -194,7 +202,12 @@ fn run(opts: &Options) -> Result<(), String> {
     let cfg = dir.path.join("trophy.toml");
     let db = dir.path.join("trophy.db");
     let log = dir.path.join("trophyd.log");
-    let mut text = config_text(&opts.durability);
+    let checkpoints = if opts.litestream.is_some() {
+        "external"
+    } else {
+        "self"
+    };
+    let mut text = config_text(&opts.durability, checkpoints);
     if let Some(extra) = &opts.append_config {
         let appended = std::fs::read_to_string(extra)
             .map_err(|e| format!("reading {}: {e}", extra.display()))?;
@@ -229,6 +242,16 @@ fn run(opts: &Options) -> Result<(), String> {
         opts.durability
     );
     println!("binary:  {}", bin.display());
+    if let Some(litestream) = &opts.litestream {
+        println!(
+            "replication: litestream {} ({}), deploy/litestream.yml's settings, file replica; \
+             checkpoints = \"external\"",
+            Litestream::version(litestream)?,
+            litestream.display()
+        );
+    } else {
+        println!("replication: none; checkpoints = \"self\"");
+    }
 
     // 0. The raw-SQLite reference on the same disk, before the server starts.
     let reference = ceiling::run(&dir.path, opts.users, opts.seconds)?;
@@ -252,7 +275,21 @@ fn run(opts: &Options) -> Result<(), String> {
         human_bytes(file_size(&db))
     );
 
-    // 2. Restart on the populated file and check it sees the users.
+    // 2. Litestream, if asked, then the server on the populated file; check it sees the users.
+    let litestream = match &opts.litestream {
+        Some(path) => {
+            let started = Instant::now();
+            let litestream = Litestream::start(path, &dir.path, &db)?;
+            println!(
+                "litestream: pid {}, first snapshot in the replica after {:.1} s",
+                litestream.pid,
+                started.elapsed().as_secs_f64()
+            );
+            Some(litestream)
+        }
+        None => None,
+    };
+    let wal = WalWatch::start(&db);
     let started = Instant::now();
     let server = Server::start(&bin, &cfg, &db, &log)?;
     println!(
@@ -276,9 +313,12 @@ fn run(opts: &Options) -> Result<(), String> {
 
     // 3. The two load phases, with /metrics and CPU snapshots around each.
     let m0 = WriterCounters::fetch(server.addr)?;
+    wal.take();
     let load = run_closed_loop(&server, opts);
+    let wal_load = wal.take();
     let m1 = WriterCounters::fetch(server.addr)?;
     load.print("throughput", opts.seconds);
+    print_wal(wal_load);
     println!("  writer:  {}", m1.since(&m0));
     println!("  by feature: {}", m1.since(&m0).per_feature());
     println!(
@@ -288,11 +328,15 @@ fn run(opts: &Options) -> Result<(), String> {
     println!("  cpu:     {}", load.cpu);
     println!("  cost:    {}", load.cpu.per_event(load.created()));
 
+    let mut wal_paced = (0, 0);
     let paced = if opts.rate > 0.0 {
         std::thread::sleep(Duration::from_secs_f64(opts.settle));
+        wal.take();
         let paced = run_paced(&server, opts);
+        wal_paced = wal.take();
         let m2 = WriterCounters::fetch(server.addr)?;
         paced.print(&format!("paced {}/s", opts.rate), opts.seconds);
+        print_wal(wal_paced);
         println!("  writer:  {}", m2.since(&m1));
         println!("  by feature: {}", m2.since(&m1).per_feature());
         println!("  cpu:     {}", paced.cpu);
@@ -306,6 +350,11 @@ fn run(opts: &Options) -> Result<(), String> {
     // 4. Stop and check what was stored against what was acknowledged.
     let pid = server.pid;
     server.stop()?;
+    drop(wal);
+    let replica = match litestream {
+        Some(litestream) => Some(litestream.stop_and_restore(&dir.path)?),
+        None => None,
+    };
     let acknowledged = load.total_created + paced.as_ref().map_or(0, |(p, _)| p.total_created);
     let (users_after, events) = count_rows(&db)?;
     // Every 201 must be stored. More stored than acknowledged is possible only when a
@@ -323,6 +372,22 @@ fn run(opts: &Options) -> Result<(), String> {
         opts.users,
         human_bytes(file_size(&log))
     );
+    let replica_ok = match replica {
+        Some(restored) => {
+            let (_, restored_events) = count_rows(&restored)?;
+            println!(
+                "replica: {}: restored after Litestream stopped, {restored_events} events \
+                 (the database {events})",
+                if restored_events == events {
+                    "ok"
+                } else {
+                    "MISMATCH"
+                }
+            );
+            restored_events == events
+        }
+        None => true,
+    };
 
     // 5. One-line summary.
     let mut line = format!(
@@ -344,6 +409,10 @@ fn run(opts: &Options) -> Result<(), String> {
             p.rate(opts.seconds)
         );
     }
+    let _ = write!(line, "; wal in use max {}", human_bytes(wal_load.1));
+    if paced.is_some() {
+        let _ = write!(line, " (paced {})", human_bytes(wal_paced.1));
+    }
     let _ = write!(line, "; avg batch {}", m1.since(&m0).avg_batch());
     if paced.is_some() {
         let _ = write!(line, " (paced {})", m_end.since(&m1).avg_batch());
@@ -357,12 +426,23 @@ fn run(opts: &Options) -> Result<(), String> {
     if integrity == "MISMATCH" {
         return Err("stored data does not match acknowledged events".to_owned());
     }
+    if !replica_ok {
+        return Err("the Litestream replica does not hold every stored event".to_owned());
+    }
     Ok(())
 }
 
-fn config_text(durability: &str) -> String {
+fn print_wal((largest, in_use): (u64, u64)) {
+    println!(
+        "  wal:     at most {} of frames in use, the -wal file at most {}",
+        human_bytes(in_use),
+        human_bytes(largest)
+    );
+}
+
+fn config_text(durability: &str, checkpoints: &str) -> String {
     format!(
-        "[server]\ndurability = \"{durability}\"\n\n\
+        "[server]\ndurability = \"{durability}\"\ncheckpoints = \"{checkpoints}\"\n\n\
          [auth]\napi_keys = [\"{API_KEY}\"]\nadmin_keys = [\"{ADMIN_KEY}\"]\n\n\
          [[metrics]]\nkey = \"{METRIC}\"\nname = \"Lessons\"\n"
     )
@@ -542,6 +622,211 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.terminate(Duration::from_secs(10));
+    }
+}
+
+/// `litestream replicate` (--litestream) on the bench's database: deploy/litestream.yml
+/// with its paths replaced, so the settings measured are the documented ones. Dropping it
+/// terminates it.
+struct Litestream {
+    bin: PathBuf,
+    config: PathBuf,
+    child: Option<Child>,
+    pid: u32,
+}
+
+impl Litestream {
+    fn version(bin: &Path) -> Result<String, String> {
+        let out = Command::new(bin)
+            .arg("version")
+            .output()
+            .map_err(|e| format!("running {} version: {e}", bin.display()))?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+
+    fn start(bin: &Path, dir: &Path, db: &Path) -> Result<Litestream, String> {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/litestream.yml");
+        let mut text = std::fs::read_to_string(&example)
+            .map_err(|e| format!("reading {}: {e}", example.display()))?;
+        let replica = dir.join("replica");
+        for (old, new) in [
+            ("/var/lib/trophyd/trophy.db", db),
+            ("/var/backups/trophyd", replica.as_path()),
+        ] {
+            let old = format!("path: {old}");
+            if !text.contains(&old) {
+                return Err(format!("{} has no `{old}`", example.display()));
+            }
+            text = text.replace(&old, &format!("path: {}", new.display()));
+        }
+        let config = dir.join("litestream.yml");
+        std::fs::write(&config, text).map_err(|e| format!("writing {}: {e}", config.display()))?;
+        let log_path = dir.join("litestream.log");
+        let log = std::fs::File::create(&log_path)
+            .map_err(|e| format!("creating {}: {e}", log_path.display()))?;
+        let log2 = log
+            .try_clone()
+            .map_err(|e| format!("litestream log: {e}"))?;
+        let child = Command::new(bin)
+            .arg("replicate")
+            .arg("-config")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(log2))
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", bin.display()))?;
+        let mut litestream = Litestream {
+            bin: bin.to_owned(),
+            config,
+            pid: child.id(),
+            child: Some(child),
+        };
+        // Its first snapshot of the populated file, before any load.
+        let deadline = Instant::now() + Duration::from_secs(600);
+        while !has_ltx(&replica.join("ltx")) {
+            if let Some(Ok(Some(status))) = litestream.child.as_mut().map(Child::try_wait) {
+                return Err(format!(
+                    "litestream exited ({status}); end of its log:\n{}",
+                    tail(&log_path, 20)
+                ));
+            }
+            if Instant::now() > deadline {
+                return Err("litestream wrote no snapshot within 600 s".to_owned());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(litestream)
+    }
+
+    /// SIGTERM (Litestream syncs what it has not yet replicated and exits), then
+    /// `litestream restore` into `dir/restored.db`.
+    fn stop_and_restore(mut self, dir: &Path) -> Result<PathBuf, String> {
+        let mut child = self.child.take().expect("running");
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status();
+        let status = child
+            .wait()
+            .map_err(|e| format!("waiting for litestream: {e}"))?;
+        if !status.success() {
+            return Err(format!("litestream exited with {status} after SIGTERM"));
+        }
+        let restored = dir.join("restored.db");
+        let out = Command::new(&self.bin)
+            .arg("restore")
+            .arg("-config")
+            .arg(&self.config)
+            .arg("-o")
+            .arg(&restored)
+            .arg(dir.join("trophy.db"))
+            .output()
+            .map_err(|e| format!("running litestream restore: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "litestream restore failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(restored)
+    }
+}
+
+impl Drop for Litestream {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Whether any `<level>/*.ltx` file is under `dir`.
+fn has_ltx(dir: &Path) -> bool {
+    let Ok(levels) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    levels.flatten().any(|level| {
+        std::fs::read_dir(level.path()).is_ok_and(|files| {
+            files
+                .flatten()
+                .any(|f| f.path().extension().is_some_and(|e| e == "ltx"))
+        })
+    })
+}
+
+/// Samples the database's WAL every 10 ms on a thread of its own and keeps the largest
+/// -wal file and the most bytes of frames in use seen. The file keeps its largest size when
+/// SQLite starts the WAL over (only a TRUNCATE checkpoint shrinks it); the frames in use
+/// (`mxFrame` of the wal-index header in the -shm file) drop back to zero then.
+struct WalWatch {
+    largest: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    in_use: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WalWatch {
+    fn start(db: &Path) -> WalWatch {
+        use std::sync::atomic::Ordering;
+        let sibling = |suffix: &str| {
+            let mut path = db.as_os_str().to_owned();
+            path.push(suffix);
+            PathBuf::from(path)
+        };
+        let (wal, shm) = (sibling("-wal"), sibling("-shm"));
+        let largest = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let in_use = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (l, u, s) = (largest.clone(), in_use.clone(), stop.clone());
+        let handle = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                l.fetch_max(file_size(&wal), Ordering::Relaxed);
+                u.fetch_max(wal_bytes_in_use(&shm), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        WalWatch {
+            largest,
+            in_use,
+            stop,
+            handle: Some(handle),
+        }
+    }
+
+    /// (largest -wal file, most bytes in use) seen since the last call.
+    fn take(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering;
+        (
+            self.largest.swap(0, Ordering::Relaxed),
+            self.in_use.swap(0, Ordering::Relaxed),
+        )
+    }
+}
+
+/// Bytes of WAL frames in use, from the wal-index header at the start of the -shm file
+/// (native byte order): `szPage` (u16 at 14, 1 meaning 65536) and `mxFrame` (u32 at 16).
+fn wal_bytes_in_use(shm: &Path) -> u64 {
+    let mut header = [0u8; 20];
+    let read = std::fs::File::open(shm).and_then(|mut f| f.read_exact(&mut header));
+    if read.is_err() {
+        return 0;
+    }
+    let page = match u16::from_ne_bytes([header[14], header[15]]) {
+        1 => 65_536,
+        n => u64::from(n),
+    };
+    let frames = u32::from_ne_bytes([header[16], header[17], header[18], header[19]]);
+    u64::from(frames) * (page + 24)
+}
+
+impl Drop for WalWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
     }
 }
 

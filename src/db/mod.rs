@@ -11,7 +11,7 @@ use rusqlite::Connection;
 
 use crate::config::Durability;
 
-pub use checkpoint::{BackgroundCheckpointer, CheckpointAction, CheckpointPolicy};
+pub use checkpoint::{BackgroundCheckpointer, CheckpointAction, CheckpointPolicy, WalYield};
 pub use migrations::{migrate, schema_version};
 pub use readers::{open_reader_pool, ReaderPool};
 
@@ -55,6 +55,28 @@ pub fn no_checkpoint_on_close(conn: &Connection) -> rusqlite::Result<()> {
         true,
     )?;
     Ok(())
+}
+
+thread_local! {
+    /// Frames in the WAL after the last commit of a connection `track_wal_frames` was
+    /// called on, from this thread.
+    static WAL_FRAMES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts the frames in the WAL after each commit of `conn` (SQLite's WAL hook, which runs
+/// on the committing thread): `wal_frames` on that thread reads the count. The count drops
+/// when a checkpoint by any process lets a commit start the WAL over.
+pub fn track_wal_frames(conn: &Connection) {
+    fn record(_: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlite::Result<()> {
+        WAL_FRAMES.with(|f| f.set(u64::try_from(frames).unwrap_or(0)));
+        Ok(())
+    }
+    conn.wal_hook(Some(record));
+}
+
+/// Frames in the WAL after the last commit on this thread (see `track_wal_frames`).
+pub fn wal_frames() -> u64 {
+    WAL_FRAMES.with(std::cell::Cell::get)
 }
 
 /// Turns on the query planner stability guarantee. Without it SQLite 3.50 plans

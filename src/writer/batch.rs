@@ -12,7 +12,7 @@ use super::context::{WriteCtx, WriterEnv};
 use super::costs::{self, Feature};
 use super::{Message, Reply, WriterStats};
 use crate::config::Checkpoints;
-use crate::db::{BackgroundCheckpointer, CheckpointAction, CheckpointPolicy};
+use crate::db::{BackgroundCheckpointer, CheckpointAction, CheckpointPolicy, WalYield};
 
 /// How often the background checkpointer copies the WAL into the main file while writes
 /// continue. What it has not copied when the writer starts the WAL over (every 128 MiB) is
@@ -53,6 +53,10 @@ pub(super) fn run(
     } else {
         CheckpointPolicy::default()
     };
+    let mut wal_yield = external.then(|| {
+        crate::db::track_wal_frames(&conn);
+        WalYield::default()
+    });
     let mut stopping = false;
     while !stopping {
         let first = match checkpoints.idle_wait() {
@@ -96,6 +100,12 @@ pub(super) fn run(
             stats.record_batch(size);
             checkpoints.observe_background_passes(passes.load(Ordering::Relaxed));
             checkpoints.record_commit(pages);
+            if let Some(pause) = wal_yield
+                .as_mut()
+                .and_then(|y| y.after_commit(crate::db::wal_frames(), Instant::now()))
+            {
+                std::thread::sleep(pause);
+            }
         }
         let action = checkpoints.decide(false, Instant::now());
         if action != CheckpointAction::None {
