@@ -257,7 +257,7 @@ pub fn complete(
 ) -> Result<Completed, ApiError> {
     let at = ctx.now.timestamp_millis();
     let completion_id = store::insert(ctx.conn, user.tenant_id, user.row_id, a.id, at, !notify)?;
-    if notify {
+    if notify && webhooks::subscribed(ctx, "achievement.completed") {
         let body = json!({
             "type": "achievement.completed",
             "user": user.to_json(),

@@ -366,6 +366,15 @@ pub struct WebhookDef {
     pub max_concurrency: u32,
 }
 
+impl WebhookDef {
+    /// Whether this endpoint subscribes to `event_type`.
+    pub fn takes(&self, event_type: &str) -> bool {
+        self.events
+            .as_ref()
+            .is_none_or(|events| events.iter().any(|e| e == event_type))
+    }
+}
+
 /// The 14 webhook event types of the 1.8.0 spec.
 pub const WEBHOOK_EVENT_TYPES: [&str; 14] = [
     "achievement.completed",

@@ -311,7 +311,9 @@ fn drop_lowest(
             moved_from: None,
         },
     )?;
-    if !subscribed(ctx, "leaderboard.rank_changed") && !subscribed(ctx, "leaderboard.changed") {
+    if !crate::webhooks::subscribed(ctx, "leaderboard.rank_changed")
+        && !crate::webhooks::subscribed(ctx, "leaderboard.changed")
+    {
         return Ok(());
     }
     let user = crate::store::users::by_row(ctx.conn, dropped)?;
@@ -320,14 +322,6 @@ fn drop_lowest(
         None => Vec::new(),
     };
     notify(ctx, board, run, &group, user.as_ref(), &change)
-}
-
-fn subscribed(ctx: &WriteCtx<'_>, event_type: &str) -> bool {
-    ctx.env.settings.config.webhooks.iter().any(|w| {
-        w.events
-            .as_ref()
-            .is_none_or(|events| events.iter().any(|e| e == event_type))
-    })
 }
 
 /// The latest state replaces what waits in a coalescing window.
@@ -350,7 +344,7 @@ fn notify(
     let catalog = ctx.catalog.clone();
     let tenant = user.map_or(board.owner, |u| u.tenant_id);
     if let Some(user) = user.filter(|_| change.rank != change.previous_rank) {
-        if subscribed(ctx, "leaderboard.rank_changed") {
+        if crate::webhooks::subscribed(ctx, "leaderboard.rank_changed") {
             let base = view::board(board, &catalog, tenant, today, group);
             let body = json!({
                 "type": "leaderboard.rank_changed",
@@ -367,7 +361,7 @@ fn notify(
             )?;
         }
     }
-    if subscribed(ctx, "leaderboard.changed") {
+    if crate::webhooks::subscribed(ctx, "leaderboard.changed") {
         let body = json!({
             "type": "leaderboard.changed",
             "leaderboard": board_with_rankings(ctx, board, tenant, run, group, today, usize::MAX)?,

@@ -441,14 +441,6 @@ fn level_json(system: &PointsSystem, index: Option<usize>) -> Value {
 }
 
 /// Whether any endpoint receives `event_type`: bodies nobody receives are not built.
-fn subscribed(ctx: &WriteCtx<'_>, event_type: &str) -> bool {
-    ctx.env.settings.config.webhooks.iter().any(|w| {
-        w.events
-            .as_ref()
-            .is_none_or(|e| e.iter().any(|t| t == event_type))
-    })
-}
-
 /// Updates the summary counts, queues `points.changed` (coalesced) and
 /// `points.level_changed`, and shapes the response entries.
 pub fn finish(
@@ -468,8 +460,8 @@ fn finish_measured(
 ) -> Result<Finished, ApiError> {
     let catalog = ctx.catalog.clone();
     let window = ctx.env.settings.config.limits.points_changed_window_seconds;
-    let notify_changed = subscribed(ctx, "points.changed");
-    let notify_level = subscribed(ctx, "points.level_changed");
+    let notify_changed = webhooks::subscribed(ctx, "points.changed");
+    let notify_level = webhooks::subscribed(ctx, "points.level_changed");
     let mut response = Map::new();
     let mut awards = Vec::new();
     for change in points.changes {
@@ -519,7 +511,7 @@ fn finish_measured(
         if before != after {
             full.insert("level".into(), level_json(system, after));
         }
-        if before != after && notify_level {
+        if before != after && notify_level && webhooks::subscribed(ctx, "points.level_changed") {
             let mut base = view::system_base(system);
             base.insert("total".into(), json!(change.total));
             let body = json!({

@@ -134,6 +134,19 @@ pub enum Transition {
     FreezesEarned(u32),
 }
 
+impl Transition {
+    /// The webhook that announces it.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Transition::Started => "streak.started",
+            Transition::Extended => "streak.extended",
+            Transition::FreezesConsumed(_) => "streak.freeze_consumed",
+            Transition::Lost { .. } => "streak.lost",
+            Transition::FreezesEarned(_) => "streak.freeze_earned",
+        }
+    }
+}
+
 /// A period that became covered, with the streak length at its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Covered {

@@ -215,7 +215,10 @@ fn emit_transitions(
     now_ms: i64,
 ) -> Result<(), ApiError> {
     let transitions = std::mem::take(&mut streak.outcome.transitions);
-    if transitions.is_empty() {
+    if !transitions
+        .iter()
+        .any(|t| crate::webhooks::subscribed(ctx, t.event_type()))
+    {
         return Ok(());
     }
     let user_id = streak.row.user_id;
@@ -246,42 +249,31 @@ fn emit_transitions(
         }
     }
     for (t, freezes) in transitions.iter().zip(after) {
-        let (kind, body) = match t {
+        let kind = t.event_type();
+        if !crate::webhooks::subscribed(ctx, kind) {
+            continue;
+        }
+        let body = match t {
             Transition::Started | Transition::Extended => {
-                let kind = if *t == Transition::Started {
-                    "streak.started"
-                } else {
-                    "streak.extended"
-                };
                 let streak_json = serde_json::to_value(view::base(rules, streak, now_ms))
                     .map_err(ApiError::internal)?;
-                (
-                    kind,
-                    json!({ "type": kind, "user": user_json, "streak": streak_json }),
-                )
+                json!({ "type": kind, "user": user_json, "streak": streak_json })
             }
-            Transition::Lost { length } => (
-                "streak.lost",
-                json!({ "type": "streak.lost", "user": user_json, "length": length }),
-            ),
-            Transition::FreezesConsumed(n) => (
-                "streak.freeze_consumed",
-                json!({
-                    "type": "streak.freeze_consumed",
-                    "user": user_json,
-                    "consumed": n,
-                    "freezes": freezes,
-                }),
-            ),
-            Transition::FreezesEarned(n) => (
-                "streak.freeze_earned",
-                json!({
-                    "type": "streak.freeze_earned",
-                    "user": user_json,
-                    "earned": n,
-                    "freezes": freezes,
-                }),
-            ),
+            Transition::Lost { length } => {
+                json!({ "type": kind, "user": user_json, "length": length })
+            }
+            Transition::FreezesConsumed(n) => json!({
+                "type": kind,
+                "user": user_json,
+                "consumed": n,
+                "freezes": freezes,
+            }),
+            Transition::FreezesEarned(n) => json!({
+                "type": kind,
+                "user": user_json,
+                "earned": n,
+                "freezes": freezes,
+            }),
         };
         crate::webhooks::emit(ctx, kind, &body)?;
     }

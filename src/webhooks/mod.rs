@@ -14,4 +14,4 @@ pub mod store;
 pub use coalesce::{emit_coalesced, merge_points_changed, WindowFlush};
 pub use delivery::{Delivery, DeliveryWorker};
 pub use expiry::DeliveryLogExpiry;
-pub use outbox::emit;
+pub use outbox::{emit, subscribed};

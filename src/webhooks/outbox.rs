@@ -16,16 +16,22 @@ pub fn emit(ctx: &mut WriteCtx<'_>, event_type: &str, body: &Value) -> Result<()
     })
 }
 
+/// Whether any endpoint takes `event_type`: a body nobody will receive is not built.
+pub fn subscribed(ctx: &WriteCtx<'_>, event_type: &str) -> bool {
+    ctx.env
+        .settings
+        .config
+        .webhooks
+        .iter()
+        .any(|endpoint| endpoint.takes(event_type))
+}
+
 fn emit_measured(ctx: &mut WriteCtx<'_>, event_type: &str, body: &Value) -> Result<(), ApiError> {
     let now = ctx.now.timestamp_millis();
     let text = body.to_string();
     let mut queued = false;
     for endpoint in &ctx.env.settings.config.webhooks {
-        let subscribed = endpoint
-            .events
-            .as_ref()
-            .is_none_or(|events| events.iter().any(|e| e == event_type));
-        if !subscribed {
+        if !endpoint.takes(event_type) {
             continue;
         }
         ctx.conn
