@@ -154,6 +154,7 @@ fn import(cli: &Cli, what: &Import) -> ExitCode {
         report.applied as f64 / seconds.max(1e-9),
         report.replayed,
     );
+    println!("writer: {}", report.writer_cost());
     if report.resumed_after > 0 {
         println!(
             "resumed: the first {} {noun} (in time order) were imported by an earlier run",

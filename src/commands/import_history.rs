@@ -1,7 +1,9 @@
 //! `trophyd import`: historic events applied in time order, many to one writer command,
 //! each at its own time (`ctx.now` is the event's timestamp) and each exactly as
 //! `POST /metrics/{key}/event` would apply it, in its own savepoint. Also the users of
-//! `trophyd import users`.
+//! `trophyd import users`. Neither command has a savepoint around the whole run
+//! (`Command::OWN_SAVEPOINT`): an error that is not about a line fails the run's batch,
+//! and the import stops with nothing of that run applied.
 //!
 //! A run of events stops before the first one at or after the time timed work falls due
 //! (the scheduler's next job, or a due hint an event of this run just left), so the
@@ -60,6 +62,7 @@ fn refusal(error: &ApiError) -> bool {
 
 impl Command for ImportEvents {
     type Output = ImportOutcome;
+    const OWN_SAVEPOINT: bool = false;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<ImportOutcome, ApiError> {
         let mut outcome = ImportOutcome::default();
@@ -116,6 +119,7 @@ pub struct ImportUsers(pub Vec<(u64, UpsertUser)>);
 
 impl Command for ImportUsers {
     type Output = (usize, Vec<(u64, String)>);
+    const OWN_SAVEPOINT: bool = false;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Self::Output, ApiError> {
         let mut applied = 0;

@@ -129,15 +129,20 @@ fn commit_batch(conn: &Connection, env: &WriterEnv, jobs: Vec<super::Job>) -> bo
     let mut ctx = WriteCtx::new(conn, env);
     let replies: Vec<Reply> = jobs.into_iter().map(|job| job(Some(&mut ctx))).collect();
     let effects = ctx.take_after_commit();
-    let flushed = costs::measure(Feature::Wrapped, || ctx.wrapped.flush(conn));
-    let committed = match flushed
-        .and_then(|()| costs::measure(Feature::Commit, || conn.execute_batch("COMMIT")))
-    {
-        Ok(()) => true,
-        Err(e) => {
-            log::error!("group commit failed: {e}");
-            let _ = conn.execute_batch("ROLLBACK");
-            false
+    let committed = if ctx.doomed {
+        let _ = conn.execute_batch("ROLLBACK");
+        false
+    } else {
+        let flushed = costs::measure(Feature::Wrapped, || ctx.wrapped.flush(conn));
+        match flushed
+            .and_then(|()| costs::measure(Feature::Commit, || conn.execute_batch("COMMIT")))
+        {
+            Ok(()) => true,
+            Err(e) => {
+                log::error!("group commit failed: {e}");
+                let _ = conn.execute_batch("ROLLBACK");
+                false
+            }
         }
     };
     env.leaderboards.finish(committed);

@@ -37,6 +37,8 @@ pub struct WriteCtx<'c> {
     after_commit: Vec<Box<dyn FnOnce() + Send>>,
     /// Wrapped aggregates the batch owes, written just before COMMIT.
     pub wrapped: crate::wrapped::Pending,
+    /// A command without a savepoint of its own failed: the batch rolls back.
+    pub(super) doomed: bool,
 }
 
 impl<'c> WriteCtx<'c> {
@@ -48,6 +50,7 @@ impl<'c> WriteCtx<'c> {
             now: env.clock.now(),
             after_commit: Vec::new(),
             wrapped: Default::default(),
+            doomed: false,
         }
     }
 
@@ -71,8 +74,8 @@ impl<'c> WriteCtx<'c> {
 
     /// Runs `f` in a SAVEPOINT nested in the command's: on error its writes, rank changes,
     /// wrapped additions and after-commit effects are undone and the command goes on (a
-    /// batch skips one event this way). A panic is left to `isolated`, whose rollback
-    /// takes this savepoint with it.
+    /// batch skips one event this way). A panic is left to `isolated` or `whole_batch`,
+    /// whose rollback takes this savepoint with it.
     pub fn nested<T>(
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<T, ApiError>,
@@ -94,6 +97,23 @@ impl<'c> WriteCtx<'c> {
                 Err(e)
             }
         }
+    }
+
+    /// Runs `f` with no savepoint around it: on error (or panic) the whole batch rolls back.
+    pub(super) fn whole_batch<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        self.catalog = self.env.catalog.current();
+        self.now = self.env.clock.now();
+        let result = match catch_unwind(AssertUnwindSafe(|| f(self))) {
+            Ok(result) => result,
+            Err(_) => Err(ApiError::internal("a command panicked; it was rolled back")),
+        };
+        if result.is_err() {
+            self.doomed = true;
+        }
+        result
     }
 
     /// Runs `f` inside a SAVEPOINT: on error (or panic) its writes and its after-commit

@@ -26,6 +26,13 @@ pub use context::{WriteCtx, WriterEnv};
 /// A state change the writer applies inside the group transaction.
 pub trait Command: Send + 'static {
     type Output: Send + 'static;
+    /// Whether the writer wraps the command in a savepoint of its own, so that its failure
+    /// leaves the rest of the batch standing. A command without one fails its whole batch
+    /// instead. That is for long commands whose caller owns the writer (an import run): a
+    /// savepoint held over thousands of statements makes the release of each statement's
+    /// own savepoint walk SQLite's in-memory sub-journal from its start, quadratic in the
+    /// command's length.
+    const OWN_SAVEPOINT: bool = true;
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Self::Output, ApiError>;
 }
 
@@ -108,16 +115,18 @@ impl Writer {
         let (reply_tx, reply_rx) = oneshot::channel();
         let job: Job = Box::new(move |ctx: Option<&mut WriteCtx<'_>>| {
             let result = match ctx {
-                Some(ctx) => ctx.isolated(|ctx| cmd.apply(ctx)),
+                Some(ctx) if C::OWN_SAVEPOINT => ctx.isolated(|ctx| cmd.apply(ctx)),
+                Some(ctx) => ctx.whole_batch(|ctx| cmd.apply(ctx)),
                 None => Err(ApiError::internal(
                     "the writer could not open a transaction",
                 )),
             };
             Box::new(move |committed: bool| {
-                let outcome = if committed {
-                    result
-                } else {
-                    Err(ApiError::internal("the transaction could not be committed"))
+                let outcome = match result {
+                    Ok(_) if !committed => {
+                        Err(ApiError::internal("the transaction could not be committed"))
+                    }
+                    result => result,
                 };
                 let _ = reply_tx.send(outcome);
             })

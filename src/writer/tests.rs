@@ -85,3 +85,60 @@ async fn a_full_queue_refuses_with_503_and_retry_after_then_recovers() {
     assert_eq!(writer.execute(Count).await.expect("after"), 1);
     writer.stop();
 }
+
+/// Writes a meta row, then fails when asked to, with no savepoint of its own.
+struct WriteThenMaybeFail(&'static str, bool);
+
+impl Command for WriteThenMaybeFail {
+    type Output = ();
+    const OWN_SAVEPOINT: bool = false;
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<(), ApiError> {
+        ctx.conn
+            .execute("INSERT INTO meta (key, value) VALUES (?1, 'x')", [self.0])?;
+        if self.1 {
+            return Err(ApiError::unprocessable("refused after writing"));
+        }
+        Ok(())
+    }
+}
+
+struct CountKey(&'static str);
+
+impl Command for CountKey {
+    type Output = i64;
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<i64, ApiError> {
+        Ok(ctx
+            .conn
+            .query_row("SELECT count(*) FROM meta WHERE key = ?1", [self.0], |r| {
+                r.get(0)
+            })?)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_without_its_own_savepoint_fails_its_whole_batch_with_its_own_error() {
+    let writer = writer(16);
+    writer
+        .execute(WriteThenMaybeFail("kept", false))
+        .await
+        .expect("a command that succeeds commits");
+    let error = writer
+        .execute(WriteThenMaybeFail("dropped", true))
+        .await
+        .expect_err("the command failed");
+    assert_eq!(
+        error.error_response().status(),
+        422,
+        "its own error: {error}"
+    );
+    assert_eq!(writer.execute(CountKey("kept")).await.expect("count"), 1);
+    assert_eq!(writer.execute(CountKey("dropped")).await.expect("count"), 0);
+    assert_eq!(
+        writer
+            .stats()
+            .failed_commits
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    writer.stop();
+}
