@@ -440,7 +440,6 @@ fn level_json(system: &PointsSystem, index: Option<usize>) -> Value {
         .map_or(Value::Null, view::level)
 }
 
-/// Whether any endpoint receives `event_type`: bodies nobody receives are not built.
 /// Updates the summary counts, queues `points.changed` (coalesced) and
 /// `points.level_changed`, and shapes the response entries.
 pub fn finish(
@@ -511,7 +510,7 @@ fn finish_measured(
         if before != after {
             full.insert("level".into(), level_json(system, after));
         }
-        if before != after && notify_level && webhooks::subscribed(ctx, "points.level_changed") {
+        if before != after && notify_level {
             let mut base = view::system_base(system);
             base.insert("total".into(), json!(change.total));
             let body = json!({

@@ -99,17 +99,25 @@ impl<'c> WriteCtx<'c> {
         }
     }
 
-    /// Runs `f` with no savepoint around it: on error (or panic) the whole batch rolls back.
-    pub(super) fn whole_batch<T>(
+    /// Runs `f` as a command: with the current catalog and time, a panic turned into an error.
+    fn command<T>(
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         self.catalog = self.env.catalog.current();
         self.now = self.env.clock.now();
-        let result = match catch_unwind(AssertUnwindSafe(|| f(self))) {
+        match catch_unwind(AssertUnwindSafe(|| f(self))) {
             Ok(result) => result,
             Err(_) => Err(ApiError::internal("a command panicked; it was rolled back")),
-        };
+        }
+    }
+
+    /// Runs `f` with no savepoint around it: on error (or panic) the whole batch rolls back.
+    pub(super) fn whole_batch<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let result = self.command(f);
         if result.is_err() {
             self.doomed = true;
         }
@@ -122,17 +130,11 @@ impl<'c> WriteCtx<'c> {
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        self.catalog = self.env.catalog.current();
-        self.now = self.env.clock.now();
         self.conn.execute_batch("SAVEPOINT command")?;
         let mark = self.after_commit.len();
         let ranks = self.env.leaderboards.savepoint();
         let wrapped = self.wrapped.mark();
-        let result = match catch_unwind(AssertUnwindSafe(|| f(self))) {
-            Ok(result) => result,
-            Err(_) => Err(ApiError::internal("a command panicked; it was rolled back")),
-        };
-        let result = result.and_then(|out| {
+        let result = self.command(f).and_then(|out| {
             self.conn.execute_batch("RELEASE command")?;
             Ok(out)
         });

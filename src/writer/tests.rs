@@ -28,14 +28,15 @@ fn writer(queue: u32) -> Writer {
     Writer::start(conn, env).expect("writer").0
 }
 
-struct Count;
+/// The meta rows with this key.
+struct Count(&'static str);
 
 impl Command for Count {
     type Output = i64;
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<i64, ApiError> {
         Ok(ctx
             .conn
-            .query_row("SELECT count(*) FROM meta WHERE key = 'held'", [], |r| {
+            .query_row("SELECT count(*) FROM meta WHERE key = ?1", [self.0], |r| {
                 r.get(0)
             })?)
     }
@@ -48,7 +49,7 @@ async fn a_full_queue_refuses_with_503_and_retry_after_then_recovers() {
     // The writer is busy: one command fits in the queue, the next is refused.
     let queued = {
         let writer = writer.clone();
-        tokio::spawn(async move { writer.execute(Count).await })
+        tokio::spawn(async move { writer.execute(Count("held")).await })
     };
     while writer
         .stats()
@@ -58,7 +59,7 @@ async fn a_full_queue_refuses_with_503_and_retry_after_then_recovers() {
     {
         tokio::task::yield_now().await;
     }
-    let refused = writer.execute(Count).await.expect_err("queue full");
+    let refused = writer.execute(Count("held")).await.expect_err("queue full");
     assert!(matches!(
         refused,
         ApiError::Overloaded {
@@ -82,7 +83,7 @@ async fn a_full_queue_refuses_with_503_and_retry_after_then_recovers() {
     held.release().await.expect("held command committed");
     // The queued command ran after the held one, and the writer takes work again.
     assert_eq!(queued.await.expect("join").expect("queued"), 1);
-    assert_eq!(writer.execute(Count).await.expect("after"), 1);
+    assert_eq!(writer.execute(Count("held")).await.expect("after"), 1);
     writer.stop();
 }
 
@@ -102,19 +103,6 @@ impl Command for WriteThenMaybeFail {
     }
 }
 
-struct CountKey(&'static str);
-
-impl Command for CountKey {
-    type Output = i64;
-    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<i64, ApiError> {
-        Ok(ctx
-            .conn
-            .query_row("SELECT count(*) FROM meta WHERE key = ?1", [self.0], |r| {
-                r.get(0)
-            })?)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_without_its_own_savepoint_fails_its_whole_batch_with_its_own_error() {
     let writer = writer(16);
@@ -131,8 +119,8 @@ async fn a_command_without_its_own_savepoint_fails_its_whole_batch_with_its_own_
         422,
         "its own error: {error}"
     );
-    assert_eq!(writer.execute(CountKey("kept")).await.expect("count"), 1);
-    assert_eq!(writer.execute(CountKey("dropped")).await.expect("count"), 0);
+    assert_eq!(writer.execute(Count("kept")).await.expect("count"), 1);
+    assert_eq!(writer.execute(Count("dropped")).await.expect("count"), 0);
     assert_eq!(
         writer
             .stats()
