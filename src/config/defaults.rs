@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
-use super::model::{AuthConfig, Checkpoints, Config, Durability, LimitsConfig, ServerConfig};
+use super::model::{
+    AuthConfig, Checkpoints, Config, Durability, EmailsConfig, LimitsConfig, PushConfig,
+    ServerConfig,
+};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA: &str = "trophy.db";
@@ -58,6 +61,8 @@ impl Default for Config {
             points: Vec::new(),
             leaderboards: Vec::new(),
             webhooks: Vec::new(),
+            emails: EmailsConfig::default(),
+            push: PushConfig::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ mod leaderboards;
 mod location;
 mod metrics;
 mod model;
+pub mod notifications;
 mod points;
 mod prerequisites;
 mod reader;
@@ -163,6 +164,8 @@ const TOP_KEYS: &[&str] = &[
     "points",
     "leaderboards",
     "webhooks",
+    "emails",
+    "push",
 ];
 
 /// Sections are read in the order of their references (attributes and metrics before what names
@@ -180,6 +183,8 @@ fn read_document(root: &Table<'_, '_>, sink: &mut Sink) -> Config {
     let points = points::read(root, sink, &mut catalog);
     let leaderboards = leaderboards::read(root, sink, &catalog);
     let webhooks = webhooks::read(root, sink);
+    let emails = notifications::read_emails(root, sink);
+    let push = notifications::read_push(root, sink);
     Config {
         server,
         auth,
@@ -191,6 +196,8 @@ fn read_document(root: &Table<'_, '_>, sink: &mut Sink) -> Config {
         points,
         leaderboards,
         webhooks,
+        emails,
+        push,
     }
 }
 

@@ -18,6 +18,8 @@ pub struct Config {
     pub points: Vec<PointsDef>,
     pub leaderboards: Vec<LeaderboardDef>,
     pub webhooks: Vec<WebhookDef>,
+    pub emails: EmailsConfig,
+    pub push: PushConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -376,7 +378,7 @@ impl WebhookDef {
 }
 
 /// The 14 webhook event types of the 1.8.0 spec.
-pub const WEBHOOK_EVENT_TYPES: [&str; 14] = [
+pub const WEBHOOK_EVENT_TYPES: [&str; 18] = [
     "achievement.completed",
     "streak.started",
     "streak.extended",
@@ -391,4 +393,127 @@ pub const WEBHOOK_EVENT_TYPES: [&str; 14] = [
     "leaderboard.changed",
     "leaderboard.finished",
     "leaderboard.rank_changed",
+    "emails.achievement_due",
+    "emails.streak_reminder_due",
+    "emails.recap_due",
+    "emails.reactivation_due",
 ];
+
+/// `[emails]`: which lifecycle messages are due (a table per message type turns it on)
+/// and, with `smtp_url`, how they are sent by email. Without `smtp_url` the messages are
+/// still decided, for the `emails.*_due` webhooks and push.
+#[derive(Debug, Clone, Default)]
+pub struct EmailsConfig {
+    pub smtp: Option<SmtpDef>,
+    /// `public_url`: base of the unsubscribe links, no trailing slash.
+    pub public_url: Option<String>,
+    pub achievement: Option<MessageTemplates>,
+    pub streak_reminder: Option<StreakReminderDef>,
+    pub recap: Option<RecapDef>,
+    pub reactivation: Option<ReactivationDef>,
+}
+
+impl EmailsConfig {
+    /// Whether any message type is on.
+    pub fn any_message(&self) -> bool {
+        self.achievement.is_some()
+            || self.streak_reminder.is_some()
+            || self.recap.is_some()
+            || self.reactivation.is_some()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpDef {
+    /// `smtp_url`: `smtp://` (STARTTLS when offered) or `smtps://`, `user:password@` allowed.
+    pub url: String,
+    /// `from`: a mailbox, `Name <address>` or `address`.
+    pub from: String,
+    /// `rate_per_second`: the most emails sent a second, default 10.
+    pub rate_per_second: u32,
+}
+
+/// Per message type: optional overrides of the embedded templates.
+#[derive(Debug, Clone, Default)]
+pub struct MessageTemplates {
+    /// `subject`: a template string.
+    pub subject: Option<String>,
+    /// `text_template`, `html_template`: files read at start.
+    pub text_template: Option<PathBuf>,
+    pub html_template: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StreakReminderDef {
+    /// `local_hour`, 0..=23, default 18: on the last day of the streak period.
+    pub local_hour: u32,
+    pub templates: MessageTemplates,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecapFrequency {
+    Daily,
+    Weekly,
+    Monthly,
+    Yearly,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecapDef {
+    pub frequency: RecapFrequency,
+    /// `local_hour`, 0..=23, default 9: on the first day after the period.
+    pub local_hour: u32,
+    pub templates: MessageTemplates,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReactivationDef {
+    /// `after_days`: strictly increasing, 1..=365 each, at most 10; default [3, 7, 14, 30].
+    pub after_days: Vec<u32>,
+    pub templates: MessageTemplates,
+}
+
+/// `[push.*]`: push providers; a device token goes to the provider its shape names
+/// (`notifications::push::provider_for`).
+#[derive(Debug, Clone, Default)]
+pub struct PushConfig {
+    pub expo: Option<ExpoDef>,
+    pub fcm: Option<FcmDef>,
+    pub apns: Option<ApnsDef>,
+}
+
+impl PushConfig {
+    pub fn any(&self) -> bool {
+        self.expo.is_some() || self.fcm.is_some() || self.apns.is_some()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ExpoDef {
+    /// `access_token`: sent as a bearer token when given (Expo's enhanced security).
+    pub access_token: Option<String>,
+    /// `url`, default `https://exp.host/--/api/v2/push/send`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct FcmDef {
+    /// `service_account_file`: the Google service account JSON (project_id, client_email,
+    /// private_key, token_uri), read at start.
+    pub service_account_file: PathBuf,
+    /// `url`: base of the FCM API, default `https://fcm.googleapis.com`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApnsDef {
+    /// `key_file`: the `.p8` signing key, read at start.
+    pub key_file: PathBuf,
+    pub key_id: String,
+    pub team_id: String,
+    /// `bundle_id`: the `apns-topic`.
+    pub bundle_id: String,
+    /// `url`, default `https://api.push.apple.com` (`https://api.sandbox.push.apple.com`
+    /// for development builds; `http://` speaks HTTP/2 without TLS, for tests).
+    pub url: String,
+}

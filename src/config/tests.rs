@@ -98,8 +98,14 @@ fn example_with_webhook() -> String {
             in_block = true;
             text.push('\n');
         }
+        // Only the commented-out TOML: `# [table]` and `# key = value` lines, not the prose.
+        let toml_line = |l: &str| {
+            l.starts_with('[')
+                || l.split_once(" = ")
+                    .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        };
         if in_block {
-            if let Some(uncommented) = line.strip_prefix("# ") {
+            if let Some(uncommented) = line.strip_prefix("# ").filter(|l| toml_line(l)) {
                 text.push_str(uncommented);
                 text.push('\n');
             }
@@ -137,7 +143,7 @@ fn example_shows_every_key_of_every_section() {
 
     let text = example_with_webhook();
     let root = DeTable::parse(&text).expect("example parses");
-    let sections: [(&[&str], &[&str]); 16] = [
+    let sections: [(&[&str], &[&str]); 23] = [
         (&[], TOP_KEYS),
         (&["server"], server::SERVER_KEYS),
         (&["auth"], server::AUTH_KEYS),
@@ -154,6 +160,19 @@ fn example_shows_every_key_of_every_section() {
         (&["points", "boosts"], points::BOOST_KEYS),
         (&["leaderboards"], leaderboards::KEYS),
         (&["webhooks"], webhooks::KEYS),
+        (&["emails"], notifications::EMAILS_KEYS),
+        (
+            &["emails", "achievement"],
+            &["subject", "text_template", "html_template"],
+        ),
+        (&["emails", "streak_reminder"], &["local_hour"]),
+        (&["emails", "recap"], &["frequency", "local_hour"]),
+        (&["emails", "reactivation"], &["after_days"]),
+        (&["push"], notifications::PUSH_KEYS),
+        (
+            &["push", "apns"],
+            &["key_file", "key_id", "team_id", "bundle_id", "url"],
+        ),
     ];
     for (path, keys) in sections {
         let shown = keys_at(root.get_ref(), path);
@@ -177,6 +196,8 @@ fn example_shows_every_key_of_every_section() {
         "\"year\"",
         "\"finished\"",
         "\"event\"",
+        "\"yearly\"",
+        "\"daily\"",
     ] {
         assert!(
             EXAMPLE_CONFIG.contains(word),
@@ -1595,4 +1616,125 @@ fn writer_queue_is_bounded_and_at_least_one() {
             "writer_queue = {bad} must be refused"
         );
     }
+}
+
+#[test]
+fn the_issue_s_notification_config_parses_with_its_defaults() {
+    let config = valid(
+        r#"
+[emails]
+smtp_url = "smtp://user:secret@127.0.0.1:2525"
+from = "Acme <streaks@acme.test>"
+public_url = "https://gamify.acme.test/"
+
+[emails.achievement]
+[emails.streak_reminder]
+[emails.recap]
+frequency = "weekly"
+[emails.reactivation]
+
+[push.expo]
+access_token = "tok"
+[push.fcm]
+service_account_file = "fcm.json"
+[push.apns]
+key_file = "AuthKey.p8"
+key_id = "K"
+team_id = "T"
+bundle_id = "com.acme"
+
+[[webhooks]]
+url = "http://127.0.0.1:9/h"
+secret = "s"
+events = ["emails.achievement_due", "emails.recap_due"]
+"#,
+    );
+    let emails = &config.emails;
+    let smtp = emails.smtp.as_ref().expect("smtp");
+    assert_eq!(smtp.rate_per_second, 10);
+    assert_eq!(
+        emails.public_url.as_deref(),
+        Some("https://gamify.acme.test")
+    );
+    assert_eq!(
+        emails.streak_reminder.as_ref().map(|s| s.local_hour),
+        Some(18)
+    );
+    assert_eq!(
+        emails.recap.as_ref().map(|r| (r.frequency, r.local_hour)),
+        Some((RecapFrequency::Weekly, 9))
+    );
+    assert_eq!(
+        emails.reactivation.as_ref().map(|r| r.after_days.clone()),
+        Some(vec![3, 7, 14, 30])
+    );
+    assert!(emails.achievement.is_some());
+    assert_eq!(
+        config.push.expo.as_ref().map(|e| e.url.as_str()),
+        Some(notifications::DEFAULT_EXPO_URL)
+    );
+    assert_eq!(
+        config.push.apns.as_ref().map(|a| a.url.as_str()),
+        Some(notifications::DEFAULT_APNS_URL)
+    );
+    assert!(config.push.fcm.is_some());
+}
+
+#[test]
+fn notification_config_problems_are_named_with_their_line() {
+    one_problem(
+        "[emails]\nsmtp_url = \"smtp://h:25\"\n",
+        1,
+        "missing key \"from\"",
+    );
+    one_problem(
+        "[emails]\nsmtp_url = \"http://h:25\"\nfrom = \"a@b\"\n",
+        2,
+        "must start with smtp:// or smtps://",
+    );
+    one_problem(
+        "[emails]\nsmtp_url = \"smtp://h:99999\"\nfrom = \"a@b\"\n",
+        2,
+        "invalid port",
+    );
+    one_problem(
+        "[emails]\nsmtp_url = \"smtp://h\"\nfrom = \"Acme <nobody>\"\n",
+        3,
+        "no valid address",
+    );
+    one_problem(
+        "[emails]\nfrom = \"a@b\"\n",
+        2,
+        "only allowed with \"smtp_url\"",
+    );
+    one_problem("[emails.recap]\nfrequency = \"hourly\"\n", 2, "frequency");
+    one_problem("[emails.recap]\n", 1, "missing key \"frequency\"");
+    one_problem(
+        "[emails.streak_reminder]\nlocal_hour = 24\n",
+        2,
+        "local_hour",
+    );
+    one_problem(
+        "[emails.reactivation]\nafter_days = [7, 3]\n",
+        2,
+        "must increase",
+    );
+    one_problem(
+        "[emails.reactivation]\nafter_days = [0]\n",
+        2,
+        "between 1 and 365",
+    );
+    one_problem("[emails.reactivation]\nafter_days = []\n", 2, "is empty");
+    one_problem("[emails.achievment]\n", 1, "achievment");
+    one_problem(
+        "[push.apns]\nkey_file = \"k.p8\"\nkey_id = \"K\"\nteam_id = \"T\"\n",
+        1,
+        "bundle_id",
+    );
+    one_problem("[push.expo]\nurl = \"ftp://x\"\n", 2, "http://");
+    one_problem(
+        "[[webhooks]]\nurl = \"http://h/\"\nsecret = \"s\"\nevents = [\"emails.due\"]\n",
+        4,
+        "unknown webhook event type",
+    );
 }
