@@ -1,7 +1,8 @@
 //! Lifecycle emails: what each says and how it leaves.
 //!
 //! Deciding *when* a message is due belongs to the outbox and scheduler; this module is
-//! only *what* (templates, rendered from a JSON context) and *how* (SMTP), so that both can be tested without a clock or a database, and so that an
+//! only *what* (templates, rendered from a JSON context) and *how* (SMTP through
+//! [`Mailer`]), so that both can be tested without a clock or a database, and so that an
 //! operator's template mistakes surface at start rather than in the outbox.
 //!
 //! The render context the caller passes (every field may be null or missing; templates
@@ -29,10 +30,16 @@
 //! Unsubscribe links carry an [`unsubscribe::Token`] signed with a server secret, so the
 //! unsubscribe endpoint needs neither a login nor a record of the links it sent.
 
+mod headers;
+mod mailer;
 mod templates;
 pub mod unsubscribe;
 
 #[cfg(test)]
+pub(crate) mod test_smtp;
+#[cfg(test)]
 mod tests;
 
+pub use headers::{ListUnsubscribe, ListUnsubscribePost};
+pub use mailer::{Mailer, OutgoingEmail, SendError, TIMEOUT};
 pub use templates::{Rendered, Templates};
