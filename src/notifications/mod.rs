@@ -2,5 +2,6 @@
 //! reactivation) sent by email and push, and announced by the `emails.*_due` webhooks.
 
 pub mod kind;
+pub mod push;
 
 pub use kind::Kind;
