@@ -139,10 +139,7 @@ impl Fcm {
             ])
             .send()
             .await
-            .map_err(|e| match http::transport_failure("token endpoint", &e) {
-                PushOutcome::Retry(reason) => reason,
-                _ => e.to_string(),
-            })?;
+            .map_err(|e| http::transport_reason("token endpoint", &e))?;
         let answer = Answer::read(response).await;
         if answer.status != 200 {
             return Err(answer.reason());

@@ -85,19 +85,33 @@ impl Answer {
     }
 }
 
-/// A request that got no answer (connect, TLS, timeout, reset): always worth retrying.
+/// A request that got no answer. A request that could not even be built (a header value
+/// from the config with a newline, a bad URL) will never succeed: `Failed`. Anything else
+/// (connect, TLS, timeout, reset) is worth retrying.
 pub(super) fn transport_failure(what: &str, error: &reqwest::Error) -> PushOutcome {
-    let kind = if error.is_timeout() {
+    let reason = transport_reason(what, error);
+    if error.is_builder() {
+        PushOutcome::Failed(reason)
+    } else {
+        PushOutcome::Retry(reason)
+    }
+}
+
+/// `<what>: <kind>: <first cause>`, short.
+pub(super) fn transport_reason(what: &str, error: &reqwest::Error) -> String {
+    let kind = if error.is_builder() {
+        "bad request"
+    } else if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {
         "cannot connect"
     } else {
         "request failed"
     };
-    // `{error:#}`-style chains can be long; the first source is the useful part.
+    // reqwest's own message is generic ("error sending request"); the cause says what.
     let detail = std::error::Error::source(error)
         .map(|source| source.to_string())
         .unwrap_or_else(|| error.to_string());
     let detail: String = detail.chars().take(REASON_CHARS).collect();
-    PushOutcome::Retry(format!("{what}: {kind}: {detail}"))
+    format!("{what}: {kind}: {detail}")
 }

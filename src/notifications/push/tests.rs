@@ -595,6 +595,22 @@ async fn unreachable_provider_is_retried() {
     assert!(matches!(outcome, PushOutcome::Retry(_)), "{outcome:?}");
 }
 
+#[tokio::test]
+async fn an_endless_answer_is_cut_and_a_bad_header_is_not_retried() {
+    // 1 MiB of JSON: read up to the bound, so it no longer parses; an unreadable ticket.
+    let huge = json!({"data": [{"status": "ok", "id": "x".repeat(1 << 20)}]});
+    let fake = fake_server(false, scripted(vec![(200, huge)])).await;
+    let push = expo_push(&fake, None).await;
+    let outcome = push.send(EXPO_TOKEN, &message()).await;
+    assert!(matches!(outcome, PushOutcome::Retry(_)), "{outcome:?}");
+
+    // An access token that cannot be a header value never will be.
+    let push = expo_push(&fake, Some("bad\ntoken")).await;
+    let outcome = push.send(EXPO_TOKEN, &message()).await;
+    assert!(matches!(outcome, PushOutcome::Failed(_)), "{outcome:?}");
+    assert_eq!(fake.requests().len(), 1);
+}
+
 // ---------------------------------------------------------------- FCM
 
 const FCM_SEND_PATH: &str = "/v1/projects/proj-1/messages:send";
