@@ -105,6 +105,17 @@ pub struct Push {
     apns: Option<Arc<apns::Apns>>,
 }
 
+/// Names the configured providers; never prints keys or tokens.
+impl std::fmt::Debug for Push {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Push")
+            .field("expo", &self.expo.is_some())
+            .field("fcm", &self.fcm.is_some())
+            .field("apns", &self.apns.is_some())
+            .finish()
+    }
+}
+
 impl Push {
     /// Reads the key files (FCM service account JSON: project_id, client_email, private_key (PKCS#8 PEM), token_uri;
     /// APNs .p8 PKCS#8 EC P-256 PEM) and builds the clients. Err(String) names the file and what is wrong.

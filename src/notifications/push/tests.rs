@@ -404,6 +404,17 @@ fn user_agent_ok(request: &Request) -> bool {
 
 // ---------------------------------------------------------------- configuration
 
+#[test]
+fn push_is_shareable_between_tasks() {
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+    shareable::<Push>();
+    let push = Push::new(&PushConfig::default()).unwrap();
+    assert_eq!(
+        format!("{push:?}"),
+        "Push { expo: false, fcm: false, apns: false }"
+    );
+}
+
 #[tokio::test]
 async fn nothing_configured_sends_nothing() {
     let push = Push::new(&PushConfig::default()).unwrap();
