@@ -3,5 +3,6 @@
 
 pub mod email;
 pub mod kind;
+pub mod push;
 
 pub use kind::Kind;
