@@ -45,6 +45,8 @@ pub struct Engine {
     pub leaderboards: RankIndex,
     /// Woken after a commit that queued webhook deliveries.
     pub wake_delivery: Arc<tokio::sync::Notify>,
+    /// Woken after a commit that queued notification messages.
+    pub wake_notifications: Arc<tokio::sync::Notify>,
 }
 
 impl Engine {
@@ -114,6 +116,7 @@ impl Opened {
         let leaderboards = RankIndex::default();
         leaderboards.rebuild(&conn)?;
         let wake_delivery = Arc::new(tokio::sync::Notify::new());
+        let wake_notifications = Arc::new(tokio::sync::Notify::new());
         let due_hints = DueHints::default();
         let (writer, writer_thread) = Writer::start(
             conn,
@@ -122,6 +125,7 @@ impl Opened {
                 catalog: catalog.clone(),
                 settings: settings.clone(),
                 wake_delivery: wake_delivery.clone(),
+                wake_notifications: wake_notifications.clone(),
                 due_hints: due_hints.clone(),
                 leaderboards: leaderboards.clone(),
             },
@@ -137,6 +141,8 @@ impl Opened {
             Arc::new(crate::points::BoostWebhookJob),
             Arc::new(crate::leaderboards::LeaderboardJob),
             Arc::new(crate::achievements::anniversary::AnniversaryJob),
+            Arc::new(crate::notifications::NotificationJob),
+            Arc::new(crate::notifications::OutboxExpiry),
         ];
         let scheduler = Scheduler::new(writer.clone(), due_hints, jobs);
         // Catch up on anything missed while the database was closed.
@@ -152,6 +158,7 @@ impl Opened {
             catalog,
             leaderboards,
             wake_delivery,
+            wake_notifications,
         })
     }
 }

@@ -15,6 +15,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// The target is in a state the request cannot apply to (retrying a sent message).
+    #[error("{0}")]
+    Conflict(String),
     /// Well-formed but invalid input.
     #[error("{0}")]
     Unprocessable(String),
@@ -49,6 +52,9 @@ impl ApiError {
     pub fn not_found(msg: impl Into<String>) -> Self {
         ApiError::NotFound(msg.into())
     }
+    pub fn conflict(msg: impl Into<String>) -> Self {
+        ApiError::Conflict(msg.into())
+    }
     pub fn unprocessable(msg: impl Into<String>) -> Self {
         ApiError::Unprocessable(msg.into())
     }
@@ -64,6 +70,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) | ApiError::NotFinite(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,

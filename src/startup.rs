@@ -17,6 +17,7 @@ use crate::clock::{from_millis, Clock};
 use crate::commands::persist_clock::{record_present, RecordPresent, META_KEY as CLOCK_KEY};
 use crate::db;
 use crate::engine::Engine;
+use crate::notifications::Notifier;
 use crate::routes;
 use crate::scheduler::Scheduler;
 use crate::settings::RuntimeSettings;
@@ -36,6 +37,7 @@ pub struct Application {
     writer_thread: JoinHandle<()>,
     scheduler: Scheduler,
     delivery: Delivery,
+    notifier: Notifier,
     clock: Clock,
     signals: StopSignals,
     /// Keys generated on this start, to show the operator once.
@@ -54,6 +56,7 @@ impl Application {
         let directory = TenantDirectory::default();
         directory.replace(&tenants::active(opened.conn())?);
         let user_keys = UserKeys::load(opened.conn())?;
+        let unsubscribe_secret = crate::notifications::secret::ensure(opened.conn())?;
         let engine = opened.start().await?;
         // Users who already qualify for achievements made active since the last start.
         engine.backdater.spawn();
@@ -66,6 +69,7 @@ impl Application {
             catalog,
             leaderboards,
             wake_delivery,
+            wake_notifications,
             ..
         } = engine;
 
@@ -76,6 +80,14 @@ impl Application {
             clock.clone(),
             &settings.config.webhooks,
             wake_delivery,
+        )?;
+        let notifier = Notifier::new(
+            writer.clone(),
+            readers.clone(),
+            clock.clone(),
+            settings.clone(),
+            unsubscribe_secret,
+            wake_notifications,
         )?;
         let limits = &settings.config.limits;
         let state = web::Data::new(AppState {
@@ -91,6 +103,7 @@ impl Application {
             telemetry: Arc::new(Telemetry::default()),
             scheduler: scheduler.clone(),
             delivery: delivery.clone(),
+            notifier: notifier.clone(),
             backdater: backdater.clone(),
             leaderboards,
         });
@@ -134,6 +147,7 @@ impl Application {
             writer_thread,
             scheduler,
             delivery,
+            notifier,
             clock,
             signals,
             generated_keys,
@@ -164,10 +178,13 @@ impl Application {
     pub async fn run_until_stopped(self) -> Result<(), BoxError> {
         let ticker = tokio::spawn(tick(self.scheduler.clone(), self.clock.clone()));
         let delivery = self.delivery.start();
+        let notifier = self.notifier.start();
         let stopper = tokio::spawn(self.signals.stop_on_signal(self.server.handle()));
         let served = self.server.await;
         stopper.abort();
         ticker.abort();
+        // A send cut off here stays pending and is sent at the next start.
+        notifier.abort();
         delivery.shutdown(Duration::from_secs(5)).await;
         // What ran up to now (runs finished, streaks settled) is the present imported
         // history may not precede.

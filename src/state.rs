@@ -27,6 +27,7 @@ pub struct AppState {
     pub telemetry: Arc<Telemetry>,
     pub scheduler: Scheduler,
     pub delivery: Delivery,
+    pub notifier: crate::notifications::Notifier,
     pub backdater: Backdater,
     pub leaderboards: crate::leaderboards::RankIndex,
 }

@@ -257,13 +257,21 @@ pub fn complete(
 ) -> Result<Completed, ApiError> {
     let at = ctx.now.timestamp_millis();
     let completion_id = store::insert(ctx.conn, user.tenant_id, user.row_id, a.id, at, !notify)?;
-    if notify && webhooks::subscribed(ctx, "achievement.completed") {
-        let body = json!({
-            "type": "achievement.completed",
-            "user": user.to_json(),
-            "achievement": view::user_achievement(a, &ctx.catalog, user.tenant_id, Some(at)),
-        });
-        webhooks::emit(ctx, "achievement.completed", &body)?;
+    let webhook = notify && webhooks::subscribed(ctx, "achievement.completed");
+    let message = notify && crate::notifications::wants_achievements(ctx);
+    if webhook || message {
+        let achievement = view::user_achievement(a, &ctx.catalog, user.tenant_id, Some(at));
+        if webhook {
+            let body = json!({
+                "type": "achievement.completed",
+                "user": user.to_json(),
+                "achievement": achievement,
+            });
+            webhooks::emit(ctx, "achievement.completed", &body)?;
+        }
+        if message {
+            crate::notifications::achievement_completed(ctx, user, achievement, ctx.now)?;
+        }
     }
     Ok(Completed {
         achievement: a.clone(),

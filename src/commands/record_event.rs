@@ -156,6 +156,7 @@ impl Command for RecordEvent {
                 now_ms,
             )?;
         }
+        crate::notifications::schedule::on_event(ctx, &user)?;
         let streak = crate::streaks::on_event(ctx, &user, &self.metric.key, self.value)?;
         let completed = achievements::after_event(
             ctx,

@@ -50,6 +50,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0013_leaderboard_history_groups",
         include_str!("../../sql/0013_leaderboard_history_groups.sql"),
     ),
+    (
+        "0014_notifications",
+        include_str!("../../sql/0014_notifications.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

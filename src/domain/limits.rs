@@ -58,6 +58,12 @@ pub const MAX_BULK_ITEMS: usize = 100;
 /// Events in one `POST /admin/v1/metrics/events` (behaviour.md §10.2).
 pub const MAX_BATCH_EVENTS: usize = 1000;
 
+/// Rows in one page of an Admin API log (`limit` of `/admin/v1/notifications/deliveries`).
+pub const MAX_PAGE: i64 = 100;
+
+/// The longest unsubscribe token accepted (`/emails/unsubscribe?token=`).
+pub const MAX_UNSUBSCRIBE_TOKEN_CHARS: usize = 512;
+
 /// Lines (records) in one file given to `trophyd import`: the events are sorted in memory
 /// (about 200 bytes each), so 10 million is about 2 GB. Split larger histories by time.
 pub const MAX_IMPORT_LINES: usize = 10_000_000;

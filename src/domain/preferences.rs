@@ -208,6 +208,45 @@ fn parse_streak_metrics(v: &Value) -> Result<Vec<(String, f64)>, ApiError> {
     Ok(out)
 }
 
+/// Whether the stored preferences let `notification_type` reach the user by `channel`: a
+/// type the user never set allows every channel (behaviour.md §3.5).
+pub fn allows(stored: &Value, notification_type: &str, channel: &str) -> bool {
+    match stored["notifications"].get(notification_type) {
+        Some(Value::Array(channels)) => channels.iter().any(|c| c == channel),
+        _ => true,
+    }
+}
+
+/// Whether the user turned their streak off (`streak.enabled: false`), which silences its
+/// reminders like its webhooks.
+pub fn streak_disabled(stored: &Value) -> bool {
+    stored["streak"]["enabled"] == Value::Bool(false)
+}
+
+/// The stored preferences with `channel` taken off `notification_type` (an unsubscribe
+/// link): the type keeps its other channels, every one when it was never set.
+pub fn without_channel(stored: &Value, notification_type: &str, channel: &str) -> Value {
+    let mut doc = match stored {
+        Value::Object(map) => map.clone(),
+        _ => Map::new(),
+    };
+    let remaining: Vec<Value> = CHANNELS
+        .iter()
+        .filter(|c| **c != channel && allows(stored, notification_type, c))
+        .map(|c| json!(c))
+        .collect();
+    let notifications = doc
+        .entry("notifications")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !notifications.is_object() {
+        *notifications = Value::Object(Map::new());
+    }
+    if let Some(types) = notifications.as_object_mut() {
+        types.insert(notification_type.to_owned(), Value::Array(remaining));
+    }
+    Value::Object(doc)
+}
+
 /// The response body: `notifications` always present, `streak` when the user set it.
 pub fn to_response(stored: &Value) -> Value {
     let mut out = Map::new();
@@ -262,5 +301,20 @@ mod tests {
     #[test]
     fn a_new_user_has_no_preferences_set() {
         assert_eq!(to_response(&json!({})), json!({"notifications": {}}));
+    }
+
+    #[test]
+    fn channels_default_to_allowed_and_unsubscribing_keeps_the_others() {
+        let none = json!({});
+        assert!(allows(&none, "recap", "email") && allows(&none, "recap", "push"));
+        let stored = json!({"notifications": {"recap": ["push"]}, "streak": {"enabled": false}});
+        assert!(!allows(&stored, "recap", "email"));
+        assert!(allows(&stored, "reactivation", "email"));
+        assert!(streak_disabled(&stored) && !streak_disabled(&none));
+        let off = without_channel(&none, "streak_reminder", "email");
+        assert_eq!(off["notifications"]["streak_reminder"], json!(["push"]));
+        let off = without_channel(&stored, "recap", "push");
+        assert_eq!(off["notifications"]["recap"], json!([]));
+        assert_eq!(off["streak"]["enabled"], json!(false));
     }
 }

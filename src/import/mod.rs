@@ -111,6 +111,10 @@ pub fn users(settings: RuntimeSettings, options: Options) -> Result<Report, BoxE
 /// before them; `sync_database` makes the finished import durable in one go.
 fn import_settings(mut settings: RuntimeSettings) -> Arc<RuntimeSettings> {
     settings.config.webhooks.clear();
+    // History is not news: nobody is emailed about an achievement from last year. Timed
+    // messages start with each user's next live event.
+    settings.config.emails = Default::default();
+    settings.config.push = Default::default();
     settings.config.server.durability = Durability::Normal;
     settings.test_clock = true;
     Arc::new(settings)

@@ -71,6 +71,7 @@ fn start(now: &str) -> (Writer, RankIndex, i64, i64, i64) {
         catalog: CatalogHandle::new(catalog),
         settings: Arc::new(RuntimeSettings::new(config, ConfigSource::Demo)),
         wake_delivery: Arc::new(tokio::sync::Notify::new()),
+        wake_notifications: Arc::new(tokio::sync::Notify::new()),
         due_hints: Default::default(),
         leaderboards: index.clone(),
     };

@@ -15,6 +15,7 @@ mod preferences;
 mod prometheus;
 mod streaks;
 mod test_clock;
+mod unsubscribe;
 mod user_metrics;
 mod users;
 mod wrapped;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
         .route("/openapi.json", web::get().to(openapi::openapi))
         .route("/metrics", web::get().to(prometheus::metrics))
         .configure(dashboard::configure)
+        .configure(unsubscribe::configure)
         .service(
             web::scope("/v1")
                 .wrap(from_fn(require_app_key))

@@ -56,5 +56,10 @@ pub async fn set(
     state.backdater.run().await?;
     state.scheduler.run_due(now).await?;
     state.delivery.run_due_once(now).await?;
+    state
+        .notifier
+        .run_all_due(now)
+        .await
+        .map_err(ApiError::Internal)?;
     Ok(reply(now))
 }

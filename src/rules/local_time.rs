@@ -37,11 +37,16 @@ pub fn local_date(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
 ///
 /// `None` only when the instant is outside chrono's range.
 pub fn start_of_local_day(date: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
-    let midnight = date.and_hms_opt(0, 0, 0)?;
-    match tz.from_local_datetime(&midnight) {
+    instant_of_local(date.and_hms_opt(0, 0, 0)?, tz)
+}
+
+/// The instant the wall clocks of `tz` show `local`: the earlier one when clocks fell back
+/// across it, the first instant after the gap when clocks sprang forward over it.
+pub fn instant_of_local(local: NaiveDateTime, tz: Tz) -> Option<DateTime<Utc>> {
+    match tz.from_local_datetime(&local) {
         chrono::LocalResult::Single(at) => Some(at.with_timezone(&Utc)),
         chrono::LocalResult::Ambiguous(a, b) => Some(a.min(b).with_timezone(&Utc)),
-        chrono::LocalResult::None => first_instant_at_or_after(midnight, tz),
+        chrono::LocalResult::None => first_instant_at_or_after(local, tz),
     }
 }
 
@@ -72,7 +77,7 @@ pub fn utc_range_of_local_dates(
 }
 
 /// Local wall-clock time of `at`, or `None` if it lies outside chrono's range.
-fn local_naive(at: DateTime<Utc>, tz: Tz) -> Option<NaiveDateTime> {
+pub fn local_naive(at: DateTime<Utc>, tz: Tz) -> Option<NaiveDateTime> {
     let utc = at.naive_utc();
     utc.checked_add_offset(tz.offset_from_utc_datetime(&utc).fix())
 }

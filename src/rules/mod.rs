@@ -2,6 +2,7 @@ pub mod achievements;
 pub mod anniversary;
 pub mod event_summary;
 pub mod local_time;
+pub mod notifications;
 pub mod periods;
 pub mod streak;
 pub mod time_window;

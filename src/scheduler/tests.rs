@@ -77,6 +77,7 @@ fn writer(hints: &DueHints) -> Writer {
         catalog,
         settings: Arc::new(RuntimeSettings::new(Config::default(), ConfigSource::Demo)),
         wake_delivery: Arc::new(tokio::sync::Notify::new()),
+        wake_notifications: Arc::new(tokio::sync::Notify::new()),
         due_hints: hints.clone(),
         leaderboards: Default::default(),
     };

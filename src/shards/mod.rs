@@ -248,6 +248,18 @@ const TABLES: &[Table] = &[
         unique: &[],
     },
     Table {
+        name: "notification_schedule",
+        cols: &[
+            ("user_id", Col::User),
+            ("kind", Col::Keep),
+            ("due_at", Col::Keep),
+            ("step", Col::Keep),
+            ("anchor", Col::Keep),
+        ],
+        rows: TENANT_USERS,
+        unique: &[],
+    },
+    Table {
         name: "streak_pauses",
         cols: &[
             ("id", Col::Own),
@@ -535,6 +547,10 @@ pub const NOT_MOVED: &[(&str, &str)] = &[
     (
         "webhook_outbox",
         "webhooks already queued are delivered by the source node, which keeps running",
+    ),
+    (
+        "notification_outbox",
+        "messages already decided are sent by the source node, which keeps running",
     ),
     (
         "webhook_windows",

@@ -34,6 +34,7 @@ fn writer() -> Writer {
         catalog: CatalogHandle::new(Catalog::load(&conn).expect("catalog")),
         settings: Arc::new(RuntimeSettings::new(Config::default(), ConfigSource::Demo)),
         wake_delivery: Arc::new(tokio::sync::Notify::new()),
+        wake_notifications: Arc::new(tokio::sync::Notify::new()),
         due_hints: crate::scheduler::DueHints::default(),
         leaderboards: Default::default(),
     };

@@ -19,6 +19,8 @@ pub struct WriterEnv {
     pub settings: Arc<RuntimeSettings>,
     /// Woken after a commit that queued webhook deliveries.
     pub wake_delivery: Arc<tokio::sync::Notify>,
+    /// Woken after a commit that queued notification messages.
+    pub wake_notifications: Arc<tokio::sync::Notify>,
     /// Tells the scheduler that timed work a command just created falls due earlier than
     /// its job last said.
     pub due_hints: crate::scheduler::DueHints,

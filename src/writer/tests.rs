@@ -22,6 +22,7 @@ fn writer(queue: u32) -> Writer {
         catalog: CatalogHandle::new(Catalog::load(&conn).expect("catalog")),
         settings: Arc::new(RuntimeSettings::new(config, ConfigSource::Demo)),
         wake_delivery: Arc::new(tokio::sync::Notify::new()),
+        wake_notifications: Arc::new(tokio::sync::Notify::new()),
         due_hints: crate::scheduler::DueHints::default(),
         leaderboards: Default::default(),
     };

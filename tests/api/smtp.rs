@@ -1,6 +1,6 @@
 //! A small SMTP server for tests: a real conversation on 127.0.0.1, so the mailer is
 //! tested against what goes over the wire rather than against lettre's stub transport.
-//! Self-contained (tokio only) so it can be copied into a black-box test harness.
+//! Self-contained (tokio only).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -10,7 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// How the sink misbehaves.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct SinkOptions {
+pub struct SinkOptions {
     /// Answer `451` at the end of DATA to this many messages first.
     pub fail_first: usize,
     /// Answer `550` to `RCPT TO` for these addresses.
@@ -21,7 +21,7 @@ pub(crate) struct SinkOptions {
 
 /// One message as received.
 #[derive(Debug, Clone)]
-pub(crate) struct Received {
+pub struct Received {
     pub from: String,
     pub to: Vec<String>,
     /// The message after dot-unstuffing, lines joined by CRLF.
@@ -35,7 +35,7 @@ struct State {
     failed: usize,
 }
 
-pub(crate) struct SmtpSink {
+pub struct SmtpSink {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
     task: tokio::task::JoinHandle<()>,
@@ -43,7 +43,12 @@ pub(crate) struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start(options: SinkOptions) -> std::io::Result<SmtpSink> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        SmtpSink::start_on(0, options).await
+    }
+
+    /// On a given port (0: any free one), e.g. where a server was down a moment ago.
+    pub async fn start_on(port: u16, options: SinkOptions) -> std::io::Result<SmtpSink> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();

@@ -1,0 +1,429 @@
+//! The timed messages (streak reminder, recap, reactivation): kept as one
+//! `notification_schedule` row per user and kind, started by the user's events and
+//! evaluated by the scheduler's job when due.
+//!
+//! An event only adds a row when the user has none (`INSERT OR IGNORE`, no write when it
+//! exists), so the event path stays one index probe per kind. A row's due time may then be
+//! stale (the user came back, changed zone, extended the streak): the job decides against
+//! the state at the due time and either sends, or moves the row to the right time, or
+//! drops it. Every evaluation moves `due_at` strictly forward or deletes the row, so the
+//! job always finishes.
+//!
+//! Each row is evaluated *at its due time*, not at the time the job happens to run: the
+//! scheduler runs jobs in time order, so the streak the reminder reads is the streak as it
+//! stood then (the settlement at the period's end has not run yet).
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde_json::{json, Map, Value};
+
+use super::decide::{decide, Due};
+use super::store::{self, Scheduled};
+use super::Kind;
+use crate::clock::from_millis;
+use crate::config::{Config, RecapFrequency};
+use crate::domain::user::User;
+use crate::error::ApiError;
+use crate::rules::local_time::{local_date, utc_range_of_local_dates};
+use crate::rules::notifications::{
+    next_reactivation, next_recap, next_streak_reminder, reactivation_due, RecapEvery,
+    DEFAULT_MESSAGE_ZONE,
+};
+use crate::rules::periods::Period;
+use crate::scheduler::Job;
+use crate::store::users as store_users;
+use crate::writer::WriteCtx;
+
+pub const JOB_NAME: &str = "notifications";
+/// Rows read per query; each batch is evaluated before the next is read.
+const BATCH: i64 = 500;
+/// Finished outbox rows are kept this long for the Admin API's list.
+pub const KEEP_FINISHED_DAYS: i64 = 30;
+
+/// The zone a user's messages are timed in (behaviour.md §1.6): theirs, else New York.
+pub fn message_zone(user: &User) -> Tz {
+    user.tz
+        .as_deref()
+        .and_then(|name| name.parse().ok())
+        .unwrap_or(DEFAULT_MESSAGE_ZONE)
+}
+
+/// The streak's zone: a reminder must fall inside the period the streak is cut in, so it
+/// is timed in the streak's zone (the server default for users without one).
+fn streak_zone(config: &Config, user: &User) -> Tz {
+    user.time_zone(config.server.default_timezone)
+}
+
+fn recap_every(f: RecapFrequency) -> RecapEvery {
+    match f {
+        RecapFrequency::Daily => RecapEvery::Day,
+        RecapFrequency::Weekly => RecapEvery::Week,
+        RecapFrequency::Monthly => RecapEvery::Month,
+        RecapFrequency::Yearly => RecapEvery::Year,
+    }
+}
+
+/// An event of `user` at `ctx.now`: starts the timed messages it can lead to.
+pub fn on_event(ctx: &mut WriteCtx<'_>, user: &User) -> Result<(), ApiError> {
+    let emails = &ctx.env.settings.config.emails;
+    if user.control
+        || (emails.reactivation.is_none()
+            && emails.recap.is_none()
+            && emails.streak_reminder.is_none())
+    {
+        return Ok(());
+    }
+    let now = ctx.now;
+    let mut rows = Vec::with_capacity(3);
+    if let Some(r) = &emails.reactivation {
+        if let Some(due) = next_reactivation(now, &r.after_days, 0, message_zone(user)) {
+            rows.push((Kind::Reactivation, due, now.timestamp_millis()));
+        }
+    }
+    if let Some(r) = &emails.recap {
+        if let Some((due, _)) = next_recap(
+            now,
+            recap_every(r.frequency),
+            r.local_hour,
+            message_zone(user),
+        ) {
+            rows.push((Kind::Recap, due, 0));
+        }
+    }
+    if let (Some(r), Some(def)) = (&emails.streak_reminder, ctx.env.settings.streaks.current()) {
+        let kind = crate::streaks::settings::period_kind(Some(&def));
+        let zone = streak_zone(&ctx.env.settings.config, user);
+        if let Some((due, _)) = next_streak_reminder(now, kind, r.local_hour, zone) {
+            rows.push((Kind::StreakReminder, due, 0));
+        }
+    }
+    for (kind, due, anchor) in rows {
+        let inserted = store::schedule_if_absent(
+            ctx.conn,
+            &Scheduled {
+                user_id: user.row_id,
+                kind,
+                due_at: due.timestamp_millis(),
+                step: 0,
+                anchor,
+            },
+        )?;
+        if inserted {
+            ctx.env.due_hints.due_by(JOB_NAME, due);
+        }
+    }
+    Ok(())
+}
+
+/// The scheduler job evaluating due rows.
+pub struct NotificationJob;
+
+impl Job for NotificationJob {
+    fn name(&self) -> &'static str {
+        JOB_NAME
+    }
+
+    fn run(
+        &self,
+        ctx: &mut WriteCtx<'_>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+        let until_ms = until.timestamp_millis();
+        loop {
+            let rows = store::due(ctx.conn, until_ms, BATCH)?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in rows {
+                evaluate(ctx, &row)?;
+            }
+        }
+        Ok(store::next_due(ctx.conn)?.map(from_millis))
+    }
+}
+
+/// Where a row goes after its evaluation.
+enum Next {
+    At(DateTime<Utc>, i64, i64),
+    Drop,
+}
+
+fn evaluate(ctx: &mut WriteCtx<'_>, row: &Scheduled) -> Result<(), ApiError> {
+    let user = match store_users::by_row(ctx.conn, row.user_id)? {
+        Some(user) if !user.control => user,
+        _ => return finish(ctx, row, Next::Drop),
+    };
+    let at = from_millis(row.due_at);
+    let next = match row.kind {
+        Kind::Reactivation => reactivation(ctx, &user, row, at)?,
+        Kind::Recap => recap(ctx, &user, at)?,
+        Kind::StreakReminder => streak_reminder(ctx, &user, at)?,
+        Kind::Achievement => Next::Drop,
+    };
+    finish(ctx, row, next)
+}
+
+fn finish(ctx: &mut WriteCtx<'_>, row: &Scheduled, next: Next) -> Result<(), ApiError> {
+    match next {
+        Next::At(due, step, anchor) if due.timestamp_millis() > row.due_at => {
+            store::reschedule(
+                ctx.conn,
+                &Scheduled {
+                    due_at: due.timestamp_millis(),
+                    step,
+                    anchor,
+                    ..row.clone()
+                },
+            )?;
+        }
+        Next::At(due, ..) => {
+            // Cannot happen by the rules' construction; dropping keeps the job finite.
+            log::warn!(
+                "{} message of user {} would not move forward from {due}; dropped",
+                row.kind.as_str(),
+                row.user_id
+            );
+            store::unschedule(ctx.conn, row.user_id, row.kind)?;
+        }
+        Next::Drop => store::unschedule(ctx.conn, row.user_id, row.kind)?,
+    }
+    Ok(())
+}
+
+/// The latest reactivation message due by `at` since the user's last event, then the
+/// next one; the sequence starts over when the user came back.
+fn reactivation(
+    ctx: &mut WriteCtx<'_>,
+    user: &User,
+    row: &Scheduled,
+    at: DateTime<Utc>,
+) -> Result<Next, ApiError> {
+    let Some(def) = ctx.env.settings.config.emails.reactivation.clone() else {
+        return Ok(Next::Drop);
+    };
+    let zone = message_zone(user);
+    let last = store::last_activity(ctx.conn, user.row_id)?.unwrap_or(row.anchor);
+    let (mut sent, anchor) = if last > row.anchor {
+        (0, last)
+    } else {
+        (usize::try_from(row.step).unwrap_or(usize::MAX), row.anchor)
+    };
+    let last_active = from_millis(anchor);
+    if let Some((index, _)) = reactivation_due(last_active, &def.after_days, sent, at, zone) {
+        let days = (local_date(at, zone) - local_date(last_active, zone)).num_days();
+        decide(
+            ctx,
+            user,
+            Due {
+                kind: Kind::Reactivation,
+                at,
+                details: json!({
+                    "messageNumber": index + 1,
+                    "daysSinceLastActive": days,
+                }),
+                more: Map::new(),
+            },
+        )?;
+        sent = index + 1;
+    }
+    Ok(
+        match next_reactivation(last_active, &def.after_days, sent, zone) {
+            Some(due) => Next::At(due, sent as i64, anchor),
+            None => Next::Drop,
+        },
+    )
+}
+
+/// The recap of the period that just ended, for a user active in it. The row stays while
+/// the user is active after that period (the next recap may be due); otherwise their next
+/// event starts it again.
+fn recap(ctx: &mut WriteCtx<'_>, user: &User, at: DateTime<Utc>) -> Result<Next, ApiError> {
+    let Some(def) = ctx.env.settings.config.emails.recap.clone() else {
+        return Ok(Next::Drop);
+    };
+    let zone = message_zone(user);
+    let every = recap_every(def.frequency);
+    let Some((due, period)) =
+        next_recap(at - Duration::milliseconds(1), every, def.local_hour, zone)
+    else {
+        return Ok(Next::Drop);
+    };
+    if due > at {
+        // Stale (the user changed zone): only move it.
+        return Ok(Next::At(due, 0, 0));
+    }
+    let Some((from, to)) = utc_range_of_local_dates(period.start, period.end, zone) else {
+        return Ok(Next::Drop);
+    };
+    let (from, to) = (from.timestamp_millis(), to.timestamp_millis());
+    let activity = store::activity_between(ctx.conn, user.row_id, from, to)?;
+    if !activity.is_empty() {
+        let more = recap_figures(ctx, user, def.frequency, &activity, from, to)?;
+        decide(
+            ctx,
+            user,
+            Due {
+                kind: Kind::Recap,
+                at,
+                details: json!({
+                    "periodStart": period.start.to_string(),
+                    "periodEnd": period.end.to_string(),
+                }),
+                more,
+            },
+        )?;
+    }
+    let active_since = store::last_activity(ctx.conn, user.row_id)?.is_some_and(|l| l >= to);
+    Ok(match next_recap(at, every, def.local_hour, zone) {
+        Some((due, _)) if active_since => Next::At(due, 0, 0),
+        _ => Next::Drop,
+    })
+}
+
+/// What the recap email shows: per metric the events and their sum, the achievements
+/// completed, the streak, the points earned, all within the period.
+fn recap_figures(
+    ctx: &WriteCtx<'_>,
+    user: &User,
+    frequency: RecapFrequency,
+    activity: &[(i64, i64, f64)],
+    from: i64,
+    to: i64,
+) -> Result<Map<String, Value>, ApiError> {
+    let catalog = &ctx.catalog;
+    let metrics: Vec<Value> = activity
+        .iter()
+        .filter_map(|&(id, events, total)| {
+            let m = catalog.metric_by_id(id)?;
+            Some(json!({
+                "key": m.key, "name": m.name, "units": m.units,
+                "events": events, "total": total,
+            }))
+        })
+        .collect();
+    let completed = store::completions_between(ctx.conn, user.row_id, from, to)?;
+    let achievements: Vec<Value> = completed
+        .iter()
+        .filter_map(|&(id, _)| {
+            let a = catalog.all_achievements().find(|a| a.id == id)?;
+            Some(json!({"key": a.key, "name": a.name, "description": a.description, "badgeUrl": a.badge_url}))
+        })
+        .collect();
+    let systems: Vec<(i64, String, String)> = catalog
+        .points_for(user.tenant_id)
+        .map(|p| (p.id, p.key.clone(), p.name.clone()))
+        .collect();
+    let ids: Vec<i64> = systems.iter().map(|s| s.0).collect();
+    let points: Vec<Value> = store::points_between(ctx.conn, user.row_id, &ids, from, to)?
+        .into_iter()
+        .filter_map(|(id, added)| {
+            let (_, key, name) = systems.iter().find(|s| s.0 == id)?;
+            Some(json!({"key": key, "name": name, "added": added}))
+        })
+        .collect();
+    let streak_length = match ctx.env.settings.streaks.current() {
+        Some(_) => {
+            crate::streaks::store::load(ctx.conn, user.row_id)?.map_or(0, |s| s.state.length)
+        }
+        None => 0,
+    };
+    let mut more = Map::new();
+    more.insert("frequency".into(), json!(frequency_name(frequency)));
+    more.insert("metrics".into(), Value::Array(metrics));
+    more.insert("achievements".into(), Value::Array(achievements));
+    more.insert("points".into(), Value::Array(points));
+    more.insert("streak".into(), json!({ "length": streak_length }));
+    Ok(more)
+}
+
+fn frequency_name(f: RecapFrequency) -> &'static str {
+    match f {
+        RecapFrequency::Daily => "daily",
+        RecapFrequency::Weekly => "weekly",
+        RecapFrequency::Monthly => "monthly",
+        RecapFrequency::Yearly => "yearly",
+    }
+}
+
+/// On the period's last day at the hour: a reminder when the streak is alive and this
+/// period is not yet met. The row follows the streak while it lives.
+fn streak_reminder(
+    ctx: &mut WriteCtx<'_>,
+    user: &User,
+    at: DateTime<Utc>,
+) -> Result<Next, ApiError> {
+    let (Some(def), Some(streak_def)) = (
+        ctx.env.settings.config.emails.streak_reminder.clone(),
+        ctx.env.settings.streaks.current(),
+    ) else {
+        return Ok(Next::Drop);
+    };
+    let kind = crate::streaks::settings::period_kind(Some(&streak_def));
+    let zone = streak_zone(&ctx.env.settings.config, user);
+    let Some((due, period)) =
+        next_streak_reminder(at - Duration::milliseconds(1), kind, def.local_hour, zone)
+    else {
+        return Ok(Next::Drop);
+    };
+    if due > at {
+        return Ok(Next::At(due, 0, 0));
+    }
+    let default_tz = ctx.env.settings.config.server.default_timezone;
+    let streak = crate::streaks::read::user_streak(
+        ctx.conn,
+        &ctx.env.settings.streaks,
+        user,
+        default_tz,
+        at,
+        1,
+    )?;
+    if streak.base.length == 0 {
+        return Ok(Next::Drop);
+    }
+    if at_risk(&streak.base.expires, period) {
+        let details = serde_json::to_value(&streak)
+            .map_err(|e| ApiError::Internal(format!("streak view: {e}")))?;
+        decide(
+            ctx,
+            user,
+            Due {
+                kind: Kind::StreakReminder,
+                at,
+                details,
+                more: Map::new(),
+            },
+        )?;
+    }
+    Ok(match next_streak_reminder(at, kind, def.local_hour, zone) {
+        Some((due, _)) => Next::At(due, 0, 0),
+        None => Next::Drop,
+    })
+}
+
+/// The streak is lost at the end of `period` unless the user acts in it.
+fn at_risk(expires: &Option<chrono::NaiveDate>, period: Period) -> bool {
+    *expires == Some(period.end)
+}
+
+/// Deletes outbox rows finished more than [`KEEP_FINISHED_DAYS`] ago.
+pub struct OutboxExpiry;
+
+impl Job for OutboxExpiry {
+    fn name(&self) -> &'static str {
+        "notification-outbox-expiry"
+    }
+
+    fn run(
+        &self,
+        ctx: &mut WriteCtx<'_>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+        let keep = Duration::days(KEEP_FINISHED_DAYS);
+        let cutoff = (until - keep).timestamp_millis();
+        while store::expire(ctx.conn, cutoff + 1, 10_000)? > 0 {}
+        Ok(Some(match store::oldest_finished(ctx.conn)? {
+            Some(ms) => from_millis(ms) + keep,
+            None => until + keep,
+        }))
+    }
+}

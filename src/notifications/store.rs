@@ -1,0 +1,370 @@
+//! SQL of `notification_schedule` and `notification_outbox` (sql/0014), and the reads of
+//! other tables the messages' contents need.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::Kind;
+
+/// A user's next timed message of one kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scheduled {
+    pub user_id: i64,
+    pub kind: Kind,
+    pub due_at: i64,
+    pub step: i64,
+    pub anchor: i64,
+}
+
+/// Adds the row unless the user already has one of this kind: an event keeps the
+/// schedule alive without rewriting it (the job corrects a stale due time when it runs).
+/// True when the row was added.
+pub fn schedule_if_absent(conn: &Connection, row: &Scheduled) -> rusqlite::Result<bool> {
+    let added = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO notification_schedule (user_id, kind, due_at, step, anchor)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            row.user_id,
+            row.kind.as_str(),
+            row.due_at,
+            row.step,
+            row.anchor
+        ])?;
+    Ok(added == 1)
+}
+
+pub fn reschedule(conn: &Connection, row: &Scheduled) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE notification_schedule SET due_at = ?3, step = ?4, anchor = ?5
+         WHERE user_id = ?1 AND kind = ?2",
+    )?
+    .execute(params![
+        row.user_id,
+        row.kind.as_str(),
+        row.due_at,
+        row.step,
+        row.anchor
+    ])?;
+    Ok(())
+}
+
+pub fn unschedule(conn: &Connection, user_id: i64, kind: Kind) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM notification_schedule WHERE user_id = ?1 AND kind = ?2")?
+        .execute(params![user_id, kind.as_str()])?;
+    Ok(())
+}
+
+/// Rows due at or before `until`, earliest first.
+pub fn due(conn: &Connection, until: i64, limit: i64) -> rusqlite::Result<Vec<Scheduled>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT user_id, kind, due_at, step, anchor FROM notification_schedule
+         WHERE due_at <= ?1 ORDER BY due_at, user_id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![until, limit], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (user_id, kind, due_at, step, anchor) = row?;
+        // A kind this build does not know (written by a newer one) is left alone.
+        if let Some(kind) = Kind::parse(&kind) {
+            out.push(Scheduled {
+                user_id,
+                kind,
+                due_at,
+                step,
+                anchor,
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub fn next_due(conn: &Connection) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT min(due_at) FROM notification_schedule")?
+        .query_row([], |r| r.get(0))
+}
+
+/// The time of the user's last event on any metric.
+pub fn last_activity(conn: &Connection, user_id: i64) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT max(last_at) FROM metric_totals WHERE user_id = ?1")?
+        .query_row([user_id], |r| r.get(0))
+}
+
+/// Per metric the user has used: (metric id, events, sum of values) in `[from, to)`.
+pub fn activity_between(
+    conn: &Connection,
+    user_id: i64,
+    from: i64,
+    to: i64,
+) -> rusqlite::Result<Vec<(i64, i64, f64)>> {
+    let metrics: Vec<i64> = conn
+        .prepare_cached("SELECT metric_id FROM metric_totals WHERE user_id = ?1")?
+        .query_map([user_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT count(*), total(value) FROM events
+         WHERE user_id = ?1 AND metric_id = ?2 AND at >= ?3 AND at < ?4",
+    )?;
+    let mut out = Vec::new();
+    for metric in metrics {
+        let (events, sum): (i64, f64) = stmt
+            .query_row(params![user_id, metric, from, to], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        if events > 0 {
+            out.push((metric, events, sum));
+        }
+    }
+    Ok(out)
+}
+
+/// Achievements completed (not backdated) in `[from, to)`: (achievement id, when).
+pub fn completions_between(
+    conn: &Connection,
+    user_id: i64,
+    from: i64,
+    to: i64,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    conn.prepare_cached(
+        "SELECT achievement_id, achieved_at FROM achievement_completions
+         WHERE user_id = ?1 AND achieved_at >= ?2 AND achieved_at < ?3 AND backdated = 0
+         ORDER BY achieved_at",
+    )?
+    .query_map(params![user_id, from, to], |r| Ok((r.get(0)?, r.get(1)?)))?
+    .collect()
+}
+
+/// Points awarded per system in `[from, to)`: (system id, sum).
+pub fn points_between(
+    conn: &Connection,
+    user_id: i64,
+    systems: &[i64],
+    from: i64,
+    to: i64,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT total(awarded) FROM points_awards
+         WHERE user_id = ?1 AND system_id = ?2 AND at_ms >= ?3 AND at_ms < ?4",
+    )?;
+    let mut out = Vec::new();
+    for &system in systems {
+        let sum: f64 = stmt.query_row(params![user_id, system, from, to], |r| r.get(0))?;
+        if sum != 0.0 {
+            out.push((system, sum as i64));
+        }
+    }
+    Ok(out)
+}
+
+/// A message for one channel target, as decided.
+pub struct NewDelivery<'a> {
+    pub tenant_id: i64,
+    pub user_id: i64,
+    pub kind: Kind,
+    pub channel: Channel,
+    pub target: &'a str,
+    pub payload: &'a str,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Push,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Push => "push",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        match s {
+            "email" => Some(Channel::Email),
+            "push" => Some(Channel::Push),
+            _ => None,
+        }
+    }
+}
+
+pub fn queue(conn: &Connection, d: &NewDelivery<'_>) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO notification_outbox
+             (uuid, tenant_id, user_id, kind, channel, target, payload, status, next_attempt, created)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8)",
+    )?
+    .execute(params![
+        format!("ntf_{}", crate::store::row_uuid::new().simple()),
+        d.tenant_id,
+        d.user_id,
+        d.kind.as_str(),
+        d.channel.as_str(),
+        d.target,
+        d.payload,
+        d.now
+    ])?;
+    Ok(())
+}
+
+/// An outbox row as the delivery worker and the Admin API see it.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: i64,
+    pub uuid: String,
+    pub tenant_id: i64,
+    pub user_id: i64,
+    /// The user's external id (None when the user was deleted).
+    pub external_user_id: Option<String>,
+    pub kind: String,
+    pub channel: String,
+    pub target: String,
+    pub payload: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt: i64,
+    pub last_error: Option<String>,
+    pub created: i64,
+    pub finished: Option<i64>,
+}
+
+const DELIVERY_COLUMNS: &str = "o.id, o.uuid, o.tenant_id, o.user_id, u.external_id, o.kind,
+     o.channel, o.target, o.payload, o.status, o.attempts, o.next_attempt, o.last_error,
+     o.created, o.finished";
+
+fn delivery(r: &Row<'_>) -> rusqlite::Result<Delivery> {
+    Ok(Delivery {
+        id: r.get(0)?,
+        uuid: r.get(1)?,
+        tenant_id: r.get(2)?,
+        user_id: r.get(3)?,
+        external_user_id: r.get(4)?,
+        kind: r.get(5)?,
+        channel: r.get(6)?,
+        target: r.get(7)?,
+        payload: r.get(8)?,
+        status: r.get(9)?,
+        attempts: r.get(10)?,
+        next_attempt: r.get(11)?,
+        last_error: r.get(12)?,
+        created: r.get(13)?,
+        finished: r.get(14)?,
+    })
+}
+
+/// Pending rows due by `now`, oldest due first.
+pub fn sendable(conn: &Connection, now: i64, limit: i64) -> rusqlite::Result<Vec<Delivery>> {
+    conn.prepare_cached(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM notification_outbox o
+         LEFT JOIN users u ON u.id = o.user_id
+         WHERE o.status = 'pending' AND o.next_attempt <= ?1
+         ORDER BY o.next_attempt, o.id LIMIT ?2"
+    ))?
+    .query_map(params![now, limit], delivery)?
+    .collect()
+}
+
+/// Filters of the Admin API's list, newest first, after the id `before` (paging).
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub tenant_id: i64,
+    pub status: Option<String>,
+    pub user_id: Option<i64>,
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+pub fn list(conn: &Connection, f: &ListFilter) -> rusqlite::Result<Vec<Delivery>> {
+    conn.prepare_cached(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM notification_outbox o
+         LEFT JOIN users u ON u.id = o.user_id
+         WHERE o.tenant_id = ?1
+           AND (?2 IS NULL OR o.status = ?2)
+           AND (?3 IS NULL OR o.user_id = ?3)
+           AND (?4 IS NULL OR o.id < ?4)
+         ORDER BY o.id DESC LIMIT ?5"
+    ))?
+    .query_map(
+        params![f.tenant_id, f.status, f.user_id, f.before, f.limit],
+        delivery,
+    )?
+    .collect()
+}
+
+pub fn by_uuid(
+    conn: &Connection,
+    tenant_id: i64,
+    uuid: &str,
+) -> rusqlite::Result<Option<Delivery>> {
+    conn.prepare_cached(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM notification_outbox o
+         LEFT JOIN users u ON u.id = o.user_id
+         WHERE o.uuid = ?1 AND o.tenant_id = ?2"
+    ))?
+    .query_row(params![uuid, tenant_id], delivery)
+    .optional()
+}
+
+/// What an attempt came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Sent,
+    /// Retry at this time (ms).
+    RetryAt(i64, String),
+    /// Given up.
+    Failed(String),
+}
+
+/// Records one attempt of a row still pending (a row retried or finished meanwhile, by an
+/// admin say, is left alone).
+pub fn record(conn: &Connection, id: i64, outcome: &Outcome, now: i64) -> rusqlite::Result<()> {
+    let (status, next, error, finished) = match outcome {
+        Outcome::Sent => ("sent", None, None, Some(now)),
+        Outcome::RetryAt(at, e) => ("pending", Some(*at), Some(e.as_str()), None),
+        Outcome::Failed(e) => ("failed", None, Some(e.as_str()), Some(now)),
+    };
+    conn.prepare_cached(
+        "UPDATE notification_outbox
+            SET status = ?2, attempts = attempts + 1, next_attempt = coalesce(?3, next_attempt),
+                last_error = ?4, finished = ?5
+          WHERE id = ?1 AND status = 'pending'",
+    )?
+    .execute(params![id, status, next, error, finished])?;
+    Ok(())
+}
+
+/// Puts a failed row back in the queue, due now. False when it is not failed.
+pub fn retry(conn: &Connection, tenant_id: i64, uuid: &str, now: i64) -> rusqlite::Result<bool> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE notification_outbox
+                SET status = 'pending', next_attempt = ?3, finished = NULL
+              WHERE uuid = ?1 AND tenant_id = ?2 AND status = 'failed'",
+        )?
+        .execute(params![uuid, tenant_id, now])?;
+    Ok(changed == 1)
+}
+
+/// Deletes rows finished before `before`, at most `limit`; how many went.
+pub fn expire(conn: &Connection, before: i64, limit: i64) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "DELETE FROM notification_outbox WHERE id IN
+           (SELECT id FROM notification_outbox WHERE finished < ?1 ORDER BY finished LIMIT ?2)",
+    )?
+    .execute(params![before, limit])
+}
+
+pub fn oldest_finished(conn: &Connection) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT min(finished) FROM notification_outbox")?
+        .query_row([], |r| r.get(0))
+}
