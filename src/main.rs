@@ -178,7 +178,13 @@ fn fail(message: &str) -> ExitCode {
 
 fn check(cli: &Cli) -> ExitCode {
     match load_config(cli.config.as_deref()) {
-        Ok((_, ConfigSource::File(path))) => {
+        Ok((config, ConfigSource::File(path))) => {
+            // The files the config names (email templates, push keys) are read at start;
+            // a problem in one is a problem of the config.
+            if let Err(problem) = trophyd::notifications::check_files(&config) {
+                println!("{}: {problem}", path.display());
+                return ExitCode::FAILURE;
+            }
             println!("{}: ok", path.display());
             ExitCode::SUCCESS
         }

@@ -55,6 +55,27 @@ fn check_reports_every_problem_with_its_line_and_exits_1() {
 }
 
 #[test]
+fn check_reads_the_files_notifications_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = "[emails]\nsmtp_url = \"smtp://127.0.0.1:2525\"\nfrom = \"a@acme.test\"\n\n[emails.achievement]\ntext_template = \"achievement.txt\"\n\n[push.fcm]\nservice_account_file = \"fcm.json\"\n";
+    std::fs::write(dir.path().join("trophy.toml"), config).expect("write");
+    std::fs::write(dir.path().join("achievement.txt"), "Hi {{ user.name }").expect("write");
+    let (code, text) = run(&["check"], dir.path());
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("achievement.txt"),
+        "the template is named: {text}"
+    );
+    std::fs::write(dir.path().join("achievement.txt"), "Hi {{ user.name }}").expect("write");
+    let (code, text) = run(&["check"], dir.path());
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("fcm.json"),
+        "the missing key file is named: {text}"
+    );
+}
+
+#[test]
 fn serve_prints_the_address_first_then_generated_keys_and_backup_copies_the_data() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("trophy.db");

@@ -50,6 +50,19 @@ pub fn achievement_completed(
     )
 }
 
+/// Reads and compiles what the config names outside itself (email templates, push key
+/// files) as the server will at start; the first problem, naming its file.
+pub fn check_files(config: &crate::config::Config) -> Result<(), String> {
+    if let Some(smtp) = &config.emails.smtp {
+        email::Mailer::new(smtp)?;
+        email::Templates::load(&config.emails)?;
+    }
+    if config.push.any() {
+        push::Push::new(&config.push)?;
+    }
+    Ok(())
+}
+
 /// Whether achievement messages are on: the caller skips building the view otherwise.
 pub fn wants_achievements(ctx: &WriteCtx<'_>) -> bool {
     ctx.env.settings.config.emails.achievement.is_some()
