@@ -42,7 +42,8 @@ usage: cargo bench --bench load -- [options]
   --build               run `cargo build --release --bin trophyd` even if the binary exists
   --keep                keep the data dir (database, config, server log) afterwards
   --append-config FILE  append FILE to the generated trophy.toml (e.g. benches/configs/*.toml
-                        for streaks or 50 achievements on the benchmark metric `lessons`)
+                        for streaks or 50 achievements on the benchmark metric `lessons`);
+                        may be given more than once, appended in order
   --litestream PATH     run `litestream replicate` (binary PATH, e.g. tests/sdk/.venv/bin/litestream)
                         beside trophyd with deploy/litestream.yml's settings and a file replica in
                         the data dir, and trophyd with checkpoints = \"external\"; at the end the
@@ -72,7 +73,7 @@ struct Options {
     bin: Option<PathBuf>,
     build: bool,
     keep: bool,
-    append_config: Option<PathBuf>,
+    append_config: Vec<PathBuf>,
     litestream: Option<PathBuf>,
 }
 
@@ -90,7 +91,7 @@ impl Options {
             bin: None,
             build: false,
             keep: false,
-            append_config: None,
+            append_config: Vec::new(),
             litestream: None,
         };
         let mut args = args.into_iter();
@@ -148,7 +149,7 @@ impl Options {
                     o.durability = value;
                 }
                 "--dir" => o.dir = Some(PathBuf::from(value)),
-                "--append-config" => o.append_config = Some(PathBuf::from(value)),
+                "--append-config" => o.append_config.push(PathBuf::from(value)),
                 "--bin" => o.bin = Some(PathBuf::from(value)),
                 "--litestream" => o.litestream = Some(PathBuf::from(value)),
                 "--build" => o.build = true,
@@ -208,13 +209,17 @@ fn run(opts: &Options) -> Result<(), String> {
         "self"
     };
     let mut text = config_text(&opts.durability, checkpoints);
-    if let Some(extra) = &opts.append_config {
+    let mut hooks_url = None;
+    for extra in &opts.append_config {
         let appended = std::fs::read_to_string(extra)
             .map_err(|e| format!("reading {}: {e}", extra.display()))?;
         text.push('\n');
         if appended.contains(WEBHOOK_PLACEHOLDER) {
-            let (url, _) = receiver::start()?;
-            text.push_str(&appended.replace(WEBHOOK_PLACEHOLDER, &url));
+            if hooks_url.is_none() {
+                hooks_url = Some(receiver::start()?.0);
+            }
+            let url = hooks_url.as_deref().unwrap_or_default();
+            text.push_str(&appended.replace(WEBHOOK_PLACEHOLDER, url));
         } else {
             text.push_str(&appended);
         }

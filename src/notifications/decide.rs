@@ -37,6 +37,12 @@ pub struct Due {
 /// customer's own provider sends it. Push needs a device token for a configured provider
 /// and the type's `push` channel.
 pub fn decide(ctx: &mut WriteCtx<'_>, user: &User, due: Due) -> Result<(), ApiError> {
+    crate::writer::costs::measure(crate::writer::costs::Feature::Notifications, || {
+        decide_measured(ctx, user, due)
+    })
+}
+
+fn decide_measured(ctx: &mut WriteCtx<'_>, user: &User, due: Due) -> Result<(), ApiError> {
     if user.control {
         return Ok(());
     }

@@ -32,6 +32,7 @@ use crate::rules::notifications::{
 use crate::rules::periods::Period;
 use crate::scheduler::Job;
 use crate::store::users as store_users;
+use crate::writer::costs::{self, Feature};
 use crate::writer::WriteCtx;
 
 pub const JOB_NAME: &str = "notifications";
@@ -65,6 +66,10 @@ fn recap_every(f: RecapFrequency) -> RecapEvery {
 
 /// An event of `user` at `ctx.now`: starts the timed messages it can lead to.
 pub fn on_event(ctx: &mut WriteCtx<'_>, user: &User) -> Result<(), ApiError> {
+    costs::measure(Feature::Notifications, || schedule_after_event(ctx, user))
+}
+
+fn schedule_after_event(ctx: &mut WriteCtx<'_>, user: &User) -> Result<(), ApiError> {
     let emails = &ctx.env.settings.config.emails;
     if user.control
         || (emails.reactivation.is_none()
@@ -73,24 +78,30 @@ pub fn on_event(ctx: &mut WriteCtx<'_>, user: &User) -> Result<(), ApiError> {
     {
         return Ok(());
     }
+    let have = store::scheduled_kinds(ctx.conn, user.row_id)?;
+    let wanted = |kind: Kind| !have.contains(&kind);
     let now = ctx.now;
     let mut rows = Vec::with_capacity(3);
-    if let Some(r) = &emails.reactivation {
+    if let Some(r) = emails
+        .reactivation
+        .as_ref()
+        .filter(|_| wanted(Kind::Reactivation))
+    {
         if let Some(due) = next_reactivation(now, &r.after_days, 0, message_zone(user)) {
             rows.push((Kind::Reactivation, due, now.timestamp_millis()));
         }
     }
-    if let Some(r) = &emails.recap {
-        if let Some((due, _)) = next_recap(
-            now,
-            recap_every(r.frequency),
-            r.local_hour,
-            message_zone(user),
-        ) {
+    if let Some(r) = emails.recap.as_ref().filter(|_| wanted(Kind::Recap)) {
+        let zone = message_zone(user);
+        if let Some((due, _)) = next_recap(now, recap_every(r.frequency), r.local_hour, zone) {
             rows.push((Kind::Recap, due, 0));
         }
     }
-    if let (Some(r), Some(def)) = (&emails.streak_reminder, ctx.env.settings.streaks.current()) {
+    let reminder = emails
+        .streak_reminder
+        .as_ref()
+        .filter(|_| wanted(Kind::StreakReminder));
+    if let (Some(r), Some(def)) = (reminder, ctx.env.settings.streaks.current()) {
         let kind = crate::streaks::settings::period_kind(Some(&def));
         let zone = streak_zone(&ctx.env.settings.config, user);
         if let Some((due, _)) = next_streak_reminder(now, kind, r.local_hour, zone) {
@@ -376,6 +387,7 @@ fn streak_reminder(
         default_tz,
         at,
         1,
+        crate::streaks::read::Rank::Omitted,
     )?;
     if streak.base.length == 0 {
         return Ok(Next::Drop);

@@ -15,6 +15,21 @@ pub struct Scheduled {
     pub anchor: i64,
 }
 
+/// The kinds the user has a row for: one index range read, so an event of a user whose
+/// rows all exist computes no due time and writes nothing.
+pub fn scheduled_kinds(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<Kind>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT kind FROM notification_schedule WHERE user_id = ?1")?;
+    let kinds = stmt.query_map([user_id], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::with_capacity(3);
+    for kind in kinds {
+        if let Some(kind) = Kind::parse(&kind?) {
+            out.push(kind);
+        }
+    }
+    Ok(out)
+}
+
 /// Adds the row unless the user already has one of this kind: an event keeps the
 /// schedule alive without rewriting it (the job corrects a stale due time when it runs).
 /// True when the row was added.

@@ -45,6 +45,7 @@ async fn user_streak(
                 settings.config.server.default_timezone,
                 now,
                 periods,
+                read::Rank::Counted,
             )
         })
         .await?;

@@ -25,6 +25,16 @@ use crate::rules::periods::{period_containing, period_index};
 pub const DEFAULT_HISTORY: i64 = 7;
 pub const MAX_HISTORY: i64 = 365;
 
+/// Whether a streak view carries the deprecated `rank`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rank {
+    /// Counted: the route answers it.
+    Counted,
+    /// Left null: a count of the longer streaks walks the index, which the scheduler cannot
+    /// afford for every reminder of an evening (and 1.21.1 dropped the field).
+    Omitted,
+}
+
 /// `GET /users/{id}/streak`.
 pub fn user_streak(
     conn: &Connection,
@@ -33,6 +43,7 @@ pub fn user_streak(
     default_tz: Tz,
     now: DateTime<Utc>,
     history_periods: i64,
+    with_rank: Rank,
 ) -> Result<StreakResponse, ApiError> {
     let owner = Owner::of(user, default_tz);
     let n = history_periods.clamp(1, MAX_HISTORY);
@@ -75,7 +86,7 @@ pub fn user_streak(
     // Competition rank over the stored lengths: cheap (an index count). A streak that is
     // due to be lost but not yet settled still counts until the job (which runs at every
     // boundary) or a write settles it.
-    let rank = if base.length > 0 {
+    let rank = if base.length > 0 && with_rank == Rank::Counted {
         Some(1 + store::longer_streaks(conn, owner.tenant_id, base.length)?)
     } else {
         None

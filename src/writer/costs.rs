@@ -22,6 +22,8 @@ pub enum Feature {
     Points,
     Leaderboards,
     Webhooks,
+    /// Lifecycle messages: the event's schedule rows, decisions.
+    Notifications,
     /// Writing the batch to the WAL and syncing it.
     Commit,
     /// Checkpoints the writer runs itself (see `db::CheckpointPolicy`).
@@ -29,7 +31,7 @@ pub enum Feature {
 }
 
 impl Feature {
-    pub const ALL: [Feature; 9] = [
+    pub const ALL: [Feature; 10] = [
         Feature::Core,
         Feature::Wrapped,
         Feature::Streaks,
@@ -37,6 +39,7 @@ impl Feature {
         Feature::Points,
         Feature::Leaderboards,
         Feature::Webhooks,
+        Feature::Notifications,
         Feature::Commit,
         Feature::Checkpoint,
     ];
@@ -50,6 +53,7 @@ impl Feature {
             Feature::Points => "points",
             Feature::Leaderboards => "leaderboards",
             Feature::Webhooks => "webhooks",
+            Feature::Notifications => "notifications",
             Feature::Commit => "commit",
             Feature::Checkpoint => "checkpoint",
         }
