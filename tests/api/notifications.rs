@@ -509,3 +509,63 @@ async fn pushes_reach_expo_and_a_dead_token_is_removed_from_the_user() {
     // No email without an address.
     assert!(sink.messages().is_empty());
 }
+
+/// Recaps and reactivation messages in +14, −11 and +5:30, and a reactivation across New
+/// York's spring-forward.
+#[tokio::test]
+async fn recaps_and_reactivations_fall_at_local_times_in_far_apart_zones() {
+    let (app, _sink, hooks) =
+        server("[emails.recap]\nfrequency = \"weekly\"\n[emails.reactivation]\nafter_days = [3]")
+            .await;
+    // At T0 (2031-03-01T10:30Z) it is Sunday 2 March in Kiritimati, Friday 28 February in
+    // Pago Pago and Saturday 1 March in Kolkata: the same week (24 February to 2 March)
+    // everywhere, whose recap goes out at 09:00 on Monday 3 March local.
+    let users = [
+        ("kiri", "Pacific/Kiritimati", "2031-03-02T19:00:00Z"),
+        ("kol", "Asia/Kolkata", "2031-03-03T03:30:00Z"),
+        ("pago", "Pacific/Pago_Pago", "2031-03-03T20:00:00Z"),
+    ];
+    for (id, tz, _) in users {
+        upsert(
+            &app,
+            json!({"id": id, "email": format!("{id}@x.test"), "tz": tz, "subscribeToEmails": true}),
+        )
+        .await;
+        app.event_ok("lessons", id, 1.0).await;
+    }
+    for (n, (id, _, at)) in users.into_iter().enumerate() {
+        let before =
+            chrono::DateTime::parse_from_rfc3339(at).expect("at") - chrono::Duration::seconds(1);
+        app.set_clock_ok(&before.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .await;
+        assert_eq!(hooks.of("emails.recap_due").len(), n, "{id} early");
+        app.set_clock_ok(at).await;
+        let due = hooks.wait_for("emails.recap_due", n + 1).await;
+        assert_eq!(due[n]["user"]["id"], id);
+        assert_eq!(due[n]["timestamp"], at);
+        assert_eq!(due[n]["recap"]["periodEnd"], "2031-03-02");
+    }
+    // Three days after the last event, at the same time of day: in these zones (no DST)
+    // exactly 72 hours after T0, for all three.
+    app.set_clock_ok("2031-03-04T10:29:59Z").await;
+    assert!(hooks.of("emails.reactivation_due").is_empty());
+    app.set_clock_ok("2031-03-04T10:30:00Z").await;
+    let due = hooks.wait_for("emails.reactivation_due", 3).await;
+    assert!(due.iter().all(|b| b["timestamp"] == "2031-03-04T10:30:00Z"
+        && b["reactivation"]["daysSinceLastActive"] == 3));
+
+    // New York springs forward on Sunday 9 March 2031: three days after Friday 7 March
+    // 12:00 EST is Monday 10 March 12:00 EDT, 16:00Z (71 hours later).
+    app.set_clock_ok("2031-03-07T17:00:00Z").await;
+    upsert(&app, json!({"id": "ny", "email": "ny@x.test", "tz": "America/New_York", "subscribeToEmails": true})).await;
+    app.event_ok("lessons", "ny", 1.0).await;
+    app.set_clock_ok("2031-03-10T15:59:59Z").await;
+    assert!(!hooks
+        .of("emails.reactivation_due")
+        .iter()
+        .any(|b| b["user"]["id"] == "ny"));
+    app.set_clock_ok("2031-03-10T16:00:00Z").await;
+    let due = hooks.wait_for("emails.reactivation_due", 4).await;
+    assert_eq!(due[3]["user"]["id"], "ny");
+    assert_eq!(due[3]["timestamp"], "2031-03-10T16:00:00Z");
+}
