@@ -130,7 +130,7 @@ impl Opened {
                 leaderboards: leaderboards.clone(),
             },
         )?;
-        let jobs: Vec<Arc<dyn Job>> = vec![
+        let mut jobs: Vec<Arc<dyn Job>> = vec![
             Arc::new(IdempotencyExpiry {
                 ttl_days: settings.config.server.idempotency_ttl_days,
             }),
@@ -141,9 +141,13 @@ impl Opened {
             Arc::new(crate::points::BoostWebhookJob),
             Arc::new(crate::leaderboards::LeaderboardJob),
             Arc::new(crate::achievements::anniversary::AnniversaryJob),
-            Arc::new(crate::notifications::NotificationJob),
             Arc::new(crate::notifications::OutboxExpiry),
         ];
+        // Without a message type on (and always in `trophyd import`, which turns them off)
+        // the users' schedule rows are left as they are, not dropped as unconfigured.
+        if settings.config.emails.any_message() {
+            jobs.push(Arc::new(crate::notifications::NotificationJob));
+        }
         let scheduler = Scheduler::new(writer.clone(), due_hints, jobs);
         // Catch up on anything missed while the database was closed.
         scheduler.run_due(clock.now()).await?;
