@@ -135,13 +135,13 @@ impl Opened {
                 ttl_days: settings.config.server.idempotency_ttl_days,
             }),
             Arc::new(webhooks::WindowFlush),
-            Arc::new(webhooks::DeliveryLogExpiry),
+            Arc::new(webhooks::DELIVERY_LOG_EXPIRY),
             Arc::new(crate::streaks::StreakJob::new()),
             Arc::new(crate::points::TimeTriggerJob::new()),
             Arc::new(crate::points::BoostWebhookJob),
             Arc::new(crate::leaderboards::LeaderboardJob),
             Arc::new(crate::achievements::anniversary::AnniversaryJob),
-            Arc::new(crate::notifications::OutboxExpiry),
+            Arc::new(crate::notifications::OUTBOX_EXPIRY),
         ];
         // Without a message type on (and always in `trophyd import`, which turns them off)
         // the users' schedule rows are left as they are, not dropped as unconfigured.

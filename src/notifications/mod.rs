@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 
 pub use delivery::Notifier;
 pub use kind::Kind;
-pub use schedule::{NotificationJob, OutboxExpiry};
+pub use schedule::{NotificationJob, OUTBOX_EXPIRY};
 
 use crate::domain::user::User;
 use crate::error::ApiError;

@@ -30,7 +30,7 @@ use crate::rules::notifications::{
     DEFAULT_MESSAGE_ZONE,
 };
 use crate::rules::periods::Period;
-use crate::scheduler::Job;
+use crate::scheduler::{FinishedRowsExpiry, Job};
 use crate::store::users as store_users;
 use crate::writer::costs::{self, Feature};
 use crate::writer::WriteCtx;
@@ -40,6 +40,12 @@ pub const JOB_NAME: &str = "notifications";
 const BATCH: i64 = 500;
 /// Finished outbox rows are kept this long for the Admin API's list.
 pub const KEEP_FINISHED_DAYS: i64 = 30;
+
+pub const OUTBOX_EXPIRY: FinishedRowsExpiry = FinishedRowsExpiry {
+    name: "notification-outbox-expiry",
+    table: "notification_outbox",
+    keep_days: KEEP_FINISHED_DAYS,
+};
 
 /// The zone a user's messages are timed in (behaviour.md §1.6): theirs, else New York.
 pub fn message_zone(user: &User) -> Tz {
@@ -415,27 +421,4 @@ fn streak_reminder(
 /// The streak is lost at the end of `period` unless the user acts in it.
 fn at_risk(expires: &Option<chrono::NaiveDate>, period: Period) -> bool {
     *expires == Some(period.end)
-}
-
-/// Deletes outbox rows finished more than [`KEEP_FINISHED_DAYS`] ago.
-pub struct OutboxExpiry;
-
-impl Job for OutboxExpiry {
-    fn name(&self) -> &'static str {
-        "notification-outbox-expiry"
-    }
-
-    fn run(
-        &self,
-        ctx: &mut WriteCtx<'_>,
-        until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, ApiError> {
-        let keep = Duration::days(KEEP_FINISHED_DAYS);
-        let cutoff = (until - keep).timestamp_millis();
-        while store::expire(ctx.conn, cutoff + 1, 10_000)? > 0 {}
-        Ok(Some(match store::oldest_finished(ctx.conn)? {
-            Some(ms) => from_millis(ms) + keep,
-            None => until + keep,
-        }))
-    }
 }

@@ -369,17 +369,3 @@ pub fn retry(conn: &Connection, tenant_id: i64, uuid: &str, now: i64) -> rusqlit
         .execute(params![uuid, tenant_id, now])?;
     Ok(changed == 1)
 }
-
-/// Deletes rows finished before `before`, at most `limit`; how many went.
-pub fn expire(conn: &Connection, before: i64, limit: i64) -> rusqlite::Result<usize> {
-    conn.prepare_cached(
-        "DELETE FROM notification_outbox WHERE id IN
-           (SELECT id FROM notification_outbox WHERE finished < ?1 ORDER BY finished LIMIT ?2)",
-    )?
-    .execute(params![before, limit])
-}
-
-pub fn oldest_finished(conn: &Connection) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached("SELECT min(finished) FROM notification_outbox")?
-        .query_row([], |r| r.get(0))
-}

@@ -7,6 +7,7 @@
 //! coalescing window that just opened, say) can fall due earlier than that: the command
 //! then tells the scheduler through [`DueHints`] (reachable as `ctx.env.due_hints`).
 
+mod finished_expiry;
 mod idempotency_expiry;
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ use tokio::sync::Mutex;
 use crate::error::ApiError;
 use crate::writer::{Command, WriteCtx, Writer};
 
+pub use finished_expiry::FinishedRowsExpiry;
 pub use idempotency_expiry::IdempotencyExpiry;
 
 /// A kind of timed work.

@@ -13,5 +13,5 @@ pub mod store;
 
 pub use coalesce::{emit_coalesced, merge_points_changed, WindowFlush};
 pub use delivery::{Delivery, DeliveryWorker};
-pub use expiry::DeliveryLogExpiry;
+pub use expiry::DELIVERY_LOG_EXPIRY;
 pub use outbox::{emit, subscribed};

@@ -411,6 +411,11 @@ async fn an_email_refused_while_the_smtp_server_is_down_is_sent_once_when_it_is_
     advance(&app, 3_600).await;
     assert_eq!(sink.messages().len(), 1, "sent once");
     assert_eq!(deliveries(&app, "?status=sent").await.len(), 1);
+    // The log keeps a finished message 30 days.
+    advance(&app, 29 * 86_400).await;
+    assert_eq!(deliveries(&app, "").await.len(), 1);
+    advance(&app, 86_400).await;
+    assert!(deliveries(&app, "").await.is_empty());
 }
 
 #[tokio::test]
