@@ -86,6 +86,7 @@ impl Application {
             readers.clone(),
             clock.clone(),
             settings.clone(),
+            catalog.clone(),
             unsubscribe_secret,
             wake_notifications,
         )?;

@@ -4,7 +4,7 @@
 //! made the message due, so a rollback leaves no message and a commit always has them.
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::push::provider_for;
 use super::store::{self, Channel, NewDelivery};
@@ -24,11 +24,8 @@ pub struct Due {
     /// When it fell due: the webhook's `timestamp`.
     pub at: DateTime<Utc>,
     /// The details field of the webhook (`achievement`, `streak`, `recap`, `reactivation`),
-    /// exactly as the 1.21.1 schema has it.
+    /// exactly as the 1.21.1 schema has it; the stored payload carries the same.
     pub details: Value,
-    /// More for the email and push texts only (the recap's figures), merged into the
-    /// details of the stored payload.
-    pub more: Map<String, Value>,
 }
 
 /// Who gets what. Control-group users get nothing, the webhook included (§3.4). The
@@ -86,15 +83,11 @@ fn decide_measured(ctx: &mut WriteCtx<'_>, user: &User, due: Due) -> Result<(), 
     if email_to.is_none() && tokens.is_empty() {
         return Ok(());
     }
-    let mut details = due.details;
-    if let Value::Object(fields) = &mut details {
-        fields.extend(due.more);
-    }
     let payload = json!({
         "kind": kind.as_str(),
         "timestamp": timestamp,
         "user": user_json,
-        kind.detail_field(): details,
+        kind.detail_field(): due.details,
     })
     .to_string();
     let now = ctx.now.timestamp_millis();

@@ -24,6 +24,7 @@ use super::email::{unsubscribe, Mailer, OutgoingEmail, SendError, Templates};
 use super::push::{Push, PushMessage, PushOutcome};
 use super::store::{self, Delivery, Outcome};
 use super::Kind;
+use crate::catalog::CatalogHandle;
 use crate::clock::Clock;
 use crate::db::ReaderPool;
 use crate::settings::RuntimeSettings;
@@ -50,6 +51,8 @@ struct Inner {
     readers: ReaderPool,
     clock: Clock,
     settings: Arc<RuntimeSettings>,
+    /// Names for the recap's figures.
+    catalog: CatalogHandle,
     email: Option<(Mailer, Templates)>,
     push: Option<Push>,
     secret: Vec<u8>,
@@ -66,6 +69,7 @@ impl Notifier {
         readers: ReaderPool,
         clock: Clock,
         settings: Arc<RuntimeSettings>,
+        catalog: CatalogHandle,
         secret: Vec<u8>,
         wake: Arc<Notify>,
     ) -> Result<Notifier, String> {
@@ -97,6 +101,7 @@ impl Notifier {
                 readers,
                 clock,
                 settings,
+                catalog,
                 email,
                 push,
                 secret,
@@ -141,36 +146,26 @@ impl Notifier {
         let inner = &self.inner;
         let _pass = inner.pass.lock().await;
         let now_ms = now.timestamp_millis();
-        let readers = inner.readers.clone();
-        let config = inner.settings.config.clone();
-        let (rows, branding) = tokio::task::spawn_blocking(move || {
-            let conn = readers.get().map_err(|e| e.to_string())?;
-            let rows = store::sendable(&conn, now_ms, BATCH).map_err(|e| e.to_string())?;
-            let branding = if rows.is_empty() {
-                Value::Null
-            } else {
-                crate::commands::admin_settings::load(&conn, &config).map_err(|e| e.to_string())?
-                    ["branding"]
-                    .clone()
-            };
-            Ok::<_, String>((rows, branding))
-        })
-        .await
-        .map_err(|e| e.to_string())??;
+        let read = self.clone();
+        let (rows, branding) = tokio::task::spawn_blocking(move || read.read_due(now_ms))
+            .await
+            .map_err(|e| e.to_string())??;
         if rows.is_empty() {
             return Ok(0);
         }
         let count = rows.len();
         let mut results = Vec::with_capacity(count);
         for chunk in rows.chunks(PARALLEL) {
-            let sends = chunk.iter().map(|row| self.attempt(row, &branding));
+            let sends = chunk
+                .iter()
+                .map(|(row, payload)| self.attempt(row, payload.as_ref(), &branding));
             results.extend(futures_util::future::join_all(sends).await);
         }
         let mut record = RecordOutcomes {
             outcomes: Vec::with_capacity(count),
             dead_tokens: Vec::new(),
         };
-        for (row, (outcome, dead)) in rows.iter().zip(results) {
+        for ((row, _), (outcome, dead)) in rows.iter().zip(results) {
             if dead {
                 record.dead_tokens.push((row.user_id, row.target.clone()));
             }
@@ -184,15 +179,56 @@ impl Notifier {
         Ok(count)
     }
 
+    /// On a reader: the rows due by `now_ms` with their payloads (a recap email's with its
+    /// figures, `recap::figures`), and the branding the texts use.
+    fn read_due(&self, now_ms: i64) -> Result<DuePass, String> {
+        let inner = &self.inner;
+        let conn = inner.readers.get().map_err(|e| e.to_string())?;
+        let rows = store::sendable(&conn, now_ms, BATCH).map_err(|e| e.to_string())?;
+        if rows.is_empty() {
+            return Ok((Vec::new(), Value::Null));
+        }
+        let config = &inner.settings.config;
+        let branding = crate::commands::admin_settings::load(&conn, config)
+            .map_err(|e| e.to_string())?["branding"]
+            .clone();
+        let catalog = inner.catalog.current();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut payload = serde_json::from_str::<Value>(&row.payload).ok();
+            let recap_email = row.kind == Kind::Recap.as_str() && row.channel == "email";
+            if let (true, Some(payload), Some(def)) =
+                (recap_email, payload.as_mut(), &config.emails.recap)
+            {
+                let figures = super::recap::figures(
+                    &conn,
+                    &catalog,
+                    def.frequency,
+                    row.user_id,
+                    row.tenant_id,
+                    payload,
+                )
+                .map_err(|e| e.to_string())?;
+                if let Value::Object(recap) = &mut payload["recap"] {
+                    recap.extend(figures);
+                }
+            }
+            out.push((row, payload));
+        }
+        Ok((out, branding))
+    }
+
     /// Sends one row: its outcome, and whether its device token is dead.
-    async fn attempt(&self, row: &Delivery, branding: &Value) -> (Outcome, bool) {
-        let sent = match (
-            Kind::parse(&row.kind),
-            serde_json::from_str::<Value>(&row.payload),
-        ) {
-            (Some(kind), Ok(payload)) => match row.channel.as_str() {
-                "email" => self.send_email(row, kind, payload, branding).await,
-                "push" => self.send_push(row, kind, &payload, branding).await,
+    async fn attempt(
+        &self,
+        row: &Delivery,
+        payload: Option<&Value>,
+        branding: &Value,
+    ) -> (Outcome, bool) {
+        let sent = match (Kind::parse(&row.kind), payload) {
+            (Some(kind), Some(payload)) => match row.channel.as_str() {
+                "email" => self.send_email(row, kind, payload.clone(), branding).await,
+                "push" => self.send_push(row, kind, payload, branding).await,
                 other => Err(Failure::Permanent(format!("unknown channel {other}"))),
             },
             _ => Err(Failure::Permanent("unreadable stored message".into())),
@@ -276,6 +312,9 @@ impl Notifier {
         }
     }
 }
+
+/// What a pass sends: each row with its payload (None: unreadable), and the branding.
+type DuePass = (Vec<(Delivery, Option<Value>)>, Value);
 
 enum Failure {
     Transient(String),

@@ -15,12 +15,13 @@ pub mod delivery;
 pub mod email;
 pub mod kind;
 pub mod push;
+pub mod recap;
 pub mod schedule;
 pub mod secret;
 pub mod store;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub use delivery::Notifier;
 pub use kind::Kind;
@@ -45,7 +46,6 @@ pub fn achievement_completed(
             kind: Kind::Achievement,
             at,
             details: achievement,
-            more: Map::new(),
         },
     )
 }

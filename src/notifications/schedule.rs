@@ -15,7 +15,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use serde_json::{json, Map, Value};
+use serde_json::json;
 
 use super::decide::{decide, Due};
 use super::store::{self, Scheduled};
@@ -49,9 +49,12 @@ pub const OUTBOX_EXPIRY: FinishedRowsExpiry = FinishedRowsExpiry {
 
 /// The zone a user's messages are timed in (behaviour.md §1.6): theirs, else New York.
 pub fn message_zone(user: &User) -> Tz {
-    user.tz
-        .as_deref()
-        .and_then(|name| name.parse().ok())
+    zone_named(user.tz.as_deref())
+}
+
+/// [`message_zone`] from the user's `tz` as stored or shown.
+pub fn zone_named(tz: Option<&str>) -> Tz {
+    tz.and_then(|name| name.parse().ok())
         .unwrap_or(DEFAULT_MESSAGE_ZONE)
 }
 
@@ -238,7 +241,6 @@ fn reactivation(
                     "messageNumber": index + 1,
                     "daysSinceLastActive": days,
                 }),
-                more: Map::new(),
             },
         )?;
         sent = index + 1;
@@ -273,9 +275,9 @@ fn recap(ctx: &mut WriteCtx<'_>, user: &User, at: DateTime<Utc>) -> Result<Next,
         return Ok(Next::Drop);
     };
     let (from, to) = (from.timestamp_millis(), to.timestamp_millis());
-    let activity = store::activity_between(ctx.conn, user.row_id, from, to)?;
-    if !activity.is_empty() {
-        let more = recap_figures(ctx, user, def.frequency, &activity, from, to)?;
+    // Only whether the user was active: the figures the email shows are read by the
+    // delivery worker on a reader (`recap::figures`), not on the writer.
+    if store::active_between(ctx.conn, user.row_id, from, to)? {
         decide(
             ctx,
             user,
@@ -286,7 +288,6 @@ fn recap(ctx: &mut WriteCtx<'_>, user: &User, at: DateTime<Utc>) -> Result<Next,
                     "periodStart": period.start.to_string(),
                     "periodEnd": period.end.to_string(),
                 }),
-                more,
             },
         )?;
     }
@@ -295,71 +296,6 @@ fn recap(ctx: &mut WriteCtx<'_>, user: &User, at: DateTime<Utc>) -> Result<Next,
         Some((due, _)) if active_since => Next::At(due, 0, 0),
         _ => Next::Drop,
     })
-}
-
-/// What the recap email shows: per metric the events and their sum, the achievements
-/// completed, the streak, the points earned, all within the period.
-fn recap_figures(
-    ctx: &WriteCtx<'_>,
-    user: &User,
-    frequency: RecapFrequency,
-    activity: &[(i64, i64, f64)],
-    from: i64,
-    to: i64,
-) -> Result<Map<String, Value>, ApiError> {
-    let catalog = &ctx.catalog;
-    let metrics: Vec<Value> = activity
-        .iter()
-        .filter_map(|&(id, events, total)| {
-            let m = catalog.metric_by_id(id)?;
-            Some(json!({
-                "key": m.key, "name": m.name, "units": m.units,
-                "events": events, "total": total,
-            }))
-        })
-        .collect();
-    let completed = store::completions_between(ctx.conn, user.row_id, from, to)?;
-    let achievements: Vec<Value> = completed
-        .iter()
-        .filter_map(|&(id, _)| {
-            let a = catalog.all_achievements().find(|a| a.id == id)?;
-            Some(json!({"key": a.key, "name": a.name, "description": a.description, "badgeUrl": a.badge_url}))
-        })
-        .collect();
-    let systems: Vec<(i64, String, String)> = catalog
-        .points_for(user.tenant_id)
-        .map(|p| (p.id, p.key.clone(), p.name.clone()))
-        .collect();
-    let ids: Vec<i64> = systems.iter().map(|s| s.0).collect();
-    let points: Vec<Value> = store::points_between(ctx.conn, user.row_id, &ids, from, to)?
-        .into_iter()
-        .filter_map(|(id, added)| {
-            let (_, key, name) = systems.iter().find(|s| s.0 == id)?;
-            Some(json!({"key": key, "name": name, "added": added}))
-        })
-        .collect();
-    let streak_length = match ctx.env.settings.streaks.current() {
-        Some(_) => {
-            crate::streaks::store::load(ctx.conn, user.row_id)?.map_or(0, |s| s.state.length)
-        }
-        None => 0,
-    };
-    let mut more = Map::new();
-    more.insert("frequency".into(), json!(frequency_name(frequency)));
-    more.insert("metrics".into(), Value::Array(metrics));
-    more.insert("achievements".into(), Value::Array(achievements));
-    more.insert("points".into(), Value::Array(points));
-    more.insert("streak".into(), json!({ "length": streak_length }));
-    Ok(more)
-}
-
-fn frequency_name(f: RecapFrequency) -> &'static str {
-    match f {
-        RecapFrequency::Daily => "daily",
-        RecapFrequency::Weekly => "weekly",
-        RecapFrequency::Monthly => "monthly",
-        RecapFrequency::Yearly => "yearly",
-    }
 }
 
 /// On the period's last day at the hour: a reminder when the streak is alive and this
@@ -408,7 +344,6 @@ fn streak_reminder(
                 kind: Kind::StreakReminder,
                 at,
                 details,
-                more: Map::new(),
             },
         )?;
     }

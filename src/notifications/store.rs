@@ -113,6 +113,34 @@ pub fn last_activity(conn: &Connection, user_id: i64) -> rusqlite::Result<Option
         .query_row([user_id], |r| r.get(0))
 }
 
+/// The metrics the user has a total on.
+fn used_metrics(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<i64>> {
+    conn.prepare_cached("SELECT metric_id FROM metric_totals WHERE user_id = ?1")?
+        .query_map([user_id], |r| r.get(0))?
+        .collect()
+}
+
+/// Whether the user sent any event in `[from, to)`: per metric they have used, one probe
+/// of the `(user, metric, at)` index.
+pub fn active_between(
+    conn: &Connection,
+    user_id: i64,
+    from: i64,
+    to: i64,
+) -> rusqlite::Result<bool> {
+    let metrics = used_metrics(conn, user_id)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM events
+                        WHERE user_id = ?1 AND metric_id = ?2 AND at >= ?3 AND at < ?4)",
+    )?;
+    for metric in metrics {
+        if stmt.query_row(params![user_id, metric, from, to], |r| r.get::<_, bool>(0))? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Per metric the user has used: (metric id, events, sum of values) in `[from, to)`.
 pub fn activity_between(
     conn: &Connection,
@@ -120,10 +148,7 @@ pub fn activity_between(
     from: i64,
     to: i64,
 ) -> rusqlite::Result<Vec<(i64, i64, f64)>> {
-    let metrics: Vec<i64> = conn
-        .prepare_cached("SELECT metric_id FROM metric_totals WHERE user_id = ?1")?
-        .query_map([user_id], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let metrics = used_metrics(conn, user_id)?;
     let mut stmt = conn.prepare_cached(
         "SELECT count(*), total(value) FROM events
          WHERE user_id = ?1 AND metric_id = ?2 AND at >= ?3 AND at < ?4",
