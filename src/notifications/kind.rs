@@ -78,4 +78,15 @@ mod tests {
         }
         assert_eq!(Kind::parse("achievement_completed"), None);
     }
+
+    /// The preferences API validates against its own list; each message must be one of
+    /// them, and each of them a message.
+    #[test]
+    fn the_four_kinds_are_the_preference_types() {
+        let mut names: Vec<&str> = Kind::ALL.iter().map(|k| k.preference()).collect();
+        names.sort_unstable();
+        let mut types = crate::domain::preferences::NOTIFICATION_TYPES.to_vec();
+        types.sort_unstable();
+        assert_eq!(names, types);
+    }
 }

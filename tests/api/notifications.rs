@@ -40,6 +40,11 @@ key = "second"
 name = "Second wind"
 trigger = "api"
 
+[[achievements]]
+key = "third"
+name = "Third time"
+trigger = "api"
+
 [[webhooks]]
 url = "{hook}"
 secret = "whsec_test"
@@ -101,6 +106,45 @@ async fn deliveries(app: &TestApp, query: &str) -> Vec<Value> {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["deliveries"].as_array().cloned().unwrap_or_default()
+}
+
+/// Creates each `(id, tz, _)` user, subscribed with an address, and sends one event.
+async fn users_with_an_event(app: &TestApp, users: &[(&str, &str, &str)]) {
+    for (id, tz, _) in users {
+        upsert(
+            app,
+            json!({"id": id, "email": format!("{id}@x.test"), "tz": tz, "subscribeToEmails": true}),
+        )
+        .await;
+        app.event_ok("lessons", id, 1.0).await;
+    }
+}
+
+/// Moves the clock to a second before `at`, checks that `event_type` has still fired
+/// `fired` times, then to `at` and returns the webhook that fires then, with `at` as its
+/// timestamp.
+async fn fires_exactly_at(
+    app: &TestApp,
+    hooks: &Receiver,
+    event_type: &str,
+    fired: usize,
+    at: &str,
+) -> Value {
+    let before =
+        chrono::DateTime::parse_from_rfc3339(at).expect("at") - chrono::Duration::seconds(1);
+    app.set_clock_ok(&before.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .await;
+    assert_eq!(
+        hooks.of(event_type).len(),
+        fired,
+        "{event_type} before {at}"
+    );
+    app.set_clock_ok(at).await;
+    let due = hooks.wait_for(event_type, fired + 1).await;
+    assert_eq!(due.len(), fired + 1, "{due:#?}");
+    let last = due[fired].clone();
+    assert_eq!(last["timestamp"], at);
+    last
 }
 
 fn header<'m>(mail: &'m Received, name: &str) -> Option<&'m str> {
@@ -242,30 +286,11 @@ async fn streak_reminders_fall_at_the_local_hour_in_far_apart_zones() {
         ("kol", "Asia/Kolkata", "2031-03-02T12:30:00Z"),
         ("kiri", "Pacific/Kiritimati", "2031-03-03T04:00:00Z"),
     ];
-    for (id, tz, _) in users {
-        upsert(
-            &app,
-            json!({"id": id, "email": format!("{id}@x.test"), "tz": tz, "subscribeToEmails": true}),
-        )
-        .await;
-        app.event_ok("lessons", id, 1.0).await;
-    }
+    users_with_an_event(&app, &users).await;
     for (n, (id, _, at)) in users.into_iter().enumerate() {
-        let before =
-            chrono::DateTime::parse_from_rfc3339(at).expect("at") - chrono::Duration::seconds(1);
-        app.set_clock_ok(&before.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-            .await;
-        assert_eq!(
-            hooks.of("emails.streak_reminder_due").len(),
-            n,
-            "{id} reminded before {at}"
-        );
-        app.set_clock_ok(at).await;
-        let due = hooks.wait_for("emails.streak_reminder_due", n + 1).await;
-        let last = due.last().expect("one more");
-        assert_eq!(last["user"]["id"], id, "{due:#?}");
-        assert_eq!(last["timestamp"], at);
-        assert_eq!(last["streak"]["length"], 1);
+        let due = fires_exactly_at(&app, &hooks, "emails.streak_reminder_due", n, at).await;
+        assert_eq!(due["user"]["id"], id);
+        assert_eq!(due["streak"]["length"], 1);
         assert_eq!(sink.messages().len(), n + 1);
         assert_eq!(sink.messages()[n].to, vec![format!("{id}@x.test")]);
     }
@@ -530,25 +555,11 @@ async fn recaps_and_reactivations_fall_at_local_times_in_far_apart_zones() {
         ("kol", "Asia/Kolkata", "2031-03-03T03:30:00Z"),
         ("pago", "Pacific/Pago_Pago", "2031-03-03T20:00:00Z"),
     ];
-    for (id, tz, _) in users {
-        upsert(
-            &app,
-            json!({"id": id, "email": format!("{id}@x.test"), "tz": tz, "subscribeToEmails": true}),
-        )
-        .await;
-        app.event_ok("lessons", id, 1.0).await;
-    }
+    users_with_an_event(&app, &users).await;
     for (n, (id, _, at)) in users.into_iter().enumerate() {
-        let before =
-            chrono::DateTime::parse_from_rfc3339(at).expect("at") - chrono::Duration::seconds(1);
-        app.set_clock_ok(&before.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-            .await;
-        assert_eq!(hooks.of("emails.recap_due").len(), n, "{id} early");
-        app.set_clock_ok(at).await;
-        let due = hooks.wait_for("emails.recap_due", n + 1).await;
-        assert_eq!(due[n]["user"]["id"], id);
-        assert_eq!(due[n]["timestamp"], at);
-        assert_eq!(due[n]["recap"]["periodEnd"], "2031-03-02");
+        let due = fires_exactly_at(&app, &hooks, "emails.recap_due", n, at).await;
+        assert_eq!(due["user"]["id"], id);
+        assert_eq!(due["recap"]["periodEnd"], "2031-03-02");
     }
     // Three days after the last event, at the same time of day: in these zones (no DST)
     // exactly 72 hours after T0, for all three.
@@ -573,4 +584,78 @@ async fn recaps_and_reactivations_fall_at_local_times_in_far_apart_zones() {
     let due = hooks.wait_for("emails.reactivation_due", 4).await;
     assert_eq!(due[3]["user"]["id"], "ny");
     assert_eq!(due[3]["timestamp"], "2031-03-10T16:00:00Z");
+}
+
+/// Each type's channels come from the user's preferences; the webhook follows email; the
+/// all-emails link in the body turns every email off.
+#[tokio::test]
+async fn preferences_choose_the_channels_and_the_all_emails_link_unsubscribes_everything() {
+    let expo = Receiver::start_answering(r#"{"data":[{"status":"ok","id":"t1"}]}"#).await;
+    let hooks = Receiver::start().await;
+    let sink = SmtpSink::start(SinkOptions::default()).await.expect("sink");
+    let push = format!("[push.expo]\nurl = \"{}\"", expo.url);
+    let app = spawn_app(&config(&sink.url(), &hooks, "[emails.achievement]", &push)).await;
+    app.set_clock_ok(T0).await;
+    upsert(
+        &app,
+        json!({"id": "u", "email": "u@x.test", "subscribeToEmails": true,
+               "deviceTokens": ["ExponentPushToken[u]"]}),
+    )
+    .await;
+    let prefer = |channels: Value| {
+        let app = &app;
+        async move {
+            let resp = app
+                .send_json(
+                    Method::PATCH,
+                    "/v1/users/u/preferences",
+                    &json!({"notifications": {"achievement_completed": channels}}),
+                )
+                .await;
+            assert_eq!(resp.status(), StatusCode::OK);
+        }
+    };
+    let counts = || {
+        (
+            sink.messages().len(),
+            expo.hooks().len(),
+            hooks.of("emails.achievement_due").len(),
+        )
+    };
+
+    prefer(json!(["email"])).await;
+    complete(&app, "welcome", "u").await;
+    advance(&app, 1).await;
+    assert_eq!(counts(), (1, 0, 1), "email and its webhook, no push");
+    prefer(json!(["push"])).await;
+    complete(&app, "second", "u").await;
+    advance(&app, 1).await;
+    assert_eq!(
+        counts(),
+        (1, 1, 1),
+        "push only, and no webhook without email"
+    );
+    prefer(json!([])).await;
+    complete(&app, "third", "u").await;
+    advance(&app, 1).await;
+    assert_eq!(counts(), (1, 1, 1), "the type turned off");
+
+    let resp = app.get("/emails/unsubscribe").await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    // The parts are quoted-printable: soft line breaks and `=3D` for `=`.
+    let data = sink.messages()[0]
+        .data
+        .replace("=\r\n", "")
+        .replace("=3D", "=");
+    let link = data
+        .lines()
+        .find_map(|l| l.strip_prefix("Unsubscribe from all emails: "))
+        .expect("the all-emails link in the text part")
+        .trim();
+    let token = link.split("token=").nth(1).expect("token");
+    let resp = app.get(&format!("/emails/unsubscribe?token={token}")).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (_, user) = app.get_json("/v1/users/u").await;
+    assert_eq!(user["subscribeToEmails"], false);
+    assert_eq!(user["email"], Value::Null);
 }
