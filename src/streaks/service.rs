@@ -286,5 +286,5 @@ fn emit_transitions(
 /// preference back on needs no recomputation.
 fn webhooks_enabled(conn: &Connection, user_id: i64) -> Result<bool, ApiError> {
     let prefs: Value = crate::store::users::preferences(conn, user_id)?;
-    Ok(prefs.pointer("/streak/enabled") != Some(&Value::Bool(false)))
+    Ok(!crate::domain::preferences::streak_disabled(&prefs))
 }

@@ -306,10 +306,27 @@ async fn an_event_before_the_hour_silences_that_day_s_reminder_and_dst_keeps_the
     app.set_clock_ok("2031-03-28T09:00:00Z").await;
     upsert(&app, json!({"id": "lon", "email": "lon@x.test", "tz": "Europe/London", "subscribeToEmails": true})).await;
     app.event_ok("lessons", "lon", 1.0).await;
+    // A user who turned their streak off gets no reminder (nor any streak webhook).
+    upsert(
+        &app,
+        json!({"id": "off", "email": "off@x.test", "tz": "Europe/London", "subscribeToEmails": true}),
+    )
+    .await;
+    let resp = app
+        .send_json(
+            Method::PATCH,
+            "/v1/users/off/preferences",
+            &json!({"streak": {"enabled": false}}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    app.event_ok("lessons", "off", 1.0).await;
     // Saturday 29th at 18:00 GMT: at risk, reminded.
     app.set_clock_ok("2031-03-29T18:00:00Z").await;
     let due = hooks.wait_for("emails.streak_reminder_due", 1).await;
     assert_eq!(due[0]["timestamp"], "2031-03-29T18:00:00Z");
+    assert_eq!(due.len(), 1, "only lon: {due:#?}");
+    assert_eq!(due[0]["user"]["id"], "lon");
     // Met on Sunday morning: no reminder at Sunday 18:00 BST (17:00Z).
     app.set_clock_ok("2031-03-30T08:00:00Z").await;
     app.event_ok("lessons", "lon", 1.0).await;
