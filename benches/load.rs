@@ -1554,6 +1554,9 @@ struct WriterCounters {
     commands: f64,
     failed: f64,
     pages: f64,
+    /// The sync thread's WAL syncs, which replies wait for, and their time.
+    syncs: f64,
+    sync_seconds: f64,
     /// trophyd_writer_batch_size_bucket by `le`, cumulative.
     buckets: Vec<(String, f64)>,
     /// trophyd_writer_feature_seconds_total by feature, in the order the server lists them.
@@ -1580,6 +1583,8 @@ impl WriterCounters {
                 "trophyd_writer_commands_total" => c.commands = value,
                 "trophyd_writer_failed_commits_total" => c.failed = value,
                 "trophyd_writer_pages_written_total" => c.pages = value,
+                "trophyd_writer_syncs_total" => c.syncs = value,
+                "trophyd_writer_sync_seconds_total" => c.sync_seconds = value,
                 other => {
                     if let Some(le) = other
                         .strip_prefix("trophyd_writer_batch_size_bucket{le=\"")
@@ -1615,6 +1620,8 @@ impl WriterCounters {
             commands: self.commands - before.commands,
             failed: self.failed - before.failed,
             pages: self.pages - before.pages,
+            syncs: self.syncs - before.syncs,
+            sync_seconds: self.sync_seconds - before.sync_seconds,
             buckets: minus(&self.buckets, &before.buckets),
             features: minus(&self.features, &before.features),
         }
@@ -1633,8 +1640,18 @@ impl WriterCounters {
             .filter(|(_, s)| *s > 0.0)
             .map(|(name, s)| format!("{name} {:.0}", per(*s)))
             .collect();
+        let sync = if self.syncs > 0.0 {
+            format!(
+                "; beside it, {:.0} WAL syncs of {:.1} ms, {:.1} batches each",
+                self.syncs,
+                self.sync_seconds * 1e3 / self.syncs,
+                self.batches / self.syncs
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{:.0} µs/event = {}; {:.1} pages written/event",
+            "{:.0} µs/event = {}; {:.1} pages written/event{sync}",
             per(total),
             parts.join(" + "),
             self.pages / self.commands

@@ -139,6 +139,23 @@ impl Telemetry {
         );
         gauge(
             &mut out,
+            "trophyd_writer_syncs_total",
+            "Syncs of the WAL that replies waited for (durability full); one covers every batch committed before it began.",
+            "counter",
+            writer.sync.syncs.load(Ordering::Relaxed).to_string(),
+        );
+        gauge(
+            &mut out,
+            "trophyd_writer_sync_seconds_total",
+            "Time the sync thread spent syncing the WAL, beside the writer.",
+            "counter",
+            format!(
+                "{:.6}",
+                writer.sync.nanos.load(Ordering::Relaxed) as f64 / 1e9
+            ),
+        );
+        gauge(
+            &mut out,
             "trophyd_events_applied_total",
             "Metric events applied (replays excluded).",
             "counter",

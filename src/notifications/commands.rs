@@ -71,7 +71,7 @@ impl Command for RetryDelivery {
             ctx.now.timestamp_millis(),
         )?;
         let wake = ctx.env.wake_notifications.clone();
-        ctx.after_commit(move || wake.notify_one());
+        ctx.after_durable(move || wake.notify_one());
         store::by_uuid(ctx.conn, self.tenant_id, &self.id)?
             .ok_or_else(|| ApiError::Internal("retried delivery vanished".into()))
     }

@@ -110,7 +110,7 @@ fn decide_measured(ctx: &mut WriteCtx<'_>, user: &User, due: Due) -> Result<(), 
         )?;
     }
     let wake = ctx.env.wake_notifications.clone();
-    ctx.after_commit(move || wake.notify_one());
+    ctx.after_durable(move || wake.notify_one());
     Ok(())
 }
 

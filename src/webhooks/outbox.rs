@@ -50,7 +50,7 @@ fn emit_measured(ctx: &mut WriteCtx<'_>, event_type: &str, body: &Value) -> Resu
     }
     if queued {
         let wake = ctx.env.wake_delivery.clone();
-        ctx.after_commit(move || wake.notify_one());
+        ctx.after_durable(move || wake.notify_one());
     }
     Ok(())
 }

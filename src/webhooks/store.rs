@@ -273,7 +273,7 @@ impl Command for RetryDelivery {
                 params![self.0, now],
             )?;
             let wake = ctx.env.wake_delivery.clone();
-            ctx.after_commit(move || wake.notify_one());
+            ctx.after_durable(move || wake.notify_one());
         } else {
             ctx.conn.execute(
                 "UPDATE webhook_outbox SET status = 'failed', last_error = ?2, finished = ?3

@@ -10,8 +10,9 @@ use rusqlite::Connection;
 
 use super::context::{WriteCtx, WriterEnv};
 use super::costs::{self, Feature};
+use super::durable::{Durability, Owed};
 use super::{Message, Reply, WriterStats};
-use crate::config::Checkpoints;
+use crate::config::{self, Checkpoints};
 use crate::db::{BackgroundCheckpointer, CheckpointAction, CheckpointPolicy, WalYield};
 
 /// How often the background checkpointer copies the WAL into the main file while writes
@@ -53,6 +54,7 @@ pub(super) fn run(
     } else {
         CheckpointPolicy::default()
     };
+    let durability = pipelined_durability(&conn, &env, &stats);
     let mut wal_yield = external.then(|| {
         crate::db::track_wal_frames(&conn);
         WalYield::default()
@@ -90,7 +92,9 @@ pub(super) fn run(
                 .queue_depth
                 .fetch_sub(jobs.len() as i64, Ordering::Relaxed);
             let size = jobs.len();
-            let committed = costs::measure(Feature::Core, || commit_batch(&conn, &env, jobs));
+            let owed = costs::measure(Feature::Core, || commit_batch(&conn, &env, jobs));
+            let committed = owed.committed;
+            durability.settle(owed);
             costs::flush(&stats.features);
             let pages = pages_written_since_last(&conn);
             stats.pages_written.fetch_add(pages, Ordering::Relaxed);
@@ -113,22 +117,50 @@ pub(super) fn run(
             costs::flush(&stats.features);
         }
     }
+    durability.finish();
     drop(background);
     checkpoints.run(&conn, CheckpointAction::Truncate);
 }
 
-/// Applies every job in one transaction. Returns whether it committed.
-fn commit_batch(conn: &Connection, env: &WriterEnv, jobs: Vec<super::Job>) -> bool {
+/// Under `durability = "full"` with a database file: the connection stops syncing at
+/// COMMIT and a sync thread does it before the replies (see `durable`). Otherwise replies
+/// go out at COMMIT.
+fn pipelined_durability(conn: &Connection, env: &WriterEnv, stats: &WriterStats) -> Durability {
+    let path = conn.path().filter(|p| !p.is_empty());
+    let (config::Durability::Full, Some(path)) = (env.settings.config.server.durability, path)
+    else {
+        return Durability::Immediate;
+    };
+    let started = Durability::pipelined(path.into(), stats.sync.clone()).and_then(|durability| {
+        conn.execute_batch("PRAGMA synchronous = NORMAL")
+            .map_err(std::io::Error::other)?;
+        Ok(durability)
+    });
+    match started {
+        Ok(durability) => durability,
+        Err(e) => {
+            // The connection still syncs at each COMMIT (`synchronous = FULL`).
+            log::warn!("no sync thread ({e}); each commit syncs before the next batch");
+            Durability::Immediate
+        }
+    }
+}
+
+/// Applies every job in one transaction. Returns what it owes the callers: their replies,
+/// and whether it committed.
+fn commit_batch(conn: &Connection, env: &WriterEnv, jobs: Vec<super::Job>) -> Owed {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         log::error!("writer could not begin a transaction: {e}");
-        for job in jobs {
-            job(None)(false);
-        }
-        return false;
+        return Owed {
+            committed: false,
+            effects: Vec::new(),
+            replies: jobs.into_iter().map(|job| job(None)).collect(),
+        };
     }
     let mut ctx = WriteCtx::new(conn, env);
     let replies: Vec<Reply> = jobs.into_iter().map(|job| job(Some(&mut ctx))).collect();
     let effects = ctx.take_after_commit();
+    let announcements = ctx.take_after_durable();
     let committed = if ctx.doomed {
         let _ = conn.execute_batch("ROLLBACK");
         false
@@ -151,10 +183,11 @@ fn commit_batch(conn: &Connection, env: &WriterEnv, jobs: Vec<super::Job>) -> bo
             effect();
         }
     }
-    for reply in replies {
-        reply(committed);
+    Owed {
+        committed,
+        effects: announcements,
+        replies,
     }
-    committed
 }
 
 /// Pages this connection wrote to the WAL since the last call: what a commit costs is

@@ -29,6 +29,13 @@ pub struct WriterEnv {
     pub leaderboards: crate::leaderboards::RankIndex,
 }
 
+/// Where a savepoint began, in what the context stages in memory.
+struct Mark {
+    effects: (usize, usize),
+    ranks: usize,
+    wrapped: usize,
+}
+
 pub struct WriteCtx<'c> {
     pub conn: &'c Connection,
     pub env: &'c WriterEnv,
@@ -37,6 +44,7 @@ pub struct WriteCtx<'c> {
     /// The time of this command, read once so every row it writes agrees.
     pub now: DateTime<Utc>,
     after_commit: Vec<Box<dyn FnOnce() + Send>>,
+    after_durable: Vec<Box<dyn FnOnce() + Send>>,
     /// Wrapped aggregates the batch owes, written just before COMMIT.
     pub wrapped: crate::wrapped::Pending,
     /// A command without a savepoint of its own failed: the batch rolls back.
@@ -51,6 +59,7 @@ impl<'c> WriteCtx<'c> {
             catalog: env.catalog.current(),
             now: env.clock.now(),
             after_commit: Vec::new(),
+            after_durable: Vec::new(),
             wrapped: Default::default(),
             doomed: false,
         }
@@ -59,6 +68,12 @@ impl<'c> WriteCtx<'c> {
     /// In-memory effects (caches, rank structures) that must only happen if the batch commits.
     pub fn after_commit(&mut self, effect: impl FnOnce() + Send + 'static) {
         self.after_commit.push(Box::new(effect));
+    }
+
+    /// Effects that announce the batch outside the process (waking the webhook and
+    /// notification senders): they wait until the batch is on disk, as replies do.
+    pub fn after_durable(&mut self, effect: impl FnOnce() + Send + 'static) {
+        self.after_durable.push(Box::new(effect));
     }
 
     /// Definitions changed in this command: the new catalog (as this transaction sees it)
@@ -74,6 +89,26 @@ impl<'c> WriteCtx<'c> {
         std::mem::take(&mut self.after_commit)
     }
 
+    pub(super) fn take_after_durable(&mut self) -> Vec<Box<dyn FnOnce() + Send>> {
+        std::mem::take(&mut self.after_durable)
+    }
+
+    fn mark(&self) -> Mark {
+        Mark {
+            effects: (self.after_commit.len(), self.after_durable.len()),
+            ranks: self.env.leaderboards.savepoint(),
+            wrapped: self.wrapped.mark(),
+        }
+    }
+
+    /// Forgets what was staged in memory since `mark` (its SQL is rolled back apart).
+    fn undo_to(&mut self, mark: Mark) {
+        self.after_commit.truncate(mark.effects.0);
+        self.after_durable.truncate(mark.effects.1);
+        self.env.leaderboards.rollback_to(mark.ranks);
+        self.wrapped.rollback_to(mark.wrapped);
+    }
+
     /// Runs `f` in a SAVEPOINT nested in the command's: on error its writes, rank changes,
     /// wrapped additions and after-commit effects are undone and the command goes on (a
     /// batch skips one event this way). A panic is left to `isolated` or `whole_batch`,
@@ -83,18 +118,14 @@ impl<'c> WriteCtx<'c> {
         f: impl FnOnce(&mut Self) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         self.conn.execute_batch("SAVEPOINT item")?;
-        let mark = self.after_commit.len();
-        let ranks = self.env.leaderboards.savepoint();
-        let wrapped = self.wrapped.mark();
+        let mark = self.mark();
         match f(self) {
             Ok(out) => {
                 self.conn.execute_batch("RELEASE item")?;
                 Ok(out)
             }
             Err(e) => {
-                self.after_commit.truncate(mark);
-                self.env.leaderboards.rollback_to(ranks);
-                self.wrapped.rollback_to(wrapped);
+                self.undo_to(mark);
                 self.conn.execute_batch("ROLLBACK TO item; RELEASE item")?;
                 Err(e)
             }
@@ -133,17 +164,13 @@ impl<'c> WriteCtx<'c> {
         f: impl FnOnce(&mut Self) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         self.conn.execute_batch("SAVEPOINT command")?;
-        let mark = self.after_commit.len();
-        let ranks = self.env.leaderboards.savepoint();
-        let wrapped = self.wrapped.mark();
+        let mark = self.mark();
         let result = self.command(f).and_then(|out| {
             self.conn.execute_batch("RELEASE command")?;
             Ok(out)
         });
         if result.is_err() {
-            self.after_commit.truncate(mark);
-            self.env.leaderboards.rollback_to(ranks);
-            self.wrapped.rollback_to(wrapped);
+            self.undo_to(mark);
             self.conn
                 .execute_batch("ROLLBACK TO command; RELEASE command")?;
         }

@@ -24,7 +24,7 @@ pub enum Feature {
     Webhooks,
     /// Lifecycle messages: the event's schedule rows, decisions.
     Notifications,
-    /// Writing the batch to the WAL and syncing it.
+    /// Writing the batch to the WAL (and syncing it, when no sync thread does).
     Commit,
     /// Checkpoints the writer runs itself (see `db::CheckpointPolicy`).
     Checkpoint,

@@ -1,11 +1,13 @@
 //! The serialized writer: one thread owns the only write connection. Handlers send it a
 //! command and await the reply. It drains whatever is queued into one transaction (group
 //! commit), isolates each command in a SAVEPOINT so one failure does not abort the others,
-//! commits, and only then replies. Nothing is acknowledged before it is durable.
+//! commits, and replies once the commit is on disk (see `durable`: the sync runs beside
+//! the next batch). Nothing is acknowledged before it is durable.
 
 mod batch;
 mod context;
 pub mod costs;
+mod durable;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
@@ -22,6 +24,7 @@ use tokio::sync::oneshot;
 use crate::error::ApiError;
 
 pub use context::{WriteCtx, WriterEnv};
+pub use durable::SyncStats;
 
 /// A state change the writer applies inside the group transaction.
 pub trait Command: Send + 'static {
@@ -61,6 +64,8 @@ pub struct WriterStats {
     pub features: costs::FeatureCosts,
     /// Database pages written to the WAL by group commits.
     pub pages_written: AtomicU64,
+    /// The syncs of the WAL that replies wait for (`durability = "full"`).
+    pub sync: Arc<SyncStats>,
 }
 
 impl WriterStats {
