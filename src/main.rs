@@ -6,6 +6,9 @@ use trophyd::auth::KeyKind;
 use trophyd::cli::{load_config, Cli, Command, Import, TenantCommand};
 use trophyd::{config, db, shards, Application, ConfigSource};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
