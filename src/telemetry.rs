@@ -132,6 +132,13 @@ impl Telemetry {
         );
         gauge(
             &mut out,
+            "trophyd_writer_retried_batches_total",
+            "Batches tried without savepoints that ran again, a savepoint per command, because a command failed.",
+            "counter",
+            writer.retried_batches.load(Ordering::Relaxed).to_string(),
+        );
+        gauge(
+            &mut out,
             "trophyd_writer_pages_written_total",
             "Database pages group commits wrote to the WAL.",
             "counter",

@@ -15,6 +15,7 @@ use crate::writer::{Command, WriteCtx};
 
 pub use crate::domain::limits::MAX_BATCH_EVENTS as MAX_BATCH;
 
+#[derive(Clone)]
 pub struct BatchEvents(pub Vec<RecordEvent>);
 
 /// What became of a batch.
@@ -28,6 +29,11 @@ pub struct BatchOutcome {
 
 impl Command for BatchEvents {
     type Output = BatchOutcome;
+    const TRIED_WITHOUT_SAVEPOINT: bool = true;
+
+    fn copy_to_try(&self) -> Option<Self> {
+        Some(self.clone())
+    }
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<BatchOutcome, ApiError> {
         let accepted = self.0.len();

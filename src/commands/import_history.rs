@@ -1,7 +1,8 @@
 //! `trophyd import`: historic events applied in time order, many to one writer command,
 //! each at its own time (`ctx.now` is the event's timestamp) and each exactly as
-//! `POST /metrics/{key}/event` would apply it, in its own savepoint. Also the users of
-//! `trophyd import users`. Neither command has a savepoint around the whole run
+//! `POST /metrics/{key}/event` would apply it, in its own savepoint (after a first try of
+//! the whole run with none, see `Command::TRIED_WITHOUT_SAVEPOINT`, which an import with no
+//! refused line keeps). Also the users of `trophyd import users`. Neither command has a savepoint around the whole run
 //! (`Command::OWN_SAVEPOINT`): an error that is not about a line fails the run's batch,
 //! and the import stops with nothing of that run applied.
 //!
@@ -18,6 +19,7 @@ use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::writer::{Command, WriteCtx};
 
+#[derive(Clone)]
 pub struct ImportedEvent {
     /// Where it is in the file, for the report of refused lines.
     pub line: u64,
@@ -27,6 +29,7 @@ pub struct ImportedEvent {
     pub event: RecordEvent,
 }
 
+#[derive(Clone)]
 pub struct ImportEvents {
     /// In time order.
     pub events: Vec<ImportedEvent>,
@@ -63,6 +66,11 @@ fn refusal(error: &ApiError) -> bool {
 impl Command for ImportEvents {
     type Output = ImportOutcome;
     const OWN_SAVEPOINT: bool = false;
+    const TRIED_WITHOUT_SAVEPOINT: bool = true;
+
+    fn copy_to_try(&self) -> Option<Self> {
+        Some(self.clone())
+    }
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<ImportOutcome, ApiError> {
         let mut outcome = ImportOutcome::default();
@@ -115,11 +123,17 @@ impl Command for ImportEvents {
 }
 
 /// Users of `trophyd import users`, each upserted as `PUT /users/{id}` would.
+#[derive(Clone)]
 pub struct ImportUsers(pub Vec<(u64, UpsertUser)>);
 
 impl Command for ImportUsers {
     type Output = (usize, Vec<(u64, String)>);
     const OWN_SAVEPOINT: bool = false;
+    const TRIED_WITHOUT_SAVEPOINT: bool = true;
+
+    fn copy_to_try(&self) -> Option<Self> {
+        Some(self.clone())
+    }
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Self::Output, ApiError> {
         let mut applied = 0;

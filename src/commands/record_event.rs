@@ -18,6 +18,7 @@ use crate::store;
 use crate::streaks::view::EventStreak;
 use crate::writer::{Command, WriteCtx};
 
+#[derive(Clone)]
 pub struct RecordEvent {
     pub tenant: i64,
     pub metric: Metric,
@@ -53,6 +54,11 @@ pub struct EventOutcome {
 
 impl Command for RecordEvent {
     type Output = EventOutcome;
+    const TRIED_WITHOUT_SAVEPOINT: bool = true;
+
+    fn copy_to_try(&self) -> Option<Self> {
+        Some(self.clone())
+    }
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<EventOutcome, ApiError> {
         let now_ms = ctx.now.timestamp_millis();

@@ -17,6 +17,7 @@ pub enum Missing {
     NotFound,
 }
 
+#[derive(Clone)]
 pub struct UpsertUser {
     pub tenant: i64,
     pub upsert: UserUpsert,

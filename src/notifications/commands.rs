@@ -12,6 +12,7 @@ use crate::writer::{Command, WriteCtx};
 
 /// The outcomes of one pass of the delivery worker, and the device tokens providers
 /// called dead (each is taken off its user, as Trophy does).
+#[derive(Clone)]
 pub struct RecordOutcomes {
     pub outcomes: Vec<(i64, Outcome)>,
     pub dead_tokens: Vec<(i64, String)>,
@@ -19,6 +20,12 @@ pub struct RecordOutcomes {
 
 impl Command for RecordOutcomes {
     type Output = ();
+
+    const TRIED_WITHOUT_SAVEPOINT: bool = true;
+
+    fn copy_to_try(&self) -> Option<Self> {
+        Some(self.clone())
+    }
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<(), ApiError> {
         let now = ctx.now.timestamp_millis();

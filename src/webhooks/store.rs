@@ -60,7 +60,7 @@ pub fn due_row(conn: &Connection, id: i64) -> rusqlite::Result<Option<DueRow>> {
 }
 
 /// The result of one attempt, as the worker reports it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Outcome {
     pub id: i64,
     pub delivered: bool,
@@ -74,10 +74,16 @@ pub struct Outcome {
 
 /// Records a batch of attempts: delivered, or failed and scheduled again with backoff,
 /// or failed for good once the retry period is over.
+#[derive(Clone)]
 pub struct RecordOutcomes(pub Vec<Outcome>);
 
 impl Command for RecordOutcomes {
     type Output = ();
+    const TRIED_WITHOUT_SAVEPOINT: bool = true;
+
+    fn copy_to_try(&self) -> Option<Self> {
+        Some(self.clone())
+    }
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<(), ApiError> {
         let now = ctx.now;

@@ -92,7 +92,7 @@ pub(super) fn run(
                 .queue_depth
                 .fetch_sub(jobs.len() as i64, Ordering::Relaxed);
             let size = jobs.len();
-            let owed = costs::measure(Feature::Core, || commit_batch(&conn, &env, jobs));
+            let owed = costs::measure(Feature::Core, || commit_batch(&conn, &env, jobs, &stats));
             let committed = owed.committed;
             durability.settle(owed);
             costs::flush(&stats.features);
@@ -148,17 +148,80 @@ fn pipelined_durability(conn: &Connection, env: &WriterEnv, stats: &WriterStats)
 
 /// Applies every job in one transaction. Returns what it owes the callers: their replies,
 /// and whether it committed.
-fn commit_batch(conn: &Connection, env: &WriterEnv, jobs: Vec<super::Job>) -> Owed {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        log::error!("writer could not begin a transaction: {e}");
-        return Owed {
+///
+/// A batch whose commands all allow it is first tried with no savepoints (see
+/// `Command::TRIED_WITHOUT_SAVEPOINT`); if one of them fails, the transaction rolls back and
+/// the batch runs again with a savepoint per command, so the failure costs only its
+/// command, as always.
+fn commit_batch(
+    conn: &Connection,
+    env: &WriterEnv,
+    mut jobs: Vec<super::Job>,
+    stats: &WriterStats,
+) -> Owed {
+    if jobs.iter().all(|job| job.tried_without_savepoint) {
+        if let Some(owed) = run_batch(conn, env, &mut jobs, Pass::Try) {
+            return owed;
+        }
+        stats.retried_batches.fetch_add(1, Ordering::Relaxed);
+    }
+    match run_batch(conn, env, &mut jobs, Pass::Apply) {
+        Some(owed) => owed,
+        // Not reached: only a tried command asks for another pass.
+        None => Owed {
             committed: false,
             effects: Vec::new(),
-            replies: jobs.into_iter().map(|job| job(None)).collect(),
-        };
+            replies: jobs
+                .iter_mut()
+                .filter_map(|job| (job.run)(super::Run::NoTransaction).ok())
+                .collect(),
+        },
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Try,
+    Apply,
+}
+
+/// One pass over the batch in a transaction. `None` when a tried command failed: the
+/// transaction was rolled back and nothing of the pass remains.
+fn run_batch(
+    conn: &Connection,
+    env: &WriterEnv,
+    jobs: &mut [super::Job],
+    pass: Pass,
+) -> Option<Owed> {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        log::error!("writer could not begin a transaction: {e}");
+        return Some(Owed {
+            committed: false,
+            effects: Vec::new(),
+            replies: jobs
+                .iter_mut()
+                .filter_map(|job| (job.run)(super::Run::NoTransaction).ok())
+                .collect(),
+        });
     }
     let mut ctx = WriteCtx::new(conn, env);
-    let replies: Vec<Reply> = jobs.into_iter().map(|job| job(Some(&mut ctx))).collect();
+    let mut replies: Vec<Reply> = Vec::with_capacity(jobs.len());
+    for job in jobs.iter_mut() {
+        let run = match pass {
+            Pass::Try => super::Run::Try(&mut ctx),
+            Pass::Apply => super::Run::Apply(&mut ctx),
+        };
+        match (job.run)(run) {
+            Ok(reply) => replies.push(reply),
+            Err(super::Retry) => {
+                ctx.undo_all();
+                if let Err(e) = conn.execute_batch("ROLLBACK") {
+                    log::error!("writer could not roll back a tried batch: {e}");
+                }
+                return None;
+            }
+        }
+    }
     let effects = ctx.take_after_commit();
     let announcements = ctx.take_after_durable();
     let committed = if ctx.doomed {
@@ -183,11 +246,11 @@ fn commit_batch(conn: &Connection, env: &WriterEnv, jobs: Vec<super::Job>) -> Ow
             effect();
         }
     }
-    Owed {
+    Some(Owed {
         committed,
         effects: announcements,
         replies,
-    }
+    })
 }
 
 /// Pages this connection wrote to the WAL since the last call: what a commit costs is

@@ -49,6 +49,10 @@ pub struct WriteCtx<'c> {
     pub wrapped: crate::wrapped::Pending,
     /// A command without a savepoint of its own failed: the batch rolls back.
     pub(super) doomed: bool,
+    /// The batch is a try without savepoints (see `unguarded`).
+    trying: bool,
+    /// Something failed inside `nested` during a try, even if the command went on.
+    try_failed: bool,
 }
 
 impl<'c> WriteCtx<'c> {
@@ -62,6 +66,8 @@ impl<'c> WriteCtx<'c> {
             after_durable: Vec::new(),
             wrapped: Default::default(),
             doomed: false,
+            trying: false,
+            try_failed: false,
         }
     }
 
@@ -113,10 +119,18 @@ impl<'c> WriteCtx<'c> {
     /// wrapped additions and after-commit effects are undone and the command goes on (a
     /// batch skips one event this way). A panic is left to `isolated` or `whole_batch`,
     /// whose rollback takes this savepoint with it.
+    ///
+    /// In a try (see `unguarded`) there is no savepoint: a failure here marks the try
+    /// failed, and the batch runs again with savepoints whatever the command does next.
     pub fn nested<T>(
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
+        if self.trying {
+            let result = f(self);
+            self.try_failed |= result.is_err();
+            return result;
+        }
         self.conn.execute_batch("SAVEPOINT item")?;
         let mark = self.mark();
         match f(self) {
@@ -143,6 +157,34 @@ impl<'c> WriteCtx<'c> {
             Ok(result) => result,
             Err(_) => Err(ApiError::internal("a command panicked; it was rolled back")),
         }
+    }
+
+    /// Runs `f` with no savepoint around it or inside it (`nested` included), for a
+    /// batch's first try; `None` if anything in it failed, and the caller rolls the whole
+    /// transaction back.
+    pub(super) fn unguarded<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, ApiError>,
+    ) -> Option<T> {
+        self.trying = true;
+        self.try_failed = false;
+        let result = self.command(f);
+        self.trying = false;
+        match result {
+            Ok(out) if !self.try_failed => Some(out),
+            _ => None,
+        }
+    }
+
+    /// Forgets everything staged in memory by the batch so far, whose transaction the
+    /// caller rolls back.
+    pub(super) fn undo_all(&mut self) {
+        self.undo_to(Mark {
+            effects: (0, 0),
+            ranks: 0,
+            wrapped: 0,
+        });
+        self.doomed = false;
     }
 
     /// Runs `f` with no savepoint around it: on error (or panic) the whole batch rolls back.

@@ -131,3 +131,202 @@ async fn a_command_without_its_own_savepoint_fails_its_whole_batch_with_its_own_
     );
     writer.stop();
 }
+
+/// Writes a meta row, then fails when asked to; tried without a savepoint first. Counts
+/// how often it was applied.
+#[derive(Clone)]
+struct TriedWrite {
+    key: &'static str,
+    fail: bool,
+    applied: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl TriedWrite {
+    fn new(key: &'static str, fail: bool) -> Self {
+        TriedWrite {
+            key,
+            fail,
+            applied: Default::default(),
+        }
+    }
+
+    fn applied(&self) -> usize {
+        self.applied.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Command for TriedWrite {
+    type Output = ();
+    const TRIED_WITHOUT_SAVEPOINT: bool = true;
+
+    fn copy_to_try(&self) -> Option<Self> {
+        Some(self.clone())
+    }
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<(), ApiError> {
+        self.applied
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ctx.conn
+            .execute("INSERT INTO meta (key, value) VALUES (?1, 'x')", [self.key])?;
+        if self.fail {
+            return Err(ApiError::unprocessable("refused after writing"));
+        }
+        Ok(())
+    }
+}
+
+/// Sends `commands` while the writer is held, so they make one batch, and returns their
+/// outcomes in order.
+async fn one_batch(writer: &Writer, commands: &[TriedWrite]) -> Vec<Result<(), ApiError>> {
+    let held = super::testing::hold(writer);
+    let sent: Vec<_> = commands
+        .iter()
+        .map(|c| {
+            let (writer, c) = (writer.clone(), c.clone());
+            tokio::spawn(async move { writer.execute(c).await })
+        })
+        .collect();
+    super::testing::queued(writer, commands.len() as i64).await;
+    held.release().await.expect("held command committed");
+    let mut outcomes = Vec::new();
+    for handle in sent {
+        outcomes.push(handle.await.expect("join"));
+    }
+    outcomes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_tried_without_savepoints_runs_again_in_savepoints_when_one_fails() {
+    let writer = writer(16);
+    let retried = || {
+        writer
+            .stats()
+            .retried_batches
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+
+    let fine = [TriedWrite::new("a", false), TriedWrite::new("b", false)];
+    let outcomes = one_batch(&writer, &fine).await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert_eq!(retried(), 0);
+    assert_eq!(
+        [fine[0].applied(), fine[1].applied()],
+        [1, 1],
+        "tried once, kept"
+    );
+
+    let mixed = [
+        TriedWrite::new("c", false),
+        TriedWrite::new("d", true),
+        TriedWrite::new("e", false),
+    ];
+    let outcomes = one_batch(&writer, &mixed).await;
+    assert!(outcomes[0].is_ok() && outcomes[2].is_ok(), "{outcomes:?}");
+    let error = outcomes[1].as_ref().expect_err("d fails");
+    assert_eq!(
+        error.error_response().status(),
+        422,
+        "its own error: {error}"
+    );
+    assert_eq!(retried(), 1);
+    // c was tried, then applied again; e never got its try (the batch stopped at d).
+    assert_eq!(
+        [mixed[0].applied(), mixed[1].applied(), mixed[2].applied()],
+        [2, 2, 1]
+    );
+    for (key, rows) in [("a", 1), ("b", 1), ("c", 1), ("d", 0), ("e", 1)] {
+        assert_eq!(
+            writer.execute(Count(key)).await.expect("count"),
+            rows,
+            "{key}"
+        );
+    }
+    assert_eq!(
+        writer
+            .stats()
+            .failed_commits
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    writer.stop();
+}
+
+/// Writes a meta row per item, each in `nested`, and goes on past the ones that fail (as
+/// an import goes on past a refused line). Counts how often it was applied.
+#[derive(Clone)]
+struct SkipFailing {
+    items: Vec<(&'static str, bool)>,
+    applied: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Command for SkipFailing {
+    type Output = usize;
+    const TRIED_WITHOUT_SAVEPOINT: bool = true;
+
+    fn copy_to_try(&self) -> Option<Self> {
+        Some(self.clone())
+    }
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<usize, ApiError> {
+        self.applied
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut skipped = 0;
+        for (key, fail) in self.items {
+            let written = ctx.nested(|ctx| {
+                ctx.conn
+                    .execute("INSERT INTO meta (key, value) VALUES (?1, 'x')", [key])?;
+                if fail {
+                    return Err(ApiError::unprocessable("refused after writing"));
+                }
+                Ok(())
+            });
+            skipped += usize::from(written.is_err());
+        }
+        Ok(skipped)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_failing_inside_a_try_sends_the_batch_to_savepoints_though_its_command_goes_on() {
+    let writer = writer(16);
+    let retried = || {
+        writer
+            .stats()
+            .retried_batches
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let run = |items: Vec<(&'static str, bool)>| SkipFailing {
+        items,
+        applied: Default::default(),
+    };
+
+    let clean = run(vec![("f", false), ("g", false)]);
+    assert_eq!(writer.execute(clean.clone()).await.expect("applied"), 0);
+    assert_eq!(
+        (
+            clean.applied.load(std::sync::atomic::Ordering::Relaxed),
+            retried()
+        ),
+        (1, 0)
+    );
+
+    let one_bad = run(vec![("h", false), ("i", true), ("j", false)]);
+    assert_eq!(writer.execute(one_bad.clone()).await.expect("applied"), 1);
+    assert_eq!(
+        (
+            one_bad.applied.load(std::sync::atomic::Ordering::Relaxed),
+            retried()
+        ),
+        (2, 1),
+        "tried, then applied with a savepoint per item"
+    );
+    // Without the second pass, the failed item's row would have stayed.
+    for (key, rows) in [("f", 1), ("g", 1), ("h", 1), ("i", 0), ("j", 1)] {
+        assert_eq!(
+            writer.execute(Count(key)).await.expect("count"),
+            rows,
+            "{key}"
+        );
+    }
+    writer.stop();
+}
