@@ -30,9 +30,8 @@ pub fn insert(conn: &Connection, e: &NewEvent<'_>) -> rusqlite::Result<i64> {
     Ok(conn.last_insert_rowid())
 }
 
-/// Adds `value` to the user's running total for the metric and returns the new total.
-/// Adds an event's value to the user's total and records when it happened (which the
-/// user's `updated` reads).
+/// Adds an event's value to the user's total for the metric, records when it happened
+/// (which the user's `updated` reads), and returns the new total.
 pub fn add_to_total(
     conn: &Connection,
     user_row: i64,
@@ -40,13 +39,16 @@ pub fn add_to_total(
     value: f64,
     at_ms: i64,
 ) -> rusqlite::Result<f64> {
+    // Read, then upsert, rather than `RETURNING total`: SQLite collects returned rows in a
+    // temporary b-tree it opens and closes at every call.
+    let before = total(conn, user_row, metric_id)?;
     conn.prepare_cached(
         "INSERT INTO metric_totals (user_id, metric_id, total, last_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (user_id, metric_id) DO UPDATE
-         SET total = total + excluded.total, last_at = max(last_at, excluded.last_at)
-         RETURNING total",
+         SET total = total + excluded.total, last_at = max(last_at, excluded.last_at)",
     )?
-    .query_row(params![user_row, metric_id, value, at_ms], |r| r.get(0))
+    .execute(params![user_row, metric_id, value, at_ms])?;
+    Ok(before + value)
 }
 
 pub fn total(conn: &Connection, user_row: i64, metric_id: i64) -> rusqlite::Result<f64> {

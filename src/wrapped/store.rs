@@ -153,21 +153,19 @@ pub fn move_period(
         value.to_owned(),
         period.to_owned(),
     );
-    // One statement reads the old amount and writes the new (SET sees the row as it was).
-    let moved: Option<(f64, f64)> = conn
-        .prepare_cached(
-            "UPDATE wrapped_periods SET previous = amount, amount = amount + ?6
-              WHERE user_id = ?1 AND source_id = ?2 AND attr_key = ?3 AND attr_value = ?4
-                AND period = ?5
-          RETURNING previous, amount",
-        )?
-        .query_row(
-            params![user_row, source_id, key, value, period, amount],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    match moved {
-        Some((old, new)) => {
+    // A read, then a write of the row the read just brought into the page cache: an
+    // `UPDATE … RETURNING` does both in one statement, but SQLite gathers its returned
+    // rows in a temporary b-tree opened and closed at every call, which cost more than
+    // the whole update (nine calls an event under the fan-out).
+    match period_amount(conn, user_row, source_id, (key, value), period)? {
+        Some(old) => {
+            let new = old + amount;
+            conn.prepare_cached(
+                "UPDATE wrapped_periods SET previous = ?6, amount = ?7
+                  WHERE user_id = ?1 AND source_id = ?2 AND attr_key = ?3 AND attr_value = ?4
+                    AND period = ?5",
+            )?
+            .execute(params![user_row, source_id, key, value, period, old, new])?;
             if new != old {
                 moves.at(&slice, old, -1);
                 moves.at(&slice, new, 1);
