@@ -168,14 +168,19 @@ fn commit_batch(
     match run_batch(conn, env, &mut jobs, Pass::Apply) {
         Some(owed) => owed,
         // Not reached: only a tried command asks for another pass.
-        None => Owed {
-            committed: false,
-            effects: Vec::new(),
-            replies: jobs
-                .iter_mut()
-                .filter_map(|job| (job.run)(super::Run::NoTransaction).ok())
-                .collect(),
-        },
+        None => not_committed(&mut jobs),
+    }
+}
+
+/// What the batch owes when no transaction could hold it: an error for every caller.
+fn not_committed(jobs: &mut [super::Job]) -> Owed {
+    Owed {
+        committed: false,
+        effects: Vec::new(),
+        replies: jobs
+            .iter_mut()
+            .filter_map(|job| (job.run)(super::Run::NoTransaction).ok())
+            .collect(),
     }
 }
 
@@ -195,14 +200,7 @@ fn run_batch(
 ) -> Option<Owed> {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         log::error!("writer could not begin a transaction: {e}");
-        return Some(Owed {
-            committed: false,
-            effects: Vec::new(),
-            replies: jobs
-                .iter_mut()
-                .filter_map(|job| (job.run)(super::Run::NoTransaction).ok())
-                .collect(),
-        });
+        return Some(not_committed(jobs));
     }
     let mut ctx = WriteCtx::new(conn, env);
     let mut replies: Vec<Reply> = Vec::with_capacity(jobs.len());

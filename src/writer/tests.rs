@@ -29,6 +29,13 @@ fn writer(queue: u32) -> Writer {
     Writer::start(conn, env).expect("writer").0
 }
 
+fn failed_commits(writer: &Writer) -> u64 {
+    writer
+        .stats()
+        .failed_commits
+        .load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The meta rows with this key.
 struct Count(&'static str);
 
@@ -122,13 +129,7 @@ async fn a_command_without_its_own_savepoint_fails_its_whole_batch_with_its_own_
     );
     assert_eq!(writer.execute(Count("kept")).await.expect("count"), 1);
     assert_eq!(writer.execute(Count("dropped")).await.expect("count"), 0);
-    assert_eq!(
-        writer
-            .stats()
-            .failed_commits
-            .load(std::sync::atomic::Ordering::Relaxed),
-        1
-    );
+    assert_eq!(failed_commits(&writer), 1);
     writer.stop();
 }
 
@@ -241,13 +242,7 @@ async fn a_batch_tried_without_savepoints_runs_again_in_savepoints_when_one_fail
             "{key}"
         );
     }
-    assert_eq!(
-        writer
-            .stats()
-            .failed_commits
-            .load(std::sync::atomic::Ordering::Relaxed),
-        0
-    );
+    assert_eq!(failed_commits(&writer), 0);
     writer.stop();
 }
 
