@@ -484,12 +484,17 @@ async function webhooksView(params) {
       el("option", { value: s, selected: s === status }, s || "any status"),
     ),
   );
-  const retry = (row) =>
-    el(
+  // Only what has not arrived can be sent again (the server refuses the rest), and
+  // only after the operator confirms.
+  const retry = (row) => {
+    if (row.status === "delivered") return "";
+    return el(
       "button.secondary",
       {
         type: "button",
+        "aria-label": `Retry delivery ${row.id}`,
         onclick: (e) =>
+          window.confirm(`Send ${row.type} to ${row.endpoint} again now?`) &&
           act(e.currentTarget, async () => {
             const after = await api.post(`/admin/v1/webhooks/deliveries/${encodeURIComponent(row.id)}/retry`);
             return el("p.success", {}, `Delivery ${after.id} re-queued (${after.status}).`);
@@ -497,6 +502,7 @@ async function webhooksView(params) {
       },
       "Retry",
     );
+  };
   return [
     el("h1", {}, "Webhook deliveries"),
     el("div.toolbar", {}, el("label", {}, "Status", filter), el("span.muted", {}, `Newest ${PAGE} shown.`)),

@@ -264,6 +264,13 @@ impl Command for RetryDelivery {
         let Some(row) = by_uuid(ctx.conn, &self.0)? else {
             return Ok(None);
         };
+        // A delivered message sent again reaches the receiver twice: one click in the
+        // console did that. Only what has not arrived may be sent again.
+        if row.status == "delivered" {
+            return Err(ApiError::conflict(
+                "Only failed or pending deliveries can be retried; this one was delivered",
+            ));
+        }
         let now = ctx.now.timestamp_millis();
         let configured = ctx
             .env

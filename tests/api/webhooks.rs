@@ -808,6 +808,22 @@ async fn the_admin_api_lists_retries_and_expires_deliveries() {
     assert_eq!(row["id"], id);
     assert_eq!(row["attempts"], 8);
 
+    // Delivered now: a retry is refused and sends nothing.
+    let received = receiver.received().len();
+    let again = server
+        .admin(
+            Method::POST,
+            &format!("/admin/v1/webhooks/deliveries/{id}/retry"),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_error(again, StatusCode::CONFLICT).await;
+    server.advance(0).await;
+    assert_eq!(receiver.received().len(), received);
+    let row = &server.deliveries("?status=delivered&limit=1").await[0];
+    assert_eq!((&row["id"], &row["attempts"]), (&json!(id), &json!(8)));
+
     let unknown = server
         .admin(
             Method::POST,
