@@ -165,7 +165,10 @@ byId("login").addEventListener("submit", async (event) => {
   button.disabled = true;
   try {
     // Checks the key and the tenant before showing anything.
-    await api.get("/dashboard/api/overview");
+    const overview = await api.get("/dashboard/api/overview");
+    if (!overview.multiTenant && api.credentials().tenant) {
+      throw new Error("This server has a single tenant: leave Tenant ID empty.");
+    }
     form.reset();
     if (!location.hash.startsWith("#/")) location.hash = "#/overview";
     await route();
@@ -216,7 +219,7 @@ async function overviewView() {
   const d = o.definitions;
   const w = o.webhookDeliveries;
   const streak = o.streak.configured
-    ? `${o.streak.frequency}${o.streak.managedByFile ? " (trophy.toml)" : ""}`
+    ? `${o.streak.frequency}${o.streak.managedBy ? ` (${o.streak.managedBy})` : ""}`
     : "not configured";
   return [
     el("h1", {}, "Overview"),
@@ -328,8 +331,8 @@ async function streakView() {
   ]);
   const head = [
     el("h1", {}, "Streak settings"),
-    o.streak.managedByFile
-      ? el("p.notice", {}, "Managed by trophy.toml: changes through the Admin API are refused.")
+    o.streak.managedBy
+      ? el("p.notice", {}, `Managed by ${o.streak.managedBy}: changes through the Admin API are refused.`)
       : null,
   ];
   if (!o.streak.configured) {
@@ -469,6 +472,13 @@ async function leaderboardsView() {
   ];
 }
 
+/** A delivery's last answer: the status, and the error when it says more than the status. */
+function lastAnswer(row) {
+  const status = row.lastStatus ? `HTTP ${row.lastStatus}` : "";
+  const error = row.lastError && row.lastError !== status ? row.lastError : "";
+  return [status, error].filter(Boolean).join(" ") || "—";
+}
+
 async function webhooksView(params) {
   const status = ["pending", "failed", "delivered"].includes(params.get("status")) ? params.get("status") : "";
   const rows = await api.get(`/admin/v1/webhooks/deliveries${query({ status, limit: PAGE })}`);
@@ -514,7 +524,7 @@ async function webhooksView(params) {
         { label: "Endpoint", value: (r) => r.endpoint },
         { label: "Status", value: (r) => badge(r.status) },
         { label: "Attempts", value: (r) => r.attempts, num: true },
-        { label: "Last answer", value: (r) => [r.lastStatus ? `HTTP ${r.lastStatus} ` : "", r.lastError || ""].join("") || "—" },
+        { label: "Last answer", value: lastAnswer },
         { label: "Next attempt", value: (r) => r.nextAttempt },
         { label: "Finished", value: (r) => r.finished },
         { label: "", value: retry },

@@ -5,12 +5,13 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::from_fn;
-use actix_web::{web, HttpResponse};
+use actix_web::{guard, web, HttpResponse};
 use serde_json::json;
 
 use crate::auth::{require_admin_key, Tenant};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
+use crate::settings::ConfigSource;
 use crate::state::AppState;
 use crate::store::overview;
 
@@ -55,15 +56,17 @@ const ASSETS: &[Asset] = &[
 pub const CSP: &str = "default-src 'self'";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(to_dashboard))
-        .route("/dashboard", web::get().to(to_dashboard))
-        .route("/dashboard/", web::get().to(index))
+    // HEAD as GET (actix sends no body for it): monitors and `curl -I` probe with HEAD.
+    let get_or_head = || web::route().guard(guard::Any(guard::Get()).or(guard::Head()));
+    cfg.route("/", get_or_head().to(to_dashboard))
+        .route("/dashboard", get_or_head().to(to_dashboard))
+        .route("/dashboard/", get_or_head().to(index))
         .service(
             web::resource("/dashboard/api/overview")
                 .wrap(from_fn(require_admin_key))
                 .route(web::get().to(overview)),
         )
-        .route("/dashboard/{file}", web::get().to(asset));
+        .route("/dashboard/{file}", get_or_head().to(asset));
 }
 
 async fn to_dashboard() -> HttpResponse {
@@ -138,6 +141,13 @@ async fn overview(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpResp
                 "configured": streak.is_some(),
                 "frequency": frequency,
                 "managedByFile": state.settings.streaks.managed_by_file(),
+                // What to call the file: the embedded demo config is not a trophy.toml.
+                "managedBy": state.settings.streaks.managed_by_file().then(|| {
+                    match state.settings.source {
+                        ConfigSource::File(_) => "trophy.toml",
+                        ConfigSource::Demo => "the built-in demo configuration",
+                    }
+                }),
             },
             "webhookDeliveries": deliveries,
             "applicationApiKeys": keys,

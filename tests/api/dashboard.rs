@@ -67,6 +67,15 @@ async fn the_root_redirects_to_the_dashboard() {
     let resp = app.client.get(app.url("/")).send().await.expect("request");
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.url().path(), "/dashboard/");
+    // HEAD answers as GET would, without the body.
+    let head = client.head(app.url("/")).send().await.expect("request");
+    assert_eq!(head.status(), StatusCode::FOUND);
+    assert_eq!(head.headers()["location"], "/dashboard/");
+    for path in ["/dashboard/", "/dashboard/app.js"] {
+        let head = client.head(app.url(path)).send().await.expect("request");
+        assert_eq!(head.status(), StatusCode::OK, "{path}");
+        assert!(head.bytes().await.expect("body").is_empty(), "{path}");
+    }
 }
 
 #[tokio::test]
@@ -310,7 +319,13 @@ async fn overview_counts_follow_events_points_keys_and_deliveries() {
     );
     assert_eq!(
         before["streak"],
-        json!({ "configured": true, "frequency": "weekly", "managedByFile": true })
+        json!({
+            "configured": true,
+            "frequency": "weekly",
+            "managedByFile": true,
+            // spawn_app's config is given as the demo's, not as a file.
+            "managedBy": "the built-in demo configuration"
+        })
     );
     assert_eq!(
         before["webhookDeliveries"],
