@@ -29,6 +29,13 @@ fn writer(queue: u32) -> Writer {
     Writer::start(conn, env).expect("writer").0
 }
 
+fn retried_batches(writer: &Writer) -> u64 {
+    writer
+        .stats()
+        .retried_batches
+        .load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn failed_commits(writer: &Writer) -> u64 {
     writer
         .stats()
@@ -199,12 +206,7 @@ async fn one_batch(writer: &Writer, commands: &[TriedWrite]) -> Vec<Result<(), A
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_tried_without_savepoints_runs_again_in_savepoints_when_one_fails() {
     let writer = writer(16);
-    let retried = || {
-        writer
-            .stats()
-            .retried_batches
-            .load(std::sync::atomic::Ordering::Relaxed)
-    };
+    let retried = || retried_batches(&writer);
 
     let fine = [TriedWrite::new("a", false), TriedWrite::new("b", false)];
     let outcomes = one_batch(&writer, &fine).await;
@@ -284,12 +286,7 @@ impl Command for SkipFailing {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_item_failing_inside_a_try_sends_the_batch_to_savepoints_though_its_command_goes_on() {
     let writer = writer(16);
-    let retried = || {
-        writer
-            .stats()
-            .retried_batches
-            .load(std::sync::atomic::Ordering::Relaxed)
-    };
+    let retried = || retried_batches(&writer);
     let run = |items: Vec<(&'static str, bool)>| SkipFailing {
         items,
         applied: Default::default(),
