@@ -29,7 +29,6 @@ pub struct BatchOutcome {
 
 impl Command for BatchEvents {
     type Output = BatchOutcome;
-    const TRIED_WITHOUT_SAVEPOINT: bool = true;
 
     fn copy_to_try(&self) -> Option<Self> {
         Some(self.clone())

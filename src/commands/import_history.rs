@@ -1,10 +1,10 @@
 //! `trophyd import`: historic events applied in time order, many to one writer command,
 //! each at its own time (`ctx.now` is the event's timestamp) and each exactly as
 //! `POST /metrics/{key}/event` would apply it, in its own savepoint (after a first try of
-//! the whole run with none, see `Command::TRIED_WITHOUT_SAVEPOINT`, which an import with no
-//! refused line keeps). Also the users of `trophyd import users`. Neither command has a savepoint around the whole run
-//! (`Command::OWN_SAVEPOINT`): an error that is not about a line fails the run's batch,
-//! and the import stops with nothing of that run applied.
+//! the whole run with none, see `Command::copy_to_try`, which an import with no refused
+//! line keeps). Also the users of `trophyd import users`. Neither command has a savepoint
+//! around the whole run (`Command::OWN_SAVEPOINT`): an error that is not about a line
+//! fails the run's batch, and the import stops with nothing of that run applied.
 //!
 //! A run of events stops before the first one at or after the time timed work falls due
 //! (the scheduler's next job, or a due hint an event of this run just left), so the
@@ -66,7 +66,6 @@ fn refusal(error: &ApiError) -> bool {
 impl Command for ImportEvents {
     type Output = ImportOutcome;
     const OWN_SAVEPOINT: bool = false;
-    const TRIED_WITHOUT_SAVEPOINT: bool = true;
 
     fn copy_to_try(&self) -> Option<Self> {
         Some(self.clone())
@@ -129,7 +128,6 @@ pub struct ImportUsers(pub Vec<(u64, UpsertUser)>);
 impl Command for ImportUsers {
     type Output = (usize, Vec<(u64, String)>);
     const OWN_SAVEPOINT: bool = false;
-    const TRIED_WITHOUT_SAVEPOINT: bool = true;
 
     fn copy_to_try(&self) -> Option<Self> {
         Some(self.clone())

@@ -54,7 +54,6 @@ pub struct EventOutcome {
 
 impl Command for RecordEvent {
     type Output = EventOutcome;
-    const TRIED_WITHOUT_SAVEPOINT: bool = true;
 
     fn copy_to_try(&self) -> Option<Self> {
         Some(self.clone())

@@ -21,8 +21,6 @@ pub struct RecordOutcomes {
 impl Command for RecordOutcomes {
     type Output = ();
 
-    const TRIED_WITHOUT_SAVEPOINT: bool = true;
-
     fn copy_to_try(&self) -> Option<Self> {
         Some(self.clone())
     }

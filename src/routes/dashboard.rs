@@ -140,8 +140,8 @@ async fn overview(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpResp
             "streak": {
                 "configured": streak.is_some(),
                 "frequency": frequency,
-                "managedByFile": state.settings.streaks.managed_by_file(),
-                // What to call the file: the embedded demo config is not a trophy.toml.
+                // What manages them, if not the Admin API: the embedded demo config is not
+                // a trophy.toml.
                 "managedBy": state.settings.streaks.managed_by_file().then(|| {
                     match state.settings.source {
                         ConfigSource::File(_) => "trophy.toml",

@@ -79,7 +79,6 @@ pub struct RecordOutcomes(pub Vec<Outcome>);
 
 impl Command for RecordOutcomes {
     type Output = ();
-    const TRIED_WITHOUT_SAVEPOINT: bool = true;
 
     fn copy_to_try(&self) -> Option<Self> {
         Some(self.clone())

@@ -150,7 +150,7 @@ fn pipelined_durability(conn: &Connection, env: &WriterEnv, stats: &WriterStats)
 /// and whether it committed.
 ///
 /// A batch whose commands all allow it is first tried with no savepoints (see
-/// `Command::TRIED_WITHOUT_SAVEPOINT`); if one of them fails, the transaction rolls back and
+/// `Command::copy_to_try`); if one of them fails, the transaction rolls back and
 /// the batch runs again with a savepoint per command, so the failure costs only its
 /// command, as always.
 fn commit_batch(

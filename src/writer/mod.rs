@@ -36,15 +36,13 @@ pub trait Command: Send + 'static {
     /// own savepoint walk SQLite's in-memory sub-journal from its start, quadratic in the
     /// command's length.
     const OWN_SAVEPOINT: bool = true;
-    /// Whether [`Command::copy_to_try`] gives a copy. A batch made only of such commands
-    /// first runs with no savepoint at all; if one of them fails, the whole transaction is
-    /// rolled back and the batch runs again, each command in its own savepoint (see
-    /// `batch`). A savepoint makes SQLite copy every page the command then changes into
-    /// its statement journal: a tenth of the writer's time on the event path, for a
-    /// rollback that almost never happens. For commands that rarely fail and are cheap to
-    /// copy.
-    const TRIED_WITHOUT_SAVEPOINT: bool = false;
-    /// A copy to apply in the batch's first try, keeping `self` for a second.
+    /// A copy of the command for a batch's first try, which runs with no savepoint at all.
+    /// A batch whose commands all give one is tried that way first; if one of them fails,
+    /// the whole transaction rolls back and the batch runs again, each command in its own
+    /// savepoint (see `batch`). A savepoint makes SQLite copy every page the command then
+    /// changes into its statement journal: a tenth of the writer's time on the event path,
+    /// for a rollback that almost never happens. For commands that rarely fail and are
+    /// cheap to copy; the copy is made by the caller, off the writer thread.
     fn copy_to_try(&self) -> Option<Self>
     where
         Self: Sized,
@@ -162,18 +160,22 @@ impl Writer {
     /// Applies `cmd` in the next group commit and returns its output once committed.
     pub async fn execute<C: Command>(&self, cmd: C) -> Result<C::Output, ApiError> {
         let (reply_tx, reply_rx) = oneshot::channel();
+        let mut tried = cmd.copy_to_try();
+        let tried_without_savepoint = tried.is_some();
         let mut cmd = Some(cmd);
         // Shared by the reply of a try and that of the pass after it: a try whose batch
         // runs again drops its reply unsent.
         let reply_tx = Arc::new(std::sync::Mutex::new(Some(reply_tx)));
         let run = move |run: Run<'_, '_>| -> Result<Reply, Retry> {
             let result = match run {
-                Run::Try(ctx) => match cmd.as_ref().and_then(C::copy_to_try) {
+                Run::Try(ctx) => match tried.take() {
                     Some(copy) => match ctx.unguarded(|ctx| copy.apply(ctx)) {
                         Some(out) => Ok(out),
                         None => return Err(Retry),
                     },
-                    None => apply(cmd.take(), ctx),
+                    // Only batches whose every job has a copy are tried; a second pass
+                    // with savepoints is always safe.
+                    None => return Err(Retry),
                 },
                 Run::Apply(ctx) => apply(cmd.take(), ctx),
                 Run::NoTransaction => Err(ApiError::internal(
@@ -195,7 +197,7 @@ impl Writer {
             }))
         };
         let job = Job {
-            tried_without_savepoint: C::TRIED_WITHOUT_SAVEPOINT,
+            tried_without_savepoint,
             run: Box::new(run),
         };
         self.stats.queue_depth.fetch_add(1, Ordering::Relaxed);

@@ -165,7 +165,6 @@ impl TriedWrite {
 
 impl Command for TriedWrite {
     type Output = ();
-    const TRIED_WITHOUT_SAVEPOINT: bool = true;
 
     fn copy_to_try(&self) -> Option<Self> {
         Some(self.clone())
@@ -258,7 +257,6 @@ struct SkipFailing {
 
 impl Command for SkipFailing {
     type Output = usize;
-    const TRIED_WITHOUT_SAVEPOINT: bool = true;
 
     fn copy_to_try(&self) -> Option<Self> {
         Some(self.clone())
@@ -319,6 +317,29 @@ async fn an_item_failing_inside_a_try_sends_the_batch_to_savepoints_though_its_c
             rows,
             "{key}"
         );
+    }
+    writer.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_with_a_command_that_gives_no_copy_runs_once_with_savepoints() {
+    let writer = writer(16);
+    let tried = TriedWrite::new("k", false);
+    let held = super::testing::hold(&writer);
+    let sent = {
+        let (w1, w2, t) = (writer.clone(), writer.clone(), tried.clone());
+        (
+            tokio::spawn(async move { w1.execute(t).await }),
+            tokio::spawn(async move { w2.execute(WriteThenMaybeFail("l", false)).await }),
+        )
+    };
+    super::testing::queued(&writer, 2).await;
+    held.release().await.expect("held command committed");
+    sent.0.await.expect("join").expect("tried command applied");
+    sent.1.await.expect("join").expect("plain command applied");
+    assert_eq!((tried.applied(), retried_batches(&writer)), (1, 0));
+    for key in ["k", "l"] {
+        assert_eq!(writer.execute(Count(key)).await.expect("count"), 1, "{key}");
     }
     writer.stop();
 }

@@ -322,7 +322,6 @@ async fn overview_counts_follow_events_points_keys_and_deliveries() {
         json!({
             "configured": true,
             "frequency": "weekly",
-            "managedByFile": true,
             // spawn_app's config is given as the demo's, not as a file.
             "managedBy": "the built-in demo configuration"
         })
