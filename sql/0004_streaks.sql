@@ -1,4 +1,4 @@
--- Streaks (behaviour.md §4): one row per user, per-period accumulators that double as the
+-- Streaks (docs/behaviour/streaks.md): one row per user, per-period accumulators that double as the
 -- streak history, and admin pauses. Period indexes are `rules::periods::period_index` of
 -- the period (cut in the user's time zone), so consecutive periods differ by one.
 

@@ -1,7 +1,7 @@
--- Leaderboards (behaviour.md §7): each user's value per run, which of them are on the board,
--- the history of rank and value changes, and which run-boundary webhooks were sent.
--- Runs are named by their first date ('YYYY-MM-DD'); the in-memory rank index is rebuilt
--- from `leaderboard_values` at start.
+-- Leaderboards (docs/behaviour/leaderboards.md): each user's value per run, which of them
+-- are on the board, the history of rank and value changes, and which run-boundary webhooks
+-- were sent. Runs are named by their first date ('YYYY-MM-DD'); the in-memory rank index is
+-- rebuilt from `leaderboard_values` at start.
 
 CREATE TABLE leaderboard_values (
     leaderboard_id INTEGER NOT NULL,            -- definitions.id

@@ -1,4 +1,4 @@
--- Wrapped (behaviour.md §9): aggregates the writer keeps so a year-in-review is a few
+-- Wrapped (docs/behaviour/wrapped.md): aggregates the writer keeps so a year-in-review is a few
 -- indexed reads. A "source" is a metric or a points system (its definitions.id); a slice
 -- is the whole source (attr_key = attr_value = '') or the events carrying one event
 -- attribute value. Days are local dates (in the user's zone when the event happened) as

@@ -1,9 +1,10 @@
 -- A user's leaderboard history also shows the changes other users' events make to their
--- rank (behaviour.md §7.4). Those are derived when the history is read, by replaying the
--- changes of the user's breakdown group, so each history row now says which group it
--- happened in: `grp` is the group after the change (the one left, for a user dropped or
--- leaving), `previous_grp` the group before when the change moved the user between groups
--- (NULL: the same group). No row is written for the users a change moves past.
+-- rank (docs/behaviour/leaderboards.md#history). Those are derived when the history is
+-- read, by replaying the changes of the user's breakdown group, so each history row now
+-- says which group it happened in: `grp` is the group after the change (the one left, for a
+-- user dropped or leaving), `previous_grp` the group before when the change moved the user
+-- between groups (NULL: the same group). No row is written for the users a change moves
+-- past.
 ALTER TABLE leaderboard_history ADD COLUMN grp TEXT;
 ALTER TABLE leaderboard_history ADD COLUMN previous_grp TEXT;
 

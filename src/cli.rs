@@ -1,4 +1,4 @@
-//! The command line (interface.md §1).
+//! The command line (docs/interface.md#command-line).
 
 use std::path::{Path, PathBuf};
 

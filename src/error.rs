@@ -1,5 +1,5 @@
-//! The error every HTTP handler returns: `{"error": "..."}` with the status behaviour.md
-//! §1.4 gives. Areas with their own error enums convert into it.
+//! The error every HTTP handler returns: `{"error": "..."}` with the status
+//! docs/behaviour/api.md#errors gives. Areas with their own error enums convert into it.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};

@@ -7,7 +7,8 @@
 //! `anniversary_progress.decided_through` is the `anniversary_from` date through which
 //! every user has been decided, so each run reads only the last few days of dates instead
 //! of every user. Anniversaries already past when an achievement is defined, or when a
-//! user's sign-up date is set, complete silently, like any backdate (behaviour.md §5.5).
+//! user's sign-up date is set, complete silently, like any backdate
+//! (docs/behaviour/achievements.md#anniversaries).
 
 use std::collections::HashSet;
 

@@ -1,7 +1,8 @@
-//! Backdating (behaviour.md §5.5): when an achievement becomes active or a live one is
-//! edited, users who already qualify get it silently — no webhook — and it counts towards
-//! completions and rarity. Work is done in chunks, each its own writer command, so event
-//! ingestion interleaves with a long backdate instead of waiting behind it.
+//! Backdating (docs/behaviour/achievements.md#backdating): when an achievement becomes
+//! active or a live one is edited, users who already qualify get it silently — no webhook —
+//! and it counts towards completions and rarity. Work is done in chunks, each its own
+//! writer command, so event ingestion interleaves with a long backdate instead of waiting
+//! behind it.
 
 use std::collections::HashSet;
 

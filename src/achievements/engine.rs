@@ -1,7 +1,7 @@
-//! Evaluating achievements inside the writer's transaction (behaviour.md §5.3): metric
-//! achievements on the event's metric, then streak achievements when the length changed,
-//! then composites until nothing changes. Each achievement completes at most once per
-//! user and is never revoked.
+//! Evaluating achievements inside the writer's transaction
+//! (docs/behaviour/achievements.md#evaluation-order): metric achievements on the event's
+//! metric, then streak achievements when the length changed, then composites until nothing
+//! changes. Each achievement completes at most once per user and is never revoked.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -233,7 +233,8 @@ pub fn complete_outside_event(
     award_points(ctx, user, &ids)
 }
 
-/// Points triggers of completions outside an event pay like live ones (behaviour.md §6.2).
+/// Points triggers of completions outside an event pay like live ones
+/// (docs/behaviour/points.md#achievement-triggers).
 pub fn award_points(
     ctx: &mut WriteCtx<'_>,
     user: &User,

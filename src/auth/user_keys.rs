@@ -1,4 +1,5 @@
-//! Per-user application keys (`app_XXXXXXXX.<secret>`, behaviour.md §1.1): created through
+//! Per-user application keys (`app_XXXXXXXX.<secret>`,
+//! docs/behaviour/api.md#application-keys): created through
 //! the Admin API, stored as SHA-256 digests in `api_keys` (kind `user`), and held in
 //! memory by digest so checking one costs a hash and a map lookup.
 

@@ -1,5 +1,6 @@
 //! Which users an application-API request acts for, so that a per-user key can be held to
-//! its own user (behaviour.md §1.1: anything else is 403). Pure: the middleware hands in
+//! its own user (docs/behaviour/api.md#application-keys: anything else
+//! is 403). Pure: the middleware hands in
 //! the method, path, query and (for writes) the JSON body.
 
 use serde_json::Value;

@@ -1,5 +1,6 @@
-//! Admin writes to user and event attributes (`/admin/v1/attributes`, behaviour.md §10.1):
-//! create, rename (key and type never change) and archive.
+//! Admin writes to user and event attributes (`/admin/v1/attributes`,
+//! docs/behaviour/admin-api.md#definitions): create, rename (key and type never change) and
+//! archive.
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};

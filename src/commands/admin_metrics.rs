@@ -1,6 +1,6 @@
-//! Admin writes to metrics (`/admin/v1/metrics`, behaviour.md §10.1): bulk create, update
-//! (name, unit type, units; the key never changes) and archive. An archived metric leaves
-//! the catalog, so its events answer 404 from the next request on.
+//! Admin writes to metrics (`/admin/v1/metrics`, docs/behaviour/admin-api.md#definitions):
+//! bulk create, update (name, unit type, units; the key never changes) and archive. An
+//! archived metric leaves the catalog, so its events answer 404 from the next request on.
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};

@@ -1,5 +1,6 @@
-//! Per-user application keys through the Admin API (behaviour.md §10.2): create one per
-//! `{userId}` (the key is shown only in this reply) and delete by id.
+//! Per-user application keys through the Admin API
+//! (docs/behaviour/admin-api.md#application-keys): create one per `{userId}` (the key is
+//! shown only in this reply) and delete by id.
 
 use rusqlite::params;
 use serde::Deserialize;

@@ -1,6 +1,7 @@
-//! `POST /admin/v1/metrics/events` (behaviour.md §10.2): up to 1,000 events applied in
-//! order by one writer command, each exactly as `POST /metrics/{key}/event` would (its
-//! own idempotency key included), so a replayed batch changes nothing.
+//! `POST /admin/v1/metrics/events` (docs/behaviour/admin-api.md#batch-events): up to 1,000
+//! events applied in order by one writer command, each exactly as `POST
+//! /metrics/{key}/event` would (its own idempotency key included), so a replayed batch
+//! changes nothing.
 //!
 //! Trophy applies a batch asynchronously after answering 202, so an event that turns out
 //! bad cannot be refused to the caller. Input that is bad on its own (an unknown metric or

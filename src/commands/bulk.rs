@@ -30,7 +30,7 @@ pub fn issue(index: usize, id: Option<&str>, message: impl Into<String>) -> Valu
     v
 }
 
-/// `^[a-zA-Z\d-_]+$` (behaviour.md §1.7).
+/// `^[a-zA-Z\d-_]+$` (docs/behaviour/api.md#keys-and-ids).
 pub fn valid_key(key: &str) -> bool {
     !key.is_empty()
         && key

@@ -1,4 +1,4 @@
-//! `POST /achievements/{key}/complete` (behaviour.md §5.4).
+//! `POST /achievements/{key}/complete` (docs/behaviour/achievements.md#completing-through-the-api).
 
 use std::collections::HashSet;
 

@@ -1,6 +1,7 @@
 //! `POST /metrics/{key}/event`: the pipeline every gamification feature hangs off.
-//! Order (behaviour.md §2.2): idempotency check, user upsert, store the event and the new
-//! total, then streaks, achievements, points and leaderboards as they land, then reply.
+//! Order (docs/behaviour/users-and-events.md#recording-an-event): idempotency check, user
+//! upsert, store the event and the new total, then streaks, achievements, points and
+//! leaderboards as they land, then reply.
 
 use std::collections::BTreeMap;
 

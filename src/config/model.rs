@@ -167,7 +167,8 @@ pub struct StreakDef {
     /// Weekdays 0=Sunday..6=Saturday.
     pub days_off: Vec<u8>,
     pub freezes: Option<FreezeDef>,
-    /// Users may set their own conditions in their preferences (behaviour.md §3.5).
+    /// Users may set their own conditions in their preferences
+    /// (docs/behaviour/streaks.md#personal-conditions).
     pub customization_enabled: bool,
 }
 
@@ -296,9 +297,9 @@ pub enum RunUnit {
     Year,
 }
 
-/// How ties are numbered (behaviour.md §7.3). Either way ties are ordered by who reached
-/// the value first, then by user id, and that order decides who is dropped from a full
-/// board; only the rank numbers differ.
+/// How ties are numbered (docs/behaviour/leaderboards.md#ranking). Either way ties are
+/// ordered by who reached the value first, then by user id, and that order decides who is
+/// dropped from a full board; only the rank numbers differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RankStyle {
     /// 1, 2, 3, 4: every participant has their own rank.

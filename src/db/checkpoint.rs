@@ -215,8 +215,9 @@ impl WalYield {
 
 /// PASSIVE checkpoints from a connection of their own, on their own thread: in WAL mode a
 /// checkpoint may run while the writer appends, so the writer never waits for the main
-/// file's random writes and fsync (the cost that dominates under load, engineering notes
-/// §2.3). The writer keeps only the rare TRUNCATE safety net and the one at shutdown.
+/// file's random writes and fsync (the cost that dominates under load,
+/// docs/engineering-notes.md#lessons-from-the-measurements). The writer keeps only the rare
+/// TRUNCATE safety net and the one at shutdown.
 pub struct BackgroundCheckpointer {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     handle: Option<std::thread::JoinHandle<()>>,

@@ -1,5 +1,6 @@
-//! The `userAttributes` query format `key:value,key2:value2` (behaviour.md §3.3): split on
-//! `,`, then on the first `:`. A pair without a key or without `:` is refused with 422.
+//! The `userAttributes` query format `key:value,key2:value2`
+//! (docs/behaviour/users-and-events.md#user-attributes): split on `,`, then on the first
+//! `:`. A pair without a key or without `:` is refused with 422.
 
 use crate::error::{echo, ApiError};
 

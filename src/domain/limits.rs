@@ -52,10 +52,10 @@ pub const MAX_DEFINITION_NAME_CHARS: usize = 255;
 /// User ids in one `GET /streaks?userIds=`.
 pub const MAX_USER_IDS: usize = 100;
 
-/// Items in one bulk admin request (behaviour.md §10.1).
+/// Items in one bulk admin request (docs/behaviour/admin-api.md#bulk-conventions).
 pub const MAX_BULK_ITEMS: usize = 100;
 
-/// Events in one `POST /admin/v1/metrics/events` (behaviour.md §10.2).
+/// Events in one `POST /admin/v1/metrics/events` (docs/behaviour/admin-api.md#batch-events).
 pub const MAX_BATCH_EVENTS: usize = 1000;
 
 /// Rows in one page of an Admin API log (`limit` of `/admin/v1/notifications/deliveries`).

@@ -1,5 +1,6 @@
 //! Notification preferences (`/users/{id}/preferences`). Only the types a user has set are
-//! stored and returned; a missing type means "use your own default" (behaviour.md §3.5).
+//! stored and returned; a missing type means "use your own default"
+//! (docs/behaviour/users-and-events.md#preferences).
 
 use serde_json::{json, Map, Value};
 
@@ -209,7 +210,7 @@ fn parse_streak_metrics(v: &Value) -> Result<Vec<(String, f64)>, ApiError> {
 }
 
 /// Whether the stored preferences let `notification_type` reach the user by `channel`: a
-/// type the user never set allows every channel (behaviour.md §3.5).
+/// type the user never set allows every channel (docs/behaviour/users-and-events.md#preferences).
 pub fn allows(stored: &Value, notification_type: &str, channel: &str) -> bool {
     match stored["notifications"].get(notification_type) {
         Some(Value::Array(channels)) => channels.iter().any(|c| c == channel),

@@ -1,5 +1,5 @@
 //! A user as Trophy sees it, and the update rules every upsert path shares (event,
-//! achievement completion, POST, PUT and PATCH; behaviour.md §3.2).
+//! achievement completion, POST, PUT and PATCH; docs/behaviour/users-and-events.md#upsert-rules).
 
 use std::collections::BTreeMap;
 

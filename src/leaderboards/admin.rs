@@ -2,9 +2,10 @@
 //! trophy.toml are read-only here. References arrive as UUIDs and are stored by key, like
 //! the file's, so one catalog reads both.
 //!
-//! Status transitions (behaviour.md §7.1): `inactive` → `active` (or `scheduled` when the
-//! start is in the future; a board with a future start cannot be made `active`) →
-//! `finished`. The key and `rankBy` can only change while the board is inactive.
+//! Status transitions (docs/behaviour/leaderboards.md#configuration-and-status): `inactive`
+//! → `active` (or `scheduled` when the start is in the future; a board with a future start
+//! cannot be made `active`) → `finished`. The key and `rankBy` can only change while the
+//! board is inactive.
 
 use chrono::NaiveDate;
 use rusqlite::{params, OptionalExtension};

@@ -1,7 +1,8 @@
-//! A user's history with the rank changes other users' events caused (behaviour.md §7.4:
-//! one entry per change of the user's rank or value in the run, also when someone else
-//! moves them). Only the user's own changes are stored for them; the others are derived
-//! when the history is read, so an event writes O(1) history rows whatever it displaces.
+//! A user's history with the rank changes other users' events caused
+//! (docs/behaviour/leaderboards.md#history: one entry per change of the user's rank or
+//! value in the run, also when someone else moves them). Only the user's own changes are
+//! stored for them; the others are derived when the history is read, so an event writes
+//! O(1) history rows whatever it displaces.
 //!
 //! Between two of the user's own rows their value and group are fixed, and their rank
 //! changes only when another user of the group crosses them. The group's rows in that span

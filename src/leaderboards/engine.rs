@@ -379,7 +379,7 @@ fn notify(
 }
 
 /// `LeaderboardResponseWithRankings` of one run and group, as the writer sees it, with
-/// the run's dates (behaviour.md §8.2) and at most `limit` rankings.
+/// the run's dates (docs/behaviour/webhooks.md#event-types) and at most `limit` rankings.
 pub fn board_with_rankings(
     ctx: &WriteCtx<'_>,
     board: &Leaderboard,

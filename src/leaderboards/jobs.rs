@@ -1,7 +1,8 @@
-//! Run-boundary webhooks (behaviour.md §8.2): `leaderboard.started` at 10:00 UTC the day
-//! before a run's start date (when UTC+14 enters it) and `leaderboard.finished` at 13:00
-//! UTC the day after its end (when UTC−12 has left it), with the top 10 of each group.
-//! Each is queued once per run (`leaderboard_notices`), so restarts never repeat one.
+//! Run-boundary webhooks (docs/behaviour/webhooks.md#run-and-boost-timing):
+//! `leaderboard.started` at 10:00 UTC the day before a run's start date (when UTC+14 enters
+//! it) and `leaderboard.finished` at 13:00 UTC the day after its end (when UTC−12 has left
+//! it), with the top 10 of each group. Each is queued once per run (`leaderboard_notices`),
+//! so restarts never repeat one.
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use serde_json::json;

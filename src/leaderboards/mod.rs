@@ -1,5 +1,5 @@
-//! Leaderboards (behaviour.md §7, issue #7): metric, points and streak boards with runs,
-//! breakdown groups, capacity, history and webhooks.
+//! Leaderboards (docs/behaviour/leaderboards.md, issue #7): metric, points and streak
+//! boards with runs, breakdown groups, capacity, history and webhooks.
 //!
 //! * `runs`, `ranking`: the pure rules (runs and their dates; order, membership,
 //!   threshold).

@@ -1,4 +1,5 @@
-//! Ranking and membership rules (behaviour.md §7.3). Pure.
+//! Ranking and membership rules (docs/behaviour/leaderboards.md#ranking,
+//! docs/behaviour/leaderboards.md#membership). Pure.
 //!
 //! * Order: value descending, ties to whoever reached the value first, then user id, so
 //!   every rank is unique; a board with `ranking = "competition"` numbers ties alike

@@ -1,7 +1,8 @@
-//! Runs of a leaderboard (behaviour.md §7.2): a perpetual board has one run from `start`
-//! (to `end` or forever); a repeating one has run *i* from `start + i·interval·unit` to the
-//! day before run *i+1*, clipped to `end`. Month and year steps are anchored on `start`
-//! and clamped to the end of the month (Jan 31 monthly: Feb 28/29, Mar 31, …). Pure.
+//! Runs of a leaderboard (docs/behaviour/leaderboards.md#runs): a perpetual board has one
+//! run from `start` (to `end` or forever); a repeating one has run *i* from `start +
+//! i·interval·unit` to the day before run *i+1*, clipped to `end`. Month and year steps are
+//! anchored on `start` and clamped to the end of the month (Jan 31 monthly: Feb 28/29, Mar
+//! 31, …). Pure.
 
 use chrono::{Datelike, Days, Months, NaiveDate};
 

@@ -1,7 +1,8 @@
 //! Deciding a due message, inside the writer's transaction: the `emails.*_due` webhook and
 //! one outbox row per channel target, or nothing, by the user's control flag,
-//! subscription and preferences (behaviour.md §3.4, §3.5). Written with the change that
-//! made the message due, so a rollback leaves no message and a commit always has them.
+//! subscription and preferences (docs/behaviour/notifications.md#who-receives-what).
+//! Written with the change that made the message due, so a rollback leaves no message and a
+//! commit always has them.
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -28,11 +29,11 @@ pub struct Due {
     pub details: Value,
 }
 
-/// Who gets what. Control-group users get nothing, the webhook included (§3.4). The
-/// webhook announces an email due, so it follows what an email would: a subscribed user
-/// whose preferences allow email for the type; it needs no address on file, since the
-/// customer's own provider sends it. Push needs a device token for a configured provider
-/// and the type's `push` channel.
+/// Who gets what (docs/behaviour/notifications.md#who-receives-what). Control-group users
+/// get nothing, the webhook included. The webhook announces an email due, so it follows
+/// what an email would: a subscribed user whose preferences allow email for the type; it
+/// needs no address on file, since the customer's own provider sends it. Push needs a
+/// device token for a configured provider and the type's `push` channel.
 pub fn decide(ctx: &mut WriteCtx<'_>, user: &User, due: Due) -> Result<(), ApiError> {
     crate::writer::costs::measure(crate::writer::costs::Feature::Notifications, || {
         decide_measured(ctx, user, due)

@@ -47,7 +47,8 @@ pub const OUTBOX_EXPIRY: FinishedRowsExpiry = FinishedRowsExpiry {
     keep_days: KEEP_FINISHED_DAYS,
 };
 
-/// The zone a user's messages are timed in (behaviour.md §1.6): theirs, else New York.
+/// The zone a user's messages are timed in (docs/behaviour/notifications.md#time-zone):
+/// theirs, else New York.
 pub fn message_zone(user: &User) -> Tz {
     zone_named(user.tz.as_deref())
 }

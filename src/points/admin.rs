@@ -1,8 +1,9 @@
 //! Admin writes to points systems, triggers, levels and boosts (`/admin/v1/points…`, the
-//! Python SDK's shapes; behaviour.md §10.1). Bodies are stored in the form the file's
-//! definitions use (`catalog::sync`), so one catalog reads both. Definitions from
-//! trophy.toml are read-only here: a request touching one is refused whole with 422.
-//! Items are checked one by one; a bad item becomes an issue and the others go ahead.
+//! Python SDK's shapes; docs/behaviour/admin-api.md#bulk-conventions). Bodies are stored in
+//! the form the file's definitions use (`catalog::sync`), so one catalog reads both.
+//! Definitions from trophy.toml are read-only here: a request touching one is refused whole
+//! with 422. Items are checked one by one; a bad item becomes an issue and the others go
+//! ahead.
 
 use chrono::NaiveDate;
 use rusqlite::params;

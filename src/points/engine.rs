@@ -1,4 +1,4 @@
-//! Evaluating points triggers inside the writer's transaction (behaviour.md §6.2–6.3).
+//! Evaluating points triggers inside the writer's transaction (docs/behaviour/points.md).
 //! A command collects one user's awards in a [`UserPoints`], then [`finish`] updates the
 //! summary counts, queues the webhooks and shapes the response's `points` map.
 
@@ -25,7 +25,8 @@ struct Made {
     award: Persisted,
     trigger: Value,
     boosts: Value,
-    /// user_creation awards do not fire `points.changed` (behaviour.md §6.2).
+    /// user_creation awards do not fire `points.changed`
+    /// (docs/behaviour/points.md#user-creation-triggers).
     quiet: bool,
 }
 
@@ -344,7 +345,7 @@ pub fn on_ticks(
     Ok(())
 }
 
-/// `block_if_out_of_points` (behaviour.md §6.2 Floor): rejects the event, before anything
+/// `block_if_out_of_points` (docs/behaviour/points.md#floor): rejects the event, before anything
 /// is written, when a blocking trigger's deduction would take a system below 0.
 pub fn check_block(
     ctx: &WriteCtx<'_>,

@@ -27,7 +27,7 @@ use crate::writer::WriteCtx;
 pub const TIME_JOB: &str = "points-time-triggers";
 pub const BOOST_JOB: &str = "points-boost-webhooks";
 
-/// Missed ticks paid after a downtime, at most (behaviour.md §6.2).
+/// Missed ticks paid after a downtime, at most (docs/behaviour/points.md#time-triggers).
 pub const CATCH_UP_TICKS: i64 = 24;
 /// Due rows handled per query.
 const BATCH: i64 = 500;

@@ -1,4 +1,4 @@
-//! Points systems (behaviour.md §6, issue #6): triggers of five kinds, boosts, the cap,
+//! Points systems (docs/behaviour/points.md, issue #6): triggers of five kinds, boosts, the cap,
 //! levels, summaries and the points webhooks.
 //!
 //! **Every award is persisted by [`award::persist_award`]** — events, achievement

@@ -1,4 +1,4 @@
-//! The pure rules of points (behaviour.md §6.2–6.4): threshold counting with a best-ever
+//! The pure rules of points (docs/behaviour/points.md): threshold counting with a best-ever
 //! mark, boosts, the cap, levels, the summary ranges and the ticks of time triggers.
 
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};

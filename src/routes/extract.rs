@@ -66,7 +66,7 @@ const APP_WITHOUT_400: &[(Method, &str)] = &[
     (Method::PATCH, "/v1/users/{id}/preferences"),
 ];
 
-/// Whether the operation's spec documents 400 for an unreadable body (behaviour.md §1.4
+/// Whether the operation's spec documents 400 for an unreadable body (docs/behaviour/api.md#errors
 /// prefers 400 for it). Where it does not, the answer is the 422 every operation documents
 /// for invalid input, so a client reading the spec knows every status it can get.
 fn documents_400(method: &Method, pattern: Option<&str>) -> bool {

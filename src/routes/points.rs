@@ -1,5 +1,6 @@
-//! The application API's points routes (behaviour.md §6.4): systems, boosts, levels, the
-//! level and range summaries, and a user's points, boosts and event summary.
+//! The application API's points routes (docs/behaviour/points.md#reading-points): systems,
+//! boosts, levels, the level and range summaries, and a user's points, boosts and event
+//! summary.
 
 use std::sync::Arc;
 

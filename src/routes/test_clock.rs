@@ -1,4 +1,5 @@
-//! `/_test/clock` (interface.md §4): move the clock forward, run what fell due, answer.
+//! `/_test/clock` (docs/interface.md#test-clock): move the clock forward, run what fell
+//! due, answer.
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Duration, Utc};

@@ -31,7 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The spec's `MetricResponse`, plus `status` which the Node SDK requires. Its
 /// `achievements` are the metric's achievements the user can see: active ones they are
-/// eligible for and locked ones they completed, by threshold (behaviour.md §2.4).
+/// eligible for and locked ones they completed, by threshold
+/// (docs/behaviour/users-and-events.md#reading-metrics).
 fn metric_json(
     metric: &Metric,
     current: f64,

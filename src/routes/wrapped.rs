@@ -1,4 +1,4 @@
-//! `GET /users/{id}/wrapped?year=` (behaviour.md §9).
+//! `GET /users/{id}/wrapped?year=` (docs/behaviour/wrapped.md).
 
 use actix_web::{web, HttpResponse};
 use chrono::Datelike;

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-/// All pairs must match (behaviour.md §5.1); an empty filter matches everyone.
+/// All pairs must match (docs/behaviour/achievements.md#filters); an empty filter matches everyone.
 pub fn filters_match(required: &[(String, String)], actual: &BTreeMap<String, String>) -> bool {
     required
         .iter()

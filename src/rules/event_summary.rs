@@ -1,5 +1,6 @@
-//! Event summaries: `GET /users/{id}/metrics/{key}/event-summary` (behaviour.md §2.4), and the
-//! points variant (§6.4), which works the same way on point awards.
+//! Event summaries: `GET /users/{id}/metrics/{key}/event-summary`
+//! (docs/behaviour/users-and-events.md#event-summaries), and the points variant
+//! (docs/behaviour/points.md#reading-points), which works the same way on point awards.
 //!
 //! The caller's side of the contract, for a validated `(tz, aggregation, start, end)`:
 //! 1. `validate_range(start, end)`, answering 422 with the error's message on failure;
@@ -38,7 +39,7 @@ impl Aggregation {
     }
 
     /// Summary weeks start on Monday (ISO), matching the Wrapped example, whatever the streak
-    /// week start is configured to (behaviour.md §2.4).
+    /// week start is configured to (docs/behaviour/users-and-events.md#event-summaries).
     pub fn period_kind(self) -> PeriodKind {
         match self {
             Self::Daily => PeriodKind::Daily,
@@ -76,7 +77,8 @@ impl std::error::Error for SummaryRangeError {}
 ///
 /// "At most 400 days" is read as `endDate - startDate <= 400`, so 2025-01-01..2026-02-05 is
 /// accepted (401 dates counted inclusively) and one more day is not. Equal dates are allowed
-/// even though the spec says "before", because a one-day summary is harmless (§2.4 DECISION).
+/// even though the spec says "before", because a one-day summary is harmless
+/// (docs/behaviour/users-and-events.md#event-summaries).
 pub fn validate_range(start: NaiveDate, end: NaiveDate) -> Result<(), SummaryRangeError> {
     if start > end {
         return Err(SummaryRangeError::StartAfterEnd);

@@ -1,8 +1,9 @@
 //! Conversions between UTC instants and the local calendar dates of a user's time zone.
 //!
-//! Every user-scoped date in the API is a local date in the user's zone (behaviour.md §1.6), while
-//! events and queries are stored and filtered by UTC instant. These functions are the only place
-//! where one is turned into the other, so that DST gaps, folds and skipped days are handled once.
+//! Every user-scoped date in the API is a local date in the user's zone
+//! (docs/behaviour/api.md#time-zones), while events and queries are stored and filtered by
+//! UTC instant. These functions are the only place where one is turned into the other, so
+//! that DST gaps, folds and skipped days are handled once.
 //!
 //! Functions that build an instant return `Option` because the first instant of a local date can
 //! fall outside chrono's representable range for dates within a day of `NaiveDate::MIN`/`MAX`.

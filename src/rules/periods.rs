@@ -1,6 +1,7 @@
 //! Calendar periods (day, week, month) over local dates.
 //!
-//! Streaks (behaviour.md §4.2) and event summaries (§2.4) both cut time into periods of local
+//! Streaks (docs/behaviour/streaks.md#periods) and event summaries
+//! (docs/behaviour/users-and-events.md#event-summaries) both cut time into periods of local
 //! dates; this module only knows about dates, so the caller converts instants with
 //! `local_time::local_date` first.
 //!

@@ -1,4 +1,4 @@
-//! The streak state machine (behaviour.md §4), over period indexes and with no I/O.
+//! The streak state machine (docs/behaviour/streaks.md), over period indexes and with no I/O.
 //!
 //! A period is identified by its `periods::period_index`; consecutive periods differ by 1. The
 //! caller cuts periods in the user's time zone, asks this module what happens, then writes the
@@ -279,9 +279,10 @@ pub fn earn(state: &mut StreakState, amount: u32, max: u32, out: &mut Outcome) -
     granted
 }
 
-/// Restores a streak of `length` (an admin action, behaviour.md §4.7): the streak is alive
-/// through `current`, the periods `fill_from..=current` it had missed are marked covered, and
-/// it counts as started on `started`. Refused (false) unless it makes the streak longer.
+/// Restores a streak of `length` (an admin action, docs/behaviour/streaks.md#restore): the
+/// streak is alive through `current`, the periods `fill_from..=current` it had missed are
+/// marked covered, and it counts as started on `started`. Refused (false) unless it makes
+/// the streak longer.
 pub fn restore(
     state: &mut StreakState,
     length: u32,

@@ -1,5 +1,6 @@
-//! A leaderboard's daily time window (`startTime`/`endTime`, behaviour.md §7.3): only
-//! activity whose local time of day is at or after the start and before the end counts.
+//! A leaderboard's daily time window (`startTime`/`endTime`,
+//! docs/behaviour/leaderboards.md#time-windows): only activity whose local time of day is
+//! at or after the start and before the end counts.
 //!
 //! Trophy's schema describes each bound on its own ("at or after startTime", "before
 //! endTime"), so a window with one bound restricts only that side: `startTime` alone runs

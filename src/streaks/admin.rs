@@ -1,5 +1,5 @@
-//! The Admin API's streak commands (behaviour.md §4.6, §4.7, §10.1, §10.2; request and
-//! response shapes from sdk-compat.md §3): freezes, restore, reset, pauses and settings.
+//! The Admin API's streak commands (docs/behaviour/streaks.md; request and response
+//! shapes from docs/sdk-compat.md#admin-shapes): freezes, restore, reset, pauses and settings.
 //! Each item is applied on its own; what fails becomes an issue, the rest goes ahead.
 
 use chrono::{Datelike, NaiveDate};

@@ -212,7 +212,7 @@ impl UserStreak {
 
     /// Applies, in time order, every settlement and freeze grant due at or before `until`.
     /// At the same instant settlement goes first: freezes are used at midnight and earned
-    /// "up to ten minutes later" (behaviour.md §4.5, §4.6).
+    /// "up to ten minutes later" (docs/behaviour/streaks.md#freezes).
     pub fn advance(&mut self, rules: Rules<'_>, until_ms: i64) {
         for _ in 0..MAX_STEPS {
             let settle_at = self.deadline(rules).filter(|d| *d <= until_ms);
@@ -292,7 +292,8 @@ impl UserStreak {
 
     /// The user now lives in `new_tz` (as of `at_ms`). What ended in the old zone is settled
     /// there; if the move jumps the calendar forward, the periods jumped over are bridged
-    /// for free, so a time-zone change never costs a streak (behaviour.md §4.4 step 6).
+    /// for free, so a time-zone change never costs a streak
+    /// (docs/behaviour/streaks.md#evaluating-an-event).
     pub fn change_zone(&mut self, rules: Rules<'_>, new_tz: Tz, at_ms: i64) {
         if new_tz == self.tz {
             return;
@@ -407,8 +408,8 @@ impl UserStreak {
         raised
     }
 
-    /// Admin restore (behaviour.md §4.7) to `length`, filling the missed periods from
-    /// `fill_from`. Returns false when that would not lengthen the streak.
+    /// Admin restore (docs/behaviour/streaks.md#restore) to `length`, filling the missed
+    /// periods from `fill_from`. Returns false when that would not lengthen the streak.
     pub fn restore(&mut self, rules: Rules<'_>, now_ms: i64, length: u32, fill_from: i64) -> bool {
         let (current, _, today) = rules.period_at(now_ms, self.tz);
         let started = periods_before(today, rules.kind, length.saturating_sub(1));

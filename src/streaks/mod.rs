@@ -1,4 +1,4 @@
-//! Streaks (behaviour.md §4, issue #4): one streak per user, extended by metric events,
+//! Streaks (docs/behaviour/streaks.md, issue #4): one streak per user, extended by metric events,
 //! settled at the end of each period in the user's time zone, with freezes, pauses, days
 //! off, admin restores and resets.
 //!
@@ -54,9 +54,9 @@ fn default_tz(ctx: &WriteCtx<'_>) -> Tz {
     ctx.env.settings.config.server.default_timezone
 }
 
-/// Step 6 of the event pipeline (behaviour.md §4.4): settle what lapsed, add the value to
-/// the current period, start or extend the streak. Every event gets the streak object,
-/// whether or not its metric is a streak metric.
+/// Step 6 of the event pipeline (docs/behaviour/streaks.md#evaluating-an-event): settle
+/// what lapsed, add the value to the current period, start or extend the streak. Every
+/// event gets the streak object, whether or not its metric is a streak metric.
 pub fn on_event(
     ctx: &mut WriteCtx<'_>,
     user: &User,
@@ -142,7 +142,8 @@ pub fn current(
     })
 }
 
-/// A new user: the initial freezes (no webhook, behaviour.md §4.6) and the auto-earn date.
+/// A new user: the initial freezes (no webhook, docs/behaviour/streaks.md#freezes) and the
+/// auto-earn date.
 pub fn on_user_created(ctx: &mut WriteCtx<'_>, user: &User) -> Result<(), ApiError> {
     let Some(def) = ctx.env.settings.streaks.current() else {
         return Ok(());

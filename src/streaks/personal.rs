@@ -1,4 +1,5 @@
-//! Per-user streak conditions (behaviour.md §3.5, 1.21.1 `StreakPreferences`): with
+//! Per-user streak conditions (docs/behaviour/streaks.md#personal-conditions,
+//! 1.21.1 `StreakPreferences`): with
 //! `customizationEnabled` in the streak settings, a user's preferences may replace the
 //! evaluation mode and the metrics with their thresholds. Only the conditions a period is
 //! met by change; frequency, days off and freezes stay the organisation's.

@@ -21,7 +21,7 @@ use crate::error::ApiError;
 use crate::rules::local_time::local_date;
 use crate::rules::periods::{period_containing, period_index};
 
-/// Bounds of `historyPeriods` (behaviour.md §4.3 DECISION: clamp, default 7).
+/// Bounds of `historyPeriods` (docs/behaviour/streaks.md#state-and-responses: clamped, default 7).
 pub const DEFAULT_HISTORY: i64 = 7;
 pub const MAX_HISTORY: i64 = 365;
 

@@ -1,7 +1,8 @@
-//! Rebuilding streaks when the settings change (behaviour.md §4.1: "recompute from event
-//! history if the frequency changes"). Events carry their time and the user's zone at the
-//! time, so each user's streak is replayed event by event through the same engine the live
-//! path uses, with settlements and freeze grants interleaved in time order.
+//! Rebuilding streaks when the settings change
+//! (docs/behaviour/streaks.md#changing-the-settings). Events carry their time and the
+//! user's zone at the time, so each user's streak is replayed event by event through the
+//! same engine the live path uses, with settlements and freeze grants interleaved in time
+//! order.
 //!
 //! What a replay cannot know is lost: admin freeze grants, restores and resets. Pauses are
 //! kept (they live in their own table). No webhooks are sent: nothing happened just now.

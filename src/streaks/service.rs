@@ -205,8 +205,8 @@ fn save(
     Ok(())
 }
 
-/// Queues one webhook per transition (behaviour.md §8.2), unless the user turned streaks
-/// off in their preferences (`streak.enabled: false`).
+/// Queues one webhook per transition (docs/behaviour/webhooks.md#event-types), unless the
+/// user turned streaks off in their preferences (`streak.enabled: false`).
 fn emit_transitions(
     ctx: &mut WriteCtx<'_>,
     rules: Rules<'_>,
@@ -280,10 +280,10 @@ fn emit_transitions(
     Ok(())
 }
 
-/// False when the user's preferences say `streak.enabled: false`. Deviation from
-/// behaviour.md §3.5, which also keeps such a user's streak at 0: as the issue asks, the
-/// streak is still computed (and shown); only its webhooks are silenced, so turning the
-/// preference back on needs no recomputation.
+/// False when the user's preferences say `streak.enabled: false`. Deviation from Trophy
+/// (docs/behaviour/streaks.md#turning-streaks-off), which also keeps such a user's streak
+/// at 0: as the issue asks, the streak is still computed (and shown); only its webhooks are
+/// silenced, so turning the preference back on needs no recomputation.
 fn webhooks_enabled(conn: &Connection, user_id: i64) -> Result<bool, ApiError> {
     let prefs: Value = crate::store::users::preferences(conn, user_id)?;
     Ok(!crate::domain::preferences::streak_disabled(&prefs))

@@ -1,6 +1,7 @@
 //! The streak objects of the API: `BaseStreakResponse` (webhooks), its event variant
 //! `MetricEventStreakResponse`, and `StreakResponse` (`GET /users/{id}/streak`), with the
-//! keys both SDKs require (sdk-compat.md §4: `streakHistory`, `pauses`, `usedPause`).
+//! keys both SDKs require (docs/sdk-compat.md#required-keys-beyond-the-spec:
+//! `streakHistory`, `pauses`, `usedPause`).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -77,7 +78,7 @@ pub struct StreakResponse {
 }
 
 /// The streak when no streak is configured: length 0, the current period filled in
-/// (behaviour.md §4.3), in the daily frequency.
+/// (docs/behaviour/streaks.md#state-and-responses), in the daily frequency.
 pub fn unconfigured(tz: Tz, now: DateTime<Utc>) -> BaseStreak {
     let period = period_containing(local_date(now, tz), period_kind(None));
     BaseStreak {

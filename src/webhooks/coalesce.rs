@@ -1,8 +1,8 @@
-//! Rate-limited event types (behaviour.md §8.2 DECISIONS): leading edge plus trailing
-//! coalesce. The first change for a subject (a user and points system, a leaderboard…)
-//! is emitted at once and opens a window; later changes inside the window are merged into
-//! one pending body, emitted when the window ends; that emission opens the next window,
-//! so a subject never gets more than one webhook per window.
+//! Rate-limited event types (docs/behaviour/webhooks.md#rate-limited-types): leading edge
+//! plus trailing coalesce. The first change for a subject (a user and points system, a
+//! leaderboard…) is emitted at once and opens a window; later changes inside the window are
+//! merged into one pending body, emitted when the window ends; that emission opens the next
+//! window, so a subject never gets more than one webhook per window.
 //!
 //! State lives in `webhook_windows`, written in the caller's transaction like the outbox.
 //! [`WindowFlush`] is the scheduler job that emits pending bodies when windows end. The
@@ -213,9 +213,9 @@ impl Job for WindowFlush {
     }
 }
 
-/// Merges `points.changed` bodies (behaviour.md §8.2 DECISIONS): `points.added` is
-/// summed, `points.awards` concatenated in order, every other field (`points.total`,
-/// `user`, …) takes the latest value.
+/// Merges `points.changed` bodies (docs/behaviour/webhooks.md#rate-limited-types):
+/// `points.added` is summed, `points.awards` concatenated in order, every other field
+/// (`points.total`, `user`, …) takes the latest value.
 pub fn merge_points_changed(acc: &mut Value, next: Value) {
     let (Value::Object(acc), Value::Object(next)) = (acc, next) else {
         return;

@@ -1,5 +1,5 @@
 //! Webhook delivery-log rows are deleted 7 days after they finished (delivered or given
-//! up), as Trophy keeps its delivery logs (behaviour.md §8.1).
+//! up), as Trophy keeps its delivery logs (docs/behaviour/webhooks.md#delivery-log).
 
 use crate::scheduler::FinishedRowsExpiry;
 

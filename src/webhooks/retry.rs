@@ -1,6 +1,6 @@
-//! When a failed delivery is tried again (interface.md §5): exponential backoff from the
-//! endpoint's `initial_backoff_seconds`, doubling, plus up to 10% jitter, for at least
-//! `retry_for_hours` after the row was created; then it is given up.
+//! When a failed delivery is tried again (docs/interface.md#webhook-requests): exponential
+//! backoff from the endpoint's `initial_backoff_seconds`, doubling, plus up to 10% jitter,
+//! for at least `retry_for_hours` after the row was created; then it is given up.
 
 use chrono::{DateTime, Duration, Utc};
 

@@ -2,10 +2,11 @@
 //!
 //! Both schemes use the endpoint's `secret` exactly as written in `trophy.toml`, as its
 //! UTF-8 bytes, for the HMAC key. That is what Trophy documents for `X-Trophy-Signature`
-//! (behaviour.md §8.1). The Standard Webhooks spec would base64-decode a `whsec_` secret
-//! first; we deliberately do not, so one secret string verifies both headers and a
-//! receiver needs no special decoding. Receivers using a Standard Webhooks library must
-//! hand it the secret bytes accordingly (e.g. base64-encode the configured string).
+//! (docs/behaviour/webhooks.md#signatures). The Standard Webhooks spec would base64-decode
+//! a `whsec_` secret first; we deliberately do not, so one secret string verifies both
+//! headers and a receiver needs no special decoding. Receivers using a Standard Webhooks
+//! library must hand it the secret bytes accordingly (e.g. base64-encode the configured
+//! string).
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;

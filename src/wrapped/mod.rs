@@ -1,4 +1,4 @@
-//! Wrapped, the year in review (`GET /users/{id}/wrapped`, behaviour.md §9). The writer
+//! Wrapped, the year in review (`GET /users/{id}/wrapped`, docs/behaviour/wrapped.md). The writer
 //! keeps per-day and per-period aggregates for every source (metric or points system) as
 //! events and awards land, so a review reads a few hundred rows and counts index ranges.
 

@@ -1,6 +1,7 @@
-//! Builds the `WrappedResponse` of one user and year from the aggregates (behaviour.md §9).
-//! Everything is in the user's time zone; the user's own figures come from their day rows,
-//! the percentiles from one index range count per slice and period.
+//! Builds the `WrappedResponse` of one user and year from the aggregates
+//! (docs/behaviour/wrapped.md). Everything is in the user's time zone; the user's own
+//! figures come from their day rows, the percentiles from one index range count per slice
+//! and period.
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
@@ -215,9 +216,9 @@ impl Reader<'_> {
                 points.insert(source.key.clone(), Value::Object(entry));
             }
         }
-        // Every active metric has an entry (behaviour.md §9), so a client can show "0 this
-        // week" without knowing the metric list; a quiet one has no percentile, since that
-        // ranks the users who were active in the period.
+        // Every active metric has an entry (docs/behaviour/wrapped.md#period-contents), so
+        // a client can show "0 this week" without knowing the metric list; a quiet one has
+        // no percentile, since that ranks the users who were active in the period.
         for metric in self.catalog.metrics_for(self.user.tenant_id) {
             if metrics.contains_key(&metric.key) {
                 continue;

@@ -1,6 +1,6 @@
-//! Pure rules of the year in review (behaviour.md §9): how days group into weeks (Monday to
-//! Sunday), months and years, how the most active periods are chosen, and the arithmetic
-//! of `percentChange` and `percentileThisPeriod`.
+//! Pure rules of the year in review (docs/behaviour/wrapped.md): how days group into weeks
+//! (Monday to Sunday), months and years, how the most active periods are chosen, and the
+//! arithmetic of `percentChange` and `percentileThisPeriod`.
 
 use std::collections::BTreeMap;
 

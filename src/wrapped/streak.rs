@@ -1,5 +1,6 @@
 //! `entireYear.longestStreak`: the longest run of covered streak periods inside the year
-//! that has at least one met period, counted only inside the year (behaviour.md §9).
+//! that has at least one met period, counted only inside the year
+//! (docs/behaviour/wrapped.md#longest-streak).
 
 use chrono::NaiveDate;
 use rusqlite::Connection;

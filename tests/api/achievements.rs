@@ -1,4 +1,5 @@
-//! Achievements (behaviour.md §5, §2.2 step 7, §8.2 `achievement.completed`): metric,
+//! Achievements (docs/behaviour/achievements.md,
+//! docs/behaviour/webhooks.md#event-types for `achievement.completed`): metric,
 //! streak, api and composite triggers, user and event attribute filters, statuses, the
 //! reads (`/achievements`, `/users/{id}/achievements`, `/users/{id}/metrics`), the signed
 //! webhook, backdating on activation, and per-tenant rarity.
@@ -676,8 +677,9 @@ user_attributes = { plan = "pro" }
 // SERVER BUG: progress of an event-filtered achievement skips the matching events sent
 // while the user did not meet the user filters (src/achievements/engine.rs
 // `filtered_progress` is only called for eligible users and then adds to a stored sum).
-// behaviour.md §5.2: progress is the sum of values of *all* events matching the filters,
-// as the unfiltered total also counts events sent while the user was not eligible.
+// docs/behaviour/achievements.md#completion: progress is the sum of values of *all* events
+// matching the filters, as the unfiltered total also counts events sent while the user was
+// not eligible.
 #[tokio::test]
 async fn filtered_progress_counts_matching_events_sent_while_the_user_was_not_eligible() {
     let srv = start(&config(PRO_MOBILE)).await;

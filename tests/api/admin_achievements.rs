@@ -1,7 +1,8 @@
-//! `/admin/v1/achievements` (sdk-compat.md §3: AdminAchievement, CreateAchievementRequestItem,
-//! AdminIssue): listing and reading, bulk create with issues, PATCH (activation backdates),
-//! DELETE (archives), file-managed definitions being read-only, and created achievements
-//! taking effect at once and surviving a restart. Uses the harness of `achievements`.
+//! `/admin/v1/achievements` (docs/sdk-compat.md#admin-shapes: AdminAchievement,
+//! CreateAchievementRequestItem, AdminIssue): listing and reading, bulk create with issues,
+//! PATCH (activation backdates), DELETE (archives), file-managed definitions being
+//! read-only, and created achievements taking effect at once and surviving a restart. Uses
+//! the harness of `achievements`.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -653,7 +654,8 @@ async fn creating_an_active_achievement_backdates_users_who_already_qualify() {
 // old filters (the `achievement_progress` row is neither reset nor recomputed on edit or
 // by the backdate the edit triggers), so events matching the *new* filters are added to
 // the sum of events matching the *old* ones and the achievement completes too early.
-// Expected (behaviour.md §5.2): progress = sum of the events matching the current filters.
+// Expected (docs/behaviour/achievements.md#completion): progress = sum of the events
+// matching the current filters.
 #[tokio::test]
 async fn editing_event_filters_counts_only_events_matching_the_new_filters() {
     let srv = start(&config(FILE)).await;

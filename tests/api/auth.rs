@@ -1,4 +1,4 @@
-//! API keys and tenancy (behaviour.md §1.1, §1.3).
+//! API keys and tenancy (docs/behaviour/api.md#authentication, docs/behaviour/api.md#tenancy).
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

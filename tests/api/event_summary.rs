@@ -1,5 +1,6 @@
-//! `GET /v1/users/{id}/metrics/{key}/event-summary` (behaviour.md §2.4), driven by the
-//! test clock. Dates are 2031 (same calendar as 2025; see `helpers::T0`).
+//! `GET /v1/users/{id}/metrics/{key}/event-summary`
+//! (docs/behaviour/users-and-events.md#event-summaries), driven by the test clock. Dates
+//! are 2031 (same calendar as 2025; see `helpers::T0`).
 
 use chrono::{Datelike, NaiveDate, Weekday};
 use reqwest::StatusCode;

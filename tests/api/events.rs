@@ -1,4 +1,4 @@
-//! `POST /v1/metrics/{key}/event` (behaviour.md §2.2).
+//! `POST /v1/metrics/{key}/event` (docs/behaviour/users-and-events.md#recording-an-event).
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -1,5 +1,6 @@
-//! `Idempotency-Key` on events (behaviour.md §2.3): scoped per user and metric, replays
-//! answer 202 and change nothing, failed requests do not consume the key.
+//! `Idempotency-Key` on events (docs/behaviour/users-and-events.md#idempotency): scoped per
+//! user and metric, replays answer 202 and change nothing, failed requests do not consume
+//! the key.
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};

@@ -1,7 +1,7 @@
 //! A user's leaderboard history includes the rank changes other users' events caused
-//! (behaviour.md §7.4), derived at read time: no history row is written for the users an
-//! event moves past. Covers passes, drops from a full board, moves between breakdown
-//! groups, `numEvents` and a restart.
+//! (docs/behaviour/leaderboards.md#history), derived at read time: no history row is
+//! written for the users an event moves past. Covers passes, drops from a full board, moves
+//! between breakdown groups, `numEvents` and a restart.
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};

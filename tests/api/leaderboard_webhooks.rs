@@ -1,7 +1,8 @@
-//! Leaderboard webhooks (behaviour.md §8.2) under the test clock, received by a local HTTP
-//! server: `leaderboard.started` at 10:00 UTC the day before a run, `leaderboard.changed`
-//! and `leaderboard.rank_changed` (coalesced per window) on changes, and
-//! `leaderboard.finished` with the top 10 at 13:00 UTC the day after a run.
+//! Leaderboard webhooks (docs/behaviour/webhooks.md#run-and-boost-timing) under the test
+//! clock, received by a local HTTP server: `leaderboard.started` at 10:00 UTC the day
+//! before a run, `leaderboard.changed` and `leaderboard.rank_changed` (coalesced per
+//! window) on changes, and `leaderboard.finished` with the top 10 at 13:00 UTC the day
+//! after a run.
 
 use serde_json::{json, Value};
 

@@ -1,4 +1,5 @@
-//! Leaderboard time windows (`startTime`/`endTime`, behaviour.md §7.3): only activity at
+//! Leaderboard time windows (`startTime`/`endTime`,
+//! docs/behaviour/leaderboards.md#time-windows): only activity at
 //! or after the start and before the end of the user's local day counts, on metric and
 //! points boards, from trophy.toml and from the Admin API; every `LeaderboardResponse`
 //! carries both keys. Also the `AdminLeaderboard` shape (no nulls where the admin schema

@@ -1,7 +1,7 @@
-//! Leaderboards (behaviour.md §7): metric and streak boards through events, runs across
-//! boundaries and time zones, past runs, capacity, breakdown groups, ties, paging,
-//! history, validation, and ranks rebuilt after a restart. Points boards are tested in
-//! process (`src/leaderboards/tests.rs`); webhooks and the Admin API in
+//! Leaderboards (docs/behaviour/leaderboards.md): metric and streak boards through events,
+//! runs across boundaries and time zones, past runs, capacity, breakdown groups, ties,
+//! paging, history, validation, and ranks rebuilt after a restart. Points boards are tested
+//! in process (`src/leaderboards/tests.rs`); webhooks and the Admin API in
 //! `leaderboard_webhooks.rs` and `leaderboard_admin.rs`.
 
 use reqwest::StatusCode;
@@ -229,7 +229,7 @@ async fn metric_boards_rank_by_value_and_the_event_response_lists_them() {
     assert_eq!(ranks(&page), expect(&[("cat", 2, 3.0)]));
 
     // Ann passes both. Her history has each change of her rank or value, oldest first,
-    // also those others caused: bob and cat passing her (behaviour.md §7.4).
+    // also those others caused: bob and cat passing her (docs/behaviour/leaderboards.md#history).
     event(&app, "2031-03-01T13:00:00Z", json!("ann"), "lessons", 1.0).await;
     let (status, mine) = app.get_json("/v1/users/ann/leaderboards/all-time").await;
     assert_eq!(status, StatusCode::OK, "{mine}");

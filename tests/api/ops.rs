@@ -1,4 +1,4 @@
-//! `/health`, `/openapi.json` and `/metrics` (interface.md §2).
+//! `/health`, `/openapi.json` and `/metrics` (docs/interface.md#url-layout).
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};

@@ -1,4 +1,4 @@
-//! Points systems (issue #6; behaviour.md §6): the five trigger types with their filters,
+//! Points systems (issue #6; docs/behaviour/points.md): the five trigger types with their filters,
 //! the high-water mark, the cap, negative totals and blocked events, boosts across local
 //! midnights, levels with webhooks, time triggers under the test clock, the summaries and
 //! the application routes.

@@ -1,6 +1,6 @@
-//! The Admin API for points (issue #6; sdk-compat.md §3): systems with inline children,
-//! triggers, levels and boosts with the bulk shapes and issues, read-only file
-//! definitions, 404s, and the boost webhooks on their schedule.
+//! The Admin API for points (issue #6; docs/sdk-compat.md#admin-shapes): systems with
+//! inline children, triggers, levels and boosts with the bulk shapes and issues, read-only
+//! file definitions, 404s, and the boost webhooks on their schedule.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -1,4 +1,5 @@
-//! Points reach the features built on them (behaviour.md §7.3, §9): boards ranked by
+//! Points reach the features built on them (docs/behaviour/leaderboards.md#values,
+//! docs/behaviour/wrapped.md): boards ranked by
 //! points move on every path that awards points, and the year in review counts awards.
 
 use reqwest::{Method, StatusCode};

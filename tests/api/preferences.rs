@@ -1,4 +1,4 @@
-//! `GET/PATCH /v1/users/{id}/preferences` (behaviour.md §3.5).
+//! `GET/PATCH /v1/users/{id}/preferences` (docs/behaviour/users-and-events.md#preferences).
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;

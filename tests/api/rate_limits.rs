@@ -1,4 +1,4 @@
-//! `[limits]` (behaviour.md §1.5): token buckets per key, 429 with `Retry-After`.
+//! `[limits]` (docs/behaviour/api.md#rate-limits): token buckets per key, 429 with `Retry-After`.
 
 use reqwest::StatusCode;
 use serde_json::json;

@@ -1,5 +1,5 @@
 //! A body the server cannot read answers a status the 1.21.1 spec documents for the
-//! operation: 400 where the spec lists it (behaviour.md §1.4), else the 422 every
+//! operation: 400 where the spec lists it (docs/behaviour/api.md#errors), else the 422 every
 //! operation lists for invalid input.
 
 use reqwest::{Method, StatusCode};

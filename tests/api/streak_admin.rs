@@ -1,4 +1,5 @@
-//! The Admin API's streak routes (behaviour.md §4.6, §4.7, §10; sdk-compat.md §3):
+//! The Admin API's streak routes (docs/behaviour/streaks.md,
+//! docs/behaviour/admin-api.md#streak-routes, docs/sdk-compat.md#admin-shapes):
 //! freezes, restore, reset, pauses and settings.
 
 use reqwest::{Method, StatusCode};

@@ -1,4 +1,5 @@
-//! Per-user streak conditions (issue #17 item 3; behaviour.md §3.5, 1.21.1
+//! Per-user streak conditions (issue #17 item 3;
+//! docs/behaviour/streaks.md#personal-conditions, 1.21.1
 //! `StreakPreferences`): turned on by `customizationEnabled` (trophy.toml or the Admin
 //! API), set in `PATCH /users/{id}/preferences`, used by the user's next events.
 

@@ -1,4 +1,4 @@
-//! Streaks (behaviour.md §4): evaluation on events, settlement at the user's local period
+//! Streaks (docs/behaviour/streaks.md): evaluation on events, settlement at the user's local period
 //! boundaries, freezes, days off, time zones, the reads, and the streak webhooks (read from
 //! the `webhook_outbox` table). Every test drives time with the test clock.
 

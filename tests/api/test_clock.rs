@@ -1,4 +1,4 @@
-//! `/_test/clock` (interface.md §4).
+//! `/_test/clock` (docs/interface.md#test-clock).
 
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};

@@ -1,4 +1,5 @@
-//! `GET /v1/users/{id}/metrics` and `/v1/users/{id}/metrics/{key}` (behaviour.md §2.4).
+//! `GET /v1/users/{id}/metrics` and `/v1/users/{id}/metrics/{key}`
+//! (docs/behaviour/users-and-events.md#reading-metrics).
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -1,4 +1,5 @@
-//! `POST /v1/users`, `GET/PUT/PATCH /v1/users/{id}` (behaviour.md §3.1–3.2).
+//! `POST /v1/users`, `GET/PUT/PATCH /v1/users/{id}`
+//! (docs/behaviour/users-and-events.md#upsert-rules).
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -554,8 +555,9 @@ async fn malformed_bodies_and_wrong_types_are_400_and_write_nothing() {
     }
 }
 
-/// `updated` moves on every upsert, an event included (behaviour.md §3.2), although an
-/// event that changes no field no longer rewrites the user's row.
+/// `updated` moves on every upsert, an event included
+/// (docs/behaviour/users-and-events.md#upsert-rules), although an event that changes no
+/// field no longer rewrites the user's row.
 #[tokio::test]
 async fn updated_moves_with_each_event_even_when_no_field_changes() {
     let app = spawn_app(CONFIG).await;

@@ -1,5 +1,6 @@
-//! Webhook delivery (issue #3; interface.md §5): signing, retries with backoff under the
-//! test clock, restarts, subscriptions, rollback, coalescing, and the admin delivery log.
+//! Webhook delivery (issue #3; docs/interface.md#webhook-requests): signing, retries with
+//! backoff under the test clock, restarts, subscriptions, rollback, coalescing, and the
+//! admin delivery log.
 //!
 //! No feature emits events yet, so the tests emit through the writer, as features do:
 //! a small `Command` calling `trophyd::webhooks::emit`. The receiver is a real HTTP

@@ -1,4 +1,5 @@
-//! `/admin/v1/achievements` (shapes from the Python SDK; sdk-compat.md §3).
+//! `/admin/v1/achievements` (shapes from the Python SDK;
+//! docs/sdk-compat.md#admin-shapes).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 

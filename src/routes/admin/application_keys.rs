@@ -1,4 +1,4 @@
-//! `/admin/v1/application-api-keys`: per-user keys (behaviour.md §10.2).
+//! `/admin/v1/application-api-keys`: per-user keys (docs/behaviour/admin-api.md#application-keys).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 

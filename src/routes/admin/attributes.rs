@@ -1,4 +1,4 @@
-//! `/admin/v1/attributes` (sdk-compat.md §3: AdminAttribute).
+//! `/admin/v1/attributes` (docs/sdk-compat.md#admin-shapes; Python `AdminAttribute`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 

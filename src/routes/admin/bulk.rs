@@ -1,6 +1,7 @@
-//! Conventions every bulk admin route shares (behaviour.md §10.1): at most 100 items,
-//! `{created|updated|deleted, issues}`, 201 when something was created, `?ids=` lists,
-//! and `limit`/`skip` paging.
+//! Conventions every bulk admin route shares
+//! (docs/behaviour/admin-api.md#bulk-conventions): at most 100 items,
+//! `{created|updated|deleted, issues}`, 201 when something was created, `?ids=` lists, and
+//! `limit`/`skip` paging.
 
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;

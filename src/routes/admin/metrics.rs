@@ -1,4 +1,5 @@
-//! `/admin/v1/metrics` and `POST /admin/v1/metrics/events` (sdk-compat.md §3).
+//! `/admin/v1/metrics` and `POST /admin/v1/metrics/events`
+//! (docs/sdk-compat.md#admin-shapes, docs/behaviour/admin-api.md#batch-events).
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
 //! `/admin/v1/points…`: systems, triggers, levels and boosts (shapes from the Python SDK;
-//! sdk-compat.md §3). Writes go through `points::admin`.
+//! docs/sdk-compat.md#admin-shapes). Writes go through `points::admin`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;

@@ -35,8 +35,9 @@ async fn update(
     Ok(HttpResponse::Ok().json(merged))
 }
 
-/// One server is one environment (behaviour.md §1.2: data is isolated per environment, and
-/// a trophyd deployment holds exactly one), so the list has a single production entry.
+/// One server is one environment (docs/behaviour/api.md#environments: data is isolated per
+/// environment, and a trophyd deployment holds exactly one), so the list has a single
+/// production entry.
 /// Its priority is 1 because the SDK's `AdminEnvironment` documents "Production is always 1".
 async fn environments() -> HttpResponse {
     HttpResponse::Ok().json(json!([{ "name": "Production", "key": "production", "priority": 1 }]))

@@ -1,4 +1,5 @@
-//! `/admin/v1/streaks/...`: freezes, restore, reset, pauses and settings (sdk-compat.md §3).
+//! `/admin/v1/streaks/...`: freezes, restore, reset, pauses and settings
+//! (docs/sdk-compat.md#admin-shapes).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;

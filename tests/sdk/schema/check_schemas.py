@@ -65,7 +65,8 @@ STATUS_NOT_IN_SPEC: Dict[Tuple[str, str, str, str], Tuple[str, str]] = {
     ("app", "POST", "/metrics/{key}/event", "202"): (
         "201",
         "an idempotent replay answers 202 Accepted with the EventResponse body (Trophy's "
-        "idempotency docs, behaviour.md §2.3); the spec lists only 201",
+        "idempotency docs, docs/behaviour/users-and-events.md#idempotency); the spec lists "
+        "only 201",
     ),
 }
 
@@ -76,7 +77,7 @@ ACCEPTED_DEVIATIONS: List[Tuple[str, str]] = [
         r"(^\$\.rankings\[\d+\]\.value|^\$\.(previousValue|value)|\.history\[\d+\]\.(previousValue|value)"
         r"|\.leaderboards\.[^.]+\.(previousValue|value))$",
         "a leaderboard ranked by a metric with fractional values carries the fractional sum: "
-        "behaviour.md §7.3 DECISION (integer when whole, a plain number otherwise)",
+        "docs/behaviour/leaderboards.md#values (integer when whole, a plain number otherwise)",
     ),
 ]
 
@@ -346,7 +347,7 @@ class Server:
         except urllib.error.HTTPError as e:
             return e.code, e.read(), e.headers.get("Content-Type", "")
 
-    # the test clock (interface.md §4), plain HTTP with the admin key
+    # the test clock (docs/interface.md#test-clock), plain HTTP with the admin key
     def clock(self) -> dt.datetime:
         status, raw, _ = self.http("GET", "/_test/clock", key=self.admin_key)
         if status != 200:
