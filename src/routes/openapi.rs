@@ -1,6 +1,7 @@
 use actix_web::HttpResponse;
 
-/// The Trophy application spec (1.8.0) this server implements.
+/// The API this server serves (`assets/openapi.json`); `tests/api/openapi.rs` fails when
+/// it and the registered routes disagree.
 const SPEC: &str = include_str!("../../assets/openapi.json");
 
 pub async fn openapi() -> HttpResponse {

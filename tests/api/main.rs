@@ -26,6 +26,7 @@ mod leaderboard_windows;
 mod leaderboards;
 mod mailer;
 mod notifications;
+mod openapi;
 mod ops;
 mod overflow;
 mod points;

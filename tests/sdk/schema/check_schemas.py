@@ -13,6 +13,10 @@ checks each answer:
   `date`, `date-time` and `uuid`; extra properties pass only where the schema allows them, which
   JSON Schema does unless `additionalProperties` says otherwise).
 
+Every answer is also checked against trophyd's own document (`assets/openapi.json`, the one
+served at /openapi.json), with no deviation forgiven: there it must be documented and match
+exactly. These are the `openapi.json ...` tests, one per operation called.
+
 Documented error answers are checked too where they are cheap (401 without a key, 404 for an
 unknown user or id, 400/422 for a bad body).
 
@@ -21,7 +25,7 @@ step that breaks (an unexpected status, say) fails its `flow` test and the opera
 reach show up in the `coverage` test, which fails when an operation of the specs was never
 called with a request meant to succeed (bar the short ALLOWED_UNCOVERED list, each with a reason).
 
-    check_schemas.py --single URL [--multi URL] [--specs DIR] [-v]
+    check_schemas.py --single URL [--multi URL] [--specs DIR] [--document FILE] [-v]
 
 Keys default to the ones in tests/sdk/trophy.toml and trophy-multi.toml; both servers need
 --test-clock. The specs come from --specs, $TROPHY_SPECS, or tests/sdk/schema/specs (Trophy's published 1.21.1 files).
@@ -192,6 +196,44 @@ def pointer(*parts: str) -> str:
     """A URI fragment for a JSON pointer into the spec (`~` and `/` escaped, then %-quoted)."""
     escaped = [p.replace("~", "~0").replace("/", "~1") for p in parts]
     return "#" + urllib.parse.quote("/" + "/".join(escaped), safe="/~")
+
+
+class Document:
+    """trophyd's own OpenAPI document: full paths (/v1/..., /admin/v1/...), one file."""
+
+    URI = "urn:trophyd:openapi"
+
+    def __init__(self, path: str):
+        with open(path, encoding="utf-8") as f:
+            self.doc = openapi_to_json_schema(json.load(f))
+        self.registry: Registry = Registry().with_resource(
+            self.URI, Resource.from_contents(self.doc, default_specification=DRAFT202012)
+        )
+        self.validators: Dict[str, Draft202012Validator] = {}
+
+    def problems(self, method: str, template: str, status: int, raw: bytes, ctype: str, parsed: Any) -> List[str]:
+        op = self.doc["paths"].get(template, {}).get(method.lower())
+        if op is None:
+            return [f"{method} {template} is not in the document"]
+        resp = op.get("responses", {}).get(str(status))
+        if resp is None:
+            return [f"HTTP {status} is not documented (documented: {', '.join(sorted(op.get('responses', {})))}); "
+                    f"body {shorten(raw.decode(errors='replace'), 160)}"]
+        content = resp.get("content") or {}
+        if "application/json" not in content:
+            return [] if not raw.strip() or content else [f"HTTP {status} documents no body, got {shorten(raw.decode(errors='replace'), 120)}"]
+        if "json" not in ctype:
+            return [f"Content-Type is {ctype!r}, not application/json"]
+        ref = self.URI + pointer("paths", template, method.lower(), "responses", str(status), "content",
+                                 "application/json", "schema")
+        v = self.validators.get(ref)
+        if v is None:
+            v = Draft202012Validator({"$ref": ref}, registry=self.registry, format_checker=FORMATS)
+            self.validators[ref] = v
+        errors = list(v.iter_errors(parsed))
+        if errors:
+            return [f"HTTP {status} body does not match the schema:"] + ["  " + line for line in describe_errors(errors)]
+        return []
 
 
 class Operation:
@@ -375,8 +417,10 @@ class Exchange:
 
 
 class Checker:
-    def __init__(self, specs: Specs, verbose: bool):
+    def __init__(self, specs: Specs, verbose: bool, document: Optional[Document] = None):
         self.specs = specs
+        self.document = document
+        self.doc_exchanges: Dict[Tuple[str, str], List[Exchange]] = {}
         self.verbose = verbose
         self.exchanges: Dict[Tuple[str, str, str], List[Exchange]] = {}
         self.extra_exchanges: Dict[Tuple[str, str, str], List[Exchange]] = {}
@@ -465,6 +509,13 @@ class Checker:
                 problems.extend("  " + line for line in describe_errors(errors))
         elif documented and schema_ref is None and raw.strip() and not problems:
             problems.append(f"HTTP {status} documents no body, got {shorten(raw.decode(errors='replace'), 120)}")
+
+        if self.document is not None:
+            full = prefix + template
+            self.doc_exchanges.setdefault((method, full), []).append(Exchange(
+                server.name, label, status, meant_to_succeed,
+                self.document.problems(method, full, status, raw, ctype, parsed),
+            ))
 
         record = self.extra_exchanges if extra else self.exchanges
         record.setdefault((api, method, template), []).append(
@@ -907,11 +958,13 @@ def main(argv: List[str]) -> int:
     p.add_argument("--multi-api-key", default=env("TROPHY_SDK_MULTI_API_KEY", "tr_sdk_multi_api_key"))
     p.add_argument("--multi-admin-key", default=env("TROPHY_SDK_MULTI_ADMIN_KEY", "tr_sdk_multi_admin_key"))
     p.add_argument("--specs", default=None, help="directory holding the two 1.21.1 spec files")
+    p.add_argument("--document", default=os.path.join(ROOT, "assets", "openapi.json"),
+                   help="trophyd's OpenAPI document, also checked (default: assets/openapi.json)")
     p.add_argument("-v", dest="verbose", action="store_true", help="print every request")
     args = p.parse_args(argv)
 
     specs = Specs(find_specs(args.specs))
-    checker = Checker(specs, args.verbose)
+    checker = Checker(specs, args.verbose, Document(args.document))
     single = Server("single", args.single, args.single_api_key, args.single_admin_key)
     multi = Server("multi", args.multi, args.multi_api_key, args.multi_admin_key) if args.multi else None
     ctx = Ctx(checker, single, multi)
@@ -973,6 +1026,15 @@ def main(argv: List[str]) -> int:
             lines.append(f"{e.server}: {e.label} -> {e.status}")
             lines.extend("  " + problem for problem in e.problems)
         report(not bad, f"{key[1]} {SPEC_FILES[key[0]][1]}{key[2]} (SDK 1.27.0 shape, not in 1.21.1)", lines)
+
+    for (method, template), exchanges in sorted(checker.doc_exchanges.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        bad = [e for e in exchanges if e.problems]
+        lines = []
+        for e in bad:
+            lines.append(f"{e.server}: {e.label} -> {e.status}")
+            lines.extend("  " + problem for problem in e.problems)
+        statuses = sorted({str(e.status) for e in exchanges})
+        report(not bad, f"openapi.json {method} {template} ({len(exchanges)} calls, HTTP {'/'.join(statuses)})", lines)
 
     stale = [f"{k[1]} {SPEC_FILES[k[0]][1]}{k[2]}" for k in ALLOWED_UNCOVERED if k not in specs.ops]
     report(not uncovered and not stale, f"coverage ({len(specs.ops)} operations in the 1.21.1 specs)",
