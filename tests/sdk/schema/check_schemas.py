@@ -948,6 +948,16 @@ def find_specs(arg: Optional[str]) -> str:
     )
 
 
+def failed_exchanges(exchanges):
+    """The exchanges with problems, and the report lines that name them."""
+    bad = [e for e in exchanges if e.problems]
+    lines = []
+    for e in bad:
+        lines.append(f"{e.server}: {e.label} -> {e.status}")
+        lines.extend("  " + problem for problem in e.problems)
+    return bad, lines
+
+
 def main(argv: List[str]) -> int:
     env = os.environ.get
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -1011,28 +1021,16 @@ def main(argv: List[str]) -> int:
             if key not in ALLOWED_UNCOVERED:
                 uncovered.append(op.name)
             continue
-        bad = [e for e in exchanges if e.problems]
-        lines = []
-        for e in bad:
-            lines.append(f"{e.server}: {e.label} -> {e.status}")
-            lines.extend("  " + problem for problem in e.problems)
+        bad, lines = failed_exchanges(exchanges)
         statuses = sorted({str(e.status) for e in exchanges})
         report(not bad, f"{op.name} ({len(exchanges)} calls, HTTP {'/'.join(statuses)})", lines)
 
     for key, exchanges in checker.extra_exchanges.items():
-        bad = [e for e in exchanges if e.problems]
-        lines = []
-        for e in bad:
-            lines.append(f"{e.server}: {e.label} -> {e.status}")
-            lines.extend("  " + problem for problem in e.problems)
+        bad, lines = failed_exchanges(exchanges)
         report(not bad, f"{key[1]} {SPEC_FILES[key[0]][1]}{key[2]} (SDK 1.27.0 shape, not in 1.21.1)", lines)
 
     for (method, template), exchanges in sorted(checker.doc_exchanges.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        bad = [e for e in exchanges if e.problems]
-        lines = []
-        for e in bad:
-            lines.append(f"{e.server}: {e.label} -> {e.status}")
-            lines.extend("  " + problem for problem in e.problems)
+        bad, lines = failed_exchanges(exchanges)
         statuses = sorted({str(e.status) for e in exchanges})
         report(not bad, f"openapi.json {method} {template} ({len(exchanges)} calls, HTTP {'/'.join(statuses)})", lines)
 
