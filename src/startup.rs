@@ -8,7 +8,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::{from_fn, Condition, Logger};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{from_fn, Condition, ErrorHandlers, Logger};
 use actix_web::{web, App, HttpServer};
 use chrono::{DateTime, Utc};
 
@@ -119,6 +120,10 @@ impl Application {
             log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(ErrorHandlers::new().handler(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    crate::routes::method_not_allowed,
+                ))
                 .wrap(from_fn(crate::routes::guard))
                 .wrap(from_fn(crate::routes::record_request))
                 // The access log renders every request before `log` filters it, so it is

@@ -69,6 +69,20 @@ pub async fn not_found() -> Result<actix_web::HttpResponse, crate::error::ApiErr
     Err(crate::error::ApiError::not_found("Not found"))
 }
 
+/// Routing answers a method a path does not take with an empty 405; every error of this API
+/// has an `{"error": ...}` body, so that one gets one too.
+pub fn method_not_allowed<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    let (req, _) = res.into_parts();
+    let res = actix_web::HttpResponse::MethodNotAllowed().json(serde_json::json!({
+        "error": format!("Method {} is not allowed on {}", req.method(), req.path())
+    }));
+    Ok(actix_web::middleware::ErrorHandlerResponse::Response(
+        actix_web::dev::ServiceResponse::new(req, res).map_into_right_body(),
+    ))
+}
+
 /// Counts every request by route pattern and status for `/metrics`.
 pub async fn record_request(
     req: actix_web::dev::ServiceRequest,

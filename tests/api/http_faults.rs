@@ -237,3 +237,15 @@ async fn error_messages_repeat_only_the_start_of_long_input() {
     assert!(message.contains("k0009 and 990 more"), "{message}");
     assert_eq!(app.count("SELECT count(*) FROM users"), 0);
 }
+
+#[tokio::test]
+async fn a_method_a_route_does_not_take_answers_405_with_an_error_body() {
+    let app = spawn_app(CONFIG).await;
+    let resp = app
+        .admin_request(Method::PUT, "/admin/v1/attributes")
+        .send()
+        .await
+        .expect("request");
+    let message = assert_error(resp, StatusCode::METHOD_NOT_ALLOWED).await;
+    assert!(message.contains("PUT"), "{message}");
+}
