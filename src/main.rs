@@ -151,10 +151,11 @@ fn import(cli: &Cli, what: &Import) -> ExitCode {
     };
     let seconds = report.elapsed.as_secs_f64();
     println!(
-        "imported {} {noun} from {} records in {seconds:.1} s ({:.0} {noun}/s); {} already there",
+        "imported {} {noun} from {} records in {seconds:.1} s ({:.0} {noun}/s), {} transactions; {} already there",
         report.applied,
         report.records,
         report.applied as f64 / seconds.max(1e-9),
+        report.transactions,
         report.replayed,
     );
     println!("writer: {}", report.writer_cost());

@@ -6,9 +6,10 @@
 //! around the whole run (`Command::OWN_SAVEPOINT`): an error that is not about a line
 //! fails the run's batch, and the import stops with nothing of that run applied.
 //!
-//! A run of events stops before the first one at or after the time timed work falls due
-//! (the scheduler's next job, or a due hint an event of this run just left), so the
-//! driver can run that work first, as the live server would have between those events.
+//! The timed work that falls due between two events of a run (streak settlement,
+//! leaderboard runs, boosts) runs between them, inside the run's transaction, with the
+//! scheduler's jobs lent to the command ([`InlineJobs`]), as the live server would have run
+//! it between those events. So a run is as long as the driver makes it.
 
 use chrono::{DateTime, Utc};
 use rusqlite::params;
@@ -17,6 +18,7 @@ use super::record_event::RecordEvent;
 use super::upsert_user::{Missing, UpsertUser};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
+use crate::scheduler::InlineJobs;
 use crate::writer::{Command, WriteCtx};
 
 #[derive(Clone)]
@@ -33,8 +35,8 @@ pub struct ImportedEvent {
 pub struct ImportEvents {
     /// In time order.
     pub events: Vec<ImportedEvent>,
-    /// When the scheduler's next job falls due.
-    pub due: Option<DateTime<Utc>>,
+    /// The scheduler's jobs, run as they fall due between events.
+    pub jobs: InlineJobs,
     /// The database's present when the import began: an earlier event is history the
     /// state has moved past, refused unless it is a replay of one already applied.
     pub present: Option<DateTime<Utc>>,
@@ -50,8 +52,8 @@ pub struct ImportOutcome {
     pub replayed: usize,
     /// Line and reason.
     pub refused: Vec<(u64, String)>,
-    /// The events after the stop, to send again once the timed work has run.
-    pub rest: Vec<ImportedEvent>,
+    /// The jobs with the due times the run left, for the scheduler to take back.
+    pub jobs: Option<InlineJobs>,
 }
 
 /// Errors that are about the line, not the database: the line is refused and the import
@@ -73,24 +75,14 @@ impl Command for ImportEvents {
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<ImportOutcome, ApiError> {
         let mut outcome = ImportOutcome::default();
-        let mut consumed = 0u64;
+        let mut jobs = self.jobs;
         let mut dealt = None;
-        let mut events = self.events.into_iter();
-        while let Some(item) = events.next() {
-            let hint = ctx.env.due_hints.earliest();
-            let stop = match (self.due, hint) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            if consumed > 0 && stop.is_some_and(|stop| item.at >= stop) {
-                outcome.rest = std::iter::once(item).chain(events).collect();
-                break;
-            }
-            consumed += 1;
+        for item in self.events {
             dealt = Some(item.position + 1);
+            ctx.now = item.at;
+            jobs.run_due(ctx, item.at)?;
             let late = self.present.filter(|present| item.at < *present);
             let applied = ctx.nested(|ctx| {
-                ctx.now = item.at;
                 let out = item.event.apply(ctx)?;
                 match late {
                     Some(present) if !out.replayed => Err(ApiError::unprocessable(format!(
@@ -109,6 +101,7 @@ impl Command for ImportEvents {
                 Err(e) => return Err(e),
             }
         }
+        outcome.jobs = Some(jobs);
         if let Some(dealt) = dealt {
             ctx.conn
                 .prepare_cached(

@@ -32,6 +32,18 @@ const BUSY_TIMEOUT_MS: u32 = 5_000;
 /// pages still fit.
 const WRITER_CACHE_KIB: u32 = 16 * 1024;
 
+/// The writer's page cache under `trophyd import`: its runs of thousands of events dirty
+/// tens of thousands of pages a transaction, which should stay in memory until COMMIT
+/// rather than be read back from the file (a quarter of an import's time went to `pread`
+/// at 16 MiB). The walk `WRITER_CACHE_KIB` is about costs once a commit, and an import
+/// commits once per run.
+const IMPORT_CACHE_KIB: u32 = 512 * 1024;
+
+/// Gives the write connection the page cache of an import.
+pub fn widen_cache_for_import(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!("PRAGMA cache_size = -{IMPORT_CACHE_KIB};"))
+}
+
 /// Opens the single write connection: WAL, the configured fsync policy, foreign keys,
 /// and automatic checkpoints switched off because `CheckpointPolicy` runs them.
 pub fn open_writer(path: &Path, durability: Durability) -> rusqlite::Result<Connection> {

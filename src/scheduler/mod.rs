@@ -62,6 +62,7 @@ impl DueHints {
     }
 }
 
+#[derive(Clone)]
 struct Entry {
     job: Arc<dyn Job>,
     /// None until the job has run once: every job runs at start to catch up.
@@ -116,7 +117,7 @@ impl Scheduler {
         let mut failed = vec![false; entries.len()];
         let mut first_error = None;
         loop {
-            self.apply_hints(&mut entries);
+            apply_hints(&self.hints, &mut entries);
             let Some((index, until)) = plan(&entries, &failed, now) else {
                 break;
             };
@@ -129,18 +130,7 @@ impl Scheduler {
                 })
                 .await;
             match result {
-                Ok(Some(next)) if next > until => entries[index].next_due = Some(next),
-                Ok(Some(_)) => {
-                    // The job applied everything up to `until` yet says it is due again by
-                    // then. Running it again at once could spin (two such jobs would take
-                    // turns a millisecond apart), so it waits for the next call.
-                    log::warn!(
-                        "job {} reported itself due at or before {until}; deferred",
-                        job.name()
-                    );
-                    entries[index].next_due = Some(now + Duration::milliseconds(1));
-                }
-                Ok(None) => entries[index].next_due = Some(DateTime::<Utc>::MAX_UTC),
+                Ok(next) => entries[index].next_due = Some(next_due(job.name(), next, until, now)),
                 Err(e) => {
                     log::error!("scheduled job {} failed: {e}", job.name());
                     failed[index] = true;
@@ -151,23 +141,25 @@ impl Scheduler {
         first_error.map_or(Ok(()), Err)
     }
 
-    fn apply_hints(&self, entries: &mut [Entry]) {
-        for (name, at) in self.hints.take() {
-            match entries.iter_mut().find(|e| e.job.name() == name) {
-                Some(entry) => {
-                    if let Some(due) = entry.next_due.as_mut() {
-                        *due = (*due).min(at);
-                    }
-                }
-                None => log::warn!("due hint for unknown job {name}"),
-            }
+    /// Hands the jobs and their due times to one writer command that runs them itself
+    /// ([`InlineJobs::run_due`]); [`Scheduler::resume`] takes them back.
+    pub async fn lend(&self) -> InlineJobs {
+        let mut entries = self.entries.lock().await;
+        apply_hints(&self.hints, &mut entries);
+        InlineJobs {
+            entries: entries.clone(),
         }
+    }
+
+    /// Takes back the jobs lent to a command that committed, with the due times it left.
+    pub async fn resume(&self, jobs: InlineJobs) {
+        *self.entries.lock().await = jobs.entries;
     }
 
     /// The earliest time any job is due, for the background loop's sleep.
     pub async fn next_due(&self) -> Option<DateTime<Utc>> {
         let mut entries = self.entries.lock().await;
-        self.apply_hints(&mut entries);
+        apply_hints(&self.hints, &mut entries);
         entries
             .iter()
             .map(|e| e.next_due.unwrap_or(DateTime::<Utc>::MIN_UTC))
@@ -175,15 +167,74 @@ impl Scheduler {
     }
 }
 
+/// The scheduler's jobs, lent to a writer command that runs the timed work falling due
+/// between the things it applies, inside its own transaction: `trophyd import` applies
+/// history in runs of thousands of events that way rather than stopping at every due time.
+/// A copy: a command rolled back leaves the scheduler's own due times as they were.
+#[derive(Clone)]
+pub struct InlineJobs {
+    entries: Vec<Entry>,
+}
+
+impl InlineJobs {
+    /// Runs every job due at or before `now`, earliest first, inside `ctx`, as
+    /// [`Scheduler::run_due`] would. A job's error fails the command.
+    pub fn run_due(&mut self, ctx: &mut WriteCtx<'_>, now: DateTime<Utc>) -> Result<(), ApiError> {
+        loop {
+            apply_hints(&ctx.env.due_hints, &mut self.entries);
+            let Some((index, until)) = plan(&self.entries, &[], now) else {
+                return Ok(());
+            };
+            let job = self.entries[index].job.clone();
+            let next = job.run(ctx, until)?;
+            self.entries[index].next_due = Some(next_due(job.name(), next, until, now));
+        }
+    }
+}
+
+fn apply_hints(hints: &DueHints, entries: &mut [Entry]) {
+    for (name, at) in hints.take() {
+        match entries.iter_mut().find(|e| e.job.name() == name) {
+            Some(entry) => {
+                if let Some(due) = entry.next_due.as_mut() {
+                    *due = (*due).min(at);
+                }
+            }
+            None => log::warn!("due hint for unknown job {name}"),
+        }
+    }
+}
+
+/// When a job that ran up to `until` (at `now`) is next due, from what it reported.
+fn next_due(
+    name: &str,
+    reported: Option<DateTime<Utc>>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    match reported {
+        Some(next) if next > until => next,
+        Some(_) => {
+            // The job applied everything up to `until` yet says it is due again by then.
+            // Running it again at once could spin (two such jobs would take turns a
+            // millisecond apart), so it waits for the next call.
+            log::warn!("job {name} reported itself due at or before {until}; deferred");
+            now + Duration::milliseconds(1)
+        }
+        None => DateTime::<Utc>::MAX_UTC,
+    }
+}
+
 /// Which job runs next and up to when: the earliest due one (jobs that never ran count
 /// as due first), run up to the earliest due time of any other job, or `now`. Jobs that
 /// never ran have no known due time, so they do not bound the others: at start each job
-/// runs once, up to `now`.
+/// runs once, up to `now`. `failed` marks jobs to pass over (shorter than `entries`: the
+/// rest are not failed).
 fn plan(entries: &[Entry], failed: &[bool], now: DateTime<Utc>) -> Option<(usize, DateTime<Utc>)> {
     let index = entries
         .iter()
         .enumerate()
-        .filter(|(i, _)| !failed[*i])
+        .filter(|(i, _)| !failed.get(*i).copied().unwrap_or(false))
         .filter_map(|(i, e)| match e.next_due {
             None => Some((i, DateTime::<Utc>::MIN_UTC)),
             Some(t) if t <= now => Some((i, t)),
@@ -194,7 +245,7 @@ fn plan(entries: &[Entry], failed: &[bool], now: DateTime<Utc>) -> Option<(usize
     let until = entries
         .iter()
         .enumerate()
-        .filter(|(i, _)| *i != index && !failed[*i])
+        .filter(|(i, _)| *i != index && !failed.get(*i).copied().unwrap_or(false))
         .filter_map(|(_, e)| e.next_due)
         .filter(|t| *t <= now)
         .min()

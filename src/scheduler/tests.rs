@@ -221,3 +221,64 @@ async fn a_hint_brings_a_job_forward() {
     s.run_due(t(100)).await.unwrap();
     assert_eq!(taken(&log), vec![("idle", t(100))]);
 }
+
+/// Runs lent jobs due at each of `times` inside one writer command.
+struct Between {
+    jobs: super::InlineJobs,
+    times: Vec<DateTime<Utc>>,
+}
+
+impl crate::writer::Command for Between {
+    type Output = super::InlineJobs;
+
+    fn apply(mut self, ctx: &mut WriteCtx<'_>) -> Result<Self::Output, ApiError> {
+        for at in self.times {
+            ctx.now = at;
+            self.jobs.run_due(ctx, at)?;
+        }
+        Ok(self.jobs)
+    }
+}
+
+#[tokio::test]
+async fn lent_jobs_run_in_one_command_as_run_due_would_and_come_back() {
+    let log = Log::default();
+    let hints = DueHints::default();
+    let writer = writer(&hints);
+    let s = Scheduler::new(
+        writer.clone(),
+        hints.clone(),
+        vec![
+            Arc::new(Periodic {
+                name: "a",
+                first: t(0),
+                period: Duration::seconds(30),
+                log: log.clone(),
+            }),
+            Arc::new(Fixed {
+                name: "hinted",
+                answer: Ok(None),
+                log: log.clone(),
+            }),
+        ],
+    );
+    s.run_due(t(0)).await.unwrap();
+    taken(&log);
+    // A hint left while the jobs are lent (by an event of the command, say) is seen at
+    // the next step of the same command.
+    hints.due_by("hinted", t(50));
+    let jobs = s.lend().await;
+    let jobs = writer
+        .execute(Between {
+            jobs,
+            times: vec![t(10), t(40), t(70)],
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        taken(&log),
+        vec![("a", t(40)), ("hinted", t(60)), ("a", t(70))]
+    );
+    s.resume(jobs).await;
+    assert_eq!(s.next_due().await, Some(t(90)));
+}
