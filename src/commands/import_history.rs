@@ -76,6 +76,8 @@ impl Command for ImportEvents {
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<ImportOutcome, ApiError> {
         let mut outcome = ImportOutcome::default();
         let mut jobs = self.jobs;
+        // The events' responses are not read.
+        ctx.views = false;
         let mut dealt = None;
         for item in self.events {
             dealt = Some(item.position + 1);

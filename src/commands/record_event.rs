@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::upsert_user::{upsert, Touch};
+use super::upsert_user::{upsert_found, Touch};
 use crate::achievements::engine as achievements;
 use crate::catalog::Metric;
 use crate::domain::number::check_finite;
@@ -65,11 +65,10 @@ impl Command for RecordEvent {
         let settings = &ctx.env.settings.config;
         let default_tz = settings.server.default_timezone;
 
+        let found = store::users::find(ctx.conn, self.tenant, self.user.id.as_str())?;
         // Replays are recognised before the upsert, so a replay changes no user field.
         if let Some(key) = &self.idempotency_key {
-            if let Some(existing) =
-                store::users::find(ctx.conn, self.tenant, self.user.id.as_str())?
-            {
+            if let Some(existing) = &found {
                 let ttl_days = i64::from(settings.server.idempotency_ttl_days);
                 let not_before = if ttl_days == 0 {
                     i64::MIN
@@ -87,7 +86,7 @@ impl Command for RecordEvent {
                     let current_streak = crate::streaks::current(
                         ctx.conn,
                         &ctx.env.settings.streaks,
-                        &existing,
+                        existing,
                         default_tz,
                         ctx.now,
                     )?;
@@ -117,7 +116,7 @@ impl Command for RecordEvent {
             self.value,
             &self.attributes,
         )?;
-        let upserted = upsert(ctx, self.tenant, &self.user, Touch::ByEvent)?;
+        let upserted = upsert_found(ctx, self.tenant, &self.user, Touch::ByEvent, found)?;
         let (user, mut points) = (upserted.user, upserted.points);
         let tz = user.time_zone(default_tz);
         let event_uuid = crate::store::row_uuid::new().to_string();
@@ -209,7 +208,11 @@ impl Command for RecordEvent {
                 event_id: event_uuid,
                 metric_id: self.metric.uuid.clone(),
                 total,
-                achievements: achievements::response_entries(&completed, &ctx.catalog, self.tenant),
+                achievements: if ctx.views {
+                    achievements::response_entries(&completed, &ctx.catalog, self.tenant)
+                } else {
+                    Vec::new()
+                },
                 current_streak: streak.view,
                 points: points.response,
                 leaderboards,

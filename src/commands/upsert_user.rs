@@ -64,8 +64,21 @@ pub fn upsert(
     upsert: &UserUpsert,
     touch: Touch,
 ) -> Result<Upserted, ApiError> {
+    let found = store::users::find(ctx.conn, tenant, upsert.id.as_str())?;
+    upsert_found(ctx, tenant, upsert, touch, found)
+}
+
+/// [`upsert`] for a caller that has already looked the user up (`found`, read in this
+/// command with nothing written to the user since).
+pub fn upsert_found(
+    ctx: &mut WriteCtx<'_>,
+    tenant: i64,
+    upsert: &UserUpsert,
+    touch: Touch,
+    found: Option<User>,
+) -> Result<Upserted, ApiError> {
     let now = ctx.now.timestamp_millis();
-    match store::users::find(ctx.conn, tenant, upsert.id.as_str())? {
+    match found {
         Some(mut user) => {
             let before = user.clone();
             let old_tz = user.tz.clone();

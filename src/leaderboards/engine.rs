@@ -134,7 +134,7 @@ fn apply_measured(
         let Some(group) = group_of(board, user) else {
             continue;
         };
-        if let Some(entry) = place(ctx, board, run, &group, user, update)? {
+        if let Some(entry) = place(ctx, board, run, &group, user, update)?.filter(|_| ctx.views) {
             let base = view::board(board, &catalog, user.tenant_id, today, &group);
             out.insert(
                 board.key.clone(),

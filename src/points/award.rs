@@ -23,8 +23,10 @@ pub struct Decided<'a> {
     pub tz: Tz,
     /// `updated` of the trigger's definition: which snapshot of it the award refers to.
     pub trigger_updated: i64,
-    /// `PointsTrigger` and `[PointsBoost]` as they were when the award was made.
-    pub trigger: &'a Value,
+    /// `PointsTrigger` as it is now, shaped only when no snapshot of this version of the
+    /// trigger is stored yet.
+    pub trigger: &'a dyn Fn() -> Value,
+    /// `[PointsBoost]` as they were when the award was made.
     pub boosts: &'a Value,
 }
 
@@ -46,7 +48,7 @@ pub fn persist_award(ctx: &mut WriteCtx<'_>, award: &Decided<'_>) -> Result<Pers
     let uuid = crate::store::row_uuid::new().to_string();
     let total = award.total_before.saturating_add(award.awarded);
     let snapshot = store::snapshot(ctx.conn, award.trigger_id, award.trigger_updated, || {
-        award.trigger.to_string()
+        (award.trigger)().to_string()
     })?;
     store::insert_award(
         ctx.conn,

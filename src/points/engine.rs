@@ -23,6 +23,7 @@ use crate::writer::WriteCtx;
 
 struct Made {
     award: Persisted,
+    /// Null when nothing will show it (no response views, no `points.changed` endpoint).
     trigger: Value,
     boosts: Value,
     /// user_creation awards do not fire `points.changed`
@@ -123,7 +124,8 @@ fn award(
     if awarded == 0 {
         return Ok(());
     }
-    let trigger_json = view::trigger(trigger, &catalog, user.tenant_id);
+    let trigger_json = || view::trigger(trigger, &catalog, user.tenant_id);
+    let shown = ctx.views || webhooks::subscribed(ctx, "points.changed");
     let boosts_json: Value = applied.iter().map(|b| view::boost(b, local)).collect();
     let persisted = persist_award(
         ctx,
@@ -144,7 +146,7 @@ fn award(
     change.total = persisted.total;
     change.made.push(Made {
         award: persisted,
-        trigger: trigger_json,
+        trigger: if shown { trigger_json() } else { Value::Null },
         boosts: boosts_json,
         quiet,
     });
@@ -507,9 +509,12 @@ fn finish_measured(
             out.insert("awards".into(), Value::Array(list));
             out
         };
-        let mut full = entry(&mut change.made.iter());
-        if before != after {
-            full.insert("level".into(), level_json(system, after));
+        if ctx.views {
+            let mut full = entry(&mut change.made.iter());
+            if before != after {
+                full.insert("level".into(), level_json(system, after));
+            }
+            response.insert(system.key.clone(), Value::Object(full));
         }
         if before != after && notify_level {
             let mut base = view::system_base(system);
@@ -525,8 +530,8 @@ fn finish_measured(
         }
         if notify_changed && change.made.iter().any(|m| !m.quiet) {
             let mut announced = entry(&mut change.made.iter().filter(|m| !m.quiet));
-            if let Some(level) = full.get("level") {
-                announced.insert("level".into(), level.clone());
+            if before != after {
+                announced.insert("level".into(), level_json(system, after));
             }
             let body =
                 json!({ "type": "points.changed", "user": user.to_json(), "points": announced });
@@ -541,7 +546,6 @@ fn finish_measured(
             )?;
         }
         awards.extend(change.made.iter().map(|m| (system.id, m.award.awarded)));
-        response.insert(system.key.clone(), Value::Object(full));
     }
     // Boards ranked by points are fed here, so every path that awards points (events,
     // completions, backdates, user creation, time triggers) moves them.
