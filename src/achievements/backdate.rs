@@ -93,11 +93,18 @@ fn candidates(ctx: &WriteCtx<'_>, a: &Achievement, cursor: i64) -> Result<Vec<i6
             };
             (
                 "SELECT m.user_id FROM metric_totals m
-                   JOIN definitions d ON d.id = m.metric_id AND d.kind = 'metric' AND d.key = ?4
                    JOIN users u ON u.id = m.user_id
                   WHERE m.user_id > ?1 AND (?2 = 0 OR u.tenant_id = ?2) AND m.total >= ?5
+                    AND m.metric_id IN (SELECT value FROM json_each(?4))
                   ORDER BY m.user_id LIMIT ?3",
-                vec![Value::Text(metric.clone()), Value::Real(at_least)],
+                vec![
+                    Value::Text(crate::store::definitions::ids_named(
+                        ctx.conn,
+                        crate::store::definitions::Kind::Metric,
+                        metric,
+                    )?),
+                    Value::Real(at_least),
+                ],
             )
         }
         AchievementTrigger::Streak { length } => (

@@ -18,6 +18,7 @@ pub use points::PointsSystem;
 pub use sync::sync_definitions;
 
 use crate::config::AttributeType;
+use crate::store::definitions::{self, Kind, Status};
 
 /// The tenant id that owns definitions shared by every tenant.
 const SHARED: i64 = 0;
@@ -57,39 +58,34 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Loads every active definition the foundation knows how to use.
-    pub fn load(conn: &Connection) -> rusqlite::Result<Catalog> {
+    /// Loads every definition in use. A row it cannot read is an error naming the row
+    /// (`definitions::Error::Unreadable`), so the server refuses to start on it rather
+    /// than run without the definition.
+    pub fn load(conn: &Connection) -> definitions::Result<Catalog> {
         let mut catalog = Catalog::default();
-        let mut stmt = conn.prepare(
-            "SELECT id, uuid, ifnull(tenant_id, 0), kind, key, managed, body, status, created
-               FROM definitions
-              WHERE (status = 'active' AND kind IN ('metric', 'attribute', 'points_system'))
-                 OR (status != 'archived' AND kind IN ('achievement', 'leaderboard'))
-              ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                (
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                ),
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, bool>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, String>(7)?,
-                r.get::<_, i64>(8)?,
-            ))
-        })?;
         let mut points_systems = leaderboard::PointsSystems::new();
         let mut boards = Vec::new();
-        for row in rows {
-            let ((id, uuid, tenant), kind, key, managed, body, status, created_ms) = row?;
-            let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        for row in definitions::live(conn)? {
+            let in_use = match row.kind {
+                Kind::Metric | Kind::Attribute | Kind::PointsSystem => row.status == Status::Active,
+                Kind::Achievement | Kind::Leaderboard => true,
+                // Read with their systems, by `points::load`.
+                Kind::PointsTrigger | Kind::PointsLevel | Kind::PointsBoost => false,
+            };
+            if !in_use {
+                continue;
+            }
+            let body = Value::Object(row.body.clone());
             let text = |field: &str| body.get(field).and_then(Value::as_str).map(str::to_owned);
-            match kind.as_str() {
-                "metric" => {
+            let (id, uuid, tenant, key, managed) = (
+                row.id,
+                row.uuid.clone(),
+                row.owner,
+                row.key.clone(),
+                row.managed,
+            );
+            match row.kind {
+                Kind::Metric => {
                     catalog.metrics_by_id.insert(id, (tenant, key.clone()));
                     catalog.metrics.insert(
                         (tenant, key.clone()),
@@ -104,7 +100,7 @@ impl Catalog {
                         },
                     );
                 }
-                "attribute" => {
+                Kind::Attribute => {
                     let kind = match text("type").as_deref() {
                         Some("event") => AttributeType::Event,
                         _ => AttributeType::User,
@@ -120,43 +116,53 @@ impl Catalog {
                         },
                     );
                 }
-                "achievement" => {
-                    let row = achievement::Row {
+                Kind::Achievement => {
+                    let readable = achievement::Row {
                         id,
                         uuid,
                         owner: tenant,
                         key,
-                        status,
+                        status: row.status.as_str().to_owned(),
                         managed,
                     };
-                    if let Some(a) = achievement::from_row(row, &body) {
-                        catalog.achievements.push(a);
-                    }
+                    let a = achievement::from_row(readable, &body).ok_or_else(|| {
+                        row.unreadable("no trigger it can use, or a status achievements lack")
+                    })?;
+                    catalog.achievements.push(a);
                 }
-                "points_system" => {
+                Kind::PointsSystem => {
                     let name = text("name").unwrap_or_else(|| key.clone());
                     points_systems.insert((tenant, key), (id, uuid, name));
                 }
-                "leaderboard" => boards.push((
+                Kind::Leaderboard => boards.push((
                     leaderboard::Row {
                         id,
                         uuid,
                         owner: tenant,
                         key,
-                        status,
+                        status: row.status.as_str().to_owned(),
                         managed,
-                        created_ms,
+                        created_ms: row.created,
                     },
                     body,
                 )),
-                _ => {}
+                Kind::PointsTrigger | Kind::PointsLevel | Kind::PointsBoost => {}
             }
         }
         catalog.points = points::load(conn)?;
         // After the loop: a board may be older than the points system it ranks by.
         catalog.leaderboards = boards
             .into_iter()
-            .filter_map(|(row, body)| leaderboard::from_row(row, &body, &points_systems))
+            .filter_map(|(row, body)| {
+                let (id, key) = (row.id, row.key.clone());
+                let board = leaderboard::from_row(row, &body, &points_systems);
+                if board.is_none() {
+                    // A reference that no longer resolves (the points system it ranks by is
+                    // archived), not a damaged row: the board is left out, and said so.
+                    log::warn!("leaderboard {key:?} (definition row {id}) ranks by nothing this server has; it is left out");
+                }
+                board
+            })
             .collect();
         Ok(catalog)
     }

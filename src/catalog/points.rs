@@ -7,6 +7,7 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::config::{Rounding, TimeUnit};
+use crate::store::definitions::{self, Kind, Status};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TriggerKind {
@@ -159,50 +160,33 @@ fn trigger_kind(body: &Value) -> Option<TriggerKind> {
     })
 }
 
-/// One `definitions` row of a points kind.
+/// A `definitions` row of a points kind, with its body as a JSON value.
 struct Row {
-    id: i64,
-    uuid: String,
-    owner: i64,
-    kind: String,
-    key: String,
-    status: String,
-    managed: bool,
+    row: definitions::Row,
     body: Value,
-    created: i64,
-    updated: i64,
+}
+
+impl std::ops::Deref for Row {
+    type Target = definitions::Row;
+    fn deref(&self) -> &definitions::Row {
+        &self.row
+    }
 }
 
 /// Every points system that is not archived, with its children that are not archived
-/// (inactive triggers included: admin reads list them).
-pub fn load(conn: &Connection) -> rusqlite::Result<Vec<PointsSystem>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, uuid, ifnull(tenant_id, 0), kind, key, status, managed, body, created, updated
-           FROM definitions
-          WHERE kind IN ('points_system', 'points_trigger', 'points_level', 'points_boost')
-            AND status != 'archived'
-          ORDER BY id",
-    )?;
-    let rows = stmt
-        .query_map([], |r| {
-            let body: String = r.get(7)?;
-            Ok(Row {
-                id: r.get(0)?,
-                uuid: r.get(1)?,
-                owner: r.get(2)?,
-                kind: r.get(3)?,
-                key: r.get(4)?,
-                status: r.get(5)?,
-                managed: r.get(6)?,
-                body: serde_json::from_str(&body).unwrap_or(Value::Null),
-                created: r.get(8)?,
-                updated: r.get(9)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<Row>>>()?;
+/// (inactive triggers included: admin reads list them). A trigger, level or boost whose
+/// body lacks what it needs is an error naming its row.
+pub fn load(conn: &Connection) -> definitions::Result<Vec<PointsSystem>> {
+    let rows: Vec<Row> = definitions::live_points(conn)?
+        .into_iter()
+        .map(|row| Row {
+            body: Value::Object(row.body.clone()),
+            row,
+        })
+        .collect();
     let mut systems: Vec<PointsSystem> = rows
         .iter()
-        .filter(|r| r.kind == "points_system")
+        .filter(|r| r.kind == Kind::PointsSystem)
         .map(|r| PointsSystem {
             id: r.id,
             uuid: r.uuid.clone(),
@@ -218,7 +202,7 @@ pub fn load(conn: &Connection) -> rusqlite::Result<Vec<PointsSystem>> {
             boosts: Vec::new(),
         })
         .collect();
-    for r in rows.iter().filter(|r| r.kind != "points_system") {
+    for r in rows.iter().filter(|r| r.kind != Kind::PointsSystem) {
         let Some(system_key) = text(&r.body, "system") else {
             continue;
         };
@@ -228,20 +212,21 @@ pub fn load(conn: &Connection) -> rusqlite::Result<Vec<PointsSystem>> {
         else {
             continue;
         };
-        match r.kind.as_str() {
-            "points_trigger" => {
-                let Some(kind) = trigger_kind(&r.body) else {
-                    continue;
-                };
-                let Some(points) = r.body.get("points").and_then(Value::as_i64) else {
-                    continue;
-                };
+        match r.kind {
+            Kind::PointsTrigger => {
+                let kind = trigger_kind(&r.body)
+                    .ok_or_else(|| r.unreadable("no trigger type it can use"))?;
+                let points = r
+                    .body
+                    .get("points")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| r.unreadable("no whole number of points"))?;
                 system.triggers.push(PointsTrigger {
                     id: r.id,
                     uuid: r.uuid.clone(),
                     kind,
                     points,
-                    status: if r.status == "active" {
+                    status: if r.status == Status::Active {
                         TriggerStatus::Active
                     } else {
                         TriggerStatus::Inactive
@@ -258,10 +243,12 @@ pub fn load(conn: &Connection) -> rusqlite::Result<Vec<PointsSystem>> {
                     updated: r.updated,
                 });
             }
-            "points_level" => {
-                let Some(points) = r.body.get("points").and_then(Value::as_i64) else {
-                    continue;
-                };
+            Kind::PointsLevel => {
+                let points = r
+                    .body
+                    .get("points")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| r.unreadable("no whole number of points"))?;
                 let key = text(&r.body, "key").unwrap_or_else(|| r.key.clone());
                 system.levels.push(Level {
                     id: r.id,
@@ -274,7 +261,7 @@ pub fn load(conn: &Connection) -> rusqlite::Result<Vec<PointsSystem>> {
                     managed: r.managed,
                 });
             }
-            "points_boost" => {
+            Kind::PointsBoost => {
                 let date = |field: &str| {
                     text(&r.body, field)
                         .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
@@ -283,7 +270,7 @@ pub fn load(conn: &Connection) -> rusqlite::Result<Vec<PointsSystem>> {
                     date("start"),
                     r.body.get("multiplier").and_then(Value::as_f64),
                 ) else {
-                    continue;
+                    return Err(r.unreadable("no start date or multiplier"));
                 };
                 let rounding = text(&r.body, "rounding")
                     .and_then(|s| parse_rounding(&s))
@@ -304,7 +291,11 @@ pub fn load(conn: &Connection) -> rusqlite::Result<Vec<PointsSystem>> {
                     managed: r.managed,
                 });
             }
-            _ => {}
+            Kind::PointsSystem
+            | Kind::Metric
+            | Kind::Attribute
+            | Kind::Achievement
+            | Kind::Leaderboard => {}
         }
     }
     for s in &mut systems {

@@ -4,20 +4,21 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection};
-use serde_json::{json, Value};
+use rusqlite::Connection;
+use serde_json::{json, Map, Value};
 
 use crate::config::{
     AchievementDef, AchievementStatus, AchievementTrigger, AttributeFilter, AttributeType,
     BoostDef, BoostTarget, Config, LeaderboardStatus, PointsDef, PointsTriggerDef,
     PointsTriggerKind, Rounding, TimeUnit, TriggerStatus, UnitType,
 };
+use crate::store::definitions::{self, Kind, Status};
 
 /// One definition as the file declares it.
 struct Declared {
-    kind: &'static str,
+    kind: Kind,
     key: String,
-    status: &'static str,
+    status: Status,
     body: Value,
 }
 
@@ -125,9 +126,9 @@ fn declared(config: &Config) -> Vec<Declared> {
     let mut out = Vec::new();
     for a in &config.attributes {
         out.push(Declared {
-            kind: "attribute",
+            kind: Kind::Attribute,
             key: a.key.clone(),
-            status: "active",
+            status: Status::Active,
             body: json!({
                 "name": a.name,
                 "type": match a.kind { AttributeType::User => "user", AttributeType::Event => "event" },
@@ -136,9 +137,9 @@ fn declared(config: &Config) -> Vec<Declared> {
     }
     for m in &config.metrics {
         out.push(Declared {
-            kind: "metric",
+            kind: Kind::Metric,
             key: m.key.clone(),
-            status: "active",
+            status: Status::Active,
             body: json!({
                 "name": m.name,
                 "units": m.units,
@@ -148,40 +149,40 @@ fn declared(config: &Config) -> Vec<Declared> {
     }
     for a in &config.achievements {
         out.push(Declared {
-            kind: "achievement",
+            kind: Kind::Achievement,
             key: a.key.clone(),
             status: match a.status {
-                AchievementStatus::Active => "active",
-                AchievementStatus::Inactive => "inactive",
-                AchievementStatus::Locked => "locked",
+                AchievementStatus::Active => Status::Active,
+                AchievementStatus::Inactive => Status::Inactive,
+                AchievementStatus::Locked => Status::Locked,
             },
             body: achievement_body(a),
         });
     }
     for p in &config.points {
         out.push(Declared {
-            kind: "points_system",
+            kind: Kind::PointsSystem,
             key: p.key.clone(),
-            status: "active",
+            status: Status::Active,
             body: points_system_body(p),
         });
         // Triggers and boosts have no key in the file: their position is their identity.
         for (i, t) in p.triggers.iter().enumerate() {
             out.push(Declared {
-                kind: "points_trigger",
+                kind: Kind::PointsTrigger,
                 key: format!("{}/trigger/{i}", p.key),
                 status: match t.status {
-                    TriggerStatus::Active => "active",
-                    TriggerStatus::Inactive => "inactive",
+                    TriggerStatus::Active => Status::Active,
+                    TriggerStatus::Inactive => Status::Inactive,
                 },
                 body: points_trigger_body(&p.key, t),
             });
         }
         for l in &p.levels {
             out.push(Declared {
-                kind: "points_level",
+                kind: Kind::PointsLevel,
                 key: format!("{}/level/{}", p.key, l.key),
-                status: "active",
+                status: Status::Active,
                 body: json!({
                     "system": p.key,
                     "key": l.key,
@@ -194,21 +195,21 @@ fn declared(config: &Config) -> Vec<Declared> {
         }
         for (i, b) in p.boosts.iter().enumerate() {
             out.push(Declared {
-                kind: "points_boost",
+                kind: Kind::PointsBoost,
                 key: format!("{}/boost/{i}", p.key),
-                status: "active",
+                status: Status::Active,
                 body: points_boost_body(&p.key, b),
             });
         }
     }
     for l in &config.leaderboards {
         out.push(Declared {
-            kind: "leaderboard",
+            kind: Kind::Leaderboard,
             key: l.key.clone(),
             status: match l.status {
-                LeaderboardStatus::Active => "active",
-                LeaderboardStatus::Inactive => "inactive",
-                LeaderboardStatus::Finished => "finished",
+                LeaderboardStatus::Active => Status::Active,
+                LeaderboardStatus::Inactive => Status::Inactive,
+                LeaderboardStatus::Finished => Status::Finished,
             },
             body: super::leaderboard::body_from_config(l),
         });
@@ -230,75 +231,58 @@ pub fn sync_definitions(
     conn: &mut Connection,
     config: &Config,
     now_ms: i64,
-) -> rusqlite::Result<()> {
+) -> definitions::Result<()> {
     let tx = conn.transaction()?;
-    let mut existing: HashMap<(String, String), (i64, String, String)> = HashMap::new();
-    {
-        let mut stmt = tx.prepare(
-            "SELECT id, kind, key, status, body FROM definitions
-              WHERE tenant_id IS NULL AND managed = 1",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                (r.get::<_, String>(1)?, r.get::<_, String>(2)?),
-                (
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ),
-            ))
-        })?;
-        for row in rows {
-            let (k, v) = row?;
-            existing.insert(k, v);
-        }
-    }
+    let mut existing: HashMap<(Kind, String), definitions::Row> = definitions::managed_shared(&tx)?
+        .into_iter()
+        .map(|row| ((row.kind, row.key.clone()), row))
+        .collect();
     for d in declared(config) {
-        let body = d.body.to_string();
-        match existing.remove(&(d.kind.to_owned(), d.key.clone())) {
-            Some((id, status, old_body)) => {
-                if status != d.status || old_body != body {
-                    tx.execute(
-                        "UPDATE definitions SET status = ?1, body = ?2, updated = ?3 WHERE id = ?4",
-                        params![d.status, body, now_ms, id],
-                    )?;
+        let body = match d.body {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        match existing.remove(&(d.kind, d.key.clone())) {
+            Some(row) => {
+                if row.status != d.status || row.body != body {
+                    definitions::set(&tx, row.id, d.status, &body, now_ms)?;
                 }
-                if d.kind == "achievement" && old_body != body {
+                if d.kind == Kind::Achievement && row.body != body {
                     // Filtered progress summed under the old definition is recomputed from
                     // the stored events when next needed.
                     tx.execute(
                         "DELETE FROM achievement_progress WHERE achievement_id = ?1",
-                        [id],
+                        [row.id],
                     )?;
                 }
             }
             None => {
                 // A definition created through the Admin API with the same key becomes
                 // file-managed rather than duplicated.
-                let updated = tx.execute(
-                    "UPDATE definitions SET managed = 1, status = ?1, body = ?2, updated = ?3
-                      WHERE tenant_id IS NULL AND kind = ?4 AND key = ?5",
-                    params![d.status, body, now_ms, d.kind, d.key],
-                )?;
-                if updated == 0 {
-                    tx.execute(
-                        "INSERT INTO definitions (uuid, tenant_id, kind, key, status, managed, body, created, updated)
-                         VALUES (?1, NULL, ?2, ?3, ?4, 1, ?5, ?6, ?6)",
-                        params![managed_uuid(d.kind, &d.key), d.kind, d.key, d.status, body, now_ms],
+                if !definitions::adopt(&tx, d.kind, &d.key, d.status, &body, now_ms)? {
+                    definitions::insert(
+                        &tx,
+                        &definitions::New {
+                            uuid: &managed_uuid(d.kind.as_str(), &d.key),
+                            tenant: None,
+                            kind: d.kind,
+                            key: &d.key,
+                            status: d.status,
+                            managed: true,
+                            body: &body,
+                            now_ms,
+                        },
                     )?;
                 }
             }
         }
     }
-    for (id, status, _) in existing.into_values() {
-        if status != "archived" {
-            tx.execute(
-                "UPDATE definitions SET status = 'archived', updated = ?1 WHERE id = ?2",
-                params![now_ms, id],
-            )?;
+    for row in existing.into_values() {
+        if row.status != Status::Archived {
+            definitions::archive(&tx, row.id, now_ms)?;
         }
     }
-    tx.commit()
+    Ok(tx.commit()?)
 }
 
 #[cfg(test)]
@@ -313,12 +297,11 @@ mod tests {
     }
 
     fn uuid_of(conn: &Connection, kind: &str, key: &str) -> (String, String) {
-        conn.query_row(
-            "SELECT uuid, status FROM definitions WHERE kind = ?1 AND key = ?2",
-            params![kind, key],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("definition row")
+        let kind = Kind::parse(kind).expect("kind");
+        let row = definitions::by_key(conn, 0, kind, key)
+            .expect("read")
+            .expect("definition row");
+        (row.uuid, row.status.as_str().to_owned())
     }
 
     #[test]

@@ -4,7 +4,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::params;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -14,6 +13,7 @@ use crate::commands::bulk::{issue, valid_key, Outcome, MANAGED};
 use crate::config::AttributeType;
 use crate::error::{echo, ApiError};
 use crate::rules::anniversary::MAX_YEARS;
+use crate::store::definitions::{self, Kind};
 use crate::writer::{Command, WriteCtx};
 
 #[derive(Debug, Deserialize)]
@@ -320,11 +320,18 @@ impl Command for CreateAchievements {
                 issues.push(issue(index, None, "prerequisites would form a cycle"));
                 continue;
             }
-            ctx.conn.execute(
-                "INSERT INTO definitions (uuid, tenant_id, kind, key, status, managed, body, created, updated)
-                 VALUES (?1, ?2, 'achievement', ?3, ?4, 0, ?5, ?6, ?6)",
-                params![uuid::Uuid::new_v4().to_string(), owner_column(self.tenant, multi), key, status,
-                    Value::Object(body).to_string(), now],
+            definitions::insert(
+                ctx.conn,
+                &definitions::New {
+                    uuid: &uuid::Uuid::new_v4().to_string(),
+                    tenant: owner_column(self.tenant, multi),
+                    kind: Kind::Achievement,
+                    key: &key,
+                    status: definitions::status(&status)?,
+                    managed: false,
+                    body: &body,
+                    now_ms: now,
+                },
             )?;
             created_keys.push(key);
         }
@@ -347,12 +354,12 @@ fn archived_key_taken(
     key: &str,
 ) -> Result<bool, ApiError> {
     let owner = owner_column(tenant, multi).unwrap_or(0);
-    let taken: i64 = ctx.conn.query_row(
-        "SELECT count(*) FROM definitions WHERE kind = 'achievement' AND key = ?1 AND ifnull(tenant_id, 0) = ?2",
-        params![key, owner],
-        |r| r.get(0),
-    )?;
-    Ok(taken > 0)
+    Ok(definitions::key_taken(
+        ctx.conn,
+        owner,
+        Kind::Achievement,
+        key,
+    )?)
 }
 
 /// The achievement with `uuid` that `tenant` may change, or why not.
@@ -397,15 +404,10 @@ impl Command for UpdateAchievements {
                     continue;
                 }
             };
-            let (current_body, current_status): (String, String) = ctx.conn.query_row(
-                "SELECT body, status FROM definitions WHERE id = ?1",
-                [a.id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            let base = serde_json::from_str::<Value>(&current_body)
-                .ok()
-                .and_then(|v| v.as_object().cloned())
-                .unwrap_or_default();
+            let stored = definitions::existing(ctx.conn, a.id)?;
+            let current_status = stored.status.as_str().to_owned();
+            let current_body = stored.body;
+            let base = current_body.clone();
             let mut key = a.key.clone();
             if let Some(k) = &item.key {
                 if !valid_key(k) {
@@ -439,7 +441,6 @@ impl Command for UpdateAchievements {
                 issues.push(issue(index, Some(id), "prerequisites would form a cycle"));
                 continue;
             }
-            let body = Value::Object(body).to_string();
             if body != current_body {
                 // Progress summed under the old filters or metric means nothing now; it is
                 // recomputed from the stored events when next needed.
@@ -451,9 +452,13 @@ impl Command for UpdateAchievements {
             if key != a.key {
                 rename_prerequisite(ctx, &catalog, self.tenant, &a.key, &key)?;
             }
-            ctx.conn.execute(
-                "UPDATE definitions SET key = ?1, status = ?2, body = ?3, updated = ?4 WHERE id = ?5",
-                params![key, status, body, now, a.id],
+            definitions::update(
+                ctx.conn,
+                a.id,
+                &key,
+                definitions::status(&status)?,
+                &body,
+                now,
             )?;
             updated.push(a.id);
         }
@@ -483,23 +488,13 @@ fn rename_prerequisite(
         if !prerequisites.iter().any(|k| k == old) {
             continue;
         }
-        let text: String = ctx.conn.query_row(
-            "SELECT body FROM definitions WHERE id = ?1",
-            [composite.id],
-            |r| r.get(0),
-        )?;
-        let mut body: Value = serde_json::from_str(&text).map_err(ApiError::internal)?;
+        let mut body = definitions::existing(ctx.conn, composite.id)?.body;
         let renamed: Vec<String> = prerequisites
             .iter()
             .map(|k| if k == old { new.to_owned() } else { k.clone() })
             .collect();
-        if let Some(o) = body.as_object_mut() {
-            o.insert("prerequisites".into(), json!(renamed));
-        }
-        ctx.conn.execute(
-            "UPDATE definitions SET body = ?1 WHERE id = ?2",
-            params![body.to_string(), composite.id],
-        )?;
+        body.insert("prerequisites".into(), json!(renamed));
+        definitions::rewrite_body(ctx.conn, composite.id, &body)?;
     }
     Ok(())
 }
@@ -520,10 +515,7 @@ impl Command for ArchiveAchievements {
         for (index, id) in self.ids.iter().enumerate() {
             match editable(&catalog, self.tenant, id) {
                 Ok(a) => {
-                    ctx.conn.execute(
-                        "UPDATE definitions SET status = 'archived', updated = ?1 WHERE id = ?2",
-                        params![now, a.id],
-                    )?;
+                    definitions::archive(ctx.conn, a.id, now)?;
                     items.push(json!({ "id": id }));
                 }
                 Err(ApiError::Unprocessable(m)) => return Err(ApiError::Unprocessable(m)),

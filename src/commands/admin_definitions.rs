@@ -1,10 +1,10 @@
 //! What admin writes to plain definitions (metrics, attributes) share: the issue shape both
 //! SDKs parse, key rules, who owns a definition, and finding one a tenant may change.
 
-use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
+use crate::store::definitions::{self, Status};
 use crate::writer::{Command, WriteCtx};
 
 pub use super::bulk::{issue, valid_key, Outcome, MANAGED};
@@ -28,15 +28,8 @@ pub fn existing_with_key(
     key: &str,
 ) -> Result<Option<Value>, ApiError> {
     let owner = owner(ctx, tenant).unwrap_or(0);
-    let body: Option<String> = ctx
-        .conn
-        .query_row(
-            "SELECT body FROM definitions WHERE kind = ?1 AND key = ?2 AND ifnull(tenant_id, 0) = ?3",
-            params![kind, key, owner],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(body.map(|b| serde_json::from_str(&b).unwrap_or(Value::Null)))
+    let row = definitions::by_key(ctx.conn, owner, definitions::kind(kind)?, key)?;
+    Ok(row.map(|r| Value::Object(r.body)))
 }
 
 pub fn insert(
@@ -47,17 +40,18 @@ pub fn insert(
     body: &Map<String, Value>,
 ) -> Result<String, ApiError> {
     let uuid = uuid::Uuid::new_v4().to_string();
-    ctx.conn.execute(
-        "INSERT INTO definitions (uuid, tenant_id, kind, key, status, managed, body, created, updated)
-         VALUES (?1, ?2, ?3, ?4, 'active', 0, ?5, ?6, ?6)",
-        params![
-            uuid,
-            owner(ctx, tenant),
-            kind,
+    definitions::insert(
+        ctx.conn,
+        &definitions::New {
+            uuid: &uuid,
+            tenant: owner(ctx, tenant),
+            kind: definitions::kind(kind)?,
             key,
-            Value::Object(body.clone()).to_string(),
-            ctx.now.timestamp_millis()
-        ],
+            status: Status::Active,
+            managed: false,
+            body,
+            now_ms: ctx.now.timestamp_millis(),
+        },
     )?;
     Ok(uuid)
 }
@@ -88,27 +82,18 @@ pub fn editable(
     if !valid_uuid(uuid) {
         return Ok(Err(Refusal::NotFound));
     }
-    let row: Option<(i64, String, bool, String)> = ctx
-        .conn
-        .query_row(
-            "SELECT id, key, managed, body FROM definitions
-              WHERE uuid = ?1 AND kind = ?2 AND status = 'active'
-                AND ifnull(tenant_id, 0) IN (0, ?3)",
-            params![uuid, kind, tenant],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
+    let kind = definitions::kind(kind)?;
+    let row = definitions::by_uuid(ctx.conn, uuid)?.filter(|r| {
+        r.kind == kind && r.status == Status::Active && (r.owner == 0 || r.owner == tenant)
+    });
     Ok(match row {
         None => Err(Refusal::NotFound),
-        Some((_, _, true, _)) => Err(Refusal::Managed),
-        Some((id, key, false, body)) => Ok(Stored {
-            id,
-            uuid: uuid.to_owned(),
-            key,
-            body: serde_json::from_str::<Value>(&body)
-                .ok()
-                .and_then(|v| v.as_object().cloned())
-                .unwrap_or_default(),
+        Some(row) if row.managed => Err(Refusal::Managed),
+        Some(row) => Ok(Stored {
+            id: row.id,
+            uuid: row.uuid,
+            key: row.key,
+            body: row.body,
         }),
     })
 }
@@ -137,22 +122,19 @@ pub fn target(
 }
 
 pub fn save_body(ctx: &WriteCtx<'_>, stored: &Stored) -> Result<(), ApiError> {
-    ctx.conn.execute(
-        "UPDATE definitions SET body = ?1, updated = ?2 WHERE id = ?3",
-        params![
-            Value::Object(stored.body.clone()).to_string(),
-            ctx.now.timestamp_millis(),
-            stored.id
-        ],
+    // `editable` found it active.
+    definitions::set(
+        ctx.conn,
+        stored.id,
+        Status::Active,
+        &stored.body,
+        ctx.now.timestamp_millis(),
     )?;
     Ok(())
 }
 
 pub fn archive(ctx: &WriteCtx<'_>, stored: &Stored) -> Result<(), ApiError> {
-    ctx.conn.execute(
-        "UPDATE definitions SET status = 'archived', updated = ?1 WHERE id = ?2",
-        params![ctx.now.timestamp_millis(), stored.id],
-    )?;
+    definitions::archive(ctx.conn, stored.id, ctx.now.timestamp_millis())?;
     Ok(())
 }
 

@@ -8,7 +8,6 @@
 //! board is inactive.
 
 use chrono::NaiveDate;
-use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Map, Value};
 
@@ -19,6 +18,7 @@ use crate::commands::bulk::{issue, valid_key, Outcome, MANAGED};
 use crate::config::AttributeType;
 use crate::error::{echo, ApiError};
 use crate::rules::time_window::{format_time_of_day, parse_time_of_day, TimeWindow};
+use crate::store::definitions::{self, Kind, Status};
 use crate::writer::{Command, WriteCtx};
 
 const MAX_PARTICIPANTS: i64 = 1000;
@@ -121,15 +121,9 @@ fn points_system_key(
     tenant: i64,
     uuid: &str,
 ) -> Result<Option<String>, ApiError> {
-    Ok(ctx
-        .conn
-        .query_row(
-            "SELECT key FROM definitions WHERE kind = 'points_system' AND status = 'active'
-               AND uuid = ?1 AND (tenant_id IS NULL OR tenant_id = ?2)",
-            params![uuid, tenant],
-            |r| r.get(0),
-        )
-        .optional()?)
+    Ok(definitions::active_points_system_key(
+        ctx.conn, uuid, tenant,
+    )?)
 }
 
 fn date(text: &str, field: &str) -> Result<NaiveDate, String> {
@@ -343,13 +337,12 @@ fn finish_write(
 
 fn key_taken(ctx: &WriteCtx<'_>, tenant: i64, multi: bool, key: &str) -> Result<bool, ApiError> {
     let owner = owner_column(tenant, multi).unwrap_or(0);
-    let taken: i64 = ctx.conn.query_row(
-        "SELECT count(*) FROM definitions WHERE kind = 'leaderboard' AND key = ?1
-            AND ifnull(tenant_id, 0) = ?2",
-        params![key, owner],
-        |r| r.get(0),
-    )?;
-    Ok(taken > 0)
+    Ok(definitions::key_taken(
+        ctx.conn,
+        owner,
+        Kind::Leaderboard,
+        key,
+    )?)
 }
 
 pub struct CreateLeaderboards {
@@ -407,11 +400,18 @@ impl Command for CreateLeaderboards {
                     continue;
                 }
             };
-            ctx.conn.execute(
-                "INSERT INTO definitions (uuid, tenant_id, kind, key, status, managed, body, created, updated)
-                 VALUES (?1, ?2, 'leaderboard', ?3, ?4, 0, ?5, ?6, ?6)",
-                params![uuid::Uuid::new_v4().to_string(), owner_column(self.tenant, multi), key,
-                    status, Value::Object(body).to_string(), now],
+            definitions::insert(
+                ctx.conn,
+                &definitions::New {
+                    uuid: &uuid::Uuid::new_v4().to_string(),
+                    tenant: owner_column(self.tenant, multi),
+                    kind: Kind::Leaderboard,
+                    key: &key,
+                    status: definitions::status(status)?,
+                    managed: false,
+                    body: &body,
+                    now_ms: now,
+                },
             )?;
             created.push(key);
         }
@@ -456,16 +456,10 @@ impl Command for UpdateLeaderboards {
                 issues.push(issue(index, Some(id), "Leaderboard not found by ID"));
                 continue;
             };
-            let (text, current): (String, String) = ctx.conn.query_row(
-                "SELECT body, status FROM definitions WHERE id = ?1",
-                [board.id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            let base = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v.as_object().cloned())
-                .unwrap_or_default();
-            let inactive = current == "inactive";
+            let stored = definitions::existing(ctx.conn, board.id)?;
+            let current = stored.status.as_str().to_owned();
+            let base = stored.body;
+            let inactive = stored.status == Status::Inactive;
             let mut key = board.key.clone();
             if let Some(k) = item.key.as_ref().filter(|k| **k != board.key) {
                 let problem = if !inactive {
@@ -516,9 +510,13 @@ impl Command for UpdateLeaderboards {
                     continue;
                 }
             };
-            ctx.conn.execute(
-                "UPDATE definitions SET key = ?1, status = ?2, body = ?3, updated = ?4 WHERE id = ?5",
-                params![key, status, Value::Object(body).to_string(), now, board.id],
+            definitions::update(
+                ctx.conn,
+                board.id,
+                &key,
+                definitions::status(&status)?,
+                &body,
+                now,
             )?;
             updated.push(key);
         }
@@ -546,10 +544,7 @@ impl Command for ArchiveLeaderboards {
                 issues.push(issue(index, Some(id), "Leaderboard not found by ID"));
                 continue;
             };
-            ctx.conn.execute(
-                "UPDATE definitions SET status = 'archived', updated = ?1 WHERE id = ?2",
-                params![now, board.id],
-            )?;
+            definitions::archive(ctx.conn, board.id, now)?;
             deleted.push(json!({ "id": id }));
         }
         finish_write(ctx, &[], self.tenant)?;

@@ -54,12 +54,15 @@ fn start(now: &str) -> (Writer, RankIndex, i64, i64, i64) {
     sync_definitions(&mut conn, &config, 0).expect("sync");
     let catalog = Catalog::load(&conn).expect("catalog");
     let system = |key: &str| -> i64 {
-        conn.query_row(
-            "SELECT id FROM definitions WHERE kind = 'points_system' AND key = ?1",
-            [key],
-            |r| r.get(0),
+        crate::store::definitions::by_key(
+            &conn,
+            0,
+            crate::store::definitions::Kind::PointsSystem,
+            key,
         )
+        .expect("read")
         .expect("system")
+        .id
     };
     let (xp, coins) = (system("xp"), system("coins"));
     let board = catalog.leaderboard(1, "xp-weekly").expect("board");

@@ -6,7 +6,6 @@
 //! ahead.
 
 use chrono::NaiveDate;
-use rusqlite::params;
 use serde_json::{json, Map, Value};
 
 use super::store;
@@ -16,6 +15,7 @@ use crate::catalog::{Catalog, PointsSystem};
 use crate::commands::bulk::{issue, valid_key, Outcome, MANAGED};
 use crate::config::AttributeType;
 use crate::error::ApiError;
+use crate::store::definitions;
 use crate::writer::{Command, WriteCtx};
 
 /// The kinds of children a system has.
@@ -416,11 +416,18 @@ fn insert(
     body: &Map<String, Value>,
     uuid: &str,
 ) -> Result<(), ApiError> {
-    let now = ctx.now.timestamp_millis();
-    ctx.conn.execute(
-        "INSERT INTO definitions (uuid, tenant_id, kind, key, status, managed, body, created, updated)
-         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?7)",
-        params![uuid, owner, kind, key, status, Value::Object(body.clone()).to_string(), now],
+    definitions::insert(
+        ctx.conn,
+        &definitions::New {
+            uuid,
+            tenant: owner,
+            kind: definitions::kind(kind)?,
+            key,
+            status: definitions::status(status)?,
+            managed: false,
+            body,
+            now_ms: ctx.now.timestamp_millis(),
+        },
     )?;
     Ok(())
 }
@@ -431,12 +438,12 @@ fn key_taken(
     kind: &str,
     key: &str,
 ) -> Result<bool, ApiError> {
-    let n: i64 = ctx.conn.query_row(
-        "SELECT count(*) FROM definitions WHERE ifnull(tenant_id, 0) = ?1 AND kind = ?2 AND key = ?3",
-        params![owner.unwrap_or(0), kind, key],
-        |r| r.get(0),
-    )?;
-    Ok(n > 0)
+    Ok(definitions::key_taken(
+        ctx.conn,
+        owner.unwrap_or(0),
+        definitions::kind(kind)?,
+        key,
+    )?)
 }
 
 fn owner_column(system: &PointsSystem) -> Option<i64> {
@@ -655,16 +662,8 @@ impl Command for CreateSystems {
 }
 
 fn body_of(ctx: &WriteCtx<'_>, id: i64) -> Result<(Map<String, Value>, String, bool), ApiError> {
-    let (body, status, managed): (String, String, bool) = ctx.conn.query_row(
-        "SELECT body, status, managed FROM definitions WHERE id = ?1",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
-    let body = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v.as_object().cloned())
-        .unwrap_or_default();
-    Ok((body, status, managed))
+    let row = definitions::existing(ctx.conn, id)?;
+    Ok((row.body, row.status.as_str().to_owned(), row.managed))
 }
 
 fn save(
@@ -673,14 +672,12 @@ fn save(
     body: &Map<String, Value>,
     status: &str,
 ) -> Result<(), ApiError> {
-    ctx.conn.execute(
-        "UPDATE definitions SET body = ?1, status = ?2, updated = ?3 WHERE id = ?4",
-        params![
-            Value::Object(body.clone()).to_string(),
-            status,
-            ctx.now.timestamp_millis(),
-            id
-        ],
+    definitions::set(
+        ctx.conn,
+        id,
+        definitions::status(status)?,
+        body,
+        ctx.now.timestamp_millis(),
     )?;
     Ok(())
 }
@@ -746,10 +743,7 @@ impl Command for ArchiveSystems {
             if system.managed {
                 return Err(ApiError::unprocessable(MANAGED));
             }
-            ctx.conn.execute(
-                "UPDATE definitions SET status = 'archived', updated = ?1 WHERE id = ?2",
-                params![ctx.now.timestamp_millis(), system.id],
-            )?;
+            definitions::archive(ctx.conn, system.id, ctx.now.timestamp_millis())?;
             out.items.push(json!({ "id": id }));
         }
         changed(ctx)?;
@@ -938,13 +932,9 @@ impl Command for ArchiveChildren {
             }
             if self.child == Child::Level {
                 // Levels hold no history; deleting frees the key for a new level.
-                ctx.conn
-                    .execute("DELETE FROM definitions WHERE id = ?1", [row])?;
+                definitions::delete(ctx.conn, row)?;
             } else {
-                ctx.conn.execute(
-                    "UPDATE definitions SET status = 'archived', updated = ?1 WHERE id = ?2",
-                    params![ctx.now.timestamp_millis(), row],
-                )?;
+                definitions::archive(ctx.conn, row, ctx.now.timestamp_millis())?;
             }
             out.items.push(json!({ "id": id }));
         }

@@ -264,16 +264,16 @@ pub fn recent_awards(
           WHERE a.user_id = ?1 AND a.system_id = ?2 ORDER BY a.at_ms DESC, a.id DESC LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![user, system, n], |r| {
+        let uuid: String = r.get(0)?;
         let trigger: String = r.get(4)?;
         let boosts: String = r.get(5)?;
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            serde_json::from_str(&trigger).unwrap_or(Value::Null),
-            serde_json::from_str(&boosts).unwrap_or(Value::Array(Vec::new())),
-        ))
+        let trigger = crate::store::stored_json(
+            &trigger,
+            format_args!("the trigger snapshot of points award {uuid}"),
+        )?;
+        let boosts =
+            crate::store::stored_json(&boosts, format_args!("the boosts of points award {uuid}"))?;
+        Ok((uuid, r.get(1)?, r.get(2)?, r.get(3)?, trigger, boosts))
     })?;
     rows.collect()
 }

@@ -1,8 +1,27 @@
 //! SQL for the foundation's tables, as small functions over a `&Connection` that both the
 //! writer (inside its transaction) and the readers call.
 
+pub mod definitions;
 pub mod events;
 pub mod overview;
 pub mod row_uuid;
 pub mod tenants;
 pub mod users;
+
+/// A JSON column read back. Text that does not parse is an error naming `what` (the row),
+/// never a value quietly replaced: the database was changed outside trophyd or is damaged.
+pub fn stored_json(
+    text: &str,
+    what: impl std::fmt::Display,
+) -> rusqlite::Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!(
+                "{what} is not JSON ({e}); the database was changed outside trophyd or is damaged"
+            )
+            .into(),
+        )
+    })
+}

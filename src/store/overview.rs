@@ -88,21 +88,24 @@ pub fn events(conn: &Connection, tenant: i64, since_ms: i64) -> rusqlite::Result
 /// Points awarded to `tenant`'s users, in total and per system.
 pub fn points(conn: &Connection, tenant: i64) -> rusqlite::Result<Points> {
     let mut stmt = conn.prepare_cached(
-        "SELECT ifnull(d.key, ''), count(*), ifnull(sum(a.awarded), 0)
+        "SELECT a.system_id, count(*), ifnull(sum(a.awarded), 0)
            FROM users u JOIN points_awards a ON a.user_id = u.id
-           LEFT JOIN definitions d ON d.id = a.system_id
           WHERE u.tenant_id = ?1
           GROUP BY a.system_id ORDER BY a.system_id",
     )?;
-    let systems = stmt
+    let sums = stmt
         .query_map([tenant], |r| {
-            Ok(SystemPoints {
-                key: r.get(0)?,
-                awards: r.get(1)?,
-                awarded: r.get(2)?,
-            })
+            Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut systems = Vec::with_capacity(sums.len());
+    for (system, awards, awarded) in sums {
+        systems.push(SystemPoints {
+            key: super::definitions::key_of(conn, system)?.unwrap_or_default(),
+            awards,
+            awarded,
+        });
+    }
     Ok(Points {
         awards: systems.iter().map(|s| s.awards).sum(),
         awarded: systems.iter().map(|s| s.awarded).sum(),
@@ -117,16 +120,8 @@ pub fn definitions(conn: &Connection, tenant: i64) -> rusqlite::Result<BTreeMap<
         .iter()
         .map(|(_, name)| ((*name).to_owned(), 0))
         .collect();
-    let mut stmt = conn.prepare_cached(
-        "SELECT kind, count(DISTINCT key) FROM definitions
-          WHERE status = 'active' AND ifnull(tenant_id, 0) IN (0, ?1)
-            AND kind IN ('metric', 'attribute', 'achievement', 'points_system', 'leaderboard')
-          GROUP BY kind",
-    )?;
-    let rows = stmt.query_map([tenant], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
-    for row in rows {
-        let (kind, n) = row?;
-        if let Some((_, name)) = KINDS.iter().find(|(k, _)| *k == kind) {
+    for (kind, n) in super::definitions::active_counts(conn, tenant)? {
+        if let Some((_, name)) = KINDS.iter().find(|(k, _)| *k == kind.as_str()) {
             counts.insert((*name).to_owned(), n);
         }
     }
@@ -223,13 +218,20 @@ mod tests {
         key: &str,
         status: &str,
     ) -> i64 {
-        conn.execute(
-            "INSERT INTO definitions (uuid, tenant_id, kind, key, status, managed, body, created, updated)
-             VALUES (?1, ?2, ?3, ?4, ?5, 0, '{}', 0, 0)",
-            params![format!("{kind}-{key}-{tenant:?}"), tenant, kind, key, status],
+        crate::store::definitions::insert(
+            conn,
+            &crate::store::definitions::New {
+                uuid: &format!("{kind}-{key}-{tenant:?}"),
+                tenant,
+                kind: crate::store::definitions::Kind::parse(kind).expect("kind"),
+                key,
+                status: crate::store::definitions::Status::parse(status).expect("status"),
+                managed: false,
+                body: &serde_json::Map::new(),
+                now_ms: 0,
+            },
         )
-        .expect("definition");
-        conn.last_insert_rowid()
+        .expect("definition")
     }
 
     fn event(conn: &Connection, user: i64, metric: i64, at: i64) {

@@ -120,7 +120,7 @@ pub fn preferences(conn: &Connection, row_id: i64) -> rusqlite::Result<Value> {
     let text: String = conn
         .prepare_cached("SELECT preferences FROM users WHERE id = ?1")?
         .query_row([row_id], |r| r.get(0))?;
-    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    super::stored_json(&text, format_args!("the preferences of user row {row_id}"))
 }
 
 pub fn set_preferences(

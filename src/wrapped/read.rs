@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
 
 use super::leaderboards::best_ranks;
@@ -23,6 +23,7 @@ use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::achievements::rarity;
 use crate::rules::local_time::{end_of_local_day, start_of_local_day};
+use crate::store::definitions::{self, Kind, Status};
 use crate::streaks::StreakSettings;
 
 /// What a source (metric or points system) is called, from its definition.
@@ -36,33 +37,30 @@ struct Source {
 }
 
 fn source(conn: &Connection, id: i64) -> Result<Option<Source>, ApiError> {
-    let row: Option<(String, String, String, String)> = conn
-        .prepare_cached("SELECT kind, key, status, body FROM definitions WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .optional()?;
-    let Some((kind, key, status, body)) = row else {
+    let Some(row) = definitions::by_id(conn, id)? else {
         return Ok(None);
     };
-    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-    let is_metric = match kind.as_str() {
-        "metric" => true,
-        "points_system" => false,
+    let is_metric = match row.kind {
+        Kind::Metric => true,
+        Kind::PointsSystem => false,
         _ => return Ok(None),
     };
-    let detail = body
+    let detail = row
+        .body
         .get(if is_metric { "units" } else { "description" })
         .cloned()
         .unwrap_or(Value::Null);
     Ok(Some(Source {
         is_metric,
-        name: body
+        name: row
+            .body
             .get("name")
             .and_then(Value::as_str)
-            .unwrap_or(&key)
+            .unwrap_or(&row.key)
             .to_owned(),
-        key,
+        key: row.key,
         detail,
-        archived: status == "archived",
+        archived: row.status == Status::Archived,
     }))
 }
 

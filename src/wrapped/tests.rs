@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::store::definitions::{self, Kind, Status};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use rusqlite::params;
 use serde_json::{json, Value};
 
 use super::{read, record_points};
@@ -54,12 +54,21 @@ impl Command for Seed {
             user.tz = Some("Pacific/Kiritimati".into());
             rows.push(crate::store::users::insert(ctx.conn, &user)?.row_id);
         }
-        ctx.conn.execute(
-            "INSERT INTO definitions (uuid, tenant_id, kind, key, status, managed, body, created, updated)
-             VALUES ('xp-uuid', NULL, 'points_system', 'xp', 'active', 0, ?1, 0, 0)",
-            params![json!({"name": "XP", "description": "Experience"}).to_string()],
+        let body = json!({"name": "XP", "description": "Experience"});
+        let system = definitions::insert(
+            ctx.conn,
+            &definitions::New {
+                uuid: "xp-uuid",
+                tenant: None,
+                kind: Kind::PointsSystem,
+                key: "xp",
+                status: Status::Active,
+                managed: false,
+                body: body.as_object().expect("object"),
+                now_ms: 0,
+            },
         )?;
-        Ok((rows[0], rows[1], ctx.conn.last_insert_rowid()))
+        Ok((rows[0], rows[1], system))
     }
 }
 

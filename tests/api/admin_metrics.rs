@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::admin_support::{admin, issue_messages};
-use crate::helpers::{assert_error, assert_json_eq, spawn_app, CONFIG};
+use crate::helpers::{assert_error, assert_json_eq, spawn_app, start_refused, CONFIG};
 
 async fn create_metrics(app: &crate::helpers::TestApp, items: Value) -> (StatusCode, Value) {
     admin(app, Method::POST, "/admin/v1/metrics", Some(&items)).await
@@ -340,4 +340,32 @@ async fn attributes_gate_event_and_user_keys_as_they_change() {
         .map(|a| a["key"].as_str().expect("key"))
         .collect();
     assert_eq!(keys, vec!["plan", "country", "source", "tier"]);
+}
+
+#[tokio::test]
+async fn a_damaged_definition_row_stops_the_start_naming_the_row() {
+    let app = spawn_app(CONFIG).await;
+    let (status, body) = create_metrics(&app, json!([{"name": "Words", "key": "words"}])).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let dir = app.stop().await;
+    let conn = rusqlite::Connection::open(dir.path().join("trophy.db")).expect("db");
+    let id: i64 = conn
+        .query_row(
+            "SELECT id FROM definitions WHERE kind = 'metric' AND key = 'words'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("row");
+    conn.execute(
+        "UPDATE definitions SET body = '{\"name\": ' WHERE id = ?1",
+        [id],
+    )
+    .expect("damage");
+    drop(conn);
+    let message = start_refused(CONFIG, dir.path()).await;
+    assert!(
+        message.contains(&format!("definition row {id} (metric \"words\")")),
+        "{message}"
+    );
+    assert!(message.contains("the body is not JSON"), "{message}");
 }

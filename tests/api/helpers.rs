@@ -95,6 +95,19 @@ fn first_plain(keys: &[ApiKey]) -> String {
         .unwrap_or_default()
 }
 
+/// The error a server started with `config_toml` on the database in `dir` refuses with.
+pub async fn start_refused(config_toml: &str, dir: &std::path::Path) -> String {
+    let config = trophyd::config::parse(config_toml).expect("test config");
+    let mut settings = RuntimeSettings::new(config, ConfigSource::Demo);
+    settings.listen = "127.0.0.1:0".into();
+    settings.data = dir.join("trophy.db");
+    settings.test_clock = true;
+    match Application::build(settings).await {
+        Ok(_) => panic!("the server started"),
+        Err(e) => e.to_string(),
+    }
+}
+
 /// Starts a server on `dir` (a new temporary directory when `None`).
 pub async fn spawn_with(config_toml: &str, test_clock: bool, dir: Option<TempDir>) -> TestApp {
     let config = match trophyd::config::parse(config_toml) {
@@ -369,6 +382,13 @@ impl TestApp {
             .expect("request");
         assert_eq!(resp.status(), StatusCode::OK);
         resp.text().await.expect("body")
+    }
+
+    /// Stops this server (its task is aborted, as a crash would), keeping its directory.
+    pub async fn stop(self) -> TempDir {
+        self.server.abort();
+        let _ = self.server.await;
+        self.dir
     }
 
     /// Stops this server (its task is aborted, as a crash would) and starts a new one on

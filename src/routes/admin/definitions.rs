@@ -1,20 +1,14 @@
 //! Reads of admin-managed plain definitions (metrics, attributes) a tenant sees: its own
 //! and the shared ones, active only, oldest first.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
+use crate::store::definitions::{self, Status};
 
 /// `(uuid, key, body)` of a stored definition.
 pub type Row = (String, String, Map<String, Value>);
-
-fn body(text: &str) -> Map<String, Value> {
-    serde_json::from_str::<Value>(text)
-        .ok()
-        .and_then(|v| v.as_object().cloned())
-        .unwrap_or_default()
-}
 
 pub fn list(
     conn: &Connection,
@@ -23,15 +17,8 @@ pub fn list(
     limit: i64,
     skip: i64,
 ) -> Result<Vec<Row>, ApiError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT uuid, key, body FROM definitions
-          WHERE kind = ?1 AND status = 'active' AND ifnull(tenant_id, 0) IN (0, ?2)
-          ORDER BY id LIMIT ?3 OFFSET ?4",
-    )?;
-    let rows = stmt.query_map(params![kind, tenant, limit, skip], |r| {
-        Ok((r.get(0)?, r.get(1)?, body(&r.get::<_, String>(2)?)))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = definitions::active_page(conn, definitions::kind(kind)?, tenant, limit, skip)?;
+    Ok(rows.into_iter().map(|r| (r.uuid, r.key, r.body)).collect())
 }
 
 /// One by UUID: 422 for something that is not a UUID, 404 for an unknown one.
@@ -39,17 +26,16 @@ pub fn get(conn: &Connection, kind: &str, tenant: i64, uuid: &str) -> Result<Row
     if uuid::Uuid::parse_str(uuid).is_err() {
         return Err(ApiError::unprocessable("id must be a valid UUID"));
     }
-    conn.query_row(
-        "SELECT uuid, key, body FROM definitions
-          WHERE kind = ?1 AND uuid = ?2 AND status = 'active' AND ifnull(tenant_id, 0) IN (0, ?3)",
-        params![kind, uuid, tenant],
-        |r| Ok((r.get(0)?, r.get(1)?, body(&r.get::<_, String>(2)?))),
-    )
-    .optional()?
-    .ok_or_else(|| {
-        ApiError::not_found(match kind {
-            "metric" => "Metric not found",
-            _ => "Attribute not found",
+    let wanted = definitions::kind(kind)?;
+    definitions::by_uuid(conn, uuid)?
+        .filter(|r| {
+            r.kind == wanted && r.status == Status::Active && (r.owner == 0 || r.owner == tenant)
         })
-    })
+        .map(|r| (r.uuid, r.key, r.body))
+        .ok_or_else(|| {
+            ApiError::not_found(match kind {
+                "metric" => "Metric not found",
+                _ => "Attribute not found",
+            })
+        })
 }
