@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde_json::{json, Value};
 
 use crate::config::{LeaderboardDef, LeaderboardStatus, RankBy, RankStyle, RunUnit};
-use crate::leaderboards::runs::Schedule;
+use crate::rules::leaderboard_runs::Schedule;
 use crate::rules::time_window::{format_time_of_day, parse_time_of_day, TimeWindow};
 
 /// What a board ranks by; points systems carry their definition id and name.

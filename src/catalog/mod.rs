@@ -285,6 +285,12 @@ impl Catalog {
     }
 }
 
+impl crate::domain::attributes::AttributeKeys for Catalog {
+    fn has_attribute(&self, tenant: i64, kind: AttributeType, key: &str) -> bool {
+        Catalog::has_attribute(self, tenant, kind, key)
+    }
+}
+
 /// The current catalog, swapped whole when definitions change.
 #[derive(Clone, Default)]
 pub struct CatalogHandle(Arc<RwLock<Arc<Catalog>>>);

@@ -290,12 +290,9 @@ pub enum RankBy {
     Streak,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunUnit {
-    Day,
-    Month,
-    Year,
-}
+/// The unit of a repeating leaderboard's runs; defined with the run rules, which the
+/// config sits above.
+pub use crate::rules::leaderboard_runs::RunUnit;
 
 /// How ties are numbered (docs/behaviour/leaderboards.md#ranking). Either way ties are
 /// ordered by who reached the value first, then by user id, and that order decides who is

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use super::limits::{check_chars, MAX_ATTRIBUTE_VALUE_CHARS};
-use crate::catalog::Catalog;
 use crate::config::AttributeType;
 use crate::error::{echo, ApiError};
 
@@ -13,10 +12,22 @@ const EVENT_ATTRIBUTES_PAGE: &str = "https://app.trophy.so/metrics";
 /// Unknown keys named in the error; a body may hold thousands.
 const LISTED_KEYS: usize = 10;
 
+/// Which attribute keys exist: the catalog, seen from the domain without the domain
+/// depending on it (the catalog is built above the domain types).
+pub trait AttributeKeys {
+    fn has_attribute(&self, tenant: i64, kind: AttributeType, key: &str) -> bool;
+}
+
+impl<T: AttributeKeys + ?Sized> AttributeKeys for std::sync::Arc<T> {
+    fn has_attribute(&self, tenant: i64, kind: AttributeType, key: &str) -> bool {
+        (**self).has_attribute(tenant, kind, key)
+    }
+}
+
 /// Refuses the whole map if any key is not a configured attribute of `kind`, with the
 /// message Trophy documents (bad keys comma-separated).
 pub fn check_keys(
-    catalog: &Catalog,
+    catalog: &impl AttributeKeys,
     tenant: i64,
     kind: AttributeType,
     attributes: &BTreeMap<String, String>,

@@ -8,14 +8,13 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::attributes::{check_keys, check_values};
+use super::attributes::{check_keys, check_values, AttributeKeys};
 use super::field::Field;
 use super::limits::{
     check_chars, MAX_DEVICE_TOKENS, MAX_DEVICE_TOKEN_CHARS, MAX_EMAIL_CHARS, MAX_USER_NAME_CHARS,
 };
 use super::time_zone::parse_time_zone;
 use super::user_id::UserId;
-use crate::catalog::Catalog;
 use crate::clock::{format_timestamp, from_millis};
 use crate::config::AttributeType;
 use crate::error::ApiError;
@@ -65,7 +64,11 @@ pub struct UserChanges {
 }
 
 impl UserFieldsInput {
-    pub fn validate(self, catalog: &Catalog, tenant: i64) -> Result<UserChanges, ApiError> {
+    pub fn validate(
+        self,
+        catalog: &impl AttributeKeys,
+        tenant: i64,
+    ) -> Result<UserChanges, ApiError> {
         let attributes = match self.attributes {
             Field::Value(map) => map,
             Field::Absent | Field::Null => BTreeMap::new(),
@@ -131,7 +134,11 @@ pub struct UserUpsert {
 }
 
 impl UpsertedUserInput {
-    pub fn validate(self, catalog: &Catalog, tenant: i64) -> Result<UserUpsert, ApiError> {
+    pub fn validate(
+        self,
+        catalog: &impl AttributeKeys,
+        tenant: i64,
+    ) -> Result<UserUpsert, ApiError> {
         Ok(UserUpsert {
             id: UserId::parse(&self.id)?,
             changes: self.fields.validate(catalog, tenant)?,

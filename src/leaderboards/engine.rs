@@ -7,13 +7,13 @@ use serde_json::{json, Map, Value};
 
 use super::index::GroupKey;
 use super::ranking::{membership, page_ranks, threshold, Membership, Standing};
-use super::runs::Run;
 use super::store::{self, At, Change};
 use super::view::{self, EventEntry};
 use crate::catalog::{Leaderboard, Ranking};
 use crate::config::RankStyle;
 use crate::domain::user::User;
 use crate::error::ApiError;
+use crate::rules::leaderboard_runs::Run;
 use crate::rules::local_time::local_date;
 use crate::writer::WriteCtx;
 

@@ -8,10 +8,10 @@ use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use serde_json::json;
 
 use super::engine::{board_with_rankings, parse_group_name};
-use super::runs::{Run, Schedule};
 use super::store;
 use crate::catalog::Leaderboard;
 use crate::error::ApiError;
+use crate::rules::leaderboard_runs::{Run, Schedule};
 use crate::scheduler::Job;
 use crate::writer::WriteCtx;
 

@@ -18,7 +18,6 @@ pub mod index;
 pub mod jobs;
 pub mod ranking;
 pub mod read;
-pub mod runs;
 pub mod store;
 pub mod view;
 

@@ -9,11 +9,11 @@ use rusqlite::{Connection, OptionalExtension};
 use super::displacement;
 use super::index::{GroupKey, RankIndex};
 use super::ranking::page_ranks;
-use super::runs::Run;
 use super::store::{self, Ranked};
 use crate::catalog::{Catalog, Leaderboard};
 use crate::config::RankStyle;
 use crate::error::ApiError;
+use crate::rules::leaderboard_runs::Run;
 
 /// A board the Application API shows: not inactive.
 pub fn visible<'c>(

@@ -4,12 +4,12 @@
 use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
-use super::runs::Run;
 use super::store::{Change, Ranked};
 use crate::catalog::leaderboard::{status_on, unit_name};
 use crate::catalog::{Catalog, Leaderboard, Ranking};
 use crate::clock::{format_timestamp, from_millis};
 use crate::domain::number::json_number;
+use crate::rules::leaderboard_runs::Run;
 use crate::rules::time_window::format_time_of_day;
 
 fn number(x: Option<f64>) -> Value {

@@ -1,6 +1,7 @@
 pub mod achievements;
 pub mod anniversary;
 pub mod event_summary;
+pub mod leaderboard_runs;
 pub mod local_time;
 pub mod notifications;
 pub mod periods;

@@ -10,7 +10,6 @@
 mod finished_expiry;
 mod idempotency_expiry;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -19,6 +18,7 @@ use tokio::sync::Mutex;
 use crate::error::ApiError;
 use crate::writer::{Command, WriteCtx, Writer};
 
+pub use crate::writer::DueHints;
 pub use finished_expiry::FinishedRowsExpiry;
 pub use idempotency_expiry::IdempotencyExpiry;
 
@@ -33,33 +33,6 @@ pub trait Job: Send + Sync + 'static {
         ctx: &mut WriteCtx<'_>,
         until: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, ApiError>;
-}
-
-/// "Job X falls due at T at the latest", from commands that create timed work after the
-/// job last ran. Early hints are harmless: the job runs, finds nothing, and reports its
-/// real next due time.
-#[derive(Clone, Default, Debug)]
-pub struct DueHints(Arc<std::sync::Mutex<HashMap<&'static str, DateTime<Utc>>>>);
-
-impl DueHints {
-    pub fn due_by(&self, job: &'static str, at: DateTime<Utc>) {
-        let mut hints = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        hints
-            .entry(job)
-            .and_modify(|t| *t = (*t).min(at))
-            .or_insert(at);
-    }
-
-    /// The earliest hinted time, leaving the hints in place: an import stops a run of
-    /// historic events there, so the timed work runs between the events it falls between.
-    pub fn earliest(&self) -> Option<DateTime<Utc>> {
-        let hints = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        hints.values().min().copied()
-    }
-
-    fn take(&self) -> HashMap<&'static str, DateTime<Utc>> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
-    }
 }
 
 #[derive(Clone)]

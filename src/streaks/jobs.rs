@@ -82,7 +82,7 @@ impl Job for StreakJob {
 /// state in line with the settings in force.
 fn initialize(ctx: &mut WriteCtx<'_>, now_ms: i64) -> Result<(), ApiError> {
     let handle = ctx.env.settings.streaks.clone();
-    handle.load(ctx.conn, ctx.env.settings.config.streaks.as_ref())?;
+    super::settings::load(&handle, ctx.conn, ctx.env.settings.config.streaks.as_ref())?;
     let def = handle.current();
     recompute::reconcile(ctx, def.as_deref(), now_ms)
 }

@@ -2,9 +2,6 @@
 //! (then the Admin API may only read it), otherwise what `PATCH /admin/v1/streaks/settings`
 //! stored in the database. Also the `StreakSettings` JSON shape of the Admin API.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
-
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
 
@@ -13,6 +10,7 @@ use crate::domain::number::json_number;
 use crate::error::{echo, ApiError};
 use crate::rules::periods::{self, PeriodKind};
 use crate::rules::streak::Mode;
+pub use crate::settings::StreakSettings;
 
 /// `meta` key of the settings stored through the Admin API.
 const SETTINGS_KEY: &str = "streak_settings";
@@ -22,50 +20,19 @@ const FREEZE_FINGERPRINT_KEY: &str = "streak_freeze_fingerprint";
 /// Documented limit on freezes a user can hold.
 const MAX_FREEZES: u32 = 100;
 
-/// The settings in force, shared by the writer and the readers. Starts with the file's
-/// `[streaks]`; `load` adds the database's when the file has none. There is one streak
-/// configuration for the whole server, as `[streaks]` is one table: a PATCH sent with a
-/// `Tenant-ID` changes it for every tenant (metric keys are checked in that tenant).
-#[derive(Debug, Default)]
-pub struct StreakSettings {
-    current: RwLock<Option<Arc<StreakDef>>>,
-    file_managed: AtomicBool,
-}
-
-impl StreakSettings {
-    pub fn new(file: Option<&StreakDef>) -> Self {
-        StreakSettings {
-            current: RwLock::new(file.cloned().map(Arc::new)),
-            file_managed: AtomicBool::new(file.is_some()),
-        }
+/// Settles what is in force at start: the file's `[streaks]` (as the config now says),
+/// or else the settings stored in the database.
+pub(crate) fn load(
+    settings: &StreakSettings,
+    conn: &Connection,
+    file: Option<&StreakDef>,
+) -> Result<(), ApiError> {
+    settings.set_file_managed(file.is_some());
+    match file {
+        Some(def) => settings.replace(Some(def.clone())),
+        None => settings.replace(stored(conn)?),
     }
-
-    pub fn current(&self) -> Option<Arc<StreakDef>> {
-        self.current
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Whether trophy.toml declares `[streaks]` (the Admin API may then not change them).
-    pub fn managed_by_file(&self) -> bool {
-        self.file_managed.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn replace(&self, def: Option<StreakDef>) {
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = def.map(Arc::new);
-    }
-
-    /// Settles what is in force at start: the file's `[streaks]` (as the config now says),
-    /// or else the settings stored in the database.
-    pub(crate) fn load(&self, conn: &Connection, file: Option<&StreakDef>) -> Result<(), ApiError> {
-        self.file_managed.store(file.is_some(), Ordering::Release);
-        match file {
-            Some(def) => self.replace(Some(def.clone())),
-            None => self.replace(stored(conn)?),
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 /// The settings stored through the Admin API, if any.

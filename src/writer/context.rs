@@ -23,7 +23,7 @@ pub struct WriterEnv {
     pub wake_notifications: Arc<tokio::sync::Notify>,
     /// Tells the scheduler that timed work a command just created falls due earlier than
     /// its job last said.
-    pub due_hints: crate::scheduler::DueHints,
+    pub due_hints: super::DueHints,
     /// The leaderboards' in-memory ranks: the writer stages its changes there and they
     /// reach readers at commit.
     pub leaderboards: crate::leaderboards::RankIndex,

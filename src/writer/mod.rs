@@ -7,6 +7,7 @@
 mod batch;
 mod context;
 pub mod costs;
+mod due_hints;
 mod durable;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -24,6 +25,7 @@ use tokio::sync::oneshot;
 use crate::error::ApiError;
 
 pub use context::{WriteCtx, WriterEnv};
+pub use due_hints::DueHints;
 pub use durable::SyncStats;
 
 /// A state change the writer applies inside the group transaction.

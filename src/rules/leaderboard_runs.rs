@@ -6,7 +6,13 @@
 
 use chrono::{Datelike, Days, Months, NaiveDate};
 
-use crate::config::RunUnit;
+/// The unit a repeating board's runs are counted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunUnit {
+    Day,
+    Month,
+    Year,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {
