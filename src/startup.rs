@@ -13,7 +13,7 @@ use actix_web::middleware::{from_fn, Condition, ErrorHandlers, Logger};
 use actix_web::{web, App, HttpServer};
 use chrono::{DateTime, Utc};
 
-use crate::auth::{ensure_keys, KeyKind, RateLimiter, TenantDirectory, UserKeys};
+use crate::auth::{ensure_keys, Gate, KeyKind, RateLimiter, TenantDirectory, UserKeys};
 use crate::clock::{from_millis, Clock};
 use crate::commands::persist_clock::{record_present, RecordPresent, META_KEY as CLOCK_KEY};
 use crate::db;
@@ -92,16 +92,20 @@ impl Application {
             wake_notifications,
         )?;
         let limits = &settings.config.limits;
+        let gate = web::Data::new(Gate {
+            keys,
+            tenants: directory,
+            user_keys,
+            rate_limiter: RateLimiter::new(limits.events_per_second, limits.reads_per_second),
+            multi_tenant: settings.multi_tenant(),
+        });
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             writer: writer.clone(),
             readers,
             catalog,
             clock: clock.clone(),
-            keys,
-            tenants: directory,
-            user_keys,
-            rate_limiter: RateLimiter::new(limits.events_per_second, limits.reads_per_second),
+            gate: gate.clone(),
             telemetry: Arc::new(Telemetry::default()),
             scheduler: scheduler.clone(),
             delivery: delivery.clone(),
@@ -133,6 +137,7 @@ impl Application {
                     Logger::new("%a \"%r\" %s %b %Dms"),
                 ))
                 .app_data(state.clone())
+                .app_data(gate.clone())
                 .app_data(body_limits.clone())
                 .app_data(routes::json_config())
                 .app_data(routes::path_config())

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::achievements::backdate::Backdater;
-use crate::auth::{KeyRing, RateLimiter, TenantDirectory, UserKeys};
+use crate::auth::Gate;
 use crate::catalog::CatalogHandle;
 use crate::clock::Clock;
 use crate::db::ReaderPool;
@@ -20,10 +20,8 @@ pub struct AppState {
     pub readers: ReaderPool,
     pub catalog: CatalogHandle,
     pub clock: Clock,
-    pub keys: KeyRing,
-    pub tenants: TenantDirectory,
-    pub user_keys: UserKeys,
-    pub rate_limiter: RateLimiter,
+    /// Keys, tenants and rate limits (also registered alone, for the auth middleware).
+    pub gate: actix_web::web::Data<Gate>,
     pub telemetry: Arc<Telemetry>,
     pub scheduler: Scheduler,
     pub delivery: Delivery,

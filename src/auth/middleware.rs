@@ -9,12 +9,12 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
+use super::gate::Gate;
 use super::keyring::{sha256, KeyKind};
 use super::rate_limit::Tier;
 use super::user_keys::UserKey;
 use super::user_scope;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// What the middleware learned about the caller, for handlers to extract.
 #[derive(Debug, Clone)]
@@ -62,8 +62,8 @@ fn tier_of(req: &ServiceRequest, kind: KeyKind) -> Tier {
 
 async fn authenticate(req: &ServiceRequest, wanted: KeyKind) -> Result<Option<UserKey>, ApiError> {
     let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal("application state missing"))?;
+        .app_data::<web::Data<Gate>>()
+        .ok_or_else(|| ApiError::internal("authentication state missing"))?;
     let presented = req
         .headers()
         .get("X-API-KEY")
@@ -89,7 +89,7 @@ async fn authenticate(req: &ServiceRequest, wanted: KeyKind) -> Result<Option<Us
         .take(sha256(presented), tier_of(req, wanted), Instant::now())
         .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
     let header = req.headers().get("Tenant-ID").and_then(|v| v.to_str().ok());
-    let multi = state.settings.multi_tenant();
+    let multi = state.multi_tenant;
     let tenant_missing = multi && header.map(str::trim).is_none_or(str::is_empty);
     let tenant = state
         .tenants

@@ -1,5 +1,6 @@
 //! Who is calling: API keys, the tenant they act for, and their rate limits.
 
+mod gate;
 mod generated;
 mod keyring;
 mod middleware;
@@ -8,6 +9,7 @@ mod tenancy;
 pub mod user_keys;
 mod user_scope;
 
+pub use gate::Gate;
 pub use generated::ensure_keys;
 pub use keyring::{KeyKind, KeyRing};
 pub use middleware::{require_admin_key, require_app_key, RequestContext, Tenant};

@@ -9,8 +9,8 @@ use serde_json::{json, Map, Value};
 
 use crate::achievements::view;
 use crate::catalog::{Achievement, AchievementTrigger, Catalog};
-use crate::commands::bulk::{issue, valid_key, Outcome, MANAGED};
 use crate::config::AttributeType;
+use crate::domain::bulk::{issue, valid_key, Outcome, MANAGED};
 use crate::error::{echo, ApiError};
 use crate::rules::anniversary::MAX_YEARS;
 use crate::store::definitions::{self, Kind};

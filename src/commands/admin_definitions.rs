@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::store::definitions::{self, Status};
 use crate::writer::{Command, WriteCtx};
 
-pub use super::bulk::{issue, valid_key, Outcome, MANAGED};
+pub use crate::domain::bulk::{issue, valid_key, Outcome, MANAGED};
 
 pub fn valid_uuid(id: &str) -> bool {
     uuid::Uuid::parse_str(id).is_ok()

@@ -7,7 +7,6 @@ pub mod admin_metrics;
 pub mod admin_settings;
 pub mod application_keys;
 pub mod batch_events;
-pub mod bulk;
 pub mod complete_achievement;
 pub mod import_history;
 pub mod persist_clock;

@@ -2,6 +2,7 @@
 
 pub mod attribute_query;
 pub mod attributes;
+pub mod bulk;
 pub mod field;
 pub mod limits;
 pub mod number;

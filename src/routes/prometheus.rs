@@ -15,7 +15,7 @@ pub async fn metrics(
             .get("X-API-KEY")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        if state.keys.check(key) != Some(KeyKind::Admin) {
+        if state.gate.keys.check(key) != Some(KeyKind::Admin) {
             return Err(ApiError::Unauthorized("Invalid API key".into()));
         }
     }

@@ -29,7 +29,7 @@ async fn create(
         .execute(CreateApplicationKeys {
             tenant: tenant.0,
             items: body.into_inner(),
-            directory: state.user_keys.clone(),
+            directory: state.gate.user_keys.clone(),
         })
         .await?;
     Ok(bulk::created(out.items, out.issues))
@@ -46,7 +46,7 @@ async fn delete(
         .execute(DeleteApplicationKeys {
             tenant: tenant.0,
             ids,
-            directory: state.user_keys.clone(),
+            directory: state.gate.user_keys.clone(),
         })
         .await?;
     Ok(bulk::deleted(out.items, out.issues))

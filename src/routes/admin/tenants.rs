@@ -66,7 +66,7 @@ async fn create(
         .map(|i| (i.customer_id, i.name))
         .collect();
     let changes = state.writer.execute(CreateTenants(items)).await?;
-    state.tenants.replace(&changes.active);
+    state.gate.tenants.replace(&changes.active);
     Ok(bulk::created(changes.items, changes.issues))
 }
 
@@ -85,13 +85,13 @@ async fn update(
         })
         .collect();
     let changes = state.writer.execute(UpdateTenants(patches)).await?;
-    state.tenants.replace(&changes.active);
+    state.gate.tenants.replace(&changes.active);
     Ok(bulk::updated(changes.items, changes.issues))
 }
 
 async fn archive(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let ids = bulk::ids(&req)?;
     let changes = state.writer.execute(ArchiveTenants(ids)).await?;
-    state.tenants.replace(&changes.active);
+    state.gate.tenants.replace(&changes.active);
     Ok(bulk::deleted(changes.items, changes.issues))
 }
