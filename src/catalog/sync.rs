@@ -245,7 +245,7 @@ pub fn sync_definitions(
         match existing.remove(&(d.kind, d.key.clone())) {
             Some(row) => {
                 if row.status != d.status || row.body != body {
-                    definitions::set(&tx, row.id, d.status, &body, now_ms)?;
+                    definitions::update(&tx, row.id, None, d.status, &body, now_ms)?;
                 }
                 if d.kind == Kind::Achievement && row.body != body {
                     // Filtered progress summed under the old definition is recomputed from
@@ -291,9 +291,7 @@ mod tests {
     use crate::config;
 
     fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().expect("db");
-        crate::db::migrate(&mut conn).expect("migrate");
-        conn
+        crate::db::migrated_in_memory()
     }
 
     fn uuid_of(conn: &Connection, kind: &str, key: &str) -> (String, String) {

@@ -455,7 +455,7 @@ impl Command for UpdateAchievements {
             definitions::update(
                 ctx.conn,
                 a.id,
-                &key,
+                Some(&key),
                 definitions::status(&status)?,
                 &body,
                 now,

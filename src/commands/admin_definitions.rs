@@ -123,9 +123,10 @@ pub fn target(
 
 pub fn save_body(ctx: &WriteCtx<'_>, stored: &Stored) -> Result<(), ApiError> {
     // `editable` found it active.
-    definitions::set(
+    definitions::update(
         ctx.conn,
         stored.id,
+        None,
         Status::Active,
         &stored.body,
         ctx.now.timestamp_millis(),

@@ -32,6 +32,14 @@ const BUSY_TIMEOUT_MS: u32 = 5_000;
 /// pages still fit.
 const WRITER_CACHE_KIB: u32 = 16 * 1024;
 
+/// A migrated in-memory database, for unit tests of SQL.
+#[cfg(test)]
+pub fn migrated_in_memory() -> Connection {
+    let mut conn = Connection::open_in_memory().expect("in-memory database");
+    migrate(&mut conn).expect("migrations");
+    conn
+}
+
 /// The writer's page cache under `trophyd import`: its runs of thousands of events dirty
 /// tens of thousands of pages a transaction, which should stay in memory until COMMIT
 /// rather than be read back from the file (a quarter of an import's time went to `pread`

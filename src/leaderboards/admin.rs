@@ -513,7 +513,7 @@ impl Command for UpdateLeaderboards {
             definitions::update(
                 ctx.conn,
                 board.id,
-                &key,
+                Some(&key),
                 definitions::status(&status)?,
                 &body,
                 now,

@@ -672,9 +672,10 @@ fn save(
     body: &Map<String, Value>,
     status: &str,
 ) -> Result<(), ApiError> {
-    definitions::set(
+    definitions::update(
         ctx.conn,
         id,
+        None,
         definitions::status(status)?,
         body,
         ctx.now.timestamp_millis(),

@@ -448,40 +448,21 @@ pub fn insert(conn: &Connection, new: &New<'_>) -> rusqlite::Result<i64> {
     Ok(conn.last_insert_rowid())
 }
 
-/// Replaces a row's key, status and body.
+/// Replaces a row's status and body, and its key when `key` is given.
 pub fn update(
     conn: &Connection,
     id: i64,
-    key: &str,
+    key: Option<&str>,
     status: Status,
     body: &Map<String, Value>,
     now_ms: i64,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "UPDATE definitions SET key = ?1, status = ?2, body = ?3, updated = ?4 WHERE id = ?5",
+        "UPDATE definitions SET key = ifnull(?1, key), status = ?2, body = ?3, updated = ?4
+          WHERE id = ?5",
     )?
     .execute(params![
         key,
-        status.as_str(),
-        Value::Object(body.clone()).to_string(),
-        now_ms,
-        id
-    ])?;
-    Ok(())
-}
-
-/// Replaces a row's status and body, keeping its key.
-pub fn set(
-    conn: &Connection,
-    id: i64,
-    status: Status,
-    body: &Map<String, Value>,
-    now_ms: i64,
-) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "UPDATE definitions SET status = ?1, body = ?2, updated = ?3 WHERE id = ?4",
-    )?
-    .execute(params![
         status.as_str(),
         Value::Object(body.clone()).to_string(),
         now_ms,
@@ -541,9 +522,7 @@ mod tests {
     use super::*;
 
     fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().expect("db");
-        crate::db::migrate(&mut conn).expect("migrate");
-        conn
+        crate::db::migrated_in_memory()
     }
 
     fn body(text: &str) -> Map<String, Value> {

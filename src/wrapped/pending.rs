@@ -200,9 +200,7 @@ mod tests {
     }
 
     fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().expect("db");
-        crate::db::migrate(&mut conn).expect("migrate");
-        conn
+        crate::db::migrated_in_memory()
     }
 
     #[test]
