@@ -3,9 +3,11 @@
 //! needed to load them), and `GET /dashboard/api/overview` answers the counts the Admin API
 //! has no route for. Everything else the dashboard shows comes from `/admin/v1`.
 
+use std::sync::OnceLock;
+
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::from_fn;
-use actix_web::{guard, web, HttpResponse};
+use actix_web::middleware::{from_fn, Compress};
+use actix_web::{guard, web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use crate::auth::{require_admin_key, Tenant};
@@ -58,15 +60,24 @@ pub const CSP: &str = "default-src 'self'";
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // HEAD as GET (actix sends no body for it): monitors and `curl -I` probe with HEAD.
     let get_or_head = || web::route().guard(guard::Any(guard::Get()).or(guard::Head()));
+    // The files are gzipped for a client that accepts it (app.js is most of the weight).
     cfg.route("/", get_or_head().to(to_dashboard))
         .route("/dashboard", get_or_head().to(to_dashboard))
-        .route("/dashboard/", get_or_head().to(index))
+        .service(
+            web::resource("/dashboard/")
+                .wrap(Compress::default())
+                .route(get_or_head().to(index)),
+        )
         .service(
             web::resource("/dashboard/api/overview")
                 .wrap(from_fn(require_admin_key))
                 .route(web::get().to(overview)),
         )
-        .route("/dashboard/{file}", get_or_head().to(asset));
+        .service(
+            web::resource("/dashboard/{file}")
+                .wrap(Compress::default())
+                .route(get_or_head().to(asset)),
+        );
 }
 
 async fn to_dashboard() -> HttpResponse {
@@ -75,8 +86,47 @@ async fn to_dashboard() -> HttpResponse {
         .finish()
 }
 
-fn serve(asset: &Asset) -> HttpResponse {
+/// A strong validator per embedded file: the start of its SHA-256, computed once.
+fn etag(asset: &Asset) -> &'static str {
+    static TAGS: OnceLock<Vec<String>> = OnceLock::new();
+    let tags = TAGS.get_or_init(|| {
+        ASSETS
+            .iter()
+            .map(|a| {
+                let digest = ring::digest::digest(&ring::digest::SHA256, a.body);
+                format!("\"{}\"", &hex::encode(digest.as_ref())[..20])
+            })
+            .collect()
+    });
+    ASSETS
+        .iter()
+        .position(|a| a.name == asset.name)
+        .and_then(|i| tags.get(i))
+        .map_or("\"\"", String::as_str)
+}
+
+/// Whether the client's `If-None-Match` names `tag` (or is `*`).
+fn unchanged(req: &HttpRequest, tag: &str) -> bool {
+    req.headers()
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == tag || t == "*")
+}
+
+/// The file, or 304 when the client already holds this version. `no-cache` makes the
+/// browser ask every time; the ETag makes the answer a few bytes when nothing changed.
+fn serve(req: &HttpRequest, asset: &Asset) -> HttpResponse {
+    let tag = etag(asset);
+    if unchanged(req, tag) {
+        return HttpResponse::NotModified()
+            .insert_header((header::ETAG, tag))
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .finish();
+    }
     HttpResponse::Ok()
+        .insert_header((header::ETAG, tag))
         .insert_header((
             header::CONTENT_TYPE,
             HeaderValue::from_static(asset.content_type),
@@ -93,15 +143,15 @@ fn find(name: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|a| a.name == name)
 }
 
-async fn index() -> Result<HttpResponse, ApiError> {
+async fn index(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     find(INDEX)
-        .map(serve)
+        .map(|a| serve(&req, a))
         .ok_or_else(|| ApiError::internal("the dashboard index is not embedded"))
 }
 
-async fn asset(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn asset(req: HttpRequest, file: web::Path<String>) -> Result<HttpResponse, ApiError> {
     find(&file)
-        .map(serve)
+        .map(|a| serve(&req, a))
         .ok_or_else(|| ApiError::not_found("Not found"))
 }
 

@@ -463,3 +463,78 @@ async fn overview_counts_only_the_tenant_named_by_tenant_id() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn files_are_gzipped_on_request_and_revalidated_by_etag() {
+    let app = spawn_app(CONFIG).await;
+    for (name, _) in ASSETS {
+        let path = format!("/dashboard/{name}");
+        let plain = app
+            .client
+            .get(app.url(&path))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(plain.status(), StatusCode::OK);
+        assert!(plain.headers().get("content-encoding").is_none(), "{name}");
+        let tag = plain.headers()["etag"].to_str().expect("etag").to_owned();
+        assert!(tag.starts_with('"') && tag.len() > 10, "{name}: {tag}");
+        let original = plain.bytes().await.expect("body");
+
+        let gzipped = app
+            .client
+            .get(app.url(&path))
+            .header("Accept-Encoding", "gzip")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(gzipped.headers()["content-encoding"], "gzip", "{name}");
+        assert_eq!(gzipped.headers()["etag"], tag.as_str());
+        let packed = gzipped.bytes().await.expect("body");
+        assert_eq!(&packed[..2], &[0x1f, 0x8b], "{name}: a gzip stream");
+        if original.len() > 4096 {
+            assert!(
+                packed.len() * 2 < original.len(),
+                "{name}: {} of {}",
+                packed.len(),
+                original.len()
+            );
+        }
+
+        let again = app
+            .client
+            .get(app.url(&path))
+            .header("If-None-Match", &tag)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{name}");
+        assert_eq!(again.headers()["etag"], tag.as_str());
+        assert!(again.bytes().await.expect("body").is_empty());
+
+        let stale = app
+            .client
+            .get(app.url(&path))
+            .header("If-None-Match", "\"something-else\"")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(stale.status(), StatusCode::OK, "{name}");
+    }
+    // The index behind /dashboard/ too.
+    let index = app
+        .client
+        .get(app.url("/dashboard/"))
+        .send()
+        .await
+        .expect("request");
+    let tag = index.headers()["etag"].to_str().expect("etag").to_owned();
+    let again = app
+        .client
+        .get(app.url("/dashboard/"))
+        .header("If-None-Match", &tag)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+}
