@@ -538,3 +538,75 @@ async fn files_are_gzipped_on_request_and_revalidated_by_etag() {
         .expect("request");
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
 }
+
+/// WCAG 2 relative luminance of `#rrggbb` or `#rgb`.
+fn luminance(hex: &str) -> f64 {
+    let hex = hex.trim_start_matches('#');
+    let hex: String = if hex.len() == 3 {
+        hex.chars().flat_map(|c| [c, c]).collect()
+    } else {
+        hex.to_owned()
+    };
+    let channel = |i: usize| {
+        let c = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).expect("hex colour")) / 255.0;
+        if c <= 0.039_28 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4)
+}
+
+fn contrast(a: &str, b: &str) -> f64 {
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+#[tokio::test]
+async fn text_colours_meet_wcag_aa_contrast() {
+    let app = spawn_app(CONFIG).await;
+    let css = app
+        .client
+        .get(app.url("/dashboard/app.css"))
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("css");
+    let var = |name: &str| -> String {
+        let start = css
+            .find(&format!("--{name}:"))
+            .unwrap_or_else(|| panic!("--{name} in app.css"));
+        css[start..]
+            .split_once(':')
+            .and_then(|(_, rest)| rest.split_once(';'))
+            .map(|(value, _)| value.trim().to_owned())
+            .expect("a value")
+    };
+    // (text, background) pairs the stylesheet puts together.
+    let pairs = [
+        ("accent-ink", "accent"),
+        ("accent", "panel"),
+        ("accent", "bg"),
+        ("ink", "panel"),
+        ("ink", "bg"),
+        ("muted", "panel"),
+        ("muted", "bg"),
+        ("bad", "bad-bg"),
+        ("good", "good-bg"),
+        ("warn", "warn-bg"),
+    ];
+    for (text, background) in pairs {
+        let ratio = contrast(&var(text), &var(background));
+        assert!(
+            ratio >= 4.5,
+            "--{text} on --{background}: {ratio:.2}:1, below 4.5:1"
+        );
+    }
+    assert!(
+        contrast("#b7791f", "#ffffff") < 4.5,
+        "the check sees the old accent"
+    );
+}
