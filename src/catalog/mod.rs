@@ -65,7 +65,8 @@ impl Catalog {
         let mut catalog = Catalog::default();
         let mut points_systems = leaderboard::PointsSystems::new();
         let mut boards = Vec::new();
-        for row in definitions::live(conn)? {
+        let live = definitions::live(conn)?;
+        for row in &live {
             let in_use = match row.kind {
                 Kind::Metric | Kind::Attribute | Kind::PointsSystem => row.status == Status::Active,
                 Kind::Achievement | Kind::Leaderboard => true,
@@ -149,7 +150,7 @@ impl Catalog {
                 Kind::PointsTrigger | Kind::PointsLevel | Kind::PointsBoost => {}
             }
         }
-        catalog.points = points::load(conn)?;
+        catalog.points = points::load(&live)?;
         // After the loop: a board may be older than the points system it ranks by.
         catalog.leaderboards = boards
             .into_iter()

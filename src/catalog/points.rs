@@ -3,7 +3,6 @@
 //! Children name their system by key in `body.system`.
 
 use chrono::NaiveDate;
-use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::config::{Rounding, TimeUnit};
@@ -173,12 +172,14 @@ impl std::ops::Deref for Row {
     }
 }
 
-/// Every points system that is not archived, with its children that are not archived
+/// Every points system of `live` (the rows that are not archived), with its children
 /// (inactive triggers included: admin reads list them). A trigger, level or boost whose
 /// body lacks what it needs is an error naming its row.
-pub fn load(conn: &Connection) -> definitions::Result<Vec<PointsSystem>> {
-    let rows: Vec<Row> = definitions::live_points(conn)?
-        .into_iter()
+pub fn load(live: &[definitions::Row]) -> definitions::Result<Vec<PointsSystem>> {
+    let rows: Vec<Row> = live
+        .iter()
+        .filter(|row| row.kind.is_points())
+        .cloned()
         .map(|row| Row {
             body: Value::Object(row.body.clone()),
             row,

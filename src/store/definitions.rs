@@ -6,6 +6,7 @@
 //! ([`Error::Unreadable`]), never a definition quietly left out: the server refuses to
 //! start on it, and an Admin API write that meets it fails whole.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -56,7 +57,7 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
-    fn is_points(self) -> bool {
+    pub fn is_points(self) -> bool {
         matches!(
             self,
             Kind::PointsSystem | Kind::PointsTrigger | Kind::PointsLevel | Kind::PointsBoost
@@ -137,8 +138,8 @@ pub struct Row {
 }
 
 impl Row {
-    /// This row's body, or the error naming it: for a reader of the body (the catalog)
-    /// that finds a field it needs missing or of the wrong type.
+    /// The error naming this row, for a reader of its body (the catalog) that finds a
+    /// field it needs missing or of the wrong type.
     pub fn unreadable(&self, reason: impl Into<String>) -> Error {
         Error::Unreadable {
             id: self.id,
@@ -283,14 +284,6 @@ pub fn live(conn: &Connection) -> Result<Vec<Row>> {
     )
 }
 
-/// The points systems and their parts that are not archived, oldest first.
-pub fn live_points(conn: &Connection) -> Result<Vec<Row>> {
-    Ok(live(conn)?
-        .into_iter()
-        .filter(|r| r.kind.is_points())
-        .collect())
-}
-
 /// The shared rows trophy.toml manages (archived ones included), by kind and key.
 pub fn managed_shared(conn: &Connection) -> Result<Vec<Row>> {
     collect(
@@ -391,11 +384,12 @@ pub fn active_points_system_key(
     .optional()
 }
 
-/// Keys of definitions by id, archived ones included (names for stored history).
-pub fn key_of(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached("SELECT key FROM definitions WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()
+/// The keys of every row of `kind` by id, archived ones included (names for stored
+/// history).
+pub fn keys_by_id(conn: &Connection, kind: Kind) -> rusqlite::Result<HashMap<i64, String>> {
+    let mut stmt = conn.prepare_cached("SELECT id, key FROM definitions WHERE kind = ?1")?;
+    let rows = stmt.query_map([kind.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
 }
 
 /// How many distinct active keys of each kind `tenant` sees (its own and shared).
@@ -554,7 +548,10 @@ mod tests {
         assert_eq!(row.body["points"], 5);
         assert!(key_taken(&conn, 0, Kind::PointsTrigger, "t1").expect("taken"));
         assert!(!key_taken(&conn, 0, Kind::Metric, "t1").expect("taken"));
-        assert_eq!(live_points(&conn).expect("points").len(), 1);
+        assert_eq!(
+            keys_by_id(&conn, Kind::PointsTrigger).expect("keys")[&id],
+            "t1"
+        );
         archive(&conn, id, 9).expect("archive");
         assert!(live(&conn).expect("live").is_empty());
     }

@@ -98,14 +98,15 @@ pub fn points(conn: &Connection, tenant: i64) -> rusqlite::Result<Points> {
             Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut systems = Vec::with_capacity(sums.len());
-    for (system, awards, awarded) in sums {
-        systems.push(SystemPoints {
-            key: super::definitions::key_of(conn, system)?.unwrap_or_default(),
+    let mut keys = super::definitions::keys_by_id(conn, super::definitions::Kind::PointsSystem)?;
+    let systems: Vec<SystemPoints> = sums
+        .into_iter()
+        .map(|(system, awards, awarded)| SystemPoints {
+            key: keys.remove(&system).unwrap_or_default(),
             awards,
             awarded,
-        });
-    }
+        })
+        .collect();
     Ok(Points {
         awards: systems.iter().map(|s| s.awards).sum(),
         awarded: systems.iter().map(|s| s.awarded).sum(),
