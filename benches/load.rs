@@ -41,6 +41,11 @@ usage: cargo bench --bench load -- [options]
   --bin PATH            trophyd binary (default $TROPHYD_BIN, else target/release/trophyd)
   --build               run `cargo build --release --bin trophyd` even if the binary exists
   --keep                keep the data dir (database, config, server log) afterwards
+  --history             before the server starts, give every user one event of the benchmark
+                        metric at the present, through `trophyd import events` (the same
+                        engine), so the measured events find the streak, totals, points and
+                        wrapped rows a returning user has; without it, at 1M users nearly
+                        every measured event is a user's first (the `mix:` line says how many)
   --append-config FILE  append FILE to the generated trophy.toml (e.g. benches/configs/*.toml
                         for streaks or 50 achievements on the benchmark metric `lessons`);
                         may be given more than once, appended in order
@@ -73,6 +78,7 @@ struct Options {
     bin: Option<PathBuf>,
     build: bool,
     keep: bool,
+    history: bool,
     append_config: Vec<PathBuf>,
     litestream: Option<PathBuf>,
 }
@@ -91,6 +97,7 @@ impl Options {
             bin: None,
             build: false,
             keep: false,
+            history: false,
             append_config: Vec::new(),
             litestream: None,
         };
@@ -154,6 +161,7 @@ impl Options {
                 "--litestream" => o.litestream = Some(PathBuf::from(value)),
                 "--build" => o.build = true,
                 "--keep" => o.keep = true,
+                "--history" => o.history = true,
                 "--help" | "-h" => return Err(USAGE.to_owned()),
                 _ => {} // --bench and anything else cargo or the user passes along
             }
@@ -280,6 +288,19 @@ fn run(opts: &Options) -> Result<(), String> {
         human_bytes(file_size(&db))
     );
 
+    let history = if opts.history {
+        let (events, took) = import_history(&bin, &cfg, &db, &dir.path, opts.users)?;
+        println!(
+            "history: one event per user imported through `trophyd import events`: {events} \
+             events in {:.1} s ({:.0} events/s)",
+            took.as_secs_f64(),
+            events as f64 / took.as_secs_f64().max(1e-9)
+        );
+        events
+    } else {
+        0
+    };
+
     // 2. Litestream, if asked, then the server on the populated file; check it sees the users.
     let litestream = match &opts.litestream {
         Some(path) => {
@@ -361,7 +382,9 @@ fn run(opts: &Options) -> Result<(), String> {
         None => None,
     };
     let acknowledged = load.total_created + paced.as_ref().map_or(0, |(p, _)| p.total_created);
-    let (users_after, events) = count_rows(&db)?;
+    let (users_after, stored) = count_rows(&db)?;
+    let events = stored.saturating_sub(history);
+    let first_events = count_first_events(&db, history as i64)?;
     // Every 201 must be stored. More stored than acknowledged is possible only when a
     // response was lost to a network error after the commit.
     let integrity = if users_after != opts.users || events < acknowledged {
@@ -376,6 +399,12 @@ fn run(opts: &Options) -> Result<(), String> {
          {users_after} users (expected {}); server pid {pid} stopped, log {}",
         opts.users,
         human_bytes(file_size(&log))
+    );
+    // A user's first event starts their streak, totals and rows; later ones update them.
+    // With many users and a short run most events are first events, so say how many.
+    println!(
+        "mix:     {:.1}% of the measured events were a user's first ({first_events} of {events})",
+        100.0 * first_events as f64 / events.max(1) as f64
     );
     let replica_ok = match replica {
         Some(restored) => {
@@ -914,6 +943,80 @@ fn count_rows(db: &Path) -> Result<(u64, u64), String> {
         .map_err(sql_err)
     };
     Ok((count("users")?, count("events")?))
+}
+
+/// Events after row `boundary` that were their user's first (none before it or among the
+/// earlier ones after it): one per user who had no event at `boundary`.
+fn count_first_events(db: &Path, boundary: i64) -> Result<u64, String> {
+    let conn = rusqlite::Connection::open(db).map_err(sql_err)?;
+    conn.query_row(
+        "SELECT count(DISTINCT user_id) FROM events
+          WHERE id > ?1 AND user_id NOT IN (SELECT user_id FROM events WHERE id <= ?1)",
+        [boundary],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
+    .map_err(sql_err)
+}
+
+/// The highest event row id (0 for none).
+fn last_event_row(db: &Path) -> Result<i64, String> {
+    let conn = rusqlite::Connection::open(db).map_err(sql_err)?;
+    conn.query_row("SELECT ifnull(max(id), 0) FROM events", [], |r| r.get(0))
+        .map_err(sql_err)
+}
+
+/// Writes one event per user at the present and imports it with `trophyd import events`.
+/// Returns the events imported and the import's wall time.
+fn import_history(
+    bin: &Path,
+    cfg: &Path,
+    db: &Path,
+    dir: &Path,
+    users: u64,
+) -> Result<(u64, Duration), String> {
+    let file = dir.join("history.jsonl");
+    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut out = io::BufWriter::new(
+        std::fs::File::create(&file).map_err(|e| format!("creating {}: {e}", file.display()))?,
+    );
+    for i in 0..users {
+        writeln!(
+            out,
+            r#"{{"user":"user-{i}","metric":"{METRIC}","value":1,"timestamp":"{at}"}}"#
+        )
+        .map_err(|e| format!("writing {}: {e}", file.display()))?;
+    }
+    out.flush()
+        .map_err(|e| format!("writing {}: {e}", file.display()))?;
+    drop(out);
+    let started = Instant::now();
+    let output = Command::new(bin)
+        .args(["import", "events"])
+        .arg(&file)
+        .arg("--config")
+        .arg(cfg)
+        .arg("--data")
+        .arg(db)
+        .arg("--quiet")
+        .output()
+        .map_err(|e| format!("running {} import events: {e}", bin.display()))?;
+    let took = started.elapsed();
+    if !output.status.success() {
+        return Err(format!(
+            "trophyd import events failed ({}): {}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let imported = last_event_row(db)?;
+    if imported as u64 != users {
+        return Err(format!(
+            "the history import stored {imported} events for {users} users"
+        ));
+    }
+    Ok((users, took))
 }
 
 // ---------------------------------------------------------------------------------------
