@@ -17,6 +17,7 @@ pub mod engine;
 pub mod error;
 pub mod import;
 pub mod leaderboards;
+pub mod model;
 pub mod notifications;
 pub mod points;
 pub mod routes;

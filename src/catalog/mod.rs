@@ -251,6 +251,25 @@ impl Catalog {
             .map(|(_, a)| a)
     }
 
+    /// `(key, value)` filters from the Admin API's `(attribute UUID, value)` pairs, each
+    /// attribute of `kind` and visible to `tenant`.
+    pub fn attribute_keys(
+        &self,
+        tenant: i64,
+        kind: AttributeType,
+        refs: &[crate::domain::bulk::AttributeRef],
+    ) -> Result<Vec<(String, String)>, String> {
+        refs.iter()
+            .map(|r| {
+                let attribute = self
+                    .attribute_by_uuid(tenant, &r.attribute_id)
+                    .filter(|a| a.kind == kind)
+                    .ok_or("Attribute not found by ID")?;
+                Ok((attribute.key.clone(), r.attribute_value.clone()))
+            })
+            .collect()
+    }
+
     /// A metric visible to `tenant` by its UUID.
     pub fn metric_by_uuid(&self, tenant: i64, uuid: &str) -> Option<&Metric> {
         self.metrics

@@ -5,38 +5,29 @@
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use crate::config::{Rounding, TimeUnit};
+use crate::config::Rounding;
 use crate::store::definitions::{self, Kind, Status};
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum TriggerKind {
-    Metric { metric: String, threshold: u32 },
-    Achievement { achievement: String },
-    Streak { length: u32 },
-    Time { unit: TimeUnit, interval: u32 },
-    UserCreation,
-}
+pub use crate::model::points_trigger::{TriggerDef, TriggerKind, TriggerStatus};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TriggerStatus {
-    Active,
-    Inactive,
-}
-
+/// A stored trigger: its definition, and the row it lives in. Derefs to the definition,
+/// which is what the engine reads.
 #[derive(Debug, Clone)]
 pub struct PointsTrigger {
     pub id: i64,
     pub uuid: String,
-    pub kind: TriggerKind,
-    /// Non-zero; negative deducts.
-    pub points: i64,
+    pub def: TriggerDef,
     pub status: TriggerStatus,
-    pub user_attributes: Vec<(String, String)>,
-    pub event_attributes: Vec<(String, String)>,
-    pub block_if_out_of_points: bool,
     pub managed: bool,
     pub created: i64,
     pub updated: i64,
+}
+
+impl std::ops::Deref for PointsTrigger {
+    type Target = TriggerDef;
+    fn deref(&self) -> &TriggerDef {
+        &self.def
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -121,10 +112,6 @@ fn text(body: &Value, field: &str) -> Option<String> {
     body.get(field).and_then(Value::as_str).map(str::to_owned)
 }
 
-fn small(body: &Value, field: &str) -> Option<u32> {
-    u32::try_from(body.get(field).and_then(Value::as_u64)?).ok()
-}
-
 pub fn parse_rounding(s: &str) -> Option<Rounding> {
     match s {
         "down" => Some(Rounding::Down),
@@ -132,31 +119,6 @@ pub fn parse_rounding(s: &str) -> Option<Rounding> {
         "nearest" => Some(Rounding::Nearest),
         _ => None,
     }
-}
-
-fn trigger_kind(body: &Value) -> Option<TriggerKind> {
-    Some(match body.get("type").and_then(Value::as_str)? {
-        "metric" => TriggerKind::Metric {
-            metric: text(body, "metric")?,
-            threshold: small(body, "threshold").filter(|t| *t >= 1)?,
-        },
-        "achievement" => TriggerKind::Achievement {
-            achievement: text(body, "achievement")?,
-        },
-        "streak" => TriggerKind::Streak {
-            length: small(body, "streakLength").filter(|l| *l >= 1)?,
-        },
-        "time" => TriggerKind::Time {
-            unit: match body.get("timeUnit").and_then(Value::as_str)? {
-                "hours" => TimeUnit::Hours,
-                "days" => TimeUnit::Days,
-                _ => return None,
-            },
-            interval: small(body, "timeInterval").filter(|i| *i >= 1)?,
-        },
-        "user_creation" => TriggerKind::UserCreation,
-        _ => return None,
-    })
 }
 
 /// A `definitions` row of a points kind, with its body as a JSON value.
@@ -215,30 +177,16 @@ pub fn load(live: &[definitions::Row]) -> definitions::Result<Vec<PointsSystem>>
         };
         match r.kind {
             Kind::PointsTrigger => {
-                let kind = trigger_kind(&r.body)
-                    .ok_or_else(|| r.unreadable("no trigger type it can use"))?;
-                let points = r
-                    .body
-                    .get("points")
-                    .and_then(Value::as_i64)
-                    .ok_or_else(|| r.unreadable("no whole number of points"))?;
+                let def = TriggerDef::from_body(&r.row.body).map_err(|e| r.unreadable(&e))?;
                 system.triggers.push(PointsTrigger {
                     id: r.id,
                     uuid: r.uuid.clone(),
-                    kind,
-                    points,
+                    def,
                     status: if r.status == Status::Active {
                         TriggerStatus::Active
                     } else {
                         TriggerStatus::Inactive
                     },
-                    user_attributes: pairs(&r.body, "userAttributes"),
-                    event_attributes: pairs(&r.body, "eventAttributes"),
-                    block_if_out_of_points: r
-                        .body
-                        .get("blockIfOutOfPoints")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false),
                     managed: r.managed,
                     created: r.created,
                     updated: r.updated,

@@ -9,8 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::config::{
     AchievementDef, AchievementStatus, AchievementTrigger, AttributeFilter, AttributeType,
-    BoostDef, BoostTarget, Config, LeaderboardStatus, PointsDef, PointsTriggerDef,
-    PointsTriggerKind, Rounding, TimeUnit, TriggerStatus, UnitType,
+    BoostDef, BoostTarget, Config, LeaderboardStatus, PointsDef, Rounding, TriggerStatus, UnitType,
 };
 use crate::store::definitions::{self, Kind, Status};
 
@@ -72,37 +71,6 @@ fn points_system_body(p: &PointsDef) -> Value {
         "badgeUrl": p.badge_url,
         "maxPoints": p.max_points,
     })
-}
-
-fn points_trigger_body(system: &str, t: &PointsTriggerDef) -> Value {
-    let mut body = json!({
-        "system": system,
-        "points": t.points,
-        "userAttributes": pairs(&t.user_attributes),
-        "eventAttributes": pairs(&t.event_attributes),
-        "blockIfOutOfPoints": t.block_if_out_of_points,
-    });
-    let kind = match &t.kind {
-        PointsTriggerKind::Metric { metric, threshold } => {
-            json!({ "type": "metric", "metric": metric, "threshold": threshold })
-        }
-        PointsTriggerKind::Achievement { achievement } => {
-            json!({ "type": "achievement", "achievement": achievement })
-        }
-        PointsTriggerKind::Streak { streak_length } => {
-            json!({ "type": "streak", "streakLength": streak_length })
-        }
-        PointsTriggerKind::Time { unit, interval } => json!({
-            "type": "time",
-            "timeUnit": match unit { TimeUnit::Hours => "hours", TimeUnit::Days => "days" },
-            "timeInterval": interval,
-        }),
-        PointsTriggerKind::UserCreation => json!({ "type": "user_creation" }),
-    };
-    if let (Some(body), Some(kind)) = (body.as_object_mut(), kind.as_object()) {
-        body.extend(kind.clone());
-    }
-    body
 }
 
 fn points_boost_body(system: &str, b: &BoostDef) -> Value {
@@ -175,7 +143,7 @@ fn declared(config: &Config) -> Vec<Declared> {
                     TriggerStatus::Active => Status::Active,
                     TriggerStatus::Inactive => Status::Inactive,
                 },
-                body: points_trigger_body(&p.key, t),
+                body: Value::Object(t.def.body()),
             });
         }
         for l in &p.levels {

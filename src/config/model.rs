@@ -204,36 +204,12 @@ pub struct AchievementDef {
     pub event_attributes: AttributeFilter,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeUnit {
-    Hours,
-    Days,
-}
+pub use crate::model::points_trigger::{TimeUnit, TriggerDef, TriggerKind, TriggerStatus};
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum PointsTriggerKind {
-    Metric { metric: String, threshold: u32 },
-    Achievement { achievement: String },
-    Streak { streak_length: u32 },
-    Time { unit: TimeUnit, interval: u32 },
-    UserCreation,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TriggerStatus {
-    Active,
-    Inactive,
-}
-
+/// A `[[points.triggers]]` entry: the trigger and the status it is declared with.
 #[derive(Debug, Clone)]
 pub struct PointsTriggerDef {
-    pub kind: PointsTriggerKind,
-    /// Non-zero.
-    pub points: i64,
-    pub user_attributes: AttributeFilter,
-    /// Only non-empty for metric triggers.
-    pub event_attributes: AttributeFilter,
-    pub block_if_out_of_points: bool,
+    pub def: TriggerDef,
     pub status: TriggerStatus,
 }
 

@@ -4,10 +4,11 @@ use std::collections::HashSet;
 
 use super::catalog::{read_key, Catalog};
 use super::model::{
-    AttributeType, BoostDef, BoostTarget, LevelDef, PointsDef, PointsTriggerDef, PointsTriggerKind,
-    Rounding, TimeUnit, TriggerStatus,
+    AttributeType, BoostDef, BoostTarget, LevelDef, PointsDef, PointsTriggerDef, Rounding,
+    TimeUnit, TriggerDef, TriggerKind, TriggerStatus,
 };
 use super::reader::{Sink, Table};
+use crate::model::points_trigger::Field;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -112,7 +113,7 @@ pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink, catalog: &mut Catalog)
         let triggers = t
             .tables(sink, "triggers", "[[points.triggers]]")
             .iter()
-            .filter_map(|trigger| read_trigger(trigger, sink, catalog))
+            .filter_map(|trigger| read_trigger(trigger, sink, catalog, key.as_deref()))
             .collect();
         let levels = read_levels(&t, sink);
         let boosts = t
@@ -136,15 +137,25 @@ pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink, catalog: &mut Catalog)
     defs
 }
 
-fn read_trigger(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<PointsTriggerDef> {
+/// The key of `t` that holds `field`.
+fn toml_key(field: Field) -> &'static str {
+    match field {
+        Field::Points => "points",
+        Field::Threshold => "threshold",
+        Field::StreakLength => "streak_length",
+        Field::TimeInterval => "time_interval",
+        Field::EventAttributes => "event_attributes",
+    }
+}
+
+fn read_trigger(
+    t: &Table<'_, '_>,
+    sink: &mut Sink,
+    catalog: &Catalog,
+    system: Option<&str>,
+) -> Option<PointsTriggerDef> {
     t.deny_unknown(sink, TRIGGER_KEYS);
     let points = t.req_int(sink, "points", i64::MIN..=i64::MAX);
-    if points == Some(0) {
-        sink.report(
-            t.value_at("points"),
-            "\"points\" must not be 0 (use a negative number to deduct)",
-        );
-    }
     let user_attributes = catalog.read_filter(t, sink, "user_attributes", AttributeType::User);
     let event_attributes = catalog.read_filter(t, sink, "event_attributes", AttributeType::Event);
     let block_if_out_of_points = t.opt_bool(sink, "block_if_out_of_points").unwrap_or(false);
@@ -152,17 +163,25 @@ fn read_trigger(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option
         .opt_choice(sink, "status", &TRIGGER_STATUSES)
         .unwrap_or(TriggerStatus::Active);
     let kind = read_kind(t, sink, catalog);
-    Some(PointsTriggerDef {
+    let def = TriggerDef {
+        system: system?.to_owned(),
         kind: kind?,
-        points: points.filter(|p| *p != 0)?,
+        points: points?,
         user_attributes,
         event_attributes,
         block_if_out_of_points,
-        status,
-    })
+    };
+    let problems = def.validate();
+    for problem in &problems {
+        let key = toml_key(problem.field);
+        sink.report(t.value_at(key), format!("\"{key}\" {}", problem.rule));
+    }
+    problems
+        .is_empty()
+        .then_some(PointsTriggerDef { def, status })
 }
 
-fn read_kind(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<PointsTriggerKind> {
+fn read_kind(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<TriggerKind> {
     // Without a readable type, the type-specific keys cannot be judged either.
     let kind = t.req_choice(sink, "type", &KINDS)?;
     for (owner, condition, keys) in KIND_KEYS {
@@ -177,8 +196,8 @@ fn read_kind(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<Po
                 catalog.check_metric(sink, metric, t.value_at("metric"));
             }
             // Award `points` for every `threshold` units: a whole number of units.
-            let threshold = t.req_u32(sink, "threshold", 1, u32::MAX);
-            Some(PointsTriggerKind::Metric {
+            let threshold = t.req_u32(sink, "threshold", 0, u32::MAX);
+            Some(TriggerKind::Metric {
                 metric: metric?.to_owned(),
                 threshold: threshold?,
             })
@@ -186,23 +205,23 @@ fn read_kind(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<Po
         Kind::Achievement => {
             let achievement = t.req_str(sink, "achievement")?;
             catalog.check_achievement(sink, achievement, t.value_at("achievement"));
-            Some(PointsTriggerKind::Achievement {
+            Some(TriggerKind::Achievement {
                 achievement: achievement.to_owned(),
             })
         }
         Kind::Streak => {
-            let streak_length = t.req_u32(sink, "streak_length", 1, u32::MAX)?;
-            Some(PointsTriggerKind::Streak { streak_length })
+            let length = t.req_u32(sink, "streak_length", 0, u32::MAX)?;
+            Some(TriggerKind::Streak { length })
         }
         Kind::Time => {
             let unit = t.req_choice(sink, "time_unit", &TIME_UNITS);
-            let interval = t.req_u32(sink, "time_interval", 1, u32::MAX);
-            Some(PointsTriggerKind::Time {
+            let interval = t.req_u32(sink, "time_interval", 0, u32::MAX);
+            Some(TriggerKind::Time {
                 unit: unit?,
                 interval: interval?,
             })
         }
-        Kind::UserCreation => Some(PointsTriggerKind::UserCreation),
+        Kind::UserCreation => Some(TriggerKind::UserCreation),
     }
 }
 

@@ -250,11 +250,11 @@ fn demo_parses_cleanly_and_has_what_the_interface_promises() {
     for wanted in ["metric", "achievement", "streak", "user_creation"] {
         let found = xp.triggers.iter().any(|t| {
             matches!(
-                (&t.kind, wanted),
-                (PointsTriggerKind::Metric { .. }, "metric")
-                    | (PointsTriggerKind::Achievement { .. }, "achievement")
-                    | (PointsTriggerKind::Streak { .. }, "streak")
-                    | (PointsTriggerKind::UserCreation, "user_creation")
+                (&t.def.kind, wanted),
+                (TriggerKind::Metric { .. }, "metric")
+                    | (TriggerKind::Achievement { .. }, "achievement")
+                    | (TriggerKind::Streak { .. }, "streak")
+                    | (TriggerKind::UserCreation, "user_creation")
             )
         });
         assert!(found, "demo lacks a {wanted} points trigger");
@@ -886,8 +886,8 @@ fn points_trigger_keys_belong_to_their_type() {
         "type = \"time\"\ntime_unit = \"hours\"\ntime_interval = 24",
     ));
     assert_eq!(
-        config.points[0].triggers[0].kind,
-        PointsTriggerKind::Time {
+        config.points[0].triggers[0].def.kind,
+        TriggerKind::Time {
             unit: TimeUnit::Hours,
             interval: 24
         }
@@ -945,7 +945,7 @@ fn points_trigger_keys_belong_to_their_type() {
     let negative = valid(&with_base(
         "[[points.triggers]]\ntype = \"user_creation\"\npoints = -3\n",
     ));
-    assert_eq!(negative.points[0].triggers[0].points, -3);
+    assert_eq!(negative.points[0].triggers[0].def.points, -3);
 }
 
 // ----- prerequisite cycles ---------------------------------------------------------------------

@@ -1,6 +1,7 @@
 //! What every Admin API bulk write shares: the `{items, issues}` it returns, the issue
 //! shape both SDKs parse, the key rule, and the refusal of file-managed definitions.
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// The 422 message for a change to a definition declared in trophy.toml.
@@ -58,4 +59,12 @@ mod tests {
         }
         assert!(issue(0, None, "m").get("id").is_none());
     }
+}
+
+/// An attribute filter as the Admin API sends it: the attribute by UUID and the value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AttributeRef {
+    pub attribute_id: String,
+    pub attribute_value: String,
 }

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
 use super::store;
+use super::trigger_patch;
 use super::view;
 use crate::catalog::points::parse_rounding;
 use crate::catalog::{Catalog, PointsSystem};
@@ -129,138 +130,6 @@ fn system_body(item: &Value, mut body: Map<String, Value>) -> Result<Map<String,
     }
     if !body.contains_key("name") {
         return Err("name must be a non-empty string".into());
-    }
-    Ok(body)
-}
-
-fn positive(item: &Value, field: &str) -> Result<Option<i64>, String> {
-    let v = integer(item, field)?;
-    if v.is_some_and(|v| v < 1 || v > i64::from(u32::MAX)) {
-        return Err(format!("{field} must be at least 1"));
-    }
-    Ok(v)
-}
-
-/// A trigger's stored body from `item` over `base` (`hours|days` as the Admin API has).
-fn trigger_body(
-    item: &Value,
-    mut body: Map<String, Value>,
-    catalog: &Catalog,
-    tenant: i64,
-    active: bool,
-) -> Result<Map<String, Value>, String> {
-    if let Some(kind) = text(item, "type")? {
-        if !["metric", "achievement", "streak", "time", "user_creation"].contains(&kind) {
-            return Err(
-                "type must be one of metric, achievement, streak, time, user_creation".into(),
-            );
-        }
-        let current = body.get("type").and_then(Value::as_str);
-        if current.is_some_and(|c| c != kind) {
-            if active {
-                return Err(
-                    "The trigger type can only change while the trigger is inactive".into(),
-                );
-            }
-            for field in [
-                "metric",
-                "threshold",
-                "achievement",
-                "streakLength",
-                "timeUnit",
-                "timeInterval",
-            ] {
-                body.remove(field);
-            }
-            body.insert("eventAttributes".into(), json!([]));
-        }
-        body.insert("type".into(), json!(kind));
-    }
-    if let Some(points) = integer(item, "points")? {
-        if points == 0 {
-            return Err("points must not be 0".into());
-        }
-        body.insert("points".into(), json!(points));
-    }
-    if let Some(pairs) =
-        attribute_pairs(item, "userAttributes", catalog, tenant, AttributeType::User)?
-    {
-        body.insert("userAttributes".into(), pairs);
-    }
-    if let Some(block) = item.get("blockIfOutOfPoints").filter(|v| !v.is_null()) {
-        let block = block
-            .as_bool()
-            .ok_or("blockIfOutOfPoints must be a boolean")?;
-        body.insert("blockIfOutOfPoints".into(), json!(block));
-    }
-    let kind = body
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    match kind.as_str() {
-        "metric" => {
-            if let Some(id) = text(item, "metricId")? {
-                let metric = catalog
-                    .metric_by_uuid(tenant, id)
-                    .ok_or("Metric not found by ID")?;
-                body.insert("metric".into(), json!(metric.key));
-            }
-            if let Some(t) = positive(item, "metricThreshold")? {
-                body.insert("threshold".into(), json!(t));
-            }
-            if let Some(pairs) = attribute_pairs(
-                item,
-                "eventAttributes",
-                catalog,
-                tenant,
-                AttributeType::Event,
-            )? {
-                body.insert("eventAttributes".into(), pairs);
-            }
-            if !body.contains_key("metric") || !body.contains_key("threshold") {
-                return Err("metric triggers need metricId and metricThreshold".into());
-            }
-        }
-        "achievement" => {
-            if let Some(id) = text(item, "achievementId")? {
-                let a = catalog
-                    .achievements_for(tenant)
-                    .find(|a| a.uuid == id)
-                    .ok_or("Achievement not found by ID")?;
-                body.insert("achievement".into(), json!(a.key));
-            }
-            if !body.contains_key("achievement") {
-                return Err("achievement triggers need achievementId".into());
-            }
-        }
-        "streak" => {
-            if let Some(l) = positive(item, "streakLength")? {
-                body.insert("streakLength".into(), json!(l));
-            }
-            if !body.contains_key("streakLength") {
-                return Err("streak triggers need streakLength".into());
-            }
-        }
-        "time" => {
-            if let Some(unit) = text(item, "timeUnit")? {
-                if unit != "hours" && unit != "days" {
-                    return Err("timeUnit must be hours or days".into());
-                }
-                body.insert("timeUnit".into(), json!(unit));
-            }
-            if let Some(i) = positive(item, "timeInterval")? {
-                body.insert("timeInterval".into(), json!(i));
-            }
-            if !body.contains_key("timeUnit") || !body.contains_key("timeInterval") {
-                return Err("time triggers need timeUnit and timeInterval".into());
-            }
-        }
-        "user_creation" => {}
-        _ => return Err("type is required".into()),
-    }
-    if !body.contains_key("points") {
-        return Err("points is required".into());
     }
     Ok(body)
 }
@@ -391,17 +260,26 @@ fn boost_body(
     Ok(body)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn child_body(
     child: Child,
     item: &Value,
     base: Map<String, Value>,
     catalog: &Catalog,
     tenant: i64,
+    system: &str,
     creating: bool,
     active: bool,
 ) -> Result<Map<String, Value>, String> {
     match child {
-        Child::Trigger => trigger_body(item, base, catalog, tenant, active),
+        Child::Trigger => {
+            let scope = trigger_patch::Scope {
+                catalog,
+                tenant,
+                system,
+            };
+            trigger_patch::body(item, &base, &scope, active)
+        }
         Child::Level => level_body(item, base, creating),
         Child::Boost => boost_body(item, base, catalog, tenant),
     }
@@ -469,12 +347,7 @@ fn create_child(
 ) -> Result<String, String> {
     let mut base = Map::new();
     base.insert("system".into(), json!(system.key));
-    if child == Child::Trigger {
-        base.insert("userAttributes".into(), json!([]));
-        base.insert("eventAttributes".into(), json!([]));
-        base.insert("blockIfOutOfPoints".into(), json!(false));
-    }
-    let body = child_body(child, item, base, catalog, tenant, true, false)?;
+    let body = child_body(child, item, base, catalog, tenant, &system.key, true, false)?;
     let status = match child {
         Child::Trigger => status_of(item, "inactive")?,
         _ => "active".to_owned(),
@@ -878,7 +751,17 @@ impl Command for UpdateChildren {
             };
             // The type may change in the same request that deactivates the trigger.
             let locked = active && status == "active";
-            match child_body(self.child, item, base, &catalog, self.tenant, false, locked) {
+            let body = child_body(
+                self.child,
+                item,
+                base,
+                &catalog,
+                self.tenant,
+                &system.key,
+                false,
+                locked,
+            );
+            match body {
                 Ok(body) => {
                     save(ctx, row, &body, &status)?;
                     done.push(id.to_owned());

@@ -12,7 +12,8 @@
 //! * `rules`: pure rules (thresholds, boosts, cap, levels, summary ranges, time ticks).
 //! * `engine`: evaluating triggers for one user and finishing a command's changes.
 //! * `store`: the SQL; `view`: the response shapes; `jobs`: time triggers and boost
-//!   webhooks; `admin`: the Admin API's writes.
+//!   webhooks; `admin`: the Admin API's writes, with `trigger_patch` the trigger items
+//!   applied onto the typed model (`model::points_trigger`).
 
 pub mod admin;
 pub mod award;
@@ -20,6 +21,7 @@ pub mod engine;
 pub mod jobs;
 pub mod rules;
 pub mod store;
+pub mod trigger_patch;
 pub mod view;
 
 pub use engine::{

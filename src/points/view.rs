@@ -4,9 +4,7 @@ use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
 use super::rules::boost_status;
-use crate::catalog::points::{
-    Boost, BoostTarget, Level, PointsTrigger, TriggerKind, TriggerStatus,
-};
+use crate::catalog::points::{Boost, BoostTarget, Level, PointsTrigger, TriggerKind};
 use crate::catalog::{Catalog, PointsSystem};
 use crate::clock::{format_timestamp, from_millis};
 use crate::config::{AttributeType, Rounding, TimeUnit};
@@ -22,23 +20,6 @@ pub fn rounding_name(r: Rounding) -> &'static str {
         Rounding::Down => "down",
         Rounding::Up => "up",
         Rounding::Nearest => "nearest",
-    }
-}
-
-fn kind_name(kind: &TriggerKind) -> &'static str {
-    match kind {
-        TriggerKind::Metric { .. } => "metric",
-        TriggerKind::Achievement { .. } => "achievement",
-        TriggerKind::Streak { .. } => "streak",
-        TriggerKind::Time { .. } => "time",
-        TriggerKind::UserCreation => "user_creation",
-    }
-}
-
-fn status_name(status: TriggerStatus) -> &'static str {
-    match status {
-        TriggerStatus::Active => "active",
-        TriggerStatus::Inactive => "inactive",
     }
 }
 
@@ -58,9 +39,9 @@ pub fn system_base(s: &PointsSystem) -> Map<String, Value> {
 pub fn trigger(t: &PointsTrigger, catalog: &Catalog, tenant: i64) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), json!(t.uuid));
-    out.insert("type".into(), json!(kind_name(&t.kind)));
+    out.insert("type".into(), json!(t.kind.name()));
     out.insert("points".into(), json!(t.points));
-    out.insert("status".into(), json!(status_name(t.status)));
+    out.insert("status".into(), json!(t.status.name()));
     out.insert("userAttributes".into(), pairs(&t.user_attributes));
     match &t.kind {
         TriggerKind::Metric { metric, threshold } => {
@@ -212,9 +193,9 @@ pub fn admin_system(s: &PointsSystem, status: &str) -> Value {
 pub fn admin_trigger(t: &PointsTrigger, catalog: &Catalog, tenant: i64) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), json!(t.uuid));
-    out.insert("type".into(), json!(kind_name(&t.kind)));
+    out.insert("type".into(), json!(t.kind.name()));
     out.insert("points".into(), json!(t.points));
-    out.insert("status".into(), json!(status_name(t.status)));
+    out.insert("status".into(), json!(t.status.name()));
     out.insert(
         "userAttributes".into(),
         admin_pairs(&t.user_attributes, catalog, tenant, AttributeType::User),
@@ -244,11 +225,7 @@ pub fn admin_trigger(t: &PointsTrigger, catalog: &Catalog, tenant: i64) -> Value
             out.insert("streakLength".into(), json!(length));
         }
         TriggerKind::Time { unit, interval } => {
-            let unit = match unit {
-                TimeUnit::Hours => "hours",
-                TimeUnit::Days => "days",
-            };
-            out.insert("timeUnit".into(), json!(unit));
+            out.insert("timeUnit".into(), json!(unit.name()));
             out.insert("timeInterval".into(), json!(interval));
         }
         TriggerKind::UserCreation => {}

@@ -412,6 +412,102 @@ async fn triggers_levels_and_boosts_have_bulk_crud_with_issues() {
 }
 
 #[tokio::test]
+async fn trigger_items_are_typed_patches_that_name_what_does_not_fit() {
+    let app = app(FILE_SYSTEM).await;
+    let metric = app.definition_uuid("metric", "lessons");
+    let plan = app.definition_uuid("attribute", "plan");
+    let (_, body) = admin(
+        &app,
+        Method::POST,
+        "/points",
+        Some(json!([{"name": "Gems", "key": "gems"}])),
+    )
+    .await;
+    let system = body["created"][0]["id"].as_str().expect("id").to_owned();
+    let base = format!("/points/{system}");
+    let (status, body) = admin(
+        &app,
+        Method::POST,
+        &format!("{base}/triggers"),
+        Some(json!([
+            {"type": "metric", "points": 2, "metricId": metric, "metricThreshold": 1,
+             "userAttributes": [{"attributeId": plan, "attributeValue": "pro"}]},
+            {"type": "metric", "points": 2, "metricId": metric, "metricThreshold": 1, "colour": "red"},
+            {"type": "metric", "points": "ten", "metricId": metric, "metricThreshold": 1},
+            {"type": "streak", "points": 2, "streakLength": 3, "metricId": metric},
+            {"type": "metric", "points": 2, "metricId": metric, "metricThreshold": 0},
+            {"type": "weekly", "points": 2}
+        ])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["created"].as_array().map(Vec::len), Some(1), "{body}");
+    let messages: Vec<&str> = body["issues"]
+        .as_array()
+        .expect("issues")
+        .iter()
+        .filter_map(|i| i["message"].as_str())
+        .collect();
+    assert_eq!(messages.len(), 5, "{body}");
+    assert!(
+        messages[0].contains("unknown field `colour`"),
+        "{}",
+        messages[0]
+    );
+    assert!(
+        messages[1].starts_with("points: invalid type"),
+        "{}",
+        messages[1]
+    );
+    assert_eq!(messages[2], "metricId is only for metric triggers");
+    assert!(
+        messages[3].starts_with("metricThreshold must be at least 1"),
+        "{}",
+        messages[3]
+    );
+    assert!(
+        messages[4].starts_with("type must be one of"),
+        "{}",
+        messages[4]
+    );
+    let trigger = body["created"][0]["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        body["created"][0]["userAttributes"][0]["attributeValue"],
+        "pro"
+    );
+
+    // A patch changes only what it sends; null clears an attribute list.
+    let (status, body) = admin(
+        &app,
+        Method::PATCH,
+        &format!("{base}/triggers"),
+        Some(json!([{"id": trigger, "points": 7, "userAttributes": null}])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let updated = &body["updated"][0];
+    assert_eq!(updated["points"], 7);
+    assert_eq!(updated["metricThreshold"], 1);
+    assert_eq!(updated["userAttributes"], json!([]), "{body}");
+    // The stored body is the model's serialized form, read back the same at a restart.
+    let stored: String = app
+        .db()
+        .query_row(
+            "SELECT body FROM definitions WHERE uuid = ?1",
+            [&trigger],
+            |r| r.get(0),
+        )
+        .expect("stored trigger");
+    let stored: Value = serde_json::from_str(&stored).expect("json body");
+    assert_eq!(
+        stored,
+        json!({"system": "gems", "type": "metric", "metric": "lessons", "threshold": 1,
+               "points": 7, "userAttributes": [], "eventAttributes": [],
+               "blockIfOutOfPoints": false})
+    );
+}
+
+#[tokio::test]
 async fn boost_webhooks_fire_the_day_before_and_after_globally_and_at_local_times_for_a_user() {
     let hooks = Receiver::start().await;
     let app = spawn_app(&config(&hooks.url, FILE_SYSTEM)).await;

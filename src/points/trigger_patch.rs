@@ -1,0 +1,273 @@
+//! An Admin API points-trigger item (`POST` and `PATCH /admin/v1/points/{id}/triggers`, and
+//! the `triggers` of a created system), applied onto the stored [`TriggerDef`]. References
+//! arrive as UUIDs and are stored by key, as trophy.toml names them; the rules every
+//! trigger obeys are [`TriggerDef::validate`]'s.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+use crate::catalog::Catalog;
+use crate::config::AttributeType;
+use crate::domain::bulk::AttributeRef;
+use crate::model::points_trigger::{Field, TimeUnit, TriggerDef, TriggerKind, TriggerStatus};
+
+/// Every field optional (an update sends what changes); a field the API does not have is
+/// refused rather than ignored. `null` for an attribute list clears it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TriggerPatch {
+    /// The trigger an update is for; its command reads it.
+    pub id: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub points: Option<i64>,
+    pub status: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub user_attributes: Option<Option<Vec<AttributeRef>>>,
+    pub metric_id: Option<String>,
+    pub metric_threshold: Option<i64>,
+    #[serde(default, deserialize_with = "present")]
+    pub event_attributes: Option<Option<Vec<AttributeRef>>>,
+    pub achievement_id: Option<String>,
+    pub streak_length: Option<i64>,
+    pub time_unit: Option<String>,
+    pub time_interval: Option<i64>,
+    pub block_if_out_of_points: Option<bool>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one not sent (`None`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The Admin API's name for a field of the model.
+fn api_name(field: Field) -> &'static str {
+    match field {
+        Field::Points => "points",
+        Field::Threshold => "metricThreshold",
+        Field::StreakLength => "streakLength",
+        Field::TimeInterval => "timeInterval",
+        Field::EventAttributes => "eventAttributes",
+    }
+}
+
+/// A whole number of at least 1 that fits the model's `u32`.
+fn count(value: i64, field: &str) -> Result<u32, String> {
+    u32::try_from(value)
+        .ok()
+        .filter(|v| *v >= 1)
+        .ok_or_else(|| format!("{field} must be at least 1 and at most {}", u32::MAX))
+}
+
+/// What a surface needs to resolve the patch's references.
+pub struct Scope<'c> {
+    pub catalog: &'c Catalog,
+    pub tenant: i64,
+    /// The points system's key.
+    pub system: &'c str,
+}
+
+impl TriggerPatch {
+    /// Reads an item; the message names the field that does not fit.
+    pub fn parse(item: &Value) -> Result<TriggerPatch, String> {
+        serde_path_to_error::deserialize(item).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if path == "." {
+                inner.to_string()
+            } else {
+                format!("{path}: {inner}")
+            }
+        })
+    }
+
+    /// The status the item sets, if any.
+    pub fn status(&self) -> Result<Option<TriggerStatus>, String> {
+        self.status
+            .as_deref()
+            .map(|s| TriggerStatus::parse(s).ok_or("status must be active or inactive".into()))
+            .transpose()
+    }
+
+    /// The trigger this item makes of `base` (`None` when creating). `locked`: the trigger
+    /// is active and stays so, and an active trigger keeps its type.
+    pub fn apply(
+        &self,
+        base: Option<&TriggerDef>,
+        scope: &Scope<'_>,
+        locked: bool,
+    ) -> Result<TriggerDef, String> {
+        let name = match (&self.kind, base) {
+            (Some(name), _) => name.as_str(),
+            (None, Some(b)) => b.kind.name(),
+            (None, None) => return Err("type is required".into()),
+        };
+        if !TriggerKind::NAMES.contains(&name) {
+            return Err(format!(
+                "type must be one of {}",
+                TriggerKind::NAMES.join(", ")
+            ));
+        }
+        // The base's type-specific fields carry over only while the type stays.
+        let same = base.filter(|b| b.kind.name() == name);
+        if base.is_some() && same.is_none() && locked {
+            return Err("The trigger type can only change while the trigger is inactive".into());
+        }
+        let points = self
+            .points
+            .or(base.map(|b| b.points))
+            .ok_or("points is required")?;
+        let user_attributes = match &self.user_attributes {
+            Some(list) => self.resolve(list.as_deref(), scope, AttributeType::User)?,
+            None => base.map(|b| b.user_attributes.clone()).unwrap_or_default(),
+        };
+        let event_attributes = match &self.event_attributes {
+            Some(list) => self.resolve(list.as_deref(), scope, AttributeType::Event)?,
+            None => same.map(|b| b.event_attributes.clone()).unwrap_or_default(),
+        };
+        let kind = self.kind_named(name, same.map(|b| &b.kind), scope)?;
+        let def = TriggerDef {
+            system: scope.system.to_owned(),
+            kind,
+            points,
+            user_attributes,
+            event_attributes,
+            block_if_out_of_points: self
+                .block_if_out_of_points
+                .or(base.map(|b| b.block_if_out_of_points))
+                .unwrap_or(false),
+        };
+        match def.validate().first() {
+            Some(problem) => Err(format!("{} {}", api_name(problem.field), problem.rule)),
+            None => Ok(def),
+        }
+    }
+
+    fn resolve(
+        &self,
+        list: Option<&[AttributeRef]>,
+        scope: &Scope<'_>,
+        kind: AttributeType,
+    ) -> Result<Vec<(String, String)>, String> {
+        scope
+            .catalog
+            .attribute_keys(scope.tenant, kind, list.unwrap_or_default())
+    }
+
+    /// The kind `name` from the item's fields over `same` (the base's kind when the type
+    /// stays); a field of another type is refused.
+    fn kind_named(
+        &self,
+        name: &str,
+        same: Option<&TriggerKind>,
+        scope: &Scope<'_>,
+    ) -> Result<TriggerKind, String> {
+        let owned: [(&str, bool, &str); 7] = [
+            ("metricId", self.metric_id.is_some(), "metric"),
+            ("metricThreshold", self.metric_threshold.is_some(), "metric"),
+            ("eventAttributes", self.event_attributes.is_some(), "metric"),
+            (
+                "achievementId",
+                self.achievement_id.is_some(),
+                "achievement",
+            ),
+            ("streakLength", self.streak_length.is_some(), "streak"),
+            ("timeUnit", self.time_unit.is_some(), "time"),
+            ("timeInterval", self.time_interval.is_some(), "time"),
+        ];
+        if let Some((field, _, owner)) = owned.iter().find(|(_, sent, o)| *sent && *o != name) {
+            return Err(format!("{field} is only for {owner} triggers"));
+        }
+        Ok(match name {
+            "metric" => {
+                let (base_metric, base_threshold) = match same {
+                    Some(TriggerKind::Metric { metric, threshold }) => {
+                        (Some(metric.clone()), Some(*threshold))
+                    }
+                    _ => (None, None),
+                };
+                let metric = match &self.metric_id {
+                    Some(id) => Some(
+                        scope
+                            .catalog
+                            .metric_by_uuid(scope.tenant, id)
+                            .ok_or("Metric not found by ID")?
+                            .key
+                            .clone(),
+                    ),
+                    None => base_metric,
+                };
+                let threshold = match self.metric_threshold {
+                    Some(t) => Some(count(t, "metricThreshold")?),
+                    None => base_threshold,
+                };
+                let (Some(metric), Some(threshold)) = (metric, threshold) else {
+                    return Err("metric triggers need metricId and metricThreshold".into());
+                };
+                TriggerKind::Metric { metric, threshold }
+            }
+            "achievement" => {
+                let achievement = match (&self.achievement_id, same) {
+                    (Some(id), _) => scope
+                        .catalog
+                        .achievements_for(scope.tenant)
+                        .find(|a| a.uuid == *id)
+                        .ok_or("Achievement not found by ID")?
+                        .key
+                        .clone(),
+                    (None, Some(TriggerKind::Achievement { achievement })) => achievement.clone(),
+                    (None, _) => return Err("achievement triggers need achievementId".into()),
+                };
+                TriggerKind::Achievement { achievement }
+            }
+            "streak" => {
+                let length = match (self.streak_length, same) {
+                    (Some(l), _) => count(l, "streakLength")?,
+                    (None, Some(TriggerKind::Streak { length })) => *length,
+                    (None, _) => return Err("streak triggers need streakLength".into()),
+                };
+                TriggerKind::Streak { length }
+            }
+            "time" => {
+                let (base_unit, base_interval) = match same {
+                    Some(TriggerKind::Time { unit, interval }) => (Some(*unit), Some(*interval)),
+                    _ => (None, None),
+                };
+                let unit = match &self.time_unit {
+                    Some(u) => Some(TimeUnit::parse(u).ok_or("timeUnit must be hours or days")?),
+                    None => base_unit,
+                };
+                let interval = match self.time_interval {
+                    Some(i) => Some(count(i, "timeInterval")?),
+                    None => base_interval,
+                };
+                let (Some(unit), Some(interval)) = (unit, interval) else {
+                    return Err("time triggers need timeUnit and timeInterval".into());
+                };
+                TriggerKind::Time { unit, interval }
+            }
+            _ => TriggerKind::UserCreation,
+        })
+    }
+}
+
+/// The stored body an Admin API trigger item makes over `base` (the stored body on update,
+/// the system's key alone on create).
+pub fn body(
+    item: &Value,
+    base: &Map<String, Value>,
+    scope: &Scope<'_>,
+    locked: bool,
+) -> Result<Map<String, Value>, String> {
+    let patch = TriggerPatch::parse(item)?;
+    let base = if base.contains_key("type") {
+        Some(TriggerDef::from_body(base)?)
+    } else {
+        None
+    };
+    Ok(patch.apply(base.as_ref(), scope, locked)?.body())
+}
