@@ -137,15 +137,17 @@ pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink, catalog: &mut Catalog)
     defs
 }
 
-/// The key of `t` that holds `field`.
-fn toml_key(field: Field) -> &'static str {
-    match field {
-        Field::Points => "points",
-        Field::Threshold => "threshold",
-        Field::StreakLength => "streak_length",
-        Field::TimeInterval => "time_interval",
-        Field::EventAttributes => "event_attributes",
+/// The trophy.toml key of a model field: its stored name in snake case
+/// (`streakLength` → `streak_length`).
+fn toml_key(field: Field) -> String {
+    let mut key = String::new();
+    for c in field.stored_name().chars() {
+        if c.is_ascii_uppercase() {
+            key.push('_');
+        }
+        key.push(c.to_ascii_lowercase());
     }
+    key
 }
 
 fn read_trigger(
@@ -174,7 +176,7 @@ fn read_trigger(
     let problems = def.validate();
     for problem in &problems {
         let key = toml_key(problem.field);
-        sink.report(t.value_at(key), format!("\"{key}\" {}", problem.rule));
+        sink.report(t.value_at(&key), format!("\"{key}\" {}", problem.rule));
     }
     problems
         .is_empty()

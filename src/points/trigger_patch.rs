@@ -44,14 +44,12 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// The Admin API's name for a field of the model.
+/// The Admin API's name for a field of the model: the stored name, but for the metric
+/// trigger's threshold.
 fn api_name(field: Field) -> &'static str {
     match field {
-        Field::Points => "points",
         Field::Threshold => "metricThreshold",
-        Field::StreakLength => "streakLength",
-        Field::TimeInterval => "timeInterval",
-        Field::EventAttributes => "eventAttributes",
+        other => other.stored_name(),
     }
 }
 

@@ -191,18 +191,21 @@ pub fn admin_system(s: &PointsSystem, status: &str) -> Value {
 
 /// `AdminPointsTrigger` (the Admin API's names: `hours|days`, `streakLength`).
 pub fn admin_trigger(t: &PointsTrigger, catalog: &Catalog, tenant: i64) -> Value {
-    let mut out = Map::new();
+    // The model as stored, with its references by UUID instead of key: a field the model
+    // gains shows here under its stored name without a change.
+    let mut out = t.def.body();
+    out.remove("system");
     out.insert("id".into(), json!(t.uuid));
-    out.insert("type".into(), json!(t.kind.name()));
-    out.insert("points".into(), json!(t.points));
     out.insert("status".into(), json!(t.status.name()));
     out.insert(
         "userAttributes".into(),
         admin_pairs(&t.user_attributes, catalog, tenant, AttributeType::User),
     );
-    out.insert("blockIfOutOfPoints".into(), json!(t.block_if_out_of_points));
+    out.remove("eventAttributes");
     match &t.kind {
         TriggerKind::Metric { metric, threshold } => {
+            out.remove("metric");
+            out.remove("threshold");
             out.insert(
                 "metricId".into(),
                 json!(catalog.metric(tenant, metric).map(|m| m.uuid.clone())),
@@ -214,6 +217,7 @@ pub fn admin_trigger(t: &PointsTrigger, catalog: &Catalog, tenant: i64) -> Value
             );
         }
         TriggerKind::Achievement { achievement } => {
+            out.remove("achievement");
             out.insert(
                 "achievementId".into(),
                 json!(catalog
@@ -221,14 +225,7 @@ pub fn admin_trigger(t: &PointsTrigger, catalog: &Catalog, tenant: i64) -> Value
                     .map(|a| a.uuid.clone())),
             );
         }
-        TriggerKind::Streak { length } => {
-            out.insert("streakLength".into(), json!(length));
-        }
-        TriggerKind::Time { unit, interval } => {
-            out.insert("timeUnit".into(), json!(unit.name()));
-            out.insert("timeInterval".into(), json!(interval));
-        }
-        TriggerKind::UserCreation => {}
+        TriggerKind::Streak { .. } | TriggerKind::Time { .. } | TriggerKind::UserCreation => {}
     }
     Value::Object(out)
 }
