@@ -87,6 +87,7 @@ pub(crate) const TRIGGER_KEYS: &[&str] = &[
     "event_attributes",
     "block_if_out_of_points",
     "status",
+    "description",
 ];
 
 pub(crate) const LEVEL_KEYS: &[&str] = &["key", "name", "points", "description", "badge_url"];
@@ -172,6 +173,7 @@ fn read_trigger(
         user_attributes,
         event_attributes,
         block_if_out_of_points,
+        description: t.opt_text(sink, "description"),
     };
     let problems = def.validate();
     for problem in &problems {

@@ -116,6 +116,9 @@ pub struct TriggerDef {
     /// A deducting metric trigger refuses the event that would take the user below zero.
     #[serde(default)]
     pub block_if_out_of_points: bool,
+    /// What the trigger is for, shown to operators; trophyd's own (1.21.1 has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// Where a [`Problem`] of a trigger is: each surface names it its own way.
@@ -217,6 +220,7 @@ mod tests {
             user_attributes: vec![("plan".into(), "pro".into())],
             event_attributes: Vec::new(),
             block_if_out_of_points: false,
+            description: None,
         }
     }
 

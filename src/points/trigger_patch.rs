@@ -33,6 +33,8 @@ pub struct TriggerPatch {
     pub time_unit: Option<String>,
     pub time_interval: Option<i64>,
     pub block_if_out_of_points: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    pub description: Option<Option<String>>,
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one not sent (`None`).
@@ -138,6 +140,10 @@ impl TriggerPatch {
                 .block_if_out_of_points
                 .or(base.map(|b| b.block_if_out_of_points))
                 .unwrap_or(false),
+            description: match &self.description {
+                Some(d) => d.clone(),
+                None => base.and_then(|b| b.description.clone()),
+            },
         };
         match def.validate().first() {
             Some(problem) => Err(format!("{} {}", api_name(problem.field), problem.rule)),

@@ -19,6 +19,7 @@ name = "File XP"
   points = 1
   metric = "lessons"
   threshold = 1
+  description = "A point a lesson"
 
   [[points.levels]]
   key = "start"
@@ -431,7 +432,8 @@ async fn trigger_items_are_typed_patches_that_name_what_does_not_fit() {
         &format!("{base}/triggers"),
         Some(json!([
             {"type": "metric", "points": 2, "metricId": metric, "metricThreshold": 1,
-             "userAttributes": [{"attributeId": plan, "attributeValue": "pro"}]},
+             "userAttributes": [{"attributeId": plan, "attributeValue": "pro"}],
+             "description": "Two gems a lesson for pro users"},
             {"type": "metric", "points": 2, "metricId": metric, "metricThreshold": 1, "colour": "red"},
             {"type": "metric", "points": "ten", "metricId": metric, "metricThreshold": 1},
             {"type": "streak", "points": 2, "streakLength": 3, "metricId": metric},
@@ -487,6 +489,7 @@ async fn trigger_items_are_typed_patches_that_name_what_does_not_fit() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let updated = &body["updated"][0];
     assert_eq!(updated["points"], 7);
+    assert_eq!(updated["description"], "Two gems a lesson for pro users");
     assert_eq!(updated["metricThreshold"], 1);
     assert_eq!(updated["userAttributes"], json!([]), "{body}");
     // The stored body is the model's serialized form, read back the same at a restart.
@@ -503,8 +506,26 @@ async fn trigger_items_are_typed_patches_that_name_what_does_not_fit() {
         stored,
         json!({"system": "gems", "type": "metric", "metric": "lessons", "threshold": 1,
                "points": 7, "userAttributes": [], "eventAttributes": [],
-               "blockIfOutOfPoints": false})
+               "blockIfOutOfPoints": false, "description": "Two gems a lesson for pro users"})
     );
+    // null clears the description; trophy.toml declares one with `description`.
+    let (_, body) = admin(
+        &app,
+        Method::PATCH,
+        &format!("{base}/triggers"),
+        Some(json!([{"id": trigger, "description": null}])),
+    )
+    .await;
+    assert!(body["updated"][0].get("description").is_none(), "{body}");
+    let file_system = app.definition_uuid("points_system", "file-xp");
+    let (_, listed) = admin(
+        &app,
+        Method::GET,
+        &format!("/points/{file_system}/triggers"),
+        None,
+    )
+    .await;
+    assert_eq!(listed[0]["description"], "A point a lesson", "{listed}");
 }
 
 #[tokio::test]
