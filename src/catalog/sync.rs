@@ -8,8 +8,8 @@ use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use crate::config::{
-    AchievementDef, AchievementStatus, AchievementTrigger, AttributeFilter, AttributeType,
-    BoostDef, BoostTarget, Config, LeaderboardStatus, PointsDef, Rounding, TriggerStatus, UnitType,
+    AchievementDef, AchievementStatus, AchievementTrigger, AttributeFilter, AttributeType, Config,
+    LeaderboardStatus, TriggerStatus, UnitType,
 };
 use crate::store::definitions::{self, Kind, Status};
 
@@ -62,34 +62,6 @@ fn achievement_body(a: &AchievementDef) -> Value {
     body
 }
 
-/// The stored form of a points system; `catalog::points` reads it back, and so do the
-/// bodies the Admin API writes.
-fn points_system_body(p: &PointsDef) -> Value {
-    json!({
-        "name": p.name,
-        "description": p.description,
-        "badgeUrl": p.badge_url,
-        "maxPoints": p.max_points,
-    })
-}
-
-fn points_boost_body(system: &str, b: &BoostDef) -> Value {
-    let (user, filters) = match &b.target {
-        BoostTarget::Global(filters) => (None, pairs(filters)),
-        BoostTarget::User(user) => (Some(user.as_str()), json!([])),
-    };
-    json!({
-        "system": system,
-        "name": b.name,
-        "start": b.start.to_string(),
-        "end": b.end.map(|d| d.to_string()),
-        "multiplier": b.multiplier,
-        "rounding": match b.rounding { Rounding::Down => "down", Rounding::Up => "up", Rounding::Nearest => "nearest" },
-        "userAttributes": filters,
-        "userId": user,
-    })
-}
-
 fn declared(config: &Config) -> Vec<Declared> {
     let mut out = Vec::new();
     for a in &config.attributes {
@@ -132,7 +104,7 @@ fn declared(config: &Config) -> Vec<Declared> {
             kind: Kind::PointsSystem,
             key: p.key.clone(),
             status: Status::Active,
-            body: points_system_body(p),
+            body: Value::Object(p.def.body()),
         });
         // Triggers and boosts have no key in the file: their position is their identity.
         for (i, t) in p.triggers.iter().enumerate() {
@@ -151,14 +123,7 @@ fn declared(config: &Config) -> Vec<Declared> {
                 kind: Kind::PointsLevel,
                 key: format!("{}/level/{}", p.key, l.key),
                 status: Status::Active,
-                body: json!({
-                    "system": p.key,
-                    "key": l.key,
-                    "name": l.name,
-                    "points": l.points,
-                    "description": l.description,
-                    "badgeUrl": l.badge_url,
-                }),
+                body: Value::Object(l.body()),
             });
         }
         for (i, b) in p.boosts.iter().enumerate() {
@@ -166,7 +131,7 @@ fn declared(config: &Config) -> Vec<Declared> {
                 kind: Kind::PointsBoost,
                 key: format!("{}/boost/{i}", p.key),
                 status: Status::Active,
-                body: points_boost_body(&p.key, b),
+                body: Value::Object(b.body()),
             });
         }
     }

@@ -97,11 +97,7 @@ pub struct LimitsConfig {
     pub body_timeout_ms: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AttributeType {
-    User,
-    Event,
-}
+pub use crate::domain::attributes::AttributeType;
 
 #[derive(Debug, Clone)]
 pub struct AttributeDef {
@@ -213,47 +209,15 @@ pub struct PointsTriggerDef {
     pub status: TriggerStatus,
 }
 
-#[derive(Debug, Clone)]
-pub struct LevelDef {
-    pub key: String,
-    pub name: String,
-    pub points: i64,
-    pub description: Option<String>,
-    pub badge_url: Option<String>,
-}
+pub use crate::model::points_boost::{BoostDef, BoostTarget, Rounding};
+pub use crate::model::points_level::LevelDef;
+pub use crate::model::points_system::SystemDef;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rounding {
-    Down,
-    Up,
-    Nearest,
-}
-
-#[derive(Debug, Clone)]
-pub enum BoostTarget {
-    /// Global, narrowed by the (possibly empty) attribute filter.
-    Global(AttributeFilter),
-    /// One user, by the customer's user id.
-    User(String),
-}
-
-#[derive(Debug, Clone)]
-pub struct BoostDef {
-    pub name: String,
-    pub start: NaiveDate,
-    pub end: Option<NaiveDate>,
-    pub multiplier: f64,
-    pub rounding: Rounding,
-    pub target: BoostTarget,
-}
-
+/// A `[[points]]` system: its key, its own fields and its children.
 #[derive(Debug, Clone)]
 pub struct PointsDef {
     pub key: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub badge_url: Option<String>,
-    pub max_points: Option<i64>,
+    pub def: SystemDef,
     pub triggers: Vec<PointsTriggerDef>,
     pub levels: Vec<LevelDef>,
     pub boosts: Vec<BoostDef>,

@@ -5,10 +5,10 @@ use std::collections::HashSet;
 use super::catalog::{read_key, Catalog};
 use super::model::{
     AttributeType, BoostDef, BoostTarget, LevelDef, PointsDef, PointsTriggerDef, Rounding,
-    TimeUnit, TriggerDef, TriggerKind, TriggerStatus,
+    SystemDef, TimeUnit, TriggerDef, TriggerKind, TriggerStatus,
 };
 use super::reader::{Sink, Table};
-use crate::model::points_trigger::Field;
+use crate::model::Problem;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -60,9 +60,6 @@ const ROUNDINGS: [(&str, Rounding); 3] = [
     ("nearest", Rounding::Nearest),
 ];
 
-/// Trophy's limit on a boost's name.
-const MAX_BOOST_NAME_CHARS: usize = 255;
-
 pub(crate) const KEYS: &[&str] = &[
     "key",
     "name",
@@ -108,27 +105,29 @@ pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink, catalog: &mut Catalog)
         t.deny_unknown(sink, KEYS);
         let key = read_key(&t, sink, catalog.points_mut(), "points system");
         let name = t.req_nonempty(sink, "name");
-        let description = t.opt_text(sink, "description");
-        let badge_url = t.opt_text(sink, "badge_url");
-        let max_points = t.opt_int(sink, "max_points", 1..=i64::MAX);
+        let def = name.map(|name| SystemDef {
+            name: name.to_owned(),
+            description: t.opt_text(sink, "description"),
+            badge_url: t.opt_text(sink, "badge_url"),
+            max_points: t.opt_int(sink, "max_points", i64::MIN..=i64::MAX),
+        });
+        let def = def.filter(|def| report(&t, sink, def.validate(), |f| f.stored_name()));
+        let system = key.as_deref();
         let triggers = t
             .tables(sink, "triggers", "[[points.triggers]]")
             .iter()
-            .filter_map(|trigger| read_trigger(trigger, sink, catalog, key.as_deref()))
+            .filter_map(|trigger| read_trigger(trigger, sink, catalog, system))
             .collect();
-        let levels = read_levels(&t, sink);
+        let levels = read_levels(&t, sink, system);
         let boosts = t
             .tables(sink, "boosts", "[[points.boosts]]")
             .iter()
-            .filter_map(|boost| read_boost(boost, sink, catalog))
+            .filter_map(|boost| read_boost(boost, sink, catalog, system))
             .collect();
-        if let (Some(key), Some(name)) = (key, name) {
+        if let (Some(key), Some(def)) = (key, def) {
             defs.push(PointsDef {
                 key,
-                name: name.to_owned(),
-                description,
-                badge_url,
-                max_points,
+                def,
                 triggers,
                 levels,
                 boosts,
@@ -138,11 +137,25 @@ pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink, catalog: &mut Catalog)
     defs
 }
 
+/// Reports `problems` at the lines of their keys; true when there are none.
+fn report<F: Copy>(
+    t: &Table<'_, '_>,
+    sink: &mut Sink,
+    problems: Vec<Problem<F>>,
+    stored_name: impl Fn(F) -> &'static str,
+) -> bool {
+    for problem in &problems {
+        let key = toml_key(stored_name(problem.field));
+        sink.report(t.value_at(&key), format!("\"{key}\" {}", problem.rule));
+    }
+    problems.is_empty()
+}
+
 /// The trophy.toml key of a model field: its stored name in snake case
 /// (`streakLength` → `streak_length`).
-fn toml_key(field: Field) -> String {
+fn toml_key(stored_name: &str) -> String {
     let mut key = String::new();
-    for c in field.stored_name().chars() {
+    for c in stored_name.chars() {
         if c.is_ascii_uppercase() {
             key.push('_');
         }
@@ -175,14 +188,7 @@ fn read_trigger(
         block_if_out_of_points,
         description: t.opt_text(sink, "description"),
     };
-    let problems = def.validate();
-    for problem in &problems {
-        let key = toml_key(problem.field);
-        sink.report(t.value_at(&key), format!("\"{key}\" {}", problem.rule));
-    }
-    problems
-        .is_empty()
-        .then_some(PointsTriggerDef { def, status })
+    report(t, sink, def.validate(), |f| f.stored_name()).then_some(PointsTriggerDef { def, status })
 }
 
 fn read_kind(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<TriggerKind> {
@@ -229,7 +235,7 @@ fn read_kind(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<Tr
     }
 }
 
-fn read_levels(system: &Table<'_, '_>, sink: &mut Sink) -> Vec<LevelDef> {
+fn read_levels(system: &Table<'_, '_>, sink: &mut Sink, system_key: Option<&str>) -> Vec<LevelDef> {
     // Level keys are unique within their system only.
     let mut seen = HashSet::new();
     let mut levels = Vec::new();
@@ -237,79 +243,66 @@ fn read_levels(system: &Table<'_, '_>, sink: &mut Sink) -> Vec<LevelDef> {
         t.deny_unknown(sink, LEVEL_KEYS);
         let key = read_key(&t, sink, &mut seen, "level");
         let name = t.req_nonempty(sink, "name");
-        let points = t.req_int(sink, "points", 0..=i64::MAX);
+        let points = t.req_int(sink, "points", i64::MIN..=i64::MAX);
         let description = t.opt_text(sink, "description");
         let badge_url = t.opt_text(sink, "badge_url");
-        if let (Some(key), Some(name), Some(points)) = (key, name, points) {
-            levels.push(LevelDef {
+        if let (Some(system), Some(key), Some(name), Some(points)) = (system_key, key, name, points)
+        {
+            let level = LevelDef {
+                system: system.to_owned(),
                 key,
                 name: name.to_owned(),
                 points,
                 description,
                 badge_url,
-            });
+            };
+            if report(&t, sink, level.validate(), |f| f.stored_name()) {
+                levels.push(level);
+            }
         }
     }
     levels
 }
 
-fn read_boost(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<BoostDef> {
+fn read_boost(
+    t: &Table<'_, '_>,
+    sink: &mut Sink,
+    catalog: &Catalog,
+    system: Option<&str>,
+) -> Option<BoostDef> {
     t.deny_unknown(sink, BOOST_KEYS);
     let name = t.req_nonempty(sink, "name");
-    if let Some(name) = name {
-        if name.chars().count() > MAX_BOOST_NAME_CHARS {
-            sink.report(
-                t.value_at("name"),
-                format!("a boost's \"name\" must be at most {MAX_BOOST_NAME_CHARS} characters"),
-            );
-        }
-    }
     let start = t.req_date(sink, "start");
     let end = t.opt_date(sink, "end");
-    if let (Some(start), Some(end)) = (start, end) {
-        if end < start {
-            sink.report(t.value_at("end"), "\"end\" is before \"start\"");
-        }
-    }
     let multiplier = t.req_float(sink, "multiplier");
-    if let Some(m) = multiplier {
-        let problem = if m <= 0.0 {
-            Some("\"multiplier\" must be greater than 0")
-        } else if m >= 100.0 {
-            Some("\"multiplier\" must be less than 100")
-        } else if m == 1.0 {
-            Some("\"multiplier\" must not be 1, which would change nothing")
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            sink.report(t.value_at("multiplier"), problem);
-        }
-    }
     let rounding = t
         .opt_choice(sink, "rounding", &ROUNDINGS)
         .unwrap_or(Rounding::Down);
     let user_attributes = catalog.read_filter(t, sink, "user_attributes", AttributeType::User);
     let user = t.opt_str(sink, "user");
-    if user == Some("") {
-        sink.report(t.value_at("user"), "\"user\" must not be empty");
-    }
     if user.is_some() && t.has("user_attributes") {
         sink.report(
             t.key_at("user"),
             "\"user\" and \"user_attributes\" cannot be used together: a boost is for one user or for everyone matching the attributes",
         );
+        return None;
     }
-    let target = match user {
-        Some(user) => BoostTarget::User(user.to_owned()),
-        None => BoostTarget::Global(user_attributes),
-    };
-    Some(BoostDef {
+    let boost = BoostDef {
+        system: system?.to_owned(),
         name: name?.to_owned(),
         start: start?,
         end,
         multiplier: multiplier?,
         rounding,
-        target,
-    })
+        target: match user {
+            Some(user) => BoostTarget::User(user.to_owned()),
+            None => BoostTarget::Global(user_attributes),
+        },
+    };
+    // The model's field for the user is `userId`; the file's key is `user`.
+    let key_of = |f: crate::model::points_boost::Field| match f {
+        crate::model::points_boost::Field::UserId => "user",
+        other => other.stored_name(),
+    };
+    report(t, sink, boost.validate(), key_of).then_some(boost)
 }

@@ -1010,7 +1010,7 @@ fn dates_are_checked_and_ordered() {
     one_problem(
         &boost("start = \"2025-01-15\"\nend = \"2025-01-14\""),
         BASE_LINES + 5,
-        "\"end\" is before \"start\"",
+        "\"end\" must not be before start",
     );
     one_problem(&boost(""), BASE_LINES + 1, "missing key \"start\"");
     one_problem(

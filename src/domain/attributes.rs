@@ -3,8 +3,14 @@
 use std::collections::BTreeMap;
 
 use super::limits::{check_chars, MAX_ATTRIBUTE_VALUE_CHARS};
-use crate::config::AttributeType;
 use crate::error::{echo, ApiError};
+
+/// Whether an attribute describes users or events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttributeType {
+    User,
+    Event,
+}
 
 const USER_ATTRIBUTES_PAGE: &str = "https://app.trophy.so/users/attributes";
 const EVENT_ATTRIBUTES_PAGE: &str = "https://app.trophy.so/metrics";

@@ -1,7 +1,8 @@
 //! What every Admin API bulk write shares: the `{items, issues}` it returns, the issue
 //! shape both SDKs parse, the key rule, and the refusal of file-managed definitions.
 
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
 /// The 422 message for a change to a definition declared in trophy.toml.
@@ -67,4 +68,35 @@ mod tests {
 pub struct AttributeRef {
     pub attribute_id: String,
     pub attribute_value: String,
+}
+
+/// A `badge` as the Admin API sends it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Badge {
+    pub url: String,
+}
+
+/// Reads one bulk item into its patch type; the message names the field that does not fit
+/// (`points: invalid type: string "ten", expected i64`).
+pub fn parse_item<T: DeserializeOwned>(item: &Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(item).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        }
+    })
+}
+
+/// For `#[serde(default, deserialize_with = "present")]`: tells a field sent as `null`
+/// (`Some(None)`, which clears it) from one not sent (`None`, which keeps it).
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }

@@ -16,7 +16,7 @@ use super::limits::{
 use super::time_zone::parse_time_zone;
 use super::user_id::UserId;
 use crate::clock::{format_timestamp, from_millis};
-use crate::config::AttributeType;
+use crate::domain::attributes::AttributeType;
 use crate::error::ApiError;
 use crate::rules::anniversary::parse_sign_up_date;
 use crate::rules::local_time::local_date;

@@ -147,23 +147,14 @@ impl Field {
 impl TriggerDef {
     /// The stored body of the trigger's `definitions` row.
     pub fn body(&self) -> serde_json::Map<String, serde_json::Value> {
-        match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(body)) => body,
-            // Plain fields and string keys only: serde_json cannot refuse it.
-            other => unreachable!("a trigger serializes to a JSON object, not {other:?}"),
-        }
+        super::body_of(self)
     }
 
     /// Reads a stored body back; `Err` says what is missing or wrong.
     pub fn from_body(
         body: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<TriggerDef, String> {
-        let def: TriggerDef = serde_json::from_value(serde_json::Value::Object(body.clone()))
-            .map_err(|e| e.to_string())?;
-        match def.validate().first() {
-            Some(problem) => Err(format!("{} {}", problem.field.stored_name(), problem.rule)),
-            None => Ok(def),
-        }
+        super::read_body(body, TriggerDef::validate, Field::stored_name)
     }
 
     /// The rules a trigger obeys whatever declared it. References (the metric, the

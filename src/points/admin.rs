@@ -9,11 +9,9 @@ use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
 use super::store;
-use super::trigger_patch;
 use super::view;
-use crate::catalog::points::parse_rounding;
+use super::{boost_patch, level_patch, system_patch, trigger_patch};
 use crate::catalog::{Catalog, PointsSystem};
-use crate::config::AttributeType;
 use crate::domain::bulk::{issue, valid_key, Outcome, MANAGED};
 use crate::error::ApiError;
 use crate::store::definitions;
@@ -53,214 +51,6 @@ fn text<'v>(item: &'v Value, field: &str) -> Result<Option<&'v str>, String> {
     }
 }
 
-fn integer(item: &Value, field: &str) -> Result<Option<i64>, String> {
-    match item.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| format!("{field} must be an integer")),
-    }
-}
-
-fn badge_url(item: &Value) -> Result<Option<Option<String>>, String> {
-    match item.get("badge") {
-        None => Ok(None),
-        Some(Value::Null) => Ok(Some(None)),
-        Some(b) => match b.get("url").and_then(Value::as_str) {
-            Some(url) => Ok(Some(Some(url.to_owned()))),
-            None => Err("badge must be an object with a url".into()),
-        },
-    }
-}
-
-/// `[{attributeId, attributeValue}]` as stored `[{key, value}]` pairs.
-fn attribute_pairs(
-    item: &Value,
-    field: &str,
-    catalog: &Catalog,
-    tenant: i64,
-    kind: AttributeType,
-) -> Result<Option<Value>, String> {
-    let Some(list) = item.get(field).filter(|v| !v.is_null()) else {
-        return Ok(None);
-    };
-    let list = list
-        .as_array()
-        .ok_or_else(|| format!("{field} must be an array"))?;
-    let mut out = Vec::new();
-    for pair in list {
-        let id = pair.get("attributeId").and_then(Value::as_str);
-        let value = pair.get("attributeValue").and_then(Value::as_str);
-        let (Some(id), Some(value)) = (id, value) else {
-            return Err(format!("{field} items need attributeId and attributeValue"));
-        };
-        let attribute = catalog
-            .attribute_by_uuid(tenant, id)
-            .filter(|a| a.kind == kind)
-            .ok_or("Attribute not found by ID")?;
-        out.push(json!({ "key": attribute.key, "value": value }));
-    }
-    Ok(Some(Value::Array(out)))
-}
-
-/// A system's stored body from `item` over `base`.
-fn system_body(item: &Value, mut body: Map<String, Value>) -> Result<Map<String, Value>, String> {
-    if let Some(name) = text(item, "name")? {
-        if name.trim().is_empty() {
-            return Err("name must be a non-empty string".into());
-        }
-        if name.chars().count() > crate::domain::limits::MAX_DEFINITION_NAME_CHARS {
-            return Err("name must be a non-empty string of at most 255 characters".into());
-        }
-        body.insert("name".into(), json!(name));
-    }
-    if let Some(d) = text(item, "description")? {
-        body.insert("description".into(), json!(d));
-    }
-    if let Some(url) = badge_url(item)? {
-        body.insert("badgeUrl".into(), json!(url));
-    }
-    if item.get("maxPoints").is_some() {
-        let max = integer(item, "maxPoints")?;
-        if max.is_some_and(|m| m < 1) {
-            return Err("maxPoints must be at least 1".into());
-        }
-        body.insert("maxPoints".into(), json!(max));
-    }
-    if !body.contains_key("name") {
-        return Err("name must be a non-empty string".into());
-    }
-    Ok(body)
-}
-
-fn level_body(
-    item: &Value,
-    mut body: Map<String, Value>,
-    creating: bool,
-) -> Result<Map<String, Value>, String> {
-    if let Some(key) = text(item, "key")? {
-        if creating {
-            if !valid_key(key) {
-                return Err("key may only contain letters, digits, \"-\" and \"_\"".into());
-            }
-            body.insert("key".into(), json!(key));
-        } else if body.get("key").and_then(Value::as_str) != Some(key) {
-            return Err("A level's key cannot be changed".into());
-        }
-    }
-    if let Some(name) = text(item, "name")? {
-        if name.trim().is_empty() {
-            return Err("name must be a non-empty string".into());
-        }
-        body.insert("name".into(), json!(name));
-    }
-    if let Some(points) = integer(item, "points")? {
-        if points < 0 {
-            return Err("points must not be negative".into());
-        }
-        body.insert("points".into(), json!(points));
-    }
-    if let Some(d) = text(item, "description")? {
-        body.insert("description".into(), json!(d));
-    }
-    if let Some(url) = badge_url(item)? {
-        body.insert("badgeUrl".into(), json!(url));
-    }
-    for field in ["key", "name", "points"] {
-        if !body.contains_key(field) {
-            return Err(format!("{field} is required"));
-        }
-    }
-    Ok(body)
-}
-
-fn date(item: &Value, field: &str) -> Result<Option<NaiveDate>, String> {
-    text(item, field)?
-        .map(|d| {
-            NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map_err(|_| format!("{field} must be a date in YYYY-MM-DD format"))
-        })
-        .transpose()
-}
-
-fn boost_body(
-    item: &Value,
-    mut body: Map<String, Value>,
-    catalog: &Catalog,
-    tenant: i64,
-) -> Result<Map<String, Value>, String> {
-    if let Some(name) = text(item, "name")? {
-        if name.trim().is_empty() || name.chars().count() > 255 {
-            return Err("name must be a non-empty string of at most 255 characters".into());
-        }
-        body.insert("name".into(), json!(name));
-    }
-    if let Some(start) = date(item, "start")? {
-        body.insert("start".into(), json!(start.to_string()));
-    }
-    if item.get("end").is_some() {
-        body.insert(
-            "end".into(),
-            json!(date(item, "end")?.map(|d| d.to_string())),
-        );
-    }
-    if let Some(m) = item.get("multiplier").filter(|v| !v.is_null()) {
-        let m = m.as_f64().ok_or("multiplier must be a number")?;
-        if !(m > 0.0 && m < 100.0) || m == 1.0 {
-            return Err("multiplier must be greater than 0, less than 100 and not 1".into());
-        }
-        body.insert("multiplier".into(), json!(m));
-    }
-    if let Some(r) = text(item, "rounding")? {
-        parse_rounding(r).ok_or("rounding must be one of down, up, nearest")?;
-        body.insert("rounding".into(), json!(r));
-    }
-    let user = text(item, "userId")?;
-    let filters = attribute_pairs(item, "userAttributes", catalog, tenant, AttributeType::User)?;
-    if user.is_some()
-        && filters
-            .as_ref()
-            .is_some_and(|f| f.as_array().is_some_and(|a| !a.is_empty()))
-    {
-        return Err(
-            "A boost is for one user (userId) or for users matching userAttributes, not both"
-                .into(),
-        );
-    }
-    if let Some(user) = user {
-        if body.get("userId").is_some_and(|u| !u.is_null())
-            && body.get("userId") != Some(&json!(user))
-        {
-            return Err("A boost's userId cannot be changed".into());
-        }
-        body.insert("userId".into(), json!(user));
-    }
-    if let Some(filters) = filters {
-        if body.get("userId").is_some_and(|u| !u.is_null())
-            && filters.as_array().is_some_and(|a| !a.is_empty())
-        {
-            return Err("A boost for one user cannot have userAttributes".into());
-        }
-        body.insert("userAttributes".into(), filters);
-    }
-    body.entry("rounding").or_insert(json!("down"));
-    body.entry("userAttributes").or_insert(json!([]));
-    body.entry("end").or_insert(Value::Null);
-    let start = body.get("start").and_then(Value::as_str).map(str::to_owned);
-    let end = body.get("end").and_then(Value::as_str).map(str::to_owned);
-    match (start, end) {
-        (None, _) => return Err("start is required".into()),
-        (Some(s), Some(e)) if e < s => return Err("end must not be before start".into()),
-        _ => {}
-    }
-    if !body.contains_key("name") || !body.contains_key("multiplier") {
-        return Err("name and multiplier are required".into());
-    }
-    Ok(body)
-}
-
-#[allow(clippy::too_many_arguments)]
 fn child_body(
     child: Child,
     item: &Value,
@@ -268,7 +58,6 @@ fn child_body(
     catalog: &Catalog,
     tenant: i64,
     system: &str,
-    creating: bool,
     active: bool,
 ) -> Result<Map<String, Value>, String> {
     match child {
@@ -280,8 +69,15 @@ fn child_body(
             };
             trigger_patch::body(item, &base, &scope, active)
         }
-        Child::Level => level_body(item, base, creating),
-        Child::Boost => boost_body(item, base, catalog, tenant),
+        Child::Level => level_patch::body(item, &base, system),
+        Child::Boost => {
+            let scope = trigger_patch::Scope {
+                catalog,
+                tenant,
+                system,
+            };
+            boost_patch::body(item, &base, &scope)
+        }
     }
 }
 
@@ -347,7 +143,7 @@ fn create_child(
 ) -> Result<String, String> {
     let mut base = Map::new();
     base.insert("system".into(), json!(system.key));
-    let body = child_body(child, item, base, catalog, tenant, &system.key, true, false)?;
+    let body = child_body(child, item, base, catalog, tenant, &system.key, false)?;
     let status = match child {
         Child::Trigger => status_of(item, "inactive")?,
         _ => "active".to_owned(),
@@ -451,7 +247,7 @@ impl Command for CreateSystems {
                 ));
                 continue;
             }
-            let body = match system_body(item, Map::new()) {
+            let body = match system_patch::body(item, &Map::new()) {
                 Ok(b) => b,
                 Err(m) => {
                     out.issues.push(issue(index, None, m));
@@ -579,7 +375,7 @@ impl Command for UpdateSystems {
                 return Err(ApiError::unprocessable(MANAGED));
             }
             let (base, status, _) = body_of(ctx, system.id)?;
-            match system_body(item, base) {
+            match system_patch::body(item, &base) {
                 Ok(body) => {
                     save(ctx, system.id, &body, &status)?;
                     done.push(id.to_owned());
@@ -758,7 +554,6 @@ impl Command for UpdateChildren {
                 &catalog,
                 self.tenant,
                 &system.key,
-                false,
                 locked,
             );
             match body {

@@ -12,15 +12,18 @@
 //! * `rules`: pure rules (thresholds, boosts, cap, levels, summary ranges, time ticks).
 //! * `engine`: evaluating triggers for one user and finishing a command's changes.
 //! * `store`: the SQL; `view`: the response shapes; `jobs`: time triggers and boost
-//!   webhooks; `admin`: the Admin API's writes, with `trigger_patch` the trigger items
-//!   applied onto the typed model (`model::points_trigger`).
+//!   webhooks; `admin`: the Admin API's writes, with `system_patch`, `trigger_patch`,
+//!   `level_patch` and `boost_patch` applying its items onto the typed models (`model/`).
 
 pub mod admin;
 pub mod award;
+pub mod boost_patch;
 pub mod engine;
 pub mod jobs;
+pub mod level_patch;
 pub mod rules;
 pub mod store;
+pub mod system_patch;
 pub mod trigger_patch;
 pub mod view;
 

@@ -3,47 +3,42 @@
 //! arrive as UUIDs and are stored by key, as trophy.toml names them; the rules every
 //! trigger obeys are [`TriggerDef::validate`]'s.
 
-use serde::{Deserialize, Deserializer};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::catalog::Catalog;
 use crate::config::AttributeType;
-use crate::domain::bulk::AttributeRef;
-use crate::model::points_trigger::{Field, TimeUnit, TriggerDef, TriggerKind, TriggerStatus};
+use crate::domain::bulk::{parse_item, present, AttributeRef};
+use crate::model::points_trigger::{Field, TimeUnit, TriggerDef, TriggerKind};
 
 /// Every field optional (an update sends what changes); a field the API does not have is
 /// refused rather than ignored. `null` for an attribute list clears it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TriggerPatch {
-    /// The trigger an update is for; its command reads it.
-    pub id: Option<String>,
+struct TriggerPatch {
+    /// The trigger an update is for: its command reads it from the item.
+    #[serde(rename = "id")]
+    _id: Option<IgnoredAny>,
     #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub points: Option<i64>,
-    pub status: Option<String>,
+    kind: Option<String>,
+    points: Option<i64>,
+    /// The status is the row's, not the model's: its command reads it from the item.
+    #[serde(rename = "status")]
+    _status: Option<IgnoredAny>,
     #[serde(default, deserialize_with = "present")]
-    pub user_attributes: Option<Option<Vec<AttributeRef>>>,
-    pub metric_id: Option<String>,
-    pub metric_threshold: Option<i64>,
+    user_attributes: Option<Option<Vec<AttributeRef>>>,
+    metric_id: Option<String>,
+    metric_threshold: Option<i64>,
     #[serde(default, deserialize_with = "present")]
-    pub event_attributes: Option<Option<Vec<AttributeRef>>>,
-    pub achievement_id: Option<String>,
-    pub streak_length: Option<i64>,
-    pub time_unit: Option<String>,
-    pub time_interval: Option<i64>,
-    pub block_if_out_of_points: Option<bool>,
+    event_attributes: Option<Option<Vec<AttributeRef>>>,
+    achievement_id: Option<String>,
+    streak_length: Option<i64>,
+    time_unit: Option<String>,
+    time_interval: Option<i64>,
+    block_if_out_of_points: Option<bool>,
     #[serde(default, deserialize_with = "present")]
-    pub description: Option<Option<String>>,
-}
-
-/// Tells a field sent as `null` (`Some(None)`) from one not sent (`None`).
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
+    description: Option<Option<String>>,
 }
 
 /// The Admin API's name for a field of the model: the stored name, but for the metric
@@ -72,30 +67,9 @@ pub struct Scope<'c> {
 }
 
 impl TriggerPatch {
-    /// Reads an item; the message names the field that does not fit.
-    pub fn parse(item: &Value) -> Result<TriggerPatch, String> {
-        serde_path_to_error::deserialize(item).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if path == "." {
-                inner.to_string()
-            } else {
-                format!("{path}: {inner}")
-            }
-        })
-    }
-
-    /// The status the item sets, if any.
-    pub fn status(&self) -> Result<Option<TriggerStatus>, String> {
-        self.status
-            .as_deref()
-            .map(|s| TriggerStatus::parse(s).ok_or("status must be active or inactive".into()))
-            .transpose()
-    }
-
     /// The trigger this item makes of `base` (`None` when creating). `locked`: the trigger
     /// is active and stays so, and an active trigger keeps its type.
-    pub fn apply(
+    fn apply(
         &self,
         base: Option<&TriggerDef>,
         scope: &Scope<'_>,
@@ -267,7 +241,7 @@ pub fn body(
     scope: &Scope<'_>,
     locked: bool,
 ) -> Result<Map<String, Value>, String> {
-    let patch = TriggerPatch::parse(item)?;
+    let patch: TriggerPatch = parse_item(item)?;
     let base = if base.contains_key("type") {
         Some(TriggerDef::from_body(base)?)
     } else {

@@ -7,20 +7,12 @@ use super::rules::boost_status;
 use crate::catalog::points::{Boost, BoostTarget, Level, PointsTrigger, TriggerKind};
 use crate::catalog::{Catalog, PointsSystem};
 use crate::clock::{format_timestamp, from_millis};
-use crate::config::{AttributeType, Rounding, TimeUnit};
+use crate::config::{AttributeType, TimeUnit};
 
 fn pairs(list: &[(String, String)]) -> Value {
     list.iter()
         .map(|(k, v)| json!({ "key": k, "value": v }))
         .collect()
-}
-
-pub fn rounding_name(r: Rounding) -> &'static str {
-    match r {
-        Rounding::Down => "down",
-        Rounding::Up => "up",
-        Rounding::Nearest => "nearest",
-    }
 }
 
 /// `PointsResponse`: the fields every points shape starts with.
@@ -94,7 +86,7 @@ pub fn boost(b: &Boost, today: NaiveDate) -> Value {
         "start": b.start.to_string(),
         "end": b.end.map(|d| d.to_string()),
         "multiplier": b.multiplier,
-        "rounding": rounding_name(b.rounding),
+        "rounding": b.rounding.name(),
     })
 }
 
@@ -154,7 +146,7 @@ pub fn boost_webhook(b: &Boost, s: &PointsSystem, status: &str) -> Value {
         "start": b.start.to_string(),
         "end": b.end.map(|d| d.to_string()),
         "multiplier": b.multiplier,
-        "rounding": rounding_name(b.rounding),
+        "rounding": b.rounding.name(),
     })
 }
 
@@ -255,7 +247,7 @@ pub fn admin_boost(b: &Boost, catalog: &Catalog, tenant: i64, today: NaiveDate) 
         "start": b.start.to_string(),
         "end": b.end.map(|d| d.to_string()),
         "multiplier": b.multiplier,
-        "rounding": rounding_name(b.rounding),
+        "rounding": b.rounding.name(),
         "userId": user,
         "userAttributes": admin_pairs(&filters, catalog, tenant, AttributeType::User),
     })

@@ -529,6 +529,72 @@ async fn trigger_items_are_typed_patches_that_name_what_does_not_fit() {
 }
 
 #[tokio::test]
+async fn system_level_and_boost_items_are_typed_patches_too() {
+    let app = app(FILE_SYSTEM).await;
+    let (status, body) = admin(
+        &app,
+        Method::POST,
+        "/points",
+        Some(json!([
+            {"name": "Gems", "key": "gems", "maxPoints": 50,
+             "levels": [{"key": "one", "name": "One", "points": 0}],
+             "boosts": [{"name": "Launch", "start": "2031-03-01", "end": "2031-03-31", "multiplier": 2}]},
+            {"name": "Bad", "key": "bad", "levels": [{"key": "x", "name": "X", "points": 0, "rank": 1}]}
+        ])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["created"].as_array().map(Vec::len), Some(1), "{body}");
+    assert!(
+        body["issues"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("unknown field `rank`")),
+        "{body}"
+    );
+    let system = body["created"][0]["id"].as_str().expect("id").to_owned();
+    let boost = body["created"][0]["boosts"][0]["id"]
+        .as_str()
+        .expect("boost")
+        .to_owned();
+    let level = body["created"][0]["levels"][0]["id"]
+        .as_str()
+        .expect("level")
+        .to_owned();
+    // null clears what may be absent: the cap, a boost's end, a level's description.
+    let (_, body) = admin(
+        &app,
+        Method::PATCH,
+        "/points",
+        Some(json!([{"id": system, "maxPoints": null}])),
+    )
+    .await;
+    assert_eq!(body["updated"][0]["maxPoints"], Value::Null, "{body}");
+    let (_, body) = admin(
+        &app,
+        Method::PATCH,
+        &format!("/points/{system}/boosts"),
+        Some(json!([{"id": boost, "end": null}, {"id": boost, "multiplier": 1}])),
+    )
+    .await;
+    assert_eq!(body["updated"][0]["end"], Value::Null, "{body}");
+    assert_eq!(body["updated"][0]["start"], "2031-03-01", "{body}");
+    assert_eq!(
+        body["issues"][0]["message"],
+        "multiplier must not be 1, which would change nothing"
+    );
+    let (_, body) = admin(
+        &app,
+        Method::PATCH,
+        &format!("/points/{system}/levels"),
+        Some(json!([{"id": level, "description": "First steps"}, {"id": level, "points": -1}])),
+    )
+    .await;
+    assert_eq!(body["updated"][0]["description"], "First steps", "{body}");
+    assert_eq!(body["updated"][0]["key"], "one");
+    assert_eq!(body["issues"][0]["message"], "points must not be negative");
+}
+
+#[tokio::test]
 async fn boost_webhooks_fire_the_day_before_and_after_globally_and_at_local_times_for_a_user() {
     let hooks = Receiver::start().await;
     let app = spawn_app(&config(&hooks.url, FILE_SYSTEM)).await;

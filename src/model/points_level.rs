@@ -1,0 +1,70 @@
+//! A level of a points system: a name for the totals from `points` up. One shape for
+//! `[[points.levels]]`, the stored body, the catalog and the Admin API's level items.
+
+use serde::{Deserialize, Serialize};
+
+use super::Problem;
+use crate::domain::bulk::valid_key;
+
+/// A level of the points system `system` (by key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LevelDef {
+    pub system: String,
+    /// Unique within its system, and fixed once created.
+    pub key: String,
+    pub name: String,
+    /// The lowest total at this level; not negative.
+    pub points: i64,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub badge_url: Option<String>,
+}
+
+/// Where a [`Problem`] of a level is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Key,
+    Name,
+    Points,
+}
+
+impl Field {
+    pub fn stored_name(self) -> &'static str {
+        match self {
+            Field::Key => "key",
+            Field::Name => "name",
+            Field::Points => "points",
+        }
+    }
+}
+
+impl LevelDef {
+    pub fn body(&self) -> serde_json::Map<String, serde_json::Value> {
+        super::body_of(self)
+    }
+
+    pub fn from_body(
+        body: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<LevelDef, String> {
+        super::read_body(body, LevelDef::validate, Field::stored_name)
+    }
+
+    pub fn validate(&self) -> Vec<Problem<Field>> {
+        let mut problems = Vec::new();
+        if !valid_key(&self.key) {
+            problems.push(Problem::new(
+                Field::Key,
+                "may only contain letters, digits, \"-\" and \"_\"",
+            ));
+        }
+        if self.name.trim().is_empty() {
+            problems.push(Problem::new(Field::Name, "must be a non-empty string"));
+        }
+        if self.points < 0 {
+            problems.push(Problem::new(Field::Points, "must not be negative"));
+        }
+        problems
+    }
+}
