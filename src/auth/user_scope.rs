@@ -11,24 +11,30 @@ pub fn named_users(method: &str, path: &str, query: &str, body: Option<&Value>) 
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let mut out = Vec::new();
     match segments.as_slice() {
-        ["v1", "users", id, ..] => out.push(percent_decode(id)),
+        // A path segment decodes `%XX` only, as actix's router does (`+` is a plus).
+        ["v1", "users", id, ..] => out.push(
+            percent_encoding::percent_decode_str(id)
+                .decode_utf8_lossy()
+                .into_owned(),
+        ),
         ["v1", "users"] if method == "POST" => out.extend(text(body, &["id"])),
         ["v1", "metrics", _, "event"] | ["v1", "achievements", _, "complete"]
             if method == "POST" =>
         {
             out.extend(text(body, &["user", "id"]))
         }
+        // The query decodes as the handler's `web::Query` does (`+` is a space). One
+        // that does not parse names no one here and is refused by the handler.
         ["v1", "streaks"] => {
-            for pair in query.split('&') {
-                if let Some(list) = pair.strip_prefix("userIds=") {
-                    out.extend(
-                        percent_decode(list)
-                            .split(',')
-                            .map(str::trim)
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_owned),
-                    );
-                }
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_str(query).unwrap_or_default();
+            for (_, list) in pairs.iter().filter(|(k, _)| k == "userIds") {
+                out.extend(
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                );
             }
         }
         _ => {}
@@ -52,30 +58,6 @@ fn text(body: Option<&Value>, pointer: &[&str]) -> Option<String> {
     v.as_str().map(str::to_owned)
 }
 
-fn percent_decode(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match escaped {
-            Some(b) => {
-                out.push(b);
-                i += 3;
-            }
-            None => {
-                out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +72,12 @@ mod tests {
         assert_eq!(
             named_users("GET", "/v1/users/alice/wrapped", "year=2031", None),
             vec!["alice"]
+        );
+        // In a path `+` is a plus, as the handler's path extractor reads it: a key for
+        // "a b" must not reach "a+b".
+        assert_eq!(
+            named_users("GET", "/v1/users/a+b/streak", "", None),
+            vec!["a+b"]
         );
     }
 
@@ -115,6 +103,10 @@ mod tests {
         assert_eq!(
             named_users("GET", "/v1/streaks", "userIds=a,b%2Cc", None),
             vec!["a", "b", "c"]
+        );
+        assert_eq!(
+            named_users("GET", "/v1/streaks", "userIds=a+b", None),
+            vec!["a b"]
         );
         assert!(named_users("GET", "/v1/achievements", "", None).is_empty());
         assert!(named_users("GET", "/v1/streaks/rankings", "", None).is_empty());

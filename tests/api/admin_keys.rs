@@ -131,6 +131,42 @@ name = "Lessons"
 "#;
 
 #[tokio::test]
+async fn a_plus_in_a_path_is_a_plus_when_a_key_is_checked() {
+    // The router reads `/v1/users/a+b` as user "a+b"; the scope check must too, or a key
+    // for "a b" would read another user's data.
+    let app = spawn_app(CONFIG).await;
+    app.event_ok("lessons", "a b", 1.0).await;
+    app.event_ok("lessons", "a+b", 3.0).await;
+    let (status, body) = create_key(&app, None, json!([{"userId": "a b"}])).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let key = body["created"][0]["key"].as_str().expect("key").to_owned();
+    refused(
+        &with_key(
+            &app,
+            &key,
+            Method::GET,
+            "/v1/users/a+b/metrics/lessons",
+            None,
+        )
+        .await,
+    );
+    let (status, own) = with_key(
+        &app,
+        &key,
+        Method::GET,
+        "/v1/users/a%20b/metrics/lessons",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{own}");
+    assert_eq!(own["current"], 1.0, "{own}");
+    // In a query `+` is a space, as `web::Query` reads it.
+    let (status, streaks) =
+        with_key(&app, &key, Method::GET, "/v1/streaks?userIds=a+b", None).await;
+    assert_eq!(status, StatusCode::OK, "{streaks}");
+}
+
+#[tokio::test]
 async fn a_user_key_is_tied_to_its_tenant() {
     let mut app = spawn_app(MULTI).await;
     let (status, _) = admin(

@@ -263,22 +263,16 @@ pub(super) fn parse_url(url: &str) -> Result<Server, String> {
 }
 
 fn percent_decode(s: &str) -> Result<String, String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or("bad %-escape in the credentials")?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    // The decoder passes a stray `%` through; in a config it is a mistake worth naming.
+    let well_formed = s.match_indices('%').all(|(i, _)| {
+        s.get(i + 1..i + 3)
+            .is_some_and(|h| h.chars().all(|c| c.is_ascii_hexdigit()))
+    });
+    if !well_formed {
+        return Err("bad %-escape in the credentials".into());
     }
-    String::from_utf8(out).map_err(|_| "credentials are not UTF-8 once decoded".to_string())
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|d| d.into_owned())
+        .map_err(|_| "credentials are not UTF-8 once decoded".to_string())
 }
