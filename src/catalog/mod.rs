@@ -126,9 +126,8 @@ impl Catalog {
                         status: row.status.as_str().to_owned(),
                         managed,
                     };
-                    let a = achievement::from_row(readable, &body).ok_or_else(|| {
-                        row.unreadable("no trigger it can use, or a status achievements lack")
-                    })?;
+                    let a = achievement::from_row(readable, &row.body)
+                        .map_err(|e| row.unreadable(e))?;
                     catalog.achievements.push(a);
                 }
                 Kind::PointsSystem => {

@@ -8,8 +8,7 @@ use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use crate::config::{
-    AchievementDef, AchievementStatus, AchievementTrigger, AttributeFilter, AttributeType, Config,
-    LeaderboardStatus, TriggerStatus, UnitType,
+    AchievementStatus, AttributeType, Config, LeaderboardStatus, TriggerStatus, UnitType,
 };
 use crate::store::definitions::{self, Kind, Status};
 
@@ -19,47 +18,6 @@ struct Declared {
     key: String,
     status: Status,
     body: Value,
-}
-
-fn pairs(filter: &AttributeFilter) -> Value {
-    filter
-        .iter()
-        .map(|(key, value)| json!({ "key": key, "value": value }))
-        .collect()
-}
-
-/// The stored form of an achievement; `catalog::achievements` reads it back. References
-/// are by key so they stay meaningful when definitions are re-created.
-fn achievement_body(a: &AchievementDef) -> Value {
-    let mut body = json!({
-        "name": a.name,
-        "description": a.description,
-        "badgeUrl": a.badge_url,
-        "userAttributes": pairs(&a.user_attributes),
-        "eventAttributes": pairs(&a.event_attributes),
-    });
-    let trigger = match &a.trigger {
-        AchievementTrigger::Metric {
-            metric,
-            metric_value,
-        } => {
-            json!({ "trigger": "metric", "metric": metric, "metricValue": metric_value })
-        }
-        AchievementTrigger::Streak { streak_length } => {
-            json!({ "trigger": "streak", "streakLength": streak_length })
-        }
-        AchievementTrigger::Api => json!({ "trigger": "api" }),
-        AchievementTrigger::Achievement { prerequisites } => {
-            json!({ "trigger": "achievement", "prerequisites": prerequisites })
-        }
-        AchievementTrigger::Anniversary { years } => {
-            json!({ "trigger": "anniversary", "anniversaryYears": years })
-        }
-    };
-    if let (Some(body), Some(trigger)) = (body.as_object_mut(), trigger.as_object()) {
-        body.extend(trigger.clone());
-    }
-    body
 }
 
 fn declared(config: &Config) -> Vec<Declared> {
@@ -96,7 +54,7 @@ fn declared(config: &Config) -> Vec<Declared> {
                 AchievementStatus::Inactive => Status::Inactive,
                 AchievementStatus::Locked => Status::Locked,
             },
-            body: achievement_body(a),
+            body: Value::Object(a.def.body()),
         });
     }
     for p in &config.points {

@@ -3,7 +3,9 @@
 use std::collections::HashSet;
 
 use super::catalog::{read_key, Catalog};
-use super::model::{AchievementDef, AchievementStatus, AchievementTrigger, AttributeType};
+use super::model::{
+    AchievementDef, AchievementStatus, AchievementTrigger, AttributeType, DeclaredAchievement,
+};
 use super::prerequisites::{report_cycles, Composite};
 use super::reader::{Sink, Table};
 use crate::rules::anniversary::MAX_YEARS;
@@ -71,7 +73,7 @@ pub(crate) fn read(
     root: &Table<'_, '_>,
     sink: &mut Sink,
     catalog: &mut Catalog,
-) -> Vec<AchievementDef> {
+) -> Vec<DeclaredAchievement> {
     let tables = root.tables(sink, "achievements", "[[achievements]]");
     // Every key first: prerequisites may name achievements written further down.
     let keys: Vec<Option<String>> = tables
@@ -92,8 +94,7 @@ pub(crate) fn read(
         let event_attributes =
             catalog.read_filter(t, sink, "event_attributes", AttributeType::Event);
         let trigger = read_trigger(t, sink, catalog);
-        if let (Some(key), Some(AchievementTrigger::Achievement { prerequisites })) =
-            (&key, &trigger)
+        if let (Some(key), Some(AchievementTrigger::Composite { prerequisites })) = (&key, &trigger)
         {
             composites.push(Composite {
                 key: key.clone(),
@@ -102,16 +103,22 @@ pub(crate) fn read(
             });
         }
         if let (Some(key), Some(name), Some(trigger)) = (key, name, trigger) {
-            defs.push(AchievementDef {
-                key,
+            // Event attributes on another trigger were reported by `only_with` above.
+            let event_attributes = match trigger {
+                AchievementTrigger::Metric { .. } => event_attributes,
+                _ => Vec::new(),
+            };
+            let def = AchievementDef {
                 name: name.to_owned(),
                 description,
                 badge_url,
                 trigger,
-                status,
                 user_attributes,
                 event_attributes,
-            });
+            };
+            if t.report_problems(sink, def.validate(), |f| f.stored_name()) {
+                defs.push(DeclaredAchievement { key, status, def });
+            }
         }
     }
     report_cycles(&composites, sink);
@@ -136,23 +143,15 @@ fn read_trigger(
             if let Some(metric) = metric {
                 catalog.check_metric(sink, metric, t.value_at("metric"));
             }
-            let metric_value = t.req_float(sink, "metric_value");
-            if let Some(value) = metric_value {
-                if value <= 0.0 {
-                    sink.report(
-                        t.value_at("metric_value"),
-                        "\"metric_value\" must be greater than 0",
-                    );
-                }
-            }
+            let value = t.req_float(sink, "metric_value");
             Some(AchievementTrigger::Metric {
                 metric: metric?.to_owned(),
-                metric_value: metric_value?,
+                value: value?,
             })
         }
         Trigger::Streak => {
-            let streak_length = t.req_u32(sink, "streak_length", 1, u32::MAX)?;
-            Some(AchievementTrigger::Streak { streak_length })
+            let length = t.req_u32(sink, "streak_length", 0, u32::MAX)?;
+            Some(AchievementTrigger::Streak { length })
         }
         Trigger::Api => Some(AchievementTrigger::Api),
         Trigger::Anniversary => {
@@ -166,12 +165,9 @@ fn read_trigger(
                 }
                 return None;
             };
-            if listed.is_empty() {
-                sink.report(
-                    t.value_at("prerequisites"),
-                    "\"prerequisites\" must name at least one achievement",
-                );
-            }
+            // None listed is the model's problem to report; none left after the checks
+            // above has been reported name by name.
+            let listed_any = !listed.is_empty();
             let mut seen = HashSet::new();
             let mut prerequisites = Vec::new();
             for (name, at) in listed {
@@ -184,7 +180,10 @@ fn read_trigger(
                     sink.report(at, format!("prerequisite \"{name}\" is listed twice"));
                 }
             }
-            Some(AchievementTrigger::Achievement { prerequisites })
+            if listed_any && prerequisites.is_empty() {
+                return None;
+            }
+            Some(AchievementTrigger::Composite { prerequisites })
         }
     }
 }

@@ -14,7 +14,7 @@ pub struct Config {
     pub attributes: Vec<AttributeDef>,
     pub metrics: Vec<MetricDef>,
     pub streaks: Option<StreakDef>,
-    pub achievements: Vec<AchievementDef>,
+    pub achievements: Vec<DeclaredAchievement>,
     pub points: Vec<PointsDef>,
     pub leaderboards: Vec<LeaderboardDef>,
     pub webhooks: Vec<WebhookDef>,
@@ -175,29 +175,17 @@ pub enum AchievementStatus {
     Locked,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum AchievementTrigger {
-    Metric { metric: String, metric_value: f64 },
-    Streak { streak_length: u32 },
-    Api,
-    Achievement { prerequisites: Vec<String> },
-    Anniversary { years: u32 },
-}
+pub use crate::model::achievement::{AchievementDef, AchievementTrigger};
 
 /// Attribute filters keep file order; all pairs must match.
 pub type AttributeFilter = Vec<(String, String)>;
 
+/// An `[[achievements]]` entry: its key, the status it is declared with, and the model.
 #[derive(Debug, Clone)]
-pub struct AchievementDef {
+pub struct DeclaredAchievement {
     pub key: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub badge_url: Option<String>,
-    pub trigger: AchievementTrigger,
     pub status: AchievementStatus,
-    pub user_attributes: AttributeFilter,
-    /// Only non-empty for metric triggers.
-    pub event_attributes: AttributeFilter,
+    pub def: AchievementDef,
 }
 
 pub use crate::model::points_trigger::{TimeUnit, TriggerDef, TriggerKind, TriggerStatus};

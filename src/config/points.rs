@@ -8,7 +8,6 @@ use super::model::{
     SystemDef, TimeUnit, TriggerDef, TriggerKind, TriggerStatus,
 };
 use super::reader::{Sink, Table};
-use crate::model::Problem;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -111,7 +110,7 @@ pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink, catalog: &mut Catalog)
             badge_url: t.opt_text(sink, "badge_url"),
             max_points: t.opt_int(sink, "max_points", i64::MIN..=i64::MAX),
         });
-        let def = def.filter(|def| report(&t, sink, def.validate(), |f| f.stored_name()));
+        let def = def.filter(|def| t.report_problems(sink, def.validate(), |f| f.stored_name()));
         let system = key.as_deref();
         let triggers = t
             .tables(sink, "triggers", "[[points.triggers]]")
@@ -137,33 +136,6 @@ pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink, catalog: &mut Catalog)
     defs
 }
 
-/// Reports `problems` at the lines of their keys; true when there are none.
-fn report<F: Copy>(
-    t: &Table<'_, '_>,
-    sink: &mut Sink,
-    problems: Vec<Problem<F>>,
-    stored_name: impl Fn(F) -> &'static str,
-) -> bool {
-    for problem in &problems {
-        let key = toml_key(stored_name(problem.field));
-        sink.report(t.value_at(&key), format!("\"{key}\" {}", problem.rule));
-    }
-    problems.is_empty()
-}
-
-/// The trophy.toml key of a model field: its stored name in snake case
-/// (`streakLength` → `streak_length`).
-fn toml_key(stored_name: &str) -> String {
-    let mut key = String::new();
-    for c in stored_name.chars() {
-        if c.is_ascii_uppercase() {
-            key.push('_');
-        }
-        key.push(c.to_ascii_lowercase());
-    }
-    key
-}
-
 fn read_trigger(
     t: &Table<'_, '_>,
     sink: &mut Sink,
@@ -178,17 +150,23 @@ fn read_trigger(
     let status = t
         .opt_choice(sink, "status", &TRIGGER_STATUSES)
         .unwrap_or(TriggerStatus::Active);
-    let kind = read_kind(t, sink, catalog);
+    let kind = read_kind(t, sink, catalog)?;
+    // Event attributes on another type were reported by `only_with` in `read_kind`.
+    let event_attributes = match kind {
+        TriggerKind::Metric { .. } => event_attributes,
+        _ => Vec::new(),
+    };
     let def = TriggerDef {
         system: system?.to_owned(),
-        kind: kind?,
+        kind,
         points: points?,
         user_attributes,
         event_attributes,
         block_if_out_of_points,
         description: t.opt_text(sink, "description"),
     };
-    report(t, sink, def.validate(), |f| f.stored_name()).then_some(PointsTriggerDef { def, status })
+    t.report_problems(sink, def.validate(), |f| f.stored_name())
+        .then_some(PointsTriggerDef { def, status })
 }
 
 fn read_kind(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<TriggerKind> {
@@ -256,7 +234,7 @@ fn read_levels(system: &Table<'_, '_>, sink: &mut Sink, system_key: Option<&str>
                 description,
                 badge_url,
             };
-            if report(&t, sink, level.validate(), |f| f.stored_name()) {
+            if t.report_problems(sink, level.validate(), |f| f.stored_name()) {
                 levels.push(level);
             }
         }
@@ -304,5 +282,6 @@ fn read_boost(
         crate::model::points_boost::Field::UserId => "user",
         other => other.stored_name(),
     };
-    report(t, sink, boost.validate(), key_of).then_some(boost)
+    t.report_problems(sink, boost.validate(), key_of)
+        .then_some(boost)
 }

@@ -63,6 +63,27 @@ impl<'a, 'i> Table<'a, 'i> {
             .map_or(self.at, |(k, _)| k.span().start)
     }
 
+    /// Reports a model's `problems` at the lines of their keys (the model's stored field
+    /// names in snake case, `streakLength` → `streak_length`); true when there are none.
+    pub(crate) fn report_problems<F: Copy>(
+        &self,
+        sink: &mut Sink,
+        problems: Vec<crate::model::Problem<F>>,
+        stored_name: impl Fn(F) -> &'static str,
+    ) -> bool {
+        for problem in &problems {
+            let mut key = String::new();
+            for c in stored_name(problem.field).chars() {
+                if c.is_ascii_uppercase() {
+                    key.push('_');
+                }
+                key.push(c.to_ascii_lowercase());
+            }
+            sink.report(self.value_at(&key), format!("\"{key}\" {}", problem.rule));
+        }
+        problems.is_empty()
+    }
+
     /// Where the value of `key` is written, or the table when it is absent.
     pub(crate) fn value_at(&self, key: &str) -> usize {
         self.get(key).map_or(self.at, |v| v.span().start)

@@ -231,7 +231,7 @@ fn demo_parses_cleanly_and_has_what_the_interface_promises() {
         (Some(7), Some(1))
     );
 
-    let triggers: Vec<_> = config.achievements.iter().map(|a| &a.trigger).collect();
+    let triggers: Vec<_> = config.achievements.iter().map(|a| &a.def.trigger).collect();
     assert!(triggers
         .iter()
         .any(|t| matches!(t, AchievementTrigger::Metric { .. })));
@@ -243,7 +243,7 @@ fn demo_parses_cleanly_and_has_what_the_interface_promises() {
         .any(|t| matches!(t, AchievementTrigger::Api)));
     assert!(triggers
         .iter()
-        .any(|t| matches!(t, AchievementTrigger::Achievement { .. })));
+        .any(|t| matches!(t, AchievementTrigger::Composite { .. })));
 
     let xp = &config.points[0];
     assert!(xp.levels.len() >= 3);
@@ -498,10 +498,10 @@ multiplier = 3
         Some(2.0)
     );
     assert_eq!(
-        config.achievements[1].trigger,
+        config.achievements[1].def.trigger,
         AchievementTrigger::Metric {
             metric: "lessons".to_owned(),
-            metric_value: 10.0
+            value: 10.0
         }
     );
     assert_eq!(config.points[0].boosts[0].multiplier, 3.0);
@@ -771,7 +771,7 @@ fn attribute_filters_check_declaration_and_type() {
         "user_attributes = { plan = \"pro\" }\nevent_attributes = { source = \"ios\" }",
     ));
     assert_eq!(
-        config.achievements[1].user_attributes,
+        config.achievements[1].def.user_attributes,
         vec![("plan".to_owned(), "pro".to_owned())]
     );
     one_problem(
@@ -814,6 +814,7 @@ fn attribute_filters_keep_file_order() {
          [[achievements]]\nkey = \"x\"\nname = \"X\"\ntrigger = \"api\"\nuser_attributes = { z = \"1\", a = \"2\" }\n",
     );
     let keys: Vec<&str> = config.achievements[0]
+        .def
         .user_attributes
         .iter()
         .map(|(k, _)| k.as_str())

@@ -2,6 +2,7 @@
 //! catalog and the Admin API. Each model serialized is its `definitions` row's body, and its
 //! `validate` holds the rules every surface applies. It imports only `domain`.
 
+pub mod achievement;
 pub mod points_boost;
 pub mod points_level;
 pub mod points_system;
