@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::config::AchievementStatus;
+use crate::model::Definition;
 
 pub use crate::model::achievement::{AchievementDef, AchievementTrigger as Trigger};
 

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::model::Definition;
 use crate::store::definitions::{self, Kind, Status};
 
 pub use crate::model::points_boost::{BoostDef, BoostTarget, Rounding};

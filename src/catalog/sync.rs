@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::config::{
     AchievementStatus, AttributeType, Config, LeaderboardStatus, TriggerStatus, UnitType,
 };
+use crate::model::Definition;
 use crate::store::definitions::{self, Kind, Status};
 
 /// One definition as the file declares it.

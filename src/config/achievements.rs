@@ -8,6 +8,7 @@ use super::model::{
 };
 use super::prerequisites::{report_cycles, Composite};
 use super::reader::{Sink, Table};
+use crate::model::Definition;
 use crate::rules::anniversary::MAX_YEARS;
 
 #[derive(Clone, Copy, PartialEq)]

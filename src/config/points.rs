@@ -8,6 +8,7 @@ use super::model::{
     SystemDef, TimeUnit, TriggerDef, TriggerKind, TriggerStatus,
 };
 use super::reader::{Sink, Table};
+use crate::model::Definition;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {

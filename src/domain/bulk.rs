@@ -77,6 +77,13 @@ pub struct Badge {
     pub url: String,
 }
 
+impl Badge {
+    /// A patch's `badge` as the stored `badgeUrl`: sent, cleared (`null`) or not sent.
+    pub fn url_of(badge: &Option<Option<Badge>>) -> Option<Option<String>> {
+        badge.as_ref().map(|b| b.as_ref().map(|b| b.url.clone()))
+    }
+}
+
 /// Reads one bulk item into its patch type; the message names the field that does not fit
 /// (`points: invalid type: string "ten", expected i64`).
 pub fn parse_item<T: DeserializeOwned>(item: &Value) -> Result<T, String> {
@@ -99,4 +106,12 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(d).map(Some)
+}
+
+/// An optional field after a patch: what was sent (`null` clears it), else what was kept.
+pub fn patched<T: Clone>(sent: &Option<Option<T>>, kept: impl FnOnce() -> Option<T>) -> Option<T> {
+    match sent {
+        Some(value) => value.clone(),
+        None => kept(),
+    }
 }

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::attribute_pairs;
-use super::Problem;
+use super::{Definition, Problem};
 
 /// What completes an achievement, with what that trigger needs; stored flat beside
 /// `trigger`.
@@ -90,23 +90,19 @@ impl Field {
     }
 }
 
-impl AchievementDef {
-    pub fn body(&self) -> serde_json::Map<String, serde_json::Value> {
-        super::body_of(self)
-    }
+impl Definition for AchievementDef {
+    type Field = Field;
 
-    pub fn from_body(
-        body: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<AchievementDef, String> {
-        super::read_body(body, AchievementDef::validate, Field::stored_name)
+    fn stored_name(field: Field) -> &'static str {
+        field.stored_name()
     }
 
     /// The rules whatever declared it; references (the metric, the prerequisites, the
     /// attributes) are checked where they are named, against the catalog.
-    pub fn validate(&self) -> Vec<Problem<Field>> {
+    fn validate(&self) -> Vec<Problem<Field>> {
         let mut problems = Vec::new();
-        if self.name.trim().is_empty() {
-            problems.push(Problem::new(Field::Name, "must be a non-empty string"));
+        if let Some(rule) = super::name_rule(&self.name, false) {
+            problems.push(Problem::new(Field::Name, rule));
         }
         match &self.trigger {
             AchievementTrigger::Metric { value, .. } if !(value.is_finite() && *value > 0.0) => {

@@ -12,26 +12,52 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// A model's stored body.
-fn body_of<T: Serialize>(model: &T) -> Map<String, Value> {
-    match serde_json::to_value(model) {
-        Ok(Value::Object(body)) => body,
-        // Plain fields and string keys only: serde_json cannot refuse a model.
-        other => unreachable!("a model serializes to a JSON object, not {other:?}"),
+/// What every model is: its stored body (the model serialized) and the rules it obeys.
+pub trait Definition: Serialize + DeserializeOwned {
+    /// Names the fields a [`Problem`] can be about.
+    type Field: Copy;
+
+    /// The rules whatever declared the model; the first problem of each field.
+    fn validate(&self) -> Vec<Problem<Self::Field>>;
+
+    /// A field's name in the stored body (and in the Admin API where it has one).
+    fn stored_name(field: Self::Field) -> &'static str;
+
+    /// The stored body of the model's `definitions` row.
+    fn body(&self) -> Map<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(body)) => body,
+            // Plain fields and string keys only: serde_json cannot refuse a model.
+            other => unreachable!("a model serializes to a JSON object, not {other:?}"),
+        }
+    }
+
+    /// A model read back from a stored body; `Err` says what is missing or which rule it
+    /// breaks.
+    fn from_body(body: &Map<String, Value>) -> Result<Self, String> {
+        let model: Self =
+            serde_json::from_value(Value::Object(body.clone())).map_err(|e| e.to_string())?;
+        model.checked(Self::stored_name)
+    }
+
+    /// The model if it breaks no rule, else its first problem, the field named by `name`.
+    fn checked(self, name: impl Fn(Self::Field) -> &'static str) -> Result<Self, String> {
+        match self.validate().first() {
+            Some(problem) => Err(format!("{} {}", name(problem.field), problem.rule)),
+            None => Ok(self),
+        }
     }
 }
 
-/// A model read back from a stored body; `Err` says what is missing or which rule it breaks.
-fn read_body<T: DeserializeOwned, F: Copy>(
-    body: &Map<String, Value>,
-    validate: impl Fn(&T) -> Vec<Problem<F>>,
-    name: impl Fn(F) -> &'static str,
-) -> Result<T, String> {
-    let model: T =
-        serde_json::from_value(Value::Object(body.clone())).map_err(|e| e.to_string())?;
-    match validate(&model).first() {
-        Some(problem) => Err(format!("{} {}", name(problem.field), problem.rule)),
-        None => Ok(model),
+/// The rule a name breaks, if any: not empty, and at most 255 characters where the Admin
+/// API's spec caps it.
+fn name_rule(name: &str, capped: bool) -> Option<&'static str> {
+    if name.trim().is_empty() {
+        Some("must be a non-empty string")
+    } else if capped && name.chars().count() > crate::domain::limits::MAX_DEFINITION_NAME_CHARS {
+        Some("must be at most 255 characters")
+    } else {
+        None
     }
 }
 

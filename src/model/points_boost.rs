@@ -6,8 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::attribute_pairs;
-use super::Problem;
-use crate::domain::limits::MAX_DEFINITION_NAME_CHARS;
+use super::{Definition, Problem};
 
 /// How a boosted award that is not whole is rounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -118,23 +117,17 @@ impl Field {
     }
 }
 
-impl BoostDef {
-    pub fn body(&self) -> serde_json::Map<String, serde_json::Value> {
-        super::body_of(self)
+impl Definition for BoostDef {
+    type Field = Field;
+
+    fn stored_name(field: Field) -> &'static str {
+        field.stored_name()
     }
 
-    pub fn from_body(
-        body: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<BoostDef, String> {
-        super::read_body(body, BoostDef::validate, Field::stored_name)
-    }
-
-    pub fn validate(&self) -> Vec<Problem<Field>> {
+    fn validate(&self) -> Vec<Problem<Field>> {
         let mut problems = Vec::new();
-        if self.name.trim().is_empty() {
-            problems.push(Problem::new(Field::Name, "must be a non-empty string"));
-        } else if self.name.chars().count() > MAX_DEFINITION_NAME_CHARS {
-            problems.push(Problem::new(Field::Name, "must be at most 255 characters"));
+        if let Some(rule) = super::name_rule(&self.name, true) {
+            problems.push(Problem::new(Field::Name, rule));
         }
         if self.end.is_some_and(|end| end < self.start) {
             problems.push(Problem::new(Field::End, "must not be before start"));

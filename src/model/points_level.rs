@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Problem;
+use super::{Definition, Problem};
 use crate::domain::bulk::valid_key;
 
 /// A level of the points system `system` (by key).
@@ -40,18 +40,14 @@ impl Field {
     }
 }
 
-impl LevelDef {
-    pub fn body(&self) -> serde_json::Map<String, serde_json::Value> {
-        super::body_of(self)
+impl Definition for LevelDef {
+    type Field = Field;
+
+    fn stored_name(field: Field) -> &'static str {
+        field.stored_name()
     }
 
-    pub fn from_body(
-        body: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<LevelDef, String> {
-        super::read_body(body, LevelDef::validate, Field::stored_name)
-    }
-
-    pub fn validate(&self) -> Vec<Problem<Field>> {
+    fn validate(&self) -> Vec<Problem<Field>> {
         let mut problems = Vec::new();
         if !valid_key(&self.key) {
             problems.push(Problem::new(
@@ -59,8 +55,8 @@ impl LevelDef {
                 "may only contain letters, digits, \"-\" and \"_\"",
             ));
         }
-        if self.name.trim().is_empty() {
-            problems.push(Problem::new(Field::Name, "must be a non-empty string"));
+        if let Some(rule) = super::name_rule(&self.name, false) {
+            problems.push(Problem::new(Field::Name, rule));
         }
         if self.points < 0 {
             problems.push(Problem::new(Field::Points, "must not be negative"));

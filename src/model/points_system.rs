@@ -3,8 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Problem;
-use crate::domain::limits::MAX_DEFINITION_NAME_CHARS;
+use super::{Definition, Problem};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -35,23 +34,17 @@ impl Field {
     }
 }
 
-impl SystemDef {
-    pub fn body(&self) -> serde_json::Map<String, serde_json::Value> {
-        super::body_of(self)
+impl Definition for SystemDef {
+    type Field = Field;
+
+    fn stored_name(field: Field) -> &'static str {
+        field.stored_name()
     }
 
-    pub fn from_body(
-        body: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<SystemDef, String> {
-        super::read_body(body, SystemDef::validate, Field::stored_name)
-    }
-
-    pub fn validate(&self) -> Vec<Problem<Field>> {
+    fn validate(&self) -> Vec<Problem<Field>> {
         let mut problems = Vec::new();
-        if self.name.trim().is_empty() {
-            problems.push(Problem::new(Field::Name, "must be a non-empty string"));
-        } else if self.name.chars().count() > MAX_DEFINITION_NAME_CHARS {
-            problems.push(Problem::new(Field::Name, "must be at most 255 characters"));
+        if let Some(rule) = super::name_rule(&self.name, true) {
+            problems.push(Problem::new(Field::Name, rule));
         }
         if self.max_points.is_some_and(|m| m < 1) {
             problems.push(Problem::new(Field::MaxPoints, "must be at least 1"));

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::attribute_pairs;
-use super::Problem;
+use super::{Definition, Problem};
 
 /// The unit of a time trigger's interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,22 +144,16 @@ impl Field {
     }
 }
 
-impl TriggerDef {
-    /// The stored body of the trigger's `definitions` row.
-    pub fn body(&self) -> serde_json::Map<String, serde_json::Value> {
-        super::body_of(self)
-    }
+impl Definition for TriggerDef {
+    type Field = Field;
 
-    /// Reads a stored body back; `Err` says what is missing or wrong.
-    pub fn from_body(
-        body: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<TriggerDef, String> {
-        super::read_body(body, TriggerDef::validate, Field::stored_name)
+    fn stored_name(field: Field) -> &'static str {
+        field.stored_name()
     }
 
     /// The rules a trigger obeys whatever declared it. References (the metric, the
     /// achievement, the attributes) are checked where they are named, against the catalog.
-    pub fn validate(&self) -> Vec<Problem<Field>> {
+    fn validate(&self) -> Vec<Problem<Field>> {
         let mut problems = Vec::new();
         if self.points == 0 {
             problems.push(Problem::new(

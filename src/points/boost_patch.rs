@@ -10,6 +10,7 @@ use super::trigger_patch::Scope;
 use crate::config::AttributeType;
 use crate::domain::bulk::{parse_item, present, AttributeRef};
 use crate::model::points_boost::{BoostDef, BoostTarget, Rounding};
+use crate::model::Definition;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -72,10 +73,7 @@ impl BoostPatch {
             rounding,
             target,
         };
-        match boost.validate().first() {
-            Some(p) => Err(format!("{} {}", p.field.stored_name(), p.rule)),
-            None => Ok(boost),
-        }
+        boost.checked(|f| f.stored_name())
     }
 
     /// One user, fixed once set, or everyone matching the filters.

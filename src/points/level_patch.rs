@@ -5,8 +5,9 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::domain::bulk::{parse_item, present, Badge};
+use crate::domain::bulk::{parse_item, patched, present, Badge};
 use crate::model::points_level::LevelDef;
+use crate::model::Definition;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -45,19 +46,10 @@ impl LevelPatch {
                 .points
                 .or(base.map(|b| b.points))
                 .ok_or("points is required")?,
-            description: match &self.description {
-                Some(d) => d.clone(),
-                None => base.and_then(|b| b.description.clone()),
-            },
-            badge_url: match &self.badge {
-                Some(b) => b.as_ref().map(|b| b.url.clone()),
-                None => base.and_then(|b| b.badge_url.clone()),
-            },
+            description: patched(&self.description, || base?.description.clone()),
+            badge_url: patched(&Badge::url_of(&self.badge), || base?.badge_url.clone()),
         };
-        match level.validate().first() {
-            Some(p) => Err(format!("{} {}", p.field.stored_name(), p.rule)),
-            None => Ok(level),
-        }
+        level.checked(|f| f.stored_name())
     }
 }
 

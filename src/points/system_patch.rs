@@ -5,8 +5,9 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::domain::bulk::{parse_item, present, Badge};
+use crate::domain::bulk::{parse_item, patched, present, Badge};
 use crate::model::points_system::SystemDef;
+use crate::model::Definition;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -40,23 +41,11 @@ impl SystemPatch {
                 .clone()
                 .or_else(|| base.map(|b| b.name.clone()))
                 .ok_or("name must be a non-empty string")?,
-            description: match &self.description {
-                Some(d) => d.clone(),
-                None => base.and_then(|b| b.description.clone()),
-            },
-            badge_url: match &self.badge {
-                Some(b) => b.as_ref().map(|b| b.url.clone()),
-                None => base.and_then(|b| b.badge_url.clone()),
-            },
-            max_points: match self.max_points {
-                Some(m) => m,
-                None => base.and_then(|b| b.max_points),
-            },
+            description: patched(&self.description, || base?.description.clone()),
+            badge_url: patched(&Badge::url_of(&self.badge), || base?.badge_url.clone()),
+            max_points: patched(&self.max_points, || base?.max_points),
         };
-        match system.validate().first() {
-            Some(p) => Err(format!("{} {}", p.field.stored_name(), p.rule)),
-            None => Ok(system),
-        }
+        system.checked(|f| f.stored_name())
     }
 }
 

@@ -9,8 +9,9 @@ use serde_json::{Map, Value};
 
 use crate::catalog::Catalog;
 use crate::config::AttributeType;
-use crate::domain::bulk::{parse_item, present, AttributeRef};
+use crate::domain::bulk::{parse_item, patched, present, AttributeRef};
 use crate::model::points_trigger::{Field, TimeUnit, TriggerDef, TriggerKind};
+use crate::model::Definition;
 
 /// Every field optional (an update sends what changes); a field the API does not have is
 /// refused rather than ignored. `null` for an attribute list clears it.
@@ -114,15 +115,9 @@ impl TriggerPatch {
                 .block_if_out_of_points
                 .or(base.map(|b| b.block_if_out_of_points))
                 .unwrap_or(false),
-            description: match &self.description {
-                Some(d) => d.clone(),
-                None => base.and_then(|b| b.description.clone()),
-            },
+            description: patched(&self.description, || base?.description.clone()),
         };
-        match def.validate().first() {
-            Some(problem) => Err(format!("{} {}", api_name(problem.field), problem.rule)),
-            None => Ok(def),
-        }
+        def.checked(api_name)
     }
 
     fn resolve(
