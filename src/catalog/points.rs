@@ -158,3 +158,71 @@ pub fn load(live: &[definitions::Row]) -> definitions::Result<Vec<PointsSystem>>
     }
     Ok(systems)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Map, Value};
+
+    use super::*;
+
+    fn add(conn: &rusqlite::Connection, kind: Kind, key: &str, body: Value) {
+        let Value::Object(body) = body else {
+            panic!("a test body is an object")
+        };
+        definitions::insert(
+            conn,
+            &definitions::New {
+                uuid: key,
+                tenant: None,
+                kind,
+                key,
+                status: Status::Active,
+                managed: false,
+                body: &body,
+                now_ms: 0,
+            },
+        )
+        .expect("insert");
+    }
+
+    fn loaded(conn: &rusqlite::Connection) -> definitions::Result<Vec<PointsSystem>> {
+        load(&definitions::live(conn).expect("rows"))
+    }
+
+    #[test]
+    fn a_child_that_breaks_a_rule_stops_the_load_naming_its_row() {
+        let conn = crate::db::migrated_in_memory();
+        add(&conn, Kind::PointsSystem, "xp", json!({"name": "XP"}));
+        let trigger = json!({"system": "xp", "type": "streak", "streakLength": 3, "points": 2});
+        add(&conn, Kind::PointsTrigger, "xp/trigger/0", trigger);
+        let systems = loaded(&conn).expect("a sound system loads");
+        assert_eq!(systems[0].triggers[0].points, 2);
+        assert_eq!(systems[0].name, "XP");
+
+        // A level below zero: every surface refuses one, so a stored one is damage.
+        let level = json!({"system": "xp", "key": "low", "name": "Low", "points": -1});
+        add(&conn, Kind::PointsLevel, "xp/level/low", level);
+        let err = loaded(&conn).expect_err("refused").to_string();
+        assert!(
+            err.contains("xp/level/low") && err.contains("points must not be negative"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_child_without_its_system_is_an_error_not_a_skip() {
+        let conn = crate::db::migrated_in_memory();
+        add(&conn, Kind::PointsSystem, "xp", json!({"name": "XP"}));
+        add(
+            &conn,
+            Kind::PointsBoost,
+            "xp/boost/0",
+            Value::Object(Map::new()),
+        );
+        let err = loaded(&conn).expect_err("refused").to_string();
+        assert!(
+            err.contains("xp/boost/0") && err.contains("no points system"),
+            "{err}"
+        );
+    }
+}

@@ -9,8 +9,9 @@ use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
 use super::store;
+use super::trigger_patch::{self, Scope};
 use super::view;
-use super::{boost_patch, level_patch, system_patch, trigger_patch};
+use super::{boost_patch, level_patch, system_patch};
 use crate::catalog::{Catalog, PointsSystem};
 use crate::domain::bulk::{issue, valid_key, Outcome, MANAGED};
 use crate::error::ApiError;
@@ -51,33 +52,19 @@ fn text<'v>(item: &'v Value, field: &str) -> Result<Option<&'v str>, String> {
     }
 }
 
+/// The stored body `item` makes of a child of `scope.system`: over `base`, its stored body,
+/// or a new one. `active`: an active trigger that stays active keeps its type.
 fn child_body(
     child: Child,
     item: &Value,
-    base: Map<String, Value>,
-    catalog: &Catalog,
-    tenant: i64,
-    system: &str,
+    base: Option<&Map<String, Value>>,
+    scope: &Scope<'_>,
     active: bool,
 ) -> Result<Map<String, Value>, String> {
     match child {
-        Child::Trigger => {
-            let scope = trigger_patch::Scope {
-                catalog,
-                tenant,
-                system,
-            };
-            trigger_patch::body(item, &base, &scope, active)
-        }
-        Child::Level => level_patch::body(item, &base, system),
-        Child::Boost => {
-            let scope = trigger_patch::Scope {
-                catalog,
-                tenant,
-                system,
-            };
-            boost_patch::body(item, &base, &scope)
-        }
+        Child::Trigger => trigger_patch::body(item, base, scope, active),
+        Child::Level => level_patch::body(item, base, scope.system),
+        Child::Boost => boost_patch::body(item, base, scope),
     }
 }
 
@@ -141,9 +128,12 @@ fn create_child(
     child: Child,
     item: &Value,
 ) -> Result<String, String> {
-    let mut base = Map::new();
-    base.insert("system".into(), json!(system.key));
-    let body = child_body(child, item, base, catalog, tenant, &system.key, false)?;
+    let scope = Scope {
+        catalog,
+        tenant,
+        system: &system.key,
+    };
+    let body = child_body(child, item, None, &scope, false)?;
     let status = match child {
         Child::Trigger => status_of(item, "inactive")?,
         _ => "active".to_owned(),
@@ -247,7 +237,7 @@ impl Command for CreateSystems {
                 ));
                 continue;
             }
-            let body = match system_patch::body(item, &Map::new()) {
+            let body = match system_patch::body(item, None) {
                 Ok(b) => b,
                 Err(m) => {
                     out.issues.push(issue(index, None, m));
@@ -375,7 +365,7 @@ impl Command for UpdateSystems {
                 return Err(ApiError::unprocessable(MANAGED));
             }
             let (base, status, _) = body_of(ctx, system.id)?;
-            match system_patch::body(item, &base) {
+            match system_patch::body(item, Some(&base)) {
                 Ok(body) => {
                     save(ctx, system.id, &body, &status)?;
                     done.push(id.to_owned());
@@ -547,16 +537,12 @@ impl Command for UpdateChildren {
             };
             // The type may change in the same request that deactivates the trigger.
             let locked = active && status == "active";
-            let body = child_body(
-                self.child,
-                item,
-                base,
-                &catalog,
-                self.tenant,
-                &system.key,
-                locked,
-            );
-            match body {
+            let scope = Scope {
+                catalog: &catalog,
+                tenant: self.tenant,
+                system: &system.key,
+            };
+            match child_body(self.child, item, Some(&base), &scope, locked) {
                 Ok(body) => {
                     save(ctx, row, &body, &status)?;
                     done.push(id.to_owned());

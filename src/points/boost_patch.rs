@@ -106,18 +106,14 @@ impl BoostPatch {
     }
 }
 
-/// The stored body an Admin API boost item makes over `base` (the stored body on update,
-/// the system's key alone on create).
+/// The stored body an Admin API boost item makes over `base`, the stored body (none on
+/// create).
 pub fn body(
     item: &Value,
-    base: &Map<String, Value>,
+    base: Option<&Map<String, Value>>,
     scope: &Scope<'_>,
 ) -> Result<Map<String, Value>, String> {
     let patch: BoostPatch = parse_item(item)?;
-    let base = if base.contains_key("start") {
-        Some(BoostDef::from_body(base)?)
-    } else {
-        None
-    };
+    let base = base.map(BoostDef::from_body).transpose()?;
     Ok(patch.apply(base.as_ref(), scope)?.body())
 }

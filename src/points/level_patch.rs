@@ -53,18 +53,14 @@ impl LevelPatch {
     }
 }
 
-/// The stored body an Admin API level item makes over `base` (the stored body on update,
-/// the system's key alone on create).
+/// The stored body an Admin API level item makes over `base`, the stored body (none on
+/// create).
 pub fn body(
     item: &Value,
-    base: &Map<String, Value>,
+    base: Option<&Map<String, Value>>,
     system: &str,
 ) -> Result<Map<String, Value>, String> {
     let patch: LevelPatch = parse_item(item)?;
-    let base = if base.contains_key("key") {
-        Some(LevelDef::from_body(base)?)
-    } else {
-        None
-    };
+    let base = base.map(LevelDef::from_body).transpose()?;
     Ok(patch.apply(base.as_ref(), system)?.body())
 }

@@ -51,12 +51,8 @@ impl SystemPatch {
 
 /// The stored body an Admin API system item makes over `base` (the stored body on update,
 /// empty on create).
-pub fn body(item: &Value, base: &Map<String, Value>) -> Result<Map<String, Value>, String> {
+pub fn body(item: &Value, base: Option<&Map<String, Value>>) -> Result<Map<String, Value>, String> {
     let patch: SystemPatch = parse_item(item)?;
-    let base = if base.is_empty() {
-        None
-    } else {
-        Some(SystemDef::from_body(base)?)
-    };
+    let base = base.map(SystemDef::from_body).transpose()?;
     Ok(patch.apply(base.as_ref())?.body())
 }

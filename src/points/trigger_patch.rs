@@ -228,19 +228,15 @@ impl TriggerPatch {
     }
 }
 
-/// The stored body an Admin API trigger item makes over `base` (the stored body on update,
-/// the system's key alone on create).
+/// The stored body an Admin API trigger item makes over `base`, the stored body (none on
+/// create).
 pub fn body(
     item: &Value,
-    base: &Map<String, Value>,
+    base: Option<&Map<String, Value>>,
     scope: &Scope<'_>,
     locked: bool,
 ) -> Result<Map<String, Value>, String> {
     let patch: TriggerPatch = parse_item(item)?;
-    let base = if base.contains_key("type") {
-        Some(TriggerDef::from_body(base)?)
-    } else {
-        None
-    };
+    let base = base.map(TriggerDef::from_body).transpose()?;
     Ok(patch.apply(base.as_ref(), scope, locked)?.body())
 }
