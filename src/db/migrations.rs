@@ -74,7 +74,8 @@ pub fn schema_version() -> usize {
     MIGRATIONS.len()
 }
 
-/// Applies every migration the database has not seen yet, each in its own transaction.
+/// Applies every migration the database has not seen yet, each in its own transaction,
+/// then builds the indexes an interrupted import left out.
 pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
     let applied: usize =
         conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
@@ -91,6 +92,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
             .map_err(|source| MigrationError::Failed { name, source })?;
         tx.commit()?;
     }
+    super::deferred_indexes::restore(conn)?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! checkpoint policy. Only the writer thread ever holds a connection that may write.
 
 mod checkpoint;
+mod deferred_indexes;
 mod migrations;
 mod readers;
 
@@ -12,6 +13,7 @@ use rusqlite::Connection;
 use crate::config::Durability;
 
 pub use checkpoint::{BackgroundCheckpointer, CheckpointAction, CheckpointPolicy, WalYield};
+pub use deferred_indexes::{drop_for_import, restore as restore_deferred_indexes};
 pub use migrations::{migrate, schema_version};
 pub use readers::{open_reader_pool, ReaderPool};
 

@@ -348,9 +348,28 @@ async fn bad_lines_are_listed_the_rest_applied_and_history_before_the_present_re
         assert!(out.contains(line), "{line} in {out}");
     }
 
+    // The import applies its runs without the read routes' per-user indexes and builds them
+    // at its end; one it never got to build (an import killed midway) is built by the
+    // server's next start (below).
+    let indexes = |data: &std::path::Path| -> Vec<String> {
+        let conn = rusqlite::Connection::open(data).expect("db");
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name IN ('points_awards_by_user', 'leaderboard_history_by_user', 'leaderboard_history_by_group') ORDER BY name")
+            .expect("prepare");
+        let names = stmt.query_map([], |r| r.get(0)).expect("query");
+        names.collect::<Result<_, _>>().expect("names")
+    };
+    let all = [
+        "leaderboard_history_by_group",
+        "leaderboard_history_by_user",
+        "points_awards_by_user",
+    ];
+    assert_eq!(indexes(&data), all);
+
     // The same file again: nothing is applied twice, the bad lines are refused again.
     let (_, out) = run_import(&config_path, &data, "events", &events);
     assert!(out.contains("imported 0 events"), "{out}");
+    assert_eq!(indexes(&data), all);
 
     // History from before what the database already holds is refused, and changes nothing.
     let earlier = dir.path().join("earlier.jsonl");
@@ -368,7 +387,11 @@ async fn bad_lines_are_listed_the_rest_applied_and_history_before_the_present_re
         "{out}"
     );
 
+    rusqlite::Connection::open(&data)
+        .and_then(|c| c.execute_batch("DROP INDEX points_awards_by_user"))
+        .expect("drop an index");
     let app = spawn_with(&config(), true, Some(dir)).await;
+    assert_eq!(indexes(&data), all);
     assert_eq!(app.total("ada", "lessons").await, 5.0);
     let (_, user) = app.get_json("/v1/users/ada").await;
     assert_eq!(user["tz"], "Asia/Kolkata", "{user}");
