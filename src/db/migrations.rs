@@ -54,6 +54,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0014_notifications",
         include_str!("../../sql/0014_notifications.sql"),
     ),
+    (
+        "0015_user_search",
+        include_str!("../../sql/0015_user_search.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,8 @@
 //! The embedded operator dashboard: `/` redirects to `/dashboard/`, which serves the static
 //! files of `assets/dashboard/` compiled into the binary (they hold no data, so no key is
 //! needed to load them), and `GET /dashboard/api/overview` answers the counts the Admin API
-//! has no route for. Everything else the dashboard shows comes from `/admin/v1`.
+//! has no route for. A user's page reads through `dashboard_users`; everything else the
+//! dashboard shows comes from `/admin/v1`.
 
 use std::sync::OnceLock;
 

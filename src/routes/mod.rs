@@ -4,6 +4,7 @@
 mod achievements;
 mod admin;
 mod dashboard;
+mod dashboard_users;
 mod events;
 mod extract;
 mod guard;
@@ -34,20 +35,21 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
         .route("/openapi.json", web::get().to(openapi::openapi))
         .route("/metrics", web::get().to(prometheus::metrics))
         .configure(dashboard::configure)
+        .configure(dashboard_users::configure)
+        .service(
+            // The console shows a user as the application API answers for them, read with
+            // the admin key. Reads only: it changes state through /admin/v1.
+            web::scope("/dashboard/api/app")
+                .guard(actix_web::guard::Get())
+                .wrap(from_fn(require_admin_key))
+                .configure(application_routes),
+        )
         .configure(unsubscribe::configure)
         .service(
             web::scope("/v1")
                 .wrap(from_fn(require_app_key))
-                // First: rank reads are the hottest reads, and routes are matched in order.
-                .configure(leaderboards::configure)
-                .configure(users::configure)
-                .configure(achievements::configure)
-                .configure(preferences::configure)
-                .configure(events::configure)
-                .configure(user_metrics::configure)
-                .configure(streaks::configure)
-                .configure(points::configure)
-                .configure(wrapped::configure),
+                .configure(application_routes)
+                .configure(events::configure),
         )
         .service(
             web::scope("/admin/v1")
@@ -62,6 +64,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                 .route(web::post().to(test_clock::set)),
         );
     }
+}
+
+/// The application API's routes but `POST /metrics/{key}/event`.
+fn application_routes(cfg: &mut web::ServiceConfig) {
+    // First: rank reads are the hottest reads, and routes are matched in order.
+    cfg.configure(leaderboards::configure)
+        .configure(users::configure)
+        .configure(achievements::configure)
+        .configure(preferences::configure)
+        .configure(user_metrics::configure)
+        .configure(streaks::configure)
+        .configure(points::configure)
+        .configure(wrapped::configure);
 }
 
 /// Unknown routes answer like every other error.

@@ -126,3 +126,40 @@ pub fn values_since(
     })?;
     rows.collect()
 }
+
+/// One stored event, as the console lists a user's recent ones.
+#[derive(Debug)]
+pub struct StoredEvent {
+    pub uuid: String,
+    pub metric_id: i64,
+    pub value: f64,
+    /// The JSON object of the event's attributes, as stored.
+    pub attributes: Option<String>,
+    pub at_ms: i64,
+    pub tz: String,
+}
+
+/// A user's `limit` latest events on any metric, newest first: the user's range of
+/// `events_by_user_metric`, sorted by time.
+pub fn latest_of_user(
+    conn: &Connection,
+    user_row: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<StoredEvent>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT uuid, metric_id, value, attributes, at, tz FROM events
+          WHERE user_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![user_row, limit], |r| {
+        Ok(StoredEvent {
+            uuid: r.get(0)?,
+            metric_id: r.get(1)?,
+            value: r.get(2)?,
+            attributes: r.get(3)?,
+            at_ms: r.get(4)?,
+            tz: r.get(5)?,
+        })
+    })?;
+    rows.collect()
+}

@@ -189,3 +189,106 @@ pub fn rows_with_anniversary_by(
     let rows = stmt.query_map(params![cursor, owner, through, limit], |r| r.get(0))?;
     rows.collect()
 }
+
+/// Up to `limit` users of `tenant_id` whose id, email or name starts with `text` (email and
+/// name case-insensitively, ASCII letters only as SQLite's NOCASE folds), exact id first,
+/// then id, email and name matches in that order, each by its own index. An empty `text`
+/// lists the newest users.
+pub fn search(
+    conn: &Connection,
+    tenant_id: i64,
+    text: &str,
+    limit: usize,
+) -> rusqlite::Result<Vec<User>> {
+    let limit_sql = i64::try_from(limit).unwrap_or(i64::MAX);
+    if text.is_empty() {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM users WHERE tenant_id = ?1 ORDER BY id DESC LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![tenant_id, limit_sql], from_row)?;
+        return rows.collect();
+    }
+    let mut found: Vec<User> = find(conn, tenant_id, text)?.into_iter().collect();
+    // Every string starting with `text` sorts from `text` to `text` followed by the
+    // largest code point, under BINARY and NOCASE alike.
+    let upper = format!("{text}\u{10FFFF}");
+    for column in ["external_id", "email COLLATE NOCASE", "name COLLATE NOCASE"] {
+        if found.len() >= limit {
+            break;
+        }
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM users
+              WHERE tenant_id = ?1 AND {column} >= ?2 AND {column} < ?3
+              ORDER BY {column} LIMIT ?4"
+        ))?;
+        let rows = stmt.query_map(params![tenant_id, text, upper, limit_sql], from_row)?;
+        for user in rows {
+            let user = user?;
+            if found.len() < limit && !found.iter().any(|f| f.row_id == user.row_id) {
+                found.push(user);
+            }
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(conn: &Connection, id: &str, email: Option<&str>, name: Option<&str>) {
+        conn.execute(
+            "INSERT INTO users (tenant_id, external_id, email, name, subscribe_to_emails,
+                 attributes, control, preferences, created, updated)
+             VALUES (1, ?1, ?2, ?3, 1, '{}', 0, '{}', 0, 0)",
+            params![id, email, name],
+        )
+        .expect("insert");
+    }
+
+    fn ids(users: Vec<User>) -> Vec<String> {
+        users.into_iter().map(|u| u.id).collect()
+    }
+
+    #[test]
+    fn search_finds_an_id_email_or_name_from_its_start_through_indexes() {
+        let conn = crate::db::migrated_in_memory();
+        conn.execute_batch(
+            "INSERT OR IGNORE INTO tenants (id, uuid, customer_id, name, created, updated)
+             VALUES (1, 't1', 'default', 'Default', 0, 0), (2, 't2', 'other', 'Other', 0, 0)",
+        )
+        .expect("tenants");
+        user(&conn, "ada", Some("Ada@Example.com"), Some("Ada Lovelace"));
+        user(&conn, "adam", None, Some("Adam Smith"));
+        user(&conn, "u-7", Some("grace@navy.mil"), Some("Grace Hopper"));
+        user(&conn, "u-8", Some("adele@example.com"), None);
+        let search = |q: &str, limit| ids(super::search(&conn, 1, q, limit).expect("search"));
+        assert_eq!(search("ada", 10), ["ada", "adam"]);
+        assert_eq!(search("ad", 10), ["ada", "adam", "u-8"]);
+        assert_eq!(search("GRACE", 10), ["u-7"]);
+        assert_eq!(search("grace hop", 10), ["u-7"]);
+        assert_eq!(search("u-", 10), ["u-7", "u-8"]);
+        assert_eq!(search("u-", 1), ["u-7"]);
+        assert_eq!(search("nobody", 10), Vec::<String>::new());
+        assert_eq!(search("", 2), ["u-8", "u-7"]);
+        assert!(super::search(&conn, 2, "ada", 10)
+            .expect("search")
+            .is_empty());
+        for column in ["email", "name"] {
+            let sql = format!("{column} COLLATE NOCASE >= 'a' AND {column} COLLATE NOCASE < 'b'");
+            let plan: String = conn
+                .query_row(
+                    &format!(
+                        "EXPLAIN QUERY PLAN SELECT id FROM users WHERE tenant_id = 1 AND {sql}"
+                    ),
+                    [],
+                    |r| r.get(3),
+                )
+                .expect("plan");
+            assert!(
+                plan.contains(&format!("INDEX users_by_{column} ")),
+                "{sql}: {plan}"
+            );
+        }
+    }
+}

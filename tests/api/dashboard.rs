@@ -586,3 +586,119 @@ async fn text_colours_meet_wcag_aa_contrast() {
         "the check sees the old accent"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Looking a user up: search, the application API's reads with the admin key, latest events
+
+async fn admin_get(app: &TestApp, path: &str) -> (StatusCode, Value) {
+    admin_with(app, Method::GET, path, None, None).await
+}
+
+fn ids(body: &Value) -> Vec<&str> {
+    body["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .map(|u| u["id"].as_str().expect("id"))
+        .collect()
+}
+
+#[tokio::test]
+async fn users_are_found_by_id_email_or_name_and_read_with_the_admin_key() {
+    let app = spawn_app(CONFIG).await;
+    for (id, email, name) in [
+        ("ada", "Ada@Example.com", "Ada Lovelace"),
+        ("adam", "adam@example.com", "Adam Smith"),
+        ("u-7", "grace@navy.mil", "Grace Hopper"),
+    ] {
+        let resp = app
+            .send_json(
+                Method::PUT,
+                &format!("/v1/users/{id}"),
+                &json!({ "email": email, "name": name }),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK, "{id}");
+    }
+    app.event_ok("lessons", "ada", 2.0).await;
+    app.event_ok("minutes", "ada", 15.0).await;
+    app.event_ok("lessons", "ada", 3.0).await;
+
+    let (status, body) = admin_get(&app, "/dashboard/api/users?q=ada").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ids(&body), ["ada", "adam"]);
+    assert_eq!(body["users"][0]["name"], "Ada Lovelace");
+    let (_, body) = admin_get(&app, "/dashboard/api/users?q=GRACE").await;
+    assert_eq!(ids(&body), ["u-7"]);
+    let (_, body) = admin_get(&app, "/dashboard/api/users?q=adam%40example").await;
+    assert_eq!(ids(&body), ["adam"]);
+    let (_, body) = admin_get(&app, "/dashboard/api/users?limit=2").await;
+    assert_eq!(ids(&body), ["u-7", "adam"], "newest first without a search");
+    let (_, body) = admin_get(&app, "/dashboard/api/users?q=nobody").await;
+    assert_eq!(ids(&body), Vec::<&str>::new());
+    for bad in ["limit=0", "limit=51", "limit=x"] {
+        let (status, body) = admin_get(&app, &format!("/dashboard/api/users?{bad}")).await;
+        assert!(status.is_client_error(), "{bad}: {status}");
+        assert!(body["error"].is_string(), "{bad}: {body}");
+    }
+    let long = "a".repeat(1025);
+    let (status, body) = admin_get(&app, &format!("/dashboard/api/users?q={long}")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    // The latest events, newest first, with the metric's key.
+    let (status, events) = admin_get(&app, "/dashboard/api/users/ada/events?limit=2").await;
+    assert_eq!(status, StatusCode::OK, "{events}");
+    let seen: Vec<(&str, f64)> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            (
+                e["metric"].as_str().expect("metric"),
+                e["value"].as_f64().expect("value"),
+            )
+        })
+        .collect();
+    assert_eq!(seen, [("lessons", 3.0), ("minutes", 15.0)]);
+    let (status, _) = admin_get(&app, "/dashboard/api/users/nobody/events").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The application API's answers, with the admin key: the same bodies.
+    for path in [
+        "/users/ada",
+        "/users/ada/metrics",
+        "/users/ada/streak",
+        "/users/ada/achievements",
+    ] {
+        let (status, console) = admin_get(&app, &format!("/dashboard/api/app{path}")).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {console}");
+        let (_, application) = app.get_json(&format!("/v1{path}")).await;
+        assert_eq!(console, application, "{path}");
+    }
+    let (_, metrics) = admin_get(&app, "/dashboard/api/app/users/ada/metrics").await;
+    let lessons = metrics
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .find(|m| m["key"] == "lessons")
+        .expect("lessons");
+    assert_eq!(lessons["current"], 5.0, "{lessons}");
+
+    // Reads only, and only with the admin key.
+    let resp = app
+        .admin_request(Method::PATCH, "/dashboard/api/app/users/ada")
+        .json(&json!({ "name": "Changed" }))
+        .send()
+        .await
+        .expect("request");
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+    let (_, user) = app.get_json("/v1/users/ada").await;
+    assert_eq!(user["name"], "Ada Lovelace");
+    for path in ["/dashboard/api/users?q=ada", "/dashboard/api/app/users/ada"] {
+        assert_error(
+            get_with(&app, path, Some("app-key"), None).await,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
+    }
+}

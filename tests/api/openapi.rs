@@ -156,14 +156,24 @@ fn path_literal(text: &str) -> Option<String> {
 fn registered_paths() -> BTreeSet<String> {
     let routes = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
     let mod_rs = std::fs::read_to_string(routes.join("mod.rs")).expect("mod.rs");
+    // The modules of the application API: the /v1 scope configures them through
+    // `application_routes` (which `/dashboard/api/app` mirrors: see
+    // `the_console_reads_every_application_get_route_with_the_admin_key`) and adds the
+    // event route itself.
     let v1_block = {
         let start = mod_rs
+            .find("fn application_routes")
+            .expect("application_routes in mod.rs");
+        let end = mod_rs[start..]
+            .find("\n}\n")
+            .map_or(mod_rs.len(), |e| start + e);
+        let scope = mod_rs
             .find("web::scope(\"/v1\")")
             .expect("the /v1 scope in mod.rs");
-        let end = mod_rs[start..]
+        let scope_end = mod_rs[scope..]
             .find("web::scope(\"/admin/v1\")")
-            .map_or(mod_rs.len(), |e| start + e);
-        &mod_rs[start..end]
+            .map_or(mod_rs.len(), |e| scope + e);
+        format!("{}{}", &mod_rs[start..end], &mod_rs[scope..scope_end])
     };
     let mut files = Vec::new();
     rust_files(&routes, &mut files);
@@ -174,7 +184,7 @@ fn registered_paths() -> BTreeSet<String> {
         let module = file.file_stem().unwrap().to_string_lossy();
         let prefix = if relative.starts_with("admin") {
             "/admin/v1"
-        } else if v1_block.contains(&format!(".configure({module}::configure)")) {
+        } else if v1_block.contains(&format!("configure({module}::configure)")) {
             "/v1"
         } else {
             ""
@@ -309,4 +319,28 @@ fn the_route_scan_reads_loops_and_scopes() {
     ] {
         assert!(registered.contains(path), "{path} in {registered:?}");
     }
+}
+
+/// `/dashboard/api/app` serves every documented `GET /v1` route with the admin key, and no
+/// other method: the console reads users as the application API answers, and writes only
+/// through `/admin/v1`.
+#[tokio::test]
+async fn the_console_reads_every_application_get_route_with_the_admin_key() {
+    let app = spawn_app(CONFIG).await;
+    let documented = documented(&document());
+    let mut mirrored = 0;
+    for (method, path) in &documented {
+        let Some(rest) = path.strip_prefix("/v1") else {
+            continue;
+        };
+        let console = format!("/dashboard/api/app{rest}");
+        let ok = served(&app, method, &concrete(&console)).await;
+        if method == "GET" {
+            assert!(ok, "GET {console} is not served");
+            mirrored += 1;
+        } else {
+            assert!(!ok, "{method} {console} is served");
+        }
+    }
+    assert!(mirrored >= 20, "{mirrored} GET routes mirrored");
 }
