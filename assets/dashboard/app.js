@@ -59,6 +59,18 @@ function mono(text) {
   return el("code", {}, show(text));
 }
 
+/** A server time (RFC 3339) in the operator's zone, with the UTC time on hover. */
+function when(iso) {
+  if (!iso) return "—";
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return show(iso);
+  return el(
+    "time",
+    { datetime: iso, title: `${iso.replace("T", " ").replace("Z", "")} UTC` },
+    t.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }),
+  );
+}
+
 /** `columns`: `[{label, value: row => text|node, num?}]`. */
 function table(rows, columns, empty = "None yet.") {
   if (!rows.length) return el("p.muted", {}, empty);
@@ -93,7 +105,7 @@ function card(title, big, pairs = [], footer = null) {
     {},
     el("h3", {}, title),
     big === null ? null : el("div.big", {}, show(big)),
-    pairs.length ? el("dl", {}, pairs.map(([k, v]) => [el("dt", {}, k), el("dd", {}, show(v))])) : null,
+    pairs.length ? el("dl", {}, pairs.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v instanceof Node ? v : show(v))])) : null,
     footer,
   );
 }
@@ -188,20 +200,26 @@ byId("logout").addEventListener("click", () => {
 // -------------------------------------------------------------------------------------
 // Actions: run, then re-render the view with the outcome on top
 
-/** Shown above the next rendering of a view (a created key, an error, a confirmation). */
+/**
+ * The outcome of the last action (a created key, an error, a confirmation), shown by the
+ * next rendering of the view: in the element marked `data-flash="<at>"` when the action
+ * names one (next to where it happened), else above the view. `focus`: the id of the
+ * element that gets the focus back (the action's button).
+ */
 let flash = null;
 
-async function act(button, work) {
+async function act(button, work, at = null) {
   button.disabled = true;
+  const focus = button.id || null;
   try {
-    flash = await work();
+    flash = { node: await work(), at, focus };
   } catch (e) {
     if (isAuthError(e)) {
       api.logout();
       showLogin(e.message);
       return;
     }
-    flash = errorBox(e);
+    flash = { node: errorBox(e), at, focus };
   }
   await route();
 }
@@ -223,7 +241,7 @@ async function overviewView() {
     : "not configured";
   return [
     el("h1", {}, "Overview"),
-    el("p.muted", {}, `Server time ${o.now}`),
+    el("p.muted", {}, "Server time ", when(o.now)),
     el(
       "div.cards",
       {},
@@ -519,18 +537,240 @@ async function webhooksView(params) {
     table(
       rows,
       [
-        { label: "Created", value: (r) => r.created },
+        { label: "Created", value: (r) => when(r.created) },
         { label: "Type", value: (r) => mono(r.type) },
         { label: "Endpoint", value: (r) => r.endpoint },
         { label: "Status", value: (r) => badge(r.status) },
         { label: "Attempts", value: (r) => r.attempts, num: true },
         { label: "Last answer", value: lastAnswer },
-        { label: "Next attempt", value: (r) => r.nextAttempt },
-        { label: "Finished", value: (r) => r.finished },
+        { label: "Next attempt", value: (r) => when(r.nextAttempt) },
+        { label: "Finished", value: (r) => when(r.finished) },
         { label: "", value: retry },
       ],
       status ? `No ${status} deliveries.` : "No deliveries.",
     ),
+  ];
+}
+
+async function usersView(params) {
+  const q = (params.get("q") || "").trim();
+  const found = await api.get(`/dashboard/api/users${query({ q, limit: 50 })}`);
+  const input = el("input", {
+    id: "user-search",
+    name: "q",
+    type: "search",
+    value: q,
+    autocomplete: "off",
+    spellcheck: "false",
+    "data-autofocus": true,
+  });
+  const form = el(
+    "form.toolbar",
+    {
+      role: "search",
+      onsubmit: (e) => {
+        e.preventDefault();
+        const next = `#/users${query({ q: input.value.trim() })}`;
+        if (location.hash === next) route();
+        else location.hash = next;
+      },
+    },
+    el("label", { for: "user-search" }, "Id, email or name starting with"),
+    input,
+    el("button", { type: "submit" }, "Search"),
+  );
+  const users = found.users;
+  return [
+    el("h1", {}, "Users"),
+    form,
+    el("p.muted", { role: "status" }, q ? `${users.length}${users.length === 50 ? "+" : ""} found for “${q}”.` : "The newest users."),
+    table(
+      users,
+      [
+        { label: "ID", value: (u) => el("a", { href: `#/user${query({ id: u.id })}` }, u.id) },
+        { label: "Name", value: (u) => u.name },
+        { label: "Email", value: (u) => u.email },
+        { label: "Time zone", value: (u) => u.tz },
+        { label: "Created", value: (u) => when(u.created) },
+      ],
+      q ? "No user's id, email or name starts with that." : "No users yet.",
+    ),
+  ];
+}
+
+/** A `GET` that answers null for a 404 (a user not on a board, say); other errors throw. */
+async function getOrNull(path) {
+  try {
+    return await api.get(path);
+  } catch (e) {
+    if (e && e.status === 404) return null;
+    throw e;
+  }
+}
+
+function streakHistory(history) {
+  if (!Array.isArray(history) || !history.length) return null;
+  return el(
+    "ol.history",
+    { "aria-label": "Streak history, oldest first" },
+    history.map((p) => {
+      const kept = p.length > 0;
+      const how = p.usedFreeze ? ", kept by a freeze" : p.usedPause ? ", paused" : "";
+      return el(
+        `li.${kept ? "kept" : "missed"}`,
+        { title: `${p.periodStart}: length ${p.length}${how}` },
+        el("span.day", {}, p.periodStart.slice(5)),
+        el("span.len", {}, String(p.length)),
+        el("span.sr", {}, kept ? ` streak ${p.length}${how}` : " no streak"),
+      );
+    }),
+  );
+}
+
+async function userView(params) {
+  const id = params.get("id") || "";
+  if (!id) return [el("h1", {}, "User"), el("p.muted", {}, "No user named. "), el("a", { href: "#/users" }, "Find a user")];
+  const enc = encodeURIComponent(id);
+  const base = `/dashboard/api/app/users/${enc}`;
+  const user = await getOrNull(base);
+  if (!user) {
+    return [el("h1", {}, "User not found"), el("p", {}, `No user has the id “${id}”. `, el("a", { href: `#/users${query({ q: id })}` }, "Search for it"))];
+  }
+  const [metrics, streak, achievements, events, preferences, systems, boards] = await Promise.all([
+    api.get(`${base}/metrics`),
+    api.get(`${base}/streak${query({ historyPeriods: 14 })}`),
+    api.get(`${base}/achievements`),
+    api.get(`/dashboard/api/users/${enc}/events${query({ limit: 20 })}`),
+    api.get(`${base}/preferences`),
+    all("/admin/v1/points"),
+    all("/admin/v1/leaderboards"),
+  ]);
+  const active = (list) => list.filter((d) => d.status === "active");
+  const [points, ranks] = await Promise.all([
+    Promise.all(active(systems).map((s) => api.get(`${base}/points/${encodeURIComponent(s.key)}${query({ awards: 5 })}`))),
+    Promise.all(active(boards).map((b) => getOrNull(`${base}/leaderboards/${encodeURIComponent(b.key)}`).then((r) => [b, r]))),
+  ]);
+  const attributes = Object.entries(user.attributes || {});
+  const support = (label, idSuffix, work, confirmText = null) =>
+    el(
+      "button.secondary",
+      {
+        type: "button",
+        id: `streak-${idSuffix}`,
+        onclick: (e) => {
+          if (confirmText && !window.confirm(confirmText)) return;
+          act(e.currentTarget, work, "streak");
+        },
+      },
+      label,
+    );
+  const issuesOr = (out, done) => issuesBox(out.issues) || el("p.success", {}, done);
+  return [
+    el("h1", {}, user.name ? `${user.name} ` : "", mono(user.id)),
+    el(
+      "div.cards",
+      {},
+      card("Profile", null, [
+        ["Email", user.email],
+        ["Time zone", user.tz],
+        ["Emails", user.subscribeToEmails ? "subscribed" : "unsubscribed"],
+        ["Control group", user.control ? "yes" : "no"],
+        ["Signed up", user.signUpDate],
+        ["Created", when(user.created)],
+        ["Last active", when(user.updated)],
+        ...attributes.map(([k, v]) => [k, v]),
+      ]),
+      card("Streak", streak.length, [
+        ["Started", streak.started],
+        ["Expires", streak.expires],
+        ["Freezes", streak.maxFreezes ? `${streak.freezes} of ${streak.maxFreezes}` : streak.freezes],
+        ["Rank", streak.rank],
+      ]),
+    ),
+    el(
+      "section",
+      { "aria-labelledby": "streak-heading" },
+      el("h2", { id: "streak-heading" }, "Streak history and support"),
+      streakHistory(streak.streakHistory),
+      el(
+        "div.toolbar",
+        {},
+        support("Grant a freeze", "freeze", async () => {
+          const out = await api.post("/admin/v1/streaks/freezes", { freezes: [{ userId: user.id }] });
+          return issuesOr(out, "A freeze was granted.");
+        }),
+        support("Restore the streak", "restore", async () => {
+          const out = await api.post("/admin/v1/streaks/restore", { users: [{ id: user.id }] });
+          return issuesBox(out.issues) || el("p.success", {}, out.restoredUsers.length ? "The streak was restored." : "There was no lost streak to restore.");
+        }),
+        support(
+          "Reset the streak",
+          "reset",
+          async () => {
+            const out = await api.post("/admin/v1/streaks/reset", { users: [{ id: user.id }] });
+            return issuesOr(out, "The streak was reset to 0.");
+          },
+          `Reset ${user.id}'s streak to 0? It cannot be restored afterwards.`,
+        ),
+      ),
+      el("div", { "data-flash": "streak", role: "status", "aria-live": "polite" }),
+    ),
+    el("h2", {}, "Metrics"),
+    table(metrics, [
+      { label: "Metric", value: (m) => mono(m.key) },
+      { label: "Name", value: (m) => m.name },
+      { label: "Total", value: (m) => m.current, num: true },
+    ]),
+    el("h2", {}, "Achievements completed"),
+    table(
+      achievements,
+      [
+        { label: "Achievement", value: (a) => a.name },
+        { label: "Key", value: (a) => mono(a.key) },
+        { label: "Completed", value: (a) => when(a.achievedAt) },
+        { label: "Users with it", value: (a) => (a.rarity === undefined ? "—" : `${a.rarity}%`), num: true },
+      ],
+      "None completed.",
+    ),
+    el("h2", {}, "Points"),
+    points.length
+      ? el(
+          "div.cards",
+          {},
+          points.map((p) =>
+            card(
+              p.name,
+              p.total,
+              [["Level", p.level ? p.level.name : "—"], ...(p.awards || []).map((a) => [`+${show(a.awarded)} → ${show(a.total)}`, when(a.date)])],
+            ),
+          ),
+        )
+      : el("p.muted", {}, "No active points systems."),
+    el("h2", {}, "Leaderboards"),
+    table(
+      ranks,
+      [
+        { label: "Leaderboard", value: ([b]) => b.name },
+        { label: "Rank", value: ([, r]) => (r && r.rank ? r.rank : "not ranked"), num: true },
+        { label: "Value", value: ([, r]) => (r ? r.value : null), num: true },
+      ],
+      "No active leaderboards.",
+    ),
+    el("h2", {}, "Latest events"),
+    table(
+      events,
+      [
+        { label: "Time", value: (e) => when(e.time) },
+        { label: "Metric", value: (e) => mono(e.metric) },
+        { label: "Value", value: (e) => e.value, num: true },
+        { label: "Attributes", value: (e) => Object.entries(e.attributes || {}).map(([k, v]) => `${k}=${v}`).join(", ") || "—" },
+      ],
+      "No events.",
+    ),
+    el("h2", {}, "Notification preferences"),
+    Object.keys(preferences.notifications || {}).length
+      ? el("dl", {}, Object.entries(preferences.notifications).map(([k, v]) => [el("dt", {}, k), el("dd", {}, show(v))]))
+      : el("p.muted", {}, "The defaults (nothing changed by the user)."),
   ];
 }
 
@@ -590,7 +830,7 @@ async function keysView() {
       [
         { label: "Prefix", value: (k) => mono(k.prefix) },
         { label: "User", value: (k) => k.userId },
-        { label: "Created", value: (k) => k.created },
+        { label: "Created", value: (k) => when(k.created) },
         { label: "ID", value: (k) => mono(k.id) },
         { label: "", value: revoke },
       ],
@@ -657,6 +897,8 @@ async function settingsView() {
 
 const VIEWS = {
   overview: overviewView,
+  users: usersView,
+  user: userView,
   metrics: metricsView,
   attributes: attributesView,
   achievements: achievementsView,
@@ -679,8 +921,9 @@ async function route() {
   showShell();
   const [path, search = ""] = location.hash.replace(/^#\/?/, "").split("?");
   const name = Object.hasOwn(VIEWS, path) ? path : "overview";
+  const section = name === "user" ? "users" : name;
   for (const link of byId("nav").querySelectorAll("a")) {
-    if (link.getAttribute("href") === `#/${name}`) link.setAttribute("aria-current", "page");
+    if (link.getAttribute("href") === `#/${section}`) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
   const target = byId("view");
@@ -693,7 +936,14 @@ async function route() {
   try {
     const nodes = await VIEWS[name](new URLSearchParams(search));
     if (mine !== rendering || !api.loggedIn()) return;
-    target.replaceChildren(append(document.createDocumentFragment(), [message, nodes]));
+    const anchor = (root) => (message && message.at ? root.querySelector(`[data-flash="${message.at}"]`) : null);
+    const page = append(document.createDocumentFragment(), nodes);
+    const place = anchor(page);
+    if (place) place.replaceChildren(message.node);
+    else if (message) page.prepend(message.node);
+    target.replaceChildren(page);
+    const focus = message && message.focus ? byId(message.focus) : target.querySelector("[data-autofocus]");
+    if (focus) focus.focus();
   } catch (e) {
     if (mine !== rendering) return;
     failed(e, target);

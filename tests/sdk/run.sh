@@ -4,6 +4,8 @@
 #   tests/sdk/python/test_sdk.py  (PyPI trophy==1.27.0)      against both servers
 #   tests/sdk/node/test_sdk.js    (npm @trophyso/node@1.0.42) against the single-tenant one
 #   tests/sdk/dashboard/test_api.mjs  (the dashboard's api.js as served, plain Node) against both
+#   tests/browser/test_console.mjs    (the console in Debian's Chromium, driven by npm
+#                                     playwright-core) against the single-tenant one
 #   tests/sdk/schema/check_schemas.py (PyPI jsonschema) every operation of the 1.21.1 specs,
 #                                     answers checked against their schemas, against both
 #   tests/sdk/fuzz/fuzz.py    (PyPI schemathesis) fuzzes trophyd's own /openapi.json, app and admin
@@ -14,7 +16,8 @@
 #
 # Environment:
 #   TROPHYD_BIN   use this trophyd binary instead of building target/release/trophyd
-#   SDK_TESTS     "python", "node", "dashboard", "schema", "fuzz", "ops" or "all" (default)
+#   SDK_TESTS     "python", "node", "dashboard", "browser", "schema", "fuzz", "ops" or "all" (default)
+#   CHROMIUM      the browser of the browser stage (default /usr/bin/chromium, Debian's package)
 #   FUZZ_EXAMPLES examples per operation in the fuzz stage (default 15); FUZZ_SEED its seed
 #   TROPHY_SPECS  the directory of the 1.21.1 spec files (default: tests/sdk/schema/specs)
 #   SDK_KEEP=1    keep the servers' temporary data dirs and logs
@@ -75,6 +78,14 @@ if [[ "$WHICH" == all || "$WHICH" == node ]]; then
     else
       npm install --no-audit --no-fund --loglevel=error
     fi
+  ) >&2
+fi
+
+if [[ "$WHICH" == all || "$WHICH" == browser ]]; then
+  log "installing playwright-core for the browser tests (it downloads no browser)"
+  (
+    cd "$ROOT/tests/browser"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
   ) >&2
 fi
 
@@ -194,6 +205,12 @@ if [[ "$WHICH" == all || "$WHICH" == dashboard ]]; then
   run_suite dashboard node "$SDK_DIR/dashboard/test_api.mjs" \
     --url "$URL_single" --api-key tr_sdk_test_api_key --admin-key tr_sdk_test_admin_key \
     --multi "$URL_multi" --multi-api-key tr_sdk_multi_api_key --multi-admin-key tr_sdk_multi_admin_key
+fi
+
+if [[ "$WHICH" == all || "$WHICH" == browser ]]; then
+  run_suite browser node "$ROOT/tests/browser/test_console.mjs" \
+    --url "$URL_single" --api-key tr_sdk_test_api_key --admin-key tr_sdk_test_admin_key \
+    --chromium "${CHROMIUM:-/usr/bin/chromium}"
 fi
 
 # Operations: their own servers, so they can run before the schema stage moves the clock.

@@ -1,0 +1,235 @@
+#!/usr/bin/env node
+// The console (the embedded dashboard) in a real browser: Debian's Chromium driven by
+// playwright-core (which downloads no browser), against a running trophyd.
+//
+//   node test_console.mjs --url URL [--api-key K] [--admin-key K] [--chromium PATH] [-k SUBSTRING]
+//
+// Started by tests/sdk/run.sh (stage "browser") against its single-tenant server, before the
+// schema stage moves that server's clock. Each test makes users of its own (ids with a
+// random part), so what other suites write does not matter. The last line printed is
+// `N passed, M failed`; the exit status is 1 when anything failed.
+
+import assert from "node:assert/strict";
+import crypto from "node:crypto";
+import { chromium } from "playwright-core";
+
+const RUN = crypto.randomBytes(4).toString("hex");
+const uid = (name) => `web-${RUN}-${name}`;
+
+function parseArgs(argv) {
+  const o = {
+    url: "",
+    apiKey: "tr_sdk_test_api_key",
+    adminKey: "tr_sdk_test_admin_key",
+    chromium: process.env.CHROMIUM || "/usr/bin/chromium",
+    filter: "",
+  };
+  const names = { "--url": "url", "--api-key": "apiKey", "--admin-key": "adminKey", "--chromium": "chromium", "-k": "filter" };
+  for (let i = 0; i < argv.length; i += 2) {
+    const name = names[argv[i]];
+    if (!name || argv[i + 1] === undefined) throw new Error(`unknown or incomplete option ${argv[i]}`);
+    o[name] = argv[i + 1];
+  }
+  if (!o.url) throw new Error("--url is required");
+  o.url = o.url.replace(/\/$/, "");
+  return o;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+
+/** The application API with the app key, for seeding. */
+async function app(method, path, body) {
+  const init = { method, headers: { "X-API-KEY": opts.apiKey } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(opts.url + path, init);
+  const text = await res.text();
+  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function seedUser(id, fields, events) {
+  await app("PUT", `/v1/users/${encodeURIComponent(id)}`, fields);
+  for (const [metric, value] of events) {
+    await app("POST", `/v1/metrics/${metric}/event`, { user: { id }, value });
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: opts.chromium,
+  headless: true,
+  // As root in a container Chromium needs --no-sandbox; the rest keep it off the network.
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+
+/** A fresh page (its own session storage) with console errors collected. */
+async function newPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.consoleErrors = [];
+  page.on("console", (m) => m.type() === "error" && page.consoleErrors.push(m.text()));
+  page.on("pageerror", (e) => page.consoleErrors.push(String(e)));
+  await page.goto(`${opts.url}/dashboard/`);
+  return page;
+}
+
+async function signIn(page, key = opts.adminKey) {
+  await page.fill("#api-key", key);
+  await page.click("#login button[type=submit]");
+}
+
+/** The text of the `<dd>` after the `<dt>` named `term`, in the card titled `title`. */
+async function cardValue(page, title, term) {
+  const card = page.locator(".card", { has: page.locator("h3", { hasText: title }) });
+  return (await card.locator(`dt:text-is("${term}") + dd`).textContent()).trim();
+}
+
+/** The cells of the table row whose first cell is `first`, under the heading `heading`. */
+async function rowCells(page, heading, first) {
+  const table = page.locator(`h2:text-is("${heading}") + * table`);
+  const exactly = new RegExp(`^${first.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+  const row = table.locator("tbody tr", { has: page.locator("td:first-child", { hasText: exactly }) });
+  return (await row.locator("td").allTextContents()).map((t) => t.trim());
+}
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+test("a wrong key is refused with its reason and the admin key signs in", async () => {
+  const page = await newPage();
+  await signIn(page, "not-a-key");
+  const error = page.locator("#login-error");
+  await error.waitFor({ state: "visible" });
+  assert.match(await error.textContent(), /key/i);
+  assert.equal(await page.locator("#shell").isVisible(), false);
+  await signIn(page);
+  await page.locator("h1", { hasText: "Overview" }).waitFor();
+  assert.equal(await page.locator("#login-view").isVisible(), false);
+  assert.deepEqual(page.consoleErrors.filter((e) => !/401/.test(e)), []);
+  await page.context().close();
+});
+
+test("a user is found by email and their page shows their totals, streak and events", async () => {
+  const id = uid("ada");
+  const email = `${id}@example.com`;
+  await seedUser(id, { name: `Ada ${RUN}`, email, tz: "Asia/Kolkata" }, [
+    ["lessons", 2],
+    ["minutes", 25],
+    ["lessons", 3],
+  ]);
+  const page = await newPage();
+  await signIn(page);
+  await page.locator("h1", { hasText: "Overview" }).waitFor();
+  await page.click('#nav a[href="#/users"]');
+  await page.locator("h1", { hasText: "Users" }).waitFor();
+  await page.fill("#user-search", email.slice(0, 12).toUpperCase());
+  await page.press("#user-search", "Enter");
+  const link = page.locator(`table a:text-is("${id}")`);
+  await link.waitFor();
+  await link.click();
+  await page.locator("h1", { hasText: `Ada ${RUN}` }).waitFor();
+  assert.equal(await cardValue(page, "Profile", "Email"), email);
+  assert.equal(await cardValue(page, "Profile", "Time zone"), "Asia/Kolkata");
+  assert.deepEqual((await rowCells(page, "Metrics", "lessons")).slice(2), ["5"]);
+  assert.deepEqual((await rowCells(page, "Metrics", "minutes")).slice(2), ["25"]);
+  const streak = page.locator(".card", { has: page.locator("h3", { hasText: "Streak" }) });
+  assert.equal((await streak.locator(".big").textContent()).trim(), "1");
+  const events = page.locator('h2:text-is("Latest events") + * tbody tr');
+  assert.equal(await events.count(), 3);
+  assert.deepEqual(
+    (await events.first().locator("td").allTextContents()).slice(1, 3).map((t) => t.trim()),
+    ["lessons", "3"],
+  );
+  // Times are the browser's local times, with UTC on hover.
+  const created = page.locator(".card dt:text-is('Created') + dd time");
+  assert.match(await created.getAttribute("title"), /UTC$/);
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+test("a support action answers next to its button and keeps the focus there", async () => {
+  const id = uid("bob");
+  await seedUser(id, { name: `Bob ${RUN}` }, [["lessons", 1]]);
+  const page = await newPage();
+  await signIn(page);
+  await page.locator("h1", { hasText: "Overview" }).waitFor();
+  await page.goto(`${opts.url}/dashboard/#/user?id=${encodeURIComponent(id)}`);
+  await page.locator("h1", { hasText: `Bob ${RUN}` }).waitFor();
+  const before = await cardValue(page, "Streak", "Freezes");
+  const [held, max] = before.split(" of ").map(Number);
+  await page.click("#streak-freeze");
+  const message = page.locator('[data-flash="streak"] .success');
+  await message.waitFor();
+  assert.equal((await message.textContent()).trim(), "A freeze was granted.");
+  assert.equal(await page.evaluate(() => document.activeElement && document.activeElement.id), "streak-freeze");
+  assert.equal(await cardValue(page, "Streak", "Freezes"), `${Math.min(held + 1, max)} of ${max}`);
+  // Reset asks first; dismissing changes nothing.
+  page.once("dialog", (d) => d.dismiss());
+  await page.click("#streak-reset");
+  assert.equal(await page.locator(".card", { has: page.locator("h3", { hasText: "Streak" }) }).locator(".big").textContent(), "1");
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+test("the keyboard alone signs in, finds a user and opens their page", async () => {
+  const id = uid("kim");
+  await seedUser(id, { name: `Kim ${RUN}` }, [["minutes", 7]]);
+  const page = await newPage();
+  await page.locator("#api-key").waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), "api-key");
+  await page.keyboard.type(opts.adminKey);
+  await page.keyboard.press("Enter");
+  await page.locator("h1", { hasText: "Overview" }).waitFor();
+  // Tab until the Users link of the navigation has the focus, then follow it.
+  let focused = "";
+  for (let i = 0; i < 20 && focused !== "#/users"; i++) {
+    await page.keyboard.press("Tab");
+    focused = await page.evaluate(() => document.activeElement.getAttribute("href") || "");
+  }
+  assert.equal(focused, "#/users", "the Users link is reachable with Tab");
+  await page.keyboard.press("Enter");
+  await page.locator("h1", { hasText: "Users" }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), "user-search");
+  await page.keyboard.type(id);
+  await page.keyboard.press("Enter");
+  // The newest users (shown before the search) may hold the same link: wait for the answer.
+  await page.locator('[role="status"]', { hasText: `found for “${id}”` }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), "user-search");
+  for (let i = 0; i < 5 && focused !== `#/user?id=${id}`; i++) {
+    await page.keyboard.press("Tab");
+    focused = await page.evaluate(() => document.activeElement.getAttribute("href") || "");
+  }
+  assert.equal(focused, `#/user?id=${id}`, "the result's link is reachable with Tab");
+  await page.keyboard.press("Enter");
+  await page.locator("h1", { hasText: `Kim ${RUN}` }).waitFor();
+  assert.deepEqual((await rowCells(page, "Metrics", "minutes")).slice(2), ["7"]);
+  assert.equal(await page.locator('#nav a[aria-current="page"]').getAttribute("href"), "#/users");
+  await page.context().close();
+});
+
+let passed = 0;
+let failed = 0;
+for (const t of tests) {
+  if (opts.filter && !t.name.includes(opts.filter)) continue;
+  try {
+    await t.fn();
+    passed += 1;
+    console.log(`ok   ${t.name}`);
+  } catch (e) {
+    failed += 1;
+    console.log(`FAIL ${t.name}\n     ${String(e && e.stack ? e.stack : e).split("\n").slice(0, 6).join("\n     ")}`);
+  }
+}
+await browser.close();
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
