@@ -5,6 +5,7 @@
 //! Reads go from `routes` straight to the reader pool (`db`, `store`).
 
 pub mod achievements;
+pub mod activity;
 pub mod auth;
 pub mod catalog;
 pub mod cli;

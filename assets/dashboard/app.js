@@ -230,10 +230,50 @@ function issuesBox(issues) {
 }
 
 // -------------------------------------------------------------------------------------
+// Charts: inline SVG bars, one per day, each with its date and value as its title
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+/** A bar chart of `field` over `days` (`[{date, ...}]`), with its total in the heading. */
+function barChart(days, field, title) {
+  const values = days.map((d) => Number(d[field]) || 0);
+  const max = Math.max(1, ...values);
+  const width = 600;
+  const height = 120;
+  const step = width / Math.max(1, days.length);
+  const total = values.reduce((a, b) => a + b, 0);
+  const label = `${title} per day, ${days[0] ? days[0].date : ""} to ${days.length ? days[days.length - 1].date : ""}: ${total.toLocaleString()} in all, at most ${Math.max(0, ...values).toLocaleString()} in a day`;
+  const chart = svg(
+    "svg",
+    { viewBox: `0 0 ${width} ${height + 16}`, role: "img", "aria-label": label, class: "chart", "data-field": field },
+    svg("line", { x1: 0, y1: height, x2: width, y2: height, class: "axis" }),
+    ...days.map((d, i) => {
+      const h = Math.round((values[i] / max) * (height - 4));
+      return svg(
+        "rect",
+        { x: (i * step + 1).toFixed(1), y: height - h, width: Math.max(1, step - 2).toFixed(1), height: h, "data-value": values[i] },
+        svg("title", {}, `${d.date}: ${values[i].toLocaleString()}`),
+      );
+    }),
+    svg("text", { x: 0, y: height + 13, class: "tick" }, days[0] ? days[0].date : ""),
+    svg("text", { x: width, y: height + 13, class: "tick end" }, days.length ? days[days.length - 1].date : ""),
+  );
+  return el("figure.chart-card", {}, el("figcaption", {}, `${title}: `, el("strong", {}, total.toLocaleString())), chart);
+}
+
+// -------------------------------------------------------------------------------------
 // Views: each returns the nodes of its page
 
 async function overviewView() {
-  const o = await api.get("/dashboard/api/overview");
+  const [o, activity] = await Promise.all([api.get("/dashboard/api/overview"), api.get("/dashboard/api/activity?days=30")]);
+  const days = activity.days;
   const d = o.definitions;
   const w = o.webhookDeliveries;
   const streak = o.streak.configured
@@ -247,10 +287,7 @@ async function overviewView() {
       {},
       card("Users", o.users),
       card("Events", o.events.total, [["Last 24 hours", o.events.last24h]]),
-      card("Points awarded", o.points.awarded, [
-        ["Awards", o.points.awards],
-        ...o.points.systems.map((s) => [s.key, s.awarded]),
-      ]),
+      card("Points awarded", o.points.awarded, [["Awards", o.points.awards]]),
       card("Active definitions", null, [
         ["Metrics", d.metrics],
         ["Attributes", d.attributes],
@@ -274,6 +311,15 @@ async function overviewView() {
       "p.muted",
       {},
       "Webhook deliveries are the whole server's (endpoints are configured per server); every other count is this tenant's.",
+    ),
+    el("h2", {}, "The last 30 days (UTC)"),
+    el(
+      "div.charts",
+      {},
+      barChart(days, "events", "Events"),
+      barChart(days, "activeUsers", "Active users"),
+      barChart(days, "newUsers", "New users"),
+      barChart(days, "points", "Points awarded"),
     ),
   ];
 }

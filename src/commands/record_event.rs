@@ -117,6 +117,7 @@ impl Command for RecordEvent {
             &self.attributes,
         )?;
         let upserted = upsert_found(ctx, self.tenant, &self.user, Touch::ByEvent, found)?;
+        let created = upserted.created;
         let (user, mut points) = (upserted.user, upserted.points);
         let tz = user.time_zone(default_tz);
         let event_uuid = crate::store::row_uuid::new().to_string();
@@ -137,6 +138,12 @@ impl Command for RecordEvent {
                 tz: tz.name(),
             },
         )?;
+        let previous_event = if created {
+            None
+        } else {
+            store::events::last_event_at(ctx.conn, user.row_id)?
+        };
+        ctx.activity.event(self.tenant, now_ms, previous_event);
         let total =
             store::events::add_to_total(ctx.conn, user.row_id, self.metric.id, self.value, now_ms)?;
         // An infinite total would be answered as null from then on; refusing the event

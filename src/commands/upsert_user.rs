@@ -110,6 +110,7 @@ pub fn upsert_found(
             user.apply(&upsert.changes, now)?;
             refuse_future_sign_up(ctx, &user)?;
             let user = store::users::insert(ctx.conn, &user)?;
+            ctx.activity.new_user(tenant, now);
             crate::streaks::on_user_created(ctx, &user)?;
             let points = crate::points::on_user_created(ctx, &user)?;
             if user.sign_up_date.is_some() {

@@ -58,6 +58,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0015_user_search",
         include_str!("../../sql/0015_user_search.sql"),
     ),
+    ("0016_activity", include_str!("../../sql/0016_activity.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +104,59 @@ pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn activity_hours_count_what_a_database_held_before_0016() {
+        let mut conn = Connection::open_in_memory().expect("in-memory db");
+        let before = MIGRATIONS
+            .iter()
+            .position(|(name, _)| *name == "0016_activity")
+            .expect("0016");
+        for (_, sql) in &MIGRATIONS[..before] {
+            conn.execute_batch(sql).expect("older migration");
+        }
+        const H: i64 = 3_600_000;
+        let day = 20_000 * 24 * H;
+        conn.execute_batch(&format!(
+            "PRAGMA user_version = {before};
+             INSERT INTO tenants (id, uuid, customer_id, name, created, updated)
+                 VALUES (1, 't1', 'default', 'Default', 0, 0), (2, 't2', 'b', 'B', 0, 0);
+             INSERT INTO users (id, tenant_id, external_id, subscribe_to_emails, attributes,
+                                control, preferences, created, updated)
+                 VALUES (1, 1, 'ann', 1, '{{}}', 0, '{{}}', {d9}, 0),
+                        (2, 1, 'bob', 1, '{{}}', 0, '{{}}', {d9}, 0),
+                        (3, 2, 'cy', 1, '{{}}', 0, '{{}}', {d9}, 0);
+             INSERT INTO events (uuid, user_id, metric_id, value, at, tz) VALUES
+                 ('e1', 1, 1, 1, {d9}, 'UTC'), ('e2', 1, 1, 1, {d10}, 'UTC'),
+                 ('e3', 2, 1, 1, {d10}, 'UTC'), ('e4', 1, 1, 1, {next}, 'UTC'),
+                 ('e5', 3, 1, 1, {d9}, 'UTC');
+             INSERT INTO points_awards (uuid, user_id, system_id, trigger_id, awarded, total,
+                                        at_ms, snapshot_id, boosts)
+                 VALUES ('a1', 1, 9, 1, 10, 10, {d10}, 1, '[]'), ('a2', 2, 9, 1, 5, 5, {d10}, 1, '[]');",
+            d9 = day + 9 * H,
+            d10 = day + 10 * H + 1,
+            next = day + 24 * H + 5,
+        ))
+        .expect("seed");
+        migrate(&mut conn).expect("migrate");
+        let rows: Vec<(i64, i64, i64, i64, i64, i64, i64)> = conn
+            .prepare("SELECT tenant_id, hour, events, active_users, new_users, awards, points FROM activity_hours ORDER BY 1, 2")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        let h = day / H;
+        assert_eq!(
+            rows,
+            [
+                (1, h + 9, 1, 1, 2, 0, 0),
+                (1, h + 10, 2, 1, 0, 2, 15),
+                (1, h + 24, 1, 1, 0, 0, 0),
+                (2, h + 9, 1, 1, 1, 0, 0),
+            ]
+        );
+    }
 
     #[test]
     fn migrating_twice_is_a_no_op() {

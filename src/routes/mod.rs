@@ -4,6 +4,7 @@
 mod achievements;
 mod admin;
 mod dashboard;
+mod dashboard_activity;
 mod dashboard_users;
 mod events;
 mod extract;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
         .route("/metrics", web::get().to(prometheus::metrics))
         .configure(dashboard::configure)
         .configure(dashboard_users::configure)
+        .configure(dashboard_activity::configure)
         .service(
             // The console shows a user as the application API answers for them, read with
             // the admin key. Reads only: it changes state through /admin/v1.

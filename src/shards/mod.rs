@@ -176,6 +176,20 @@ const TABLES: &[Table] = &[
         unique: &[],
     },
     Table {
+        name: "activity_hours",
+        cols: &[
+            ("tenant_id", Col::Tenant),
+            ("hour", Col::Keep),
+            ("events", Col::Keep),
+            ("active_users", Col::Keep),
+            ("new_users", Col::Keep),
+            ("awards", Col::Keep),
+            ("points", Col::Keep),
+        ],
+        rows: "tenant_id = $T",
+        unique: &[],
+    },
+    Table {
         name: "events",
         cols: &[
             ("id", Col::Own),

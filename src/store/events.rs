@@ -127,6 +127,12 @@ pub fn values_since(
     rows.collect()
 }
 
+/// The time of the user's latest event on any metric (None before their first).
+pub fn last_event_at(conn: &Connection, user_row: i64) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT max(last_at) FROM metric_totals WHERE user_id = ?1")?
+        .query_row([user_row], |r| r.get(0))
+}
+
 /// One stored event, as the console lists a user's recent ones.
 #[derive(Debug)]
 pub struct StoredEvent {

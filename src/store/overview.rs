@@ -7,6 +7,7 @@ use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use super::users;
+use crate::activity;
 
 /// The definition kinds counted, as stored in `definitions.kind`, with their JSON names.
 const KINDS: [(&str, &str); 5] = [
@@ -30,21 +31,11 @@ pub struct Events {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SystemPoints {
-    pub key: String,
-    pub awards: i64,
-    pub awarded: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Points {
     /// Awards written (negative ones included).
     pub awards: i64,
     /// Their sum.
     pub awarded: i64,
-    /// Per points system key, for systems with at least one award.
-    pub systems: Vec<SystemPoints>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -70,47 +61,21 @@ pub fn users(conn: &Connection, tenant: i64) -> rusqlite::Result<i64> {
     users::count(conn, tenant)
 }
 
-/// Events of `tenant`'s users: all of them, and those at or after `since_ms`.
+/// Events of `tenant`'s users: all of them, and those of the hours from `since_ms`'s on
+/// (`activity_hours`: a few rows a day, not the events).
 pub fn events(conn: &Connection, tenant: i64, since_ms: i64) -> rusqlite::Result<Events> {
-    conn.prepare_cached(
-        "SELECT count(*), ifnull(sum(e.at >= ?2), 0)
-           FROM users u JOIN events e ON e.user_id = u.id
-          WHERE u.tenant_id = ?1",
-    )?
-    .query_row(params![tenant, since_ms], |r| {
-        Ok(Events {
-            total: r.get(0)?,
-            last24h: r.get(1)?,
-        })
+    Ok(Events {
+        total: activity::store::total(conn, tenant, None)?.events,
+        last24h: activity::store::total(conn, tenant, Some(since_ms))?.events,
     })
 }
 
-/// Points awarded to `tenant`'s users, in total and per system.
+/// Points awarded to `tenant`'s users.
 pub fn points(conn: &Connection, tenant: i64) -> rusqlite::Result<Points> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT a.system_id, count(*), ifnull(sum(a.awarded), 0)
-           FROM users u JOIN points_awards a ON a.user_id = u.id
-          WHERE u.tenant_id = ?1
-          GROUP BY a.system_id ORDER BY a.system_id",
-    )?;
-    let sums = stmt
-        .query_map([tenant], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut keys = super::definitions::keys_by_id(conn, super::definitions::Kind::PointsSystem)?;
-    let systems: Vec<SystemPoints> = sums
-        .into_iter()
-        .map(|(system, awards, awarded)| SystemPoints {
-            key: keys.remove(&system).unwrap_or_default(),
-            awards,
-            awarded,
-        })
-        .collect();
+    let counts = activity::store::total(conn, tenant, None)?;
     Ok(Points {
-        awards: systems.iter().map(|s| s.awards).sum(),
-        awarded: systems.iter().map(|s| s.awarded).sum(),
-        systems,
+        awards: counts.awards,
+        awarded: counts.points,
     })
 }
 
@@ -235,22 +200,24 @@ mod tests {
         .expect("definition")
     }
 
-    fn event(conn: &Connection, user: i64, metric: i64, at: i64) {
-        conn.execute(
-            "INSERT INTO events (uuid, user_id, metric_id, value, at, tz)
-             VALUES (?1, ?2, ?3, 1, ?4, 'UTC')",
-            params![uuid::Uuid::new_v4().to_string(), user, metric, at],
-        )
-        .expect("event");
+    /// Counts as the writer adds them (`activity`), at a time.
+    fn counted(conn: &Connection, tenant: i64, at_ms: i64, counts: activity::Counts) {
+        activity::store::add(conn, tenant, activity::hour_of(at_ms), &counts).expect("add");
     }
 
-    fn award(conn: &Connection, user: i64, system: i64, points: i64) {
-        conn.execute(
-            "INSERT INTO points_awards (uuid, user_id, system_id, awarded, total, at_ms, snapshot_id, boosts)
-             VALUES (?1, ?2, ?3, ?4, 0, 0, 0, '[]')",
-            params![uuid::Uuid::new_v4().to_string(), user, system, points],
-        )
-        .expect("award");
+    fn events_at(n: i64) -> activity::Counts {
+        activity::Counts {
+            events: n,
+            ..Default::default()
+        }
+    }
+
+    fn awards(n: i64, points: i64) -> activity::Counts {
+        activity::Counts {
+            awards: n,
+            points,
+            ..Default::default()
+        }
     }
 
     fn delivery(conn: &Connection, status: &str) {
@@ -274,7 +241,7 @@ mod tests {
             }
         );
         let p = points(&conn, 1).expect("points");
-        assert_eq!((p.awards, p.awarded, p.systems.len()), (0, 0, 0));
+        assert_eq!((p.awards, p.awarded), (0, 0));
         let d = definitions(&conn, 1).expect("definitions");
         assert_eq!(d.len(), KINDS.len());
         assert!(d.values().all(|n| *n == 0), "{d:?}");
@@ -288,9 +255,9 @@ mod tests {
     #[test]
     fn counts_are_per_tenant_and_events_split_at_since() {
         let conn = db();
-        let lessons = definition(&conn, None, "metric", "lessons", "active");
-        let xp = definition(&conn, None, "points_system", "xp", "active");
-        let coins = definition(&conn, Some(2), "points_system", "coins", "active");
+        definition(&conn, None, "metric", "lessons", "active");
+        definition(&conn, None, "points_system", "xp", "active");
+        definition(&conn, Some(2), "points_system", "coins", "active");
         // Shared, overridden by tenant 2, archived, inactive, another tenant's.
         definition(&conn, Some(2), "metric", "lessons", "active");
         definition(&conn, None, "metric", "old", "archived");
@@ -299,17 +266,16 @@ mod tests {
         definition(&conn, Some(2), "leaderboard", "weekly", "active");
         definition(&conn, None, "points_trigger", "t1", "active");
 
-        let ann = user(&conn, 1, "ann");
-        let bob = user(&conn, 1, "bob");
-        let acme_ann = user(&conn, 2, "ann");
-        event(&conn, ann, lessons, NOW - 48 * HOUR);
-        event(&conn, ann, lessons, NOW - 24 * HOUR);
-        event(&conn, bob, lessons, NOW - HOUR);
-        event(&conn, acme_ann, lessons, NOW);
-        award(&conn, ann, xp, 10);
-        award(&conn, bob, xp, -3);
-        award(&conn, acme_ann, coins, 7);
-        award(&conn, acme_ann, xp, 5);
+        user(&conn, 1, "ann");
+        user(&conn, 1, "bob");
+        user(&conn, 2, "ann");
+        counted(&conn, 1, NOW - 48 * HOUR, events_at(1));
+        counted(&conn, 1, NOW - 24 * HOUR, events_at(1));
+        counted(&conn, 1, NOW - HOUR, events_at(1));
+        counted(&conn, 2, NOW, events_at(1));
+        counted(&conn, 1, NOW - HOUR, awards(1, 10));
+        counted(&conn, 1, NOW, awards(1, -3));
+        counted(&conn, 2, NOW, awards(2, 12));
 
         assert_eq!(users(&conn, 1).expect("users"), 2);
         assert_eq!(users(&conn, 2).expect("users"), 1);
@@ -330,20 +296,8 @@ mod tests {
 
         let p = points(&conn, 1).expect("points");
         assert_eq!((p.awards, p.awarded), (2, 7));
-        assert_eq!(
-            p.systems,
-            vec![SystemPoints {
-                key: "xp".into(),
-                awards: 2,
-                awarded: 7
-            }]
-        );
         let p = points(&conn, 2).expect("points");
         assert_eq!((p.awards, p.awarded), (2, 12));
-        assert_eq!(
-            p.systems.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(),
-            vec!["xp", "coins"]
-        );
 
         let d1 = definitions(&conn, 1).expect("definitions");
         assert_eq!(d1["metrics"], 1);

@@ -226,7 +226,8 @@ fn run_batch(
         let _ = conn.execute_batch("ROLLBACK");
         false
     } else {
-        let flushed = costs::measure(Feature::Wrapped, || ctx.wrapped.flush(conn));
+        let flushed = costs::measure(Feature::Wrapped, || ctx.wrapped.flush(conn))
+            .and_then(|()| costs::measure(Feature::Core, || ctx.activity.flush(conn)));
         match flushed
             .and_then(|()| costs::measure(Feature::Commit, || conn.execute_batch("COMMIT")))
         {

@@ -34,6 +34,7 @@ struct Mark {
     effects: (usize, usize),
     ranks: usize,
     wrapped: usize,
+    activity: usize,
 }
 
 pub struct WriteCtx<'c> {
@@ -52,6 +53,8 @@ pub struct WriteCtx<'c> {
     after_durable: Vec<Box<dyn FnOnce() + Send>>,
     /// Wrapped aggregates the batch owes, written just before COMMIT.
     pub wrapped: crate::wrapped::Pending,
+    /// The console's hourly counts the batch owes, written just before COMMIT.
+    pub activity: crate::activity::Pending,
     /// A command without a savepoint of its own failed: the batch rolls back.
     pub(super) doomed: bool,
     /// The batch is a try without savepoints (see `unguarded`).
@@ -71,6 +74,7 @@ impl<'c> WriteCtx<'c> {
             after_commit: Vec::new(),
             after_durable: Vec::new(),
             wrapped: Default::default(),
+            activity: Default::default(),
             doomed: false,
             trying: false,
             try_failed: false,
@@ -110,6 +114,7 @@ impl<'c> WriteCtx<'c> {
             effects: (self.after_commit.len(), self.after_durable.len()),
             ranks: self.env.leaderboards.savepoint(),
             wrapped: self.wrapped.mark(),
+            activity: self.activity.mark(),
         }
     }
 
@@ -119,6 +124,7 @@ impl<'c> WriteCtx<'c> {
         self.after_durable.truncate(mark.effects.1);
         self.env.leaderboards.rollback_to(mark.ranks);
         self.wrapped.rollback_to(mark.wrapped);
+        self.activity.rollback_to(mark.activity);
     }
 
     /// Runs `f` in a SAVEPOINT nested in the command's: on error its writes, rank changes,
@@ -190,6 +196,7 @@ impl<'c> WriteCtx<'c> {
             effects: (0, 0),
             ranks: 0,
             wrapped: 0,
+            activity: 0,
         });
         self.doomed = false;
     }

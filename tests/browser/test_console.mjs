@@ -119,6 +119,23 @@ test("a wrong key is refused with its reason and the admin key signs in", async 
   await page.context().close();
 });
 
+test("the overview charts the last 30 days, today's events included", async () => {
+  await seedUser(uid("chart"), {}, [["lessons", 1], ["lessons", 1]]);
+  const page = await newPage();
+  await signIn(page);
+  const events = page.locator('svg.chart[data-field="events"]');
+  await events.waitFor();
+  assert.equal(await events.locator("rect").count(), 30);
+  const today = Number(await events.locator("rect").last().getAttribute("data-value"));
+  assert.ok(today >= 2, `today's bar holds the seeded events (${today})`);
+  assert.match(await events.getAttribute("aria-label"), /^Events per day, .* in all/);
+  for (const field of ["activeUsers", "newUsers", "points"]) {
+    assert.equal(await page.locator(`svg.chart[data-field="${field}"] rect`).count(), 30, field);
+  }
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
 test("a user is found by email and their page shows their totals, streak and events", async () => {
   const id = uid("ada");
   const email = `${id}@example.com`;

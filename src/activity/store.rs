@@ -1,0 +1,83 @@
+//! The `activity_hours` table.
+
+use rusqlite::{params, Connection};
+
+use super::{hour_of, Counts};
+
+/// Adds `counts` to a tenant's hour.
+pub fn add(conn: &Connection, tenant: i64, hour: i64, counts: &Counts) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO activity_hours (tenant_id, hour, events, active_users, new_users, awards, points)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (tenant_id, hour) DO UPDATE SET
+             events = events + excluded.events,
+             active_users = active_users + excluded.active_users,
+             new_users = new_users + excluded.new_users,
+             awards = awards + excluded.awards,
+             points = points + excluded.points",
+    )?
+    .execute(params![
+        tenant,
+        hour,
+        counts.events,
+        counts.active_users,
+        counts.new_users,
+        counts.awards,
+        counts.points
+    ])?;
+    Ok(())
+}
+
+/// A tenant's counts summed over the hours from `since_ms`'s on (all of them for None).
+pub fn total(conn: &Connection, tenant: i64, since_ms: Option<i64>) -> rusqlite::Result<Counts> {
+    conn.prepare_cached(
+        "SELECT ifnull(sum(events), 0), ifnull(sum(active_users), 0), ifnull(sum(new_users), 0),
+                ifnull(sum(awards), 0), ifnull(sum(points), 0)
+           FROM activity_hours WHERE tenant_id = ?1 AND hour >= ?2",
+    )?
+    .query_row(params![tenant, since_ms.map_or(i64::MIN, hour_of)], |r| {
+        Ok(Counts {
+            events: r.get(0)?,
+            active_users: r.get(1)?,
+            new_users: r.get(2)?,
+            awards: r.get(3)?,
+            points: r.get(4)?,
+        })
+    })
+}
+
+/// A tenant's counts per UTC day (days since the epoch) from day `first` to day `last`,
+/// both included; days with nothing are absent.
+pub fn per_day(
+    conn: &Connection,
+    tenant: i64,
+    first: i64,
+    last: i64,
+) -> rusqlite::Result<Vec<(i64, Counts)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT hour / 24, sum(events), sum(active_users), sum(new_users), sum(awards), sum(points)
+           FROM activity_hours
+          WHERE tenant_id = ?1 AND hour >= ?2 AND hour < ?3
+          GROUP BY hour / 24 ORDER BY 1",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            tenant,
+            first.saturating_mul(24),
+            last.saturating_add(1).saturating_mul(24)
+        ],
+        |r| {
+            Ok((
+                r.get(0)?,
+                Counts {
+                    events: r.get(1)?,
+                    active_users: r.get(2)?,
+                    new_users: r.get(3)?,
+                    awards: r.get(4)?,
+                    points: r.get(5)?,
+                },
+            ))
+        },
+    )?;
+    rows.collect()
+}

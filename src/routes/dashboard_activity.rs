@@ -1,0 +1,71 @@
+//! `GET /dashboard/api/activity?days=N`: the console's charts of a tenant's last N UTC days
+//! (events, active users, new users, points awards), from the hourly counts the writer keeps
+//! (`activity`), so a chart costs a few hundred rows whatever the number of events.
+
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpResponse};
+use chrono::{Duration, NaiveDate};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::activity;
+use crate::auth::{require_admin_key, Tenant};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Days one chart covers at most (and by default).
+const MAX_DAYS: i64 = 366;
+const DEFAULT_DAYS: i64 = 30;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/dashboard/api/activity")
+            .wrap(from_fn(require_admin_key))
+            .route(web::get().to(activity_per_day)),
+    );
+}
+
+#[derive(Deserialize)]
+struct Days {
+    days: Option<i64>,
+}
+
+async fn activity_per_day(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    query: web::Query<Days>,
+) -> Result<HttpResponse, ApiError> {
+    let days = query.days.unwrap_or(DEFAULT_DAYS);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(ApiError::unprocessable(format!(
+            "days must be between 1 and {MAX_DAYS}"
+        )));
+    }
+    let today = state.clock.now().date_naive();
+    let epoch = NaiveDate::default();
+    let last = (today - epoch).num_days();
+    let first = last - (days - 1);
+    let counted = state
+        .read(move |conn| Ok(activity::store::per_day(conn, tenant.0, first, last)?))
+        .await?;
+    let mut counted = counted.into_iter().peekable();
+    let series: Vec<_> = (first..=last)
+        .map(|day| {
+            let counts = match counted.peek() {
+                Some((d, _)) if *d == day => counted.next().map(|(_, c)| c).unwrap_or_default(),
+                _ => activity::Counts::default(),
+            };
+            json!({
+                "date": (epoch + Duration::days(day)).to_string(),
+                "events": counts.events,
+                "activeUsers": counts.active_users,
+                "newUsers": counts.new_users,
+                "awards": counts.awards,
+                "points": counts.points,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "days": series })))
+}
