@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""The console's reads at scale: imports N events for U users with the fan-out config
+(`trophyd import events`, as benches/import_history.py writes them), starts the server on
+that database, and times each route the console's overview, charts and user pages call.
+
+    cargo build --release && python3 benches/console_reads.py --events 1000000 --users 10000
+
+Prints, per route, the median, 95th percentile and slowest of `--repeat` sequential
+requests (after two unmeasured ones), measured by the client on loopback.
+"""
+import argparse, json, os, random, re, statistics, subprocess, tempfile, time, urllib.request
+from datetime import datetime, timedelta, timezone
+
+p = argparse.ArgumentParser()
+p.add_argument("--events", type=int, default=1_000_000)
+p.add_argument("--users", type=int, default=10_000)
+p.add_argument("--days", type=int, default=60)
+p.add_argument("--repeat", type=int, default=50)
+p.add_argument("--bin", default="target/release/trophyd")
+args = p.parse_args()
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+fanout = open(os.path.join(root, "benches/configs/fanout.toml")).read().split("# --- one webhook endpoint")[0]
+work = tempfile.mkdtemp(prefix="trophyd-console-bench.")
+config = os.path.join(work, "trophy.toml")
+with open(config, "w") as f:
+    f.write('[auth]\napi_keys = ["bench"]\nadmin_keys = ["bench-admin"]\n\n'
+            '[[metrics]]\nkey = "lessons"\nname = "Lessons"\n\n' + fanout)
+rng = random.Random(7)
+start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=args.days)
+span = args.days * 86400 - 3600
+events = os.path.join(work, "events.jsonl")
+with open(events, "w") as f:
+    for _ in range(args.events):
+        u = rng.randrange(args.users)
+        at = start + timedelta(seconds=rng.randrange(span))
+        f.write(json.dumps({"user": {"id": f"u{u}", "name": f"User {u}", "email": f"u{u}@example.com"},
+                            "metric": "lessons", "value": 1,
+                            "timestamp": at.strftime("%Y-%m-%dT%H:%M:%SZ")}) + "\n")
+data = os.path.join(work, "trophy.db")
+t = time.time()
+out = subprocess.run([args.bin, "--config", config, "import", "events", "--quiet", "--data", data, events],
+                     capture_output=True, text=True)
+print(out.stdout.splitlines()[0] if out.stdout else out.stderr[-2000:])
+print(f"imported in {time.time() - t:.1f} s; database {os.path.getsize(data) / 2**20:.0f} MiB")
+
+server = subprocess.Popen([args.bin, "--config", config, "--listen", "127.0.0.1:0", "--data", data],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+try:
+    line = server.stdout.readline()
+    url = re.search(r"(http://\S+)", line).group(1)
+
+    def get(path):
+        req = urllib.request.Request(url + path, headers={"X-API-KEY": "bench-admin"})
+        with urllib.request.urlopen(req) as resp:
+            resp.read()
+            return resp.status
+
+    routes = [
+        "/dashboard/api/overview",
+        "/dashboard/api/activity?days=30",
+        "/dashboard/api/activity?days=366",
+        "/dashboard/api/users",
+        "/dashboard/api/users?q=u12",
+        "/dashboard/api/users?q=user%2099",
+        "/dashboard/api/users/u1/events",
+        "/dashboard/api/app/users/u1",
+        "/dashboard/api/app/users/u1/metrics",
+        "/dashboard/api/app/users/u1/streak?historyPeriods=14",
+    ]
+    print(f"machine: nproc={os.cpu_count()}; {args.events} events, {args.users} users; {args.repeat} requests a route")
+    for path in routes:
+        for _ in range(2):
+            get(path)
+        times = []
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            assert get(path) == 200, path
+            times.append((time.perf_counter() - t) * 1000)
+        times.sort()
+        p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
+        print(f"{path:55} p50 {statistics.median(times):7.2f} ms  p95 {p95:7.2f} ms  max {times[-1]:7.2f} ms")
+finally:
+    server.terminate()
+    server.wait()
+print(f"work dir: {work} (delete it when done)")
