@@ -545,18 +545,34 @@ function lastAnswer(row) {
 
 async function webhooksView(params) {
   const status = ["pending", "failed", "delivered"].includes(params.get("status")) ? params.get("status") : "";
-  const rows = await api.get(`/admin/v1/webhooks/deliveries${query({ status, limit: PAGE })}`);
-  const filter = el(
+  const type = params.get("type") || "";
+  const endpoint = params.get("endpoint") || "";
+  const before = params.get("before") || "";
+  const rows = await api.get(`/admin/v1/webhooks/deliveries${query({ status, type, endpoint, before, limit: PAGE })}`);
+  const go = (changes) => {
+    location.hash = `#/webhooks${query({ status, type, endpoint, ...changes })}`;
+  };
+  const statusFilter = el(
     "select",
+    { id: "delivery-status", name: "status" },
+    ["", "pending", "failed", "delivered"].map((s) => el("option", { value: s, selected: s === status }, s || "any status")),
+  );
+  const typeFilter = el("input", { id: "delivery-type", name: "type", value: type, placeholder: "e.g. achievement.completed", autocomplete: "off" });
+  const endpointFilter = el("input", { id: "delivery-endpoint", name: "endpoint", value: endpoint, placeholder: "endpoint URL", autocomplete: "off" });
+  // A form with a submit button: choosing a status does not navigate by itself, so the
+  // arrow keys can move through the options.
+  const filters = el(
+    "form.toolbar",
     {
-      name: "status",
-      onchange: (e) => {
-        location.hash = `#/webhooks${query({ status: e.target.value })}`;
+      onsubmit: (e) => {
+        e.preventDefault();
+        go({ status: statusFilter.value, type: typeFilter.value.trim(), endpoint: endpointFilter.value.trim(), before: "" });
       },
     },
-    ["", "pending", "failed", "delivered"].map((s) =>
-      el("option", { value: s, selected: s === status }, s || "any status"),
-    ),
+    el("label", {}, "Status", statusFilter),
+    el("label", {}, "Type", typeFilter),
+    el("label", {}, "Endpoint", endpointFilter),
+    el("button", { type: "submit" }, "Filter"),
   );
   // Only what has not arrived can be sent again (the server refuses the rest), and
   // only after the operator confirms.
@@ -566,20 +582,74 @@ async function webhooksView(params) {
       "button.secondary",
       {
         type: "button",
+        id: `retry-${row.id}`,
         "aria-label": `Retry delivery ${row.id}`,
         onclick: (e) =>
           window.confirm(`Send ${row.type} to ${row.endpoint} again now?`) &&
-          act(e.currentTarget, async () => {
-            const after = await api.post(`/admin/v1/webhooks/deliveries/${encodeURIComponent(row.id)}/retry`);
-            return el("p.success", {}, `Delivery ${after.id} re-queued (${after.status}).`);
-          }),
+          act(
+            e.currentTarget,
+            async () => {
+              const after = await api.post(`/admin/v1/webhooks/deliveries/${encodeURIComponent(row.id)}/retry`);
+              return el("p.success", {}, `Delivery ${after.id} re-queued (${after.status}).`);
+            },
+            "deliveries",
+          ),
       },
       "Retry",
     );
   };
+  const payload = (row) =>
+    el(
+      "details",
+      {
+        ontoggle: async (e) => {
+          const box = e.currentTarget;
+          if (!box.open || box.dataset.loaded) return;
+          box.dataset.loaded = "1";
+          const pre = box.querySelector("pre");
+          try {
+            const one = await api.get(`/admin/v1/webhooks/deliveries/${encodeURIComponent(row.id)}`);
+            pre.textContent = JSON.stringify(one.payload, null, 2);
+          } catch (err) {
+            pre.textContent = `Could not load the payload: ${err.message}`;
+          }
+        },
+      },
+      el("summary", {}, "Payload"),
+      el("pre.payload", {}, "Loading…"),
+    );
+  const retryFailed = el(
+    "button.secondary",
+    {
+      type: "button",
+      id: "retry-all-failed",
+      onclick: (e) =>
+        window.confirm("Send every failed delivery again now?") &&
+        act(
+          e.currentTarget,
+          async () => {
+            const out = await api.post("/admin/v1/webhooks/deliveries/retry-failed");
+            const removed = out.endpointRemoved ? `; ${out.endpointRemoved} failed again: their endpoint was removed` : "";
+            const more = out.more ? "; more are left, retry again" : "";
+            return el("p.success", {}, `${out.retried} re-queued${removed}${more}.`);
+          },
+          "deliveries",
+        ),
+    },
+    "Retry all failed",
+  );
+  const last = rows.length ? rows[rows.length - 1].id : "";
+  const pager = el(
+    "nav.toolbar",
+    { "aria-label": "Pages of deliveries" },
+    before ? el("a", { href: `#/webhooks${query({ status, type, endpoint })}` }, "Newest") : null,
+    rows.length === PAGE ? el("a", { href: `#/webhooks${query({ status, type, endpoint, before: last })}` }, "Older") : null,
+  );
   return [
     el("h1", {}, "Webhook deliveries"),
-    el("div.toolbar", {}, el("label", {}, "Status", filter), el("span.muted", {}, `Newest ${PAGE} shown.`)),
+    filters,
+    el("div.toolbar", {}, retryFailed, el("span.muted", {}, `${PAGE} a page, newest first.`)),
+    el("div", { "data-flash": "deliveries", role: "status", "aria-live": "polite" }),
     table(
       rows,
       [
@@ -591,10 +661,12 @@ async function webhooksView(params) {
         { label: "Last answer", value: lastAnswer },
         { label: "Next attempt", value: (r) => when(r.nextAttempt) },
         { label: "Finished", value: (r) => when(r.finished) },
+        { label: "Payload", value: payload },
         { label: "", value: retry },
       ],
-      status ? `No ${status} deliveries.` : "No deliveries.",
+      status || type || endpoint ? "No deliveries match." : "No deliveries.",
     ),
+    pager,
   ];
 }
 

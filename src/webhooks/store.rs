@@ -228,20 +228,47 @@ impl StatusFilter {
     }
 }
 
-/// The newest `limit` rows, newest first. The status is written literally into the SQL
-/// so SQLite can use the partial index for failed rows.
-pub fn list(conn: &Connection, filter: StatusFilter, limit: i64) -> rusqlite::Result<Vec<LogRow>> {
-    let condition = match filter {
+/// Which rows of the log to list.
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    pub status: StatusFilter,
+    /// Only this event type (`achievement.completed`, ...).
+    pub event_type: Option<String>,
+    /// Only this endpoint URL.
+    pub endpoint: Option<String>,
+    /// Only rows older than this delivery (its id): the next page.
+    pub before: Option<String>,
+}
+
+/// The newest `limit` rows that `filter` keeps, newest first. The status is written
+/// literally into the SQL so SQLite can use the partial index for failed rows. A `before`
+/// that names no delivery lists nothing.
+pub fn list(conn: &Connection, filter: &ListFilter, limit: i64) -> rusqlite::Result<Vec<LogRow>> {
+    let status = match filter.status {
         StatusFilter::Any => "",
-        StatusFilter::Pending => "WHERE status = 'pending'",
-        StatusFilter::Delivered => "WHERE status = 'delivered'",
-        StatusFilter::Failed => "WHERE status = 'failed'",
+        StatusFilter::Pending => "AND status = 'pending'",
+        StatusFilter::Delivered => "AND status = 'delivered'",
+        StatusFilter::Failed => "AND status = 'failed'",
     };
-    let sql =
-        format!("SELECT {LOG_COLUMNS} FROM webhook_outbox {condition} ORDER BY id DESC LIMIT ?1");
+    let sql = format!(
+        "SELECT {LOG_COLUMNS} FROM webhook_outbox
+          WHERE (?2 IS NULL OR event_type = ?2) AND (?3 IS NULL OR endpoint = ?3)
+            AND (?4 IS NULL OR id < (SELECT id FROM webhook_outbox WHERE uuid = ?4)) {status}
+          ORDER BY id DESC LIMIT ?1"
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([limit], LogRow::from_row)?;
+    let rows = stmt.query_map(
+        params![limit, filter.event_type, filter.endpoint, filter.before],
+        LogRow::from_row,
+    )?;
     rows.collect()
+}
+
+/// The exact body a delivery sends (signed as it is).
+pub fn body(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT body FROM webhook_outbox WHERE uuid = ?1")?
+        .query_row([uuid], |r| r.get(0))
+        .optional()
 }
 
 pub fn by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<LogRow>> {
@@ -270,29 +297,81 @@ impl Command for RetryDelivery {
                 "Only failed or pending deliveries can be retried; this one was delivered",
             ));
         }
-        let now = ctx.now.timestamp_millis();
-        let configured = ctx
-            .env
-            .settings
-            .config
-            .webhooks
-            .iter()
-            .any(|w| w.url == row.endpoint);
-        if configured {
-            ctx.conn.execute(
-                "UPDATE webhook_outbox SET status = 'pending', next_attempt = ?2, finished = NULL
-                 WHERE uuid = ?1",
-                params![self.0, now],
-            )?;
-            let wake = ctx.env.wake_delivery.clone();
-            ctx.after_durable(move || wake.notify_one());
-        } else {
-            ctx.conn.execute(
-                "UPDATE webhook_outbox SET status = 'failed', last_error = ?2, finished = ?3
-                 WHERE uuid = ?1",
-                params![self.0, ENDPOINT_REMOVED, now],
-            )?;
-        }
+        requeue(ctx, &row)?;
         Ok(by_uuid(ctx.conn, &self.0)?)
+    }
+}
+
+/// Re-queues a row that has not been delivered, or fails it at once when its endpoint is
+/// no longer configured. Whether it was re-queued.
+fn requeue(ctx: &mut WriteCtx<'_>, row: &LogRow) -> rusqlite::Result<bool> {
+    let now = ctx.now.timestamp_millis();
+    let configured = ctx
+        .env
+        .settings
+        .config
+        .webhooks
+        .iter()
+        .any(|w| w.url == row.endpoint);
+    if configured {
+        ctx.conn.execute(
+            "UPDATE webhook_outbox SET status = 'pending', next_attempt = ?2, finished = NULL
+             WHERE uuid = ?1",
+            params![row.uuid, now],
+        )?;
+        let wake = ctx.env.wake_delivery.clone();
+        ctx.after_durable(move || wake.notify_one());
+    } else {
+        ctx.conn.execute(
+            "UPDATE webhook_outbox SET status = 'failed', last_error = ?2, finished = ?3
+             WHERE uuid = ?1",
+            params![row.uuid, ENDPOINT_REMOVED, now],
+        )?;
+    }
+    Ok(configured)
+}
+
+/// Failed deliveries re-queued by one bulk retry at most (the oldest first); the answer
+/// says whether more are left.
+pub const MAX_BULK_RETRY: i64 = 1000;
+
+/// Re-queues the failed deliveries, oldest first, at most [`MAX_BULK_RETRY`]: how many
+/// were re-queued, how many failed again at once (their endpoint was removed), and
+/// whether failed rows are left beyond the cap.
+pub struct RetryFailed;
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct RetriedFailed {
+    pub retried: usize,
+    pub endpoint_removed: usize,
+    pub more: bool,
+}
+
+impl Command for RetryFailed {
+    type Output = RetriedFailed;
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<RetriedFailed, ApiError> {
+        let rows: Vec<LogRow> = {
+            let mut stmt = ctx.conn.prepare_cached(&format!(
+                "SELECT {LOG_COLUMNS} FROM webhook_outbox WHERE status = 'failed'
+                  ORDER BY id LIMIT ?1"
+            ))?;
+            let rows = stmt.query_map([MAX_BULK_RETRY + 1], LogRow::from_row)?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let more = rows.len() as i64 > MAX_BULK_RETRY;
+        let mut out = RetriedFailed {
+            retried: 0,
+            endpoint_removed: 0,
+            more,
+        };
+        for row in rows.iter().take(MAX_BULK_RETRY as usize) {
+            if requeue(ctx, row)? {
+                out.retried += 1;
+            } else {
+                out.endpoint_removed += 1;
+            }
+        }
+        Ok(out)
     }
 }

@@ -842,3 +842,114 @@ async fn the_admin_api_lists_retries_and_expires_deliveries() {
     assert!(server.deliveries("").await.is_empty());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn deliveries_page_filter_show_their_payload_and_retry_failed_in_bulk() {
+    let receiver = Receiver::start().await;
+    let (server, _dir) = start_at_t0(&config(&[(&receiver.url, "retry_for_hours = 1")])).await;
+    server
+        .emit("streak.started", event("streak.started", 1))
+        .await;
+    receiver.wait_for(1).await;
+    server.advance(0).await;
+    receiver.behaviour().default_status = 503;
+    server.emit("streak.lost", event("streak.lost", 2)).await;
+    server.emit("streak.lost", event("streak.lost", 3)).await;
+    receiver.wait_for(3).await;
+    for _ in 0..14 {
+        server.advance(300).await;
+    }
+    let all = server.deliveries("").await;
+    let statuses: Vec<&str> = all.iter().map(|d| d["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["failed", "failed", "delivered"]);
+
+    // Pages: `before` is the last id of the page before.
+    let first = server.deliveries("?limit=2").await;
+    assert_eq!(first, all[..2]);
+    let last_id = first[1]["id"].as_str().unwrap();
+    assert_eq!(
+        server
+            .deliveries(&format!("?limit=2&before={last_id}"))
+            .await,
+        all[2..]
+    );
+    assert!(server.deliveries("?before=msg_unknown").await.is_empty());
+
+    // Filters, alone and together.
+    assert_eq!(server.deliveries("?type=streak.lost").await, all[..2]);
+    assert_eq!(
+        server
+            .deliveries("?type=streak.lost&status=failed&limit=1")
+            .await,
+        all[..1]
+    );
+    let endpoint =
+        percent_encoding::utf8_percent_encode(&receiver.url, percent_encoding::NON_ALPHANUMERIC);
+    assert_eq!(
+        server.deliveries(&format!("?endpoint={endpoint}")).await,
+        all
+    );
+    assert!(server
+        .deliveries("?endpoint=http%3A%2F%2Felsewhere")
+        .await
+        .is_empty());
+    let long = "x".repeat(2049);
+    let resp = server
+        .admin(
+            Method::GET,
+            &format!("/admin/v1/webhooks/deliveries?type={long}"),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY).await;
+
+    // One delivery: the row and the exact payload.
+    let newest = all[0]["id"].as_str().unwrap();
+    let (status, one) = parts(
+        server
+            .admin(
+                Method::GET,
+                &format!("/admin/v1/webhooks/deliveries/{newest}"),
+            )
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["payload"]["n"], 3, "{one}");
+    assert_eq!(one["payload"]["type"], "streak.lost");
+    assert_eq!(one["status"], "failed");
+    let (status, _) = parts(
+        server
+            .admin(Method::GET, "/admin/v1/webhooks/deliveries/msg_unknown")
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Every failed one again, in one call; the delivered one is left alone.
+    receiver.behaviour().default_status = 200;
+    let before = receiver.count();
+    let (status, out) = parts(
+        server
+            .admin(Method::POST, "/admin/v1/webhooks/deliveries/retry-failed")
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(
+        out,
+        json!({ "retried": 2, "endpointRemoved": 0, "more": false })
+    );
+    server.advance(0).await;
+    assert_eq!(receiver.count(), before + 2);
+    assert!(server.deliveries("?status=failed").await.is_empty());
+    assert_eq!(server.deliveries("?status=delivered").await.len(), 3);
+    server.stop().await;
+}

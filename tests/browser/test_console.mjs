@@ -2,15 +2,23 @@
 // The console (the embedded dashboard) in a real browser: Debian's Chromium driven by
 // playwright-core (which downloads no browser), against a running trophyd.
 //
-//   node test_console.mjs --url URL [--api-key K] [--admin-key K] [--chromium PATH] [-k SUBSTRING]
+//   node test_console.mjs --url URL --bin TROPHYD [--api-key K] [--admin-key K]
+//                         [--chromium PATH] [-k SUBSTRING]
 //
 // Started by tests/sdk/run.sh (stage "browser") against its single-tenant server, before the
 // schema stage moves that server's clock. Each test makes users of its own (ids with a
-// random part), so what other suites write does not matter. The last line printed is
+// random part), so what other suites write does not matter. The webhook test starts its own
+// trophyd (`--bin`, test clock) with an endpoint at a receiver in this process. The last line printed is
 // `N passed, M failed`; the exit status is 1 when anything failed.
 
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import crypto from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
 import { chromium } from "playwright-core";
 
 const RUN = crypto.randomBytes(4).toString("hex");
@@ -22,15 +30,23 @@ function parseArgs(argv) {
     apiKey: "tr_sdk_test_api_key",
     adminKey: "tr_sdk_test_admin_key",
     chromium: process.env.CHROMIUM || "/usr/bin/chromium",
+    bin: "",
     filter: "",
   };
-  const names = { "--url": "url", "--api-key": "apiKey", "--admin-key": "adminKey", "--chromium": "chromium", "-k": "filter" };
+  const names = {
+    "--url": "url",
+    "--bin": "bin",
+    "--api-key": "apiKey",
+    "--admin-key": "adminKey",
+    "--chromium": "chromium",
+    "-k": "filter",
+  };
   for (let i = 0; i < argv.length; i += 2) {
     const name = names[argv[i]];
     if (!name || argv[i + 1] === undefined) throw new Error(`unknown or incomplete option ${argv[i]}`);
     o[name] = argv[i + 1];
   }
-  if (!o.url) throw new Error("--url is required");
+  if (!o.url || !o.bin) throw new Error("--url and --bin are required");
   o.url = o.url.replace(/\/$/, "");
   return o;
 }
@@ -232,6 +248,140 @@ test("the keyboard alone signs in, finds a user and opens their page", async () 
   assert.deepEqual((await rowCells(page, "Metrics", "minutes")).slice(2), ["7"]);
   assert.equal(await page.locator('#nav a[aria-current="page"]').getAttribute("href"), "#/users");
   await page.context().close();
+});
+
+/** A webhook receiver on loopback that answers `status` (settable) and counts requests. */
+async function startReceiver() {
+  const receiver = { status: 503, received: 0 };
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      receiver.received += 1;
+      res.writeHead(receiver.status).end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  receiver.url = `http://127.0.0.1:${server.address().port}/hooks`;
+  receiver.close = () => new Promise((resolve) => server.close(resolve));
+  return receiver;
+}
+
+/** A trophyd of this test's own, with the test clock, on a temporary database. */
+async function startTrophyd(config) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trophyd-console-"));
+  fs.writeFileSync(path.join(dir, "trophy.toml"), config);
+  const child = spawn(
+    opts.bin,
+    ["--config", path.join(dir, "trophy.toml"), "--listen", "127.0.0.1:0", "--data", path.join(dir, "trophy.db"), "--test-clock"],
+    { stdio: ["ignore", "pipe", "ignore"] },
+  );
+  const line = await new Promise((resolve, reject) => {
+    const lines = readline.createInterface({ input: child.stdout });
+    lines.once("line", resolve);
+    child.once("exit", (code) => reject(new Error(`trophyd exited (${code}) before listening`)));
+  });
+  const url = line.match(/(http:\/\/\S+)/)[1];
+  return {
+    url,
+    stop: () => {
+      child.kill("SIGTERM");
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+test("webhook deliveries: retry only what did not arrive, after a confirmation", async () => {
+  const receiver = await startReceiver();
+  const node = await startTrophyd(`[auth]
+api_keys = ["app"]
+admin_keys = ["admin"]
+
+[[metrics]]
+key = "lessons"
+name = "Lessons"
+
+[[achievements]]
+key = "first"
+name = "First lesson"
+trigger = "metric"
+metric = "lessons"
+metric_value = 1
+
+[[webhooks]]
+url = "${receiver.url}"
+secret = "whsec_console"
+events = ["achievement.completed"]
+retry_for_hours = 1
+`);
+  const call = async (method, url, key, body) => {
+    const res = await fetch(node.url + url, {
+      method,
+      headers: { "X-API-KEY": key, "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    assert.ok(res.ok, `${method} ${url}: ${res.status} ${await res.clone().text()}`);
+    return res.json();
+  };
+  const advance = (seconds) => call("POST", "/_test/clock", "admin", { advanceSeconds: seconds });
+  try {
+    // One completion fails for the whole retry period, the next one arrives.
+    await call("POST", "/v1/metrics/lessons/event", "app", { user: { id: "ann" }, value: 1 });
+    for (let i = 0; i < 14; i++) await advance(300);
+    receiver.status = 200;
+    await call("POST", "/v1/metrics/lessons/event", "app", { user: { id: "bob" }, value: 1 });
+    await advance(0);
+    const rows = await call("GET", "/admin/v1/webhooks/deliveries", "admin");
+    assert.deepEqual(rows.map((r) => r.status), ["delivered", "failed"]);
+    const [delivered, failed] = rows;
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(`${node.url}/dashboard/`);
+    await signIn(page, "admin");
+    await page.locator("h1", { hasText: "Overview" }).waitFor();
+    await page.goto(`${node.url}/dashboard/#/webhooks`);
+    await page.locator("h1", { hasText: "Webhook deliveries" }).waitFor();
+    assert.equal(await page.locator(`#retry-${delivered.id}`).count(), 0, "a delivered row has no Retry");
+    const retry = page.locator(`#retry-${failed.id}`);
+    assert.equal(await retry.isVisible(), true);
+
+    // Dismissed: nothing is sent.
+    const sent = receiver.received;
+    page.once("dialog", (d) => d.dismiss());
+    await retry.click();
+    await advance(0);
+    assert.equal(receiver.received, sent);
+
+    // Confirmed: re-queued, said next to the list, and sent.
+    page.once("dialog", (d) => d.accept());
+    await retry.click();
+    const message = page.locator('[data-flash="deliveries"] .success');
+    await message.waitFor();
+    assert.match(await message.textContent(), /re-queued/);
+    await advance(0);
+    assert.equal(receiver.received, sent + 1);
+
+    // The status filter: arrow keys move through the options without leaving the page.
+    await page.focus("#delivery-status");
+    const hash = await page.evaluate(() => location.hash);
+    await page.keyboard.press("ArrowDown");
+    assert.equal(await page.evaluate(() => location.hash), hash);
+    await page.selectOption("#delivery-status", "delivered");
+    await page.click('form.toolbar button[type="submit"]');
+    await page.locator('[role="status"]').first().waitFor();
+    await page.waitForFunction(() => location.hash.includes("status=delivered"));
+    await page.locator(`#retry-${failed.id}`).waitFor({ state: "detached" });
+
+    // A payload opens in place.
+    const details = page.locator("details").first();
+    await details.locator("summary").click();
+    await page.waitForFunction(() => !document.querySelector("pre.payload").textContent.includes("Loading"));
+    assert.match(await details.locator("pre").textContent(), /"type": "achievement.completed"/);
+    await context.close();
+  } finally {
+    node.stop();
+    await receiver.close();
+  }
 });
 
 let passed = 0;

@@ -210,7 +210,7 @@ fi
 if [[ "$WHICH" == all || "$WHICH" == browser ]]; then
   run_suite browser node "$ROOT/tests/browser/test_console.mjs" \
     --url "$URL_single" --api-key tr_sdk_test_api_key --admin-key tr_sdk_test_admin_key \
-    --chromium "${CHROMIUM:-/usr/bin/chromium}"
+    --bin "$BIN" --chromium "${CHROMIUM:-/usr/bin/chromium}"
 fi
 
 # Operations: their own servers, so they can run before the schema stage moves the clock.
