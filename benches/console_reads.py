@@ -8,8 +8,10 @@ that database, and times each route the console's overview, charts and user page
 Prints, per route, the median, 95th percentile and slowest of `--repeat` sequential
 requests (after two unmeasured ones), measured by the client on loopback.
 """
-import argparse, json, os, random, re, statistics, subprocess, tempfile, time, urllib.request
+import argparse, os, re, statistics, subprocess, tempfile, time, urllib.request
 from datetime import datetime, timedelta, timezone
+
+from history import write_config, write_events
 
 p = argparse.ArgumentParser()
 p.add_argument("--events", type=int, default=1_000_000)
@@ -19,24 +21,12 @@ p.add_argument("--repeat", type=int, default=50)
 p.add_argument("--bin", default="target/release/trophyd")
 args = p.parse_args()
 
-root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-fanout = open(os.path.join(root, "benches/configs/fanout.toml")).read().split("# --- one webhook endpoint")[0]
 work = tempfile.mkdtemp(prefix="trophyd-console-bench.")
 config = os.path.join(work, "trophy.toml")
-with open(config, "w") as f:
-    f.write('[auth]\napi_keys = ["bench"]\nadmin_keys = ["bench-admin"]\n\n'
-            '[[metrics]]\nkey = "lessons"\nname = "Lessons"\n\n' + fanout)
-rng = random.Random(7)
+write_config(config, admin_key="bench-admin")
 start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=args.days)
-span = args.days * 86400 - 3600
 events = os.path.join(work, "events.jsonl")
-with open(events, "w") as f:
-    for _ in range(args.events):
-        u = rng.randrange(args.users)
-        at = start + timedelta(seconds=rng.randrange(span))
-        f.write(json.dumps({"user": {"id": f"u{u}", "name": f"User {u}", "email": f"u{u}@example.com"},
-                            "metric": "lessons", "value": 1,
-                            "timestamp": at.strftime("%Y-%m-%dT%H:%M:%SZ")}) + "\n")
+write_events(events, args.events, args.users, start, args.days * 86400 - 3600, profiles=True)
 data = os.path.join(work, "trophy.db")
 t = time.time()
 out = subprocess.run([args.bin, "--config", config, "import", "events", "--quiet", "--data", data, events],

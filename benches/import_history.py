@@ -9,8 +9,10 @@ both rates and their ratio.
 
 `--no-live` skips the load bench.
 """
-import argparse, json, os, random, re, subprocess, tempfile, time
-from datetime import datetime, timedelta, timezone
+import argparse, os, re, subprocess, tempfile, time
+from datetime import datetime, timezone
+
+from history import write_config, write_events
 
 p = argparse.ArgumentParser()
 p.add_argument("--events", type=int, default=1_000_000)
@@ -21,23 +23,12 @@ p.add_argument("--no-live", action="store_true")
 args = p.parse_args()
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-fanout = open(os.path.join(root, "benches/configs/fanout.toml")).read().split("# --- one webhook endpoint")[0]
 work = tempfile.mkdtemp(prefix="trophyd-import-bench.")
 config = os.path.join(work, "trophy.toml")
-with open(config, "w") as f:
-    f.write('[auth]\napi_keys = ["bench"]\n\n[[metrics]]\nkey = "lessons"\nname = "Lessons"\n\n' + fanout)
-rng = random.Random(7)
-start = datetime(2025, 1, 1, tzinfo=timezone.utc)
-span = args.days * 86400
-zones = ["UTC", "Asia/Kolkata", "America/New_York", "Europe/London", "Pacific/Kiritimati"]
+write_config(config)
 events = os.path.join(work, "events.jsonl")
 t = time.time()
-with open(events, "w") as f:
-    for _ in range(args.events):
-        u = rng.randrange(args.users)
-        at = start + timedelta(seconds=rng.randrange(span))
-        f.write(json.dumps({"user": {"id": f"u{u}", "tz": zones[u % len(zones)]}, "metric": "lessons",
-                            "value": 1, "timestamp": at.strftime("%Y-%m-%dT%H:%M:%SZ")}) + "\n")
+write_events(events, args.events, args.users, datetime(2025, 1, 1, tzinfo=timezone.utc), args.days * 86400)
 print(f"wrote {args.events} events in {time.time() - t:.1f} s to {events}")
 out = subprocess.run([args.bin, "--config", config, "import", "events", "--quiet",
                       "--data", os.path.join(work, "trophy.db"), events],

@@ -36,13 +36,18 @@ pub fn total(conn: &Connection, tenant: i64, since_ms: Option<i64>) -> rusqlite:
            FROM activity_hours WHERE tenant_id = ?1 AND hour >= ?2",
     )?
     .query_row(params![tenant, since_ms.map_or(i64::MIN, hour_of)], |r| {
-        Ok(Counts {
-            events: r.get(0)?,
-            active_users: r.get(1)?,
-            new_users: r.get(2)?,
-            awards: r.get(3)?,
-            points: r.get(4)?,
-        })
+        counts(r, 0)
+    })
+}
+
+/// The five counts of a row, from column `first` on, in the table's order.
+fn counts(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Counts> {
+    Ok(Counts {
+        events: r.get(first)?,
+        active_users: r.get(first + 1)?,
+        new_users: r.get(first + 2)?,
+        awards: r.get(first + 3)?,
+        points: r.get(first + 4)?,
     })
 }
 
@@ -66,18 +71,7 @@ pub fn per_day(
             first.saturating_mul(24),
             last.saturating_add(1).saturating_mul(24)
         ],
-        |r| {
-            Ok((
-                r.get(0)?,
-                Counts {
-                    events: r.get(1)?,
-                    active_users: r.get(2)?,
-                    new_users: r.get(3)?,
-                    awards: r.get(4)?,
-                    points: r.get(5)?,
-                },
-            ))
-        },
+        |r| Ok((r.get(0)?, counts(r, 1)?)),
     )?;
     rows.collect()
 }

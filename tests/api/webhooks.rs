@@ -706,23 +706,31 @@ async fn a_slow_endpoint_is_bounded_by_its_concurrency_and_does_not_delay_others
     server.stop().await;
 }
 
-#[tokio::test]
-async fn the_admin_api_lists_retries_and_expires_deliveries() {
+/// At T0 a `streak.started` delivery arrives; then a `streak.lost` per `failing` fails for
+/// the whole retry period (1 h: 1, 2, 4, … min, then 60). The server and its receiver,
+/// with every delivery attempted.
+async fn one_delivered_then_failing(failing: &[u32]) -> (Server, TempDir, Receiver) {
     let receiver = Receiver::start().await;
-    let (server, _dir) = start_at_t0(&config(&[(&receiver.url, "retry_for_hours = 1")])).await;
+    let (server, dir) = start_at_t0(&config(&[(&receiver.url, "retry_for_hours = 1")])).await;
     server
         .emit("streak.started", event("streak.started", 1))
         .await;
     receiver.wait_for(1).await;
     server.advance(0).await;
-
-    // A second event fails for the whole retry period (1 h): 1, 2, 4, … min, then 60.
     receiver.behaviour().default_status = 503;
-    server.emit("streak.lost", event("streak.lost", 2)).await;
-    receiver.wait_for(2).await;
+    for n in failing {
+        server.emit("streak.lost", event("streak.lost", *n)).await;
+    }
+    receiver.wait_for(1 + failing.len()).await;
     for _ in 0..14 {
         server.advance(300).await;
     }
+    (server, dir, receiver)
+}
+
+#[tokio::test]
+async fn the_admin_api_lists_retries_and_expires_deliveries() {
+    let (server, _dir, receiver) = one_delivered_then_failing(&[2]).await;
     assert_eq!(receiver.count(), 1 + 7);
 
     let all = server.deliveries("").await;
@@ -845,20 +853,7 @@ async fn the_admin_api_lists_retries_and_expires_deliveries() {
 
 #[tokio::test]
 async fn deliveries_page_filter_show_their_payload_and_retry_failed_in_bulk() {
-    let receiver = Receiver::start().await;
-    let (server, _dir) = start_at_t0(&config(&[(&receiver.url, "retry_for_hours = 1")])).await;
-    server
-        .emit("streak.started", event("streak.started", 1))
-        .await;
-    receiver.wait_for(1).await;
-    server.advance(0).await;
-    receiver.behaviour().default_status = 503;
-    server.emit("streak.lost", event("streak.lost", 2)).await;
-    server.emit("streak.lost", event("streak.lost", 3)).await;
-    receiver.wait_for(3).await;
-    for _ in 0..14 {
-        server.advance(300).await;
-    }
+    let (server, _dir, receiver) = one_delivered_then_failing(&[2, 3]).await;
     let all = server.deliveries("").await;
     let statuses: Vec<&str> = all.iter().map(|d| d["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["failed", "failed", "delivered"]);
