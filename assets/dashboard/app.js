@@ -241,18 +241,26 @@ function svg(tag, attrs, ...children) {
   return node;
 }
 
-/** A bar chart of `field` over `days` (`[{date, ...}]`), with its total in the heading. */
-function barChart(days, field, title) {
+/**
+ * A bar chart of `field` over `days` (`[{date, ...}]`). The heading gives the total, or,
+ * for counts that do not add up across days (active users), the last day's.
+ */
+function barChart(days, field, title, perDayOnly = false) {
   const values = days.map((d) => Number(d[field]) || 0);
   const max = Math.max(1, ...values);
   const width = 600;
   const height = 120;
+  const last = values.length ? values[values.length - 1] : 0;
   const step = width / Math.max(1, days.length);
   const total = values.reduce((a, b) => a + b, 0);
-  const label = `${title} per day, ${days[0] ? days[0].date : ""} to ${days.length ? days[days.length - 1].date : ""}: ${total.toLocaleString()} in all, at most ${Math.max(0, ...values).toLocaleString()} in a day`;
+  const span = `${days[0] ? days[0].date : ""} to ${days.length ? days[days.length - 1].date : ""}`;
+  const most = Math.max(0, ...values).toLocaleString();
+  const label = perDayOnly
+    ? `${title} per day, ${span}: ${last.toLocaleString()} on the last day, at most ${most} in a day`
+    : `${title} per day, ${span}: ${total.toLocaleString()} in all, at most ${most} in a day`;
   const chart = svg(
     "svg",
-    { viewBox: `0 0 ${width} ${height + 16}`, role: "img", "aria-label": label, class: "chart", "data-field": field },
+    { viewBox: `0 0 ${width} ${height + 26}`, role: "img", "aria-label": label, class: "chart", "data-field": field },
     svg("line", { x1: 0, y1: height, x2: width, y2: height, class: "axis" }),
     ...days.map((d, i) => {
       const h = Math.round((values[i] / max) * (height - 4));
@@ -262,10 +270,11 @@ function barChart(days, field, title) {
         svg("title", {}, `${d.date}: ${values[i].toLocaleString()}`),
       );
     }),
-    svg("text", { x: 0, y: height + 13, class: "tick" }, days[0] ? days[0].date : ""),
-    svg("text", { x: width, y: height + 13, class: "tick end" }, days.length ? days[days.length - 1].date : ""),
+    svg("text", { x: 0, y: height + 22, class: "tick" }, days[0] ? days[0].date : ""),
+    svg("text", { x: width, y: height + 22, class: "tick end" }, days.length ? days[days.length - 1].date : ""),
   );
-  return el("figure.chart-card", {}, el("figcaption", {}, `${title}: `, el("strong", {}, total.toLocaleString())), chart);
+  const headline = perDayOnly ? [`${title} today: `, el("strong", {}, last.toLocaleString())] : [`${title}: `, el("strong", {}, total.toLocaleString())];
+  return el("figure.chart-card", {}, el("figcaption", {}, headline), chart);
 }
 
 // -------------------------------------------------------------------------------------
@@ -317,7 +326,7 @@ async function overviewView() {
       "div.charts",
       {},
       barChart(days, "events", "Events"),
-      barChart(days, "activeUsers", "Active users"),
+      barChart(days, "activeUsers", "Active users", true),
       barChart(days, "newUsers", "New users"),
       barChart(days, "points", "Points awarded"),
     ),
