@@ -251,19 +251,29 @@ async fn past_anniversaries_complete_silently() {
     .await;
     assert!(status.is_success(), "{created}");
     assert_eq!(created["created"][0]["anniversaryYears"], 2, "{created}");
-    // Backdating runs in the background, user by user: wait for every past two-year
-    // anniversary ("old" in 2022, "later" on 2031-01-01), or one still pending would be
-    // completed by the clock move below, with a webhook.
+    // Backdating runs in the background, user by user, and marks the achievement done in
+    // a last step: wait for that mark, or the clock move below would find the achievement
+    // still being backdated (the anniversary job leaves it alone until then) and "recent"
+    // would get no webhook (this raced, 1 run in 6).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while completions(&app)
-        .iter()
-        .filter(|(u, k, _)| (u == "old" || u == "later") && k == "two-years")
-        .count()
-        < 2
+    while app.count(
+        "SELECT count(*) FROM achievement_backdates b JOIN definitions d ON d.id = b.achievement_id
+          WHERE d.key = 'two-years'",
+    ) < 1
     {
         assert!(std::time::Instant::now() < deadline, "no backdate");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    // Every past two-year anniversary ("old" in 2022, "later" on 2031-01-01) was completed
+    // silently.
+    let two_years: Vec<_> = completions(&app)
+        .into_iter()
+        .filter(|(_, k, _)| k == "two-years")
+        .collect();
+    assert_eq!(two_years.len(), 2, "{two_years:?}");
+    assert!(two_years
+        .iter()
+        .all(|(u, _, backdated)| (u == "old" || u == "later") && *backdated));
     assert!(hooks(&app).is_empty());
     // "recent" reaches one year on 2031-03-10 and two on 2032-03-10.
     app.set_clock_ok("2032-03-10T00:00:00Z").await;
