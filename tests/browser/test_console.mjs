@@ -250,6 +250,31 @@ test("the keyboard alone signs in, finds a user and opens their page", async () 
   await page.context().close();
 });
 
+test("no view is wider than the window at 390 and 1280 pixels", async () => {
+  const id = uid("wide");
+  await seedUser(id, { name: `Wide ${RUN}`, email: `${id}@example.com` }, [["lessons", 1]]);
+  for (const width of [390, 1280]) {
+    const context = await browser.newContext({ viewport: { width, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(`${opts.url}/dashboard/`);
+    await signIn(page);
+    await page.locator("svg.chart").first().waitFor();
+    for (const [hash, heading] of [
+      ["#/overview", "Overview"],
+      ["#/users", "Users"],
+      [`#/user?id=${id}`, `Wide ${RUN}`],
+      ["#/webhooks", "Webhook deliveries"],
+      ["#/points", "Points systems"],
+    ]) {
+      await page.goto(`${opts.url}/dashboard/${hash}`);
+      await page.locator("h1", { hasText: heading }).waitFor();
+      const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+      assert.ok(scroll <= inner, `${hash} at ${width}px is ${scroll}px wide`);
+    }
+    await context.close();
+  }
+});
+
 /** A webhook receiver on loopback that answers `status` (settable) and counts requests. */
 async function startReceiver() {
   const receiver = { status: 503, received: 0 };
