@@ -9,6 +9,7 @@ use super::model::{
 use super::prerequisites::{report_cycles, Composite};
 use super::reader::{Sink, Table};
 use crate::model::Definition;
+use crate::model::FieldName;
 use crate::rules::anniversary::MAX_YEARS;
 
 #[derive(Clone, Copy, PartialEq)]

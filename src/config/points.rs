@@ -9,6 +9,7 @@ use super::model::{
 };
 use super::reader::{Sink, Table};
 use crate::model::Definition;
+use crate::model::FieldName;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::attribute_pairs;
-use super::{Definition, Problem};
+use super::{Definition, FieldName, Problem};
 
 /// What completes an achievement, with what that trigger needs; stored flat beside
 /// `trigger`.
@@ -77,8 +77,8 @@ pub enum Field {
     EventAttributes,
 }
 
-impl Field {
-    pub fn stored_name(self) -> &'static str {
+impl FieldName for Field {
+    fn stored_name(self) -> &'static str {
         match self {
             Field::Name => "name",
             Field::MetricValue => "metricValue",
@@ -92,10 +92,6 @@ impl Field {
 
 impl Definition for AchievementDef {
     type Field = Field;
-
-    fn stored_name(field: Field) -> &'static str {
-        field.stored_name()
-    }
 
     /// The rules whatever declared it; references (the metric, the prerequisites, the
     /// attributes) are checked where they are named, against the catalog.

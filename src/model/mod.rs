@@ -13,15 +13,18 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// What every model is: its stored body (the model serialized) and the rules it obeys.
+/// The fields of a model that a [`Problem`] can be about.
+pub trait FieldName: Copy {
+    /// The field's name in the stored body (and in the Admin API where it has one).
+    fn stored_name(self) -> &'static str;
+}
+
 pub trait Definition: Serialize + DeserializeOwned {
     /// Names the fields a [`Problem`] can be about.
-    type Field: Copy;
+    type Field: FieldName;
 
     /// The rules whatever declared the model; the first problem of each field.
     fn validate(&self) -> Vec<Problem<Self::Field>>;
-
-    /// A field's name in the stored body (and in the Admin API where it has one).
-    fn stored_name(field: Self::Field) -> &'static str;
 
     /// The stored body of the model's `definitions` row.
     fn body(&self) -> Map<String, Value> {
@@ -37,7 +40,7 @@ pub trait Definition: Serialize + DeserializeOwned {
     fn from_body(body: &Map<String, Value>) -> Result<Self, String> {
         let model: Self =
             serde_json::from_value(Value::Object(body.clone())).map_err(|e| e.to_string())?;
-        model.checked(Self::stored_name)
+        model.checked(FieldName::stored_name)
     }
 
     /// The model if it breaks no rule, else its first problem, the field named by `name`.

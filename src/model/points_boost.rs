@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::attribute_pairs;
-use super::{Definition, Problem};
+use super::{Definition, FieldName, Problem};
 
 /// How a boosted award that is not whole is rounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -106,8 +106,8 @@ pub enum Field {
     UserId,
 }
 
-impl Field {
-    pub fn stored_name(self) -> &'static str {
+impl FieldName for Field {
+    fn stored_name(self) -> &'static str {
         match self {
             Field::Name => "name",
             Field::End => "end",
@@ -119,10 +119,6 @@ impl Field {
 
 impl Definition for BoostDef {
     type Field = Field;
-
-    fn stored_name(field: Field) -> &'static str {
-        field.stored_name()
-    }
 
     fn validate(&self) -> Vec<Problem<Field>> {
         let mut problems = Vec::new();

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Definition, Problem};
+use super::{Definition, FieldName, Problem};
 use crate::domain::bulk::valid_key;
 
 /// A level of the points system `system` (by key).
@@ -30,8 +30,8 @@ pub enum Field {
     Points,
 }
 
-impl Field {
-    pub fn stored_name(self) -> &'static str {
+impl FieldName for Field {
+    fn stored_name(self) -> &'static str {
         match self {
             Field::Key => "key",
             Field::Name => "name",
@@ -42,10 +42,6 @@ impl Field {
 
 impl Definition for LevelDef {
     type Field = Field;
-
-    fn stored_name(field: Field) -> &'static str {
-        field.stored_name()
-    }
 
     fn validate(&self) -> Vec<Problem<Field>> {
         let mut problems = Vec::new();

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Definition, Problem};
+use super::{Definition, FieldName, Problem};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -25,8 +25,8 @@ pub enum Field {
     MaxPoints,
 }
 
-impl Field {
-    pub fn stored_name(self) -> &'static str {
+impl FieldName for Field {
+    fn stored_name(self) -> &'static str {
         match self {
             Field::Name => "name",
             Field::MaxPoints => "maxPoints",
@@ -36,10 +36,6 @@ impl Field {
 
 impl Definition for SystemDef {
     type Field = Field;
-
-    fn stored_name(field: Field) -> &'static str {
-        field.stored_name()
-    }
 
     fn validate(&self) -> Vec<Problem<Field>> {
         let mut problems = Vec::new();

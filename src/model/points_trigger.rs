@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::attribute_pairs;
-use super::{Definition, Problem};
+use super::{Definition, FieldName, Problem};
 
 /// The unit of a time trigger's interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,9 +131,8 @@ pub enum Field {
     EventAttributes,
 }
 
-impl Field {
-    /// The field's name in the stored body (and the Admin API where it has one).
-    pub fn stored_name(self) -> &'static str {
+impl FieldName for Field {
+    fn stored_name(self) -> &'static str {
         match self {
             Field::Points => "points",
             Field::Threshold => "threshold",
@@ -146,10 +145,6 @@ impl Field {
 
 impl Definition for TriggerDef {
     type Field = Field;
-
-    fn stored_name(field: Field) -> &'static str {
-        field.stored_name()
-    }
 
     /// The rules a trigger obeys whatever declared it. References (the metric, the
     /// achievement, the attributes) are checked where they are named, against the catalog.

@@ -11,6 +11,7 @@ use crate::config::AttributeType;
 use crate::domain::bulk::{parse_item, present, AttributeRef};
 use crate::model::points_boost::{BoostDef, BoostTarget, Rounding};
 use crate::model::Definition;
+use crate::model::FieldName;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

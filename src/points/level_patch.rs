@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use crate::domain::bulk::{parse_item, patched, present, Badge};
 use crate::model::points_level::LevelDef;
 use crate::model::Definition;
+use crate::model::FieldName;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -12,6 +12,7 @@ use crate::config::AttributeType;
 use crate::domain::bulk::{parse_item, patched, present, AttributeRef};
 use crate::model::points_trigger::{Field, TimeUnit, TriggerDef, TriggerKind};
 use crate::model::Definition;
+use crate::model::FieldName;
 
 /// Every field optional (an update sends what changes); a field the API does not have is
 /// refused rather than ignored. `null` for an attribute list clears it.

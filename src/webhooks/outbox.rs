@@ -49,8 +49,14 @@ fn emit_measured(ctx: &mut WriteCtx<'_>, event_type: &str, body: &Value) -> Resu
         queued = true;
     }
     if queued {
-        let wake = ctx.env.wake_delivery.clone();
-        ctx.after_durable(move || wake.notify_one());
+        wake_delivery(ctx);
     }
     Ok(())
+}
+
+/// Wakes the delivery worker once the batch is on disk (one wake serves every row the
+/// batch queued).
+pub(super) fn wake_delivery(ctx: &mut WriteCtx<'_>) {
+    let wake = ctx.env.wake_delivery.clone();
+    ctx.after_durable(move || wake.notify_one());
 }

@@ -297,13 +297,16 @@ impl Command for RetryDelivery {
                 "Only failed or pending deliveries can be retried; this one was delivered",
             ));
         }
-        requeue(ctx, &row)?;
+        if requeue(ctx, &row)? {
+            super::outbox::wake_delivery(ctx);
+        }
         Ok(by_uuid(ctx.conn, &self.0)?)
     }
 }
 
 /// Re-queues a row that has not been delivered, or fails it at once when its endpoint is
-/// no longer configured. Whether it was re-queued.
+/// no longer configured. Whether it was re-queued (the caller then wakes the delivery
+/// worker, once for however many rows).
 fn requeue(ctx: &mut WriteCtx<'_>, row: &LogRow) -> rusqlite::Result<bool> {
     let now = ctx.now.timestamp_millis();
     let configured = ctx
@@ -319,8 +322,6 @@ fn requeue(ctx: &mut WriteCtx<'_>, row: &LogRow) -> rusqlite::Result<bool> {
              WHERE uuid = ?1",
             params![row.uuid, now],
         )?;
-        let wake = ctx.env.wake_delivery.clone();
-        ctx.after_durable(move || wake.notify_one());
     } else {
         ctx.conn.execute(
             "UPDATE webhook_outbox SET status = 'failed', last_error = ?2, finished = ?3
@@ -371,6 +372,9 @@ impl Command for RetryFailed {
             } else {
                 out.endpoint_removed += 1;
             }
+        }
+        if out.retried > 0 {
+            super::outbox::wake_delivery(ctx);
         }
         Ok(out)
     }
