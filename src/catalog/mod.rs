@@ -18,6 +18,9 @@ pub use points::PointsSystem;
 pub use sync::sync_definitions;
 
 use crate::config::AttributeType;
+use crate::model::attribute::AttributeDef;
+use crate::model::metric::MetricDef;
+use crate::model::Definition;
 use crate::store::definitions::{self, Kind, Status};
 
 /// The tenant id that owns definitions shared by every tenant.
@@ -30,7 +33,6 @@ pub struct Metric {
     pub key: String,
     pub name: String,
     pub units: Option<String>,
-    pub unit_type: String,
     pub managed: bool,
 }
 
@@ -87,33 +89,30 @@ impl Catalog {
             );
             match row.kind {
                 Kind::Metric => {
+                    let def = MetricDef::from_body(&row.body).map_err(|e| row.unreadable(e))?;
                     catalog.metrics_by_id.insert(id, (tenant, key.clone()));
                     catalog.metrics.insert(
                         (tenant, key.clone()),
                         Metric {
                             id,
                             uuid,
-                            name: text("name").unwrap_or_else(|| key.clone()),
-                            units: text("units"),
-                            unit_type: text("unitType").unwrap_or_else(|| "number".into()),
+                            name: def.name,
+                            units: def.units,
                             key,
                             managed,
                         },
                     );
                 }
                 Kind::Attribute => {
-                    let kind = match text("type").as_deref() {
-                        Some("event") => AttributeType::Event,
-                        _ => AttributeType::User,
-                    };
+                    let def = AttributeDef::from_body(&row.body).map_err(|e| row.unreadable(e))?;
                     catalog.attributes.insert(
-                        (tenant, kind, key.clone()),
+                        (tenant, def.kind, key.clone()),
                         Attribute {
                             id,
                             uuid,
-                            name: text("name").unwrap_or_else(|| key.clone()),
+                            name: def.name,
                             key,
-                            kind,
+                            kind: def.kind,
                         },
                     );
                 }

@@ -5,11 +5,9 @@
 use std::collections::HashMap;
 
 use rusqlite::Connection;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use crate::config::{
-    AchievementStatus, AttributeType, Config, LeaderboardStatus, TriggerStatus, UnitType,
-};
+use crate::config::{AchievementStatus, Config, LeaderboardStatus, TriggerStatus};
 use crate::model::Definition;
 use crate::store::definitions::{self, Kind, Status};
 
@@ -28,10 +26,7 @@ fn declared(config: &Config) -> Vec<Declared> {
             kind: Kind::Attribute,
             key: a.key.clone(),
             status: Status::Active,
-            body: json!({
-                "name": a.name,
-                "type": match a.kind { AttributeType::User => "user", AttributeType::Event => "event" },
-            }),
+            body: Value::Object(a.def.body()),
         });
     }
     for m in &config.metrics {
@@ -39,11 +34,7 @@ fn declared(config: &Config) -> Vec<Declared> {
             kind: Kind::Metric,
             key: m.key.clone(),
             status: Status::Active,
-            body: json!({
-                "name": m.name,
-                "units": m.units,
-                "unitType": match m.unit_type { UnitType::Number => "number", UnitType::Currency => "currency" },
-            }),
+            body: Value::Object(m.def.body()),
         });
     }
     for a in &config.achievements {

@@ -1,118 +1,107 @@
 //! Admin writes to user and event attributes (`/admin/v1/attributes`,
 //! docs/behaviour/admin-api.md#definitions): create, rename (key and type never change) and
-//! archive.
+//! archive, as patches onto [`AttributeDef`].
 
+use serde::de::IgnoredAny;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use super::admin_definitions::{self as defs, issue, Outcome};
-use crate::error::ApiError;
-use crate::writer::{Command, WriteCtx};
+use super::admin_definitions::PlainKind;
+use crate::domain::attributes::AttributeType;
+use crate::model::attribute::AttributeDef;
+use crate::model::{Definition, FieldName};
+use crate::store::definitions::Kind;
 
+/// An attribute item of the Admin API (`CreateAttributeRequestItem`,
+/// `UpdateAttributeRequestItem`).
 #[derive(Debug, Deserialize)]
-pub struct CreateAttributeItem {
-    pub name: Option<String>,
-    pub key: Option<String>,
+#[serde(deny_unknown_fields)]
+pub struct AttributePatch {
+    #[serde(rename = "id")]
+    _id: Option<IgnoredAny>,
+    key: Option<String>,
+    name: Option<String>,
+    /// Read as text so the issue can name the choices.
     #[serde(rename = "type")]
-    pub kind: Option<String>,
+    kind: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct UpdateAttributeItem {
-    pub id: Option<String>,
-    pub name: Option<String>,
-}
+pub struct Attributes;
 
-/// The SDK's `AdminAttribute` from a stored definition.
-pub fn view(uuid: &str, key: &str, body: &Map<String, Value>) -> Value {
-    let text = |f: &str| body.get(f).and_then(Value::as_str).map(str::to_owned);
-    json!({
-        "id": uuid,
-        "key": key,
-        "name": text("name").unwrap_or_else(|| key.to_owned()),
-        "type": text("type").unwrap_or_else(|| "user".into()),
-    })
-}
+impl PlainKind for Attributes {
+    type Model = AttributeDef;
+    type Patch = AttributePatch;
+    const KIND: Kind = Kind::Attribute;
+    const MISSING: &'static str = "Attribute not found by ID";
+    const NOT_FOUND: &'static str = "Attribute not found";
 
-pub struct CreateAttributes {
-    pub tenant: i64,
-    pub items: Vec<CreateAttributeItem>,
-}
+    fn key(patch: &AttributePatch) -> Option<&str> {
+        patch.key.as_deref()
+    }
 
-impl Command for CreateAttributes {
-    type Output = Outcome;
+    fn apply(patch: AttributePatch, base: Option<&AttributeDef>) -> Result<AttributeDef, String> {
+        let kind = match (base, patch.kind.as_deref()) {
+            (Some(_), Some(_)) => return Err("type cannot be changed".into()),
+            (Some(_), _) if patch.key.is_some() => return Err("key cannot be changed".into()),
+            (Some(b), None) => b.kind,
+            (None, text) => text
+                .and_then(AttributeType::parse)
+                .ok_or("type must be \"user\" or \"event\"")?,
+        };
+        let attribute = AttributeDef {
+            name: patch
+                .name
+                .map(|n| n.trim().to_owned())
+                .or_else(|| base.map(|b| b.name.clone()))
+                .unwrap_or_default(),
+            kind,
+        };
+        attribute.checked(FieldName::stored_name)
+    }
 
-    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let mut out = Outcome::default();
-        for (index, item) in self.items.iter().enumerate() {
-            let name = match defs::name_of(item.name.as_deref()) {
-                Ok(n) => n,
-                Err(m) => {
-                    out.issues.push(issue(index, None, m));
-                    continue;
-                }
-            };
-            let Some(key) = item.key.as_deref().filter(|k| defs::valid_key(k)) else {
-                out.issues.push(issue(
-                    index,
-                    None,
-                    "key may only contain letters, digits, \"-\" and \"_\"",
-                ));
-                continue;
-            };
-            let kind = match item.kind.as_deref() {
-                Some(k @ ("user" | "event")) => k,
-                _ => {
-                    out.issues
-                        .push(issue(index, None, "type must be \"user\" or \"event\""));
-                    continue;
-                }
-            };
-            if let Some(existing) = defs::existing_with_key(ctx, self.tenant, "attribute", key)? {
-                // One key names one attribute, whatever its type (they share a namespace).
-                let same_type = existing.get("type").and_then(Value::as_str) == Some(kind);
-                out.issues.push(issue(
-                    index,
-                    None,
-                    if same_type {
-                        "Key already in use by another attribute of this type"
-                    } else {
-                        "Key already in use by another attribute"
-                    },
-                ));
-                continue;
-            }
-            let mut body = Map::new();
-            body.insert("name".into(), json!(name));
-            body.insert("type".into(), json!(kind));
-            let uuid = defs::insert(ctx, self.tenant, "attribute", key, &body)?;
-            out.items.push(view(&uuid, key, &body));
+    /// One key names one attribute, whatever its type (they share a namespace).
+    fn key_taken(existing: &AttributeDef, new: &AttributeDef) -> &'static str {
+        if existing.kind == new.kind {
+            "Key already in use by another attribute of this type"
+        } else {
+            "Key already in use by another attribute"
         }
-        ctx.reload_catalog_after_commit()?;
-        Ok(out)
+    }
+
+    /// The SDK's `AdminAttribute`.
+    fn view(uuid: &str, key: &str, a: &AttributeDef) -> Value {
+        json!({"id": uuid, "key": key, "name": a.name, "type": a.kind.as_str()})
     }
 }
 
-pub struct UpdateAttributes {
-    pub tenant: i64,
-    pub items: Vec<UpdateAttributeItem>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::bulk::parse_item;
 
-impl defs::UpdateItem for UpdateAttributeItem {
-    fn id(&self) -> &str {
-        self.id.as_deref().unwrap_or_default()
+    fn apply(item: Value, base: Option<&AttributeDef>) -> Result<AttributeDef, String> {
+        Attributes::apply(parse_item(&item)?, base)
     }
 
-    fn change(&self, stored: &mut defs::Stored) -> Result<(), &'static str> {
-        defs::rename(stored, self.name.as_deref())
-    }
-}
-
-impl Command for UpdateAttributes {
-    type Output = Outcome;
-
-    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let kind = ("attribute", "Attribute not found by ID");
-        defs::update_each(ctx, self.tenant, kind, &self.items, view)
+    #[test]
+    fn a_rename_keeps_the_type_and_nothing_else_changes() {
+        let base = apply(
+            json!({"key": "device", "name": "Device", "type": "event"}),
+            None,
+        )
+        .expect("creates");
+        let renamed = apply(json!({"id": "x", "name": "Platform"}), Some(&base)).expect("renames");
+        assert_eq!(
+            (renamed.name.as_str(), renamed.kind),
+            ("Platform", AttributeType::Event)
+        );
+        assert_eq!(
+            apply(json!({"id": "x", "type": "user"}), Some(&base)),
+            Err("type cannot be changed".into())
+        );
+        assert_eq!(
+            apply(json!({"key": "k", "name": "K", "type": "both"}), None),
+            Err("type must be \"user\" or \"event\"".into())
+        );
     }
 }

@@ -1,10 +1,15 @@
 //! What admin writes to plain definitions (metrics, attributes) share: the issue shape both
 //! SDKs parse, key rules, who owns a definition, and finding one a tenant may change.
 
+use std::marker::PhantomData;
+
+use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
+use crate::domain::bulk::parse_item;
 use crate::error::ApiError;
-use crate::store::definitions::{self, Status};
+use crate::model::Definition;
+use crate::store::definitions::{self, Kind, Status};
 use crate::writer::{Command, WriteCtx};
 
 pub use crate::domain::bulk::{issue, valid_key, Outcome, MANAGED};
@@ -19,23 +24,10 @@ pub fn owner(ctx: &WriteCtx<'_>, tenant: i64) -> Option<i64> {
     ctx.env.settings.multi_tenant().then_some(tenant)
 }
 
-/// The body of the definition of `kind` with `key` that `tenant` would collide with
-/// (archived ones included: their key stays taken so history keeps pointing at them).
-pub fn existing_with_key(
-    ctx: &WriteCtx<'_>,
-    tenant: i64,
-    kind: &str,
-    key: &str,
-) -> Result<Option<Value>, ApiError> {
-    let owner = owner(ctx, tenant).unwrap_or(0);
-    let row = definitions::by_key(ctx.conn, owner, definitions::kind(kind)?, key)?;
-    Ok(row.map(|r| Value::Object(r.body)))
-}
-
 pub fn insert(
     ctx: &WriteCtx<'_>,
     tenant: i64,
-    kind: &str,
+    kind: Kind,
     key: &str,
     body: &Map<String, Value>,
 ) -> Result<String, ApiError> {
@@ -45,7 +37,7 @@ pub fn insert(
         &definitions::New {
             uuid: &uuid,
             tenant: owner(ctx, tenant),
-            kind: definitions::kind(kind)?,
+            kind,
             key,
             status: Status::Active,
             managed: false,
@@ -76,13 +68,12 @@ pub enum Refusal {
 pub fn editable(
     ctx: &WriteCtx<'_>,
     tenant: i64,
-    kind: &str,
+    kind: Kind,
     uuid: &str,
 ) -> Result<Result<Stored, Refusal>, ApiError> {
     if !valid_uuid(uuid) {
         return Ok(Err(Refusal::NotFound));
     }
-    let kind = definitions::kind(kind)?;
     let row = definitions::by_uuid(ctx.conn, uuid)?.filter(|r| {
         r.kind == kind && r.status == Status::Active && (r.owner == 0 || r.owner == tenant)
     });
@@ -104,7 +95,7 @@ pub fn editable(
 pub fn target(
     ctx: &WriteCtx<'_>,
     tenant: i64,
-    kind: &str,
+    kind: Kind,
     id: &str,
     index: usize,
     (bad_id, missing): (&str, &str),
@@ -121,112 +112,166 @@ pub fn target(
     }
 }
 
-pub fn save_body(ctx: &WriteCtx<'_>, stored: &Stored) -> Result<(), ApiError> {
-    // `editable` found it active.
-    definitions::update(
-        ctx.conn,
-        stored.id,
-        None,
-        Status::Active,
-        &stored.body,
-        ctx.now.timestamp_millis(),
-    )?;
-    Ok(())
-}
+/// A plain definition kind (metric, attribute) as the Admin API writes it: its model, the
+/// item that patches the model, and how both show. Creates and updates of every plain kind
+/// are the same commands ([`CreatePlain`], [`UpdatePlain`]) over this.
+pub trait PlainKind: Send + 'static {
+    type Model: Definition;
+    /// A create or update item; `id` (updates) is read by the command, not the patch.
+    type Patch: DeserializeOwned;
+    const KIND: Kind;
+    /// The issue for an update naming no definition of this kind.
+    const MISSING: &'static str;
+    /// The 404 of a read naming none.
+    const NOT_FOUND: &'static str;
 
-pub fn archive(ctx: &WriteCtx<'_>, stored: &Stored) -> Result<(), ApiError> {
-    definitions::archive(ctx.conn, stored.id, ctx.now.timestamp_millis())?;
-    Ok(())
-}
+    /// The key a create item gives.
+    fn key(patch: &Self::Patch) -> Option<&str>;
+    /// The model `patch` makes over `base` (none on create), or the first thing wrong.
+    fn apply(patch: Self::Patch, base: Option<&Self::Model>) -> Result<Self::Model, String>;
+    /// The issue for a create whose key is taken by `existing`.
+    fn key_taken(existing: &Self::Model, new: &Self::Model) -> &'static str;
+    /// The definition as the Admin API shows it.
+    fn view(uuid: &str, key: &str, model: &Self::Model) -> Value;
 
-/// Sets the name an update item gives (`None`: unchanged), or says why it cannot.
-pub fn rename(stored: &mut Stored, name: Option<&str>) -> Result<(), &'static str> {
-    if name.is_some() {
-        stored.body.insert("name".into(), json!(name_of(name)?));
+    /// The view of a stored row, or why its body cannot be read.
+    fn view_stored(uuid: &str, key: &str, body: &Map<String, Value>) -> Result<Value, ApiError> {
+        let model = Self::Model::from_body(body).map_err(|e| {
+            ApiError::Internal(format!("definition {uuid} ({key}) cannot be read: {e}"))
+        })?;
+        Ok(Self::view(uuid, key, &model))
     }
-    Ok(())
 }
 
-/// An item of a bulk update of plain definitions: the definition it names and what it
-/// changes there.
-pub trait UpdateItem {
-    fn id(&self) -> &str;
-    /// Changes the stored body, or says why the item is refused.
-    fn change(&self, stored: &mut Stored) -> Result<(), &'static str>;
-}
+const BAD_KEY: &str = "key may only contain letters, digits, \"-\" and \"_\"";
 
-/// Applies each item to the definition of `kind` it names and saves it; an item naming
-/// none (`missing`) or refused gets an issue instead. `view` shows the saved ones.
-pub fn update_each<I: UpdateItem>(
-    ctx: &mut WriteCtx<'_>,
-    tenant: i64,
-    (kind, missing): (&str, &str),
-    items: &[I],
-    view: fn(&str, &str, &Map<String, Value>) -> Value,
-) -> Result<Outcome, ApiError> {
-    let mut out = Outcome::default();
-    for (index, item) in items.iter().enumerate() {
-        let id = item.id();
-        let messages = ("id must be a valid UUID", missing);
-        let Some(mut stored) = target(ctx, tenant, kind, id, index, messages, &mut out.issues)?
-        else {
-            continue;
-        };
-        if let Err(m) = item.change(&mut stored) {
-            out.issues.push(issue(index, Some(id), m));
-            continue;
-        }
-        save_body(ctx, &stored)?;
-        out.items
-            .push(view(&stored.uuid, &stored.key, &stored.body));
-    }
-    ctx.reload_catalog_after_commit()?;
-    Ok(out)
-}
-
-/// `DELETE` of plain definitions by UUID: each found one is archived, each other id gets
-/// the `missing` issue.
-pub struct ArchiveDefinitions {
+/// `POST` of plain definitions of kind `K`: each item a new definition, or an issue.
+pub struct CreatePlain<K> {
     pub tenant: i64,
-    pub kind: &'static str,
-    pub missing: &'static str,
-    pub ids: Vec<String>,
+    pub items: Vec<Value>,
+    pub kind: PhantomData<K>,
 }
 
-impl Command for ArchiveDefinitions {
+impl<K: PlainKind> Command for CreatePlain<K> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
         let mut out = Outcome::default();
-        for (index, id) in self.ids.iter().enumerate() {
-            let messages = (self.missing, self.missing);
-            let target = target(
-                ctx,
-                self.tenant,
-                self.kind,
-                id,
-                index,
-                messages,
-                &mut out.issues,
-            )?;
-            if let Some(stored) = target {
-                archive(ctx, &stored)?;
-                out.items.push(json!({ "id": id }));
+        for (index, item) in self.items.iter().enumerate() {
+            let made = parse_item::<K::Patch>(item).and_then(|patch| {
+                let key = K::key(&patch)
+                    .filter(|k| valid_key(k))
+                    .ok_or(BAD_KEY)?
+                    .to_owned();
+                Ok((key, K::apply(patch, None)?))
+            });
+            let (key, model) = match made {
+                Ok(made) => made,
+                Err(message) => {
+                    out.issues.push(issue(index, None, message));
+                    continue;
+                }
+            };
+            let owner = owner(ctx, self.tenant).unwrap_or(0);
+            if let Some(existing) = definitions::by_key(ctx.conn, owner, K::KIND, &key)? {
+                // Archived ones included: their key stays taken so history keeps pointing
+                // at them.
+                let existing =
+                    K::Model::from_body(&existing.body).map_err(|e| existing.unreadable(e))?;
+                out.issues
+                    .push(issue(index, None, K::key_taken(&existing, &model)));
+                continue;
             }
+            let uuid = insert(ctx, self.tenant, K::KIND, &key, &model.body())?;
+            out.items.push(K::view(&uuid, &key, &model));
         }
         ctx.reload_catalog_after_commit()?;
         Ok(out)
     }
 }
 
-/// A required, non-blank name of at most 255 characters (the admin spec's `maxLength`
-/// for names).
-pub fn name_of(name: Option<&str>) -> Result<String, &'static str> {
-    match name.map(str::trim) {
-        None | Some("") => Err("name must be a non-empty string"),
-        Some(n) if n.chars().count() > crate::domain::limits::MAX_DEFINITION_NAME_CHARS => {
-            Err("name must be a non-empty string of at most 255 characters")
+/// `PATCH` of plain definitions of kind `K`: each item names one by `id` and patches it.
+pub struct UpdatePlain<K> {
+    pub tenant: i64,
+    pub items: Vec<Value>,
+    pub kind: PhantomData<K>,
+}
+
+impl<K: PlainKind> Command for UpdatePlain<K> {
+    type Output = Outcome;
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
+        let mut out = Outcome::default();
+        for (index, item) in self.items.iter().enumerate() {
+            let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+            let messages = ("id must be a valid UUID", K::MISSING);
+            let Some(stored) = target(
+                ctx,
+                self.tenant,
+                K::KIND,
+                id,
+                index,
+                messages,
+                &mut out.issues,
+            )?
+            else {
+                continue;
+            };
+            let base = K::Model::from_body(&stored.body).map_err(|e| {
+                ApiError::Internal(format!("definition row {} cannot be read: {e}", stored.id))
+            })?;
+            let model = match parse_item::<K::Patch>(item).and_then(|p| K::apply(p, Some(&base))) {
+                Ok(model) => model,
+                Err(message) => {
+                    out.issues.push(issue(index, Some(id), message));
+                    continue;
+                }
+            };
+            definitions::update(
+                ctx.conn,
+                stored.id,
+                None,
+                Status::Active,
+                &model.body(),
+                ctx.now.timestamp_millis(),
+            )?;
+            out.items.push(K::view(&stored.uuid, &stored.key, &model));
         }
-        Some(n) => Ok(n.to_owned()),
+        ctx.reload_catalog_after_commit()?;
+        Ok(out)
+    }
+}
+
+/// `DELETE` of plain definitions of kind `K` by UUID: each found one is archived, each
+/// other id gets the `K::MISSING` issue.
+pub struct ArchivePlain<K> {
+    pub tenant: i64,
+    pub ids: Vec<String>,
+    pub kind: PhantomData<K>,
+}
+
+impl<K: PlainKind> Command for ArchivePlain<K> {
+    type Output = Outcome;
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
+        let mut out = Outcome::default();
+        for (index, id) in self.ids.iter().enumerate() {
+            let messages = (K::MISSING, K::MISSING);
+            let target = target(
+                ctx,
+                self.tenant,
+                K::KIND,
+                id,
+                index,
+                messages,
+                &mut out.issues,
+            )?;
+            if let Some(stored) = target {
+                definitions::archive(ctx.conn, stored.id, ctx.now.timestamp_millis())?;
+                out.items.push(json!({ "id": id }));
+            }
+        }
+        ctx.reload_catalog_after_commit()?;
+        Ok(out)
     }
 }

@@ -1,133 +1,135 @@
 //! Admin writes to metrics (`/admin/v1/metrics`, docs/behaviour/admin-api.md#definitions):
-//! bulk create, update (name, unit type, units; the key never changes) and archive. An
-//! archived metric leaves the catalog, so its events answer 404 from the next request on.
+//! create, update (name, unit type, units; the key never changes) and archive, as patches
+//! onto [`MetricDef`]. An archived metric leaves the catalog, so its events answer 404 from
+//! the next request on.
 
+use serde::de::IgnoredAny;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use super::admin_definitions::{self as defs, issue, Outcome};
-use crate::error::ApiError;
-use crate::writer::{Command, WriteCtx};
+use super::admin_definitions::PlainKind;
+use crate::domain::bulk::{patched, present};
+use crate::model::metric::{MetricDef, UnitType};
+use crate::model::{Definition, FieldName};
+use crate::store::definitions::Kind;
 
+/// A metric item of the Admin API (`CreateMetricRequestItem`, `UpdateMetricRequestItem`).
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateMetricItem {
-    pub name: Option<String>,
-    pub key: Option<String>,
-    pub unit_type: Option<String>,
-    pub units: Option<String>,
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetricPatch {
+    #[serde(rename = "id")]
+    _id: Option<IgnoredAny>,
+    key: Option<String>,
+    name: Option<String>,
+    /// Read as text so the issue can name the choices.
+    unit_type: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    units: Option<Option<String>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateMetricItem {
-    pub id: Option<String>,
-    pub name: Option<String>,
-    pub unit_type: Option<String>,
-    pub units: Option<String>,
-}
+pub struct Metrics;
 
-/// The SDK's `CreatedMetric` from a stored definition.
-pub fn view(uuid: &str, key: &str, body: &Map<String, Value>) -> Value {
-    let text = |f: &str| body.get(f).and_then(Value::as_str).map(str::to_owned);
-    json!({
-        "id": uuid,
-        "key": key,
-        "name": text("name").unwrap_or_else(|| key.to_owned()),
-        "unitType": text("unitType").unwrap_or_else(|| "number".into()),
-        "units": text("units").unwrap_or_default(),
-    })
-}
+impl PlainKind for Metrics {
+    type Model = MetricDef;
+    type Patch = MetricPatch;
+    const KIND: Kind = Kind::Metric;
+    const MISSING: &'static str = "Metric not found by ID";
+    const NOT_FOUND: &'static str = "Metric not found";
 
-fn unit_type(raw: Option<&str>) -> Result<Option<&'static str>, &'static str> {
-    match raw {
-        None => Ok(None),
-        Some("number") => Ok(Some("number")),
-        Some("currency") => Ok(Some("currency")),
-        Some(_) => Err("unitType must be \"number\" or \"currency\""),
+    fn key(patch: &MetricPatch) -> Option<&str> {
+        patch.key.as_deref()
     }
-}
 
-pub struct CreateMetrics {
-    pub tenant: i64,
-    pub items: Vec<CreateMetricItem>,
-}
-
-impl Command for CreateMetrics {
-    type Output = Outcome;
-
-    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let mut out = Outcome::default();
-        for (index, item) in self.items.iter().enumerate() {
-            let name = match defs::name_of(item.name.as_deref()) {
-                Ok(n) => n,
-                Err(m) => {
-                    out.issues.push(issue(index, None, m));
-                    continue;
-                }
-            };
-            let key = match item.key.as_deref() {
-                Some(k) if defs::valid_key(k) => k.to_owned(),
-                _ => {
-                    out.issues.push(issue(
-                        index,
-                        None,
-                        "key may only contain letters, digits, \"-\" and \"_\"",
-                    ));
-                    continue;
-                }
-            };
-            let kind = match unit_type(item.unit_type.as_deref()) {
-                Ok(k) => k.unwrap_or("number"),
-                Err(m) => {
-                    out.issues.push(issue(index, None, m));
-                    continue;
-                }
-            };
-            if defs::existing_with_key(ctx, self.tenant, "metric", &key)?.is_some() {
-                out.issues
-                    .push(issue(index, None, "Key already in use by another metric"));
-                continue;
+    fn apply(patch: MetricPatch, base: Option<&MetricDef>) -> Result<MetricDef, String> {
+        if base.is_some() && patch.key.is_some() {
+            return Err("key cannot be changed".into());
+        }
+        let unit_type = match patch.unit_type.as_deref() {
+            None => base.map(|b| b.unit_type).unwrap_or_default(),
+            Some(text) => {
+                UnitType::parse(text).ok_or("unitType must be \"number\" or \"currency\"")?
             }
-            let mut body = Map::new();
-            body.insert("name".into(), json!(name));
-            body.insert("units".into(), json!(item.units));
-            body.insert("unitType".into(), json!(kind));
-            let uuid = defs::insert(ctx, self.tenant, "metric", &key, &body)?;
-            out.items.push(view(&uuid, &key, &body));
-        }
-        ctx.reload_catalog_after_commit()?;
-        Ok(out)
+        };
+        let metric = MetricDef {
+            name: patch
+                .name
+                .map(|n| n.trim().to_owned())
+                .or_else(|| base.map(|b| b.name.clone()))
+                .unwrap_or_default(),
+            units: patched(&patch.units, || base?.units.clone()),
+            unit_type,
+        };
+        metric.checked(FieldName::stored_name)
+    }
+
+    fn key_taken(_: &MetricDef, _: &MetricDef) -> &'static str {
+        "Key already in use by another metric"
+    }
+
+    /// The SDK's `CreatedMetric`.
+    fn view(uuid: &str, key: &str, m: &MetricDef) -> Value {
+        json!({
+            "id": uuid,
+            "key": key,
+            "name": m.name,
+            "unitType": m.unit_type.as_str(),
+            "units": m.units.as_deref().unwrap_or_default(),
+        })
     }
 }
 
-pub struct UpdateMetrics {
-    pub tenant: i64,
-    pub items: Vec<UpdateMetricItem>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::bulk::parse_item;
 
-impl defs::UpdateItem for UpdateMetricItem {
-    fn id(&self) -> &str {
-        self.id.as_deref().unwrap_or_default()
+    fn apply(item: Value, base: Option<&MetricDef>) -> Result<MetricDef, String> {
+        Metrics::apply(parse_item(&item)?, base)
     }
 
-    fn change(&self, stored: &mut defs::Stored) -> Result<(), &'static str> {
-        defs::rename(stored, self.name.as_deref())?;
-        if let Some(kind) = unit_type(self.unit_type.as_deref())? {
-            stored.body.insert("unitType".into(), json!(kind));
-        }
-        if let Some(units) = &self.units {
-            stored.body.insert("units".into(), json!(units));
-        }
-        Ok(())
+    #[test]
+    fn an_update_keeps_what_it_does_not_name() {
+        let base = apply(
+            json!({"key": "spend", "name": " Spend ", "unitType": "currency", "units": "USD"}),
+            None,
+        )
+        .expect("creates");
+        assert_eq!(base.name, "Spend");
+        let renamed = apply(json!({"id": "x", "name": "Spent"}), Some(&base)).expect("updates");
+        assert_eq!(
+            (renamed.unit_type, renamed.units.as_deref()),
+            (UnitType::Currency, Some("USD"))
+        );
+        let cleared = apply(json!({"id": "x", "units": null}), Some(&base)).expect("updates");
+        assert_eq!(cleared.units, None);
     }
-}
 
-impl Command for UpdateMetrics {
-    type Output = Outcome;
-
-    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let kind = ("metric", "Metric not found by ID");
-        defs::update_each(ctx, self.tenant, kind, &self.items, view)
+    #[test]
+    fn refusals_name_the_field() {
+        let base = apply(json!({"key": "w", "name": "W"}), None).expect("creates");
+        for (item, message) in [
+            (json!({"key": "w"}), "name must be a non-empty string"),
+            (
+                json!({"key": "w", "name": "W", "unitType": "euros"}),
+                "unitType must be \"number\" or \"currency\"",
+            ),
+            (
+                json!({"key": "w", "name": 5}),
+                "name: invalid type: integer `5`, expected a string",
+            ),
+        ] {
+            assert_eq!(apply(item, None), Err(message.into()));
+        }
+        let unknown = apply(json!({"key": "w", "name": "W", "colour": "red"}), None);
+        assert!(
+            unknown
+                .as_ref()
+                .is_err_and(|e| e.starts_with("colour: unknown field `colour`")),
+            "{unknown:?}"
+        );
+        assert_eq!(
+            apply(json!({"id": "x", "key": "v"}), Some(&base)),
+            Err("key cannot be changed".into())
+        );
     }
 }

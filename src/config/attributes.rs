@@ -1,13 +1,9 @@
 //! `[[attributes]]`: the user and event attribute keys that filters and breakdowns may name.
 
 use super::catalog::{read_key, Catalog};
-use super::model::{AttributeDef, AttributeType};
+use super::model::{AttributeDef, AttributeType, Keyed};
 use super::reader::{Sink, Table};
-
-const TYPES: [(&str, AttributeType); 2] = [
-    ("user", AttributeType::User),
-    ("event", AttributeType::Event),
-];
+use crate::model::{Definition, FieldName};
 
 pub(crate) const KEYS: &[&str] = &["key", "name", "type"];
 
@@ -15,23 +11,25 @@ pub(crate) fn read(
     root: &Table<'_, '_>,
     sink: &mut Sink,
     catalog: &mut Catalog,
-) -> Vec<AttributeDef> {
+) -> Vec<Keyed<AttributeDef>> {
     let mut defs = Vec::new();
     let mut seen = Default::default();
     for t in root.tables(sink, "attributes", "[[attributes]]") {
         t.deny_unknown(sink, KEYS);
         let key = read_key(&t, sink, &mut seen, "attribute");
         let name = t.req_nonempty(sink, "name");
-        let kind = t.req_choice(sink, "type", &TYPES);
+        let kind = t.req_choice(sink, "type", &AttributeType::CHOICES);
         if let Some(key) = &key {
             catalog.attributes_mut().entry(key.clone()).or_insert(kind);
         }
         if let (Some(key), Some(name), Some(kind)) = (key, name, kind) {
-            defs.push(AttributeDef {
-                key,
+            let def = AttributeDef {
                 name: name.to_owned(),
                 kind,
-            });
+            };
+            if t.report_problems(sink, def.validate(), FieldName::stored_name) {
+                defs.push(Keyed { key, def });
+            }
         }
     }
     defs

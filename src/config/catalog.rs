@@ -140,10 +140,7 @@ impl Catalog {
 }
 
 fn type_name(kind: AttributeType) -> &'static str {
-    match kind {
-        AttributeType::User => "user",
-        AttributeType::Event => "event",
-    }
+    kind.as_str()
 }
 
 fn check(sink: &mut Sink, declared: &HashSet<String>, what: &str, key: &str, at: usize) -> bool {

@@ -1,17 +1,17 @@
 //! `[[metrics]]`: what users do, counted by events.
 
 use super::catalog::{read_key, Catalog};
-use super::model::{MetricDef, UnitType};
+use super::model::{Keyed, MetricDef, UnitType};
 use super::reader::{Sink, Table};
-
-const UNIT_TYPES: [(&str, UnitType); 2] = [
-    ("number", UnitType::Number),
-    ("currency", UnitType::Currency),
-];
+use crate::model::{Definition, FieldName};
 
 pub(crate) const KEYS: &[&str] = &["key", "name", "units", "unit_type"];
 
-pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink, catalog: &mut Catalog) -> Vec<MetricDef> {
+pub(crate) fn read(
+    root: &Table<'_, '_>,
+    sink: &mut Sink,
+    catalog: &mut Catalog,
+) -> Vec<Keyed<MetricDef>> {
     let mut defs = Vec::new();
     for t in root.tables(sink, "metrics", "[[metrics]]") {
         t.deny_unknown(sink, KEYS);
@@ -19,7 +19,7 @@ pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink, catalog: &mut Catalog)
         let name = t.req_nonempty(sink, "name");
         let units = t.opt_text(sink, "units");
         let unit_type = t
-            .opt_choice(sink, "unit_type", &UNIT_TYPES)
+            .opt_choice(sink, "unit_type", &UnitType::CHOICES)
             .unwrap_or(UnitType::Number);
         // For currency metrics the units are what clients format amounts with.
         if unit_type == UnitType::Currency {
@@ -33,12 +33,14 @@ pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink, catalog: &mut Catalog)
             }
         }
         if let (Some(key), Some(name)) = (key, name) {
-            defs.push(MetricDef {
-                key,
+            let def = MetricDef {
                 name: name.to_owned(),
                 units,
                 unit_type,
-            });
+            };
+            if t.report_problems(sink, def.validate(), FieldName::stored_name) {
+                defs.push(Keyed { key, def });
+            }
         }
     }
     defs

@@ -11,8 +11,8 @@ pub struct Config {
     pub server: ServerConfig,
     pub auth: AuthConfig,
     pub limits: LimitsConfig,
-    pub attributes: Vec<AttributeDef>,
-    pub metrics: Vec<MetricDef>,
+    pub attributes: Vec<Keyed<AttributeDef>>,
+    pub metrics: Vec<Keyed<MetricDef>>,
     pub streaks: Option<StreakDef>,
     pub achievements: Vec<DeclaredAchievement>,
     pub points: Vec<PointsDef>,
@@ -99,25 +99,14 @@ pub struct LimitsConfig {
 
 pub use crate::domain::attributes::AttributeType;
 
-#[derive(Debug, Clone)]
-pub struct AttributeDef {
-    pub key: String,
-    pub name: String,
-    pub kind: AttributeType,
-}
+pub use crate::model::attribute::AttributeDef;
+pub use crate::model::metric::{MetricDef, UnitType};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UnitType {
-    Number,
-    Currency,
-}
-
+/// A definition declared in the file under its key (the key is the row's, not the body's).
 #[derive(Debug, Clone)]
-pub struct MetricDef {
+pub struct Keyed<T> {
     pub key: String,
-    pub name: String,
-    pub units: Option<String>,
-    pub unit_type: UnitType,
+    pub def: T,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -216,11 +216,11 @@ fn demo_parses_cleanly_and_has_what_the_interface_promises() {
     assert!(config
         .attributes
         .iter()
-        .any(|a| a.key == "source" && a.kind == AttributeType::Event));
+        .any(|a| a.key == "source" && a.def.kind == AttributeType::Event));
     assert!(config
         .attributes
         .iter()
-        .any(|a| a.key == "plan" && a.kind == AttributeType::User));
+        .any(|a| a.key == "plan" && a.def.kind == AttributeType::User));
 
     let streak = config.streaks.as_ref().expect("a streak");
     assert_eq!(streak.frequency, Frequency::Daily);
@@ -307,7 +307,7 @@ secret = "s"
         ),
         (60, 24, 60, 4)
     );
-    assert_eq!(config.metrics[0].unit_type, UnitType::Number);
+    assert_eq!(config.metrics[0].def.unit_type, UnitType::Number);
     assert_eq!(config.achievements[0].status, AchievementStatus::Active);
 }
 

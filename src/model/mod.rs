@@ -3,6 +3,8 @@
 //! `validate` holds the rules every surface applies. It imports only `domain`.
 
 pub mod achievement;
+pub mod attribute;
+pub mod metric;
 pub mod points_boost;
 pub mod points_level;
 pub mod points_system;

@@ -3,17 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::bulk::{self, Paging};
-use super::definitions;
+use super::definitions::{archive, create, get, list, update};
 use crate::auth::Tenant;
-use crate::commands::admin_definitions::ArchiveDefinitions;
-use crate::commands::admin_metrics::{
-    view, CreateMetricItem, CreateMetrics, UpdateMetricItem, UpdateMetrics,
-};
+use crate::commands::admin_metrics::Metrics;
 use crate::commands::batch_events::{BatchEvents, MAX_BATCH};
 use crate::commands::record_event::RecordEvent;
 use crate::config::AttributeType;
@@ -28,87 +24,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/metrics/events", web::post().to(batch_events))
         .service(
             web::resource("/metrics")
-                .route(web::get().to(list))
-                .route(web::post().to(create))
-                .route(web::patch().to(update))
-                .route(web::delete().to(archive)),
+                .route(web::get().to(list::<Metrics>))
+                .route(web::post().to(create::<Metrics>))
+                .route(web::patch().to(update::<Metrics>))
+                .route(web::delete().to(archive::<Metrics>)),
         )
-        .route("/metrics/{id}", web::get().to(get));
-}
-
-async fn list(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    paging: web::Query<Paging>,
-) -> Result<HttpResponse, ApiError> {
-    let (limit, skip) = paging.limit_skip()?;
-    let rows = state
-        .read(move |c| definitions::list(c, "metric", tenant.0, limit, skip))
-        .await?;
-    let items: Vec<_> = rows.iter().map(|(u, k, b)| view(u, k, b)).collect();
-    Ok(HttpResponse::Ok().json(items))
-}
-
-async fn get(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let (u, k, b) = state
-        .read(move |c| definitions::get(c, "metric", tenant.0, &id))
-        .await?;
-    Ok(HttpResponse::Ok().json(view(&u, &k, &b)))
-}
-
-async fn create(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    body: web::Json<Vec<CreateMetricItem>>,
-) -> Result<HttpResponse, ApiError> {
-    bulk::check_count(body.len())?;
-    let out = state
-        .writer
-        .execute(CreateMetrics {
-            tenant: tenant.0,
-            items: body.into_inner(),
-        })
-        .await?;
-    Ok(bulk::created(out.items, out.issues))
-}
-
-async fn update(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    body: web::Json<Vec<UpdateMetricItem>>,
-) -> Result<HttpResponse, ApiError> {
-    bulk::check_count(body.len())?;
-    let out = state
-        .writer
-        .execute(UpdateMetrics {
-            tenant: tenant.0,
-            items: body.into_inner(),
-        })
-        .await?;
-    Ok(bulk::updated(out.items, out.issues))
-}
-
-async fn archive(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let ids = bulk::ids(&req)?;
-    let out = state
-        .writer
-        .execute(ArchiveDefinitions {
-            tenant: tenant.0,
-            kind: "metric",
-            missing: "Metric not found by ID",
-            ids,
-        })
-        .await?;
-    Ok(bulk::deleted(out.items, out.issues))
+        .route("/metrics/{id}", web::get().to(get::<Metrics>));
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,64 @@
+//! An attribute: a user or event attribute key that filters and breakdowns may name. One
+//! shape for `[[attributes]]`, the stored body, the catalog and the Admin API's attribute
+//! items. The key is the row's, not the body's; the type never changes.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Definition, FieldName, Problem};
+use crate::domain::attributes::AttributeType;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributeDef {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: AttributeType,
+}
+
+/// Where a [`Problem`] of an attribute is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Name,
+}
+
+impl FieldName for Field {
+    fn stored_name(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+        }
+    }
+}
+
+impl Definition for AttributeDef {
+    type Field = Field;
+
+    fn validate(&self) -> Vec<Problem<Field>> {
+        super::name_rule(&self.name, true)
+            .map(|rule| Problem::new(Field::Name, rule))
+            .into_iter()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_type_is_stored_as_type() {
+        let a = AttributeDef {
+            name: "Device".into(),
+            kind: AttributeType::Event,
+        };
+        let body = a.body();
+        assert_eq!(
+            serde_json::Value::Object(body.clone()),
+            json!({"name": "Device", "type": "event"})
+        );
+        assert_eq!(AttributeDef::from_body(&body), Ok(a));
+        assert!(
+            serde_json::from_value::<AttributeDef>(json!({"name": "X", "type": "both"})).is_err()
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! A metric: what users do, counted by events. One shape for `[[metrics]]`, the stored
+//! body, the catalog and the Admin API's metric items. The key is the row's, not the body's.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Definition, FieldName, Problem};
+
+/// How clients format a metric's totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnitType {
+    #[default]
+    Number,
+    /// `units` is then the currency (trophy.toml asks for an ISO 4217 code; the Admin API,
+    /// like Trophy's, takes any text).
+    Currency,
+}
+
+impl UnitType {
+    pub const CHOICES: [(&'static str, UnitType); 2] = [
+        ("number", UnitType::Number),
+        ("currency", UnitType::Currency),
+    ];
+
+    pub fn parse(text: &str) -> Option<UnitType> {
+        Self::CHOICES
+            .iter()
+            .find(|(name, _)| *name == text)
+            .map(|(_, t)| *t)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitType::Number => "number",
+            UnitType::Currency => "currency",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricDef {
+    pub name: String,
+    #[serde(default)]
+    pub units: Option<String>,
+    #[serde(default)]
+    pub unit_type: UnitType,
+}
+
+/// Where a [`Problem`] of a metric is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Name,
+}
+
+impl FieldName for Field {
+    fn stored_name(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+        }
+    }
+}
+
+impl Definition for MetricDef {
+    type Field = Field;
+
+    fn validate(&self) -> Vec<Problem<Field>> {
+        super::name_rule(&self.name, true)
+            .map(|rule| Problem::new(Field::Name, rule))
+            .into_iter()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_stored_body_reads_back_and_defaults_to_a_number() {
+        let m = MetricDef {
+            name: "Spend".into(),
+            units: Some("USD".into()),
+            unit_type: UnitType::Currency,
+        };
+        let body = m.body();
+        assert_eq!(
+            serde_json::Value::Object(body.clone()),
+            json!({"name": "Spend", "units": "USD", "unitType": "currency"})
+        );
+        assert_eq!(MetricDef::from_body(&body), Ok(m));
+        let bare: MetricDef = serde_json::from_value(json!({"name": "Words"})).expect("reads");
+        assert_eq!((bare.unit_type, bare.units), (UnitType::Number, None));
+    }
+
+    #[test]
+    fn names_are_required_and_capped() {
+        let named = |name: &str| MetricDef {
+            name: name.into(),
+            units: None,
+            unit_type: UnitType::Number,
+        };
+        assert!(named("Words").validate().is_empty());
+        assert_eq!(
+            named(" ").checked(FieldName::stored_name),
+            Err("name must be a non-empty string".into())
+        );
+        assert_eq!(
+            named(&"x".repeat(256)).checked(FieldName::stored_name),
+            Err("name must be at most 255 characters".into())
+        );
+    }
+}
