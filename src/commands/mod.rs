@@ -1,6 +1,5 @@
 //! Validated state changes, each applied by the writer inside the group transaction.
 
-pub mod admin_achievements;
 pub mod admin_attributes;
 pub mod admin_definitions;
 pub mod admin_metrics;

@@ -4,11 +4,9 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::bulk::{self, Paging};
+use crate::achievements::admin::{ArchiveAchievements, CreateAchievements, UpdateAchievements};
 use crate::achievements::view;
 use crate::auth::Tenant;
-use crate::commands::admin_achievements::{
-    AchievementItem, ArchiveAchievements, CreateAchievements, UpdateAchievements,
-};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -55,7 +53,7 @@ async fn get(
 async fn create(
     state: web::Data<AppState>,
     tenant: Tenant,
-    body: web::Json<Vec<AchievementItem>>,
+    body: web::Json<Vec<serde_json::Value>>,
 ) -> Result<HttpResponse, ApiError> {
     bulk::check_count(body.len())?;
     let outcome = state
@@ -72,7 +70,7 @@ async fn create(
 async fn update(
     state: web::Data<AppState>,
     tenant: Tenant,
-    body: web::Json<Vec<AchievementItem>>,
+    body: web::Json<Vec<serde_json::Value>>,
 ) -> Result<HttpResponse, ApiError> {
     bulk::check_count(body.len())?;
     let outcome = state

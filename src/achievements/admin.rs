@@ -1,52 +1,20 @@
-//! Admin writes to achievements (`/admin/v1/achievements`, the SDK's shapes). Definitions
-//! from trophy.toml are read-only here. References arrive as UUIDs and are stored by key,
-//! like the file's, so one catalog reads both.
+//! Admin writes to achievements (`/admin/v1/achievements`, the SDK's shapes): each item
+//! an [`AchievementPatch`] applied onto the stored model. Definitions from trophy.toml are
+//! read-only here.
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::achievements::view;
+use super::patch::{AchievementPatch, Scope};
+use super::view;
 use crate::catalog::{Achievement, AchievementTrigger, Catalog};
-use crate::config::AttributeType;
-use crate::domain::bulk::{issue, valid_key, Outcome, MANAGED};
-use crate::error::{echo, ApiError};
-use crate::rules::anniversary::MAX_YEARS;
-use crate::store::definitions::{self, Kind};
+use crate::domain::bulk::{issue, parse_item, valid_key, Outcome, MANAGED};
+use crate::error::ApiError;
+use crate::model::achievement::AchievementDef;
+use crate::model::Definition;
+use crate::store::definitions::{self, Kind, Status};
 use crate::writer::{Command, WriteCtx};
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AttributePair {
-    attribute_id: String,
-    attribute_value: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Badge {
-    url: String,
-}
-
-/// One item of a create or update; on update every field but `id` is optional.
-#[derive(Debug, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct AchievementItem {
-    pub id: Option<String>,
-    pub name: Option<String>,
-    pub trigger: Option<String>,
-    pub description: Option<String>,
-    pub status: Option<String>,
-    pub badge: Option<Badge>,
-    pub user_attributes: Option<Vec<AttributePair>>,
-    pub key: Option<String>,
-    pub metric_id: Option<String>,
-    pub metric_value: Option<f64>,
-    pub event_attributes: Option<Vec<AttributePair>>,
-    pub streak_length: Option<i64>,
-    pub anniversary_years: Option<i64>,
-    pub achievement_ids: Option<Vec<String>>,
-}
 
 /// A URL-safe key from a name, for achievements created without one.
 fn slug(name: &str) -> String {
@@ -66,157 +34,8 @@ fn slug(name: &str) -> String {
     }
 }
 
-fn pairs_to_keys(
-    catalog: &Catalog,
-    tenant: i64,
-    kind: AttributeType,
-    pairs: &[AttributePair],
-) -> Result<Vec<Value>, String> {
-    pairs
-        .iter()
-        .map(|p| {
-            let attribute = catalog
-                .attribute_by_uuid(tenant, &p.attribute_id)
-                .filter(|a| a.kind == kind)
-                .ok_or("Attribute not found by ID")?;
-            Ok(json!({ "key": attribute.key, "value": p.attribute_value }))
-        })
-        .collect()
-}
-
-/// Builds the stored body for `item` over `base` (the current body on update).
-fn body_for(
-    item: &AchievementItem,
-    base: Map<String, Value>,
-    catalog: &Catalog,
-    tenant: i64,
-) -> Result<Map<String, Value>, String> {
-    let mut body = base;
-    if let Some(name) = &item.name {
-        if name.trim().is_empty() {
-            return Err("name must be a non-empty string".into());
-        }
-        body.insert("name".into(), json!(name));
-    }
-    if let Some(d) = &item.description {
-        body.insert("description".into(), json!(d));
-    }
-    if let Some(b) = &item.badge {
-        body.insert("badgeUrl".into(), json!(b.url));
-    }
-    if let Some(pairs) = &item.user_attributes {
-        body.insert(
-            "userAttributes".into(),
-            json!(pairs_to_keys(catalog, tenant, AttributeType::User, pairs)?),
-        );
-    }
-    if let Some(trigger) = &item.trigger {
-        body.insert("trigger".into(), json!(trigger));
-    }
-    let trigger = body
-        .get("trigger")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    match trigger.as_str() {
-        "metric" => {
-            if let Some(id) = &item.metric_id {
-                let metric = catalog
-                    .metric_by_uuid(tenant, id)
-                    .ok_or("Metric not found by ID")?;
-                body.insert("metric".into(), json!(metric.key));
-            }
-            if let Some(v) = item.metric_value {
-                if !(v.is_finite() && v > 0.0) {
-                    return Err("metricValue must be a positive number".into());
-                }
-                body.insert("metricValue".into(), json!(v));
-            }
-            if let Some(pairs) = &item.event_attributes {
-                body.insert(
-                    "eventAttributes".into(),
-                    json!(pairs_to_keys(catalog, tenant, AttributeType::Event, pairs)?),
-                );
-            }
-            if !body.contains_key("metric") || !body.contains_key("metricValue") {
-                return Err("metric achievements need metricId and metricValue".into());
-            }
-        }
-        "streak" => {
-            if let Some(l) = item.streak_length {
-                if l < 1 || l > i64::from(u32::MAX) {
-                    return Err("streakLength must be at least 1".into());
-                }
-                body.insert("streakLength".into(), json!(l));
-            }
-            if !body.contains_key("streakLength") {
-                return Err("streak achievements need streakLength".into());
-            }
-        }
-        "api" => {}
-        "achievement" => {
-            if let Some(ids) = &item.achievement_ids {
-                let keys: Vec<String> = ids
-                    .iter()
-                    .map(|id| {
-                        catalog
-                            .achievements_for(tenant)
-                            .find(|a| a.uuid == *id)
-                            .map(|a| a.key.clone())
-                            .ok_or("Achievement not found by ID")
-                    })
-                    .collect::<Result<_, _>>()?;
-                body.insert("prerequisites".into(), json!(keys));
-            }
-            let empty = body
-                .get("prerequisites")
-                .and_then(Value::as_array)
-                .is_none_or(Vec::is_empty);
-            if empty {
-                return Err("composite achievements need achievementIds".into());
-            }
-        }
-        "anniversary" => {
-            if let Some(years) = item.anniversary_years {
-                if !(1..=i64::from(MAX_YEARS)).contains(&years) {
-                    return Err(format!(
-                        "anniversaryYears must be between 1 and {MAX_YEARS}"
-                    ));
-                }
-                body.insert("anniversaryYears".into(), json!(years));
-            }
-            if !body.contains_key("anniversaryYears") {
-                return Err("anniversary achievements need anniversaryYears".into());
-            }
-        }
-        "" => return Err("trigger is required".into()),
-        other => return Err(format!("unknown trigger \"{}\"", echo(other))),
-    }
-    // Keys that belong to another trigger would confuse readers of the body.
-    for (field, owner) in [
-        ("metric", "metric"),
-        ("metricValue", "metric"),
-        ("eventAttributes", "metric"),
-        ("streakLength", "streak"),
-        ("prerequisites", "achievement"),
-        ("anniversaryYears", "anniversary"),
-    ] {
-        if trigger != owner {
-            body.remove(field);
-        }
-    }
-    Ok(body)
-}
-
-fn status_of(item: &AchievementItem, default: &str) -> Result<String, String> {
-    match item.status.as_deref().unwrap_or(default) {
-        s @ ("active" | "inactive" | "locked") => Ok(s.to_owned()),
-        other => Err(format!("unknown status \"{}\"", echo(other))),
-    }
-}
-
-/// Whether the prerequisite graph, with `key` now needing `prereqs`, has a cycle.
-fn creates_cycle(catalog: &Catalog, tenant: i64, key: &str, body: &Map<String, Value>) -> bool {
+/// Whether the prerequisite graph, with `key` now defined as `def`, has a cycle.
+fn creates_cycle(catalog: &Catalog, tenant: i64, key: &str, def: &AchievementDef) -> bool {
     let mut graph: HashMap<String, Vec<String>> = catalog
         .achievements_for(tenant)
         .filter_map(|a| match &a.trigger {
@@ -226,15 +45,10 @@ fn creates_cycle(catalog: &Catalog, tenant: i64, key: &str, body: &Map<String, V
             _ => None,
         })
         .collect();
-    let prereqs: Vec<String> = body
-        .get("prerequisites")
-        .and_then(Value::as_array)
-        .map(|l| {
-            l.iter()
-                .filter_map(|k| k.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let prereqs = match &def.trigger {
+        AchievementTrigger::Composite { prerequisites } => prerequisites.clone(),
+        _ => Vec::new(),
+    };
     graph.insert(key.to_owned(), prereqs);
     let mut stack = vec![key.to_owned()];
     let mut seen = HashSet::new();
@@ -257,7 +71,7 @@ fn owner_column(tenant: i64, multi_tenant: bool) -> Option<i64> {
 
 pub struct CreateAchievements {
     pub tenant: i64,
-    pub items: Vec<AchievementItem>,
+    pub items: Vec<Value>,
 }
 
 impl Command for CreateAchievements {
@@ -271,6 +85,13 @@ impl Command for CreateAchievements {
         for (index, item) in self.items.iter().enumerate() {
             // Each item sees the ones created before it (prerequisites may chain).
             let catalog = crate::catalog::Catalog::load(ctx.conn)?;
+            let item = match parse_item::<AchievementPatch>(item) {
+                Ok(item) => item,
+                Err(message) => {
+                    issues.push(issue(index, None, message));
+                    continue;
+                }
+            };
             if item.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
                 issues.push(issue(index, None, "name must be a non-empty string"));
                 continue;
@@ -306,17 +127,21 @@ impl Command for CreateAchievements {
                 ));
                 continue;
             }
-            let body = match body_for(item, Map::new(), &catalog, self.tenant)
-                .and_then(|b| status_of(item, "inactive").map(|s| (b, s)))
-            {
-                Ok(ok) => ok,
+            let scope = Scope {
+                catalog: &catalog,
+                tenant: self.tenant,
+            };
+            let made = item
+                .apply(None, &scope)
+                .and_then(|def| item.status(Status::Inactive).map(|s| (def, s)));
+            let (def, status) = match made {
+                Ok(made) => made,
                 Err(message) => {
                     issues.push(issue(index, None, message));
                     continue;
                 }
             };
-            let (body, status) = body;
-            if creates_cycle(&catalog, self.tenant, &key, &body) {
+            if creates_cycle(&catalog, self.tenant, &key, &def) {
                 issues.push(issue(index, None, "prerequisites would form a cycle"));
                 continue;
             }
@@ -327,9 +152,9 @@ impl Command for CreateAchievements {
                     tenant: owner_column(self.tenant, multi),
                     kind: Kind::Achievement,
                     key: &key,
-                    status: definitions::status(&status)?,
+                    status,
                     managed: false,
-                    body: &body,
+                    body: &def.body(),
                     now_ms: now,
                 },
             )?;
@@ -380,7 +205,7 @@ fn editable<'c>(
 
 pub struct UpdateAchievements {
     pub tenant: i64,
-    pub items: Vec<AchievementItem>,
+    pub items: Vec<Value>,
 }
 
 impl Command for UpdateAchievements {
@@ -392,6 +217,14 @@ impl Command for UpdateAchievements {
         let mut issues = Vec::new();
         for (index, item) in self.items.iter().enumerate() {
             let catalog = crate::catalog::Catalog::load(ctx.conn)?;
+            let id = item.get("id").and_then(Value::as_str);
+            let item = match parse_item::<AchievementPatch>(item) {
+                Ok(item) => item,
+                Err(message) => {
+                    issues.push(issue(index, id, message));
+                    continue;
+                }
+            };
             let Some(id) = item.id.as_deref() else {
                 issues.push(issue(index, None, "id must be a valid UUID"));
                 continue;
@@ -405,9 +238,6 @@ impl Command for UpdateAchievements {
                 }
             };
             let stored = definitions::existing(ctx.conn, a.id)?;
-            let current_status = stored.status.as_str().to_owned();
-            let current_body = stored.body;
-            let base = current_body.clone();
             let mut key = a.key.clone();
             if let Some(k) = &item.key {
                 if !valid_key(k) {
@@ -428,20 +258,26 @@ impl Command for UpdateAchievements {
                 }
                 key = k.clone();
             }
-            let result = body_for(item, base, &catalog, self.tenant)
-                .and_then(|b| status_of(item, &current_status).map(|s| (b, s)));
-            let (body, status) = match result {
-                Ok(ok) => ok,
+            let scope = Scope {
+                catalog: &catalog,
+                tenant: self.tenant,
+            };
+            let made = item
+                .apply(Some(&a.def), &scope)
+                .and_then(|def| item.status(stored.status).map(|s| (def, s)));
+            let (def, status) = match made {
+                Ok(made) => made,
                 Err(message) => {
                     issues.push(issue(index, Some(id), message));
                     continue;
                 }
             };
-            if creates_cycle(&catalog, self.tenant, &key, &body) {
+            if creates_cycle(&catalog, self.tenant, &key, &def) {
                 issues.push(issue(index, Some(id), "prerequisites would form a cycle"));
                 continue;
             }
-            if body != current_body {
+            let body = def.body();
+            if body != stored.body {
                 // Progress summed under the old filters or metric means nothing now; it is
                 // recomputed from the stored events when next needed.
                 ctx.conn.execute(
@@ -452,14 +288,7 @@ impl Command for UpdateAchievements {
             if key != a.key {
                 rename_prerequisite(ctx, &catalog, self.tenant, &a.key, &key)?;
             }
-            definitions::update(
-                ctx.conn,
-                a.id,
-                Some(&key),
-                definitions::status(&status)?,
-                &body,
-                now,
-            )?;
+            definitions::update(ctx.conn, a.id, Some(&key), status, &body, now)?;
             updated.push(a.id);
         }
         let catalog = crate::catalog::Catalog::load(ctx.conn)?;
