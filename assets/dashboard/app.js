@@ -1066,8 +1066,9 @@ async function route() {
     const anchor = (root) => (message && message.at ? root.querySelector(`[data-flash="${message.at}"]`) : null);
     const page = append(document.createDocumentFragment(), nodes);
     const place = anchor(page);
-    if (place) place.replaceChildren(message.node);
-    else if (message) page.prepend(message.node);
+    const note = message ? append(document.createDocumentFragment(), [message.node]) : null;
+    if (place) place.replaceChildren(note);
+    else if (note) page.prepend(note);
     target.replaceChildren(page);
     const focus = message && message.focus ? byId(message.focus) : target.querySelector("[data-autofocus]");
     if (focus) focus.focus();
