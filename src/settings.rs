@@ -29,6 +29,17 @@ pub enum ConfigSource {
     Demo,
 }
 
+impl ConfigSource {
+    /// What declares the file-managed definitions and streak settings, as the console
+    /// words it: the embedded demo configuration is not a trophy.toml.
+    pub fn manager(&self) -> &'static str {
+        match self {
+            ConfigSource::File(_) => "trophy.toml",
+            ConfigSource::Demo => "the built-in demo configuration",
+        }
+    }
+}
+
 impl RuntimeSettings {
     pub fn new(config: Config, source: ConfigSource) -> Self {
         RuntimeSettings {

@@ -161,12 +161,7 @@ function showShell() {
 
 /** A refused key (401/403) ends the session; anything else is shown in place. */
 function failed(e, target) {
-  if (isAuthError(e)) {
-    api.logout();
-    showLogin(e.message);
-    return;
-  }
-  target.replaceChildren(errorBox(e));
+  if (!endedBy(e)) target.replaceChildren(errorBox(e));
 }
 
 byId("login").addEventListener("submit", async (event) => {
@@ -208,26 +203,708 @@ byId("logout").addEventListener("click", () => {
  */
 let flash = null;
 
-async function act(button, work, at = null) {
+/** Re-renders the view with `node` placed at `at` and the focus on the element `focus`. */
+function announce(node, at, focus) {
+  flash = { node, at, focus };
+  return route();
+}
+
+/** Ends the session on a refused key (401/403); says whether it did. */
+function endedBy(e) {
+  if (!isAuthError(e)) return false;
+  api.logout();
+  showLogin(e.message);
+  return true;
+}
+
+/** `focus`: the id that gets the focus back, the button's own by default. */
+async function act(button, work, at = null, focus = button.id || null) {
   button.disabled = true;
-  const focus = button.id || null;
+  let node;
   try {
-    flash = { node: await work(), at, focus };
+    node = await work();
   } catch (e) {
-    if (isAuthError(e)) {
-      api.logout();
-      showLogin(e.message);
-      return;
-    }
-    flash = { node: errorBox(e), at, focus };
+    if (endedBy(e)) return;
+    node = errorBox(e);
   }
-  await route();
+  await announce(node, at, focus);
 }
 
 function issuesBox(issues) {
   if (!Array.isArray(issues) || !issues.length) return null;
   return el("div.error", { role: "alert" }, issues.map((i) => el("div", {}, show(i.message || i.reason || i))));
 }
+
+// -------------------------------------------------------------------------------------
+// Forms: one builder for every definition the Admin API creates or changes, driven by a
+// list of fields per kind (`KINDS`). A form opens in a modal <dialog>; it sends what an SDK
+// would, shows the Admin API's messages under the fields they name, and on success closes
+// and announces the outcome next to the button that opened it.
+
+/**
+ * A field, by its Admin API name (`name`; a dotted name is nested: `branding.appName`):
+ *   type      text (default) | number | date | time | select | checkbox | checks | pairs
+ *   label, hint
+ *   options   `[[value, label]]` (select; checks: one box each; pairs: one text box each)
+ *   only      "create" or "edit": shown in that form only
+ *   when      `(values) => bool`: shown only while it holds (a trigger type's own fields)
+ *   nullable  emptied in an edit, it is sent as null (which clears it), else as ""
+ *   from      `(row) => value` of the control (default: the row's field)
+ *   to        `(value) => JSON` sent (default: text as typed, numbers as numbers)
+ */
+
+/** `a.b` of `object`. */
+function pathOf(object, name) {
+  return name.split(".").reduce((o, k) => (o === null || o === undefined ? undefined : o[k]), object);
+}
+
+function setPath(object, name, value) {
+  const keys = name.split(".");
+  const last = keys.pop();
+  let o = object;
+  for (const k of keys) {
+    if (o[k] === null || typeof o[k] !== "object") o[k] = {};
+    o = o[k];
+  }
+  o[last] = value;
+}
+
+function defaultFrom(field, row) {
+  const v = pathOf(row, field.name);
+  switch (field.type) {
+    case "checkbox":
+      return Boolean(v);
+    case "checks":
+      return Array.isArray(v) ? v.map(String) : [];
+    case "pairs":
+      return Object.fromEntries((Array.isArray(v) ? v : []).map((p) => [p.attributeId, p.attributeValue]));
+    default:
+      return v === null || v === undefined ? "" : String(v);
+  }
+}
+
+function defaultTo(field, value) {
+  switch (field.type) {
+    case "number": {
+      const n = Number(value);
+      return Number.isFinite(n) ? n : value;
+    }
+    case "pairs":
+      return Object.entries(value)
+        .filter(([, v]) => v !== "")
+        .map(([attributeId, attributeValue]) => ({ attributeId, attributeValue }));
+    default:
+      return value;
+  }
+}
+
+/**
+ * The control of `field` holding `value`: `{node, focus, aria, hintId, read}`; `aria` is
+ * the element that carries `aria-invalid` (the input, or the fieldset of a group).
+ */
+function fieldControl(field, value, disabled) {
+  const id = `f-${field.name.replace(/[^A-Za-z0-9_-]/g, "-")}`;
+  const hintId = field.hint ? `${id}-hint` : null;
+  const hint = field.hint ? el("p.hint", { id: hintId }, field.hint) : null;
+  const type = field.type || "text";
+  const options = field.options || [];
+  if (type === "checks" || type === "pairs") {
+    const inputs = options.map(([v, label], i) => {
+      const input =
+        type === "checks"
+          ? el("input", { id: `${id}-${i}`, type: "checkbox", value: v, checked: value.includes(String(v)), disabled })
+          : el("input", { id: `${id}-${i}`, type: field.input || "text", step: "any", value: value[v] ?? "", autocomplete: "off", disabled });
+      const text = el("label", { for: `${id}-${i}` }, label);
+      return [input, type === "checks" ? el("div.check", {}, input, text) : el("div.pair", {}, text, input)];
+    });
+    const node = el(
+      "fieldset.field",
+      { "data-field": field.name, "aria-describedby": hintId },
+      el("legend", {}, field.label),
+      hint,
+      inputs.length ? inputs.map(([, row]) => row) : el("p.muted", {}, "None defined yet."),
+    );
+    const read = () =>
+      type === "checks"
+        ? inputs.filter(([i]) => i.checked).map(([i]) => i.value)
+        : Object.fromEntries(inputs.map(([i], n) => [options[n][0], i.value]));
+    return { node, focus: inputs.length ? inputs[0][0] : node, aria: node, hintId, read };
+  }
+  const common = { id, name: field.name, disabled, "aria-describedby": hintId };
+  let input;
+  if (type === "select") {
+    input = el("select", common, options.map(([v, label]) => el("option", { value: v }, label)));
+    input.value = options.some(([v]) => v === value) ? value : options.length ? options[0][0] : "";
+  } else if (type === "checkbox") {
+    input = el("input", { ...common, type: "checkbox", checked: value });
+  } else {
+    input = el("input", { ...common, type, value, autocomplete: "off", spellcheck: "false", step: type === "number" ? "any" : null });
+  }
+  const label = el("label", { for: id }, field.label);
+  const node =
+    type === "checkbox"
+      ? el("div.field.check", { "data-field": field.name }, input, label, hint)
+      : el("div.field", { "data-field": field.name }, label, input, hint);
+  const read = type === "checkbox" ? () => input.checked : () => input.value;
+  return { node, focus: input, aria: input, hintId, read };
+}
+
+/** The body the values make: empty text left out of a new definition, cleared in an edit. */
+function bodyOf(entries, values, mode) {
+  const out = {};
+  for (const { field } of entries) {
+    if (field.when && !field.when(values)) continue;
+    const v = values[field.name];
+    let json;
+    if (v === "") json = mode === "create" ? undefined : field.nullable ? null : "";
+    else json = field.to ? field.to(v) : defaultTo(field, v);
+    if (json === undefined || (mode === "create" && Array.isArray(json) && !json.length)) continue;
+    setPath(out, field.name, json);
+  }
+  return out;
+}
+
+/**
+ * The top-level fields of `after` that differ from `before`: what an edit sends. A field
+ * shown by the edit (a new trigger type's) and left empty is not sent: the Admin API then
+ * says what the definition still needs.
+ */
+function changes(before, after) {
+  return Object.fromEntries(
+    Object.entries(after).filter(
+      ([k, v]) => JSON.stringify(v) !== JSON.stringify(before[k]) && !((v === "" || v === null) && !(k in before)),
+    ),
+  );
+}
+
+/**
+ * The field an Admin API message is about: the one named by its first word (before a
+ * space or ":"), or by that word without its last `.part` or `[n]` (`freezes.maxCount`,
+ * `userAttributes[0].attributeValue`); a dotted field matches its last part (`brandColor`).
+ */
+function entryFor(entries, message) {
+  let word = String(message).split(/[\s:]/, 1)[0];
+  while (word) {
+    const hit = entries.find((e) => e.field.name === word || e.field.name.endsWith(`.${word}`));
+    if (hit) return hit;
+    const shorter = word.replace(/(\.[^.[]*|\[[^\]]*\])$/, "");
+    if (shorter === word) return null;
+    word = shorter;
+  }
+  return null;
+}
+
+/** Saves through a bulk route: one item, POST to create, PATCH with its id to change. */
+function bulkSave(path) {
+  return async (body, row) => {
+    const out = row ? await api.patch(path, [{ id: row.id, ...body }]) : await api.post(path, [body]);
+    const items = (row ? out.updated : out.created) || [];
+    return { item: items[0], issues: out.issues || [] };
+  };
+}
+
+/** Saves a settings document (`PATCH` with the changed fields). */
+function documentSave(path) {
+  return async (body) => ({ item: await api.patch(path, body), issues: [] });
+}
+
+const capital = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** Why a managed definition's form is read-only. */
+const managedReason = (by, noun) =>
+  `Managed by ${by}: this ${noun} is declared there, and the Admin API refuses changes to it.`;
+
+/**
+ * Opens the form of `kind` for `row` (none: a new one). `opener`: the button that opened
+ * it, which gets the focus back; `at`: where the outcome is announced. `managedBy`: what
+ * manages `row`, which makes the form read-only.
+ */
+function openForm(kind, row, { opener, at, managedBy = null }) {
+  const mode = row ? "edit" : "create";
+  const readOnly = Boolean(managedBy);
+  const entries = kind.fields
+    .filter((f) => !f.only || f.only === mode)
+    .map((field) => ({ field, ...fieldControl(field, (field.from || ((r) => defaultFrom(field, r)))(row || {}), readOnly) }));
+  const values = () => Object.fromEntries(entries.map((e) => [e.field.name, e.read()]));
+  const initial = values();
+  const shown = (v) => entries.filter((e) => !e.field.when || e.field.when(v));
+  const refresh = () => {
+    const visible = shown(values());
+    for (const e of entries) e.node.hidden = !visible.includes(e);
+  };
+  const name = row ? kind.name(row) : "";
+  const title = readOnly ? `${capital(kind.noun)} ${name}` : row ? `Edit ${kind.noun} ${name}` : `New ${kind.noun}`;
+  const top = el("div.error", { role: "alert", tabindex: "-1", hidden: true });
+  const save = readOnly ? null : el("button", { type: "submit" }, "Save");
+  const cancel = el("button.secondary", { type: "button" }, readOnly ? "Close" : "Cancel");
+  const form = el(
+    "form.form",
+    { novalidate: true, autocomplete: "off" },
+    el("h2", { id: "form-title", tabindex: "-1" }, title.trim()),
+    readOnly ? el("p.notice", { id: "form-reason" }, managedReason(managedBy, kind.noun)) : null,
+    top,
+    entries.map((e) => e.node),
+    el("div.form-actions", {}, save, cancel),
+  );
+  const dialog = el("dialog.form-dialog", { "aria-labelledby": "form-title", "aria-describedby": readOnly ? "form-reason" : null }, form);
+  let saved = false;
+
+  const clear = () => {
+    top.replaceChildren();
+    top.hidden = true;
+    for (const e of entries) {
+      e.invalid = false;
+      for (const p of e.node.querySelectorAll(":scope > .field-error")) p.remove();
+      e.aria.removeAttribute("aria-invalid");
+      if (e.hintId) e.aria.setAttribute("aria-describedby", e.hintId);
+      else e.aria.removeAttribute("aria-describedby");
+    }
+  };
+  const showIssues = (messages) => {
+    clear();
+    const visible = shown(values());
+    for (const message of messages) {
+      const e = entryFor(visible, message);
+      if (!e) {
+        top.append(el("div", {}, message));
+        top.hidden = false;
+        continue;
+      }
+      const errorId = `${e.aria.id || `f-${e.field.name.replace(/[^A-Za-z0-9_-]/g, "-")}`}-error`;
+      const existing = e.node.querySelector(":scope > .field-error");
+      if (existing) existing.append(el("br"), message);
+      else e.node.append(el("p.field-error", { id: errorId }, message));
+      e.invalid = true;
+      e.aria.setAttribute("aria-invalid", "true");
+      e.aria.setAttribute("aria-describedby", [errorId, e.hintId].filter(Boolean).join(" "));
+    }
+    const first = visible.find((e) => e.invalid);
+    (first ? first.focus : top).focus();
+  };
+
+  form.addEventListener("input", refresh);
+  form.addEventListener("change", refresh);
+  cancel.addEventListener("click", () => dialog.close());
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (readOnly || save.disabled) return;
+    const now = values();
+    const body = row ? changes(bodyOf(entries, initial, "edit"), bodyOf(entries, now, "edit")) : bodyOf(entries, now, "create");
+    save.disabled = true;
+    let outcome;
+    try {
+      outcome = await (kind.save || bulkSave(kind.path))(body, row);
+    } catch (e) {
+      if (endedBy(e)) {
+        dialog.close();
+        return;
+      }
+      outcome = { issues: [{ message: e.message }] };
+    } finally {
+      save.disabled = false;
+    }
+    if (outcome.issues.length) {
+      showIssues(outcome.issues.map((i) => String(i.message || i.reason || JSON.stringify(i))));
+      return;
+    }
+    saved = true;
+    dialog.close();
+    const done = `${row ? "Saved" : "Created"} ${kind.noun} ${kind.name(outcome.item || { ...row, ...body })}`;
+    await announce(el("p.success", {}, done.trim()), at, opener.id);
+  });
+  // Escape closes the dialog too ("cancel", then "close").
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    if (!saved && opener.isConnected) opener.focus();
+  });
+  document.body.append(dialog);
+  refresh();
+  dialog.showModal();
+  // A read-only form opens on its title, so that the reason under it is in view.
+  (readOnly ? form.querySelector("h2") : shown(initial)[0].focus).focus();
+}
+
+/** Which definitions the server's configuration declares: `{by, ids}`. */
+async function managedDefinitions() {
+  const m = await api.get("/dashboard/api/managed");
+  return { by: m.managedBy, ids: new Set(m.ids) };
+}
+
+const managedBadge = (by) => el("span.badge.managed", {}, `Managed by ${by}`);
+
+/** A live region where an action's outcome is announced, next to its button. */
+const flashBox = (at) => el("div.flash", { "data-flash": at, role: "status", "aria-live": "polite" });
+
+/**
+ * The buttons of one definition: Edit (View, read-only, when the configuration manages it)
+ * and Archive, with the place their outcome is announced. An archived row is gone, so its
+ * outcome is announced at `listAt`, whose button then gets the focus.
+ */
+function rowActions(kind, row, managed, listAt) {
+  const by = managed.ids.has(row.id) ? managed.by : null;
+  const name = kind.name(row);
+  const at = `row-${row.id}`;
+  const edit = el(
+    "button.secondary",
+    {
+      type: "button",
+      id: `edit-${row.id}`,
+      "aria-label": `${by ? "View" : "Edit"} ${kind.noun} ${name}`,
+      onclick: (e) => openForm(kind, row, { opener: e.currentTarget, at, managedBy: by }),
+    },
+    by ? "View" : "Edit",
+  );
+  const verb = kind.remove || "Archive";
+  const remove = by
+    ? null
+    : el(
+        "button.danger",
+        {
+          type: "button",
+          id: `remove-${row.id}`,
+          "aria-label": `${verb} ${kind.noun} ${name}`,
+          onclick: (e) => {
+            if (!window.confirm(`${verb} ${kind.noun} ${name}? The Admin API will no longer list it.`)) return;
+            act(
+              e.currentTarget,
+              async () => {
+                const out = await api.del(`${kind.path}${query({ ids: row.id })}`);
+                const done = `${verb === "Delete" ? "Deleted" : "Archived"} ${kind.noun} ${name}`;
+                return [out.deleted.length ? el("p.success", {}, done) : null, issuesBox(out.issues)];
+              },
+              listAt,
+              listAt,
+            );
+          },
+        },
+        verb,
+      );
+  return el("div.row-actions", {}, edit, remove, flashBox(at));
+}
+
+/** The "New …" button of `kind` with the place its outcome is announced. */
+function newButton(kind) {
+  const id = `new-${kind.slug}`;
+  return el(
+    "div.toolbar",
+    {},
+    el("button", { type: "button", id, onclick: (e) => openForm(kind, null, { opener: e.currentTarget, at: id }) }, `New ${kind.noun}`),
+    flashBox(id),
+  );
+}
+
+/** The button that opens the form of a settings document (`current`), read-only when managed. */
+function documentButton(kind, current, label, managedBy = null) {
+  const id = `edit-${kind.slug}`;
+  const open = (e) => openForm(kind, current, { opener: e.currentTarget, at: id, managedBy });
+  return el("div.toolbar", {}, el("button", { type: "button", id, onclick: open }, label), flashBox(id));
+}
+
+/**
+ * The definitions of `kind` in a table under their "New" button, each row with its
+ * buttons, and the badge of the configuration on the rows it manages.
+ */
+function definitionsTable(kind, rows, columns, managed, empty) {
+  const [first, ...rest] = columns;
+  const marked = {
+    ...first,
+    value: (r) => {
+      const v = first.value(r);
+      return [v instanceof Node ? v : show(v), managed.ids.has(r.id) ? [" ", managedBadge(managed.by)] : null];
+    },
+  };
+  return [
+    newButton(kind),
+    table(rows, [marked, ...rest, { label: "Actions", value: (r) => rowActions(kind, r, managed, `new-${kind.slug}`) }], empty),
+  ];
+}
+
+// The field lists, per kind. `ctx`: the Admin API lists the selects are filled from
+// (`metrics`, `attributes`, `achievements`, `systems`).
+
+const KEY_HINT = 'Letters, digits, "-" and "_".';
+const choices = (...values) => values.map((v) => [v, v]);
+const choose = (list, blank) => [["", blank], ...list.map((d) => [d.id, `${d.name} (${d.key})`])];
+const attributesOf = (ctx, type) => ctx.attributes.filter((a) => a.type === type).map((a) => [a.id, `${a.name} (${a.key})`]);
+const is = (name, value) => (values) => values[name] === value;
+const FILTER_HINT = "Leave a value empty for no condition on that attribute.";
+const nameField = { name: "name", label: "Name" };
+const keyField = (hint, only = "create") => ({ name: "key", label: "Key", only, hint: `${KEY_HINT} ${hint}` });
+const badgeField = {
+  name: "badge",
+  label: "Badge image URL",
+  nullable: true,
+  from: (row) => (row.badge && row.badge.url) || "",
+  to: (url) => ({ url }),
+};
+const userFilters = (ctx, label) => ({ name: "userAttributes", label, type: "pairs", options: attributesOf(ctx, "user"), hint: FILTER_HINT });
+const eventFilters = (ctx, when) => ({
+  name: "eventAttributes",
+  label: "Only events with these attributes",
+  type: "pairs",
+  options: attributesOf(ctx, "event"),
+  hint: FILTER_HINT,
+  when,
+});
+const FONTS = ["MODERN_SANS", "BOOK_SANS", "ORGANIC_SANS", "GEOMETRIC_SANS", "HEAVY_SANS", "ROUNDED_SANS", "MODERN_SERIF", "BOOK_SERIF", "MONOSPACE"];
+const imageField = (name, label) => ({
+  name,
+  label,
+  nullable: true,
+  from: (s) => (pathOf(s, name) && pathOf(s, name).url) || "",
+  to: (url) => ({ url }),
+  hint: "Empty: none.",
+});
+
+const KINDS = {
+  metric: () => ({
+    slug: "metric",
+    noun: "metric",
+    path: "/admin/v1/metrics",
+    name: (m) => m.key,
+    fields: [
+      nameField,
+      keyField("Events name the metric by it; it cannot change later."),
+      { name: "unitType", label: "Unit type", type: "select", options: choices("number", "currency") },
+      { name: "units", label: "Units", hint: "What one unit is, e.g. lessons." },
+    ],
+  }),
+  attribute: () => ({
+    slug: "attribute",
+    noun: "attribute",
+    path: "/admin/v1/attributes",
+    name: (a) => a.key,
+    fields: [
+      nameField,
+      keyField("Users and events name the attribute by it; it cannot change later."),
+      { name: "type", label: "Type", type: "select", only: "create", options: [["user", "user: set on users"], ["event", "event: sent with events"]] },
+    ],
+  }),
+  achievement: (ctx) => {
+    const trigger = (t) => is("trigger", t);
+    return {
+      slug: "achievement",
+      noun: "achievement",
+      path: "/admin/v1/achievements",
+      name: (a) => a.key,
+      fields: [
+        nameField,
+        keyField("Empty on a new achievement: made from the name.", null),
+        { name: "description", label: "Description" },
+        {
+          name: "status",
+          label: "Status",
+          type: "select",
+          options: [["inactive", "inactive: not completed yet"], ["active", "active"], ["locked", "locked: shown, not completable"]],
+        },
+        {
+          name: "trigger",
+          label: "Completed when",
+          type: "select",
+          options: [
+            ["metric", "a metric reaches a value (metric)"],
+            ["streak", "a streak reaches a length (streak)"],
+            ["api", "completed through the API (api)"],
+            ["achievement", "other achievements are completed (achievement)"],
+            ["anniversary", "years after sign-up (anniversary)"],
+          ],
+        },
+        { name: "metricId", label: "Metric", type: "select", options: choose(ctx.metrics, "Choose a metric"), when: trigger("metric") },
+        { name: "metricValue", label: "Metric value", type: "number", when: trigger("metric") },
+        eventFilters(ctx, trigger("metric")),
+        { name: "streakLength", label: "Streak length", type: "number", when: trigger("streak") },
+        {
+          name: "achievementIds",
+          label: "After these achievements",
+          type: "checks",
+          options: ctx.achievements.map((a) => [a.id, `${a.name} (${a.key})`]),
+          when: trigger("achievement"),
+        },
+        { name: "anniversaryYears", label: "Years after sign-up", type: "number", when: trigger("anniversary") },
+        userFilters(ctx, "Only users with these attributes"),
+        badgeField,
+      ],
+    };
+  },
+  system: () => ({
+    slug: "points-system",
+    noun: "points system",
+    path: "/admin/v1/points",
+    name: (s) => s.key,
+    fields: [
+      nameField,
+      keyField("It cannot change later."),
+      { name: "description", label: "Description", nullable: true },
+      { name: "maxPoints", label: "Cap (most points a user can hold)", type: "number", nullable: true, hint: "Empty: no cap." },
+      badgeField,
+    ],
+  }),
+  trigger: (ctx, system) => {
+    const type = (t) => is("type", t);
+    return {
+      slug: `trigger-${system.id}`,
+      noun: "points trigger",
+      path: `/admin/v1/points/${encodeURIComponent(system.id)}/triggers`,
+      name: (t) => `(${t.type}, ${t.points} points)`,
+      fields: [
+        {
+          name: "type",
+          label: "Awards points for",
+          type: "select",
+          options: [
+            ["metric", "an amount of a metric (metric)"],
+            ["achievement", "completing an achievement (achievement)"],
+            ["streak", "a streak length (streak)"],
+            ["time", "every interval of time (time)"],
+            ["user_creation", "the user's creation (user_creation)"],
+          ],
+          hint: "An active trigger keeps its type: make it inactive to change it.",
+        },
+        { name: "points", label: "Points", type: "number", hint: "Negative points deduct." },
+        { name: "status", label: "Status", type: "select", options: choices("inactive", "active") },
+        { name: "metricId", label: "Metric", type: "select", options: choose(ctx.metrics, "Choose a metric"), when: type("metric") },
+        { name: "metricThreshold", label: "For every this much of the metric", type: "number", when: type("metric") },
+        eventFilters(ctx, type("metric")),
+        { name: "achievementId", label: "Achievement", type: "select", options: choose(ctx.achievements, "Choose an achievement"), when: type("achievement") },
+        { name: "streakLength", label: "For every this many periods of streak", type: "number", when: type("streak") },
+        { name: "timeUnit", label: "Time unit", type: "select", options: choices("hours", "days"), when: type("time") },
+        { name: "timeInterval", label: "For every this many units of time", type: "number", when: type("time") },
+        userFilters(ctx, "Only users with these attributes"),
+        { name: "blockIfOutOfPoints", label: "Refuse an event that would take the user below 0 points", type: "checkbox" },
+        { name: "description", label: "Description", nullable: true },
+      ],
+    };
+  },
+  level: (ctx, system) => ({
+    slug: `level-${system.id}`,
+    noun: "level",
+    path: `/admin/v1/points/${encodeURIComponent(system.id)}/levels`,
+    name: (l) => l.key,
+    remove: "Delete",
+    fields: [
+      keyField("It cannot change later."),
+      nameField,
+      { name: "points", label: "From this many points", type: "number" },
+      { name: "description", label: "Description", nullable: true },
+      badgeField,
+    ],
+  }),
+  boost: (ctx, system) => ({
+    slug: `boost-${system.id}`,
+    noun: "boost",
+    path: `/admin/v1/points/${encodeURIComponent(system.id)}/boosts`,
+    name: (b) => b.name,
+    fields: [
+      nameField,
+      { name: "start", label: "First day", type: "date" },
+      { name: "end", label: "Last day", type: "date", nullable: true, hint: "Empty: open-ended." },
+      { name: "multiplier", label: "Multiplier", type: "number" },
+      { name: "rounding", label: "Rounding", type: "select", options: choices("down", "up", "nearest") },
+      { name: "userId", label: "For one user (id)", only: "create", hint: "Empty: every user matching the attributes below." },
+      userFilters(ctx, "For users with these attributes"),
+    ],
+  }),
+  leaderboard: (ctx) => ({
+    slug: "leaderboard",
+    noun: "leaderboard",
+    path: "/admin/v1/leaderboards",
+    name: (b) => b.key,
+    fields: [
+      nameField,
+      keyField("It can change only while the leaderboard is inactive.", null),
+      { name: "description", label: "Description" },
+      {
+        name: "status",
+        label: "Status",
+        type: "select",
+        options: choices("inactive", "active", "scheduled", "finished"),
+        hint: "Scheduled: active from a future first day. An activated board cannot return to inactive.",
+      },
+      {
+        name: "rankBy",
+        label: "Ranked by",
+        type: "select",
+        options: choices("metric", "points", "streak"),
+        hint: "It can change only while the leaderboard is inactive.",
+      },
+      { name: "metricId", label: "Metric", type: "select", options: choose(ctx.metrics, "Choose a metric"), when: is("rankBy", "metric") },
+      { name: "pointsSystemId", label: "Points system", type: "select", options: choose(ctx.systems, "Choose a points system"), when: is("rankBy", "points") },
+      { name: "maxParticipants", label: "Most participants", type: "number", nullable: true, hint: "1 to 1000; empty: 1000." },
+      { name: "start", label: "First day", type: "date", hint: "Empty on a new board: today." },
+      { name: "end", label: "Last day", type: "date", nullable: true, hint: "Empty: no end." },
+      { name: "startTime", label: "Counts from (time of day)", type: "time", nullable: true },
+      { name: "endTime", label: "Counts until (time of day)", type: "time", nullable: true },
+      { name: "runUnit", label: "Runs", type: "select", nullable: true, options: [["", "one run, never reset"], ["day", "every N days"], ["month", "every N months"], ["year", "every N years"]] },
+      { name: "runInterval", label: "N (run length)", type: "number", nullable: true, hint: "With a run unit only." },
+      { name: "breakdownAttributes", label: "Ranked apart by", type: "checks", options: attributesOf(ctx, "user") },
+    ],
+  }),
+  streak: (ctx) => {
+    const freezes = (v) => v.freezes;
+    const freezeCount = (name, label, hint) => ({ name: `freezes.${name}`, label, type: "number", nullable: true, when: freezes, hint });
+    return {
+      slug: "streak",
+      noun: "streak settings",
+      path: "/admin/v1/streaks/settings",
+      name: () => "",
+      save: documentSave("/admin/v1/streaks/settings"),
+      fields: [
+        { name: "frequency", label: "Frequency", type: "select", options: choices("daily", "weekly", "monthly") },
+        { name: "weekStart", label: "Weeks start on", type: "select", options: choices("sunday", "monday") },
+        {
+          name: "evaluationMode",
+          label: "A period counts when",
+          type: "select",
+          options: [["OR", "any metric reaches its threshold (OR)"], ["AND", "every metric reaches its threshold (AND)"]],
+        },
+        {
+          name: "metrics",
+          label: "Threshold per period, per metric",
+          type: "pairs",
+          input: "number",
+          options: ctx.metrics.map((m) => [m.key, `${m.name} (${m.key})`]),
+          hint: "Empty: the metric does not count.",
+          from: (s) => Object.fromEntries((s.metrics || []).map((m) => [m.key, String(m.threshold)])),
+          to: (v) =>
+            Object.entries(v)
+              .filter(([, t]) => t !== "")
+              .map(([key, t]) => ({ key, threshold: Number.isFinite(Number(t)) ? Number(t) : t })),
+        },
+        {
+          name: "daysOff",
+          label: "Days off (a missed day off does not break the streak)",
+          type: "checks",
+          options: WEEKDAYS.map((d, i) => [String(i), d]),
+          to: (days) => days.map(Number),
+        },
+        { name: "customizationEnabled", label: "Users may set their own streak conditions", type: "checkbox" },
+        { name: "freezes", label: "Freezes", type: "checkbox", to: (on) => (on ? {} : null) },
+        freezeCount("startCount", "Freezes a new user holds"),
+        freezeCount("maxCount", "Most freezes a user holds"),
+        freezeCount("autoEarnInterval", "One more every N days", "With the amount below; empty: none earned."),
+        freezeCount("autoEarnAmount", "Freezes earned each time"),
+      ],
+    };
+  },
+  settings: () => ({
+    slug: "settings",
+    noun: "settings",
+    path: "/admin/v1/settings",
+    name: () => "",
+    save: documentSave("/admin/v1/settings"),
+    fields: [
+      { name: "experimentation.controlRatio", label: "Control ratio (% of new users in the control group)", type: "number" },
+      { name: "experimentation.userActivationWindow", label: "Activation window (days)", type: "number" },
+      { name: "aggregationPeriod", label: "Recap period", type: "select", options: choices("weekly", "monthly") },
+      { name: "branding.appName", label: "App name" },
+      { name: "branding.appUrl", label: "App URL" },
+      { name: "branding.brandColor", label: "Brand colour", hint: "#RGB, #RRGGBB, rgb(r,g,b) or rgba(r,g,b,a)." },
+      { name: "branding.font", label: "Font", type: "select", options: choices(...FONTS) },
+      imageField("branding.logo", "Logo URL"),
+      imageField("branding.appIcon", "App icon URL"),
+    ],
+  }),
+};
 
 // -------------------------------------------------------------------------------------
 // Charts: inline SVG bars, one per day, each with its date and value as its title
@@ -334,37 +1011,38 @@ async function overviewView() {
 }
 
 async function metricsView() {
-  const metrics = await all("/admin/v1/metrics");
+  const [metrics, managed] = await Promise.all([all("/admin/v1/metrics"), managedDefinitions()]);
   return [
     el("h1", {}, "Metrics"),
-    table(metrics, [
+    definitionsTable(KINDS.metric(), metrics, [
       { label: "Key", value: (m) => mono(m.key) },
       { label: "Name", value: (m) => m.name },
       { label: "Units", value: (m) => m.units },
       { label: "Unit type", value: (m) => m.unitType },
       { label: "ID", value: (m) => mono(m.id) },
-    ]),
+    ], managed),
   ];
 }
 
 async function attributesView() {
-  const attributes = await all("/admin/v1/attributes");
+  const [attributes, managed] = await Promise.all([all("/admin/v1/attributes"), managedDefinitions()]);
   return [
     el("h1", {}, "Attributes"),
-    table(attributes, [
+    definitionsTable(KINDS.attribute(), attributes, [
       { label: "Key", value: (a) => mono(a.key) },
       { label: "Name", value: (a) => a.name },
       { label: "Type", value: (a) => a.type },
       { label: "ID", value: (a) => mono(a.id) },
-    ]),
+    ], managed),
   ];
 }
 
 async function achievementsView() {
-  const [achievements, metrics, attributes] = await Promise.all([
+  const [achievements, metrics, attributes, managed] = await Promise.all([
     all("/admin/v1/achievements"),
     all("/admin/v1/metrics"),
     all("/admin/v1/attributes"),
+    managedDefinitions(),
   ]);
   const metricKeys = keysById(metrics);
   const achievementKeys = keysById(achievements);
@@ -385,7 +1063,7 @@ async function achievementsView() {
   };
   return [
     el("h1", {}, "Achievements"),
-    table(achievements, [
+    definitionsTable(KINDS.achievement({ metrics, attributes, achievements }), achievements, [
       { label: "Key", value: (a) => mono(a.key) },
       { label: "Name", value: (a) => a.name },
       { label: "Status", value: (a) => badge(a.status) },
@@ -393,20 +1071,26 @@ async function achievementsView() {
       { label: "Condition", value: condition },
       { label: "User filters", value: (a) => filters(a.userAttributes, attributeKeys) },
       { label: "Event filters", value: (a) => filters(a.eventAttributes, attributeKeys) },
-    ]),
+    ], managed),
   ];
 }
 
 async function streakView() {
-  const [s, o] = await Promise.all([
+  const [s, o, metrics] = await Promise.all([
     api.get("/admin/v1/streaks/settings"),
     api.get("/dashboard/api/overview"),
+    all("/admin/v1/metrics"),
   ]);
+  const by = o.streak.managedBy;
   const head = [
     el("h1", {}, "Streak settings"),
-    o.streak.managedBy
-      ? el("p.notice", {}, `Managed by ${o.streak.managedBy}: changes through the Admin API are refused.`)
-      : null,
+    by ? el("p.notice", {}, `Managed by ${by}: changes through the Admin API are refused.`) : null,
+    documentButton(
+      KINDS.streak({ metrics }),
+      s,
+      by ? "View the streak settings" : o.streak.configured ? "Edit the streak settings" : "Configure a streak",
+      by,
+    ),
   ];
   if (!o.streak.configured) {
     return [head, el("p.muted", {}, "No streak is configured. Users' streaks stay at 0.")];
@@ -440,12 +1124,15 @@ async function streakView() {
 }
 
 async function pointsView() {
-  const [systems, metrics, achievements, attributes] = await Promise.all([
+  const [systems, metrics, achievements, attributes, managed] = await Promise.all([
     all("/admin/v1/points"),
     all("/admin/v1/metrics"),
     all("/admin/v1/achievements"),
     all("/admin/v1/attributes"),
+    managedDefinitions(),
   ]);
+  const ctx = { metrics, achievements, attributes };
+  const systemKind = KINDS.system();
   const metricKeys = keysById(metrics);
   const achievementKeys = keysById(achievements);
   const attributeKeys = keysById(attributes);
@@ -476,11 +1163,12 @@ async function pointsView() {
     return el(
       "section.system",
       {},
-      el("h2", {}, `${s.name} `, mono(s.key), " ", badge(s.status)),
+      el("h2", {}, `${s.name} `, mono(s.key), " ", badge(s.status), managed.ids.has(s.id) ? [" ", managedBadge(managed.by)] : null),
+      rowActions(systemKind, s, managed, `new-${systemKind.slug}`),
       s.description ? el("p.muted", {}, s.description) : null,
       el("p", {}, `Cap: ${s.maxPoints === null || s.maxPoints === undefined ? "none" : show(s.maxPoints)}`),
       el("h3", {}, "Triggers"),
-      table(triggers, [
+      definitionsTable(KINDS.trigger(ctx, s), triggers, [
         { label: "Type", value: (t) => t.type },
         { label: "Points", value: (t) => t.points, num: true },
         { label: "When", value: condition },
@@ -488,16 +1176,16 @@ async function pointsView() {
         { label: "User filters", value: (t) => filters(t.userAttributes, attributeKeys) },
         { label: "Event filters", value: (t) => filters(t.eventAttributes, attributeKeys) },
         { label: "Blocks when out of points", value: (t) => (t.blockIfOutOfPoints ? "yes" : "no") },
-      ]),
+      ], managed),
       el("h3", {}, "Levels"),
-      table(levels, [
+      definitionsTable(KINDS.level(ctx, s), levels, [
         { label: "Key", value: (l) => mono(l.key) },
         { label: "Name", value: (l) => l.name },
         { label: "From points", value: (l) => l.points, num: true },
         { label: "Description", value: (l) => l.description },
-      ]),
+      ], managed),
       el("h3", {}, "Boosts"),
-      table(boosts, [
+      definitionsTable(KINDS.boost(ctx, s), boosts, [
         { label: "Name", value: (b) => b.name },
         { label: "Status", value: (b) => badge(b.status) },
         { label: "Start", value: (b) => b.start },
@@ -505,18 +1193,19 @@ async function pointsView() {
         { label: "Multiplier", value: (b) => `×${b.multiplier}` },
         { label: "Rounding", value: (b) => b.rounding },
         { label: "For", value: (b) => (b.userId ? `user ${b.userId}` : filters(b.userAttributes, attributeKeys)) },
-      ]),
+      ], managed),
     );
   });
-  return [el("h1", {}, "Points systems"), sections.length ? sections : el("p.muted", {}, "No points systems.")];
+  return [el("h1", {}, "Points systems"), newButton(systemKind), sections.length ? sections : el("p.muted", {}, "No points systems.")];
 }
 
 async function leaderboardsView() {
-  const [boards, metrics, systems, attributes] = await Promise.all([
+  const [boards, metrics, systems, attributes, managed] = await Promise.all([
     all("/admin/v1/leaderboards"),
     all("/admin/v1/metrics"),
     all("/admin/v1/points"),
     all("/admin/v1/attributes"),
+    managedDefinitions(),
   ]);
   const metricKeys = keysById(metrics);
   const systemKeys = keysById(systems);
@@ -528,7 +1217,7 @@ async function leaderboardsView() {
   };
   return [
     el("h1", {}, "Leaderboards"),
-    table(boards, [
+    definitionsTable(KINDS.leaderboard({ metrics, systems, attributes }), boards, [
       { label: "Key", value: (b) => mono(b.key) },
       { label: "Name", value: (b) => b.name },
       { label: "Status", value: (b) => badge(b.status) },
@@ -541,7 +1230,7 @@ async function leaderboardsView() {
         label: "Breakdown",
         value: (b) => (b.breakdownAttributes || []).map((id) => attributeKeys.get(id) || id).join(", ") || "—",
       },
-    ]),
+    ], managed),
   ];
 }
 
@@ -970,37 +1659,10 @@ async function keysView() {
 async function settingsView() {
   const s = await api.get("/admin/v1/settings");
   const ex = s.experimentation || {};
-  const ratio = el("input", {
-    name: "controlRatio",
-    type: "number",
-    min: 0,
-    max: 100,
-    step: 1,
-    required: true,
-    value: ex.controlRatio ?? 0,
-  });
-  const form = el(
-    "form.toolbar",
-    {
-      onsubmit: (e) => {
-        e.preventDefault();
-        const raw = ratio.value.trim();
-        const n = Number(raw);
-        // Anything that is not a number is sent as typed, for the server to explain.
-        const controlRatio = raw !== "" && Number.isFinite(n) ? n : raw;
-        act(e.currentTarget.querySelector("button"), async () => {
-          const after = await api.patch("/admin/v1/settings", { experimentation: { controlRatio } });
-          return el("p.success", {}, `Control ratio set to ${after.experimentation.controlRatio}%.`);
-        });
-      },
-    },
-    el("label", {}, "Control ratio (% of new users in the control group)", ratio),
-    el("button", { type: "submit" }, "Save"),
-  );
   const b = s.branding || {};
   return [
     el("h1", {}, "Settings"),
-    form,
+    documentButton(KINDS.settings(), s, "Edit the settings"),
     el(
       "div.cards",
       {},
@@ -1014,6 +1676,8 @@ async function settingsView() {
         ["App URL", b.appUrl],
         ["Brand colour", b.brandColor],
         ["Font", b.font],
+        ["Logo", b.logo ? b.logo.url : null],
+        ["App icon", b.appIcon ? b.appIcon.url : null],
       ]),
     ),
   ];
@@ -1066,8 +1730,9 @@ async function route() {
     const anchor = (root) => (message && message.at ? root.querySelector(`[data-flash="${message.at}"]`) : null);
     const page = append(document.createDocumentFragment(), nodes);
     const place = anchor(page);
-    if (place) place.replaceChildren(message.node);
-    else if (message) page.prepend(message.node);
+    const note = message ? append(document.createDocumentFragment(), [message.node]) : null;
+    if (place) place.replaceChildren(note);
+    else if (note) page.prepend(note);
     target.replaceChildren(page);
     const focus = message && message.focus ? byId(message.focus) : target.querySelector("[data-autofocus]");
     if (focus) focus.focus();
@@ -1077,5 +1742,9 @@ async function route() {
   }
 }
 
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => {
+  // A form belongs to the page it was opened on.
+  for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
+  route();
+});
 route();

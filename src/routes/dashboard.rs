@@ -14,7 +14,6 @@ use serde_json::json;
 use crate::auth::{require_admin_key, Tenant};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
-use crate::settings::ConfigSource;
 use crate::state::AppState;
 use crate::store::overview;
 
@@ -193,12 +192,11 @@ async fn overview(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpResp
                 "frequency": frequency,
                 // What manages them, if not the Admin API: the embedded demo config is not
                 // a trophy.toml.
-                "managedBy": state.settings.streaks.managed_by_file().then(|| {
-                    match state.settings.source {
-                        ConfigSource::File(_) => "trophy.toml",
-                        ConfigSource::Demo => "the built-in demo configuration",
-                    }
-                }),
+                "managedBy": state
+                    .settings
+                    .streaks
+                    .managed_by_file()
+                    .then(|| state.settings.source.manager()),
             },
             "webhookDeliveries": deliveries,
             "applicationApiKeys": keys,

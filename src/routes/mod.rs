@@ -5,6 +5,7 @@ mod achievements;
 mod admin;
 mod dashboard;
 mod dashboard_activity;
+mod dashboard_definitions;
 mod dashboard_users;
 mod events;
 mod extract;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
         .configure(dashboard::configure)
         .configure(dashboard_users::configure)
         .configure(dashboard_activity::configure)
+        .configure(dashboard_definitions::configure)
         .service(
             // The console shows a user as the application API answers for them, read with
             // the admin key. Reads only: it changes state through /admin/v1.

@@ -164,6 +164,27 @@ async fn unknown_files_are_404_json() {
     }
 }
 
+/// `path` answers only the admin key, to GET only, and is not cached.
+async fn admin_read_only(app: &TestApp, path: &str) {
+    for key in [None, Some("nope"), Some("app-key"), Some("")] {
+        assert_error(
+            get_with(app, path, key, None).await,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
+    }
+    // Not a write: it has no other method.
+    let resp = app
+        .admin_request(Method::POST, path)
+        .send()
+        .await
+        .expect("request");
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+    let admin = get_with(app, path, Some("admin-key"), None).await;
+    assert_eq!(admin.status(), StatusCode::OK);
+    assert_eq!(admin.headers()["cache-control"], "no-store");
+}
+
 #[tokio::test]
 async fn the_overview_needs_the_admin_key() {
     let app = spawn_app(CONFIG).await;
@@ -176,13 +197,7 @@ async fn the_overview_needs_the_admin_key() {
         .await,
         "Missing API key"
     );
-    for key in ["nope", "app-key", ""] {
-        assert_error(
-            get_with(&app, path, Some(key), None).await,
-            StatusCode::UNAUTHORIZED,
-        )
-        .await;
-    }
+    admin_read_only(&app, path).await;
     // A per-user application key is refused too.
     app.event_ok("lessons", "ann", 1.0).await;
     let (status, body) = admin_with(
@@ -200,16 +215,6 @@ async fn the_overview_needs_the_admin_key() {
         StatusCode::FORBIDDEN,
     )
     .await;
-    // Not a write: it has no other method.
-    let resp = app
-        .admin_request(Method::POST, path)
-        .send()
-        .await
-        .expect("request");
-    assert!(resp.status().is_client_error(), "{}", resp.status());
-    let admin = get_with(&app, path, Some("admin-key"), None).await;
-    assert_eq!(admin.status(), StatusCode::OK);
-    assert_eq!(admin.headers()["cache-control"], "no-store");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -741,4 +746,87 @@ async fn activity_counts_events_active_and_new_users_and_points_per_utc_day() {
         let (status, body) = admin_get(&app, &format!("/dashboard/api/activity?{bad}")).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Which definitions the configuration declares (their forms are read-only in the console)
+
+#[tokio::test]
+async fn managed_lists_the_definitions_the_configuration_declares() {
+    let app = spawn_app(CONFIG).await;
+    let path = "/dashboard/api/managed";
+    let (status, created) = admin_with(
+        &app,
+        Method::POST,
+        "/admin/v1/metrics",
+        Some(&json!([{ "name": "Pages", "key": "pages" }])),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (status, body) = admin_get(&app, path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The test servers run on the embedded source's wording (`ConfigSource::Demo`).
+    assert_eq!(body["managedBy"], "the built-in demo configuration");
+    let mut listed: Vec<&str> = body["ids"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .map(|v| v.as_str().expect("id"))
+        .collect();
+    listed.sort_unstable();
+    let mut declared: Vec<String> = [
+        ("attribute", "plan"),
+        ("attribute", "country"),
+        ("attribute", "source"),
+        ("metric", "lessons"),
+        ("metric", "minutes"),
+    ]
+    .iter()
+    .map(|(kind, key)| app.definition_uuid(kind, key))
+    .collect();
+    declared.sort_unstable();
+    assert_eq!(
+        listed, declared,
+        "the file's five, not the metric the API made"
+    );
+
+    // What it lists is what the Admin API refuses to change; the rest it changes.
+    let lessons = app.definition_uuid("metric", "lessons");
+    let (status, refused) = admin_with(
+        &app,
+        Method::PATCH,
+        "/admin/v1/metrics",
+        Some(&json!([{ "id": lessons, "name": "Renamed" }])),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"], "managed by trophy.toml");
+    let pages = created["created"][0]["id"].as_str().expect("id");
+    let (status, renamed) = admin_with(
+        &app,
+        Method::PATCH,
+        "/admin/v1/metrics",
+        Some(&json!([{ "id": pages, "name": "Pages read" }])),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    assert_eq!(renamed["issues"], json!([]));
+
+    admin_read_only(&app, path).await;
+
+    // A configuration that declares no definition manages none.
+    let bare = spawn_app(
+        r#"
+[auth]
+api_keys = ["app-key"]
+admin_keys = ["admin-key"]
+"#,
+    )
+    .await;
+    let (status, body) = admin_get(&bare, path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({ "managedBy": null, "ids": [] }));
 }

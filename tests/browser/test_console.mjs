@@ -53,9 +53,9 @@ function parseArgs(argv) {
 
 const opts = parseArgs(process.argv.slice(2));
 
-/** The application API with the app key, for seeding. */
-async function app(method, path, body) {
-  const init = { method, headers: { "X-API-KEY": opts.apiKey } };
+/** A request with `key` to the test server; the JSON answer, after checking it is a 2xx. */
+async function call(key, method, path, body) {
+  const init = { method, headers: { "X-API-KEY": key } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -64,6 +64,21 @@ async function app(method, path, body) {
   const text = await res.text();
   assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
   return text ? JSON.parse(text) : null;
+}
+
+/** The application API with the app key, for seeding. */
+const app = (method, path, body) => call(opts.apiKey, method, path, body);
+/** The Admin API with the admin key: what the console's forms must have done. */
+const admin = (method, path, body) => call(opts.adminKey, method, `/admin/v1${path}`, body);
+
+/** Every item of a paged Admin API list. */
+async function adminAll(path) {
+  const out = [];
+  for (let skip = 0; ; skip += 100) {
+    const page = await admin("GET", `${path}?limit=100&skip=${skip}`);
+    out.push(...page);
+    if (page.length < 100) return out;
+  }
 }
 
 async function seedUser(id, fields, events) {
@@ -265,14 +280,229 @@ test("no view is wider than the window at 390 and 1280 pixels", async () => {
       [`#/user?id=${id}`, `Wide ${RUN}`],
       ["#/webhooks", "Webhook deliveries"],
       ["#/points", "Points systems"],
+      ["#/achievements", "Achievements"],
+      ["#/leaderboards", "Leaderboards"],
+      ["#/streak", "Streak settings"],
+      ["#/settings", "Settings"],
     ]) {
       await page.goto(`${opts.url}/dashboard/${hash}`);
       await page.locator("h1", { hasText: heading }).waitFor();
       const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
       assert.ok(scroll <= inner, `${hash} at ${width}px is ${scroll}px wide`);
     }
+    // The longest form, open: inside the window, nothing in it wider than itself.
+    await page.goto(`${opts.url}/dashboard/#/achievements`);
+    await page.click("#new-achievement");
+    await page.selectOption("#f-trigger", "metric");
+    const [scroll, inner, box, boxScroll, boxWidth] = await page.evaluate(() => {
+      const dialog = document.querySelector("dialog[open]");
+      return [document.documentElement.scrollWidth, window.innerWidth, dialog.getBoundingClientRect().right, dialog.scrollWidth, dialog.clientWidth];
+    });
+    assert.ok(scroll <= inner && box <= inner, `the achievement form at ${width}px reaches ${box}px`);
+    assert.ok(boxScroll <= boxWidth, `the achievement form at ${width}px scrolls sideways (${boxScroll} > ${boxWidth})`);
     await context.close();
   }
+});
+
+/** A fresh page, signed in, on the console's view `hash` once its heading is in. */
+async function signedInAt(hash, heading) {
+  const page = await newPage();
+  await signIn(page);
+  await page.locator("h1", { hasText: "Overview" }).waitFor();
+  await page.goto(`${opts.url}/dashboard/#/${hash}`);
+  await page.locator("h1", { hasText: heading }).waitFor();
+  return page;
+}
+
+/** The open form (there is one at most). */
+const openDialog = (page) => page.locator("dialog[open]");
+const focusedId = (page) => page.evaluate(() => document.activeElement && document.activeElement.id);
+
+test("a metric's form shows the Admin API's message under the key, keeps what was typed, then creates it", async () => {
+  const key = `web-${RUN}-pages`;
+  const page = await signedInAt("metrics", "Metrics");
+  await page.click("#new-metric");
+  const dialog = openDialog(page);
+  await dialog.waitFor();
+  assert.equal(await focusedId(page), "f-name", "the first field has the focus");
+  await page.fill("#f-name", `Pages ${RUN}`);
+  await page.fill("#f-key", `${key} read`);
+  await page.selectOption("#f-unitType", "currency");
+  await page.fill("#f-units", "pages");
+  await dialog.locator('button[type="submit"]').click();
+
+  // The Admin API's issue, under the key field, which gets the focus; nothing else lost.
+  const error = page.locator("#f-key-error");
+  await error.waitFor();
+  assert.equal((await error.textContent()).trim(), 'key may only contain letters, digits, "-" and "_"');
+  assert.equal(await page.getAttribute("#f-key", "aria-invalid"), "true");
+  assert.match(await page.getAttribute("#f-key", "aria-describedby"), /\bf-key-error\b/);
+  assert.equal(await focusedId(page), "f-key");
+  assert.equal(await page.inputValue("#f-name"), `Pages ${RUN}`);
+  assert.equal(await page.inputValue("#f-key"), `${key} read`);
+  assert.equal(await page.inputValue("#f-unitType"), "currency");
+  assert.equal(await page.inputValue("#f-units"), "pages");
+  assert.equal(await page.locator("#f-name").getAttribute("aria-invalid"), null, "only the key is marked");
+  assert.equal(await dialog.locator('.error[role="alert"]').isVisible(), false, "nothing at the top: the key was named");
+  assert.deepEqual((await adminAll("/metrics")).filter((m) => m.key.startsWith(key)), [], "nothing was created");
+
+  await page.fill("#f-key", key);
+  await page.press("#f-key", "Enter");
+  const done = page.locator('[data-flash="new-metric"] .success');
+  await done.waitFor();
+  assert.equal((await done.textContent()).trim(), `Created metric ${key}`);
+  assert.equal(await openDialog(page).count(), 0, "the form closed");
+  assert.equal(await focusedId(page), "new-metric", "the focus is back on the button that opened the form");
+  const created = (await adminAll("/metrics")).filter((m) => m.key === key);
+  assert.equal(created.length, 1);
+  assert.deepEqual(
+    { name: created[0].name, unitType: created[0].unitType, units: created[0].units },
+    { name: `Pages ${RUN}`, unitType: "currency", units: "pages" },
+  );
+  const row = page.locator("tbody tr", { has: page.locator(`td:first-child code:text-is("${key}")`) });
+  assert.equal(await row.count(), 1, "the new row is in the table");
+  assert.equal(await row.locator(`#edit-${created[0].id}`).textContent(), "Edit");
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+test("a points system is renamed and a leaderboard activated through their forms", async () => {
+  const systemKey = `web-${RUN}-xp`;
+  const boardKey = `web-${RUN}-board`;
+  const [system] = (await admin("POST", "/points", [{ key: systemKey, name: "Web XP" }])).created;
+  const [board] = (await admin("POST", "/leaderboards", [{ key: boardKey, name: "Web board", rankBy: "streak" }])).created;
+  assert.equal(board.status, "inactive");
+  // A rule of the points system's model, named by the Admin API, then the rename.
+  const page = await signedInAt("points", "Points systems");
+  await page.click(`#edit-${system.id}`);
+  await openDialog(page).waitFor();
+  assert.equal(await page.inputValue("#f-name"), "Web XP");
+  await page.fill("#f-name", `Web XP ${RUN}`);
+  await page.fill("#f-maxPoints", "0");
+  await page.press("#f-maxPoints", "Enter");
+  await page.locator("#f-maxPoints-error").waitFor();
+  assert.equal((await page.textContent("#f-maxPoints-error")).trim(), "maxPoints must be at least 1");
+  assert.equal(await focusedId(page), "f-maxPoints");
+  assert.equal((await admin("GET", `/points/${system.id}`)).name, "Web XP", "refused whole");
+  await page.fill("#f-maxPoints", "500");
+  await page.press("#f-maxPoints", "Enter");
+  await page.locator(`[data-flash="row-${system.id}"] .success`, { hasText: `Saved points system ${systemKey}` }).waitFor();
+  assert.equal(await focusedId(page), `edit-${system.id}`);
+  const saved = await admin("GET", `/points/${system.id}`);
+  assert.deepEqual([saved.name, saved.maxPoints], [`Web XP ${RUN}`, 500]);
+
+  // The leaderboard's status.
+  await page.goto(`${opts.url}/dashboard/#/leaderboards`);
+  await page.locator("h1", { hasText: "Leaderboards" }).waitFor();
+  await page.click(`#edit-${board.id}`);
+  await openDialog(page).waitFor();
+  assert.equal(await page.inputValue("#f-status"), "inactive");
+  assert.equal(await page.locator("#f-metricId").isVisible(), false, "a streak board has no metric");
+  await page.selectOption("#f-status", "active");
+  await openDialog(page).locator('button[type="submit"]').click();
+  await page.locator(`[data-flash="row-${board.id}"] .success`, { hasText: `Saved leaderboard ${boardKey}` }).waitFor();
+  const activated = await admin("GET", `/leaderboards/${board.id}`);
+  assert.deepEqual([activated.status, activated.name, activated.rankBy], ["active", "Web board", "streak"]);
+  const row = page.locator("tbody tr", { has: page.locator(`#edit-${board.id}`) });
+  assert.match(await row.textContent(), /active/);
+
+  // Back to inactive is refused by the Admin API: its message, at the top of the form.
+  await page.click(`#edit-${board.id}`);
+  await page.selectOption("#f-status", "inactive");
+  await page.press("#f-name", "Enter");
+  const alert = openDialog(page).locator('.error[role="alert"]');
+  await alert.waitFor();
+  assert.equal((await alert.textContent()).trim(), "an activated leaderboard cannot return to inactive");
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute("role")), "alert", "the alert has the focus");
+  await page.keyboard.press("Escape");
+  await openDialog(page).waitFor({ state: "detached" });
+  assert.equal(await focusedId(page), `edit-${board.id}`);
+  assert.equal((await admin("GET", `/leaderboards/${board.id}`)).status, "active");
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+test("a definition trophy.toml declares is marked and its form is read-only with the reason", async () => {
+  const lessons = (await adminAll("/metrics")).find((m) => m.key === "lessons");
+  const mine = (await admin("POST", "/metrics", [{ key: `web-${RUN}-own`, name: "Own" }])).created[0];
+  const page = await signedInAt("metrics", "Metrics");
+  const managedRow = page.locator("tbody tr", { has: page.locator(`#edit-${lessons.id}`) });
+  assert.equal((await managedRow.locator(".badge.managed").textContent()).trim(), "Managed by trophy.toml");
+  assert.equal(await managedRow.locator(`#remove-${lessons.id}`).count(), 0, "no Archive");
+  const ownRow = page.locator("tbody tr", { has: page.locator(`#edit-${mine.id}`) });
+  assert.equal(await ownRow.locator(".badge.managed").count(), 0);
+  assert.equal(await ownRow.locator(`#remove-${mine.id}`).count(), 1);
+
+  const view = page.locator(`#edit-${lessons.id}`);
+  assert.equal((await view.textContent()).trim(), "View");
+  await view.click();
+  const dialog = openDialog(page);
+  await dialog.waitFor();
+  assert.match(await dialog.locator(".notice").textContent(), /^Managed by trophy\.toml: .*refuses changes/);
+  assert.equal(await dialog.locator('button[type="submit"]').count(), 0, "no Save");
+  const controls = dialog.locator("input, select");
+  assert.ok((await controls.count()) >= 3);
+  for (const control of await controls.all()) assert.equal(await control.isDisabled(), true);
+  assert.equal(await page.inputValue("#f-name"), lessons.name);
+  await dialog.locator("button", { hasText: "Close" }).click();
+  await openDialog(page).waitFor({ state: "detached" });
+  assert.equal(await focusedId(page), `edit-${lessons.id}`);
+  assert.equal((await admin("GET", `/metrics/${lessons.id}`)).name, lessons.name);
+
+  // The same for a trigger of a managed points system.
+  await page.goto(`${opts.url}/dashboard/#/points`);
+  const section = page.locator("section.system", { has: page.locator("h2 code", { hasText: /^sdk-xp$/ }) });
+  await section.waitFor();
+  assert.equal((await section.locator("h2 .badge.managed").textContent()).trim(), "Managed by trophy.toml");
+  await section.locator("tbody tr button", { hasText: "View" }).first().click();
+  await openDialog(page).waitFor();
+  assert.equal(await openDialog(page).locator('button[type="submit"]').count(), 0);
+  assert.equal(await page.locator("#f-points").isDisabled(), true);
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+test("the keyboard alone opens a form, fills it, submits it with Enter and closes one with Escape", async () => {
+  const key = `web-${RUN}-device`;
+  const page = await signedInAt("attributes", "Attributes");
+  let focused = "";
+  for (let i = 0; i < 30 && focused !== "new-attribute"; i++) {
+    await page.keyboard.press("Tab");
+    focused = await focusedId(page);
+  }
+  assert.equal(focused, "new-attribute", "the New attribute button is reachable with Tab");
+
+  // Escape closes a form and gives the focus back.
+  await page.keyboard.press("Enter");
+  await openDialog(page).waitFor();
+  await page.keyboard.type("Dropped");
+  await page.keyboard.press("Escape");
+  await openDialog(page).waitFor({ state: "detached" });
+  assert.equal(await focusedId(page), "new-attribute");
+
+  await page.keyboard.press("Enter");
+  await openDialog(page).waitFor();
+  assert.equal(await focusedId(page), "f-name");
+  await page.keyboard.type(`Device ${RUN}`);
+  await page.keyboard.press("Tab");
+  assert.equal(await focusedId(page), "f-key");
+  await page.keyboard.type(key);
+  await page.keyboard.press("Tab");
+  assert.equal(await focusedId(page), "f-type");
+  await page.keyboard.press("ArrowDown");
+  assert.equal(await page.inputValue("#f-type"), "event");
+  await page.keyboard.press("Shift+Tab");
+  await page.keyboard.press("Enter");
+  const done = page.locator('[data-flash="new-attribute"] .success');
+  await done.waitFor();
+  assert.equal((await done.textContent()).trim(), `Created attribute ${key}`);
+  assert.equal(await focusedId(page), "new-attribute");
+  const attributes = await adminAll("/attributes");
+  const made = attributes.filter((a) => a.key === key);
+  assert.deepEqual(made.map((a) => [a.name, a.type]), [[`Device ${RUN}`, "event"]]);
+  assert.equal(attributes.filter((a) => a.name === "Dropped").length, 0, "the dismissed form sent nothing");
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
 });
 
 /** A webhook receiver on loopback that answers `status` (settable) and counts requests. */

@@ -1,0 +1,39 @@
+//! `GET /dashboard/api/managed`: the definitions trophy.toml declares (or the embedded demo
+//! configuration, when the server runs without a file), so the console marks their rows and
+//! opens their forms read-only. The Admin API refuses a change to one (`managed by
+//! trophy.toml`), but its lists do not say which they are.
+
+use actix_web::http::header;
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use crate::auth::{require_admin_key, Tenant};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::definitions::{self, Status};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/dashboard/api/managed")
+            .wrap(from_fn(require_admin_key))
+            .route(web::get().to(managed)),
+    );
+}
+
+/// The file's definitions are shared by every tenant; the tenant is checked as on every
+/// console read.
+async fn managed(state: web::Data<AppState>, _tenant: Tenant) -> Result<HttpResponse, ApiError> {
+    let rows = state
+        .read(|conn| Ok(definitions::managed_shared(conn)?))
+        .await?;
+    let ids: Vec<String> = rows
+        .into_iter()
+        .filter(|r| r.status != Status::Archived)
+        .map(|r| r.uuid)
+        .collect();
+    let by = (!ids.is_empty()).then(|| state.settings.source.manager());
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "managedBy": by, "ids": ids })))
+}
