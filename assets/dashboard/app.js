@@ -383,15 +383,22 @@ function changes(before, after) {
  * `userAttributes[0].attributeValue`); a dotted field matches its last part (`brandColor`).
  */
 function entryFor(entries, message) {
-  let word = String(message).split(/[\s:]/, 1)[0];
+  const text = String(message);
+  let word = text.split(/[\s:]/, 1)[0];
   while (word) {
     const hit = entries.find((e) => e.field.name === word || e.field.name.endsWith(`.${word}`));
     if (hit) return hit;
     const shorter = word.replace(/(\.[^.[]*|\[[^\]]*\])$/, "");
-    if (shorter === word) return null;
+    if (shorter === word) break;
     word = shorter;
   }
-  return null;
+  // A message that names its field further on ("Key already in use…", "metric
+  // achievements need metricId and metricValue").
+  const named = (e) => {
+    const last = e.field.name.split(".").pop().replace(/[^A-Za-z0-9_]/g, "");
+    return last && new RegExp(`\\b${last}\\b`, "i").test(text);
+  };
+  return entries.find(named) || null;
 }
 
 /** Saves through a bulk route: one item, POST to create, PATCH with its id to change. */

@@ -346,6 +346,12 @@ test("a metric's form shows the Admin API's message under the key, keeps what wa
   assert.equal(await dialog.locator('.error[role="alert"]').isVisible(), false, "nothing at the top: the key was named");
   assert.deepEqual((await adminAll("/metrics")).filter((m) => m.key.startsWith(key)), [], "nothing was created");
 
+  // A key taken by trophy.toml's metric: the message names the key further on.
+  await page.fill("#f-key", "lessons");
+  await page.press("#f-key", "Enter");
+  await page.locator("#f-key-error", { hasText: "Key already in use by another metric" }).waitFor();
+  assert.equal(await focusedId(page), "f-key");
+
   await page.fill("#f-key", key);
   await page.press("#f-key", "Enter");
   const done = page.locator('[data-flash="new-metric"] .success');
