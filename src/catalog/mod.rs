@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use rusqlite::Connection;
-use serde_json::Value;
 
 pub use achievement::{Achievement, Trigger as AchievementTrigger};
 pub use leaderboard::{Leaderboard, Ranking};
@@ -20,6 +19,7 @@ pub use sync::sync_definitions;
 use crate::config::AttributeType;
 use crate::model::attribute::AttributeDef;
 use crate::model::metric::MetricDef;
+use crate::model::points_system::SystemDef;
 use crate::model::Definition;
 use crate::store::definitions::{self, Kind, Status};
 
@@ -78,8 +78,6 @@ impl Catalog {
             if !in_use {
                 continue;
             }
-            let body = Value::Object(row.body.clone());
-            let text = |field: &str| body.get(field).and_then(Value::as_str).map(str::to_owned);
             let (id, uuid, tenant, key, managed) = (
                 row.id,
                 row.uuid.clone(),
@@ -130,8 +128,8 @@ impl Catalog {
                     catalog.achievements.push(a);
                 }
                 Kind::PointsSystem => {
-                    let name = text("name").unwrap_or_else(|| key.clone());
-                    points_systems.insert((tenant, key), (id, uuid, name));
+                    let def = SystemDef::from_body(&row.body).map_err(|e| row.unreadable(e))?;
+                    points_systems.insert((tenant, key), (id, uuid, def.name));
                 }
                 Kind::Leaderboard => boards.push((
                     leaderboard::Row {
@@ -143,26 +141,25 @@ impl Catalog {
                         managed,
                         created_ms: row.created,
                     },
-                    body,
+                    row,
                 )),
                 Kind::PointsTrigger | Kind::PointsLevel | Kind::PointsBoost => {}
             }
         }
         catalog.points = points::load(&live)?;
         // After the loop: a board may be older than the points system it ranks by.
-        catalog.leaderboards = boards
-            .into_iter()
-            .filter_map(|(row, body)| {
-                let (id, key) = (row.id, row.key.clone());
-                let board = leaderboard::from_row(row, &body, &points_systems);
-                if board.is_none() {
-                    // A reference that no longer resolves (the points system it ranks by is
-                    // archived), not a damaged row: the board is left out, and said so.
-                    log::warn!("leaderboard {key:?} (definition row {id}) ranks by nothing this server has; it is left out");
-                }
-                board
-            })
-            .collect();
+        let mut leaderboards = Vec::with_capacity(boards.len());
+        for (readable, row) in boards {
+            let (id, key) = (readable.id, readable.key.clone());
+            match leaderboard::from_row(readable, &row.body, &points_systems) {
+                Ok(Some(board)) => leaderboards.push(board),
+                // A reference that no longer resolves (the points system it ranks by is
+                // archived), not a damaged row: the board is left out, and said so.
+                Ok(None) => log::warn!("leaderboard {key:?} (definition row {id}) ranks by nothing this server has; it is left out"),
+                Err(e) => return Err(row.unreadable(e)),
+            }
+        }
+        catalog.leaderboards = leaderboards;
         Ok(catalog)
     }
 

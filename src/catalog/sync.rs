@@ -94,7 +94,7 @@ fn declared(config: &Config) -> Vec<Declared> {
                 LeaderboardStatus::Inactive => Status::Inactive,
                 LeaderboardStatus::Finished => Status::Finished,
             },
-            body: super::leaderboard::body_from_config(l),
+            body: Value::Object(l.def.body()),
         });
     }
     out

@@ -4,8 +4,13 @@ use std::collections::HashSet;
 
 use super::catalog::{read_key, Catalog};
 use super::defaults::DEFAULT_MAX_PARTICIPANTS;
-use super::model::{AttributeType, LeaderboardDef, LeaderboardStatus, RankBy, RankStyle, RunUnit};
+use super::model::{
+    AttributeType, DeclaredLeaderboard, LeaderboardDef, LeaderboardStatus, RankBy, RankStyle,
+    RunUnit,
+};
 use super::reader::{Sink, Table};
+use crate::model::leaderboard::MAX_PARTICIPANTS;
+use crate::model::{Definition, FieldName};
 use crate::rules::time_window::TimeWindow;
 
 #[derive(Clone, Copy, PartialEq)]
@@ -33,14 +38,6 @@ const STATUSES: [(&str, LeaderboardStatus); 3] = [
     ("finished", LeaderboardStatus::Finished),
 ];
 
-const RANK_STYLES: [(&str, RankStyle); 2] = [
-    ("unique", RankStyle::Unique),
-    ("competition", RankStyle::Competition),
-];
-
-/// Trophy's cap on a board's size.
-const MAX_PARTICIPANTS: u32 = 1000;
-
 pub(crate) const KEYS: &[&str] = &[
     "key",
     "name",
@@ -64,7 +61,7 @@ pub(crate) fn read(
     root: &Table<'_, '_>,
     sink: &mut Sink,
     catalog: &Catalog,
-) -> Vec<LeaderboardDef> {
+) -> Vec<DeclaredLeaderboard> {
     let mut seen = HashSet::new();
     let mut defs = Vec::new();
     for t in root.tables(sink, "leaderboards", "[[leaderboards]]") {
@@ -75,11 +72,6 @@ pub(crate) fn read(
         let rank_by = read_rank_by(&t, sink, catalog);
         let start = t.opt_date(sink, "start");
         let end = t.opt_date(sink, "end");
-        if let (Some(start), Some(end)) = (start, end) {
-            if end < start {
-                sink.report(t.value_at("end"), "\"end\" is before \"start\"");
-            }
-        }
         let run = if matches!(rank_by, Some(RankBy::Streak)) {
             forbid_run(&t, sink);
             None
@@ -95,23 +87,28 @@ pub(crate) fn read(
             .opt_choice(sink, "status", &STATUSES)
             .unwrap_or(LeaderboardStatus::Active);
         let rank_style = t
-            .opt_choice(sink, "ranking", &RANK_STYLES)
+            .opt_choice(sink, "ranking", &RankStyle::CHOICES)
             .unwrap_or_default();
         if let (Some(key), Some(name), Some(rank_by)) = (key, name, rank_by) {
-            defs.push(LeaderboardDef {
-                key,
+            let def = LeaderboardDef {
                 name: name.to_owned(),
                 description,
                 rank_by,
                 start,
                 end,
-                run,
+                run_unit: run.map(|(unit, _)| unit),
+                run_interval: run.map(|(_, interval)| interval),
                 max_participants,
                 breakdown_attributes,
-                status,
                 rank_style,
-                window,
-            });
+                start_time: window.start(),
+                end_time: window.end(),
+            };
+            // The reader reported what it checked itself (the run, the window, the size)
+            // at the line of each key, so the model finds nothing more there.
+            if t.report_problems(sink, def.validate(), FieldName::stored_name) {
+                defs.push(DeclaredLeaderboard { key, status, def });
+            }
         }
     }
     defs
@@ -129,12 +126,16 @@ fn read_rank_by(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option
         Rank::Metric => {
             let metric = t.req_str(sink, "metric")?;
             catalog.check_metric(sink, metric, t.value_at("metric"));
-            Some(RankBy::Metric(metric.to_owned()))
+            Some(RankBy::Metric {
+                metric: metric.to_owned(),
+            })
         }
         Rank::Points => {
             let system = t.req_str(sink, "points_system")?;
             catalog.check_points(sink, system, t.value_at("points_system"));
-            Some(RankBy::Points(system.to_owned()))
+            Some(RankBy::Points {
+                points_system: system.to_owned(),
+            })
         }
         Rank::Streak => Some(RankBy::Streak),
     }

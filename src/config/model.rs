@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use chrono::NaiveDate;
 use chrono_tz::Tz;
 
 #[derive(Debug, Clone)]
@@ -16,7 +15,7 @@ pub struct Config {
     pub streaks: Option<StreakDef>,
     pub achievements: Vec<DeclaredAchievement>,
     pub points: Vec<PointsDef>,
-    pub leaderboards: Vec<LeaderboardDef>,
+    pub leaderboards: Vec<DeclaredLeaderboard>,
     pub webhooks: Vec<WebhookDef>,
     pub emails: EmailsConfig,
     pub push: PushConfig,
@@ -200,46 +199,11 @@ pub struct PointsDef {
     pub boosts: Vec<BoostDef>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum RankBy {
-    Metric(String),
-    Points(String),
-    Streak,
-}
-
 /// The unit of a repeating leaderboard's runs; defined with the run rules, which the
 /// config sits above.
 pub use crate::rules::leaderboard_runs::RunUnit;
 
-/// How ties are numbered (docs/behaviour/leaderboards.md#ranking). Either way ties are
-/// ordered by who reached the value first, then by user id, and that order decides who is
-/// dropped from a full board; only the rank numbers differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RankStyle {
-    /// 1, 2, 3, 4: every participant has their own rank.
-    #[default]
-    Unique,
-    /// 1, 2, 2, 4: a participant's rank is one more than the number of participants
-    /// with a strictly higher value.
-    Competition,
-}
-
-impl RankStyle {
-    pub fn name(self) -> &'static str {
-        match self {
-            RankStyle::Unique => "unique",
-            RankStyle::Competition => "competition",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<RankStyle> {
-        match text {
-            "unique" => Some(RankStyle::Unique),
-            "competition" => Some(RankStyle::Competition),
-            _ => None,
-        }
-    }
-}
+pub use crate::model::leaderboard::{LeaderboardDef, RankBy, RankStyle};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeaderboardStatus {
@@ -248,23 +212,12 @@ pub enum LeaderboardStatus {
     Finished,
 }
 
+/// A `[[leaderboards]]` entry: the board and the status it is declared with.
 #[derive(Debug, Clone)]
-pub struct LeaderboardDef {
+pub struct DeclaredLeaderboard {
     pub key: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub rank_by: RankBy,
-    /// `None`: the day the definition is first loaded.
-    pub start: Option<NaiveDate>,
-    pub end: Option<NaiveDate>,
-    /// `None` for a perpetual board.
-    pub run: Option<(RunUnit, u32)>,
-    pub max_participants: u32,
-    pub breakdown_attributes: Vec<String>,
     pub status: LeaderboardStatus,
-    pub rank_style: RankStyle,
-    /// `start_time`/`end_time`: the local times of day whose activity counts.
-    pub window: crate::rules::time_window::TimeWindow,
+    pub def: LeaderboardDef,
 }
 
 #[derive(Debug, Clone)]

@@ -261,8 +261,13 @@ fn demo_parses_cleanly_and_has_what_the_interface_promises() {
     }
 
     let board = &config.leaderboards[0];
-    assert_eq!(board.rank_by, RankBy::Metric("lessons".to_owned()));
-    assert_eq!(board.run, Some((RunUnit::Day, 7)));
+    assert_eq!(
+        board.def.rank_by,
+        RankBy::Metric {
+            metric: "lessons".to_owned()
+        }
+    );
+    assert_eq!(board.def.run(), Some((RunUnit::Day, 7)));
 }
 
 #[test]
@@ -293,9 +298,12 @@ secret = "s"
 "#,
     ));
     let board = &config.leaderboards[0];
-    assert_eq!(board.max_participants, 1000);
+    assert_eq!(board.def.max_participants, 1000);
     assert_eq!(board.status, LeaderboardStatus::Active);
-    assert_eq!((board.start, board.end, board.run), (None, None, None));
+    assert_eq!(
+        (board.def.start, board.def.end, board.def.run()),
+        (None, None, None)
+    );
     let hook = &config.webhooks[0];
     assert_eq!(hook.events, None);
     assert_eq!(
@@ -1017,7 +1025,7 @@ fn dates_are_checked_and_ordered() {
     one_problem(
         &with_base("[[leaderboards]]\nkey = \"l\"\nname = \"L\"\nrank_by = \"streak\"\nstart = \"2025-06-01\"\nend = \"2025-05-31\"\n"),
         BASE_LINES + 6,
-        "\"end\" is before \"start\"",
+        "\"end\" must not be before start",
     );
 }
 
@@ -1226,8 +1234,8 @@ fn leaderboard_rules() {
     let config = valid(&board(
         "rank_by = \"metric\"\nmetric = \"lessons\"\nrun_unit = \"month\"\nrun_interval = 1\nmax_participants = 10\nbreakdown_attributes = [\"plan\"]",
     ));
-    let def = &config.leaderboards[0];
-    assert_eq!(def.run, Some((RunUnit::Month, 1)));
+    let def = &config.leaderboards[0].def;
+    assert_eq!(def.run(), Some((RunUnit::Month, 1)));
     assert_eq!(def.max_participants, 10);
     assert_eq!(def.breakdown_attributes, ["plan"]);
     assert_eq!(def.rank_style, crate::config::RankStyle::Unique);
@@ -1238,7 +1246,7 @@ fn leaderboard_rules() {
     );
     let config = valid(&board("rank_by = \"streak\"\nranking = \"competition\""));
     assert_eq!(
-        config.leaderboards[0].rank_style,
+        config.leaderboards[0].def.rank_style,
         crate::config::RankStyle::Competition
     );
 }
@@ -1251,7 +1259,7 @@ fn leaderboard_time_windows() {
         ))
     };
     let t = |s: &str| crate::rules::time_window::parse_time_of_day(s).expect("time");
-    let window = |body: &str| valid(&board(body)).leaderboards[0].window;
+    let window = |body: &str| valid(&board(body)).leaderboards[0].def.window();
     let both = window("start_time = \"09:00\"\nend_time = \"17:30:15\"");
     assert_eq!(
         (both.start(), both.end()),

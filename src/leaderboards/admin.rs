@@ -8,55 +8,20 @@
 //! board is inactive.
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Deserializer};
 use serde_json::{json, Map, Value};
 
 use super::jobs::JOB_NAME;
-use crate::catalog::leaderboard::{parse_unit, status_on, unit_name};
+use super::patch::{LeaderboardPatch, Scope};
+use crate::catalog::leaderboard::status_on;
 use crate::catalog::{Catalog, Leaderboard, Ranking};
 use crate::config::AttributeType;
-use crate::domain::bulk::{issue, valid_key, Outcome, MANAGED};
+use crate::domain::bulk::{issue, parse_item, valid_key, Outcome, MANAGED};
 use crate::error::{echo, ApiError};
-use crate::rules::time_window::{format_time_of_day, parse_time_of_day, TimeWindow};
+use crate::model::leaderboard::LeaderboardDef;
+use crate::model::Definition;
+use crate::rules::time_window::format_time_of_day;
 use crate::store::definitions::{self, Kind, Status};
 use crate::writer::{Command, WriteCtx};
-
-const MAX_PARTICIPANTS: i64 = 1000;
-
-/// `Some(None)` when the field is sent as `null`, `None` when it is absent.
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// One item of a create or update; on update every field but `id` is optional.
-#[derive(Debug, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct LeaderboardItem {
-    pub id: Option<String>,
-    pub name: Option<String>,
-    pub key: Option<String>,
-    pub description: Option<String>,
-    pub status: Option<String>,
-    pub rank_by: Option<String>,
-    pub metric_id: Option<String>,
-    pub points_system_id: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub max_participants: Option<Option<i64>>,
-    pub start: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub end: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub start_time: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub end_time: Option<Option<String>>,
-    pub breakdown_attributes: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub run_unit: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub run_interval: Option<Option<i64>>,
-}
 
 /// The Admin API's `AdminLeaderboard`. In the 1.21.1 admin schema only `maxParticipants`
 /// is nullable; the other optional fields (`description`, `metricId`, `pointsSystemId`,
@@ -109,207 +74,36 @@ pub fn admin_view(board: &Leaderboard, catalog: &Catalog, tenant: i64, today: Na
         .collect();
     out.insert("breakdownAttributes".into(), json!(attributes));
     if let Some((unit, interval)) = board.repeat {
-        out.insert("runUnit".into(), json!(unit_name(unit)));
+        out.insert("runUnit".into(), json!(unit.name()));
         out.insert("runInterval".into(), json!(interval));
     }
     out.insert("userAttributes".into(), json!([]));
     Value::Object(out)
 }
 
-fn points_system_key(
-    ctx: &WriteCtx<'_>,
-    tenant: i64,
-    uuid: &str,
-) -> Result<Option<String>, ApiError> {
-    Ok(definitions::active_points_system_key(
-        ctx.conn, uuid, tenant,
-    )?)
-}
-
-fn date(text: &str, field: &str) -> Result<NaiveDate, String> {
-    text.parse()
-        .map_err(|_| format!("{field} must be a date (YYYY-MM-DD)"))
-}
-
-/// Builds the stored body for `item` over `base` (the current body on update).
-fn body_for(
-    ctx: &WriteCtx<'_>,
-    item: &LeaderboardItem,
-    mut body: Map<String, Value>,
-    catalog: &Catalog,
-    tenant: i64,
-) -> Result<Map<String, Value>, String> {
-    for (field, value) in [("startTime", &item.start_time), ("endTime", &item.end_time)] {
-        if let Some(value) = value {
-            let time = value
-                .as_deref()
-                .map(|text| {
-                    parse_time_of_day(text).ok_or_else(|| {
-                        format!("{field} must be a time of day written HH:mm or HH:mm:ss (00:00 to 23:59:59)")
-                    })
-                })
-                .transpose()?;
-            body.insert(field.into(), json!(time.map(format_time_of_day)));
-        }
-    }
-    if let Some(name) = &item.name {
-        if name.trim().is_empty() {
-            return Err("name must be a non-empty string".into());
-        }
-        body.insert("name".into(), json!(name));
-    }
-    if let Some(d) = &item.description {
-        body.insert("description".into(), json!(d));
-    }
-    if let Some(rank_by) = &item.rank_by {
-        if !matches!(rank_by.as_str(), "metric" | "points" | "streak") {
-            return Err(format!("unknown rankBy \"{}\"", echo(rank_by)));
-        }
-        body.insert("rankBy".into(), json!(rank_by));
-    }
-    if let Some(id) = &item.metric_id {
-        let metric = catalog
-            .metric_by_uuid(tenant, id)
-            .ok_or("Metric not found by ID")?;
-        body.insert("metric".into(), json!(metric.key));
-    }
-    if let Some(id) = &item.points_system_id {
-        let key = points_system_key(ctx, tenant, id)
-            .map_err(|e| e.to_string())?
-            .ok_or("Points system not found by ID")?;
-        body.insert("pointsSystem".into(), json!(key));
-    }
-    match body.get("rankBy").and_then(Value::as_str) {
-        Some("metric") if !body.contains_key("metric") => {
-            return Err("metric leaderboards need metricId".into())
-        }
-        Some("points") if !body.get("pointsSystem").is_some_and(Value::is_string) => {
-            return Err("points leaderboards need pointsSystemId".into())
-        }
-        None => return Err("rankBy is required".into()),
-        _ => {}
-    }
-    let rank_by = body
-        .get("rankBy")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    for (field, owner) in [("metric", "metric"), ("pointsSystem", "points")] {
-        if rank_by != owner {
-            body.remove(field);
-        }
-    }
-    if let Some(max) = item.max_participants {
-        let max = max.unwrap_or(MAX_PARTICIPANTS);
-        if !(1..=MAX_PARTICIPANTS).contains(&max) {
-            return Err(format!(
-                "maxParticipants must be between 1 and {MAX_PARTICIPANTS}"
-            ));
-        }
-        body.insert("maxParticipants".into(), json!(max));
-    }
-    if let Some(start) = &item.start {
-        body.insert("start".into(), json!(date(start, "start")?.to_string()));
-    }
-    if let Some(end) = &item.end {
-        let end = end.as_deref().map(|e| date(e, "end")).transpose()?;
-        body.insert("end".into(), json!(end.map(|d| d.to_string())));
-    }
-    if let Some(ids) = &item.breakdown_attributes {
-        let keys: Vec<String> = ids
-            .iter()
-            .map(|id| {
-                catalog
-                    .attribute_by_uuid(tenant, id)
-                    .filter(|a| a.kind == AttributeType::User)
-                    .map(|a| a.key.clone())
-                    .ok_or("Attribute not found by ID")
-            })
-            .collect::<Result<_, _>>()?;
-        body.insert("breakdownAttributes".into(), json!(keys));
-    }
-    if let Some(unit) = &item.run_unit {
-        if let Some(u) = unit.as_deref() {
-            parse_unit(u).ok_or_else(|| format!("unknown runUnit \"{}\"", echo(u)))?;
-        }
-        body.insert("runUnit".into(), json!(unit));
-    }
-    if let Some(interval) = item.run_interval {
-        if interval.is_some_and(|i| !(1..=i64::from(u32::MAX)).contains(&i)) {
-            return Err("runInterval must be at least 1".into());
-        }
-        body.insert("runInterval".into(), json!(interval));
-    }
-    let has = |f: &str| body.get(f).is_some_and(|v| !v.is_null());
-    if has("runUnit") != has("runInterval") {
-        return Err("runUnit and runInterval go together".into());
-    }
-    if rank_by == "streak" && has("runUnit") {
-        return Err("streak leaderboards can only be perpetual".into());
-    }
-    check_window(&body, &rank_by)?;
-    let start = body
-        .get("start")
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse::<NaiveDate>().ok());
-    let end = body
-        .get("end")
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse::<NaiveDate>().ok());
-    if let (Some(start), Some(end)) = (start, end) {
-        if end < start {
-            return Err("end is before start".into());
-        }
-    }
-    Ok(body)
-}
-
-/// The window of the merged body (an update may set one bound and keep the other).
-fn check_window(body: &Map<String, Value>, rank_by: &str) -> Result<(), String> {
-    let time = |field: &str| {
-        body.get(field)
-            .and_then(Value::as_str)
-            .and_then(parse_time_of_day)
-    };
-    let (start, end) = (time("startTime"), time("endTime"));
-    if rank_by == "streak" && (start.is_some() || end.is_some()) {
-        return Err(
-            "streak leaderboards cannot have a time window (startTime/endTime): \
-                    they rank the current streak length, not activity at a time of day"
-                .into(),
-        );
-    }
-    TimeWindow::new(start, end)
-        .map(|_| ())
-        .map_err(|e| e.message().to_owned())
-}
-
 /// The stored status for a requested one, given the start date and today's UTC date.
-fn stored_status(
-    requested: &str,
-    start: NaiveDate,
-    today: NaiveDate,
-) -> Result<&'static str, String> {
+fn stored_status(requested: &str, start: NaiveDate, today: NaiveDate) -> Result<Status, String> {
     match requested {
-        "inactive" => Ok("inactive"),
+        "inactive" => Ok(Status::Inactive),
         "active" if start > today => {
             Err("a leaderboard with a future start cannot be made active; use scheduled".into())
         }
-        "active" => Ok("active"),
+        "active" => Ok(Status::Active),
         "scheduled" if start <= today => {
             Err("only a leaderboard with a future start can be scheduled".into())
         }
-        "scheduled" => Ok("active"),
-        "finished" => Ok("finished"),
+        "scheduled" => Ok(Status::Active),
+        "finished" => Ok(Status::Finished),
         other => Err(format!("unknown status \"{}\"", echo(other))),
     }
 }
 
-fn start_of(body: &Map<String, Value>, today: NaiveDate) -> NaiveDate {
-    body.get("start")
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(today)
+/// The points system key a leaderboard item names by UUID.
+fn points_system_key(
+    conn: &rusqlite::Connection,
+    tenant: i64,
+) -> impl Fn(&str) -> Result<Option<String>, String> + '_ {
+    move |uuid| definitions::active_points_system_key(conn, uuid, tenant).map_err(|e| e.to_string())
 }
 
 fn owner_column(tenant: i64, multi: bool) -> Option<i64> {
@@ -347,7 +141,7 @@ fn key_taken(ctx: &WriteCtx<'_>, tenant: i64, multi: bool, key: &str) -> Result<
 
 pub struct CreateLeaderboards {
     pub tenant: i64,
-    pub items: Vec<LeaderboardItem>,
+    pub items: Vec<Value>,
 }
 
 impl Command for CreateLeaderboards {
@@ -358,9 +152,23 @@ impl Command for CreateLeaderboards {
         let today = ctx.now.date_naive();
         let multi = ctx.env.settings.multi_tenant();
         let catalog = ctx.catalog.clone();
-        let mut created = Vec::new();
         let mut issues = Vec::new();
+        let points_system = points_system_key(ctx.conn, self.tenant);
+        let scope = Scope {
+            catalog: &catalog,
+            tenant: self.tenant,
+            points_system: &points_system,
+            today,
+        };
+        let mut created = Vec::new();
         for (index, item) in self.items.iter().enumerate() {
+            let item = match parse_item::<LeaderboardPatch>(item) {
+                Ok(item) => item,
+                Err(message) => {
+                    issues.push(issue(index, None, message));
+                    continue;
+                }
+            };
             let Some(key) = item.key.clone().filter(|k| valid_key(k)) else {
                 issues.push(issue(
                     index,
@@ -381,20 +189,13 @@ impl Command for CreateLeaderboards {
                 ));
                 continue;
             }
-            let mut base = Map::new();
-            base.insert("start".into(), json!(today.to_string()));
-            base.insert("maxParticipants".into(), json!(MAX_PARTICIPANTS));
-            base.insert("breakdownAttributes".into(), json!([]));
-            let result = body_for(ctx, item, base, &catalog, self.tenant).and_then(|body| {
-                let status = stored_status(
-                    item.status.as_deref().unwrap_or("inactive"),
-                    start_of(&body, today),
-                    today,
-                )?;
-                Ok((body, status))
+            let result = item.apply(None, &scope).and_then(|board| {
+                let requested = item.status.as_deref().unwrap_or("inactive");
+                let status = stored_status(requested, board.start.unwrap_or(today), today)?;
+                Ok((board, status))
             });
-            let (body, status) = match result {
-                Ok(ok) => ok,
+            let (board, status) = match result {
+                Ok(made) => made,
                 Err(message) => {
                     issues.push(issue(index, None, message));
                     continue;
@@ -407,9 +208,9 @@ impl Command for CreateLeaderboards {
                     tenant: owner_column(self.tenant, multi),
                     kind: Kind::Leaderboard,
                     key: &key,
-                    status: definitions::status(status)?,
+                    status,
                     managed: false,
-                    body: &body,
+                    body: &board.body(),
                     now_ms: now,
                 },
             )?;
@@ -434,7 +235,7 @@ fn editable<'c>(
 
 pub struct UpdateLeaderboards {
     pub tenant: i64,
-    pub items: Vec<LeaderboardItem>,
+    pub items: Vec<Value>,
 }
 
 impl Command for UpdateLeaderboards {
@@ -447,7 +248,22 @@ impl Command for UpdateLeaderboards {
         let catalog = ctx.catalog.clone();
         let mut updated = Vec::new();
         let mut issues = Vec::new();
+        let points_system = points_system_key(ctx.conn, self.tenant);
+        let scope = Scope {
+            catalog: &catalog,
+            tenant: self.tenant,
+            points_system: &points_system,
+            today,
+        };
         for (index, item) in self.items.iter().enumerate() {
+            let sent_id = item.get("id").and_then(Value::as_str);
+            let item = match parse_item::<LeaderboardPatch>(item) {
+                Ok(item) => item,
+                Err(message) => {
+                    issues.push(issue(index, sent_id, message));
+                    continue;
+                }
+            };
             let Some(id) = item.id.as_deref() else {
                 issues.push(issue(index, None, "id must be a valid UUID"));
                 continue;
@@ -457,9 +273,9 @@ impl Command for UpdateLeaderboards {
                 continue;
             };
             let stored = definitions::existing(ctx.conn, board.id)?;
-            let current = stored.status.as_str().to_owned();
-            let base = stored.body;
-            let inactive = stored.status == Status::Inactive;
+            let current = stored.status;
+            let base = LeaderboardDef::from_body(&stored.body).map_err(|e| stored.unreadable(e))?;
+            let inactive = current == Status::Inactive;
             let mut key = board.key.clone();
             if let Some(k) = item.key.as_ref().filter(|k| **k != board.key) {
                 let problem = if !inactive {
@@ -490,34 +306,27 @@ impl Command for UpdateLeaderboards {
                 ));
                 continue;
             }
-            let result = body_for(ctx, item, base, &catalog, self.tenant).and_then(|body| {
+            let result = item.apply(Some(&base), &scope).and_then(|board| {
                 let status = match item.status.as_deref() {
-                    None => current.clone(),
+                    None => current,
                     Some("inactive") if !inactive => {
                         return Err("an activated leaderboard cannot return to inactive".into())
                     }
-                    Some("active" | "scheduled") if current == "finished" => {
+                    Some("active" | "scheduled") if current == Status::Finished => {
                         return Err("a finished leaderboard cannot be reactivated".into())
                     }
-                    Some(s) => stored_status(s, start_of(&body, today), today)?.to_owned(),
+                    Some(s) => stored_status(s, board.start.unwrap_or(today), today)?,
                 };
-                Ok((body, status))
+                Ok((board, status))
             });
-            let (body, status) = match result {
-                Ok(ok) => ok,
+            let (def, status) = match result {
+                Ok(made) => made,
                 Err(message) => {
                     issues.push(issue(index, Some(id), message));
                     continue;
                 }
             };
-            definitions::update(
-                ctx.conn,
-                board.id,
-                Some(&key),
-                definitions::status(&status)?,
-                &body,
-                now,
-            )?;
+            definitions::update(ctx.conn, board.id, Some(&key), status, &def.body(), now)?;
             updated.push(key);
         }
         let items = finish_write(ctx, &updated, self.tenant)?;

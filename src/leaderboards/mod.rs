@@ -16,6 +16,7 @@ pub mod displacement;
 pub mod engine;
 pub mod index;
 pub mod jobs;
+pub mod patch;
 pub mod ranking;
 pub mod read;
 pub mod store;

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
 use super::store::{Change, Ranked};
-use crate::catalog::leaderboard::{status_on, unit_name};
+use crate::catalog::leaderboard::status_on;
 use crate::catalog::{Catalog, Leaderboard, Ranking};
 use crate::clock::{format_timestamp, from_millis};
 use crate::domain::number::json_number;
@@ -78,10 +78,7 @@ pub fn board(
         json!(board.window.end().map(format_time_of_day)),
     );
     out.insert("maxParticipants".into(), json!(board.max_participants));
-    out.insert(
-        "runUnit".into(),
-        json!(board.repeat.map(|(u, _)| unit_name(u))),
-    );
+    out.insert("runUnit".into(), json!(board.repeat.map(|(u, _)| u.name())));
     out.insert("runInterval".into(), json!(board.repeat.map(|(_, i)| i)));
     out
 }

@@ -1,9 +1,10 @@
 //! Definitions as typed models, one per kind, shared by trophy.toml, the stored bodies, the
 //! catalog and the Admin API. Each model serialized is its `definitions` row's body, and its
-//! `validate` holds the rules every surface applies. It imports only `domain`.
+//! `validate` holds the rules every surface applies. It imports only `domain` and `rules`.
 
 pub mod achievement;
 pub mod attribute;
+pub mod leaderboard;
 pub mod metric;
 pub mod points_boost;
 pub mod points_level;

@@ -7,11 +7,28 @@
 use chrono::{Datelike, Days, Months, NaiveDate};
 
 /// The unit a repeating board's runs are counted in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RunUnit {
     Day,
     Month,
     Year,
+}
+
+impl RunUnit {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunUnit::Day => "day",
+            RunUnit::Month => "month",
+            RunUnit::Year => "year",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RunUnit> {
+        [RunUnit::Day, RunUnit::Month, RunUnit::Year]
+            .into_iter()
+            .find(|u| u.name() == text)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -65,10 +65,11 @@ pub enum WindowError {
 }
 
 impl WindowError {
-    pub fn message(self) -> &'static str {
+    /// What is wrong, worded to follow the field it is about (`endTime`).
+    pub fn rule(self) -> &'static str {
         match self {
             WindowError::EndNotAfterStart => {
-                "endTime must be after startTime (a time window cannot wrap past midnight, \
+                "must be after startTime (a time window cannot wrap past midnight, \
                  and endTime 00:00 alone would count nothing)"
             }
         }

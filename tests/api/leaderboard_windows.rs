@@ -284,15 +284,14 @@ async fn the_admin_api_sets_changes_and_clears_windows() {
             (2, "endTime must be a time of day written HH:mm or HH:mm:ss (00:00 to 23:59:59)".to_owned()),
             (3, "endTime must be after startTime (a time window cannot wrap past midnight, and endTime 00:00 alone would count nothing)".to_owned()),
             (4, "endTime must be after startTime (a time window cannot wrap past midnight, and endTime 00:00 alone would count nothing)".to_owned()),
-            (5, "streak leaderboards cannot have a time window (startTime/endTime): they rank the current streak length, not activity at a time of day".to_owned()),
+            (5, "startTime is not for streak leaderboards: they rank the current streak length, not activity at a time of day".to_owned()),
         ]
     );
     assert_eq!(
         app.count("SELECT count(*) FROM definitions WHERE kind = 'leaderboard' AND key IN ('bad-start', 'bad-end', 'wraps', 'empty', 'streak-window')"),
         0
     );
-    // A bound of the wrong JSON type is a malformed body: nothing is created (422, since the
-    // admin spec documents no 400 for this operation).
+    // A bound of the wrong JSON type is an issue naming the field: nothing is created.
     let (status, body) = admin(
         &app,
         Method::POST,
@@ -300,8 +299,11 @@ async fn the_admin_api_sets_changes_and_clears_windows() {
         Some(json!([{"name": "N", "key": "numeric", "rankBy": "metric", "metricId": metric, "startTime": 900}])),
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(body["error"].is_string(), "{body}");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["issues"][0]["message"], "startTime: invalid type: integer `900`, expected a string",
+        "{body}"
+    );
     assert_eq!(
         app.count("SELECT count(*) FROM definitions WHERE key = 'numeric'"),
         0
@@ -388,7 +390,7 @@ async fn the_admin_api_sets_changes_and_clears_windows() {
     assert!(
         body["issues"][0]["message"]
             .as_str()
-            .is_some_and(|m| m.starts_with("streak leaderboards cannot have a time window")),
+            .is_some_and(|m| m.contains("is not for streak leaderboards")),
         "{body}"
     );
     let (_, body) = admin(

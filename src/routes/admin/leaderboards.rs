@@ -7,7 +7,7 @@ use super::bulk::{self, Paging};
 use crate::auth::Tenant;
 use crate::error::ApiError;
 use crate::leaderboards::admin::{
-    admin_view, ArchiveLeaderboards, CreateLeaderboards, LeaderboardItem, UpdateLeaderboards,
+    admin_view, ArchiveLeaderboards, CreateLeaderboards, UpdateLeaderboards,
 };
 use crate::state::AppState;
 
@@ -56,7 +56,7 @@ async fn get(
 async fn create(
     state: web::Data<AppState>,
     tenant: Tenant,
-    body: web::Json<Vec<LeaderboardItem>>,
+    body: web::Json<Vec<serde_json::Value>>,
 ) -> Result<HttpResponse, ApiError> {
     bulk::check_count(body.len())?;
     let outcome = state
@@ -72,7 +72,7 @@ async fn create(
 async fn update(
     state: web::Data<AppState>,
     tenant: Tenant,
-    body: web::Json<Vec<LeaderboardItem>>,
+    body: web::Json<Vec<serde_json::Value>>,
 ) -> Result<HttpResponse, ApiError> {
     bulk::check_count(body.len())?;
     let outcome = state
