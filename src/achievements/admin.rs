@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::patch::{AchievementPatch, Scope};
 use super::view;
 use crate::catalog::{Achievement, AchievementTrigger, Catalog};
-use crate::domain::bulk::{issue, parse_item, valid_key, Outcome, MANAGED};
+use crate::domain::bulk::{issue, parse_item, valid_key, BulkArchive, BulkWrite, Outcome, MANAGED};
 use crate::error::ApiError;
 use crate::model::achievement::AchievementDef;
 use crate::model::Definition;
@@ -353,5 +353,23 @@ impl Command for ArchiveAchievements {
         }
         ctx.reload_catalog_after_commit()?;
         Ok(Outcome { items, issues })
+    }
+}
+
+impl BulkWrite for CreateAchievements {
+    fn new(tenant: i64, items: Vec<Value>) -> Self {
+        CreateAchievements { tenant, items }
+    }
+}
+
+impl BulkWrite for UpdateAchievements {
+    fn new(tenant: i64, items: Vec<Value>) -> Self {
+        UpdateAchievements { tenant, items }
+    }
+}
+
+impl BulkArchive for ArchiveAchievements {
+    fn new(tenant: i64, ids: Vec<String>) -> Self {
+        ArchiveAchievements { tenant, ids }
     }
 }

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
-use crate::domain::bulk::parse_item;
+use crate::domain::bulk::{parse_item, BulkArchive, BulkWrite};
 use crate::error::ApiError;
 use crate::model::Definition;
 use crate::store::definitions::{self, Kind, Status};
@@ -273,5 +273,35 @@ impl<K: PlainKind> Command for ArchivePlain<K> {
         }
         ctx.reload_catalog_after_commit()?;
         Ok(out)
+    }
+}
+
+impl<K> BulkWrite for CreatePlain<K> {
+    fn new(tenant: i64, items: Vec<Value>) -> Self {
+        CreatePlain {
+            tenant,
+            items,
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<K> BulkWrite for UpdatePlain<K> {
+    fn new(tenant: i64, items: Vec<Value>) -> Self {
+        UpdatePlain {
+            tenant,
+            items,
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<K> BulkArchive for ArchivePlain<K> {
+    fn new(tenant: i64, ids: Vec<String>) -> Self {
+        ArchivePlain {
+            tenant,
+            ids,
+            kind: PhantomData,
+        }
     }
 }

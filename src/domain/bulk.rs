@@ -15,6 +15,17 @@ pub struct Outcome {
     pub issues: Vec<Value>,
 }
 
+/// A bulk create or update command, made from the tenant and the items as sent (each item
+/// is read into its patch type inside the command, so a bad one is an issue, not a 400).
+pub trait BulkWrite {
+    fn new(tenant: i64, items: Vec<Value>) -> Self;
+}
+
+/// A bulk archive (`DELETE ?ids=`) command.
+pub trait BulkArchive {
+    fn new(tenant: i64, ids: Vec<String>) -> Self;
+}
+
 /// An `AdminIssue`: Python wants `severity` and `message`, Node's `BulkInsertIssue`
 /// `level` and `reason`; `index` points at the item, `id` at the definition when known.
 pub fn issue(index: usize, id: Option<&str>, message: impl Into<String>) -> Value {

@@ -15,7 +15,7 @@ use super::patch::{LeaderboardPatch, Scope};
 use crate::catalog::leaderboard::status_on;
 use crate::catalog::{Catalog, Leaderboard, Ranking};
 use crate::config::AttributeType;
-use crate::domain::bulk::{issue, parse_item, valid_key, Outcome, MANAGED};
+use crate::domain::bulk::{issue, parse_item, valid_key, BulkArchive, BulkWrite, Outcome, MANAGED};
 use crate::error::{echo, ApiError};
 use crate::model::leaderboard::LeaderboardDef;
 use crate::model::Definition;
@@ -361,5 +361,23 @@ impl Command for ArchiveLeaderboards {
             items: deleted,
             issues,
         })
+    }
+}
+
+impl BulkWrite for CreateLeaderboards {
+    fn new(tenant: i64, items: Vec<Value>) -> Self {
+        CreateLeaderboards { tenant, items }
+    }
+}
+
+impl BulkWrite for UpdateLeaderboards {
+    fn new(tenant: i64, items: Vec<Value>) -> Self {
+        UpdateLeaderboards { tenant, items }
+    }
+}
+
+impl BulkArchive for ArchiveLeaderboards {
+    fn new(tenant: i64, ids: Vec<String>) -> Self {
+        ArchiveLeaderboards { tenant, ids }
     }
 }

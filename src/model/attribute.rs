@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Definition, FieldName, Problem};
+use super::{Definition, NameField, Problem};
 use crate::domain::attributes::AttributeType;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14,28 +14,11 @@ pub struct AttributeDef {
     pub kind: AttributeType,
 }
 
-/// Where a [`Problem`] of an attribute is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Name,
-}
-
-impl FieldName for Field {
-    fn stored_name(self) -> &'static str {
-        match self {
-            Field::Name => "name",
-        }
-    }
-}
-
 impl Definition for AttributeDef {
-    type Field = Field;
+    type Field = NameField;
 
-    fn validate(&self) -> Vec<Problem<Field>> {
-        super::name_rule(&self.name, true)
-            .map(|rule| Problem::new(Field::Name, rule))
-            .into_iter()
-            .collect()
+    fn validate(&self) -> Vec<Problem<NameField>> {
+        super::name_problems(&self.name)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Definition, FieldName, Problem};
+use super::{Definition, NameField, Problem};
 
 /// How clients format a metric's totals.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,28 +47,11 @@ pub struct MetricDef {
     pub unit_type: UnitType,
 }
 
-/// Where a [`Problem`] of a metric is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Name,
-}
-
-impl FieldName for Field {
-    fn stored_name(self) -> &'static str {
-        match self {
-            Field::Name => "name",
-        }
-    }
-}
-
 impl Definition for MetricDef {
-    type Field = Field;
+    type Field = NameField;
 
-    fn validate(&self) -> Vec<Problem<Field>> {
-        super::name_rule(&self.name, true)
-            .map(|rule| Problem::new(Field::Name, rule))
-            .into_iter()
-            .collect()
+    fn validate(&self) -> Vec<Problem<NameField>> {
+        super::name_problems(&self.name)
     }
 }
 
@@ -77,6 +60,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::model::FieldName;
 
     #[test]
     fn a_stored_body_reads_back_and_defaults_to_a_number() {

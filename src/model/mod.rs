@@ -67,6 +67,24 @@ fn name_rule(name: &str, capped: bool) -> Option<&'static str> {
     }
 }
 
+/// The field of a kind whose only rule is on its name (metrics, attributes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameField;
+
+impl FieldName for NameField {
+    fn stored_name(self) -> &'static str {
+        "name"
+    }
+}
+
+/// The problems of a kind whose only rule is on its name, capped at 255 characters.
+fn name_problems(name: &str) -> Vec<Problem<NameField>> {
+    name_rule(name, true)
+        .map(|rule| Problem::new(NameField, rule))
+        .into_iter()
+        .collect()
+}
+
 /// A broken rule of a definition: the field it is about and what is wrong, worded so that
 /// each surface can put its own name for the field in front (`"points" must not be 0` in
 /// trophy.toml, `points must not be 0` in an Admin API issue).

@@ -1,7 +1,7 @@
 //! `/admin/v1/achievements` (shapes from the Python SDK;
 //! docs/sdk-compat.md#admin-shapes).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 
 use super::bulk::{self, Paging};
 use crate::achievements::admin::{ArchiveAchievements, CreateAchievements, UpdateAchievements};
@@ -16,7 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(list))
             .route(web::post().to(create))
             .route(web::patch().to(update))
-            .route(web::delete().to(archive)),
+            .route(web::delete().to(bulk::archive::<ArchiveAchievements>)),
     )
     .route("/achievements/{id}", web::get().to(get));
 }
@@ -50,21 +50,15 @@ async fn get(
     Ok(HttpResponse::Ok().json(view::admin_achievement(a, &catalog, tenant.0)))
 }
 
+/// New and changed achievements may already be met: the backdater completes them.
 async fn create(
     state: web::Data<AppState>,
     tenant: Tenant,
     body: web::Json<Vec<serde_json::Value>>,
 ) -> Result<HttpResponse, ApiError> {
-    bulk::check_count(body.len())?;
-    let outcome = state
-        .writer
-        .execute(CreateAchievements {
-            tenant: tenant.0,
-            items: body.into_inner(),
-        })
-        .await?;
+    let reply = bulk::create::<CreateAchievements>(state.clone(), tenant, body).await?;
     state.backdater.spawn();
-    Ok(bulk::created(outcome.items, outcome.issues))
+    Ok(reply)
 }
 
 async fn update(
@@ -72,30 +66,7 @@ async fn update(
     tenant: Tenant,
     body: web::Json<Vec<serde_json::Value>>,
 ) -> Result<HttpResponse, ApiError> {
-    bulk::check_count(body.len())?;
-    let outcome = state
-        .writer
-        .execute(UpdateAchievements {
-            tenant: tenant.0,
-            items: body.into_inner(),
-        })
-        .await?;
+    let reply = bulk::update::<UpdateAchievements>(state.clone(), tenant, body).await?;
     state.backdater.spawn();
-    Ok(bulk::updated(outcome.items, outcome.issues))
-}
-
-async fn archive(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let ids = bulk::ids(&req)?;
-    let outcome = state
-        .writer
-        .execute(ArchiveAchievements {
-            tenant: tenant.0,
-            ids,
-        })
-        .await?;
-    Ok(bulk::deleted(outcome.items, outcome.issues))
+    Ok(reply)
 }

@@ -2,16 +2,18 @@
 
 use actix_web::web;
 
-use super::definitions::{archive, create, get, list, update};
+use super::bulk;
+use super::definitions::{get, list};
 use crate::commands::admin_attributes::Attributes;
+use crate::commands::admin_definitions::{ArchivePlain, CreatePlain, UpdatePlain};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/attributes")
             .route(web::get().to(list::<Attributes>))
-            .route(web::post().to(create::<Attributes>))
-            .route(web::patch().to(update::<Attributes>))
-            .route(web::delete().to(archive::<Attributes>)),
+            .route(web::post().to(bulk::create::<CreatePlain<Attributes>>))
+            .route(web::patch().to(bulk::update::<UpdatePlain<Attributes>>))
+            .route(web::delete().to(bulk::archive::<ArchivePlain<Attributes>>)),
     )
     .route("/attributes/{id}", web::get().to(get::<Attributes>));
 }

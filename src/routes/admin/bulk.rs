@@ -3,11 +3,15 @@
 //! `{created|updated|deleted, issues}`, 201 when something was created, `?ids=` lists, and
 //! `limit`/`skip` paging.
 
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::auth::Tenant;
+use crate::domain::bulk::{BulkArchive, BulkWrite, Outcome};
 use crate::error::ApiError;
+use crate::state::AppState;
+use crate::writer::Command;
 
 pub use crate::domain::limits::MAX_BULK_ITEMS as MAX_ITEMS;
 
@@ -111,6 +115,44 @@ pub fn updated(items: Vec<Value>, issues: Vec<Value>) -> HttpResponse {
 
 pub fn deleted(items: Vec<Value>, issues: Vec<Value>) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "deleted": items, "issues": issues }))
+}
+
+/// `POST` of a bulk create: 201 with what was created, or 200 when nothing was.
+pub async fn create<C: BulkWrite + Command<Output = Outcome>>(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    body: web::Json<Vec<Value>>,
+) -> Result<HttpResponse, ApiError> {
+    check_count(body.len())?;
+    let out = state
+        .writer
+        .execute(C::new(tenant.0, body.into_inner()))
+        .await?;
+    Ok(created(out.items, out.issues))
+}
+
+/// `PATCH` of a bulk update.
+pub async fn update<C: BulkWrite + Command<Output = Outcome>>(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    body: web::Json<Vec<Value>>,
+) -> Result<HttpResponse, ApiError> {
+    check_count(body.len())?;
+    let out = state
+        .writer
+        .execute(C::new(tenant.0, body.into_inner()))
+        .await?;
+    Ok(updated(out.items, out.issues))
+}
+
+/// `DELETE ?ids=` of a bulk archive.
+pub async fn archive<C: BulkArchive + Command<Output = Outcome>>(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let out = state.writer.execute(C::new(tenant.0, ids(&req)?)).await?;
+    Ok(deleted(out.items, out.issues))
 }
 
 #[cfg(test)]

@@ -1,15 +1,12 @@
-//! The handlers every plain definition kind (metrics, attributes) shares: list, get, bulk
-//! create, update and archive of the kind `K`. A tenant sees its own and the shared ones,
+//! The reads every plain definition kind (metrics, attributes) shares: list and get of the
+//! kind `K` (their writes are `bulk::create`, `update` and `archive` of its commands). A tenant sees its own and the shared ones,
 //! active only, oldest first. Each kind's module registers them under its own paths.
 
-use std::marker::PhantomData;
+use actix_web::{web, HttpResponse};
 
-use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::Value;
-
-use super::bulk::{self, Paging};
+use super::bulk::Paging;
 use crate::auth::Tenant;
-use crate::commands::admin_definitions::{ArchivePlain, CreatePlain, PlainKind, UpdatePlain};
+use crate::commands::admin_definitions::PlainKind;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::definitions::{self, Status};
@@ -48,55 +45,4 @@ pub async fn get<K: PlainKind>(
         })
         .ok_or_else(|| ApiError::not_found(K::NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(K::view_stored(&row.uuid, &row.key, &row.body)?))
-}
-
-pub async fn create<K: PlainKind>(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    body: web::Json<Vec<Value>>,
-) -> Result<HttpResponse, ApiError> {
-    bulk::check_count(body.len())?;
-    let out = state
-        .writer
-        .execute(CreatePlain::<K> {
-            tenant: tenant.0,
-            items: body.into_inner(),
-            kind: PhantomData,
-        })
-        .await?;
-    Ok(bulk::created(out.items, out.issues))
-}
-
-pub async fn update<K: PlainKind>(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    body: web::Json<Vec<Value>>,
-) -> Result<HttpResponse, ApiError> {
-    bulk::check_count(body.len())?;
-    let out = state
-        .writer
-        .execute(UpdatePlain::<K> {
-            tenant: tenant.0,
-            items: body.into_inner(),
-            kind: PhantomData,
-        })
-        .await?;
-    Ok(bulk::updated(out.items, out.issues))
-}
-
-pub async fn archive<K: PlainKind>(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let ids = bulk::ids(&req)?;
-    let out = state
-        .writer
-        .execute(ArchivePlain::<K> {
-            tenant: tenant.0,
-            ids,
-            kind: PhantomData,
-        })
-        .await?;
-    Ok(bulk::deleted(out.items, out.issues))
 }

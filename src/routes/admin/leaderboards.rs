@@ -1,7 +1,7 @@
 //! `/admin/v1/leaderboards` (shapes from the Python SDK;
 //! docs/sdk-compat.md#admin-shapes).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 
 use super::bulk::{self, Paging};
 use crate::auth::Tenant;
@@ -15,9 +15,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/leaderboards")
             .route(web::get().to(list))
-            .route(web::post().to(create))
-            .route(web::patch().to(update))
-            .route(web::delete().to(archive)),
+            .route(web::post().to(bulk::create::<CreateLeaderboards>))
+            .route(web::patch().to(bulk::update::<UpdateLeaderboards>))
+            .route(web::delete().to(bulk::archive::<ArchiveLeaderboards>)),
     )
     .route("/leaderboards/{id}", web::get().to(get));
 }
@@ -51,52 +51,4 @@ async fn get(
         .ok_or_else(|| ApiError::not_found("Leaderboard not found"))?;
     let today = state.clock.now().date_naive();
     Ok(HttpResponse::Ok().json(admin_view(board, &catalog, tenant.0, today)))
-}
-
-async fn create(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    body: web::Json<Vec<serde_json::Value>>,
-) -> Result<HttpResponse, ApiError> {
-    bulk::check_count(body.len())?;
-    let outcome = state
-        .writer
-        .execute(CreateLeaderboards {
-            tenant: tenant.0,
-            items: body.into_inner(),
-        })
-        .await?;
-    Ok(bulk::created(outcome.items, outcome.issues))
-}
-
-async fn update(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    body: web::Json<Vec<serde_json::Value>>,
-) -> Result<HttpResponse, ApiError> {
-    bulk::check_count(body.len())?;
-    let outcome = state
-        .writer
-        .execute(UpdateLeaderboards {
-            tenant: tenant.0,
-            items: body.into_inner(),
-        })
-        .await?;
-    Ok(bulk::updated(outcome.items, outcome.issues))
-}
-
-async fn archive(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let ids = bulk::ids(&req)?;
-    let outcome = state
-        .writer
-        .execute(ArchiveLeaderboards {
-            tenant: tenant.0,
-            ids,
-        })
-        .await?;
-    Ok(bulk::deleted(outcome.items, outcome.issues))
 }

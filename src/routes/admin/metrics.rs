@@ -7,8 +7,10 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::definitions::{archive, create, get, list, update};
+use super::bulk;
+use super::definitions::{get, list};
 use crate::auth::Tenant;
+use crate::commands::admin_definitions::{ArchivePlain, CreatePlain, UpdatePlain};
 use crate::commands::admin_metrics::Metrics;
 use crate::commands::batch_events::{BatchEvents, MAX_BATCH};
 use crate::commands::record_event::RecordEvent;
@@ -25,9 +27,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/metrics")
                 .route(web::get().to(list::<Metrics>))
-                .route(web::post().to(create::<Metrics>))
-                .route(web::patch().to(update::<Metrics>))
-                .route(web::delete().to(archive::<Metrics>)),
+                .route(web::post().to(bulk::create::<CreatePlain<Metrics>>))
+                .route(web::patch().to(bulk::update::<UpdatePlain<Metrics>>))
+                .route(web::delete().to(bulk::archive::<ArchivePlain<Metrics>>)),
         )
         .route("/metrics/{id}", web::get().to(get::<Metrics>));
 }
