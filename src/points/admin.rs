@@ -13,7 +13,7 @@ use super::trigger_patch::{self, Scope};
 use super::view;
 use super::{boost_patch, level_patch, system_patch};
 use crate::catalog::{Catalog, PointsSystem};
-use crate::domain::bulk::{issue, valid_key, Outcome, MANAGED};
+use crate::domain::bulk::{issue, valid_key, BulkArchive, BulkWrite, Outcome, MANAGED};
 use crate::error::ApiError;
 use crate::store::definitions;
 use crate::writer::{Command, WriteCtx};
@@ -605,5 +605,23 @@ impl Command for ArchiveChildren {
         }
         changed(ctx)?;
         Ok(out)
+    }
+}
+
+impl BulkWrite for CreateSystems {
+    fn new(tenant: i64, items: Vec<Value>) -> Self {
+        CreateSystems { tenant, items }
+    }
+}
+
+impl BulkWrite for UpdateSystems {
+    fn new(tenant: i64, items: Vec<Value>) -> Self {
+        UpdateSystems { tenant, items }
+    }
+}
+
+impl BulkArchive for ArchiveSystems {
+    fn new(tenant: i64, ids: Vec<String>) -> Self {
+        ArchiveSystems { tenant, ids }
     }
 }

@@ -18,9 +18,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/points")
             .route(web::get().to(list_systems))
-            .route(web::post().to(create_systems))
-            .route(web::patch().to(update_systems))
-            .route(web::delete().to(archive_systems)),
+            .route(web::post().to(bulk::create::<CreateSystems>))
+            .route(web::patch().to(bulk::update::<UpdateSystems>))
+            .route(web::delete().to(bulk::archive::<ArchiveSystems>)),
     )
     .route("/points/{id}", web::get().to(get_system));
     for (segment, child) in [
@@ -75,54 +75,6 @@ async fn get_system(
     let catalog = state.catalog.current();
     let system = system_of(&catalog, tenant.0, &id)?;
     Ok(HttpResponse::Ok().json(view::admin_system(system, "active")))
-}
-
-async fn create_systems(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    body: web::Json<Vec<Value>>,
-) -> Result<HttpResponse, ApiError> {
-    bulk::check_count(body.len())?;
-    let out = state
-        .writer
-        .execute(CreateSystems {
-            tenant: tenant.0,
-            items: body.into_inner(),
-        })
-        .await?;
-    Ok(bulk::created(out.items, out.issues))
-}
-
-async fn update_systems(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    body: web::Json<Vec<Value>>,
-) -> Result<HttpResponse, ApiError> {
-    bulk::check_count(body.len())?;
-    let out = state
-        .writer
-        .execute(UpdateSystems {
-            tenant: tenant.0,
-            items: body.into_inner(),
-        })
-        .await?;
-    Ok(bulk::updated(out.items, out.issues))
-}
-
-async fn archive_systems(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let ids = bulk::ids(&req)?;
-    let out = state
-        .writer
-        .execute(ArchiveSystems {
-            tenant: tenant.0,
-            ids,
-        })
-        .await?;
-    Ok(bulk::deleted(out.items, out.issues))
 }
 
 /// The children of one kind of system `uuid`, as the Admin API shows them.
