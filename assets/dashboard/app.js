@@ -925,6 +925,18 @@ function svg(tag, attrs, ...children) {
   return node;
 }
 
+const CHART_WIDTH = 600;
+
+/** A chart: its caption (what a glance should tell) over the picture. */
+function chartCard(caption, picture) {
+  return el("figure.chart-card", {}, el("figcaption", {}, caption), picture);
+}
+
+/** The SVG of a chart: one image to assistive technology, `label` its text alternative. */
+function chartSvg(height, label, field, ...children) {
+  return svg("svg", { viewBox: `0 0 ${CHART_WIDTH} ${height}`, role: "img", "aria-label": label, class: "chart", "data-field": field }, ...children);
+}
+
 /**
  * A bar chart of `field` over `days` (`[{date, ...}]`). The heading gives the total, or,
  * for counts that do not add up across days (active users), the last day's.
@@ -932,20 +944,20 @@ function svg(tag, attrs, ...children) {
 function barChart(days, field, title, perDayOnly = false) {
   const values = days.map((d) => Number(d[field]) || 0);
   const max = Math.max(1, ...values);
-  const width = 600;
   const height = 120;
   const last = values.length ? values[values.length - 1] : 0;
-  const step = width / Math.max(1, days.length);
+  const step = CHART_WIDTH / Math.max(1, days.length);
   const total = values.reduce((a, b) => a + b, 0);
   const span = `${days[0] ? days[0].date : ""} to ${days.length ? days[days.length - 1].date : ""}`;
   const most = Math.max(0, ...values).toLocaleString();
   const label = perDayOnly
     ? `${title} per day, ${span}: ${last.toLocaleString()} on the last day, at most ${most} in a day`
     : `${title} per day, ${span}: ${total.toLocaleString()} in all, at most ${most} in a day`;
-  const chart = svg(
-    "svg",
-    { viewBox: `0 0 ${width} ${height + 26}`, role: "img", "aria-label": label, class: "chart", "data-field": field },
-    svg("line", { x1: 0, y1: height, x2: width, y2: height, class: "axis" }),
+  const chart = chartSvg(
+    height + 26,
+    label,
+    field,
+    svg("line", { x1: 0, y1: height, x2: CHART_WIDTH, y2: height, class: "axis" }),
     ...days.map((d, i) => {
       const h = Math.round((values[i] / max) * (height - 4));
       return svg(
@@ -955,10 +967,44 @@ function barChart(days, field, title, perDayOnly = false) {
       );
     }),
     svg("text", { x: 0, y: height + 22, class: "tick" }, days[0] ? days[0].date : ""),
-    svg("text", { x: width, y: height + 22, class: "tick end" }, days.length ? days[days.length - 1].date : ""),
+    svg("text", { x: CHART_WIDTH, y: height + 22, class: "tick end" }, days.length ? days[days.length - 1].date : ""),
   );
   const headline = perDayOnly ? [`${title} today: `, el("strong", {}, last.toLocaleString())] : [`${title}: `, el("strong", {}, total.toLocaleString())];
-  return el("figure.chart-card", {}, el("figcaption", {}, headline), chart);
+  return chartCard(headline, chart);
+}
+
+/** `n` of `of` as a percentage (0 when `of` is 0). */
+const share = (n, of) => (of > 0 ? (100 * n) / of : 0);
+const percent = (value) => `${value.toLocaleString(undefined, { maximumFractionDigits: 1 })}%`;
+
+/**
+ * A chart of one horizontal bar per row (`[{label, value, detail?}]`): the label on the
+ * left, the value (`format`ted) on the right, and "label: value (detail)" as each bar's
+ * title. Bars are scaled to `max` (default: the largest value). The text alternative lists
+ * every row.
+ */
+function hbarChart(rows, { title, field, format = (v) => v.toLocaleString(), max = null, caption = null }) {
+  const rowHeight = 34;
+  const left = 250;
+  const room = CHART_WIDTH - left - 90;
+  const top = Math.max(1, max === null ? Math.max(0, ...rows.map((r) => r.value)) : max);
+  const text = (r) => `${r.label}: ${format(r.value)}${r.detail ? ` (${r.detail})` : ""}`;
+  const short = (label) => (label.length > 24 ? `${label.slice(0, 23)}…` : label);
+  const chart = chartSvg(
+    Math.max(1, rows.length) * rowHeight,
+    `${title}: ${rows.map(text).join("; ") || "none"}`,
+    field,
+    ...rows.map((r, i) => {
+      const y = i * rowHeight;
+      const w = Math.round((Math.max(0, r.value) / top) * room);
+      return [
+        svg("text", { x: 0, y: y + 23, class: "label" }, short(r.label)),
+        svg("rect", { x: left, y: y + 6, width: w, height: rowHeight - 12, "data-value": r.value }, svg("title", {}, text(r))),
+        svg("text", { x: CHART_WIDTH, y: y + 23, class: "value" }, format(r.value)),
+      ];
+    }).flat(),
+  );
+  return chartCard(caption || title, rows.length ? chart : el("p.muted", {}, "Nothing to show yet."));
 }
 
 // -------------------------------------------------------------------------------------
@@ -1206,7 +1252,93 @@ async function pointsView() {
   return [el("h1", {}, "Points systems"), newButton(systemKind), sections.length ? sections : el("p.muted", {}, "No points systems.")];
 }
 
-async function leaderboardsView() {
+/** The dates of a run: "2031-03-01 – 2031-03-07", "from 2031-03-01" when open-ended. */
+const runDates = (run) => (run.end ? `${run.start} – ${run.end}` : `from ${run.start}`);
+
+/**
+ * One board's standings: the top `TOP` of the run chosen (`run`, else the current one),
+ * and for a board with runs, a form to choose another of its runs.
+ */
+const TOP = 10;
+
+async function boardStandings(board, run, user) {
+  const key = encodeURIComponent(board.key);
+  const base = `/dashboard/api/app/leaderboards/${key}`;
+  const chosen = run || "";
+  const grouped = (board.breakdownAttributes || []).length > 0;
+  const [runs, standings] = await Promise.all([
+    board.runUnit ? api.get(`/dashboard/api/leaderboards/${key}/runs${query({ limit: 50 })}`) : null,
+    grouped ? null : getOrNull(`${base}${query({ limit: TOP, run: chosen })}`),
+  ]);
+  const id = `run-${board.key.replace(/[^A-Za-z0-9_-]/g, "-")}`;
+  let picker = null;
+  if (runs && runs.runs.length) {
+    const select = choice(
+      id,
+      "run",
+      runs.runs.map((r) => [r.start, `${runDates(r)}${r.current ? " (current)" : ""}`]),
+      chosen || runs.runs[0].start,
+    );
+    picker = filterForm([["Run", select]], () => {
+      location.hash = `#/leaderboards${query({ board: board.key, run: select.value, user })}`;
+    }, "Show");
+  }
+  let body;
+  if (grouped) {
+    body = el("p.muted", {}, "Ranked apart by ", (board.breakdownAttributes || []).join(", "), ": look a user up above to see their group's standing.");
+  } else if (!standings) {
+    body = el("p.muted", {}, "This run has no standings.");
+  } else {
+    body = table(
+      standings.rankings || [],
+      [
+        { label: "Rank", value: (r) => r.rank, num: true },
+        { label: "User", value: (r) => el("a", { href: `#/user${query({ id: r.userId })}` }, r.userName ? `${r.userName} (${r.userId})` : r.userId) },
+        { label: "Value", value: (r) => r.value, num: true },
+      ],
+      board.status === "scheduled" ? "Not started yet." : "No one is ranked yet.",
+    );
+  }
+  const current = runs && runs.runs.find((r) => r.start === (chosen || runs.runs[0].start));
+  const shown = current ? `, this one ${runDates(current)}` : "";
+  return el(
+    "section.board",
+    { "aria-labelledby": `${id}-heading`, "data-board": board.key },
+    el("h3", { id: `${id}-heading` }, board.name, " ", mono(board.key), " ", badge(board.status)),
+    el("p.muted", {}, board.runUnit ? `Runs of ${board.runInterval} ${board.runUnit}(s)` : "One perpetual run", shown, `; the top ${TOP}.`),
+    picker,
+    body,
+  );
+}
+
+/**
+ * A user's rank and value on each board the application API shows (`boards`), in the run
+ * chosen for `runFor` (the current one elsewhere).
+ */
+async function userPositions(id, boards, runFor, run) {
+  const user = await getOrNull(`/dashboard/api/app/users/${encodeURIComponent(id)}`);
+  if (!user) return el("p.error", {}, `No user has the id “${id}”.`);
+  const positions = await Promise.all(
+    boards.map((b) =>
+      getOrNull(`/dashboard/api/app/users/${encodeURIComponent(id)}/leaderboards/${encodeURIComponent(b.key)}${query({ run: b.key === runFor ? run : "" })}`).then((p) => [b, p]),
+    ),
+  );
+  const ranked = positions.filter(([, p]) => p && p.rank).length;
+  return [
+    el("p", {}, el("a", { href: `#/user${query({ id })}` }, user.name ? `${user.name} (${id})` : id), `: ranked on ${ranked} of ${boards.length} leaderboard${boards.length === 1 ? "" : "s"}.`),
+    table(
+      positions,
+      [
+        { label: "Leaderboard", value: ([b]) => (b.key === runFor && run ? `${b.name} (run from ${run})` : b.name) },
+        { label: "Rank", value: ([, p]) => (p && p.rank ? p.rank : "not ranked"), num: true },
+        { label: "Value", value: ([, p]) => (p && p.rank ? p.value : null), num: true },
+      ],
+      "No leaderboards to rank on.",
+    ),
+  ];
+}
+
+async function leaderboardsView(params) {
   const [boards, metrics, systems, attributes, managed] = await Promise.all([
     all("/admin/v1/leaderboards"),
     all("/admin/v1/metrics"),
@@ -1222,6 +1354,21 @@ async function leaderboardsView() {
     if (b.rankBy === "points") return `points ${systemKeys.get(b.pointsSystemId) || b.pointsSystemId}`;
     return show(b.rankBy);
   };
+  // What the application API shows (inactive boards have no standings), as it shows them.
+  const shownBoards = await api.get("/dashboard/api/app/leaderboards?includeFinished=true");
+  const user = (params.get("user") || "").trim();
+  const runFor = params.get("board") || "";
+  const run = params.get("run") || "";
+  const [standings, positions] = await Promise.all([
+    Promise.all(shownBoards.map((b) => boardStandings(b, b.key === runFor ? run : "", user))),
+    user ? userPositions(user, shownBoards, runFor, run) : null,
+  ]);
+  const input = el("input", { id: "board-user", name: "user", type: "search", value: user, autocomplete: "off", spellcheck: "false" });
+  const lookup = filterForm([["User id", input]], () => {
+    const next = `#/leaderboards${query({ user: input.value.trim(), board: runFor, run })}`;
+    if (location.hash === next) route();
+    else location.hash = next;
+  }, "Show position");
   return [
     el("h1", {}, "Leaderboards"),
     definitionsTable(KINDS.leaderboard({ metrics, systems, attributes }), boards, [
@@ -1238,7 +1385,72 @@ async function leaderboardsView() {
         value: (b) => (b.breakdownAttributes || []).map((id) => attributeKeys.get(id) || id).join(", ") || "—",
       },
     ], managed),
+    el(
+      "section",
+      { "aria-labelledby": "position-heading" },
+      el("h2", { id: "position-heading" }, "A user's position"),
+      lookup,
+      el("div", { id: "board-positions", role: "status", "aria-live": "polite" }, positions),
+    ),
+    el(
+      "section",
+      { "aria-labelledby": "standings-heading" },
+      el("h2", { id: "standings-heading" }, "Standings"),
+      standings.length ? standings : el("p.muted", {}, "No active, scheduled or finished leaderboards."),
+    ),
   ];
+}
+
+/**
+ * A filter form: `[label, control]` pairs and a submit button; submitting calls `go` (the
+ * controls themselves never navigate, so arrow keys move through a select's options).
+ */
+function filterForm(fields, go, button = "Filter") {
+  return el(
+    "form.toolbar",
+    {
+      onsubmit: (e) => {
+        e.preventDefault();
+        go();
+      },
+    },
+    fields.map(([label, control]) => el("label", {}, label, control)),
+    el("button", { type: "submit" }, button),
+  );
+}
+
+/** A select of `options` (`[value, text]`) with `value` chosen. */
+function choice(id, name, options, value) {
+  return el("select", { id, name }, options.map(([v, text]) => el("option", { value: v, selected: v === value }, text)));
+}
+
+/** Links to the newest page and, when `older` is set, to the next one. */
+function pager(label, newest, older) {
+  return el("nav.toolbar", { "aria-label": label }, newest ? el("a", { href: newest }, "Newest") : null, older ? el("a", { href: older }, "Older") : null);
+}
+
+/**
+ * Where the outcome of an action on a list of deliveries is announced, above the list; it
+ * takes the focus when the row acted on is gone from the list (a retried row is pending).
+ */
+const deliveriesFlash = () =>
+  el("div.flash", { id: "deliveries-result", tabindex: "-1", "data-flash": "deliveries", role: "status", "aria-live": "polite" });
+
+/**
+ * The Retry button of delivery `id`: asks `question` first, then runs `work`, whose outcome
+ * is announced in `deliveriesFlash`, which gets the focus.
+ */
+function retryButton(id, question, work) {
+  return el(
+    "button.secondary",
+    {
+      type: "button",
+      id: `retry-${id}`,
+      "aria-label": `Retry delivery ${id}`,
+      onclick: (e) => window.confirm(question) && act(e.currentTarget, work, "deliveries", "deliveries-result"),
+    },
+    "Retry",
+  );
 }
 
 /** A delivery's last answer: the status, and the error when it says more than the status. */
@@ -1257,52 +1469,26 @@ async function webhooksView(params) {
   const go = (changes) => {
     location.hash = `#/webhooks${query({ status, type, endpoint, ...changes })}`;
   };
-  const statusFilter = el(
-    "select",
-    { id: "delivery-status", name: "status" },
-    ["", "pending", "failed", "delivered"].map((s) => el("option", { value: s, selected: s === status }, s || "any status")),
-  );
+  const statusFilter = choice("delivery-status", "status", ["", "pending", "failed", "delivered"].map((s) => [s, s || "any status"]), status);
   const typeFilter = el("input", { id: "delivery-type", name: "type", value: type, placeholder: "e.g. achievement.completed", autocomplete: "off" });
   const endpointFilter = el("input", { id: "delivery-endpoint", name: "endpoint", value: endpoint, placeholder: "endpoint URL", autocomplete: "off" });
-  // A form with a submit button: choosing a status does not navigate by itself, so the
-  // arrow keys can move through the options.
-  const filters = el(
-    "form.toolbar",
-    {
-      onsubmit: (e) => {
-        e.preventDefault();
-        go({ status: statusFilter.value, type: typeFilter.value.trim(), endpoint: endpointFilter.value.trim(), before: "" });
-      },
-    },
-    el("label", {}, "Status", statusFilter),
-    el("label", {}, "Type", typeFilter),
-    el("label", {}, "Endpoint", endpointFilter),
-    el("button", { type: "submit" }, "Filter"),
+  const filters = filterForm(
+    [
+      ["Status", statusFilter],
+      ["Type", typeFilter],
+      ["Endpoint", endpointFilter],
+    ],
+    () => go({ status: statusFilter.value, type: typeFilter.value.trim(), endpoint: endpointFilter.value.trim(), before: "" }),
   );
   // Only what has not arrived can be sent again (the server refuses the rest), and
   // only after the operator confirms.
-  const retry = (row) => {
-    if (row.status === "delivered") return "";
-    return el(
-      "button.secondary",
-      {
-        type: "button",
-        id: `retry-${row.id}`,
-        "aria-label": `Retry delivery ${row.id}`,
-        onclick: (e) =>
-          window.confirm(`Send ${row.type} to ${row.endpoint} again now?`) &&
-          act(
-            e.currentTarget,
-            async () => {
-              const after = await api.post(`/admin/v1/webhooks/deliveries/${encodeURIComponent(row.id)}/retry`);
-              return el("p.success", {}, `Delivery ${after.id} re-queued (${after.status}).`);
-            },
-            "deliveries",
-          ),
-      },
-      "Retry",
-    );
-  };
+  const retry = (row) =>
+    row.status === "delivered"
+      ? ""
+      : retryButton(row.id, `Send ${row.type} to ${row.endpoint} again now?`, async () => {
+          const after = await api.post(`/admin/v1/webhooks/deliveries/${encodeURIComponent(row.id)}/retry`);
+          return el("p.success", {}, `Delivery ${after.id} re-queued (${after.status}).`);
+        });
   const payload = (row) =>
     el(
       "details",
@@ -1344,17 +1530,16 @@ async function webhooksView(params) {
     "Retry all failed",
   );
   const last = rows.length ? rows[rows.length - 1].id : "";
-  const pager = el(
-    "nav.toolbar",
-    { "aria-label": "Pages of deliveries" },
-    before ? el("a", { href: `#/webhooks${query({ status, type, endpoint })}` }, "Newest") : null,
-    rows.length === PAGE ? el("a", { href: `#/webhooks${query({ status, type, endpoint, before: last })}` }, "Older") : null,
+  const pages = pager(
+    "Pages of deliveries",
+    before ? `#/webhooks${query({ status, type, endpoint })}` : null,
+    rows.length === PAGE ? `#/webhooks${query({ status, type, endpoint, before: last })}` : null,
   );
   return [
     el("h1", {}, "Webhook deliveries"),
     filters,
     el("div.toolbar", {}, retryFailed, el("span.muted", {}, `${PAGE} a page, newest first.`)),
-    el("div", { "data-flash": "deliveries", role: "status", "aria-live": "polite" }),
+    deliveriesFlash(),
     table(
       rows,
       [
@@ -1371,7 +1556,212 @@ async function webhooksView(params) {
       ],
       status || type || endpoint ? "No deliveries match." : "No deliveries.",
     ),
-    pager,
+    pages,
+  ];
+}
+
+/** The channels trophy.toml configures: email, push providers, webhook endpoints. */
+function channelCards(c) {
+  const smtp = c.email.smtp;
+  return [
+    el(
+      "div.cards",
+      {},
+      card(
+        "Email",
+        null,
+        smtp
+          ? [
+              ["SMTP server", smtp.server],
+              ["Credentials", smtp.credentials ? "set (not shown)" : "none"],
+              ["From", smtp.from],
+              ["At most", `${smtp.ratePerSecond} a second`],
+              ["Unsubscribe links", c.email.publicUrl],
+            ]
+          : [["SMTP", "not configured: no email is sent"]],
+      ),
+      card("Messages on", null, c.email.messages.length ? c.email.messages.map((m) => [m.type, m.when]) : [["None", "no lifecycle message is on"]]),
+      card("Push", null, c.push.map((p) => [p.provider, p.configured ? p.url : "not configured"])),
+    ),
+    el("h3", {}, "Webhook endpoints"),
+    table(
+      c.webhooks,
+      [
+        { label: "URL", value: (w) => w.url },
+        { label: "Event types", value: (w) => (w.events ? w.events.join(", ") : "all") },
+        { label: "Retried for", value: (w) => `${w.retryForHours} h` },
+        { label: "Timeout", value: (w) => `${w.timeoutSeconds} s` },
+        { label: "Deliveries", value: (w) => el("a", { href: `#/webhooks${query({ endpoint: w.url })}` }, "Deliveries") },
+      ],
+      "No webhook endpoints.",
+    ),
+  ];
+}
+
+async function notificationsView(params) {
+  const status = ["pending", "sent", "failed"].includes(params.get("status")) ? params.get("status") : "";
+  const userId = (params.get("userId") || "").trim();
+  const before = params.get("before") || "";
+  const [channels, page] = await Promise.all([
+    api.get("/dashboard/api/channels"),
+    getOrNull(`/admin/v1/notifications/deliveries${query({ status, userId, before, limit: PAGE })}`),
+  ]);
+  const statusFilter = choice("notification-status", "status", ["", "pending", "sent", "failed"].map((s) => [s, s || "any status"]), status);
+  const userFilter = el("input", { id: "notification-user", name: "userId", value: userId, placeholder: "user id", autocomplete: "off", spellcheck: "false" });
+  const filters = filterForm(
+    [
+      ["Status", statusFilter],
+      ["User", userFilter],
+    ],
+    () => {
+      location.hash = `#/notifications${query({ status: statusFilter.value, userId: userFilter.value.trim() })}`;
+    },
+  );
+  // The Admin API sends again only a failed message (a pending one is still being tried),
+  // and only after the operator confirms.
+  const retry = (row) =>
+    row.status !== "failed"
+      ? ""
+      : retryButton(row.id, `Send the ${row.type} ${row.channel} to ${row.to} again now?`, async () => {
+          const after = await api.post(`/admin/v1/notifications/deliveries/${encodeURIComponent(row.id)}/retry`);
+          return el("p.success", {}, `Notification ${after.id} re-queued (${after.status}).`);
+        });
+  const rows = page ? page.deliveries : [];
+  return [
+    el("h1", {}, "Notifications"),
+    el("h2", {}, "Channels"),
+    el("p.muted", {}, "Configured in trophy.toml for the whole server; secrets are never shown."),
+    channelCards(channels),
+    el("h2", {}, "Deliveries"),
+    filters,
+    el("p.muted", {}, `${PAGE} a page, newest first. Only failed messages can be sent again.`),
+    deliveriesFlash(),
+    page
+      ? table(
+          rows,
+          [
+            { label: "Created", value: (r) => when(r.created) },
+            { label: "User", value: (r) => el("a", { href: `#/user${query({ id: r.userId })}` }, r.userId) },
+            { label: "Type", value: (r) => mono(r.type) },
+            { label: "Channel", value: (r) => r.channel },
+            { label: "To", value: (r) => r.to },
+            { label: "Status", value: (r) => badge(r.status) },
+            { label: "Attempts", value: (r) => r.attempts, num: true },
+            { label: "Last error", value: (r) => r.lastError },
+            { label: "Next attempt", value: (r) => when(r.nextAttempt) },
+            { label: "Finished", value: (r) => when(r.finished) },
+            { label: "", value: retry },
+          ],
+          status || userId ? "No deliveries match." : "No notifications yet.",
+        )
+      : el("p.error", {}, `No user has the id “${userId}”.`),
+    pager(
+      "Pages of notifications",
+      before ? `#/notifications${query({ status, userId })}` : null,
+      page && page.next ? `#/notifications${query({ status, userId, before: page.next })}` : null,
+    ),
+  ];
+}
+
+/** Users per level of each active points system that has levels (null: none). */
+async function levelCharts(systems) {
+  const summaries = await Promise.all(
+    systems
+      .filter((s) => s.status === "active")
+      .map((s) => getOrNull(`/dashboard/api/app/points/${encodeURIComponent(s.key)}/level-summary`, [404, 422]).then((l) => [s, l])),
+  );
+  return summaries
+    .filter(([, l]) => l && l.length)
+    .map(([s, levels]) => {
+      const users = levels.reduce((a, l) => a + l.users, 0);
+      return hbarChart(
+        levels.map((l) => ({ label: `${l.level.name} (${show(l.level.points)}+)`, value: l.users, detail: percent(share(l.users, users)) })),
+        { title: `Users per level, ${s.name}`, field: `levels-${s.key}` },
+      );
+    });
+}
+
+async function engagementView(params) {
+  const days = [7, 30, 90, 365].includes(Number(params.get("days"))) ? Number(params.get("days")) : 30;
+  const [e, streaks, deliveries, achievements, systems] = await Promise.all([
+    api.get(`/dashboard/api/engagement${query({ days })}`),
+    api.get("/dashboard/api/streaks"),
+    api.get(`/dashboard/api/deliveries${query({ days })}`),
+    api.get("/dashboard/api/app/achievements"),
+    all("/admin/v1/points"),
+  ]);
+  const levels = await levelCharts(systems);
+  const period = choice("engagement-days", "days", [7, 30, 90, 365].map((n) => [String(n), `the last ${n} days`]), String(days));
+  const form = filterForm([["Period", period]], () => {
+    location.hash = `#/engagement${query({ days: period.value })}`;
+  }, "Show");
+  const today = e.days[e.days.length - 1] || { activeUsers: 0, monthlyActive: 0 };
+  const unit = streaks.frequency === "weekly" ? "weeks" : streaks.frequency === "monthly" ? "months" : "days";
+  const groups = e.groups.flatMap((g) =>
+    [7, 30].map((n) => ({
+      label: `${g.group === "control" ? "Control" : "Rest"}, last ${n} days`,
+      value: share(g[`active${n}`], g.users),
+      detail: `${g[`active${n}`].toLocaleString()} of ${g.users.toLocaleString()} users`,
+    })),
+  );
+  const lengthLabel = (r) => (r.to === null ? `${r.from}+` : r.from === r.to ? String(r.from) : `${r.from}–${r.to}`);
+  const retention = streaks.retention.flatMap((r) => [
+    { label: `Kept past ${r.after} ${unit}`, value: share(r.reached, streaks.started), detail: `${r.reached.toLocaleString()} of ${streaks.started.toLocaleString()}` },
+    { label: `On one past ${r.after} now`, value: share(r.current, streaks.started), detail: `${r.current.toLocaleString()} of ${streaks.started.toLocaleString()}` },
+  ]);
+  const w = deliveries.days;
+  return [
+    el("h1", {}, "Engagement"),
+    form,
+    el("p.muted", {}, "Days are UTC days; every count is this tenant's but webhook deliveries, which are the server's."),
+    el("h2", {}, "Active users"),
+    el("p", {}, "Stickiness today (active today ÷ active in the last 30 days): ", el("strong", {}, percent(share(today.activeUsers, today.monthlyActive)))),
+    el(
+      "div.charts",
+      {},
+      barChart(e.days, "activeUsers", "Daily active users", true),
+      barChart(e.days, "weeklyActive", "Active in the last 7 days", true),
+      barChart(e.days, "monthlyActive", "Active in the last 30 days", true),
+    ),
+    el("h2", {}, "Control group against the rest"),
+    el("p.muted", {}, "The share of each group active lately: what the control group (no notifications) is kept for."),
+    el("div.charts", {}, hbarChart(groups, { title: "Users active lately, control group and the rest", field: "control", format: percent, max: 100 })),
+    el("h2", {}, "Streaks"),
+    el(
+      "div.charts",
+      {},
+      hbarChart(
+        streaks.lengths.map((r) => ({ label: `${lengthLabel(r)} ${unit}`, value: r.users })),
+        { title: "Current streaks by length", field: "streakLengths" },
+      ),
+      hbarChart(retention, {
+        title: `Streak retention, of the ${streaks.started.toLocaleString()} users who started one`,
+        field: "streakRetention",
+        format: percent,
+        max: 100,
+      }),
+    ),
+    el("h2", {}, "Achievements"),
+    el(
+      "div.charts",
+      {},
+      hbarChart(
+        // rarity: completions per 100 users of the tenant, from the counts the writer keeps.
+        achievements.map((a) => ({ label: a.name, value: Number(a.rarity) || 0, detail: `${show(a.completions)} completions` })),
+        { title: "Completion rate per achievement", field: "achievements", format: percent, max: 100 },
+      ),
+      levels,
+    ),
+    el("h2", {}, "Deliveries"),
+    el("p", {}, `Waiting now: ${deliveries.pending.webhooks.toLocaleString()} webhook deliveries, ${deliveries.pending.notifications.toLocaleString()} notifications.`),
+    el(
+      "div.charts",
+      {},
+      barChart(w, "webhooksDelivered", "Webhooks delivered"),
+      barChart(w, "webhooksFailed", "Webhooks failed"),
+      barChart(w, "notificationsSent", "Notifications sent"),
+      barChart(w, "notificationsFailed", "Notifications failed"),
+    ),
   ];
 }
 
@@ -1421,12 +1811,15 @@ async function usersView(params) {
   ];
 }
 
-/** A `GET` that answers null for a 404 (a user not on a board, say); other errors throw. */
-async function getOrNull(path) {
+/**
+ * A `GET` that answers null for a 404 (a user not on a board, say), or for another status
+ * of `statuses`; other errors throw.
+ */
+async function getOrNull(path, statuses = [404]) {
   try {
     return await api.get(path);
   } catch (e) {
-    if (e && e.status === 404) return null;
+    if (e && statuses.includes(e.status)) return null;
     throw e;
   }
 }
@@ -1703,6 +2096,8 @@ const VIEWS = {
   streak: streakView,
   points: pointsView,
   leaderboards: leaderboardsView,
+  engagement: engagementView,
+  notifications: notificationsView,
   webhooks: webhooksView,
   keys: keysView,
   settings: settingsView,

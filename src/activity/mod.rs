@@ -7,6 +7,7 @@
 //! COMMIT, one statement per tenant and hour it touched, so a batch of events costs one row
 //! write, not one per event. A command rolled back to its SAVEPOINT drops what it added.
 
+pub mod returns;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,11 @@ pub fn hour_of(ms: i64) -> i64 {
 /// The start of the UTC day of `ms`.
 fn day_start(ms: i64) -> i64 {
     ms - ms % MS_PER_DAY
+}
+
+/// The UTC day (since the epoch) of a time in milliseconds, truncating like [`hour_of`].
+pub fn day_of(ms: i64) -> i64 {
+    ms / MS_PER_DAY
 }
 
 /// Counts added to one tenant's hour.
@@ -45,17 +51,32 @@ impl Counts {
     }
 }
 
+/// One addition: to a tenant's hour, or a user's return (`activity_returns`).
+#[derive(Debug)]
+enum Add {
+    Hour(i64, i64, Counts),
+    Return(returns::Key),
+}
+
 /// One batch's additions, in the order they were made.
 #[derive(Debug, Default)]
 pub struct Pending {
-    adds: Vec<(i64, i64, Counts)>,
+    adds: Vec<Add>,
 }
 
 impl Pending {
-    /// An event of `tenant` at `at_ms`, by a user whose previous event was at
-    /// `previous_ms` (None for their first).
-    pub fn event(&mut self, tenant: i64, at_ms: i64, previous_ms: Option<i64>) {
+    /// An event of `tenant` at `at_ms`, by a user (in the control group or not) whose
+    /// previous event was at `previous_ms` (None for their first).
+    pub fn event(&mut self, tenant: i64, at_ms: i64, previous_ms: Option<i64>, control: bool) {
         let first_today = previous_ms.is_none_or(|p| p < day_start(at_ms));
+        if first_today {
+            self.adds.push(Add::Return(returns::Key::of(
+                tenant,
+                at_ms,
+                previous_ms,
+                control,
+            )));
+        }
         self.push(
             tenant,
             at_ms,
@@ -91,7 +112,7 @@ impl Pending {
     }
 
     fn push(&mut self, tenant: i64, at_ms: i64, counts: Counts) {
-        self.adds.push((tenant, hour_of(at_ms), counts));
+        self.adds.push(Add::Hour(tenant, hour_of(at_ms), counts));
     }
 
     pub fn mark(&self) -> usize {
@@ -105,8 +126,21 @@ impl Pending {
     /// The additions summed per tenant and hour (what `flush` writes).
     fn summed(&self) -> BTreeMap<(i64, i64), Counts> {
         let mut out: BTreeMap<(i64, i64), Counts> = BTreeMap::new();
-        for (tenant, hour, counts) in &self.adds {
-            out.entry((*tenant, *hour)).or_default().add(counts);
+        for add in &self.adds {
+            if let Add::Hour(tenant, hour, counts) = add {
+                out.entry((*tenant, *hour)).or_default().add(counts);
+            }
+        }
+        out
+    }
+
+    /// The returns counted per key (what `flush` writes to `activity_returns`).
+    fn returns(&self) -> BTreeMap<returns::Key, i64> {
+        let mut out = BTreeMap::new();
+        for add in &self.adds {
+            if let Add::Return(key) = add {
+                *out.entry(*key).or_insert(0) += 1;
+            }
         }
         out
     }
@@ -117,9 +151,13 @@ impl Pending {
             return Ok(());
         }
         let summed = self.summed();
+        let returned = self.returns();
         self.adds.clear();
         for ((tenant, hour), counts) in summed {
             store::add(conn, tenant, hour, &counts)?;
+        }
+        for (key, users) in returned {
+            store::add_returns(conn, &key, users)?;
         }
         Ok(())
     }
@@ -135,16 +173,42 @@ mod tests {
     fn a_users_first_event_of_a_utc_day_makes_them_active_once() {
         let mut p = Pending::default();
         let morning = 20_000 * DAY + 9 * MS_PER_HOUR;
-        p.event(1, morning, None);
-        p.event(1, morning + 60_000, Some(morning));
-        p.event(1, morning + MS_PER_HOUR, Some(morning - DAY));
-        p.event(2, morning, Some(morning - 1));
+        p.event(1, morning, None, false);
+        p.event(1, morning + 60_000, Some(morning), false);
+        p.event(1, morning + MS_PER_HOUR, Some(morning - DAY), true);
+        p.event(2, morning, Some(morning - 1), false);
         let summed = p.summed();
         let nine = summed[&(1, hour_of(morning))];
         assert_eq!((nine.events, nine.active_users), (2, 1));
         let ten = summed[&(1, hour_of(morning) + 1)];
         assert_eq!((ten.events, ten.active_users), (1, 1));
         assert_eq!(summed[&(2, hour_of(morning))].active_users, 0);
+        // One return per first event of a day, by its gap and control flag.
+        let day = day_of(morning);
+        let returned: Vec<_> = p.returns().into_iter().collect();
+        assert_eq!(
+            returned,
+            vec![
+                (
+                    returns::Key {
+                        tenant: 1,
+                        day,
+                        control: false,
+                        gap: returns::NEW
+                    },
+                    1
+                ),
+                (
+                    returns::Key {
+                        tenant: 1,
+                        day,
+                        control: true,
+                        gap: 1
+                    },
+                    1
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection};
 
-use super::{hour_of, Counts};
+use super::{hour_of, returns, Counts};
 
 /// Adds `counts` to a tenant's hour.
 pub fn add(conn: &Connection, tenant: i64, hour: i64, counts: &Counts) -> rusqlite::Result<()> {
@@ -74,4 +74,36 @@ pub fn per_day(
         |r| Ok((r.get(0)?, counts(r, 1)?)),
     )?;
     rows.collect()
+}
+
+/// Adds `users` returns to a row of `activity_returns`.
+pub fn add_returns(conn: &Connection, key: &returns::Key, users: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO activity_returns (tenant_id, day, control, gap, users)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (tenant_id, day, control, gap) DO UPDATE SET users = users + excluded.users",
+    )?
+    .execute(params![key.tenant, key.day, key.control, key.gap, users])?;
+    Ok(())
+}
+
+/// A tenant's returns from day `first` to day `last` (both included), per control flag:
+/// `(control, returns)` for the users outside the control group, then those in it.
+pub fn returns(
+    conn: &Connection,
+    tenant: i64,
+    first: i64,
+    last: i64,
+) -> rusqlite::Result<[returns::Returns; 2]> {
+    let mut out = [returns::Returns::default(), returns::Returns::default()];
+    let mut stmt = conn.prepare_cached(
+        "SELECT day, control, gap, users FROM activity_returns
+          WHERE tenant_id = ?1 AND day BETWEEN ?2 AND ?3",
+    )?;
+    let mut rows = stmt.query(params![tenant, first, last])?;
+    while let Some(r) = rows.next()? {
+        let control: bool = r.get(1)?;
+        out[usize::from(control)].add(r.get(0)?, r.get(2)?, r.get(3)?);
+    }
+    Ok(out)
 }

@@ -59,6 +59,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../sql/0015_user_search.sql"),
     ),
     ("0016_activity", include_str!("../../sql/0016_activity.sql")),
+    (
+        "0017_engagement",
+        include_str!("../../sql/0017_engagement.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +159,23 @@ mod tests {
                 (1, h + 24, 1, 1, 0, 0, 0),
                 (2, h + 9, 1, 1, 1, 0, 0),
             ]
+        );
+        // 0017 counts the same days' returns: first events ever, then ann's a day later.
+        let returns: Vec<(i64, i64, i64, i64, i64)> = conn
+            .prepare(
+                "SELECT tenant_id, day, control, gap, users FROM activity_returns ORDER BY 1, 2",
+            )
+            .and_then(|mut s| {
+                s.query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect()
+            })
+            .expect("returns");
+        let d = day / (24 * H);
+        assert_eq!(
+            returns,
+            [(1, d, 0, 31, 2), (1, d + 1, 0, 1, 1), (2, d, 0, 31, 1)]
         );
     }
 

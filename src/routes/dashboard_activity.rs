@@ -25,9 +25,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// `?days=N`: the last N UTC days, today's included. Other console charts take it too.
 #[derive(Deserialize)]
-struct Days {
+pub(super) struct Days {
     days: Option<i64>,
+}
+
+impl Days {
+    /// The first and last day asked for, in days since the epoch; 422 out of range.
+    pub(super) fn range(&self, state: &AppState) -> Result<(i64, i64), ApiError> {
+        let days = self.days.unwrap_or(DEFAULT_DAYS);
+        if !(1..=MAX_DAYS).contains(&days) {
+            return Err(ApiError::unprocessable(format!(
+                "days must be between 1 and {MAX_DAYS}"
+            )));
+        }
+        let last = crate::activity::day_of(state.clock.now().timestamp_millis());
+        Ok((last - (days - 1), last))
+    }
+}
+
+/// The date of a day since the epoch (`2031-03-01`).
+pub(super) fn date_of(day: i64) -> String {
+    (NaiveDate::default() + Duration::days(day)).to_string()
 }
 
 async fn activity_per_day(
@@ -35,16 +55,7 @@ async fn activity_per_day(
     tenant: Tenant,
     query: web::Query<Days>,
 ) -> Result<HttpResponse, ApiError> {
-    let days = query.days.unwrap_or(DEFAULT_DAYS);
-    if !(1..=MAX_DAYS).contains(&days) {
-        return Err(ApiError::unprocessable(format!(
-            "days must be between 1 and {MAX_DAYS}"
-        )));
-    }
-    let today = state.clock.now().date_naive();
-    let epoch = NaiveDate::default();
-    let last = (today - epoch).num_days();
-    let first = last - (days - 1);
+    let (first, last) = query.range(&state)?;
     let counted = state
         .read(move |conn| Ok(activity::store::per_day(conn, tenant.0, first, last)?))
         .await?;
@@ -56,7 +67,7 @@ async fn activity_per_day(
                 _ => activity::Counts::default(),
             };
             json!({
-                "date": (epoch + Duration::days(day)).to_string(),
+                "date": date_of(day),
                 "events": counts.events,
                 "activeUsers": counts.active_users,
                 "newUsers": counts.new_users,
@@ -65,7 +76,12 @@ async fn activity_per_day(
             })
         })
         .collect();
-    Ok(HttpResponse::Ok()
+    Ok(no_store(json!({ "days": series })))
+}
+
+/// A console read's answer: counts of the moment, never cached.
+pub(super) fn no_store(body: serde_json::Value) -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "days": series })))
+        .json(body)
 }

@@ -5,7 +5,12 @@ mod achievements;
 mod admin;
 mod dashboard;
 mod dashboard_activity;
+mod dashboard_channels;
 mod dashboard_definitions;
+mod dashboard_deliveries;
+mod dashboard_engagement;
+mod dashboard_runs;
+mod dashboard_streaks;
 mod dashboard_users;
 mod events;
 mod extract;
@@ -40,6 +45,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
         .configure(dashboard_users::configure)
         .configure(dashboard_activity::configure)
         .configure(dashboard_definitions::configure)
+        .configure(dashboard_engagement::configure)
+        .configure(dashboard_streaks::configure)
+        .configure(dashboard_deliveries::configure)
+        .configure(dashboard_channels::configure)
+        .configure(dashboard_runs::configure)
         .service(
             // The console shows a user as the application API answers for them, read with
             // the admin key. Reads only: it changes state through /admin/v1.

@@ -127,6 +127,11 @@ impl Schedule {
         self.run_containing(run.end?.succ_opt()?)
     }
 
+    /// The run before `run`, if the board has one.
+    pub fn previous_run(&self, run: Run) -> Option<Run> {
+        self.run_containing(run.start.pred_opt()?)
+    }
+
     /// The last run that ends on or before `date`.
     pub fn last_run_ended_by(&self, date: NaiveDate) -> Option<Run> {
         let probe = match self.end {
@@ -137,7 +142,7 @@ impl Schedule {
         if run.end.is_some_and(|end| end <= date) {
             return Some(run);
         }
-        self.run_containing(run.start.pred_opt()?)
+        self.previous_run(run)
     }
 }
 

@@ -190,6 +190,29 @@ const TABLES: &[Table] = &[
         unique: &[],
     },
     Table {
+        name: "activity_returns",
+        cols: &[
+            ("tenant_id", Col::Tenant),
+            ("day", Col::Keep),
+            ("control", Col::Keep),
+            ("gap", Col::Keep),
+            ("users", Col::Keep),
+        ],
+        rows: "tenant_id = $T",
+        unique: &[],
+    },
+    Table {
+        name: "notification_outcome_days",
+        cols: &[
+            ("tenant_id", Col::Tenant),
+            ("day", Col::Keep),
+            ("sent", Col::Keep),
+            ("failed", Col::Keep),
+        ],
+        rows: "tenant_id = $T",
+        unique: &[],
+    },
+    Table {
         name: "events",
         cols: &[
             ("id", Col::Own),
@@ -565,6 +588,10 @@ pub const NOT_MOVED: &[(&str, &str)] = &[
     (
         "notification_outbox",
         "messages already decided are sent by the source node, which keeps running",
+    ),
+    (
+        "webhook_outcome_days",
+        "webhook deliveries are the server's (endpoints are configured per server), not a tenant's",
     ),
     (
         "webhook_windows",

@@ -2,6 +2,7 @@
 //! writer (inside its transaction) and the readers call.
 
 pub mod definitions;
+pub mod engagement;
 pub mod events;
 pub mod overview;
 pub mod row_uuid;

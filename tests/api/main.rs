@@ -11,6 +11,7 @@ mod admin_support;
 mod anniversaries;
 mod auth;
 mod dashboard;
+mod dashboard_charts;
 mod event_summary;
 mod events;
 mod group_commit;

@@ -9,7 +9,7 @@ use crate::helpers::{admin, spawn_app, TestApp, T0};
 use crate::receiver::Receiver;
 use crate::smtp::{Received, SinkOptions, SmtpSink};
 
-fn config(smtp_url: &str, hooks: &Receiver, emails: &str, push: &str) -> String {
+pub(crate) fn config(smtp_url: &str, hooks: &Receiver, emails: &str, push: &str) -> String {
     format!(
         r#"
 [server]
@@ -71,7 +71,7 @@ async fn server(emails: &str) -> (TestApp, SmtpSink, Receiver) {
     (app, sink, hooks)
 }
 
-async fn upsert(app: &TestApp, user: Value) {
+pub(crate) async fn upsert(app: &TestApp, user: Value) {
     let id = user["id"].as_str().expect("id").to_owned();
     let resp = app
         .send_json(Method::PUT, &format!("/v1/users/{id}"), &user)
@@ -79,7 +79,7 @@ async fn upsert(app: &TestApp, user: Value) {
     assert!(resp.status().is_success(), "{:?}", resp.text().await);
 }
 
-async fn complete(app: &TestApp, key: &str, user: &str) {
+pub(crate) async fn complete(app: &TestApp, key: &str, user: &str) {
     let resp = app
         .send_json(
             Method::POST,

@@ -279,9 +279,12 @@ test("no view is wider than the window at 390 and 1280 pixels", async () => {
       ["#/users", "Users"],
       [`#/user?id=${id}`, `Wide ${RUN}`],
       ["#/webhooks", "Webhook deliveries"],
+      ["#/notifications", "Notifications"],
+      ["#/engagement", "Engagement"],
       ["#/points", "Points systems"],
       ["#/achievements", "Achievements"],
       ["#/leaderboards", "Leaderboards"],
+      [`#/leaderboards?user=${id}`, "Leaderboards"],
       ["#/streak", "Streak settings"],
       ["#/settings", "Settings"],
     ]) {
@@ -641,6 +644,322 @@ retry_for_hours = 1
   } finally {
     node.stop();
     await receiver.close();
+  }
+});
+
+/**
+ * A trophyd of the test's own (`config`), the request helper for it, and a signed-in page
+ * on it at 1280 px: `{node, call, clock, page}`; `stop()` ends both.
+ */
+async function ownServer(config) {
+  const node = await startTrophyd(`[auth]
+api_keys = ["app"]
+admin_keys = ["admin"]
+
+[server]
+default_timezone = "UTC"
+
+${config}`);
+  const call = async (method, url, key, body) => {
+    const res = await fetch(node.url + url, {
+      method,
+      headers: { "X-API-KEY": key, "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    assert.ok(res.ok, `${method} ${url}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+  const clock = (body) => call("POST", "/_test/clock", "admin", body);
+  const event = (user, value) => call("POST", "/v1/metrics/lessons/event", "app", { user: { id: user }, value });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.consoleErrors = [];
+  page.on("pageerror", (e) => page.consoleErrors.push(String(e)));
+  const open = async (hash, heading) => {
+    if (!(await page.locator("#shell").isVisible())) {
+      await page.goto(`${node.url}/dashboard/`);
+      await signIn(page, "admin");
+      await page.locator("h1", { hasText: "Overview" }).waitFor();
+    }
+    await page.goto(`${node.url}/dashboard/#/${hash}`);
+    await page.locator("h1", { hasText: heading }).waitFor();
+  };
+  return {
+    node,
+    call,
+    clock,
+    event,
+    page,
+    open,
+    stop: async () => {
+      await context.close();
+      node.stop();
+    },
+  };
+}
+
+/** The cells of each body row of `table`, trimmed. */
+async function cells(table) {
+  const rows = [];
+  for (const row of await table.locator("tbody tr").all()) {
+    rows.push((await row.locator("td").allTextContents()).map((t) => t.trim()));
+  }
+  return rows;
+}
+
+test("the leaderboards view shows each board's top, a past run's and a user's position", async () => {
+  const s = await ownServer(`[[metrics]]
+key = "lessons"
+name = "Lessons"
+
+[[leaderboards]]
+key = "weekly"
+name = "Weekly lessons"
+rank_by = "metric"
+metric = "lessons"
+start = "2031-03-01"
+run_unit = "day"
+run_interval = 7
+
+[[leaderboards]]
+key = "all-time"
+name = "All time"
+rank_by = "metric"
+metric = "lessons"
+start = "2031-03-01"
+`);
+  try {
+    // The first run (Mar 1–7): ann 5, bob 3, cy 1; the current one (Mar 8–14): bob 4, dee 2.
+    await s.clock({ now: "2031-03-02T10:00:00Z" });
+    await s.event("ann", 5);
+    await s.event("bob", 3);
+    await s.event("cy", 1);
+    await s.clock({ now: "2031-03-09T10:00:00Z" });
+    await s.event("bob", 4);
+    await s.event("dee", 2);
+    const { page } = s;
+    await s.open("leaderboards", "Leaderboards");
+    const weekly = page.locator('section.board[data-board="weekly"]');
+    const allTime = page.locator('section.board[data-board="all-time"]');
+    assert.deepEqual(await cells(weekly), [["1", "bob", "4"], ["2", "dee", "2"]]);
+    assert.deepEqual(await cells(allTime), [["1", "bob", "7"], ["2", "ann", "5"], ["3", "dee", "2"], ["4", "cy", "1"]]);
+    assert.match(await weekly.textContent(), /this one 2031-03-08 – 2031-03-14/);
+    assert.equal(await allTime.locator("select").count(), 0, "a perpetual board has no runs to choose");
+
+    // A past run, chosen with the keyboard-usable form.
+    const runs = await weekly.locator("#run-weekly option").allTextContents();
+    assert.deepEqual(runs, ["2031-03-08 – 2031-03-14 (current)", "2031-03-01 – 2031-03-07"]);
+    await page.selectOption("#run-weekly", "2031-03-01");
+    await weekly.locator('button[type="submit"]').click();
+    await page.waitForFunction(() => location.hash.includes("run=2031-03-01"));
+    await page.locator('section.board[data-board="weekly"] td', { hasText: "ann" }).waitFor();
+    assert.deepEqual(await cells(page.locator('section.board[data-board="weekly"]')), [["1", "ann", "5"], ["2", "bob", "3"], ["3", "cy", "1"]]);
+
+    // A user's position, answered next to the form: in the run chosen, then in the current.
+    await page.fill("#board-user", "ann");
+    await page.press("#board-user", "Enter");
+    const positions = page.locator("#board-positions");
+    await positions.locator("table").waitFor();
+    assert.match(await positions.textContent(), /ann: ranked on 2 of 2 leaderboards/);
+    assert.deepEqual(await cells(positions), [["Weekly lessons (run from 2031-03-01)", "1", "5"], ["All time", "2", "5"]]);
+    await page.goto(`${s.node.url}/dashboard/#/leaderboards?user=ann`);
+    await page.locator("#board-positions", { hasText: "ranked on 1 of 2" }).waitFor();
+    assert.deepEqual(await cells(page.locator("#board-positions")), [["Weekly lessons", "not ranked", "—"], ["All time", "2", "5"]]);
+    await page.fill("#board-user", "nobody");
+    await page.press("#board-user", "Enter");
+    await page.locator("#board-positions", { hasText: "No user has the id “nobody”." }).waitFor();
+    assert.deepEqual(page.consoleErrors, []);
+  } finally {
+    await s.stop();
+  }
+});
+
+test("the engagement charts draw one bar per day or row with the seeded values", async () => {
+  const s = await ownServer(`[[metrics]]
+key = "lessons"
+name = "Lessons"
+
+[streaks]
+frequency = "daily"
+metrics = [{ metric = "lessons", threshold = 1 }]
+
+[[achievements]]
+key = "first"
+name = "First lesson"
+trigger = "metric"
+metric = "lessons"
+metric_value = 1
+
+[[achievements]]
+key = "ten"
+name = "Ten lessons"
+trigger = "metric"
+metric = "lessons"
+metric_value = 10
+
+[[points]]
+key = "xp"
+name = "XP"
+
+  [[points.triggers]]
+  type = "metric"
+  points = 10
+  metric = "lessons"
+  threshold = 1
+
+  [[points.levels]]
+  key = "bronze"
+  name = "Bronze"
+  points = 0
+
+  [[points.levels]]
+  key = "silver"
+  name = "Silver"
+  points = 100
+`);
+  try {
+    // ann on Mar 1, 2 and 3 (a 3-day streak, 12 lessons); bob on Mar 3 only.
+    for (const [day, events] of [["01", [["ann", 5]]], ["02", [["ann", 5]]], ["03", [["ann", 2], ["bob", 1]]]]) {
+      await s.clock({ now: `2031-03-${day}T10:00:00Z` });
+      for (const [user, value] of events) await s.event(user, value);
+    }
+    const { page } = s;
+    await s.open("engagement", "Engagement");
+    const bars = (field) => page.locator(`svg.chart[data-field="${field}"] rect`);
+    const values = async (field) => (await bars(field).evaluateAll((rs) => rs.map((r) => Number(r.getAttribute("data-value")))));
+    for (const field of ["activeUsers", "weeklyActive", "monthlyActive", "webhooksDelivered", "notificationsSent"]) {
+      assert.equal(await bars(field).count(), 30, field);
+    }
+    assert.deepEqual((await values("activeUsers")).slice(-3), [1, 1, 2]);
+    assert.deepEqual((await values("weeklyActive")).slice(-4), [0, 1, 1, 2]);
+    assert.equal(await bars("weeklyActive").last().locator("title").textContent(), "2031-03-03: 2");
+    assert.match(await page.locator('svg.chart[data-field="monthlyActive"]').getAttribute("aria-label"), /2 on the last day/);
+    // Streak lengths: bob's 1 and ann's 3, in the ranges 1 and 2–3 of 8.
+    assert.deepEqual(await values("streakLengths"), [1, 1, 0, 0, 0, 0, 0, 0]);
+    assert.equal(await bars("streakLengths").nth(1).locator("title").textContent(), "2–3 days: 1");
+    // Both started a streak; ann's went past 1 day.
+    assert.deepEqual((await values("streakRetention")).slice(0, 2), [50, 50]);
+    // First lesson: both users; ten lessons: ann alone.
+    assert.deepEqual(await values("achievements"), [100, 50]);
+    assert.match(await page.locator('svg.chart[data-field="achievements"]').getAttribute("aria-label"), /First lesson: 100% \(2 completions\); Ten lessons: 50% \(1 completions\)/);
+    // XP: ann 120 (Silver), bob 10 (Bronze).
+    assert.deepEqual(await values("levels-xp"), [1, 1]);
+    // Nobody is in the control group: the rest is 100% active over 7 days.
+    assert.deepEqual(await values("control"), [0, 0, 100, 100]);
+    assert.equal(await page.locator("figure", { has: page.locator('svg[data-field="control"]') }).locator("figcaption").count(), 1);
+    assert.deepEqual(page.consoleErrors, []);
+  } finally {
+    await s.stop();
+  }
+});
+
+/**
+ * A small SMTP server on loopback that takes mail for `ok@` addresses and refuses every
+ * other recipient for good (550); `refused` counts the refusals.
+ */
+async function startSmtp() {
+  const net = await import("node:net");
+  const smtp = { refused: 0, accepted: 0 };
+  const server = net.createServer((socket) => {
+    let data = false;
+    socket.write("220 test ESMTP\r\n");
+    readline.createInterface({ input: socket }).on("line", (line) => {
+      if (data) {
+        if (line === ".") {
+          data = false;
+          smtp.accepted += 1;
+          socket.write("250 queued\r\n");
+        }
+        return;
+      }
+      const verb = line.slice(0, 4).toUpperCase();
+      if (verb === "EHLO" || verb === "HELO") socket.write("250 test\r\n");
+      else if (verb === "RCPT" && !/<ok@/i.test(line)) {
+        smtp.refused += 1;
+        socket.write("550 no such user\r\n");
+      } else if (verb === "DATA") {
+        data = true;
+        socket.write("354 go on\r\n");
+      } else if (verb === "QUIT") socket.end("221 bye\r\n");
+      else socket.write("250 ok\r\n");
+    });
+    socket.on("error", () => {});
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  smtp.url = `smtp://127.0.0.1:${server.address().port}`;
+  smtp.close = () => new Promise((resolve) => server.close(resolve));
+  return smtp;
+}
+
+test("the notifications view shows the channels and the deliveries, and retries only a failed one after a confirmation", async () => {
+  const smtp = await startSmtp();
+  const s = await ownServer(`[[achievements]]
+key = "welcome"
+name = "Welcome"
+trigger = "api"
+
+[emails]
+smtp_url = "${smtp.url}"
+from = "Acme <streaks@acme.test>"
+public_url = "https://gamify.acme.test"
+
+[emails.achievement]
+`);
+  try {
+    await s.clock({ now: "2031-03-01T10:00:00Z" });
+    for (const [id, email] of [["ann", "ok@acme.test"], ["eve", "eve@acme.test"]]) {
+      await s.call("PUT", `/v1/users/${id}`, "app", { email, subscribeToEmails: true });
+      await s.call("POST", "/v1/achievements/welcome/complete", "app", { user: { id } });
+    }
+    // The clock's move attempts what is due: ann's email is sent, eve's refused for good.
+    await s.clock({ advanceSeconds: 1 });
+    const listed = (await s.call("GET", "/admin/v1/notifications/deliveries", "admin")).deliveries;
+    const byUser = Object.fromEntries(listed.map((d) => [d.userId, d]));
+    assert.deepEqual([byUser.ann.status, byUser.eve.status], ["sent", "failed"]);
+    assert.equal(smtp.accepted, 1);
+
+    const { page } = s;
+    await s.open("notifications", "Notifications");
+    assert.equal(await cardValue(page, "Email", "SMTP server"), smtp.url);
+    assert.equal(await cardValue(page, "Email", "From"), "Acme <streaks@acme.test>");
+    assert.match(await cardValue(page, "Messages on", "achievement"), /achievement is completed/);
+    assert.equal(await cardValue(page, "Push", "expo"), "not configured");
+    const rows = await cells(page.locator("table", { has: page.locator("th", { hasText: "Channel" }) }));
+    assert.deepEqual(
+      rows.map((r) => [r[1], r[2], r[3], r[4], r[5]]).sort(),
+      [["ann", "achievement", "email", "ok@acme.test", "sent"], ["eve", "achievement", "email", "eve@acme.test", "failed"]],
+    );
+    assert.equal(await page.locator(`#retry-${byUser.ann.id}`).count(), 0, "a sent message has no Retry");
+    const retry = page.locator(`#retry-${byUser.eve.id}`);
+
+    // Dismissed: nothing is sent.
+    page.once("dialog", (d) => d.dismiss());
+    await retry.click();
+    await s.clock({ advanceSeconds: 1 });
+    assert.equal(smtp.refused, 1);
+
+    // Confirmed: re-queued, said next to the list with the focus kept there, then tried again.
+    page.once("dialog", (d) => d.accept());
+    await retry.click();
+    const message = page.locator('[data-flash="deliveries"] .success');
+    await message.waitFor();
+    assert.match(await message.textContent(), /re-queued \(pending\)/);
+    // The row is pending now, without its button: the focus is on the message.
+    assert.equal(await page.evaluate(() => document.activeElement && document.activeElement.id), "deliveries-result");
+    await s.clock({ advanceSeconds: 1 });
+    assert.equal(smtp.refused, 2);
+
+    // The status filter, as a form: only the failed row.
+    await page.selectOption("#notification-status", "sent");
+    await page.click('form.toolbar button[type="submit"]');
+    await page.waitForFunction(() => location.hash.includes("status=sent"));
+    await page.locator(`#retry-${byUser.eve.id}`).waitFor({ state: "detached" });
+    assert.deepEqual((await cells(page.locator("table", { has: page.locator("th", { hasText: "Channel" }) }))).map((r) => r[1]), ["ann"]);
+    assert.deepEqual(page.consoleErrors, []);
+  } finally {
+    await s.stop();
+    await smtp.close();
   }
 });
 

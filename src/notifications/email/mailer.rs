@@ -197,6 +197,22 @@ pub(super) struct Server {
     pub(super) credentials: Option<(String, String)>,
 }
 
+/// Where an `smtp_url` sends, without its credentials (`smtps://mail.test:465`), and
+/// whether it carries some: what the console shows of the SMTP server.
+pub fn shown_server(url: &str) -> Result<(String, bool), String> {
+    let s = parse_url(url)?;
+    let scheme = if s.implicit_tls { "smtps" } else { "smtp" };
+    let host = if s.host.contains(':') {
+        format!("[{}]", s.host)
+    } else {
+        s.host
+    };
+    Ok((
+        format!("{scheme}://{host}:{}", s.port),
+        s.credentials.is_some(),
+    ))
+}
+
 /// `smtp[s]://[user:password@]host[:port][/...]`. Hand-written rather than lettre's
 /// `from_url`, whose `smtp://` means no TLS at all and defaults to port 587.
 pub(super) fn parse_url(url: &str) -> Result<Server, String> {

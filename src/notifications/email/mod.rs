@@ -39,5 +39,5 @@ pub mod unsubscribe;
 mod tests;
 
 pub use headers::{ListUnsubscribe, ListUnsubscribePost};
-pub use mailer::{Mailer, OutgoingEmail, SendError, TIMEOUT};
+pub use mailer::{shown_server, Mailer, OutgoingEmail, SendError, TIMEOUT};
 pub use templates::{Rendered, Templates};

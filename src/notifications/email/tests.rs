@@ -319,6 +319,15 @@ fn smtp_urls() {
     assert_eq!(s.credentials, Some(("a@b".into(), "p:ss".into())));
     let s = parse_url("smtp://[::1]:2525").unwrap();
     assert_eq!((s.host.as_str(), s.port), ("::1", 2525));
+    // What the console shows: no credentials, the port spelled out.
+    assert_eq!(
+        super::shown_server("smtps://a%40b:p%3Ass@mail.test/").unwrap(),
+        ("smtps://mail.test:465".to_owned(), true)
+    );
+    assert_eq!(
+        super::shown_server("smtp://[::1]:2525").unwrap(),
+        ("smtp://[::1]:2525".to_owned(), false)
+    );
     for bad in [
         "http://x",
         "smtp://",

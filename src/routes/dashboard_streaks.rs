@@ -1,0 +1,79 @@
+//! `GET /dashboard/api/streaks`: how long the tenant's current streaks are (users per
+//! range of lengths) and streak retention: of the users who ever started a streak, how
+//! many kept one going past 1, 7 and 30 periods (their longest streak reached 2, 8, 31),
+//! and how many are on such a streak now. Index-only reads of `streaks`
+//! (`store::engagement`).
+
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+
+use super::dashboard_activity::no_store;
+use crate::auth::{require_admin_key, Tenant};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::engagement;
+
+/// Ranges of lengths counted: from each to the day before the next (the last: and on).
+const RANGES: [i64; 8] = [1, 2, 4, 7, 14, 30, 60, 100];
+/// Retention after these many periods.
+const AFTER: [i64; 3] = [1, 7, 30];
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/dashboard/api/streaks")
+            .wrap(from_fn(require_admin_key))
+            .route(web::get().to(streaks)),
+    );
+}
+
+async fn streaks(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpResponse, ApiError> {
+    let tenant = tenant.0;
+    let (lengths, started, reached) = state
+        .read(move |conn| {
+            let conn = &conn.unchecked_transaction()?;
+            let reached = AFTER
+                .iter()
+                .map(|n| engagement::reached(conn, tenant, n + 1))
+                .collect::<rusqlite::Result<Vec<i64>>>()?;
+            Ok((
+                engagement::streak_lengths(conn, tenant)?,
+                engagement::reached(conn, tenant, 1)?,
+                reached,
+            ))
+        })
+        .await?;
+    let users_from = |from: i64, to: Option<i64>| -> i64 {
+        lengths
+            .iter()
+            .filter(|(length, _)| *length >= from && to.is_none_or(|to| *length <= to))
+            .map(|(_, users)| users)
+            .sum()
+    };
+    let ranges: Vec<Value> = RANGES
+        .iter()
+        .enumerate()
+        .map(|(i, from)| {
+            let to = RANGES.get(i + 1).map(|next| next - 1);
+            json!({ "from": from, "to": to, "users": users_from(*from, to) })
+        })
+        .collect();
+    let retention: Vec<Value> = AFTER
+        .iter()
+        .zip(reached)
+        .map(|(after, reached)| {
+            json!({ "after": after, "reached": reached, "current": users_from(after + 1, None) })
+        })
+        .collect();
+    let frequency = state
+        .settings
+        .streaks
+        .current()
+        .map(|s| crate::streaks::settings::to_json(Some(&s))["frequency"].clone());
+    Ok(no_store(json!({
+        "frequency": frequency,
+        "lengths": ranges,
+        "started": started,
+        "retention": retention,
+    })))
+}
