@@ -1852,7 +1852,7 @@ async function userView(params) {
   if (!user) {
     return [el("h1", {}, "User not found"), el("p", {}, `No user has the id “${id}”. `, el("a", { href: `#/users${query({ q: id })}` }, "Search for it"))];
   }
-  const [metrics, streak, achievements, events, preferences, systems, boards] = await Promise.all([
+  const [metrics, streak, achievements, events, preferences, systems, boards, definedAchievements] = await Promise.all([
     api.get(`${base}/metrics`),
     api.get(`${base}/streak${query({ historyPeriods: 14 })}`),
     api.get(`${base}/achievements`),
@@ -1860,6 +1860,7 @@ async function userView(params) {
     api.get(`${base}/preferences`),
     all("/admin/v1/points"),
     all("/admin/v1/leaderboards"),
+    all("/admin/v1/achievements"),
   ]);
   const active = (list) => list.filter((d) => d.status === "active");
   const [points, ranks] = await Promise.all([
@@ -1930,6 +1931,7 @@ async function userView(params) {
         ),
       ),
       el("div", { "data-flash": "streak", role: "status", "aria-live": "polite" }),
+      pausesSection(user, streak.pauses || []),
     ),
     el("h2", {}, "Metrics"),
     table(metrics, [
@@ -1948,6 +1950,7 @@ async function userView(params) {
       ],
       "None completed.",
     ),
+    completeAchievementForm(user, achievements, definedAchievements),
     el("h2", {}, "Points"),
     points.length
       ? el(
@@ -1988,6 +1991,104 @@ async function userView(params) {
       ? el("dl", {}, Object.entries(preferences.notifications).map(([k, v]) => [el("dt", {}, k), el("dd", {}, show(v))]))
       : el("p.muted", {}, "The defaults (nothing changed by the user)."),
   ];
+}
+
+/**
+ * A user's streak pauses (from their streak) with an End button each, and a form that
+ * pauses the streak from one date to another, both through `/admin/v1/streaks/pauses`.
+ */
+function pausesSection(user, pauses) {
+  const start = el("input", { id: "pause-start", name: "start", type: "date", required: true });
+  const end = el("input", { id: "pause-end", name: "end", type: "date", required: true });
+  const form = el(
+    "form.toolbar",
+    {
+      "aria-label": "Pause the streak",
+      onsubmit: (e) => {
+        e.preventDefault();
+        act(e.currentTarget.querySelector("button"), async () => {
+          const out = await api.post("/admin/v1/streaks/pauses", { pauses: [{ userId: user.id, start: start.value, end: end.value }] });
+          return issuesBox(out.issues) || el("p.success", {}, `The streak is paused from ${start.value} to ${end.value}.`);
+        }, "pauses");
+      },
+    },
+    el("label", {}, "Pause from ", start),
+    el("label", {}, "to ", end),
+    el("button.secondary", { type: "submit", id: "pause-create" }, "Pause the streak"),
+  );
+  return el(
+    "div",
+    {},
+    el("h3", {}, "Pauses"),
+    table(
+      pauses,
+      [
+        { label: "From", value: (p) => p.start },
+        { label: "To", value: (p) => p.end },
+        {
+          label: "Action",
+          value: (p) =>
+            el(
+              "button.secondary",
+              {
+                type: "button",
+                id: `pause-end-${p.id}`,
+                "aria-label": `End the pause from ${p.start} to ${p.end}`,
+                onclick: (e) => {
+                  if (!window.confirm(`End ${user.id}'s pause from ${p.start} to ${p.end}?`)) return;
+                  act(e.currentTarget, async () => {
+                    const out = await api.del(`/admin/v1/streaks/pauses${query({ ids: p.id })}`);
+                    return issuesBox(out.issues) || el("p.success", {}, `The pause from ${p.start} to ${p.end} was ended.`);
+                  }, "pauses", "pause-create");
+                },
+              },
+              "End",
+            ),
+        },
+      ],
+      "No pauses.",
+    ),
+    form,
+    el("div", { "data-flash": "pauses", role: "status", "aria-live": "polite" }),
+  );
+}
+
+/**
+ * Completes one of the active API achievements the user has not completed, after a
+ * confirmation (an achievement cannot be uncompleted).
+ */
+function completeAchievementForm(user, completed, defined) {
+  const done = new Set(completed.map((a) => a.key));
+  const open = defined.filter((a) => a.trigger === "api" && a.status === "active" && !done.has(a.key));
+  const result = el("div", { id: "complete-result", tabindex: "-1", "data-flash": "complete", role: "status", "aria-live": "polite" });
+  if (!open.length) return result;
+  const pick = el(
+    "select",
+    { id: "complete-key", name: "key" },
+    open.map((a) => el("option", { value: a.key }, `${a.name} (${a.key})`)),
+  );
+  return el(
+    "div",
+    {},
+    el(
+      "form.toolbar",
+      {
+        "aria-label": "Complete an API achievement",
+        onsubmit: (e) => {
+          e.preventDefault();
+          const key = pick.value;
+          if (!window.confirm(`Complete “${key}” for ${user.id}? It cannot be undone.`)) return;
+          act(e.currentTarget.querySelector("button"), async () => {
+            const out = await api.post(`/dashboard/api/users/${encodeURIComponent(user.id)}/achievements/${encodeURIComponent(key)}/complete`, {});
+            return el("p.success", {}, `Completed ${out.achievement.name} for ${user.id}.`);
+          }, "complete", "complete-result");
+        },
+      },
+      el("label", {}, "Complete an API achievement ", pick),
+      el("button.secondary", { type: "submit", id: "complete-achievement" }, "Complete"),
+    ),
+    result,
+  );
 }
 
 function keySecret(created) {

@@ -11,6 +11,7 @@ mod dashboard_deliveries;
 mod dashboard_engagement;
 mod dashboard_runs;
 mod dashboard_streaks;
+mod dashboard_support;
 mod dashboard_users;
 mod events;
 mod extract;
@@ -50,6 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
         .configure(dashboard_deliveries::configure)
         .configure(dashboard_channels::configure)
         .configure(dashboard_runs::configure)
+        .configure(dashboard_support::configure)
         .service(
             // The console shows a user as the application API answers for them, read with
             // the admin key. Reads only: it changes state through /admin/v1.

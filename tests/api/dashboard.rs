@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::admin_support::admin_with;
+use crate::admin_support::{admin, admin_with};
 use crate::helpers::{assert_error, parts, spawn_app, TestApp, CONFIG};
 use crate::receiver::Receiver;
 
@@ -702,6 +702,53 @@ async fn users_are_found_by_id_email_or_name_and_read_with_the_admin_key() {
         )
         .await;
     }
+}
+
+#[tokio::test]
+async fn the_console_completes_an_api_achievement_for_an_existing_user_only() {
+    let config = format!(
+        "{CONFIG}\n[[achievements]]\nkey = \"shared\"\nname = \"Shared\"\ntrigger = \"api\"\n\n[[achievements]]\nkey = \"five\"\nname = \"Five lessons\"\ntrigger = \"metric\"\nmetric = \"lessons\"\nmetric_value = 5\n"
+    );
+    let app = spawn_app(&config).await;
+    app.event_ok("lessons", "ada", 1.0).await;
+    let complete =
+        |user: &str, key: &str| format!("/dashboard/api/users/{user}/achievements/{key}/complete");
+
+    let (status, body) = admin(&app, Method::POST, &complete("ada", "shared"), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["achievement"]["key"], "shared", "{body}");
+    let first = body["completionId"].clone();
+    let (_, done) = app.get_json("/v1/users/ada/achievements").await;
+    let keys: Vec<&str> = done
+        .as_array()
+        .expect("achievements")
+        .iter()
+        .map(|a| a["key"].as_str().expect("key"))
+        .collect();
+    assert_eq!(keys, ["shared"]);
+    // Again: the same completion, as the application API answers a repeat.
+    let (status, body) = admin(&app, Method::POST, &complete("ada", "shared"), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["completionId"], first);
+
+    // No user is created, a metric achievement is not completable, an unknown key is 404,
+    // and the application key is refused.
+    let (status, body) = admin(&app, Method::POST, &complete("nobody", "shared"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _) = app.get_json("/v1/users/nobody").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = admin(&app, Method::POST, &complete("ada", "five"), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = admin(&app, Method::POST, &complete("ada", "missing"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let resp = app
+        .client
+        .post(app.url(&complete("ada", "shared")))
+        .header("X-API-KEY", "app-key")
+        .send()
+        .await
+        .expect("request");
+    assert_error(resp, StatusCode::UNAUTHORIZED).await;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -775,6 +775,82 @@ start = "2031-03-01"
   }
 });
 
+test("a user's page pauses the streak, ends the pause and completes an API achievement, each after asking", async () => {
+  const s = await ownServer(`[[metrics]]
+key = "lessons"
+name = "Lessons"
+
+[streaks]
+metrics = [{ metric = "lessons", threshold = 1 }]
+
+[[achievements]]
+key = "shared"
+name = "Shared your progress"
+trigger = "api"
+
+[[achievements]]
+key = "helped"
+name = "Helped a friend"
+trigger = "api"
+`);
+  try {
+    await s.clock({ now: "2031-03-02T10:00:00Z" });
+    await s.event("ann", 1);
+    const { page } = s;
+    await s.open("user?id=ann", "ann");
+    assert.equal((await page.locator("text=No pauses.").count()), 1);
+
+    // A pause, from the form next to the streak.
+    await page.fill("#pause-start", "2031-03-10");
+    await page.fill("#pause-end", "2031-03-12");
+    await page.click("#pause-create");
+    const paused = page.locator('[data-flash="pauses"] .success');
+    await paused.waitFor();
+    assert.equal((await paused.textContent()).trim(), "The streak is paused from 2031-03-10 to 2031-03-12.");
+    const streak = await s.call("GET", "/v1/users/ann/streak", "app");
+    assert.deepEqual(streak.pauses.map((p) => [p.start, p.end]), [["2031-03-10", "2031-03-12"]]);
+    const pauseRows = () => cells(page.locator('h3:text-is("Pauses") + * table'));
+    assert.deepEqual(await pauseRows(), [["2031-03-10", "2031-03-12", "End"]]);
+
+    // Ending it asks first: dismissed, nothing changes; accepted, the pause is gone.
+    const end = page.locator(`#pause-end-${streak.pauses[0].id}`);
+    page.once("dialog", (d) => d.dismiss());
+    await end.click();
+    assert.equal((await s.call("GET", "/v1/users/ann/streak", "app")).pauses.length, 1);
+    page.once("dialog", (d) => d.accept());
+    await end.click();
+    await page.locator('[data-flash="pauses"] .success', { hasText: "was ended" }).waitFor();
+    assert.deepEqual((await s.call("GET", "/v1/users/ann/streak", "app")).pauses, []);
+    assert.equal(await focusedId(page), "pause-create");
+
+    // A bad range is the Admin API's issue, shown next to the form; nothing is created.
+    await page.fill("#pause-start", "2031-03-20");
+    await page.fill("#pause-end", "2031-03-18");
+    await page.click("#pause-create");
+    await page.locator('[data-flash="pauses"] .error').waitFor();
+    assert.deepEqual((await s.call("GET", "/v1/users/ann/streak", "app")).pauses, []);
+
+    // Completing an API achievement: both are offered; dismissed, nothing is completed.
+    const offered = await page.locator("#complete-key option").allTextContents();
+    assert.deepEqual(offered.sort(), ["Helped a friend (helped)", "Shared your progress (shared)"]);
+    await page.selectOption("#complete-key", "shared");
+    page.once("dialog", (d) => d.dismiss());
+    await page.click("#complete-achievement");
+    assert.deepEqual(await s.call("GET", "/v1/users/ann/achievements", "app"), []);
+    page.once("dialog", (d) => d.accept());
+    await page.click("#complete-achievement");
+    await page.locator('[data-flash="complete"] .success', { hasText: "Completed Shared your progress for ann." }).waitFor();
+    const done = await s.call("GET", "/v1/users/ann/achievements", "app");
+    assert.deepEqual(done.map((a) => a.key), ["shared"]);
+    assert.deepEqual(await page.locator("#complete-key option").allTextContents(), ["Helped a friend (helped)"]);
+    assert.deepEqual((await rowCells(page, "Achievements completed", "Shared your progress")).slice(0, 2), ["Shared your progress", "shared"]);
+    assert.equal(await focusedId(page), "complete-result");
+    assert.deepEqual(page.consoleErrors, []);
+  } finally {
+    await s.stop();
+  }
+});
+
 test("the engagement charts draw one bar per day or row with the seeded values", async () => {
   const s = await ownServer(`[[metrics]]
 key = "lessons"
