@@ -1,8 +1,8 @@
 //! `GET /dashboard/api/streaks`: how long the tenant's current streaks are (users per
 //! range of lengths) and streak retention: of the users who ever started a streak, how
 //! many kept one going past 1, 7 and 30 periods (their longest streak reached 2, 8, 31),
-//! and how many are on such a streak now. Index-only reads of `streaks`
-//! (`store::engagement`).
+//! and how many are on such a streak now. Two index-only scans of `streaks`, by length and
+//! by longest, over the tenant's users with a streak (`store::engagement`).
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
@@ -29,27 +29,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn streaks(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpResponse, ApiError> {
     let tenant = tenant.0;
-    let (lengths, started, reached) = state
+    let (lengths, longest) = state
         .read(move |conn| {
             let conn = &conn.unchecked_transaction()?;
-            let reached = AFTER
-                .iter()
-                .map(|n| engagement::reached(conn, tenant, n + 1))
-                .collect::<rusqlite::Result<Vec<i64>>>()?;
             Ok((
                 engagement::streak_lengths(conn, tenant)?,
-                engagement::reached(conn, tenant, 1)?,
-                reached,
+                engagement::longest_streaks(conn, tenant)?,
             ))
         })
         .await?;
-    let users_from = |from: i64, to: Option<i64>| -> i64 {
-        lengths
+    // Users of `counts` (`(length, users)`) from `from` to `to` (None: and longer).
+    let users_in = |counts: &[(i64, i64)], from: i64, to: Option<i64>| -> i64 {
+        counts
             .iter()
             .filter(|(length, _)| *length >= from && to.is_none_or(|to| *length <= to))
             .map(|(_, users)| users)
             .sum()
     };
+    let users_from = |from: i64, to: Option<i64>| users_in(&lengths, from, to);
+    let started = users_in(&longest, 1, None);
     let ranges: Vec<Value> = RANGES
         .iter()
         .enumerate()
@@ -60,9 +58,12 @@ async fn streaks(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpRespo
         .collect();
     let retention: Vec<Value> = AFTER
         .iter()
-        .zip(reached)
-        .map(|(after, reached)| {
-            json!({ "after": after, "reached": reached, "current": users_from(after + 1, None) })
+        .map(|after| {
+            json!({
+                "after": after,
+                "reached": users_in(&longest, after + 1, None),
+                "current": users_from(after + 1, None),
+            })
         })
         .collect();
     let frequency = state

@@ -27,10 +27,14 @@ pub fn streak_lengths(conn: &Connection, tenant: i64) -> rusqlite::Result<Vec<(i
     rows.collect()
 }
 
-/// Users of the tenant whose longest streak ever reached `length`.
-pub fn reached(conn: &Connection, tenant: i64, length: i64) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT count(*) FROM streaks WHERE tenant_id = ?1 AND longest >= ?2")?
-        .query_row(params![tenant, length], |r| r.get(0))
+/// `(longest, users)` of the tenant's users by the longest streak they ever had (from 1).
+pub fn longest_streaks(conn: &Connection, tenant: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT longest, count(*) FROM streaks WHERE tenant_id = ?1 AND longest > 0
+          GROUP BY longest ORDER BY longest DESC",
+    )?;
+    let rows = stmt.query_map([tenant], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
 }
 
 /// Deliveries finished on one UTC day: `[delivered (sent), failed]`.
@@ -42,14 +46,12 @@ pub fn webhook_outcomes(
     first: i64,
     last: i64,
 ) -> rusqlite::Result<Vec<Outcomes>> {
-    let mut stmt = conn.prepare_cached(
+    outcomes(
+        conn,
         "SELECT day, delivered, failed FROM webhook_outcome_days
           WHERE day BETWEEN ?1 AND ?2 ORDER BY day",
-    )?;
-    let rows = stmt.query_map(params![first, last], |r| {
-        Ok((r.get(0)?, [r.get(1)?, r.get(2)?]))
-    })?;
-    rows.collect()
+        params![first, last],
+    )
 }
 
 /// The tenant's notifications finished per UTC day from `first` to `last`.
@@ -59,13 +61,22 @@ pub fn notification_outcomes(
     first: i64,
     last: i64,
 ) -> rusqlite::Result<Vec<Outcomes>> {
-    let mut stmt = conn.prepare_cached(
+    outcomes(
+        conn,
         "SELECT day, sent, failed FROM notification_outcome_days
           WHERE tenant_id = ?1 AND day BETWEEN ?2 AND ?3 ORDER BY day",
-    )?;
-    let rows = stmt.query_map(params![tenant, first, last], |r| {
-        Ok((r.get(0)?, [r.get(1)?, r.get(2)?]))
-    })?;
+        params![tenant, first, last],
+    )
+}
+
+/// The rows of a query of (day, delivered, failed).
+fn outcomes(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<Outcomes>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(args, |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?])))?;
     rows.collect()
 }
 
