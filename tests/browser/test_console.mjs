@@ -265,6 +265,52 @@ test("the keyboard alone signs in, finds a user and opens their page", async () 
   await page.context().close();
 });
 
+test("the keyboard alone reaches every view from the navigation and the first control of each", async () => {
+  const page = await newPage();
+  await page.locator("#api-key").waitFor();
+  await page.keyboard.type(opts.adminKey);
+  await page.keyboard.press("Enter");
+  await page.locator("h1", { hasText: "Overview" }).waitFor();
+  const links = await page.locator("#nav a").evaluateAll((as) => as.map((a) => [a.getAttribute("href"), a.textContent.trim()]));
+  assert.ok(links.length >= 13, `${links.length} links`);
+  // Where the focus is, and whether it is after the link `target` in the page's order.
+  const active = (target = null) =>
+    page.evaluate((target) => {
+      const e = document.activeElement;
+      const box = e && e.getBoundingClientRect();
+      const link = target && document.querySelector(`#nav a[href="${target}"]`);
+      return {
+        href: (e && e.getAttribute("href")) || "",
+        inView: !!(e && e.closest("#view")),
+        after: !!(link && e && e !== document.body && link.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING),
+        visible: !!box && box.width > 0 && box.height > 0,
+        tag: e ? e.tagName : "",
+      };
+    }, target);
+  for (const [href, label] of links) {
+    // Towards the link along the tab order, backwards when the focus is past it.
+    let at = await active(href);
+    for (let i = 0; i < 300 && at.href !== href; i++) {
+      await page.keyboard.press(at.after ? "Shift+Tab" : "Tab");
+      at = await active(href);
+    }
+    assert.equal(at.href, href, `${label}: its link is reachable with the keyboard`);
+    await page.keyboard.press("Enter");
+    await page.waitForFunction((h) => document.querySelector(`#nav a[aria-current="page"]`)?.getAttribute("href") === h, href);
+    await page.locator("#view h1").first().waitFor();
+    assert.notEqual(await page.locator("#view h1").first().textContent(), "Loading…");
+    // Tab leaves the navigation for the view's first control, which is on screen.
+    for (let i = 0; i < 20 && !at.inView; i++) {
+      await page.keyboard.press("Tab");
+      at = await active();
+    }
+    assert.ok(at.inView, `${label}: Tab reaches a control of the view`);
+    assert.ok(at.visible, `${label}: the focused ${at.tag} is visible`);
+  }
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
 test("no view is wider than the window at 390 and 1280 pixels", async () => {
   const id = uid("wide");
   await seedUser(id, { name: `Wide ${RUN}`, email: `${id}@example.com` }, [["lessons", 1]]);
