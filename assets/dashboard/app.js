@@ -1852,7 +1852,7 @@ async function userView(params) {
   if (!user) {
     return [el("h1", {}, "User not found"), el("p", {}, `No user has the id “${id}”. `, el("a", { href: `#/users${query({ q: id })}` }, "Search for it"))];
   }
-  const [metrics, streak, achievements, events, preferences, systems, boards, definedAchievements] = await Promise.all([
+  const [metrics, streak, achievements, events, preferences, systems, boards, definedAchievements, keys] = await Promise.all([
     api.get(`${base}/metrics`),
     api.get(`${base}/streak${query({ historyPeriods: 14 })}`),
     api.get(`${base}/achievements`),
@@ -1861,6 +1861,7 @@ async function userView(params) {
     all("/admin/v1/points"),
     all("/admin/v1/leaderboards"),
     all("/admin/v1/achievements"),
+    api.get(`/dashboard/api/users/${enc}/keys`),
   ]);
   const active = (list) => list.filter((d) => d.status === "active");
   const [points, ranks] = await Promise.all([
@@ -1990,6 +1991,7 @@ async function userView(params) {
     Object.keys(preferences.notifications || {}).length
       ? el("dl", {}, Object.entries(preferences.notifications).map(([k, v]) => [el("dt", {}, k), el("dd", {}, show(v))]))
       : el("p.muted", {}, "The defaults (nothing changed by the user)."),
+    userKeysSection(user, keys.keys),
   ];
 }
 
@@ -2091,6 +2093,71 @@ function completeAchievementForm(user, completed, defined) {
   );
 }
 
+/**
+ * Revokes a per-user application key after a confirmation; the outcome goes to `at` (above
+ * the view when null) and the focus to `focus`.
+ */
+function revokeKeyButton(k, at = null, focus = null) {
+  return el(
+    "button.danger",
+    {
+      type: "button",
+      id: `revoke-${k.id}`,
+      "aria-label": `Revoke ${k.prefix}`,
+      onclick: (e) => {
+        if (!window.confirm(`Revoke ${k.prefix} (user ${k.userId})? Requests with it will be refused.`)) return;
+        act(
+          e.currentTarget,
+          async () => {
+            const out = await api.del(`/admin/v1/application-api-keys${query({ ids: k.id })}`);
+            return [out.deleted.length ? el("p.success", {}, `Revoked ${k.prefix}.`) : null, issuesBox(out.issues)];
+          },
+          at,
+          focus,
+        );
+      },
+    },
+    "Revoke",
+  );
+}
+
+/** A user's application keys, each with Revoke, and a button creating one more. */
+function userKeysSection(user, keys) {
+  const create = el(
+    "button.secondary",
+    {
+      type: "button",
+      id: "user-key-create",
+      onclick: (e) =>
+        act(
+          e.currentTarget,
+          async () => {
+            const out = await api.post("/admin/v1/application-api-keys", [{ userId: user.id }]);
+            return [out.created.map(keySecret), issuesBox(out.issues)];
+          },
+          "user-keys",
+        ),
+    },
+    "Create a key for this user",
+  );
+  return el(
+    "section",
+    { "aria-labelledby": "user-keys-heading" },
+    el("h2", { id: "user-keys-heading" }, "Application API keys"),
+    table(
+      keys,
+      [
+        { label: "Prefix", value: (k) => mono(k.prefix) },
+        { label: "Created", value: (k) => when(k.created) },
+        { label: "Action", value: (k) => revokeKeyButton(k, "user-keys", "user-key-create") },
+      ],
+      "No keys for this user.",
+    ),
+    el("div.toolbar", {}, create),
+    el("div", { "data-flash": "user-keys", role: "status", "aria-live": "polite" }),
+  );
+}
+
 function keySecret(created) {
   return el(
     "div.success",
@@ -2120,24 +2187,6 @@ async function keysView() {
     el("label", {}, "New key for user", userId),
     el("button", { type: "submit" }, "Create key"),
   );
-  const revoke = (k) =>
-    el(
-      "button.danger",
-      {
-        type: "button",
-        onclick: (e) => {
-          if (!window.confirm(`Revoke ${k.prefix} (user ${k.userId})? Requests with it will be refused.`)) return;
-          act(e.currentTarget, async () => {
-            const out = await api.del(`/admin/v1/application-api-keys${query({ ids: k.id })}`);
-            return [
-              out.deleted.length ? el("p.success", {}, `Revoked ${k.prefix}.`) : null,
-              issuesBox(out.issues),
-            ];
-          });
-        },
-      },
-      "Revoke",
-    );
   return [
     el("h1", {}, "Application API keys"),
     el("p.muted", {}, "Per-user keys: each may only act for its own user. The Application API keys of trophy.toml are not listed."),
@@ -2149,7 +2198,7 @@ async function keysView() {
         { label: "User", value: (k) => k.userId },
         { label: "Created", value: (k) => when(k.created) },
         { label: "ID", value: (k) => mono(k.id) },
-        { label: "", value: revoke },
+        { label: "", value: (k) => revokeKeyButton(k) },
       ],
       "No per-user keys.",
     ),

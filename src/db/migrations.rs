@@ -63,6 +63,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0017_engagement",
         include_str!("../../sql/0017_engagement.sql"),
     ),
+    (
+        "0018_user_keys",
+        include_str!("../../sql/0018_user_keys.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

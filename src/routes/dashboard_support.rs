@@ -1,10 +1,15 @@
-//! `POST /dashboard/api/users/{id}/achievements/{key}/complete`: the console's support
-//! action that completes an API achievement for a user who exists, with the admin key (the
-//! application API does it with an application key, and creates the user if missing). The
-//! other support actions (freezes, restore, reset, pauses) are Admin API routes.
+//! The console's support routes on one user that the Admin API lacks, with the admin key:
+//! `GET /dashboard/api/users/{id}/keys` lists the user's application keys (the Admin API
+//! creates and revokes them but lists none), and
+//! `POST /dashboard/api/users/{id}/achievements/{key}/complete` completes an API
+//! achievement for a user who exists (the application API does it with an application key,
+//! and creates the user if missing). The other support actions (freezes, restore, reset,
+//! pauses) are Admin API routes.
 
+use actix_web::http::header::CACHE_CONTROL;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
+use serde_json::json;
 
 use crate::auth::{require_admin_key, Tenant};
 use crate::commands::complete_achievement::CompleteAchievement;
@@ -16,10 +21,33 @@ use crate::store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
+        web::resource("/dashboard/api/users/{id}/keys")
+            .wrap(from_fn(require_admin_key))
+            .route(web::get().to(keys)),
+    )
+    .service(
         web::resource("/dashboard/api/users/{id}/achievements/{key}/complete")
             .wrap(from_fn(require_admin_key))
             .route(web::post().to(complete)),
     );
+}
+
+async fn keys(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = UserId::parse(&id)?;
+    let keys = state
+        .read(move |conn| {
+            let user = store::users::find(conn, tenant.0, id.as_str())?
+                .ok_or_else(|| ApiError::not_found("User not found"))?;
+            Ok(store::overview::keys_of_user(conn, user.row_id)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .json(json!({ "keys": keys })))
 }
 
 async fn complete(

@@ -121,16 +121,31 @@ pub fn application_keys(conn: &Connection, tenant: i64) -> rusqlite::Result<Vec<
           WHERE k.kind = 'user' AND k.status = 'active' AND k.tenant_id = ?1
           ORDER BY k.id DESC LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![tenant, MAX_KEYS], |r| {
-        let created_ms: i64 = r.get(3)?;
-        Ok(ApplicationKey {
-            id: r.get(0)?,
-            user_id: r.get(1)?,
-            prefix: r.get(2)?,
-            created: crate::clock::format_timestamp(crate::clock::from_millis(created_ms)),
-        })
-    })?;
+    let rows = stmt.query_map(params![tenant, MAX_KEYS], application_key)?;
     rows.collect()
+}
+
+/// The active application keys of one user (their row id), newest first, at most
+/// [`MAX_KEYS`].
+pub fn keys_of_user(conn: &Connection, user: i64) -> rusqlite::Result<Vec<ApplicationKey>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT k.uuid, u.external_id, k.prefix, k.created
+           FROM api_keys k JOIN users u ON u.id = k.user_id
+          WHERE k.kind = 'user' AND k.user_id = ?1 AND k.status = 'active'
+          ORDER BY k.id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![user, MAX_KEYS], application_key)?;
+    rows.collect()
+}
+
+fn application_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApplicationKey> {
+    let created_ms: i64 = r.get(3)?;
+    Ok(ApplicationKey {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        prefix: r.get(2)?,
+        created: crate::clock::format_timestamp(crate::clock::from_millis(created_ms)),
+    })
 }
 
 #[cfg(test)]

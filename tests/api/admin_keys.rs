@@ -201,3 +201,67 @@ async fn a_user_key_is_tied_to_its_tenant() {
     );
     assert_eq!(app.count("SELECT count(*) FROM users"), 1);
 }
+
+#[tokio::test]
+async fn the_console_lists_one_users_keys_newest_first_without_revoked_ones() {
+    let app = spawn_app(CONFIG).await;
+    app.event_ok("lessons", "ann", 1.0).await;
+    app.event_ok("lessons", "bob", 1.0).await;
+    let (status, body) = create_key(
+        &app,
+        None,
+        json!([{"userId": "ann"}, {"userId": "bob"}, {"userId": "ann"}]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let created: Vec<(String, String)> = body["created"]
+        .as_array()
+        .expect("created")
+        .iter()
+        .map(|k| {
+            (
+                k["id"].as_str().expect("id").to_owned(),
+                k["prefix"].as_str().expect("prefix").to_owned(),
+            )
+        })
+        .collect();
+    let listed = |body: &Value| -> Vec<String> {
+        body["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .map(|k| {
+                assert_eq!(k["userId"], "ann", "{k}");
+                assert!(k.get("key").is_none() && k.get("hash").is_none(), "{k}");
+                k["prefix"].as_str().expect("prefix").to_owned()
+            })
+            .collect()
+    };
+    let (status, body) = admin(&app, Method::GET, "/dashboard/api/users/ann/keys", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(listed(&body), [created[2].1.clone(), created[0].1.clone()]);
+
+    let (status, _) = admin(
+        &app,
+        Method::DELETE,
+        &format!("/admin/v1/application-api-keys?ids={}", created[2].0),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body) = admin(&app, Method::GET, "/dashboard/api/users/ann/keys", None).await;
+    assert_eq!(listed(&body), [created[0].1.clone()]);
+
+    let (status, body) = admin(&app, Method::GET, "/dashboard/api/users/nobody/keys", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // The application key is refused.
+    let (status, _) = with_key(
+        &app,
+        "app-key",
+        Method::GET,
+        "/dashboard/api/users/ann/keys",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

@@ -821,7 +821,7 @@ start = "2031-03-01"
   }
 });
 
-test("a user's page pauses the streak, ends the pause and completes an API achievement, each after asking", async () => {
+test("a user's page pauses the streak, ends the pause, completes an API achievement and creates and revokes a key, each after asking", async () => {
   const s = await ownServer(`[[metrics]]
 key = "lessons"
 name = "Lessons"
@@ -891,6 +891,25 @@ trigger = "api"
     assert.deepEqual(await page.locator("#complete-key option").allTextContents(), ["Helped a friend (helped)"]);
     assert.deepEqual((await rowCells(page, "Achievements completed", "Shared your progress")).slice(0, 2), ["Shared your progress", "shared"]);
     assert.equal(await focusedId(page), "complete-result");
+
+    // A key for this user: its secret shown once next to the button, then listed, then
+    // revoked after a confirmation.
+    assert.equal(await page.locator("text=No keys for this user.").count(), 1);
+    await page.click("#user-key-create");
+    const secret = page.locator('[data-flash="user-keys"] .secret code');
+    await secret.waitFor();
+    const key = (await secret.textContent()).trim();
+    assert.equal((await s.call("GET", "/v1/users/ann", key)).id, "ann", "the key shown acts for ann");
+    const prefix = key.split(".")[0];
+    const keyRows = () => cells(page.locator('#user-keys-heading + * table'));
+    assert.deepEqual((await keyRows()).map((r) => r[0]), [prefix]);
+    page.once("dialog", (d) => d.accept());
+    await page.click(`button[aria-label="Revoke ${prefix}"]`);
+    await page.locator('[data-flash="user-keys"] .success', { hasText: `Revoked ${prefix}.` }).waitFor();
+    assert.equal(await page.locator("text=No keys for this user.").count(), 1);
+    assert.equal(await focusedId(page), "user-key-create");
+    const refused = await fetch(`${s.node.url}/v1/users/ann`, { headers: { "X-API-KEY": key } });
+    assert.equal(refused.status, 401);
     assert.deepEqual(page.consoleErrors, []);
   } finally {
     await s.stop();
