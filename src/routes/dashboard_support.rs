@@ -6,11 +6,11 @@
 //! and creates the user if missing). The other support actions (freezes, restore, reset,
 //! pauses) are Admin API routes.
 
-use actix_web::http::header::CACHE_CONTROL;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
+use super::dashboard_activity::no_store;
 use crate::auth::{require_admin_key, Tenant};
 use crate::commands::complete_achievement::CompleteAchievement;
 use crate::domain::user::{UpsertedUserInput, UserFieldsInput};
@@ -45,9 +45,7 @@ async fn keys(
             Ok(store::overview::keys_of_user(conn, user.row_id)?)
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .json(json!({ "keys": keys })))
+    Ok(no_store(json!({ "keys": keys })))
 }
 
 async fn complete(
