@@ -127,7 +127,7 @@ impl Opened {
                 wake_delivery: wake_delivery.clone(),
                 wake_notifications: wake_notifications.clone(),
                 due_hints: due_hints.clone(),
-                leaderboards: leaderboards.clone(),
+                shared: crate::writer::Shared::default().with(leaderboards.clone()),
             },
         )?;
         let mut jobs: Vec<Arc<dyn Job>> = vec![

@@ -57,6 +57,25 @@ pub fn insert(
 }
 
 /// Completions per achievement within one tenant.
+/// `(achievement id, achieved at ms)` of a user's completions from `from_ms` to `to_ms`
+/// (end excluded), oldest first.
+pub fn completed_between(
+    conn: &Connection,
+    user_row: i64,
+    from_ms: i64,
+    to_ms: i64,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT achievement_id, achieved_at FROM achievement_completions
+          WHERE user_id = ?1 AND achieved_at >= ?2 AND achieved_at < ?3
+          ORDER BY achieved_at, id",
+    )?;
+    let rows = stmt.query_map(params![user_row, from_ms, to_ms], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    rows.collect()
+}
+
 pub fn counts(conn: &Connection, tenant: i64) -> rusqlite::Result<HashMap<i64, i64>> {
     let mut stmt = conn.prepare_cached(
         "SELECT achievement_id, completions FROM achievement_counts WHERE tenant_id = ?1",

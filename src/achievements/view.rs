@@ -73,6 +73,40 @@ pub fn user_achievement(
 }
 
 /// Adds `completions` and `rarity` to an achievement object.
+/// `user`'s achievements completed from `from_ms` to `to_ms` (end excluded), oldest first,
+/// each with its completion count and rarity, inactive ones left out (the year in review).
+pub fn completed_between(
+    conn: &rusqlite::Connection,
+    catalog: &Catalog,
+    user: &crate::domain::user::User,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<Value>, crate::error::ApiError> {
+    let tenant = user.tenant_id;
+    let completed = super::store::completed_between(conn, user.row_id, from_ms, to_ms)?;
+    if completed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let counts = super::store::counts(conn, tenant)?;
+    let users = crate::store::users::count(conn, tenant)?;
+    let mut out = Vec::new();
+    for (id, at) in completed {
+        let Some(a) = catalog
+            .achievements_for(tenant)
+            .find(|a| a.id == id && a.status != crate::config::AchievementStatus::Inactive)
+        else {
+            continue;
+        };
+        let completions = counts.get(&a.id).copied().unwrap_or(0);
+        out.push(with_stats(
+            user_achievement(a, catalog, tenant, Some(at)),
+            completions,
+            crate::rules::achievements::rarity(completions, users),
+        ));
+    }
+    Ok(out)
+}
+
 pub fn with_stats(mut v: Value, completions: i64, rarity: f64) -> Value {
     if let Some(o) = v.as_object_mut() {
         o.insert("completions".into(), json!(completions));

@@ -1,6 +1,7 @@
 //! The `activity_hours` table.
 
 use rusqlite::{params, Connection};
+use serde::Serialize;
 
 use super::{hour_of, returns, Counts};
 
@@ -106,4 +107,41 @@ pub fn returns(
         out[usize::from(control)].add(r.get(0)?, r.get(2)?, r.get(3)?);
     }
     Ok(out)
+}
+
+// The overview's counts (`GET /dashboard/api/overview`).
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Events {
+    pub total: i64,
+    /// Events at or after `since` (the handler passes now − 24 h).
+    pub last24h: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Points {
+    /// Awards written (negative ones included).
+    pub awards: i64,
+    /// Their sum.
+    pub awarded: i64,
+}
+
+/// Events of `tenant`'s users: all of them, and those of the hours from `since_ms`'s on
+/// (`activity_hours`: a few rows a day, not the events).
+pub fn events(conn: &Connection, tenant: i64, since_ms: i64) -> rusqlite::Result<Events> {
+    Ok(Events {
+        total: total(conn, tenant, None)?.events,
+        last24h: total(conn, tenant, Some(since_ms))?.events,
+    })
+}
+
+/// Points awarded to `tenant`'s users.
+pub fn points(conn: &Connection, tenant: i64) -> rusqlite::Result<Points> {
+    let counts = total(conn, tenant, None)?;
+    Ok(Points {
+        awards: counts.awards,
+        awarded: counts.points,
+    })
 }

@@ -2,14 +2,11 @@
 //! experimentation and the recap aggregation period, stored as one JSON document in `meta`.
 //! The control ratio set here places new users in the control group.
 
-use rusqlite::{Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
 
-use crate::config::Config;
 use crate::error::{echo, ApiError};
+use crate::store::admin_settings;
 use crate::writer::{Command, WriteCtx};
-
-const META_KEY: &str = "admin_settings";
 
 const FONTS: &[&str] = &[
     "MODERN_SANS",
@@ -22,45 +19,6 @@ const FONTS: &[&str] = &[
     "BOOK_SERIF",
     "MONOSPACE",
 ];
-
-/// The settings before any PATCH: the file's control ratio, neutral branding.
-fn defaults(config: &Config) -> Value {
-    json!({
-        "branding": {
-            "appName": "",
-            "appUrl": "",
-            "brandColor": "#000000",
-            "font": "MODERN_SANS",
-            "logo": null,
-            "appIcon": null,
-        },
-        "experimentation": {
-            "controlRatio": (config.server.control_ratio * 100.0).round() as i64,
-            "userActivationWindow": 7,
-        },
-        "aggregationPeriod": "weekly",
-    })
-}
-
-/// The settings in force.
-pub fn load(conn: &Connection, config: &Config) -> Result<Value, ApiError> {
-    let stored: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [META_KEY], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    Ok(stored
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_else(|| defaults(config)))
-}
-
-/// The share (0..=1) of new users to place in the control group.
-pub fn control_ratio(conn: &Connection, config: &Config) -> Result<f64, ApiError> {
-    let settings = load(conn, config)?;
-    Ok(settings["experimentation"]["controlRatio"]
-        .as_f64()
-        .map_or(config.server.control_ratio, |percent| percent / 100.0))
-}
 
 fn valid_color(c: &str) -> bool {
     let hex = |s: &str| s.chars().all(|c| c.is_ascii_hexdigit());
@@ -200,13 +158,9 @@ impl Command for UpdateSettings {
     type Output = Value;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Value, ApiError> {
-        let current = load(ctx.conn, &ctx.env.settings.config)?;
+        let current = admin_settings::load(ctx.conn, &ctx.env.settings.config)?;
         let merged = merge(&current, &self.0)?;
-        ctx.conn.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            rusqlite::params![META_KEY, merged.to_string()],
-        )?;
+        admin_settings::save(ctx.conn, &merged)?;
         Ok(merged)
     }
 }
@@ -216,7 +170,7 @@ mod tests {
     use super::*;
 
     fn base() -> Value {
-        defaults(&crate::config::parse("").expect("empty config"))
+        admin_settings::defaults(&crate::config::parse("").expect("empty config"))
     }
 
     #[test]

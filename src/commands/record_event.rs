@@ -143,8 +143,12 @@ impl Command for RecordEvent {
         } else {
             store::events::last_event_at(ctx.conn, user.row_id)?
         };
-        ctx.activity
-            .event(self.tenant, now_ms, previous_event, user.control);
+        ctx.staged::<crate::activity::Pending>().event(
+            self.tenant,
+            now_ms,
+            previous_event,
+            user.control,
+        );
         let total =
             store::events::add_to_total(ctx.conn, user.row_id, self.metric.id, self.value, now_ms)?;
         // An infinite total would be answered as null from then on; refusing the event

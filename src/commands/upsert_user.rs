@@ -104,13 +104,15 @@ pub fn upsert_found(
             })
         }
         None => {
-            let ratio = super::admin_settings::control_ratio(ctx.conn, &ctx.env.settings.config)?;
+            let ratio =
+                crate::store::admin_settings::control_ratio(ctx.conn, &ctx.env.settings.config)?;
             let control = draw_control(ratio);
             let mut user = User::new(tenant, &upsert.id, control, now);
             user.apply(&upsert.changes, now)?;
             refuse_future_sign_up(ctx, &user)?;
             let user = store::users::insert(ctx.conn, &user)?;
-            ctx.activity.new_user(tenant, now);
+            ctx.staged::<crate::activity::Pending>()
+                .new_user(tenant, now);
             crate::streaks::on_user_created(ctx, &user)?;
             let points = crate::points::on_user_created(ctx, &user)?;
             if user.sign_up_date.is_some() {

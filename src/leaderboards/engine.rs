@@ -176,7 +176,7 @@ fn place(
     if new_value == old_value && !moved {
         return Ok(None);
     }
-    let index = ctx.env.leaderboards.clone();
+    let index = super::writer_index(ctx.env)?;
     let style = board.rank_style;
     let key = GroupKey {
         board: board.id,
@@ -280,7 +280,7 @@ fn drop_lowest(
     state: super::ranking::GroupState,
     dropped: i64,
 ) -> Result<(), ApiError> {
-    let index = ctx.env.leaderboards.clone();
+    let index = super::writer_index(ctx.env)?;
     // The lowest is last in ranking order; with competition ranks it shares the rank of
     // those tied with it.
     let previous_rank = match (board.rank_style, state.lowest) {
@@ -395,10 +395,7 @@ pub fn board_with_rankings(
         group: group_name(tenant, group),
     };
     let limit = limit.min(usize::try_from(board.max_participants).unwrap_or(usize::MAX));
-    let standings = ctx
-        .env
-        .leaderboards
-        .staged(&key, |g| g.page(0, limit).to_vec());
+    let standings = super::writer_index(ctx.env)?.staged(&key, |g| g.page(0, limit).to_vec());
     let ids: Vec<i64> = standings.iter().map(|s| s.user_id).collect();
     let mut names = super::read::names_of(ctx.conn, &ids)?;
     let rows: Vec<store::Ranked> = standings

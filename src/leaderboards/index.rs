@@ -252,33 +252,6 @@ impl RankIndex {
         self.draft().record(key, user_id, None);
     }
 
-    /// The writer only: a mark to undo to if the command fails.
-    pub fn savepoint(&self) -> usize {
-        self.draft().log.len()
-    }
-
-    /// The writer only: undoes what was staged since `mark`.
-    pub fn rollback_to(&self, mark: usize) {
-        self.draft().undo_to(mark);
-    }
-
-    /// The writer only, once the outcome of COMMIT is known: publishes what was staged to
-    /// the readers, or undoes it.
-    pub fn finish(&self, committed: bool) {
-        let mut draft = self.draft();
-        if !committed {
-            draft.undo_to(0);
-            return;
-        }
-        if draft.log.is_empty() {
-            return;
-        }
-        let mut groups = self.committed.write().unwrap_or_else(|p| p.into_inner());
-        for change in draft.log.drain(..) {
-            set(&mut groups, &change.key, change.user_id, change.after);
-        }
-    }
-
     /// Replaces both copies with what SQLite holds.
     pub fn rebuild(&self, conn: &Connection) -> Result<usize, ApiError> {
         let mut fresh: Groups = HashMap::new();
@@ -331,6 +304,33 @@ impl RankIndex {
             .map(|g| g.bytes_per_entry() * g.len() as f64)
             .sum();
         bytes / entries.max(1) as f64
+    }
+}
+
+/// The writer's hooks: staged changes are cut back with a savepoint and reach the readers'
+/// copy only once COMMIT succeeded.
+impl crate::writer::Journaled for RankIndex {
+    fn savepoint(&self) -> usize {
+        self.draft().log.len()
+    }
+
+    fn rollback_to(&self, mark: usize) {
+        self.draft().undo_to(mark);
+    }
+
+    fn finish(&self, committed: bool) {
+        let mut draft = self.draft();
+        if !committed {
+            draft.undo_to(0);
+            return;
+        }
+        if draft.log.is_empty() {
+            return;
+        }
+        let mut groups = self.committed.write().unwrap_or_else(|p| p.into_inner());
+        for change in draft.log.drain(..) {
+            set(&mut groups, &change.key, change.user_id, change.after);
+        }
     }
 }
 

@@ -145,9 +145,7 @@ fn announce(
         return Ok(());
     }
     let event_type = format!("leaderboard.{kind}");
-    let mut groups: Vec<(i64, Vec<String>)> = ctx
-        .env
-        .leaderboards
+    let mut groups: Vec<(i64, Vec<String>)> = super::writer_index(ctx.env)?
         .staged_groups(board.id, run.start)
         .iter()
         .filter_map(|g| parse_group_name(g))

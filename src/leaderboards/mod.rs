@@ -26,5 +26,13 @@ pub use engine::{apply, ValueChange};
 pub use index::RankIndex;
 pub use jobs::LeaderboardJob;
 
+/// The rank index the writer stages its changes in (a handle onto the readers' one).
+pub fn writer_index(env: &crate::writer::WriterEnv) -> Result<RankIndex, crate::error::ApiError> {
+    env.shared
+        .get::<RankIndex>()
+        .cloned()
+        .ok_or_else(|| crate::error::ApiError::internal("the writer has no rank index"))
+}
+
 #[cfg(test)]
 mod tests;

@@ -76,7 +76,7 @@ fn start(now: &str) -> (Writer, RankIndex, i64, i64, i64) {
         wake_delivery: Arc::new(tokio::sync::Notify::new()),
         wake_notifications: Arc::new(tokio::sync::Notify::new()),
         due_hints: Default::default(),
-        leaderboards: index.clone(),
+        shared: crate::writer::Shared::default().with(index.clone()),
     };
     let writer = Writer::start(conn, env).expect("writer").0;
     (writer, index, board_id, xp, coins)

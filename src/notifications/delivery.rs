@@ -189,7 +189,7 @@ impl Notifier {
             return Ok((Vec::new(), Value::Null));
         }
         let config = &inner.settings.config;
-        let branding = crate::commands::admin_settings::load(&conn, config)
+        let branding = crate::store::admin_settings::load(&conn, config)
             .map_err(|e| e.to_string())?["branding"]
             .clone();
         let catalog = inner.catalog.current();

@@ -71,7 +71,8 @@ pub fn persist_award(ctx: &mut WriteCtx<'_>, award: &Decided<'_>) -> Result<Pers
         award.tenant,
         total,
     )?;
-    ctx.activity.award(award.tenant, award.at_ms, award.awarded);
+    ctx.staged::<crate::activity::Pending>()
+        .award(award.tenant, award.at_ms, award.awarded);
     crate::wrapped::record_points(
         ctx,
         award.user_row,

@@ -11,6 +11,7 @@ use actix_web::middleware::{from_fn, Compress};
 use actix_web::{guard, web, HttpRequest, HttpResponse};
 use serde_json::json;
 
+use crate::activity;
 use crate::auth::{require_admin_key, Tenant};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
@@ -166,8 +167,8 @@ async fn overview(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpResp
             let conn = &conn.unchecked_transaction()?;
             Ok((
                 overview::users(conn, tenant)?,
-                overview::events(conn, tenant, since_ms)?,
-                overview::points(conn, tenant)?,
+                activity::store::events(conn, tenant, since_ms)?,
+                activity::store::points(conn, tenant)?,
                 overview::definitions(conn, tenant)?,
                 overview::deliveries(conn)?,
                 overview::application_keys(conn, tenant)?,

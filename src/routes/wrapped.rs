@@ -57,10 +57,13 @@ async fn wrapped(
                 conn,
                 &catalog,
                 &settings.streaks,
-                &user,
-                tz,
-                year,
-                now.date_naive(),
+                (&user, tz),
+                (year, now.date_naive()),
+                &|from_ms, to_ms| {
+                    crate::achievements::view::completed_between(
+                        conn, &catalog, &user, from_ms, to_ms,
+                    )
+                },
             )
         })
         .await?;

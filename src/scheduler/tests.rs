@@ -79,7 +79,7 @@ fn writer(hints: &DueHints) -> Writer {
         wake_delivery: Arc::new(tokio::sync::Notify::new()),
         wake_notifications: Arc::new(tokio::sync::Notify::new()),
         due_hints: hints.clone(),
-        leaderboards: Default::default(),
+        shared: crate::writer::Shared::default().with(crate::leaderboards::RankIndex::default()),
     };
     Writer::start(conn, env).unwrap().0
 }

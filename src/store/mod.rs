@@ -1,6 +1,7 @@
 //! SQL for the foundation's tables, as small functions over a `&Connection` that both the
 //! writer (inside its transaction) and the readers call.
 
+pub mod admin_settings;
 pub mod definitions;
 pub mod engagement;
 pub mod events;

@@ -7,7 +7,6 @@ use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use super::users;
-use crate::activity;
 
 /// The definition kinds counted, as stored in `definitions.kind`, with their JSON names.
 const KINDS: [(&str, &str); 5] = [
@@ -20,23 +19,6 @@ const KINDS: [(&str, &str); 5] = [
 
 /// Application keys listed at most (newest first).
 pub const MAX_KEYS: i64 = 100;
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Events {
-    pub total: i64,
-    /// Events at or after `since` (the handler passes now − 24 h).
-    pub last24h: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Points {
-    /// Awards written (negative ones included).
-    pub awards: i64,
-    /// Their sum.
-    pub awarded: i64,
-}
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -59,24 +41,6 @@ pub struct ApplicationKey {
 /// Users of `tenant`, from the count the writer keeps.
 pub fn users(conn: &Connection, tenant: i64) -> rusqlite::Result<i64> {
     users::count(conn, tenant)
-}
-
-/// Events of `tenant`'s users: all of them, and those of the hours from `since_ms`'s on
-/// (`activity_hours`: a few rows a day, not the events).
-pub fn events(conn: &Connection, tenant: i64, since_ms: i64) -> rusqlite::Result<Events> {
-    Ok(Events {
-        total: activity::store::total(conn, tenant, None)?.events,
-        last24h: activity::store::total(conn, tenant, Some(since_ms))?.events,
-    })
-}
-
-/// Points awarded to `tenant`'s users.
-pub fn points(conn: &Connection, tenant: i64) -> rusqlite::Result<Points> {
-    let counts = activity::store::total(conn, tenant, None)?;
-    Ok(Points {
-        awards: counts.awards,
-        awarded: counts.points,
-    })
 }
 
 /// Active definitions `tenant` sees (its own and the shared ones) per kind, a key
@@ -151,6 +115,8 @@ fn application_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApplicationKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::activity;
+    use crate::activity::store::{events, points, Events};
     use crate::db::migrate;
     use crate::domain::user::User;
 

@@ -38,11 +38,11 @@ pub fn record_metric_event(
 ) -> Result<(), ApiError> {
     let date = local_date(from_millis(at_ms), tz);
     let source = (user.tenant_id, user.row_id, metric_id);
-    let mut fits = ctx
-        .wrapped
-        .add(ctx.conn, source, store::WHOLE, date, value)?;
+    let conn = ctx.conn;
+    let pending = ctx.staged::<Pending>();
+    let mut fits = pending.add(conn, source, store::WHOLE, date, value)?;
     for (k, v) in attributes {
-        fits = fits && ctx.wrapped.add(ctx.conn, source, (k, v), date, value)?;
+        fits = fits && pending.add(conn, source, (k, v), date, value)?;
     }
     // What was added before the refusal goes with the command's rollback.
     if fits {
@@ -67,8 +67,9 @@ pub fn record_points(
     tz: Tz,
 ) -> Result<(), ApiError> {
     let date = local_date(from_millis(at_ms), tz);
-    let fits = ctx.wrapped.add(
-        ctx.conn,
+    let conn = ctx.conn;
+    let fits = ctx.staged::<Pending>().add(
+        conn,
         (tenant, user_row, system_id),
         store::WHOLE,
         date,

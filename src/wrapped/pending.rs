@@ -191,6 +191,24 @@ impl Pending {
     }
 }
 
+impl crate::writer::Staged for Pending {
+    fn mark(&self) -> usize {
+        Pending::mark(self)
+    }
+
+    fn rollback_to(&mut self, mark: usize) {
+        Pending::rollback_to(self, mark);
+    }
+
+    fn flush(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        Pending::flush(self, conn)
+    }
+
+    fn feature(&self) -> crate::writer::costs::Feature {
+        crate::writer::costs::Feature::Wrapped
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

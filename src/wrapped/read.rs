@@ -8,20 +8,17 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use super::leaderboards::best_ranks;
 use super::rules::{self, date_of, day_number, monday_of, month_key, week_key, year_key};
 use super::store::{self, DayRow};
 use super::streak::longest_streak;
-use crate::achievements::{store as achievement_store, view as achievement_view};
 use crate::catalog::Catalog;
-use crate::config::AchievementStatus;
 use crate::domain::number::json_number;
 use crate::domain::user::User;
 use crate::error::ApiError;
-use crate::rules::achievements::rarity;
 use crate::rules::local_time::{end_of_local_day, start_of_local_day};
 use crate::store::definitions::{self, Kind, Status};
 use crate::streaks::StreakSettings;
@@ -116,7 +113,14 @@ struct Reader<'a> {
     sources: BTreeMap<i64, Option<Source>>,
     /// (source, attr key, attr value) → days.
     slices: BTreeMap<(i64, String, String), Days>,
+    achievements: Achievements<'a>,
 }
+
+/// The user's achievements completed from one time to another (ms, end excluded), as the
+/// review lists them. The achievements feature answers it (`achievements::view::
+/// completed_between`); the caller passes it in, since that feature awards points and
+/// points count towards the review.
+pub type Achievements<'a> = &'a dyn Fn(i64, i64) -> Result<Vec<Value>, ApiError>;
 
 impl Reader<'_> {
     fn entry(
@@ -243,7 +247,7 @@ impl Reader<'_> {
         out.insert("points".into(), Value::Object(points));
         out.insert(
             "achievements".into(),
-            Value::Array(self.achievements(from_ms, to_ms)?),
+            Value::Array((self.achievements)(from_ms, to_ms)?),
         );
         out.insert(
             "leaderboards".into(),
@@ -268,42 +272,6 @@ impl Reader<'_> {
             _ => Err(ApiError::unprocessable("year is out of range")),
         }
     }
-
-    fn achievements(&self, from_ms: i64, to_ms: i64) -> Result<Vec<Value>, ApiError> {
-        let tenant = self.user.tenant_id;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT achievement_id, achieved_at FROM achievement_completions
-              WHERE user_id = ?1 AND achieved_at >= ?2 AND achieved_at < ?3
-              ORDER BY achieved_at, id",
-        )?;
-        let completed: Vec<(i64, i64)> = stmt
-            .query_map(params![self.user.row_id, from_ms, to_ms], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect::<Result<_, _>>()?;
-        if completed.is_empty() {
-            return Ok(Vec::new());
-        }
-        let counts = achievement_store::counts(self.conn, tenant)?;
-        let users = crate::store::users::count(self.conn, tenant)?;
-        let mut out = Vec::new();
-        for (id, at) in completed {
-            let Some(a) = self
-                .catalog
-                .achievements_for(tenant)
-                .find(|a| a.id == id && a.status != AchievementStatus::Inactive)
-            else {
-                continue;
-            };
-            let completions = counts.get(&a.id).copied().unwrap_or(0);
-            out.push(achievement_view::with_stats(
-                achievement_view::user_achievement(a, self.catalog, tenant, Some(at)),
-                completions,
-                rarity(completions, users),
-            ));
-        }
-        Ok(out)
-    }
 }
 
 fn with(mut period: Map<String, Value>, extra: &[(&str, Value)]) -> Value {
@@ -317,16 +285,15 @@ fn date_text(day: i64) -> Value {
     date_of(day).map_or(Value::Null, |d| json!(d.format("%Y-%m-%d").to_string()))
 }
 
-/// The `WrappedResponse` of `user` for local calendar `year` (already validated); `today`
-/// is the clock's UTC date.
+/// The `WrappedResponse` of `user` (in `tz`) for local calendar `year` (already
+/// validated); `today` is the clock's UTC date.
 pub fn wrapped(
     conn: &Connection,
     catalog: &Catalog,
     streaks: &StreakSettings,
-    user: &User,
-    tz: Tz,
-    year: i32,
-    today: NaiveDate,
+    (user, tz): (&User, Tz),
+    (year, today): (i32, NaiveDate),
+    achievements: Achievements<'_>,
 ) -> Result<Value, ApiError> {
     let out_of_range = || ApiError::unprocessable("year is out of range");
     let jan1 = NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(out_of_range)?;
@@ -342,6 +309,7 @@ pub fn wrapped(
         today,
         sources: BTreeMap::new(),
         slices: BTreeMap::new(),
+        achievements,
     };
     let mut events_per_day: BTreeMap<i64, i64> = BTreeMap::new();
     for DayRow {

@@ -36,7 +36,7 @@ fn writer() -> Writer {
         wake_delivery: Arc::new(tokio::sync::Notify::new()),
         wake_notifications: Arc::new(tokio::sync::Notify::new()),
         due_hints: crate::scheduler::DueHints::default(),
-        leaderboards: Default::default(),
+        shared: crate::writer::Shared::default().with(crate::leaderboards::RankIndex::default()),
     };
     Writer::start(conn, env).expect("writer").0
 }
@@ -105,15 +105,20 @@ impl Command for Review {
         let user = crate::store::users::by_row(ctx.conn, self.0)?
             .ok_or_else(|| ApiError::not_found("User not found"))?;
         let tz: Tz = "Pacific/Kiritimati".parse().map_err(ApiError::internal)?;
+        let (conn, catalog) = (ctx.conn, &ctx.catalog);
         read::wrapped(
-            ctx.conn,
-            &ctx.catalog,
+            conn,
+            catalog,
             &ctx.env.settings.streaks,
-            &user,
-            tz,
-            2031,
-            chrono::NaiveDate::from_ymd_opt(2031, 12, 31)
-                .ok_or_else(|| ApiError::internal("date"))?,
+            (&user, tz),
+            (
+                2031,
+                chrono::NaiveDate::from_ymd_opt(2031, 12, 31)
+                    .ok_or_else(|| ApiError::internal("date"))?,
+            ),
+            &|from_ms, to_ms| {
+                crate::achievements::view::completed_between(conn, catalog, &user, from_ms, to_ms)
+            },
         )
     }
 }

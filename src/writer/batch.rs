@@ -226,8 +226,7 @@ fn run_batch(
         let _ = conn.execute_batch("ROLLBACK");
         false
     } else {
-        let flushed = costs::measure(Feature::Wrapped, || ctx.wrapped.flush(conn))
-            .and_then(|()| costs::measure(Feature::Core, || ctx.activity.flush(conn)));
+        let flushed = ctx.staging.flush(conn);
         match flushed
             .and_then(|()| costs::measure(Feature::Commit, || conn.execute_batch("COMMIT")))
         {
@@ -239,7 +238,7 @@ fn run_batch(
             }
         }
     };
-    env.leaderboards.finish(committed);
+    env.shared.finish(committed);
     if committed {
         for effect in effects {
             effect();

@@ -11,6 +11,8 @@ use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::settings::RuntimeSettings;
 
+use super::staged::{Shared, Staged, Staging};
+
 /// Shared, read-mostly state the writer thread needs.
 #[derive(Clone)]
 pub struct WriterEnv {
@@ -24,17 +26,16 @@ pub struct WriterEnv {
     /// Tells the scheduler that timed work a command just created falls due earlier than
     /// its job last said.
     pub due_hints: super::DueHints,
-    /// The leaderboards' in-memory ranks: the writer stages its changes there and they
-    /// reach readers at commit.
-    pub leaderboards: crate::leaderboards::RankIndex,
+    /// In-memory state shared with readers that commands change under an undo log (the
+    /// leaderboards' rank index): cut back with a savepoint, published at commit.
+    pub shared: Shared,
 }
 
 /// Where a savepoint began, in what the context stages in memory.
 struct Mark {
     effects: (usize, usize),
-    ranks: usize,
-    wrapped: usize,
-    activity: usize,
+    shared: Vec<usize>,
+    staged: Vec<usize>,
 }
 
 pub struct WriteCtx<'c> {
@@ -51,10 +52,9 @@ pub struct WriteCtx<'c> {
     pub views: bool,
     after_commit: Vec<Box<dyn FnOnce() + Send>>,
     after_durable: Vec<Box<dyn FnOnce() + Send>>,
-    /// Wrapped aggregates the batch owes, written just before COMMIT.
-    pub wrapped: crate::wrapped::Pending,
-    /// The console's hourly counts the batch owes, written just before COMMIT.
-    pub activity: crate::activity::Pending,
+    /// What the batch owes the database beside its statements (wrapped aggregates, the
+    /// console's hourly counts), written just before COMMIT.
+    pub(super) staging: Staging,
     /// A command without a savepoint of its own failed: the batch rolls back.
     pub(super) doomed: bool,
     /// The batch is a try without savepoints (see `unguarded`).
@@ -73,12 +73,16 @@ impl<'c> WriteCtx<'c> {
             views: true,
             after_commit: Vec::new(),
             after_durable: Vec::new(),
-            wrapped: Default::default(),
-            activity: Default::default(),
+            staging: Staging::default(),
             doomed: false,
             trying: false,
             try_failed: false,
         }
+    }
+
+    /// The batch's staged `T` (see [`Staged`]), created empty on first use.
+    pub fn staged<T: Staged + Default>(&mut self) -> &mut T {
+        self.staging.get::<T>()
     }
 
     /// In-memory effects (caches, rank structures) that must only happen if the batch commits.
@@ -112,9 +116,8 @@ impl<'c> WriteCtx<'c> {
     fn mark(&self) -> Mark {
         Mark {
             effects: (self.after_commit.len(), self.after_durable.len()),
-            ranks: self.env.leaderboards.savepoint(),
-            wrapped: self.wrapped.mark(),
-            activity: self.activity.mark(),
+            shared: self.env.shared.savepoints(),
+            staged: self.staging.marks(),
         }
     }
 
@@ -122,9 +125,8 @@ impl<'c> WriteCtx<'c> {
     fn undo_to(&mut self, mark: Mark) {
         self.after_commit.truncate(mark.effects.0);
         self.after_durable.truncate(mark.effects.1);
-        self.env.leaderboards.rollback_to(mark.ranks);
-        self.wrapped.rollback_to(mark.wrapped);
-        self.activity.rollback_to(mark.activity);
+        self.env.shared.rollback_to(&mark.shared);
+        self.staging.rollback_to(&mark.staged);
     }
 
     /// Runs `f` in a SAVEPOINT nested in the command's: on error its writes, rank changes,
@@ -194,9 +196,8 @@ impl<'c> WriteCtx<'c> {
     pub(super) fn undo_all(&mut self) {
         self.undo_to(Mark {
             effects: (0, 0),
-            ranks: 0,
-            wrapped: 0,
-            activity: 0,
+            shared: Vec::new(),
+            staged: Vec::new(),
         });
         self.doomed = false;
     }

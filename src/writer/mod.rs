@@ -9,6 +9,7 @@ mod context;
 pub mod costs;
 mod due_hints;
 mod durable;
+mod staged;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
@@ -27,6 +28,7 @@ use crate::error::ApiError;
 pub use context::{WriteCtx, WriterEnv};
 pub use due_hints::DueHints;
 pub use durable::SyncStats;
+pub use staged::{Journaled, Shared, Staged};
 
 /// A state change the writer applies inside the group transaction.
 pub trait Command: Send + 'static {

@@ -23,8 +23,8 @@ fn writer(queue: u32) -> Writer {
         settings: Arc::new(RuntimeSettings::new(config, ConfigSource::Demo)),
         wake_delivery: Arc::new(tokio::sync::Notify::new()),
         wake_notifications: Arc::new(tokio::sync::Notify::new()),
-        due_hints: crate::scheduler::DueHints::default(),
-        leaderboards: Default::default(),
+        due_hints: super::DueHints::default(),
+        shared: Default::default(),
     };
     Writer::start(conn, env).expect("writer").0
 }

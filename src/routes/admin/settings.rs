@@ -3,9 +3,10 @@
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
-use crate::commands::admin_settings::{self, UpdateSettings};
+use crate::commands::admin_settings::UpdateSettings;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -19,7 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn get(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.clone();
     let current = state
-        .read(move |c| admin_settings::load(c, &settings.config))
+        .read(move |c| Ok(store::admin_settings::load(c, &settings.config)?))
         .await?;
     Ok(HttpResponse::Ok().json(current))
 }
