@@ -179,13 +179,7 @@ fn backdate_user(ctx: &mut WriteCtx<'_>, a: &Achievement, row: i64) -> Result<()
             } else {
                 super::store::event_values(ctx.conn, row, m.id)?
                     .into_iter()
-                    .filter(|(_, attrs)| {
-                        let attrs = attrs
-                            .as_deref()
-                            .and_then(|t| serde_json::from_str(t).ok())
-                            .unwrap_or_default();
-                        filters_match(&a.event_attributes, &attrs)
-                    })
+                    .filter(|(_, attrs)| filters_match(&a.event_attributes, attrs))
                     .map(|(v, _)| v)
                     .sum()
             };

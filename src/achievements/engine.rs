@@ -54,13 +54,7 @@ fn filtered_progress(
         Some(p) => return Ok(p),
         None => store::event_values(ctx.conn, user.row_id, facts.metric_id)?
             .into_iter()
-            .filter(|(_, attrs)| {
-                let attrs: BTreeMap<String, String> = attrs
-                    .as_deref()
-                    .and_then(|a| serde_json::from_str(a).ok())
-                    .unwrap_or_default();
-                filters_match(&a.event_attributes, &attrs)
-            })
+            .filter(|(_, attrs)| filters_match(&a.event_attributes, attrs))
             .map(|(v, _)| v)
             .sum(),
     };

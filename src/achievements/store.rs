@@ -1,6 +1,6 @@
 //! Completions, the per-tenant completion counts the writer keeps, and filtered progress.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -116,11 +116,17 @@ pub fn event_values(
     conn: &Connection,
     user_row: i64,
     metric_id: i64,
-) -> rusqlite::Result<Vec<(f64, Option<String>)>> {
+) -> rusqlite::Result<Vec<(f64, BTreeMap<String, String>)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT value, attributes FROM events WHERE user_id = ?1 AND metric_id = ?2",
     )?;
-    let rows = stmt.query_map(params![user_row, metric_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = stmt.query_map(params![user_row, metric_id], |r| {
+        let attributes = match r.get::<_, Option<String>>(1)? {
+            Some(text) => crate::store::stored(&text, "an event's attributes")?,
+            None => BTreeMap::new(),
+        };
+        Ok((r.get(0)?, attributes))
+    })?;
     rows.collect()
 }
 

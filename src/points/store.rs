@@ -316,7 +316,7 @@ pub fn filtered_totals(
     for row in rows {
         let (attributes, total) = row?;
         let attributes: std::collections::BTreeMap<String, String> =
-            serde_json::from_str(&attributes).unwrap_or_default();
+            crate::store::stored(&attributes, "a user's attributes")?;
         if filter
             .iter()
             .all(|(k, v)| attributes.get(k).is_some_and(|a| a == v))

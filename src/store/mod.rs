@@ -16,6 +16,15 @@ pub fn stored_json(
     text: &str,
     what: impl std::fmt::Display,
 ) -> rusqlite::Result<serde_json::Value> {
+    stored(text, what)
+}
+
+/// A JSON column read back into `T` (attributes, device tokens, sums), with the error of
+/// [`stored_json`] when it does not parse as one.
+pub fn stored<T: serde::de::DeserializeOwned>(
+    text: &str,
+    what: impl std::fmt::Display,
+) -> rusqlite::Result<T> {
     serde_json::from_str(text).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(
             0,

@@ -12,19 +12,22 @@ const COLUMNS: &str = "id, tenant_id, external_id, email, name, tz, device_token
      sign_up_date";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    let row_id: i64 = r.get(0)?;
     let device_tokens: Option<String> = r.get(6)?;
     let attributes: String = r.get(8)?;
     let sign_up_date: Option<String> = r.get(12)?;
     Ok(User {
-        row_id: r.get(0)?,
+        row_id,
         tenant_id: r.get(1)?,
         id: r.get(2)?,
         email: r.get(3)?,
         name: r.get(4)?,
         tz: r.get(5)?,
-        device_tokens: device_tokens.and_then(|t| serde_json::from_str(&t).ok()),
+        device_tokens: device_tokens
+            .map(|t| super::stored(&t, format_args!("users row {row_id}'s device_tokens")))
+            .transpose()?,
         subscribe_to_emails: r.get(7)?,
-        attributes: serde_json::from_str(&attributes).unwrap_or_default(),
+        attributes: super::stored(&attributes, format_args!("users row {row_id}'s attributes"))?,
         control: r.get(9)?,
         created: r.get(10)?,
         updated: r.get(11)?,
@@ -248,6 +251,36 @@ mod tests {
 
     fn ids(users: Vec<User>) -> Vec<String> {
         users.into_iter().map(|u| u.id).collect()
+    }
+
+    #[test]
+    fn a_stored_field_that_is_not_json_is_an_error_naming_the_row() {
+        let conn = crate::db::migrated_in_memory();
+        conn.execute_batch(
+            "INSERT OR IGNORE INTO tenants (id, uuid, customer_id, name, created, updated)
+             VALUES (1, 't1', 'default', 'Default', 0, 0)",
+        )
+        .expect("tenant");
+        user(&conn, "ada", None, None);
+        assert_eq!(find(&conn, 1, "ada").expect("find").expect("ada").id, "ada");
+        conn.execute(
+            "UPDATE users SET attributes = '{\"plan\": ' WHERE external_id = 'ada'",
+            [],
+        )
+        .expect("damage");
+        let err = find(&conn, 1, "ada")
+            .expect_err("a damaged row is an error")
+            .to_string();
+        assert!(err.contains("'s attributes is not JSON"), "{err}");
+        conn.execute(
+            "UPDATE users SET attributes = '{}', device_tokens = '[1' WHERE external_id = 'ada'",
+            [],
+        )
+        .expect("damage");
+        let err = find(&conn, 1, "ada")
+            .expect_err("a damaged row is an error")
+            .to_string();
+        assert!(err.contains("'s device_tokens is not JSON"), "{err}");
     }
 
     #[test]

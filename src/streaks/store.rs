@@ -163,7 +163,7 @@ fn period_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, PeriodRow)> {
     Ok((
         r.get(0)?,
         PeriodRow {
-            sums: serde_json::from_str(&sums).unwrap_or_default(),
+            sums: crate::store::stored(&sums, "a streak period's sums")?,
             met: r.get(2)?,
             cover: cover.as_deref().and_then(Cover::parse),
             length: count(r, 4)?,

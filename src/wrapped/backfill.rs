@@ -37,10 +37,10 @@ pub fn backfill_if_pending(conn: &mut Connection) -> rusqlite::Result<()> {
         let mut pending = super::Pending::default();
         let mut overflowing = 0;
         while let Some(r) = rows.next()? {
-            let attributes: BTreeMap<String, String> = r
-                .get::<_, Option<String>>(4)?
-                .and_then(|a| serde_json::from_str(&a).ok())
-                .unwrap_or_default();
+            let attributes: BTreeMap<String, String> = match r.get::<_, Option<String>>(4)? {
+                Some(text) => crate::store::stored(&text, "an event's attributes")?,
+                None => BTreeMap::new(),
+            };
             // A zone that no longer parses counts in UTC rather than stopping the start.
             let tz: Tz = r.get::<_, String>(6)?.parse().unwrap_or(Tz::UTC);
             let date = local_date(from_millis(r.get(5)?), tz);
