@@ -24,59 +24,21 @@ pub fn check_count(len: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// `?ids=a&ids=b` or `?ids=a,b`.
+/// `?ids=a&ids=b` or `?ids=a,b` (form-decoded: `%2C` is a comma, `+` a space).
 pub fn ids(req: &HttpRequest) -> Result<Vec<String>, ApiError> {
-    let mut out = Vec::new();
-    for pair in req.query_string().split('&') {
-        let mut kv = pair.splitn(2, '=');
-        if kv.next() != Some("ids") {
-            continue;
-        }
-        let raw = kv.next().unwrap_or("");
-        let decoded = percent_decode(raw);
-        out.extend(
-            decoded
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned),
-        );
-    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
+        .map_err(|e| ApiError::bad_request(format!("Invalid query string: {e}")))?;
+    let out: Vec<String> = pairs
+        .iter()
+        .filter(|(key, _)| key == "ids")
+        .flat_map(|(_, value)| value.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
     check_count(out.len())
         .map_err(|_| ApiError::unprocessable(format!("Provide between 1 and {MAX_ITEMS} ids")))?;
     Ok(out)
-}
-
-fn percent_decode(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[derive(Deserialize)]
@@ -159,11 +121,15 @@ pub async fn archive<C: BulkArchive + Command<Output = Outcome>>(
 mod tests {
     use super::*;
 
+    fn ids_of(query: &str) -> Result<Vec<String>, ApiError> {
+        ids(&actix_web::test::TestRequest::with_uri(&format!("/x?{query}")).to_http_request())
+    }
+
     #[test]
-    fn percent_decoding_handles_commas_and_bad_escapes() {
-        assert_eq!(percent_decode("a%2Cb"), "a,b");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz"), "%zz");
-        assert_eq!(percent_decode("%é1"), "%é1");
+    fn ids_are_form_decoded_split_at_commas_and_repeatable() {
+        let got = ids_of("ids=a%2Cb&other=1&ids=c+d&ids=100%25&ids=%zz,%C3%A9").expect("ids");
+        assert_eq!(got, ["a", "b", "c d", "100%", "%zz", "é"]);
+        assert!(ids_of("other=1").is_err(), "no ids at all");
+        assert!(ids_of("ids=,,").is_err(), "only empty ids");
     }
 }
