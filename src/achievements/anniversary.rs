@@ -22,7 +22,7 @@ use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::anniversary::{anniversary, base_date, reached};
 use crate::rules::local_time::local_date;
-use crate::scheduler::Job;
+use crate::scheduler::{Job, NextDue};
 use crate::writer::WriteCtx;
 
 pub const JOB_NAME: &str = "anniversaries";
@@ -121,11 +121,7 @@ impl Job for AnniversaryJob {
         JOB_NAME
     }
 
-    fn run(
-        &self,
-        ctx: &mut WriteCtx<'_>,
-        until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+    fn run(&self, ctx: &mut WriteCtx<'_>, until: DateTime<Utc>) -> NextDue {
         let catalog = ctx.catalog.clone();
         let mut any = false;
         for a in catalog.all_achievements() {

@@ -12,7 +12,7 @@ use super::store;
 use crate::catalog::Leaderboard;
 use crate::error::ApiError;
 use crate::rules::leaderboard_runs::{Run, Schedule};
-use crate::scheduler::Job;
+use crate::scheduler::{Job, NextDue};
 use crate::writer::WriteCtx;
 
 pub const JOB_NAME: &str = "leaderboard-runs";
@@ -82,11 +82,7 @@ impl Job for LeaderboardJob {
         JOB_NAME
     }
 
-    fn run(
-        &self,
-        ctx: &mut WriteCtx<'_>,
-        until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+    fn run(&self, ctx: &mut WriteCtx<'_>, until: DateTime<Utc>) -> NextDue {
         let catalog = ctx.catalog.clone();
         let mut next_due: Option<DateTime<Utc>> = None;
         for board in catalog.all_leaderboards().filter(|b| b.tracking()) {

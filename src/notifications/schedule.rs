@@ -30,7 +30,7 @@ use crate::rules::notifications::{
     DEFAULT_MESSAGE_ZONE,
 };
 use crate::rules::periods::Period;
-use crate::scheduler::{FinishedRowsExpiry, Job};
+use crate::scheduler::{FinishedRowsExpiry, Job, NextDue};
 use crate::store::users as store_users;
 use crate::writer::costs::{self, Feature};
 use crate::writer::WriteCtx;
@@ -144,11 +144,7 @@ impl Job for NotificationJob {
         JOB_NAME
     }
 
-    fn run(
-        &self,
-        ctx: &mut WriteCtx<'_>,
-        until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+    fn run(&self, ctx: &mut WriteCtx<'_>, until: DateTime<Utc>) -> NextDue {
         let until_ms = until.timestamp_millis();
         loop {
             let rows = store::due(ctx.conn, until_ms, BATCH)?;

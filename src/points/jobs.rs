@@ -20,7 +20,7 @@ use crate::clock::{format_timestamp, from_millis};
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::local_time::{end_of_local_day, start_of_local_day};
-use crate::scheduler::Job;
+use crate::scheduler::{Job, NextDue};
 use crate::webhooks;
 use crate::writer::WriteCtx;
 
@@ -177,11 +177,7 @@ impl Job for TimeTriggerJob {
         TIME_JOB
     }
 
-    fn run(
-        &self,
-        ctx: &mut WriteCtx<'_>,
-        until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+    fn run(&self, ctx: &mut WriteCtx<'_>, until: DateTime<Utc>) -> NextDue {
         let catalog = ctx.catalog.clone();
         let print = fingerprint(&catalog);
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
@@ -313,11 +309,7 @@ impl Job for BoostWebhookJob {
         BOOST_JOB
     }
 
-    fn run(
-        &self,
-        ctx: &mut WriteCtx<'_>,
-        until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+    fn run(&self, ctx: &mut WriteCtx<'_>, until: DateTime<Utc>) -> NextDue {
         let catalog = ctx.catalog.clone();
         let until_ms = until.timestamp_millis();
         let mut next: Option<i64> = None;

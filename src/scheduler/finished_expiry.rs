@@ -5,9 +5,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::Job;
+use super::{Job, NextDue};
 use crate::clock::from_millis;
-use crate::error::ApiError;
 use crate::writer::WriteCtx;
 
 pub struct FinishedRowsExpiry {
@@ -22,11 +21,7 @@ impl Job for FinishedRowsExpiry {
         self.name
     }
 
-    fn run(
-        &self,
-        ctx: &mut WriteCtx<'_>,
-        until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+    fn run(&self, ctx: &mut WriteCtx<'_>, until: DateTime<Utc>) -> NextDue {
         let keep = Duration::days(self.keep_days);
         let cutoff = (until - keep).timestamp_millis();
         let removed = ctx.conn.execute(

@@ -2,8 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::Job;
-use crate::error::ApiError;
+use super::{Job, NextDue};
 use crate::store;
 use crate::writer::WriteCtx;
 
@@ -16,11 +15,7 @@ impl Job for IdempotencyExpiry {
         "idempotency-expiry"
     }
 
-    fn run(
-        &self,
-        ctx: &mut WriteCtx<'_>,
-        until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+    fn run(&self, ctx: &mut WriteCtx<'_>, until: DateTime<Utc>) -> NextDue {
         if self.ttl_days == 0 {
             return Ok(None);
         }

@@ -22,17 +22,16 @@ pub use crate::writer::DueHints;
 pub use finished_expiry::FinishedRowsExpiry;
 pub use idempotency_expiry::IdempotencyExpiry;
 
+/// What a job's run answers: when it next falls due (None: nothing scheduled).
+pub type NextDue = Result<Option<DateTime<Utc>>, ApiError>;
+
 /// A kind of timed work.
 pub trait Job: Send + Sync + 'static {
     /// Unique among the registered jobs; [`DueHints`] address jobs by it.
     fn name(&self) -> &'static str;
     /// Applies everything due at or before `until` inside the writer's transaction and
     /// returns when the job next falls due (None: nothing scheduled).
-    fn run(
-        &self,
-        ctx: &mut WriteCtx<'_>,
-        until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, ApiError>;
+    fn run(&self, ctx: &mut WriteCtx<'_>, until: DateTime<Utc>) -> NextDue;
 }
 
 #[derive(Clone)]

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{DueHints, Job, Scheduler};
+use super::{DueHints, Job, NextDue, Scheduler};
 use crate::catalog::{Catalog, CatalogHandle};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -31,11 +31,7 @@ impl Job for Periodic {
         self.name
     }
 
-    fn run(
-        &self,
-        _ctx: &mut WriteCtx<'_>,
-        until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+    fn run(&self, _ctx: &mut WriteCtx<'_>, until: DateTime<Utc>) -> NextDue {
         self.log.lock().unwrap().push((self.name, until));
         let mut next = self.first;
         while next <= until {
@@ -57,11 +53,7 @@ impl Job for Fixed {
         self.name
     }
 
-    fn run(
-        &self,
-        _ctx: &mut WriteCtx<'_>,
-        until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+    fn run(&self, _ctx: &mut WriteCtx<'_>, until: DateTime<Utc>) -> NextDue {
         self.log.lock().unwrap().push((self.name, until));
         self.answer
             .map_err(|()| ApiError::internal("this job always fails"))

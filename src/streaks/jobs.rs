@@ -19,7 +19,7 @@ use super::service::{self, JOB_NAME};
 use super::store::{self, Schedule};
 use crate::clock::from_millis;
 use crate::error::ApiError;
-use crate::scheduler::Job;
+use crate::scheduler::{Job, NextDue};
 use crate::writer::WriteCtx;
 
 /// Rows fetched per query; each batch is settled before the next is read.
@@ -41,11 +41,7 @@ impl Job for StreakJob {
         JOB_NAME
     }
 
-    fn run(
-        &self,
-        ctx: &mut WriteCtx<'_>,
-        until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+    fn run(&self, ctx: &mut WriteCtx<'_>, until: DateTime<Utc>) -> NextDue {
         let until_ms = until.timestamp_millis();
         if !self.initialized.load(Ordering::Acquire) {
             initialize(ctx, until_ms)?;

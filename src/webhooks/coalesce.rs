@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::outbox::emit;
 use crate::clock::from_millis;
 use crate::error::ApiError;
-use crate::scheduler::Job;
+use crate::scheduler::{Job, NextDue};
 use crate::writer::WriteCtx;
 
 /// The scheduler job's name, which commands use for due hints.
@@ -171,11 +171,7 @@ impl Job for WindowFlush {
         FLUSH_JOB
     }
 
-    fn run(
-        &self,
-        ctx: &mut WriteCtx<'_>,
-        until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+    fn run(&self, ctx: &mut WriteCtx<'_>, until: DateTime<Utc>) -> NextDue {
         let until_ms = until.timestamp_millis();
         loop {
             let ended: Vec<(String, String, Window)> = {
