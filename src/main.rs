@@ -10,7 +10,12 @@ use trophyd::{config, db, shards, Application, ConfigSource};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Before anything touches SQLite, and while this is the only thread.
+    let page_cache = db::page_cache::install();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    if !page_cache {
+        log::warn!("SQLite's page cache could not be wrapped; commits walk it in full");
+    }
     let cli = Cli::parse();
     match &cli.command {
         None => serve(&cli),

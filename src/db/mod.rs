@@ -4,6 +4,7 @@
 mod checkpoint;
 mod deferred_indexes;
 mod migrations;
+pub mod page_cache;
 mod readers;
 
 use std::path::Path;
