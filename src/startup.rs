@@ -106,7 +106,7 @@ impl Application {
             catalog,
             clock: clock.clone(),
             gate: gate.clone(),
-            telemetry: Arc::new(Telemetry::default()),
+            telemetry: Arc::new(Telemetry::new(writer.stats().clone())),
             scheduler: scheduler.clone(),
             delivery: delivery.clone(),
             notifier: notifier.clone(),

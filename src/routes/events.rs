@@ -1,7 +1,6 @@
 //! `POST /metrics/{key}/event`.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -75,10 +74,7 @@ async fn record(
     if outcome.replayed {
         Ok(HttpResponse::Accepted().json(outcome.response))
     } else {
-        state
-            .telemetry
-            .events_applied
-            .fetch_add(1, Ordering::Relaxed);
+        state.telemetry.events_applied.inc();
         Ok(HttpResponse::Created().json(outcome.response))
     }
 }

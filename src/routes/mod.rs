@@ -138,7 +138,7 @@ pub async fn record_request(
         };
         state
             .telemetry
-            .record_request(&route, &method, status, started.elapsed());
+            .record_request(route, method, status, started.elapsed());
     }
     response
 }

@@ -20,6 +20,6 @@ pub async fn metrics(
         }
     }
     Ok(HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(state.telemetry.render(state.writer.stats())))
+        .content_type(crate::telemetry::CONTENT_TYPE)
+        .body(state.telemetry.render()))
 }

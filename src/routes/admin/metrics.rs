@@ -102,6 +102,6 @@ async fn batch_events(
     state
         .telemetry
         .batch_events_skipped
-        .fetch_add(outcome.skipped as u64, std::sync::atomic::Ordering::Relaxed);
+        .inc_by(outcome.skipped as u64);
     Ok(HttpResponse::Accepted().json(json!({ "accepted": outcome.accepted })))
 }
