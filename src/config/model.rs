@@ -108,53 +108,9 @@ pub struct Keyed<T> {
     pub def: T,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Frequency {
-    Daily,
-    Weekly,
-    Monthly,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EvaluationMode {
-    Or,
-    And,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WeekStart {
-    Sunday,
-    Monday,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct StreakCondition {
-    pub metric: String,
-    pub threshold: f64,
-}
-
-#[derive(Debug, Clone)]
-pub struct FreezeDef {
-    pub start_count: u32,
-    pub max_count: u32,
-    /// Both `Some` or both `None`.
-    pub auto_earn_interval_days: Option<u32>,
-    pub auto_earn_amount: Option<u32>,
-}
-
-#[derive(Debug, Clone)]
-pub struct StreakDef {
-    pub frequency: Frequency,
-    pub evaluation_mode: EvaluationMode,
-    pub week_start: WeekStart,
-    pub metrics: Vec<StreakCondition>,
-    /// Weekdays 0=Sunday..6=Saturday.
-    pub days_off: Vec<u8>,
-    pub freezes: Option<FreezeDef>,
-    /// Users may set their own conditions in their preferences
-    /// (docs/behaviour/streaks.md#personal-conditions).
-    pub customization_enabled: bool,
-}
+pub use crate::model::streak_settings::{
+    EvaluationMode, FreezeDef, Frequency, StreakCondition, StreakDef, WeekStart,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AchievementStatus {

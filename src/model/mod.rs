@@ -1,6 +1,7 @@
 //! Definitions as typed models, one per kind, shared by trophy.toml, the stored bodies, the
-//! catalog and the Admin API. Each model serialized is its `definitions` row's body, and its
-//! `validate` holds the rules every surface applies. It imports only `domain` and `rules`.
+//! catalog and the Admin API. Each model serialized is its `definitions` row's body (the
+//! streak settings': the `meta` row `streak_settings`), and its `validate` holds the rules
+//! every surface applies. It imports only `domain` and `rules`.
 
 pub mod achievement;
 pub mod attribute;
@@ -10,6 +11,7 @@ pub mod points_boost;
 pub mod points_level;
 pub mod points_system;
 pub mod points_trigger;
+pub mod streak_settings;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

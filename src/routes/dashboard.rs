@@ -176,9 +176,7 @@ async fn overview(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpResp
         })
         .await?;
     let streak = state.settings.streaks.current();
-    let frequency = streak
-        .as_deref()
-        .map(|s| crate::streaks::settings::to_json(Some(s))["frequency"].clone());
+    let frequency = streak.as_deref().map(|s| s.frequency.name());
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({

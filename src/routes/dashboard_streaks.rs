@@ -66,11 +66,7 @@ async fn streaks(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpRespo
             })
         })
         .collect();
-    let frequency = state
-        .settings
-        .streaks
-        .current()
-        .map(|s| crate::streaks::settings::to_json(Some(&s))["frequency"].clone());
+    let frequency = state.settings.streaks.current().map(|s| s.frequency.name());
     Ok(no_store(json!({
         "frequency": frequency,
         "lengths": ranges,

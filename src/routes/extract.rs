@@ -51,13 +51,15 @@ pub fn too_large() -> ApiError {
     ))
 }
 
-/// Admin operations whose 1.21.1 spec lists 400 for a bad body, plus `/settings`, which is
-/// newer than the specs and answers 400 like the application API.
+/// Admin operations whose 1.21.1 spec lists 400 for a bad body, plus `/settings` and
+/// `/streaks/settings`, which are newer than the specs and answer 400 like the application
+/// API (an unknown key or a wrong JSON type in a streak settings PATCH is unreadable).
 const ADMIN_WITH_400: &[(Method, &str)] = &[
     (Method::POST, "/admin/v1/metrics/events"),
     (Method::POST, "/admin/v1/streaks/freezes"),
     (Method::POST, "/admin/v1/streaks/restore"),
     (Method::PATCH, "/admin/v1/settings"),
+    (Method::PATCH, "/admin/v1/streaks/settings"),
 ];
 
 /// Application operations with a body whose spec lists no 400.

@@ -6,6 +6,7 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Value};
 
 use super::engine::{Rules, UserStreak};
+use super::patch::StreakSettingsPatch;
 use super::read::index_of;
 use super::recompute;
 use super::service::{self, Owner};
@@ -329,7 +330,7 @@ impl Command for DeletePauses {
 /// of frequency, conditions or days off recomputes every streak from the events.
 pub struct UpdateSettings {
     pub tenant: i64,
-    pub body: Value,
+    pub patch: StreakSettingsPatch,
 }
 
 impl Command for UpdateSettings {
@@ -341,8 +342,10 @@ impl Command for UpdateSettings {
             return Err(ApiError::unprocessable("managed by trophy.toml"));
         }
         let base = handle.current();
-        let def =
-            settings::from_json(&self.body, base.as_deref()).map_err(ApiError::Unprocessable)?;
+        let def = self
+            .patch
+            .apply(base.as_deref())
+            .map_err(ApiError::Unprocessable)?;
         if let Some(missing) = def
             .metrics
             .iter()
@@ -356,7 +359,7 @@ impl Command for UpdateSettings {
         settings::store(ctx.conn, &def)?;
         let now = ctx.now.timestamp_millis();
         recompute::reconcile(ctx, Some(&def), now)?;
-        let response = settings::to_json(Some(&def));
+        let response = settings::view(Some(&def));
         ctx.after_commit(move || handle.replace(Some(def)));
         Ok(response)
     }

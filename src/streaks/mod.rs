@@ -6,13 +6,16 @@
 //! * `engine`: one user's streak in memory, driven by instants in their zone.
 //! * `service`: load, catch up, persist with webhooks; `store`: the SQL.
 //! * `jobs`: the scheduler job settling streaks and granting freezes at local midnights.
-//! * `read`: the settled views the read routes serve; `admin`: the Admin API commands.
+//! * `read`: the settled views the read routes serve; `admin`: the Admin API commands,
+//!   `patch`: the body of a settings PATCH, applied onto the settings model.
 //! * `recompute`: rebuilding every streak from the events when the settings change.
-//! * `settings`: the configuration in force; `view`: the response shapes.
+//! * `settings`: the configuration in force (the `model::streak_settings` model, stored in
+//!   `meta`); `view`: the response shapes.
 
 pub mod admin;
 pub mod engine;
 pub mod jobs;
+pub mod patch;
 pub mod personal;
 pub mod read;
 pub mod recompute;

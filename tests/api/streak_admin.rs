@@ -511,3 +511,29 @@ async fn settings_patched_through_the_api_recompute_every_streak() {
     let s = lesson(&app, "2031-04-01T10:00:00Z", "u1").await;
     assert_json_eq(&json!([s["length"], s["extended"]]), &json!([2, true]));
 }
+
+#[tokio::test]
+async fn a_settings_patch_with_an_unknown_key_or_a_wrong_type_is_refused_whole() {
+    let app = spawn_app(&config("")).await;
+    for (bad, part) in [
+        (
+            json!({"metrics": [{"key": "lessons", "threshold": 1}], "frequncy": "weekly"}),
+            "unknown field `frequncy`",
+        ),
+        (
+            json!({"metrics": [{"key": "lessons", "threshold": 1}], "customizationEnabled": "yes"}),
+            "invalid type",
+        ),
+    ] {
+        let resp = app
+            .admin_request(Method::PATCH, "/admin/v1/streaks/settings")
+            .json(&bad)
+            .send()
+            .await
+            .expect("request");
+        let message = assert_error(resp, StatusCode::BAD_REQUEST).await;
+        assert!(message.contains(part), "{message}");
+    }
+    let (_, body) = admin(&app, Method::GET, "/streaks/settings", None).await;
+    assert_eq!(body["metrics"], json!([]), "nothing was stored");
+}

@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::bulk;
 use crate::auth::Tenant;
@@ -13,6 +13,7 @@ use crate::streaks::admin::{
     CreatePauses, DeletePauses, GrantFreezes, PauseRequest, ResetStreaks, RestoreStreaks,
     UpdateSettings,
 };
+use crate::streaks::patch::StreakSettingsPatch;
 use crate::streaks::settings;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -170,13 +171,13 @@ async fn delete_pauses(
 
 async fn get_settings(state: web::Data<AppState>) -> HttpResponse {
     let current = state.settings.streaks.current();
-    HttpResponse::Ok().json(settings::to_json(current.as_deref()))
+    HttpResponse::Ok().json(settings::view(current.as_deref()))
 }
 
 async fn update_settings(
     state: web::Data<AppState>,
     tenant: Tenant,
-    body: web::Json<Value>,
+    body: web::Json<StreakSettingsPatch>,
 ) -> Result<HttpResponse, ApiError> {
     if state.settings.streaks.managed_by_file() {
         return Err(ApiError::unprocessable("managed by trophy.toml"));
@@ -185,7 +186,7 @@ async fn update_settings(
         .writer
         .execute(UpdateSettings {
             tenant: tenant.0,
-            body: body.into_inner(),
+            patch: body.into_inner(),
         })
         .await?;
     Ok(HttpResponse::Ok().json(settings))
