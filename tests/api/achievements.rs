@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 use trophyd::{Application, ConfigSource, RuntimeSettings};
 
 use crate::helpers::{assert_json_eq, is_iso_z, parts, T0};
-use crate::receiver::Receiver;
+use crate::receiver::{Received, Receiver};
 
 // ---------------------------------------------------------------------------------------
 // Configuration
@@ -1877,7 +1877,9 @@ async fn achievement_completed_is_delivered_signed_with_the_user_and_the_achieve
         )
         .await;
     let user = srv.get_ok("/v1/users/u1").await;
-    let (headers, raw) = receiver.wait_for_hooks(1).await.remove(0);
+    let Received {
+        headers, body: raw, ..
+    } = receiver.wait_for_requests(1).await.remove(0);
     assert_eq!(
         headers.get("content-type").map(String::as_str),
         Some("application/json")
@@ -1903,7 +1905,9 @@ async fn achievement_completed_is_delivered_signed_with_the_user_and_the_achieve
 
     srv.advance(60).await;
     let done = srv.complete_ok("onboarding", json!({ "id": "u1" })).await;
-    let (headers, raw) = receiver.wait_for_hooks(2).await.remove(1);
+    let Received {
+        headers, body: raw, ..
+    } = receiver.wait_for_requests(2).await.remove(1);
     assert_eq!(
         headers.get("x-trophy-signature").map(String::as_str),
         Some(signature(&raw).as_str())
@@ -1925,8 +1929,8 @@ async fn achievement_completed_is_delivered_signed_with_the_user_and_the_achieve
         json!({ "id": "u2", "email": "bo@example.com" }),
     )
     .await;
-    let received = receiver.wait_for_hooks(4).await;
-    let hook: Value = serde_json::from_slice(&received[3].1).expect("JSON");
+    let received = receiver.wait_for_requests(4).await;
+    let hook: Value = serde_json::from_slice(&received[3].body).expect("JSON");
     assert_eq!(hook["achievement"]["key"], "onboarding");
     assert_json_eq(&hook["user"], &srv.get_ok("/v1/users/u2").await);
     assert_eq!(hook["user"]["email"], "bo@example.com");
@@ -1936,7 +1940,7 @@ async fn achievement_completed_is_delivered_signed_with_the_user_and_the_achieve
     assert!(srv.event("lessons", json!("u1"), 1.0).await.is_empty());
     srv.advance(600).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(receiver.hooks().len(), 4);
+    assert_eq!(receiver.count(), 4);
     assert_eq!(srv.hooks().len(), 4);
 }
 

@@ -3,14 +3,13 @@
 //! admin delivery log.
 //!
 //! No feature emits events yet, so the tests emit through the writer, as features do:
-//! a small `Command` calling `trophyd::webhooks::emit`. The receiver is a real HTTP
-//! server on 127.0.0.1 that records requests and answers programmable statuses. The
+//! a small `Command` calling `trophyd::webhooks::emit`. The receiver (`receiver.rs`) is a
+//! real HTTP server on 127.0.0.1 that records requests and answers programmable statuses. The
 //! shared `spawn_app` hands the `Application` to its server task, so these tests start
 //! the app themselves to keep its writer and a handle to stop it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::dev::ServerHandle;
@@ -20,8 +19,7 @@ use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
-use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use trophyd::error::ApiError;
 use trophyd::webhooks::{emit, emit_coalesced, merge_points_changed};
@@ -29,137 +27,13 @@ use trophyd::writer::{Command, WriteCtx, Writer};
 use trophyd::{Application, ConfigSource, RuntimeSettings};
 
 use crate::helpers::{assert_error, is_iso_z, parts, T0};
-use crate::receiver::read_request;
+use crate::receiver::{unused_port, Receiver};
 
 const SECRET: &str = "whsec_test-secret";
 const ADMIN_KEY: &str = "admin-key";
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(T0).expect("T0").to_utc()
-}
-
-// ---------------------------------------------------------------------------------------
-// A recording HTTP receiver
-
-#[derive(Debug, Clone)]
-struct Received {
-    path: String,
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
-}
-
-impl Received {
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .map(String::as_str)
-            .unwrap_or_else(|| panic!("no {name} header in {:?}", self.headers))
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).expect("a JSON body")
-    }
-}
-
-#[derive(Default)]
-struct Behaviour {
-    received: Vec<Received>,
-    /// Answered in order; then `default_status`.
-    statuses: VecDeque<u16>,
-    default_status: u16,
-    delay: Duration,
-    active: usize,
-    max_active: usize,
-}
-
-#[derive(Clone)]
-struct Receiver {
-    url: String,
-    state: Arc<Mutex<Behaviour>>,
-}
-
-impl Receiver {
-    async fn start() -> Receiver {
-        Receiver::on(TcpListener::bind("127.0.0.1:0").await.expect("bind")).await
-    }
-
-    async fn on(listener: TcpListener) -> Receiver {
-        let port = listener.local_addr().expect("addr").port();
-        let state = Arc::new(Mutex::new(Behaviour {
-            default_status: 200,
-            ..Behaviour::default()
-        }));
-        let shared = state.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, shared.clone()));
-            }
-        });
-        Receiver {
-            url: format!("http://127.0.0.1:{port}/hooks"),
-            state,
-        }
-    }
-
-    fn behaviour(&self) -> std::sync::MutexGuard<'_, Behaviour> {
-        self.state.lock().expect("receiver state")
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.behaviour().received.clone()
-    }
-
-    fn count(&self) -> usize {
-        self.behaviour().received.len()
-    }
-
-    /// Waits (real time) until `n` requests have arrived.
-    async fn wait_for(&self, n: usize) -> Vec<Received> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let received = self.received();
-            if received.len() >= n {
-                return received;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "expected {n} requests, got {}",
-                received.len()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-/// HTTP/1.1 with keep-alive: enough for reqwest's requests with a Content-Length body.
-async fn serve(stream: TcpStream, state: Arc<Mutex<Behaviour>>) {
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    while let Some((path, headers, body)) = read_request(&mut reader).await {
-        let (status, delay) = {
-            let mut s = state.lock().expect("receiver state");
-            s.active += 1;
-            s.max_active = s.max_active.max(s.active);
-            let status = s.statuses.pop_front().unwrap_or(s.default_status);
-            (status, s.delay)
-        };
-        tokio::time::sleep(delay).await;
-        {
-            let mut s = state.lock().expect("receiver state");
-            s.active -= 1;
-            s.received.push(Received {
-                path,
-                headers,
-                body,
-            });
-        }
-        let response = format!(
-            "HTTP/1.1 {status} Status\r\ncontent-type: text/plain\r\ncontent-length: 8\r\n\r\nreceived"
-        );
-        if write.write_all(response.as_bytes()).await.is_err() {
-            return;
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -339,7 +213,7 @@ async fn deliveries_carry_the_body_and_both_verifiable_signatures() {
         json!({ "type": "streak.started", "user": { "id": "user-1" }, "streak": { "length": 1 } });
     server.emit("streak.started", body.clone()).await;
 
-    let got = receiver.wait_for(1).await.remove(0);
+    let got = receiver.wait_for_requests(1).await.remove(0);
     assert_eq!(got.path, "/hooks");
     assert_eq!(got.json(), body);
     assert_eq!(got.header("content-type"), "application/json");
@@ -373,7 +247,7 @@ async fn failures_are_retried_with_doubling_backoff_until_a_2xx_then_never_again
     receiver.behaviour().statuses = VecDeque::from([500, 500, 500]);
     let (server, _dir) = start_at_t0(&config(&[(&receiver.url, "")])).await;
     server.emit("streak.lost", event("streak.lost", 1)).await;
-    receiver.wait_for(1).await;
+    receiver.wait_for_requests(1).await;
     server.advance(0).await; // the first outcome is recorded
 
     let pending = &server.deliveries("").await[0];
@@ -439,11 +313,7 @@ async fn failures_are_retried_with_doubling_backoff_until_a_2xx_then_never_again
 #[tokio::test]
 async fn a_pending_delivery_survives_a_restart() {
     // An endpoint that is down: nothing listens on the port.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = unused_port();
     let url = format!("http://127.0.0.1:{port}/hooks");
     let toml = config(&[(&url, "")]);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -480,11 +350,7 @@ async fn a_pending_delivery_survives_a_restart() {
 
 #[tokio::test]
 async fn deliveries_to_an_endpoint_removed_from_the_config_fail() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = unused_port();
     let gone = format!("http://127.0.0.1:{port}/hooks");
     let dir = tempfile::tempdir().expect("tempdir");
     let server = start(&config(&[(&gone, "")]), dir.path()).await;
@@ -548,8 +414,8 @@ async fn only_subscribed_event_types_are_sent() {
         })
         .await
         .expect("committed");
-    everything.wait_for(2).await;
-    picky.wait_for(1).await;
+    everything.wait_for_requests(2).await;
+    picky.wait_for_requests(1).await;
     server.advance(0).await;
     let types = |r: &Receiver| -> Vec<String> {
         let mut types: Vec<String> = r
@@ -586,7 +452,7 @@ async fn a_command_that_fails_after_emitting_sends_nothing() {
         .await;
     assert!(failed.is_err());
     server.emit("streak.lost", event("streak.lost", 2)).await;
-    receiver.wait_for(1).await;
+    receiver.wait_for_requests(1).await;
     server.advance(3600).await;
     let received = receiver.received();
     assert_eq!(received.len(), 1);
@@ -609,7 +475,7 @@ async fn changes_inside_a_window_are_coalesced_into_one_trailing_webhook() {
         .execute(change(60, points(10, 10, "a1")))
         .await
         .unwrap();
-    receiver.wait_for(1).await;
+    receiver.wait_for_requests(1).await;
     server.advance(10).await;
     server
         .writer
@@ -649,7 +515,10 @@ async fn changes_inside_a_window_are_coalesced_into_one_trailing_webhook() {
     server.advance(58).await; // T0 + 119 s
     assert_eq!(receiver.count(), 2);
     server.advance(2).await; // T0 + 121 s
-    assert_eq!(receiver.wait_for(3).await[2].json(), points(1, 23, "a4"));
+    assert_eq!(
+        receiver.wait_for_requests(3).await[2].json(),
+        points(1, 23, "a4")
+    );
 
     // After a quiet window the next change fires at once again.
     server.advance(300).await;
@@ -658,7 +527,10 @@ async fn changes_inside_a_window_are_coalesced_into_one_trailing_webhook() {
         .execute(change(60, points(2, 25, "a5")))
         .await
         .unwrap();
-    assert_eq!(receiver.wait_for(4).await[3].json(), points(2, 25, "a5"));
+    assert_eq!(
+        receiver.wait_for_requests(4).await[3].json(),
+        points(2, 25, "a5")
+    );
     // A window of 0 sends every change.
     server
         .writer
@@ -670,7 +542,7 @@ async fn changes_inside_a_window_are_coalesced_into_one_trailing_webhook() {
         .execute(change(0, points(4, 32, "a7")))
         .await
         .unwrap();
-    receiver.wait_for(6).await;
+    receiver.wait_for_requests(6).await;
     server.advance(0).await;
     assert_eq!(receiver.count(), 6);
     server.stop().await;
@@ -695,13 +567,13 @@ async fn a_slow_endpoint_is_bounded_by_its_concurrency_and_does_not_delay_others
             .emit("streak.started", event("streak.started", n))
             .await;
     }
-    fast.wait_for(3).await;
+    fast.wait_for_requests(3).await;
     assert!(
         started.elapsed() < Duration::from_millis(600),
         "the fast endpoint waited for the slow one: {:?}",
         started.elapsed()
     );
-    slow.wait_for(3).await;
+    slow.wait_for_requests(3).await;
     assert_eq!(slow.behaviour().max_active, 1, "max_concurrency = 1");
     server.stop().await;
 }
@@ -715,13 +587,13 @@ async fn one_delivered_then_failing(failing: &[u32]) -> (Server, TempDir, Receiv
     server
         .emit("streak.started", event("streak.started", 1))
         .await;
-    receiver.wait_for(1).await;
+    receiver.wait_for_requests(1).await;
     server.advance(0).await;
     receiver.behaviour().default_status = 503;
     for n in failing {
         server.emit("streak.lost", event("streak.lost", *n)).await;
     }
-    receiver.wait_for(1 + failing.len()).await;
+    receiver.wait_for_requests(1 + failing.len()).await;
     for _ in 0..14 {
         server.advance(300).await;
     }
