@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::admin_support::{admin, admin_with};
-use crate::helpers::{assert_error, parts, spawn_app, TestApp, CONFIG};
+use crate::helpers::{assert_error, parts, spawn_app, Config, TestApp, CONFIG};
 use crate::receiver::Receiver;
 
 /// Every embedded file and the type it must be served with.
@@ -220,33 +220,25 @@ async fn the_overview_needs_the_admin_key() {
 // ---------------------------------------------------------------------------------------
 // Counts, with webhook deliveries to a local receiver that answers 200
 
-fn counting_config(hook_url: &str, server: &str) -> String {
-    format!(
-        r#"
-[server]
-default_timezone = "UTC"
-{server}
+fn counting_config(hook_url: &str, server: &str) -> Config {
+    Config::new()
+        .server(server)
+        .attribute("plan", "Plan", "user")
+        .metric("lessons", "Lessons")
+        .metric("minutes", "Minutes")
+        .with(COUNTED)
+        .webhook(
+            hook_url,
+            "whsec_dashboard",
+            "events = [\"achievement.completed\"]",
+        )
+}
 
-[auth]
-api_keys = ["app-key"]
-admin_keys = ["admin-key"]
-
-[[attributes]]
-key = "plan"
-name = "Plan"
-type = "user"
-
-[[metrics]]
-key = "lessons"
-name = "Lessons"
-
-[[metrics]]
-key = "minutes"
-name = "Minutes"
-
+/// A weekly streak, an achievement, a points system and a board on lessons.
+const COUNTED: &str = r#"
 [streaks]
 frequency = "weekly"
-metrics = [{{ metric = "lessons", threshold = 1 }}]
+metrics = [{ metric = "lessons", threshold = 1 }]
 
 [[achievements]]
 key = "first-lesson"
@@ -276,14 +268,7 @@ key = "all-time"
 name = "All time"
 rank_by = "metric"
 metric = "lessons"
-
-[[webhooks]]
-url = "{hook_url}"
-secret = "whsec_dashboard"
-events = ["achievement.completed"]
-"#
-    )
-}
+"#;
 
 /// Polls the overview until `done` holds (real time: deliveries are sent by a worker).
 async fn overview_until(
@@ -865,14 +850,7 @@ async fn managed_lists_the_definitions_the_configuration_declares() {
     admin_read_only(&app, path).await;
 
     // A configuration that declares no definition manages none.
-    let bare = spawn_app(
-        r#"
-[auth]
-api_keys = ["app-key"]
-admin_keys = ["admin-key"]
-"#,
-    )
-    .await;
+    let bare = spawn_app(&Config::new()).await;
     let (status, body) = admin_get(&bare, path).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body, json!({ "managedBy": null, "ids": [] }));

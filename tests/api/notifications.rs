@@ -5,20 +5,26 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{admin, spawn_app, TestApp, T0};
+use crate::helpers::{admin, spawn_app, Config, TestApp, T0};
 use crate::receiver::{unused_port, Receiver};
 use crate::smtp::{Received, SinkOptions, SmtpSink};
 
-pub(crate) fn config(smtp_url: &str, hooks: &Receiver, emails: &str, push: &str) -> String {
-    format!(
-        r#"
-[server]
-default_timezone = "UTC"
+pub(crate) fn config(smtp_url: &str, hooks: &Receiver, emails: &str, push: &str) -> Config {
+    Config::new()
+        .with(LESSONS)
+        .webhook(
+            &hooks.url,
+            "whsec_test",
+            r#"events = ["emails.achievement_due", "emails.streak_reminder_due", "emails.recap_due", "emails.reactivation_due"]"#,
+        )
+        .with(&format!(
+            "[emails]\nsmtp_url = \"{smtp_url}\"\nfrom = \"Acme <streaks@acme.test>\"\n\
+             public_url = \"https://gamify.acme.test\"\n{emails}\n{push}"
+        ))
+}
 
-[auth]
-api_keys = ["app-key"]
-admin_keys = ["admin-key"]
-
+/// `lessons` (with units), a daily streak and three API achievements.
+const LESSONS: &str = r#"
 [[metrics]]
 key = "lessons"
 name = "Lessons completed"
@@ -27,7 +33,7 @@ units = "lessons"
 [streaks]
 frequency = "daily"
 evaluation_mode = "OR"
-metrics = [{{ metric = "lessons", threshold = 1 }}]
+metrics = [{ metric = "lessons", threshold = 1 }]
 
 [[achievements]]
 key = "welcome"
@@ -44,22 +50,7 @@ trigger = "api"
 key = "third"
 name = "Third time"
 trigger = "api"
-
-[[webhooks]]
-url = "{hook}"
-secret = "whsec_test"
-events = ["emails.achievement_due", "emails.streak_reminder_due", "emails.recap_due", "emails.reactivation_due"]
-
-[emails]
-smtp_url = "{smtp_url}"
-from = "Acme <streaks@acme.test>"
-public_url = "https://gamify.acme.test"
-{emails}
-{push}
-"#,
-        hook = hooks.url
-    )
-}
+"#;
 
 async fn server(emails: &str) -> (TestApp, SmtpSink, Receiver) {
     let sink = SmtpSink::start(SinkOptions::default())
