@@ -691,8 +691,8 @@ async fn users_are_found_by_id_email_or_name_and_read_with_the_admin_key() {
 
 #[tokio::test]
 async fn the_console_completes_an_api_achievement_for_an_existing_user_only() {
-    let config = format!(
-        "{CONFIG}\n[[achievements]]\nkey = \"shared\"\nname = \"Shared\"\ntrigger = \"api\"\n\n[[achievements]]\nkey = \"five\"\nname = \"Five lessons\"\ntrigger = \"metric\"\nmetric = \"lessons\"\nmetric_value = 5\n"
+    let config = Config::base().with(
+        "[[achievements]]\nkey = \"shared\"\nname = \"Shared\"\ntrigger = \"api\"\n\n[[achievements]]\nkey = \"five\"\nname = \"Five lessons\"\ntrigger = \"metric\"\nmetric = \"lessons\"\nmetric_value = 5",
     );
     let app = spawn_app(&config).await;
     app.event_ok("lessons", "ada", 1.0).await;
