@@ -4,86 +4,47 @@
 //! reads (`/achievements`, `/users/{id}/achievements`, `/users/{id}/metrics`), the signed
 //! webhook, backdating on activation, and per-tenant rarity.
 //!
-//! Some tests restart the server on the same database with a *different* trophy.toml, which
-//! the shared `TestApp` cannot do, so this module has its own small harness (`Srv`), also
-//! used by `admin_achievements`.
+//! Some tests restart the server on the same database with a *different* trophy.toml
+//! (`TestApp::restart_with`). The achievement calls on `TestApp` below are shared with
+//! `admin_achievements`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use reqwest::{Method, StatusCode};
-use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
-use tempfile::TempDir;
-use tokio::task::JoinHandle;
-use trophyd::{Application, ConfigSource, RuntimeSettings};
 
-use crate::helpers::{assert_json_eq, is_iso_z, parts, T0};
-use crate::receiver::Receiver;
+use crate::helpers::{
+    assert_json_eq, is_iso_z, parts, spawn_app, Config, TestApp, DAILY_STREAK, DEAD_HOOK, NO_RETRY,
+    T0,
+};
+use crate::receiver::{Received, Receiver};
 
 // ---------------------------------------------------------------------------------------
 // Configuration
 
-/// An endpoint nobody listens on: the outbox rows stay, and are what the tests read.
-pub const DEAD_HOOK: &str = "http://127.0.0.1:9/hooks";
 pub const SECRET: &str = "whsec_achievements";
 
 /// Attributes `plan` and `country` (user) and `source` (event), metrics `lessons` and
-/// `minutes`, a daily streak on lessons, one webhook endpoint at `hook_url`, then `extra`.
-pub fn config_with(hook_url: &str, server: &str, extra: &str) -> String {
-    format!(
-        r#"
-[server]
-default_timezone = "UTC"
-{server}
-
-[auth]
-api_keys = ["app-key"]
-admin_keys = ["admin-key"]
-
-[[attributes]]
-key = "plan"
-name = "Plan"
-type = "user"
-
-[[attributes]]
-key = "country"
-name = "Country"
-type = "user"
-
-[[attributes]]
-key = "source"
-name = "Source"
-type = "event"
-
-[[metrics]]
-key = "lessons"
-name = "Lessons"
-
-[[metrics]]
-key = "minutes"
-name = "Minutes"
-
-[streaks]
-frequency = "daily"
-metrics = [{{ metric = "lessons", threshold = 1 }}]
-
-[[webhooks]]
-url = "{hook_url}"
-secret = "{SECRET}"
-retry_for_hours = 1000000
-initial_backoff_seconds = 1000000000
-
-{extra}
-"#
-    )
+/// `minutes`, a daily streak on lessons, one webhook endpoint at `hook_url`, then `extra`;
+/// `server` adds lines to `[server]`.
+pub fn config_with(hook_url: &str, server: &str, extra: &str) -> Config {
+    Config::new()
+        .server(server)
+        .attribute("plan", "Plan", "user")
+        .attribute("country", "Country", "user")
+        .attribute("source", "Source", "event")
+        .metric("lessons", "Lessons")
+        .metric("minutes", "Minutes")
+        .with(DAILY_STREAK)
+        .webhook(hook_url, SECRET, NO_RETRY)
+        .with(extra)
 }
 
 /// The common config with the achievements in `extra`.
-pub fn config(extra: &str) -> String {
+pub fn config(extra: &str) -> Config {
     config_with(DEAD_HOOK, "", extra)
 }
 
@@ -98,127 +59,61 @@ pub fn at(days: i64, seconds: i64) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
-// The harness
+// Achievement calls on the shared harness
 
-pub struct Srv {
-    pub address: String,
-    pub client: reqwest::Client,
-    /// Sent as `Tenant-ID` on every request when set.
-    pub tenant: Option<String>,
-    handle: ServerHandle,
-    task: JoinHandle<()>,
-    dir: TempDir,
+/// A server on a fresh database, the clock at `T0`.
+pub async fn start(config_toml: &str) -> TestApp {
+    let app = spawn_app(config_toml).await;
+    app.clock_to(T0).await;
+    app
 }
 
-/// A server with the test clock on a fresh database, the clock at `T0`.
-pub async fn start(config_toml: &str) -> Srv {
-    let srv = start_on(config_toml, tempfile::tempdir().expect("tempdir")).await;
-    srv.set_clock(T0).await;
-    srv
-}
-
-async fn start_on(config_toml: &str, dir: TempDir) -> Srv {
-    let config = match trophyd::config::parse(config_toml) {
-        Ok(c) => c,
-        Err(problems) => panic!("test config is invalid: {problems:?}"),
-    };
-    let mut settings = RuntimeSettings::new(config, ConfigSource::Demo);
-    settings.listen = "127.0.0.1:0".into();
-    settings.data = dir.path().join("trophy.db");
-    settings.test_clock = true;
-    let app = Application::build(settings).await.expect("the app builds");
-    let address = format!("http://{}", app.address());
-    let handle = app.server_handle();
-    let task = tokio::spawn(async move {
-        app.run_until_stopped().await.expect("stopped cleanly");
-    });
-    Srv {
-        address,
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("client"),
-        tenant: None,
-        handle,
-        task,
-        dir,
-    }
-}
-
-impl Srv {
-    /// Stops the server (as on SIGTERM) and starts a new one on the same database with
-    /// `config_toml`; then moves the clock by a second, which returns only once every
+impl TestApp {
+    /// `restart_with`, then moves the clock by a second, which returns only once every
     /// pending backdate has run.
-    pub async fn restart_with(self, config_toml: &str) -> Srv {
-        let Srv {
-            handle,
-            task,
-            dir,
-            tenant,
-            ..
-        } = self;
-        handle.stop(true).await;
-        task.await.expect("server task");
-        let mut srv = start_on(config_toml, dir).await;
-        srv.tenant = tenant;
-        srv.advance(1).await;
-        srv
+    pub async fn restart_and_settle(self, config_toml: &str) -> TestApp {
+        let app = self.restart_with(config_toml).await;
+        app.advance_ok(1).await;
+        app
     }
 
-    fn builder(&self, method: Method, path: &str, key: &str) -> reqwest::RequestBuilder {
-        let mut rb = self
-            .client
-            .request(method, format!("{}{path}", self.address))
-            .header("X-API-KEY", key);
-        if let Some(tenant) = &self.tenant {
-            rb = rb.header("Tenant-ID", tenant);
-        }
-        rb
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        key: &str,
-        body: Option<&Value>,
-    ) -> (StatusCode, Value) {
-        let mut rb = self.builder(method, path, key);
-        if let Some(body) = body {
-            rb = rb.json(body);
-        }
+    async fn call(&self, rb: reqwest::RequestBuilder, body: Option<&Value>) -> (StatusCode, Value) {
+        let rb = match body {
+            Some(body) => rb.json(body),
+            None => rb,
+        };
         parts(rb.send().await.expect("request")).await
     }
 
-    /// An application API request.
+    /// An application API request (with the tenant, if set).
     pub async fn app(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
     ) -> (StatusCode, Value) {
-        self.call(method, path, "app-key", body).await
-    }
-
-    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.app(Method::GET, path, None).await
+        self.call(self.request(method, path), body).await
     }
 
     /// GET that must answer 200.
     pub async fn get_ok(&self, path: &str) -> Value {
-        let (status, body) = self.get(path).await;
+        let (status, body) = self.get_json(path).await;
         assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
         body
     }
 
-    /// An Admin API request.
+    /// An Admin API request (`path` in full), with the tenant, if set.
     pub async fn admin(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
     ) -> (StatusCode, Value) {
-        self.call(method, path, "admin-key", body).await
+        let mut rb = self.admin_request(method, path);
+        if let Some(tenant) = &self.tenant {
+            rb = rb.header("Tenant-ID", tenant);
+        }
+        self.call(rb, body).await
     }
 
     pub async fn clock(&self, body: Value) {
@@ -226,12 +121,13 @@ impl Srv {
         assert_eq!(status, StatusCode::OK, "{reply}");
     }
 
-    pub async fn set_clock(&self, now: &str) {
+    /// Sets the clock and insists on 200.
+    pub async fn clock_to(&self, now: &str) {
         self.clock(json!({ "now": now })).await;
     }
 
-    /// Moves the clock; also a sync point for background backdating.
-    pub async fn advance(&self, seconds: i64) {
+    /// Moves the clock and insists on 200; also a sync point for background backdating.
+    pub async fn advance_ok(&self, seconds: i64) {
         self.clock(json!({ "advanceSeconds": seconds })).await;
     }
 
@@ -319,34 +215,6 @@ impl Srv {
                 )
             })
             .collect()
-    }
-
-    pub fn db(&self) -> Connection {
-        let conn = Connection::open_with_flags(
-            self.dir.path().join("trophy.db"),
-            OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .expect("open the database read-only");
-        conn.busy_timeout(Duration::from_secs(10))
-            .expect("busy timeout");
-        conn
-    }
-
-    pub fn count(&self, sql: &str) -> i64 {
-        self.db()
-            .query_row(sql, [], |r| r.get(0))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-    }
-
-    /// The uuid a definition was given.
-    pub fn uuid(&self, kind: &str, key: &str) -> String {
-        self.db()
-            .query_row(
-                "SELECT uuid FROM definitions WHERE kind = ?1 AND key = ?2",
-                [kind, key],
-                |r| r.get(0),
-            )
-            .unwrap_or_else(|e| panic!("no {kind} {key}: {e}"))
     }
 
     /// The `achievement.completed` bodies queued so far, oldest first.
@@ -483,13 +351,13 @@ async fn metric_achievements_complete_on_the_all_time_total_once_and_are_never_r
     assert_json_eq(
         &body["achievements"],
         &json!([{
-            "id": srv.uuid("achievement", "first-lesson"),
+            "id": srv.definition_uuid("achievement", "first-lesson"),
             "name": "First lesson",
             "description": "Complete your first lesson",
             "badgeUrl": "https://example.com/first.png",
             "key": "first-lesson",
             "trigger": "metric",
-            "metricId": srv.uuid("metric", "lessons"),
+            "metricId": srv.definition_uuid("metric", "lessons"),
             "metricName": "Lessons",
             "metricValue": 1,
             "userAttributes": [],
@@ -497,12 +365,12 @@ async fn metric_achievements_complete_on_the_all_time_total_once_and_are_never_r
             "achievedAt": T0,
         }]),
     );
-    srv.advance(60).await;
+    srv.advance_ok(60).await;
     assert!(
         srv.event("lessons", json!("u1"), 2.0).await.is_empty(),
         "total 4 < 5"
     );
-    srv.advance(60).await;
+    srv.advance_ok(60).await;
     assert!(
         srv.event("minutes", json!("u1"), 1.5).await.is_empty(),
         "1.5 < 2.5"
@@ -511,7 +379,7 @@ async fn metric_achievements_complete_on_the_all_time_total_once_and_are_never_r
         srv.event("minutes", json!("u1"), 1.0).await,
         strs(&["two-and-a-half-minutes"])
     );
-    srv.advance(60).await;
+    srv.advance_ok(60).await;
     assert_eq!(
         srv.event("lessons", json!("u1"), 1.0).await,
         strs(&["five-lessons"])
@@ -557,7 +425,7 @@ async fn metric_achievements_complete_on_the_all_time_total_once_and_are_never_r
     let mut replies = Vec::new();
     for _ in 0..2 {
         let resp = srv
-            .builder(Method::POST, "/v1/metrics/lessons/event", "app-key")
+            .request(Method::POST, "/v1/metrics/lessons/event")
             .header("Idempotency-Key", "once")
             .json(&event)
             .send()
@@ -627,13 +495,13 @@ async fn event_attribute_filters_count_only_the_matching_events() {
     assert_json_eq(
         &body["achievements"],
         &json!([{
-            "id": srv.uuid("achievement", "mobile-three"),
+            "id": srv.definition_uuid("achievement", "mobile-three"),
             "name": "Three on mobile",
             "description": null,
             "badgeUrl": null,
             "key": "mobile-three",
             "trigger": "metric",
-            "metricId": srv.uuid("metric", "lessons"),
+            "metricId": srv.definition_uuid("metric", "lessons"),
             "metricName": "Lessons",
             "metricValue": 3,
             "userAttributes": [],
@@ -717,12 +585,12 @@ async fn filtered_progress_counts_matching_events_sent_while_the_achievement_was
         "event_attributes = { source = \"mobile\" }",
         "event_attributes = { source = \"mobile\" }\nstatus = \"inactive\"",
     ));
-    let srv = srv.restart_with(&inactive).await;
+    let srv = srv.restart_and_settle(&inactive).await;
     assert!(srv
         .event_with("lessons", json!("u1"), 1.0, mobile.clone())
         .await
         .is_empty());
-    let srv = srv.restart_with(&active).await;
+    let srv = srv.restart_and_settle(&active).await;
     assert!(
         srv.user_keys("u1", "").await.is_empty(),
         "2 < 3: nothing to backdate"
@@ -797,7 +665,7 @@ async fn user_attribute_filters_apply_to_every_trigger_after_the_upsert_of_the_s
         .is_empty());
 
     // Streak: day 2, u1 is free, u2 still pro; the Dutch combo waits for country.
-    srv.set_clock(&at(1, 0)).await;
+    srv.clock_to(&at(1, 0)).await;
     assert!(srv.event("lessons", json!("u1"), 1.0).await.is_empty());
     assert_eq!(
         srv.event("lessons", json!("u2"), 1.0).await,
@@ -810,7 +678,7 @@ async fn user_attribute_filters_apply_to_every_trigger_after_the_upsert_of_the_s
         strs(&["pro-dutch-combo"])
     );
     // Day 3: u1 turns pro with the event that extends the streak to 3 >= 2.
-    srv.set_clock(&at(2, 0)).await;
+    srv.clock_to(&at(2, 0)).await;
     assert_eq!(
         srv.event(
             "lessons",
@@ -857,15 +725,15 @@ async fn streak_achievements_complete_when_the_streak_reaches_their_length() {
         srv.event("lessons", json!("u1"), 1.0).await.is_empty(),
         "same day"
     );
-    srv.set_clock(&at(1, 0)).await;
+    srv.clock_to(&at(1, 0)).await;
     assert!(srv.event("lessons", json!("u1"), 1.0).await.is_empty());
-    srv.set_clock(&at(2, 3600)).await;
+    srv.clock_to(&at(2, 3600)).await;
     let body = srv.event_full("lessons", json!("u1"), 1.0, None).await;
     assert_eq!(body["currentStreak"]["length"], 3, "{body}");
     assert_json_eq(
         &body["achievements"],
         &json!([{
-            "id": srv.uuid("achievement", "three-days"),
+            "id": srv.definition_uuid("achievement", "three-days"),
             "name": "Three days",
             "description": null,
             "badgeUrl": null,
@@ -880,24 +748,24 @@ async fn streak_achievements_complete_when_the_streak_reaches_their_length() {
         srv.event("lessons", json!("u1"), 1.0).await.is_empty(),
         "same day again"
     );
-    srv.set_clock(&at(3, 0)).await;
+    srv.clock_to(&at(3, 0)).await;
     assert!(
         srv.event("lessons", json!("u1"), 1.0).await.is_empty(),
         "length 4: done already"
     );
 
     // u2 misses a day: 1, then 1, 2, 3.
-    srv.set_clock(&at(4, 0)).await;
+    srv.clock_to(&at(4, 0)).await;
     assert!(srv.event("lessons", json!("u2"), 1.0).await.is_empty());
-    srv.set_clock(&at(6, 0)).await;
+    srv.clock_to(&at(6, 0)).await;
     assert!(srv.event("lessons", json!("u2"), 1.0).await.is_empty());
-    srv.set_clock(&at(7, 0)).await;
+    srv.clock_to(&at(7, 0)).await;
     assert!(srv.event("lessons", json!("u2"), 1.0).await.is_empty());
     assert!(
         srv.event("minutes", json!("u2"), 5.0).await.is_empty(),
         "not a streak metric"
     );
-    srv.set_clock(&at(8, 0)).await;
+    srv.clock_to(&at(8, 0)).await;
     assert_eq!(
         srv.event("lessons", json!("u2"), 1.0).await,
         strs(&["three-days"])
@@ -938,7 +806,7 @@ metric_value = 2
 async fn one_event_lists_metric_then_streak_then_composite_completions() {
     let srv = start(&config(ORDER)).await;
     assert!(srv.event("lessons", json!("u1"), 1.0).await.is_empty());
-    srv.set_clock(&at(1, 0)).await;
+    srv.clock_to(&at(1, 0)).await;
     let body = srv.event_full("lessons", json!("u1"), 1.0, None).await;
     assert_eq!(
         keys(&body["achievements"]),
@@ -947,13 +815,13 @@ async fn one_event_lists_metric_then_streak_then_composite_completions() {
     assert_json_eq(
         &body["achievements"][2],
         &json!({
-            "id": srv.uuid("achievement", "combo"),
+            "id": srv.definition_uuid("achievement", "combo"),
             "name": "Combo",
             "description": null,
             "badgeUrl": null,
             "key": "combo",
             "trigger": "achievement",
-            "achievementIds": [srv.uuid("achievement", "two-days"), srv.uuid("achievement", "two-lessons")],
+            "achievementIds": [srv.definition_uuid("achievement", "two-days"), srv.definition_uuid("achievement", "two-lessons")],
             "userAttributes": [],
             "achievedAt": at(1, 0),
         }),
@@ -1101,7 +969,7 @@ async fn completing_an_api_achievement_upserts_the_user_and_repeats_return_the_o
         &json!({
             "completionId": completion_id,
             "achievement": {
-                "id": srv.uuid("achievement", "onboarding"),
+                "id": srv.definition_uuid("achievement", "onboarding"),
                 "name": "Finish onboarding",
                 "description": "Complete the onboarding process.",
                 "badgeUrl": "https://example.com/badge.png",
@@ -1122,7 +990,7 @@ async fn completing_an_api_achievement_upserts_the_user_and_repeats_return_the_o
     assert_json_eq(&srv.hooks()[0]["achievement"], &first["achievement"]);
 
     // Later, again: the original completion, no webhook; the user is still upserted.
-    srv.advance(3600).await;
+    srv.advance_ok(3600).await;
     let again = srv
         .complete_ok("onboarding", json!({ "id": "ann", "name": "Ann B" }))
         .await;
@@ -1172,7 +1040,7 @@ async fn unknown_or_inactive_keys_are_404_and_other_triggers_are_422_creating_no
         );
     }
     assert_eq!(srv.count("SELECT count(*) FROM users"), 0);
-    assert_err(srv.get("/v1/users/x").await, StatusCode::NOT_FOUND);
+    assert_err(srv.get_json("/v1/users/x").await, StatusCode::NOT_FOUND);
 
     // An existing user is left as it was.
     let (status, _) = srv
@@ -1184,7 +1052,7 @@ async fn unknown_or_inactive_keys_are_404_and_other_triggers_are_422_creating_no
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let before = srv.get_ok("/v1/users/u1").await;
-    srv.advance(60).await;
+    srv.advance_ok(60).await;
     assert_err(
         srv.complete("first-lesson", json!({ "id": "u1", "name": "New" }))
             .await,
@@ -1214,7 +1082,7 @@ async fn a_user_filter_mismatch_is_422_and_rolls_the_upsert_back() {
         StatusCode::UNPROCESSABLE_ENTITY,
     );
     assert_eq!(srv.count("SELECT count(*) FROM users"), 0);
-    assert_err(srv.get("/v1/users/n1").await, StatusCode::NOT_FOUND);
+    assert_err(srv.get_json("/v1/users/n1").await, StatusCode::NOT_FOUND);
     // Nobody was counted either: rarity has no users to divide by.
     assert!(srv.stats().await.values().all(|s| *s == (0, 0.0)));
 
@@ -1227,7 +1095,7 @@ async fn a_user_filter_mismatch_is_422_and_rolls_the_upsert_back() {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let before = srv.get_ok("/v1/users/u1").await;
-    srv.advance(60).await;
+    srv.advance_ok(60).await;
     assert_err(
         srv.complete(
             "pro-api",
@@ -1308,7 +1176,7 @@ async fn locked_achievements_stay_with_those_who_have_them_and_complete_for_nobo
         "trigger = \"api\"\nstatus = \"locked\"",
     );
     let locked = locked.replace("metric_value = 5", "metric_value = 5\nstatus = \"locked\"");
-    let srv = srv.restart_with(&config(&locked)).await;
+    let srv = srv.restart_and_settle(&config(&locked)).await;
 
     // The holder repeats and gets the original; everybody else gets 422, rolled back.
     assert_json_eq(&srv.complete_ok("vip", json!({ "id": "u1" })).await, &vip);
@@ -1320,7 +1188,7 @@ async fn locked_achievements_stay_with_those_who_have_them_and_complete_for_nobo
         srv.complete("vip", json!({ "id": "u3" })).await,
         StatusCode::UNPROCESSABLE_ENTITY,
     );
-    assert_err(srv.get("/v1/users/u3").await, StatusCode::NOT_FOUND);
+    assert_err(srv.get_json("/v1/users/u3").await, StatusCode::NOT_FOUND);
     // A locked metric achievement no longer completes.
     assert_eq!(
         srv.event("lessons", json!("u2"), 10.0).await,
@@ -1425,7 +1293,7 @@ async fn inactive_achievements_are_hidden_everywhere_and_never_complete() {
 
     // Made inactive, a completed achievement disappears from every read...
     let srv = srv
-        .restart_with(&config(&HIDDEN.replace(
+        .restart_and_settle(&config(&HIDDEN.replace(
             "metric_value = 2",
             "metric_value = 2\nstatus = \"inactive\"",
         )))
@@ -1444,7 +1312,7 @@ async fn inactive_achievements_are_hidden_everywhere_and_never_complete() {
     assert!(srv.event("lessons", json!("u2"), 5.0).await.is_empty());
     // ...and comes back as it was when active again: not revoked, not redone. u2, who
     // qualified meanwhile, gets it by backdating.
-    let srv = srv.restart_with(&config(HIDDEN)).await;
+    let srv = srv.restart_and_settle(&config(HIDDEN)).await;
     assert_json_eq(&srv.get_ok("/v1/users/u1/achievements").await, &{
         let mut c = completed.clone();
         c[0]["completions"] = json!(2);
@@ -1544,7 +1412,7 @@ async fn the_achievement_list_has_active_ones_in_creation_order_with_completions
     assert_json_eq(
         item(&list, "a-api"),
         &json!({
-            "id": srv.uuid("achievement", "a-api"),
+            "id": srv.definition_uuid("achievement", "a-api"),
             "name": "A",
             "description": "The first",
             "badgeUrl": "https://example.com/a.png",
@@ -1558,13 +1426,13 @@ async fn the_achievement_list_has_active_ones_in_creation_order_with_completions
     assert_json_eq(
         item(&list, "b-lesson"),
         &json!({
-            "id": srv.uuid("achievement", "b-lesson"),
+            "id": srv.definition_uuid("achievement", "b-lesson"),
             "name": "B",
             "description": null,
             "badgeUrl": null,
             "key": "b-lesson",
             "trigger": "metric",
-            "metricId": srv.uuid("metric", "lessons"),
+            "metricId": srv.definition_uuid("metric", "lessons"),
             "metricName": "Lessons",
             "metricValue": 1,
             "userAttributes": [],
@@ -1618,7 +1486,7 @@ async fn the_achievement_list_has_active_ones_in_creation_order_with_completions
     }
     for bad in ["plan", ":pro", "plan:pro,country"] {
         assert_err(
-            srv.get(&format!("/v1/achievements?userAttributes={bad}"))
+            srv.get_json(&format!("/v1/achievements?userAttributes={bad}"))
                 .await,
             StatusCode::UNPROCESSABLE_ENTITY,
         );
@@ -1660,9 +1528,9 @@ status = "inactive"
 async fn a_users_achievements_are_ordered_by_completion_and_can_include_the_incomplete() {
     let srv = start(&config(USER_LIST)).await;
     srv.complete_ok("b", json!({ "id": "u1" })).await;
-    srv.advance(60).await;
+    srv.advance_ok(60).await;
     srv.event("lessons", json!("u1"), 1.0).await;
-    srv.advance(60).await;
+    srv.advance_ok(60).await;
     srv.complete_ok("a", json!({ "id": "u1" })).await;
     let (status, _) = srv
         .app(Method::POST, "/v1/users", Some(&json!({ "id": "u2" })))
@@ -1674,7 +1542,7 @@ async fn a_users_achievements_are_ordered_by_completion_and_can_include_the_inco
     assert_json_eq(
         &mine[0],
         &json!({
-            "id": srv.uuid("achievement", "b"),
+            "id": srv.definition_uuid("achievement", "b"),
             "name": "B",
             "description": null,
             "badgeUrl": null,
@@ -1733,11 +1601,11 @@ async fn a_users_achievements_are_ordered_by_completion_and_can_include_the_inco
     assert_eq!(mine[3]["completions"], 0);
 
     assert_err(
-        srv.get("/v1/users/ghost/achievements").await,
+        srv.get_json("/v1/users/ghost/achievements").await,
         StatusCode::NOT_FOUND,
     );
     assert_err(
-        srv.get("/v1/users/ghost/achievements?includeIncomplete=true")
+        srv.get_json("/v1/users/ghost/achievements?includeIncomplete=true")
             .await,
         StatusCode::NOT_FOUND,
     );
@@ -1802,13 +1670,13 @@ async fn user_metrics_list_the_metrics_achievements_by_threshold() {
     assert_json_eq(
         &lessons["achievements"][0],
         &json!({
-            "id": srv.uuid("achievement", "one"),
+            "id": srv.definition_uuid("achievement", "one"),
             "name": "One",
             "description": null,
             "badgeUrl": null,
             "key": "one",
             "trigger": "metric",
-            "metricId": srv.uuid("metric", "lessons"),
+            "metricId": srv.definition_uuid("metric", "lessons"),
             "metricName": "Lessons",
             "metricValue": 1,
             "userAttributes": [],
@@ -1824,7 +1692,7 @@ async fn user_metrics_list_the_metrics_achievements_by_threshold() {
     assert_eq!(keys(&minutes["achievements"]), strs(&["a-minute"]));
     assert_eq!(minutes["achievements"][0]["achievedAt"], Value::Null);
 
-    srv.advance(60).await;
+    srv.advance_ok(60).await;
     assert_eq!(
         srv.event("lessons", with_attrs("u1", json!({ "plan": "pro" })), 0.0)
             .await,
@@ -1877,7 +1745,9 @@ async fn achievement_completed_is_delivered_signed_with_the_user_and_the_achieve
         )
         .await;
     let user = srv.get_ok("/v1/users/u1").await;
-    let (headers, raw) = receiver.wait_for_hooks(1).await.remove(0);
+    let Received {
+        headers, body: raw, ..
+    } = receiver.wait_for_requests(1).await.remove(0);
     assert_eq!(
         headers.get("content-type").map(String::as_str),
         Some("application/json")
@@ -1901,9 +1771,11 @@ async fn achievement_completed_is_delivered_signed_with_the_user_and_the_achieve
             .expect("achievedAt")
     ));
 
-    srv.advance(60).await;
+    srv.advance_ok(60).await;
     let done = srv.complete_ok("onboarding", json!({ "id": "u1" })).await;
-    let (headers, raw) = receiver.wait_for_hooks(2).await.remove(1);
+    let Received {
+        headers, body: raw, ..
+    } = receiver.wait_for_requests(2).await.remove(1);
     assert_eq!(
         headers.get("x-trophy-signature").map(String::as_str),
         Some(signature(&raw).as_str())
@@ -1915,7 +1787,7 @@ async fn achievement_completed_is_delivered_signed_with_the_user_and_the_achieve
     assert_json_eq(&hook["achievement"], &done["achievement"]);
 
     // The webhook carries the user as upserted by the same request.
-    srv.advance(60).await;
+    srv.advance_ok(60).await;
     assert_eq!(
         srv.event("lessons", json!("u2"), 1.0).await,
         strs(&["first-lesson"])
@@ -1925,8 +1797,8 @@ async fn achievement_completed_is_delivered_signed_with_the_user_and_the_achieve
         json!({ "id": "u2", "email": "bo@example.com" }),
     )
     .await;
-    let received = receiver.wait_for_hooks(4).await;
-    let hook: Value = serde_json::from_slice(&received[3].1).expect("JSON");
+    let received = receiver.wait_for_requests(4).await;
+    let hook: Value = serde_json::from_slice(&received[3].body).expect("JSON");
     assert_eq!(hook["achievement"]["key"], "onboarding");
     assert_json_eq(&hook["user"], &srv.get_ok("/v1/users/u2").await);
     assert_eq!(hook["user"]["email"], "bo@example.com");
@@ -1934,9 +1806,9 @@ async fn achievement_completed_is_delivered_signed_with_the_user_and_the_achieve
     // Repeats send nothing more.
     srv.complete_ok("onboarding", json!({ "id": "u1" })).await;
     assert!(srv.event("lessons", json!("u1"), 1.0).await.is_empty());
-    srv.advance(600).await;
+    srv.advance_ok(600).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(receiver.hooks().len(), 4);
+    assert_eq!(receiver.count(), 4);
     assert_eq!(srv.hooks().len(), 4);
 }
 
@@ -1997,7 +1869,7 @@ async fn activating_achievements_backdates_them_silently_and_only_once() {
     srv.event("lessons", with_attrs("u1", json!({ "plan": "free" })), 3.0)
         .await;
     srv.complete_ok("welcome", json!({ "id": "u1" })).await;
-    srv.set_clock(&at(1, 0)).await;
+    srv.clock_to(&at(1, 0)).await;
     assert!(srv
         .event_with("lessons", json!("u1"), 3.0, mobile.clone())
         .await
@@ -2013,7 +1885,7 @@ async fn activating_achievements_backdates_them_silently_and_only_once() {
     assert_eq!(srv.hook_summary(), vec![("u1".into(), "welcome".into())]);
 
     let active = config(&BACKDATE.replace("status = \"inactive\"", ""));
-    let srv = srv.restart_with(&active).await;
+    let srv = srv.restart_and_settle(&active).await;
     // u1: total 6, streak 2, welcome done, 3 on mobile. u2: 4 on mobile, streak 1.
     // u3: pro, total 5.
     assert_eq!(
@@ -2069,8 +1941,8 @@ async fn activating_achievements_backdates_them_silently_and_only_once() {
     // Restarting with the same file backdates nothing again.
     let before = srv.completions();
     let hooks = srv.hooks().len();
-    let srv = srv.restart_with(&active).await;
-    let srv = srv.restart_with(&active).await;
+    let srv = srv.restart_and_settle(&active).await;
+    let srv = srv.restart_and_settle(&active).await;
     assert_eq!(srv.completions(), before);
     assert_eq!(srv.hooks().len(), hooks);
     assert_eq!(srv.stats().await["five"], (3, 100.0));
@@ -2090,7 +1962,7 @@ async fn backdated_streak_achievements_use_the_current_streak() {
     let srv = start(&config(BACKDATE_STREAK)).await;
     for day in 0..3 {
         if day > 0 {
-            srv.set_clock(&at(day, 0)).await;
+            srv.clock_to(&at(day, 0)).await;
         }
         srv.event("lessons", json!("u1"), 1.0).await;
         if day != 1 {
@@ -2098,7 +1970,7 @@ async fn backdated_streak_achievements_use_the_current_streak() {
         }
     }
     let srv = srv
-        .restart_with(&config(
+        .restart_and_settle(&config(
             &BACKDATE_STREAK.replace("status = \"inactive\"", ""),
         ))
         .await;
@@ -2106,9 +1978,9 @@ async fn backdated_streak_achievements_use_the_current_streak() {
     assert!(srv.user_keys("u2", "").await.is_empty(), "u2's streak is 1");
     assert!(srv.hooks().is_empty());
     // u2 reaches it live two days later.
-    srv.set_clock(&at(3, 0)).await;
+    srv.clock_to(&at(3, 0)).await;
     assert!(srv.event("lessons", json!("u2"), 1.0).await.is_empty());
-    srv.set_clock(&at(4, 0)).await;
+    srv.clock_to(&at(4, 0)).await;
     assert_eq!(
         srv.event("lessons", json!("u2"), 1.0).await,
         strs(&["three-days"])
@@ -2132,12 +2004,12 @@ async fn achievements_added_to_the_file_or_edited_while_live_are_backdated() {
     srv.event("lessons", json!("u2"), 4.0).await;
     srv.event("lessons", json!("u3"), 12.0).await;
     // A new active definition: u3 already qualifies.
-    let srv = srv.restart_with(&config(ADDED)).await;
+    let srv = srv.restart_and_settle(&config(ADDED)).await;
     assert_eq!(srv.user_keys("u3", "").await, strs(&["ten"]));
     assert!(srv.user_keys("u1", "").await.is_empty());
     // Lowered to 5 while live: u1 now qualifies, u2 does not.
     let srv = srv
-        .restart_with(&config(
+        .restart_and_settle(&config(
             &ADDED.replace("metric_value = 10", "metric_value = 5"),
         ))
         .await;
@@ -2212,7 +2084,7 @@ async fn completions_and_rarity_are_counted_per_tenant() {
     // u1 of globex is not u1 of acme: its own first completion, its own list.
     assert_eq!(srv.user_keys("u1", "").await, strs(&["onboarding"]));
     assert_err(
-        srv.get("/v1/users/u2/achievements").await,
+        srv.get_json("/v1/users/u2/achievements").await,
         StatusCode::NOT_FOUND,
     );
 

@@ -7,10 +7,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::achievements::{
-    assert_err, at, config, config_with, item, keys, start, strs, Srv, DEAD_HOOK,
-};
-use crate::helpers::assert_json_eq;
+use crate::achievements::{assert_err, at, config, config_with, item, keys, start, strs};
+use crate::helpers::{assert_json_eq, TestApp, DEAD_HOOK};
 
 const FILE: &str = r#"
 [[achievements]]
@@ -44,7 +42,7 @@ trigger = "achievement"
 prerequisites = ["first-lesson", "vip"]
 "#;
 
-async fn list(srv: &Srv, query: &str) -> Value {
+async fn list(srv: &TestApp, query: &str) -> Value {
     let (status, body) = srv
         .admin(Method::GET, &format!("/admin/v1/achievements{query}"), None)
         .await;
@@ -52,18 +50,18 @@ async fn list(srv: &Srv, query: &str) -> Value {
     body
 }
 
-async fn get_admin(srv: &Srv, id: &str) -> (StatusCode, Value) {
+async fn get_admin(srv: &TestApp, id: &str) -> (StatusCode, Value) {
     srv.admin(Method::GET, &format!("/admin/v1/achievements/{id}"), None)
         .await
 }
 
-async fn create(srv: &Srv, items: Value) -> (StatusCode, Value) {
+async fn create(srv: &TestApp, items: Value) -> (StatusCode, Value) {
     srv.admin(Method::POST, "/admin/v1/achievements", Some(&items))
         .await
 }
 
 /// Creates the items and insists every one was created; returns `created`.
-async fn create_ok(srv: &Srv, items: Value) -> Vec<Value> {
+async fn create_ok(srv: &TestApp, items: Value) -> Vec<Value> {
     let n = items.as_array().expect("items").len();
     let (status, body) = create(srv, items).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -73,20 +71,20 @@ async fn create_ok(srv: &Srv, items: Value) -> Vec<Value> {
     created
 }
 
-async fn patch(srv: &Srv, items: Value) -> (StatusCode, Value) {
+async fn patch(srv: &TestApp, items: Value) -> (StatusCode, Value) {
     srv.admin(Method::PATCH, "/admin/v1/achievements", Some(&items))
         .await
 }
 
 /// Updates and insists on 200 without issues; returns `updated`.
-async fn patch_ok(srv: &Srv, items: Value) -> Vec<Value> {
+async fn patch_ok(srv: &TestApp, items: Value) -> Vec<Value> {
     let (status, body) = patch(srv, items).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["issues"], json!([]), "{body}");
     body["updated"].as_array().expect("updated").clone()
 }
 
-async fn delete(srv: &Srv, query: &str) -> (StatusCode, Value) {
+async fn delete(srv: &TestApp, query: &str) -> (StatusCode, Value) {
     srv.admin(
         Method::DELETE,
         &format!("/admin/v1/achievements{query}"),
@@ -103,7 +101,7 @@ fn id(v: &Value) -> String {
 }
 
 /// The uuid of the `lessons` metric, as the application API reports it.
-async fn lessons_id(srv: &Srv) -> String {
+async fn lessons_id(srv: &TestApp) -> String {
     let body = srv.event_full("lessons", json!("seed"), 0.0, None).await;
     let from_event = body["metricId"].as_str().expect("metricId").to_owned();
     let from_read = srv.get_ok("/v1/users/seed/metrics/lessons").await["id"].clone();
@@ -135,24 +133,24 @@ async fn file_achievements_are_listed_and_read_in_the_admin_shape() {
         &all,
         &json!([
             {
-                "id": srv.uuid("achievement", "first-lesson"),
+                "id": srv.definition_uuid("achievement", "first-lesson"),
                 "name": "First lesson",
                 "description": "Your first lesson",
                 "key": "first-lesson",
                 "status": "active",
                 "badge": { "url": "https://example.com/first.png" },
                 "userAttributes": [
-                    { "attributeId": srv.uuid("attribute", "plan"), "attributeValue": "pro" }
+                    { "attributeId": srv.definition_uuid("attribute", "plan"), "attributeValue": "pro" }
                 ],
                 "trigger": "metric",
-                "metricId": srv.uuid("metric", "lessons"),
+                "metricId": srv.definition_uuid("metric", "lessons"),
                 "metricValue": 1.5,
                 "eventAttributes": [
-                    { "attributeId": srv.uuid("attribute", "source"), "attributeValue": "mobile" }
+                    { "attributeId": srv.definition_uuid("attribute", "source"), "attributeValue": "mobile" }
                 ],
             },
             {
-                "id": srv.uuid("achievement", "three-days"),
+                "id": srv.definition_uuid("achievement", "three-days"),
                 "name": "Three days",
                 "description": null,
                 "key": "three-days",
@@ -163,7 +161,7 @@ async fn file_achievements_are_listed_and_read_in_the_admin_shape() {
                 "streakLength": 3,
             },
             {
-                "id": srv.uuid("achievement", "vip"),
+                "id": srv.definition_uuid("achievement", "vip"),
                 "name": "VIP",
                 "description": null,
                 "key": "vip",
@@ -173,7 +171,7 @@ async fn file_achievements_are_listed_and_read_in_the_admin_shape() {
                 "trigger": "api",
             },
             {
-                "id": srv.uuid("achievement", "combo"),
+                "id": srv.definition_uuid("achievement", "combo"),
                 "name": "Combo",
                 "description": null,
                 "key": "combo",
@@ -181,7 +179,7 @@ async fn file_achievements_are_listed_and_read_in_the_admin_shape() {
                 "badge": null,
                 "userAttributes": [],
                 "trigger": "achievement",
-                "achievementIds": [srv.uuid("achievement", "first-lesson"), srv.uuid("achievement", "vip")],
+                "achievementIds": [srv.definition_uuid("achievement", "first-lesson"), srv.definition_uuid("achievement", "vip")],
             },
         ]),
     );
@@ -332,7 +330,7 @@ async fn created_achievements_start_inactive_and_take_effect_without_a_restart()
 
     // They survive a restart, with their ids, and keep working.
     let before = list(&srv, "").await;
-    let srv = srv.restart_with(&config("")).await;
+    let srv = srv.restart_and_settle(&config("")).await;
     assert_json_eq(&list(&srv, "").await, &before);
     let (status, one) = get_admin(&srv, &five).await;
     assert_eq!(status, StatusCode::OK, "{one}");
@@ -400,7 +398,7 @@ async fn created_composites_streaks_and_user_filters_work_by_uuid() {
         strs(&["one-lesson", "hello", "hello-learner"]),
         "the composite completes after the API completion"
     );
-    srv.set_clock(&at(1, 0)).await;
+    srv.clock_to(&at(1, 0)).await;
     assert_eq!(
         srv.event("lessons", json!("u1"), 1.0).await,
         strs(&["two-days", "committed"])
@@ -548,7 +546,7 @@ async fn activating_or_editing_through_patch_backdates_silently() {
     )
     .await;
     let five = id(&created[0]);
-    srv.advance(1).await;
+    srv.advance_ok(1).await;
     assert!(
         srv.user_keys("u1", "").await.is_empty(),
         "inactive: nothing backdated"
@@ -556,7 +554,7 @@ async fn activating_or_editing_through_patch_backdates_silently() {
 
     let updated = patch_ok(&srv, json!([{ "id": five, "status": "active" }])).await;
     assert_eq!(updated[0]["status"], "active");
-    srv.advance(1).await;
+    srv.advance_ok(1).await;
     assert_eq!(srv.user_keys("u1", "").await, strs(&["five"]));
     assert!(srv.user_keys("u2", "").await.is_empty());
     assert!(srv.hooks().is_empty(), "backdated: no webhook");
@@ -575,7 +573,7 @@ async fn activating_or_editing_through_patch_backdates_silently() {
     assert_eq!(updated[0]["metricValue"].as_f64(), Some(2.0));
     assert_eq!(updated[0]["name"], "Two");
     assert_eq!(updated[0]["metricId"], json!(lessons), "kept");
-    srv.advance(1).await;
+    srv.advance_ok(1).await;
     assert_eq!(srv.user_keys("u2", "").await, strs(&["five"]));
     assert!(srv.hooks().is_empty());
     assert_eq!(
@@ -596,7 +594,7 @@ async fn activating_or_editing_through_patch_backdates_silently() {
     assert!(srv.user_keys("u1", "").await.is_empty());
     assert!(srv.event("lessons", json!("u4"), 3.0).await.is_empty());
     patch_ok(&srv, json!([{ "id": five, "status": "active" }])).await;
-    srv.advance(1).await;
+    srv.advance_ok(1).await;
     let after = srv.completions();
     assert_eq!(after[..before.len()], before[..]);
     assert_eq!(after.len(), before.len() + 1, "u4 was backdated");
@@ -621,7 +619,7 @@ async fn creating_an_active_achievement_backdates_users_who_already_qualify() {
         ]),
     )
     .await;
-    srv.advance(1).await;
+    srv.advance_ok(1).await;
     assert_eq!(srv.user_keys("u1", "").await, strs(&["five"]));
     srv.complete_ok("hi", json!({ "id": "u1" })).await;
     srv.complete_ok("hi", json!({ "id": "u2" })).await;
@@ -632,7 +630,7 @@ async fn creating_an_active_achievement_backdates_users_who_already_qualify() {
                  "achievementIds": [id(&created[0]), id(&created[1])] }]),
     )
     .await;
-    srv.advance(1).await;
+    srv.advance_ok(1).await;
     assert_eq!(srv.user_keys("u1", "").await, strs(&["five", "hi", "both"]));
     assert_eq!(srv.user_keys("u2", "").await, strs(&["hi"]));
     assert_eq!(
@@ -690,7 +688,7 @@ async fn editing_event_filters_counts_only_events_matching_the_new_filters() {
         updated[0]["eventAttributes"],
         json!([{ "attributeId": source, "attributeValue": "web" }])
     );
-    srv.advance(1).await;
+    srv.advance_ok(1).await;
     assert!(srv.user_keys("u1", "").await.is_empty());
     assert_eq!(
         srv.event_with("lessons", json!("u1"), 2.0, web.clone())
@@ -821,7 +819,7 @@ async fn delete_archives_achievements() {
         ),
         1
     );
-    let srv = srv.restart_with(&config("")).await;
+    let srv = srv.restart_and_settle(&config("")).await;
     assert_eq!(keys(&list(&srv, "").await), strs(&["kept"]));
     assert_err(
         srv.complete("gone", json!({ "id": "u1" })).await,
@@ -850,7 +848,7 @@ async fn file_managed_achievements_cannot_be_changed_through_the_admin_api() {
     .await;
     let mine = id(&created[0]);
     let before = list(&srv, "").await;
-    let file = srv.uuid("achievement", "first-lesson");
+    let file = srv.definition_uuid("achievement", "first-lesson");
     for body in [
         json!([{ "id": file, "name": "Renamed" }]),
         json!([{ "id": file, "status": "inactive" }]),
@@ -927,7 +925,7 @@ async fn created_achievements_belong_to_their_tenant() {
     )
     .await;
     let acme_two = id(&created[0]);
-    srv.advance(1).await;
+    srv.advance_ok(1).await;
     assert_eq!(
         srv.user_keys("early", "").await,
         strs(&["acme-two"]),

@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::admin_support::{admin, admin_with, issue_messages, with_key};
-use crate::helpers::{spawn_app, TestApp, CONFIG};
+use crate::helpers::{spawn_app, Config, TestApp, CONFIG};
 
 const NOT_YOURS: &str = "API key is not authorized for this user";
 
@@ -116,19 +116,11 @@ async fn a_user_key_acts_only_for_its_own_user() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-const MULTI: &str = r#"
-[server]
-multi_tenant = true
-default_timezone = "UTC"
-
-[auth]
-api_keys = ["app-key"]
-admin_keys = ["admin-key"]
-
-[[metrics]]
-key = "lessons"
-name = "Lessons"
-"#;
+fn multi_tenant_config() -> Config {
+    Config::new()
+        .server("multi_tenant = true")
+        .metric("lessons", "Lessons")
+}
 
 #[tokio::test]
 async fn a_plus_in_a_path_is_a_plus_when_a_key_is_checked() {
@@ -168,7 +160,7 @@ async fn a_plus_in_a_path_is_a_plus_when_a_key_is_checked() {
 
 #[tokio::test]
 async fn a_user_key_is_tied_to_its_tenant() {
-    let mut app = spawn_app(MULTI).await;
+    let mut app = spawn_app(&multi_tenant_config()).await;
     let (status, _) = admin(
         &app,
         Method::POST,

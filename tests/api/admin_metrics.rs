@@ -347,7 +347,7 @@ async fn a_damaged_definition_row_stops_the_start_naming_the_row() {
     let app = spawn_app(CONFIG).await;
     let (status, body) = create_metrics(&app, json!([{"name": "Words", "key": "words"}])).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let dir = app.stop().await;
+    let dir = app.kill().await;
     let conn = rusqlite::Connection::open(dir.path().join("trophy.db")).expect("db");
     let id: i64 = conn
         .query_row(

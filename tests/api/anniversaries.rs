@@ -6,31 +6,17 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{parts, spawn_app, TestApp, T0};
+use crate::helpers::{parts, spawn_app, Config, TestApp, DEAD_HOOK, NO_RETRY, T0};
 
-const CONFIG: &str = r#"
-[server]
-default_timezone = "UTC"
+fn config() -> Config {
+    Config::new()
+        .attribute("plan", "Plan", "user")
+        .metric("lessons", "Lessons")
+        .webhook(DEAD_HOOK, "whsec_anniversaries", NO_RETRY)
+        .with(DEFINITIONS)
+}
 
-[auth]
-api_keys = ["app-key"]
-admin_keys = ["admin-key"]
-
-[[attributes]]
-key = "plan"
-name = "Plan"
-type = "user"
-
-[[metrics]]
-key = "lessons"
-name = "Lessons"
-
-[[webhooks]]
-url = "http://127.0.0.1:9/hooks"
-secret = "whsec_anniversaries"
-retry_for_hours = 1000000
-initial_backoff_seconds = 1000000000
-
+const DEFINITIONS: &str = r#"
 [[achievements]]
 key = "one-year"
 name = "One year with us"
@@ -98,7 +84,7 @@ fn owned(list: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn anniversaries_complete_on_the_local_date_in_each_zone() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     app.set_clock_ok(T0).await;
     // T0 is 2031-03-01 10:30 UTC: 2031-03-02 in Kiritimati (+14), 2031-02-28 in Pago Pago
     // (-11), 16:00 on 2031-03-01 in Kolkata (+5:30).
@@ -204,7 +190,7 @@ async fn anniversaries_complete_on_the_local_date_in_each_zone() {
 
 #[tokio::test]
 async fn past_anniversaries_complete_silently() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     app.set_clock_ok(T0).await;
     let (status, _) = put_user(&app, "old", json!({"signUpDate": "2020-05-05"})).await;
     assert_eq!(status, StatusCode::OK);
@@ -285,7 +271,7 @@ async fn past_anniversaries_complete_silently() {
 
 #[tokio::test]
 async fn bad_anniversary_input_is_refused_and_changes_nothing() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     app.set_clock_ok(T0).await;
     for bad in ["2031-02-30", "March 1st", "1899-12-31", ""] {
         let (status, body) = put_user(&app, "u1", json!({"signUpDate": bad})).await;

@@ -3,23 +3,13 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, is_iso_z, parts, spawn_app, TestApp, CONFIG};
+use crate::helpers::{assert_error, is_iso_z, parts, spawn_app, Config, TestApp, CONFIG};
 
-fn with_server_and_auth(server: &str, auth: &str) -> String {
-    let rest = CONFIG
-        .replace(
-            "[server]\ndefault_timezone = \"UTC\"\n",
-            &format!("[server]\ndefault_timezone = \"UTC\"\n{server}\n"),
-        )
-        .replace(
-            "[auth]\napi_keys = [\"app-key\"]\nadmin_keys = [\"admin-key\"]\n",
-            &format!("[auth]\n{auth}\n"),
-        );
-    assert_ne!(rest, CONFIG, "the config template changed");
-    rest
+fn with_server_and_auth(server: &str, auth: &str) -> Config {
+    Config::base().server(server).auth(auth)
 }
 
-fn multi_tenant_config() -> String {
+fn multi_tenant_config() -> Config {
     with_server_and_auth(
         "multi_tenant = true",
         "api_keys = [\"app-key\"]\nadmin_keys = [\"admin-key\"]",

@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::admin_support::{admin, admin_with};
-use crate::helpers::{assert_error, parts, spawn_app, TestApp, CONFIG};
+use crate::helpers::{assert_error, parts, spawn_app, Config, TestApp, CONFIG};
 use crate::receiver::Receiver;
 
 /// Every embedded file and the type it must be served with.
@@ -220,33 +220,25 @@ async fn the_overview_needs_the_admin_key() {
 // ---------------------------------------------------------------------------------------
 // Counts, with webhook deliveries to a local receiver that answers 200
 
-fn counting_config(hook_url: &str, server: &str) -> String {
-    format!(
-        r#"
-[server]
-default_timezone = "UTC"
-{server}
+fn counting_config(hook_url: &str, server: &str) -> Config {
+    Config::new()
+        .server(server)
+        .attribute("plan", "Plan", "user")
+        .metric("lessons", "Lessons")
+        .metric("minutes", "Minutes")
+        .with(COUNTED)
+        .webhook(
+            hook_url,
+            "whsec_dashboard",
+            "events = [\"achievement.completed\"]",
+        )
+}
 
-[auth]
-api_keys = ["app-key"]
-admin_keys = ["admin-key"]
-
-[[attributes]]
-key = "plan"
-name = "Plan"
-type = "user"
-
-[[metrics]]
-key = "lessons"
-name = "Lessons"
-
-[[metrics]]
-key = "minutes"
-name = "Minutes"
-
+/// A weekly streak, an achievement, a points system and a board on lessons.
+const COUNTED: &str = r#"
 [streaks]
 frequency = "weekly"
-metrics = [{{ metric = "lessons", threshold = 1 }}]
+metrics = [{ metric = "lessons", threshold = 1 }]
 
 [[achievements]]
 key = "first-lesson"
@@ -276,14 +268,7 @@ key = "all-time"
 name = "All time"
 rank_by = "metric"
 metric = "lessons"
-
-[[webhooks]]
-url = "{hook_url}"
-secret = "whsec_dashboard"
-events = ["achievement.completed"]
-"#
-    )
-}
+"#;
 
 /// Polls the overview until `done` holds (real time: deliveries are sent by a worker).
 async fn overview_until(
@@ -351,7 +336,7 @@ async fn overview_counts_follow_events_points_keys_and_deliveries() {
         after["webhookDeliveries"],
         json!({ "pending": 0, "failed": 0, "delivered": 1 })
     );
-    assert_eq!(receiver.hooks().len(), 1);
+    assert_eq!(receiver.count(), 1);
 
     // Bob completes the achievement too: a second delivery.
     app.event_ok("lessons", "bob", 1.0).await;
@@ -706,8 +691,8 @@ async fn users_are_found_by_id_email_or_name_and_read_with_the_admin_key() {
 
 #[tokio::test]
 async fn the_console_completes_an_api_achievement_for_an_existing_user_only() {
-    let config = format!(
-        "{CONFIG}\n[[achievements]]\nkey = \"shared\"\nname = \"Shared\"\ntrigger = \"api\"\n\n[[achievements]]\nkey = \"five\"\nname = \"Five lessons\"\ntrigger = \"metric\"\nmetric = \"lessons\"\nmetric_value = 5\n"
+    let config = Config::base().with(
+        "[[achievements]]\nkey = \"shared\"\nname = \"Shared\"\ntrigger = \"api\"\n\n[[achievements]]\nkey = \"five\"\nname = \"Five lessons\"\ntrigger = \"metric\"\nmetric = \"lessons\"\nmetric_value = 5",
     );
     let app = spawn_app(&config).await;
     app.event_ok("lessons", "ada", 1.0).await;
@@ -865,14 +850,7 @@ async fn managed_lists_the_definitions_the_configuration_declares() {
     admin_read_only(&app, path).await;
 
     // A configuration that declares no definition manages none.
-    let bare = spawn_app(
-        r#"
-[auth]
-api_keys = ["app-key"]
-admin_keys = ["admin-key"]
-"#,
-    )
-    .await;
+    let bare = spawn_app(&Config::new()).await;
     let (status, body) = admin_get(&bare, path).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body, json!({ "managedBy": null, "ids": [] }));

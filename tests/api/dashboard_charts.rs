@@ -10,27 +10,19 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::admin_support::admin_with;
-use crate::helpers::{spawn_app, TestApp, T0};
+use crate::helpers::{spawn_app, Config, TestApp, DAILY_STREAK, T0};
 use crate::notifications::{complete, config as notifications_config, upsert};
 use crate::receiver::Receiver;
 use crate::smtp::{SinkOptions, SmtpSink};
 
-const CONFIG: &str = r#"
-[server]
-default_timezone = "UTC"
+fn config() -> Config {
+    Config::new()
+        .metric("lessons", "Lessons")
+        .with(DAILY_STREAK)
+        .with(DEFINITIONS)
+}
 
-[auth]
-api_keys = ["app-key"]
-admin_keys = ["admin-key"]
-
-[[metrics]]
-key = "lessons"
-name = "Lessons"
-
-[streaks]
-frequency = "daily"
-metrics = [{ metric = "lessons", threshold = 1 }]
-
+const DEFINITIONS: &str = r#"
 [[leaderboards]]
 key = "weekly"
 name = "Weekly"
@@ -89,7 +81,7 @@ fn column(body: &Value, field: &str) -> Vec<i64> {
 
 #[tokio::test]
 async fn engagement_counts_distinct_users_per_day_week_and_month_and_the_control_group() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     app.set_clock_ok(T0).await;
     // ann and bob outside the control group; cy, created with a ratio of 100%, in it.
     app.event_ok("lessons", "ann", 1.0).await;
@@ -147,7 +139,7 @@ async fn engagement_counts_distinct_users_per_day_week_and_month_and_the_control
 
 #[tokio::test]
 async fn streaks_count_lengths_and_who_kept_one_past_1_7_and_30_days() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     active_on(
         &app,
         &[
@@ -310,7 +302,7 @@ async fn channels_never_show_credentials() {
 
 #[tokio::test]
 async fn runs_are_listed_newest_first_a_page_at_a_time() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     app.set_clock_ok("2031-03-20T10:00:00Z").await;
     let run = |start: &str, end: &str, current: bool| json!({ "start": start, "end": end, "current": current });
     let body = get_ok(&app, "/dashboard/api/leaderboards/weekly/runs").await;

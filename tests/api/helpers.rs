@@ -1,27 +1,48 @@
-//! Spawning a real `trophyd` (the library's `Application`) on a free port with its own
-//! temporary database, and the small HTTP and SQL helpers every test uses.
+//! The one test harness: a real `trophyd` (the library's `Application`) on a free port with
+//! its own temporary database (`TestApp`: start, stop, kill, restart, restart with another
+//! config, the writer, the database), the one config builder (`Config`), and the small HTTP
+//! and SQL helpers every test uses. The one webhook/push receiver is `receiver.rs`.
 
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use actix_web::dev::ServerHandle;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use trophyd::config::ApiKey;
+use trophyd::writer::Writer;
 use trophyd::{Application, ConfigSource, RuntimeSettings};
 
-/// The configuration most tests run with. `country` is a second user attribute so that
-/// key-by-key merging can be observed.
-pub const CONFIG: &str = r#"
+/// What every test config starts with: `[server]` in UTC, `[auth]` with the application
+/// key `app-key` and the admin key `admin-key`. A macro so that `CONFIG` can be a `&str`
+/// built from it.
+macro_rules! header {
+    () => {
+        r#"
 [server]
 default_timezone = "UTC"
 
 [auth]
 api_keys = ["app-key"]
 admin_keys = ["admin-key"]
+"#
+    };
+}
 
+/// The `[auth]` keys of the header.
+const KEYS: &str = "api_keys = [\"app-key\"]\nadmin_keys = [\"admin-key\"]\n";
+
+/// The configuration most tests run with (`Config::base()`): the header, then the user
+/// attributes `plan` and `country` (a second one, so that key-by-key merging can be
+/// observed), the event attribute `source`, the metrics `lessons` and `minutes` (with
+/// units) and a daily streak on lessons.
+pub const CONFIG: &str = concat!(
+    header!(),
+    r#"
 [[attributes]]
 key = "plan"
 name = "Plan"
@@ -51,13 +72,117 @@ units = "minutes"
 frequency = "daily"
 evaluation_mode = "OR"
 metrics = [{ metric = "lessons", threshold = 1 }]
+"#
+);
+
+/// A daily streak on one lesson a day.
+pub const DAILY_STREAK: &str = r#"
+[streaks]
+frequency = "daily"
+metrics = [{ metric = "lessons", threshold = 1 }]
 "#;
+
+/// A webhook endpoint nobody listens on: deliveries fail, the outbox rows stay for the
+/// tests to read.
+pub const DEAD_HOOK: &str = "http://127.0.0.1:9/hooks";
+
+/// Retries so far apart that a failed delivery is never tried again during a test.
+pub const NO_RETRY: &str = "retry_for_hours = 1000000\ninitial_backoff_seconds = 1000000000";
+
+/// A test's trophy.toml, built from the shared header (`Config::new()`) or the shared base
+/// (`Config::base()`, which is `CONFIG`) instead of a copy of them. It derefs to the TOML
+/// text, so `&config` goes wherever a `&str` config does.
+///
+/// `server` and `auth` change the header's tables (TOML allows a table once), `with`
+/// appends sections, `metric`, `attribute` and `webhook` append the common entries.
+#[derive(Clone, Debug)]
+pub struct Config(String);
+
+impl Config {
+    /// `[server]` in UTC and `[auth]` with `app-key` and `admin-key`; nothing else.
+    pub fn new() -> Config {
+        Config(header!().to_owned())
+    }
+
+    /// `CONFIG`: the header and the attributes, metrics and streak most tests use.
+    pub fn base() -> Config {
+        Config(CONFIG.to_owned())
+    }
+
+    /// More lines in `[server]` (e.g. `multi_tenant = true`; `""` adds nothing).
+    pub fn server(self, lines: &str) -> Config {
+        let text = self
+            .0
+            .replacen("[server]\n", &format!("[server]\n{lines}\n"), 1);
+        assert_ne!(text, self.0, "no [server] table");
+        Config(text)
+    }
+
+    /// `lines` in `[auth]` instead of the two keys.
+    pub fn auth(self, lines: &str) -> Config {
+        assert!(
+            self.0.contains(KEYS),
+            "the [auth] keys were changed already"
+        );
+        Config(self.0.replacen(KEYS, &format!("{lines}\n"), 1))
+    }
+
+    /// `toml` (whole sections) appended.
+    pub fn with(mut self, toml: &str) -> Config {
+        self.0.push('\n');
+        self.0.push_str(toml);
+        self.0.push('\n');
+        self
+    }
+
+    /// A `[[metrics]]` entry with no units.
+    pub fn metric(self, key: &str, name: &str) -> Config {
+        self.with(&format!("[[metrics]]\nkey = \"{key}\"\nname = \"{name}\""))
+    }
+
+    /// An `[[attributes]]` entry; `kind` is `user` or `event`.
+    pub fn attribute(self, key: &str, name: &str, kind: &str) -> Config {
+        self.with(&format!(
+            "[[attributes]]\nkey = \"{key}\"\nname = \"{name}\"\ntype = \"{kind}\""
+        ))
+    }
+
+    /// A `[[webhooks]]` endpoint at `url` signed with `secret`, then `lines` (e.g.
+    /// `NO_RETRY`, `events = [...]`).
+    pub fn webhook(self, url: &str, secret: &str, lines: &str) -> Config {
+        self.with(&format!(
+            "[[webhooks]]\nurl = \"{url}\"\nsecret = \"{secret}\"\n{lines}"
+        ))
+    }
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config::new()
+    }
+}
+
+impl Deref for Config {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// The test clock cannot go back before the real time it starts at, so every test date
 /// lies in the future. 2031 has the same calendar as 2025 (1 January is a Wednesday, so
 /// 1 March is a Saturday and the 2025 DST dates repeat).
 pub const T0: &str = "2031-03-01T10:30:00Z";
 
+/// A running server. Dropping it leaves the server task running until the test's runtime
+/// ends; `stop` (as on SIGTERM) and `kill` (as a crash) end it and hand back its directory.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub address: String,
@@ -71,7 +196,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     config_toml: String,
     test_clock: bool,
-    server: JoinHandle<()>,
+    writer: Writer,
+    handle: ServerHandle,
+    /// `run_until_stopped`'s outcome.
+    server: JoinHandle<Result<(), String>>,
     // Last, so the directory is removed after everything else is dropped.
     pub dir: TempDir,
 }
@@ -126,9 +254,10 @@ pub async fn spawn_with(config_toml: &str, test_clock: bool, dir: Option<TempDir
         .await
         .expect("the application builds");
     let port = app.port();
-    let server = tokio::spawn(async move {
-        let _ = app.run_until_stopped().await;
-    });
+    let writer = app.writer();
+    let handle = app.server_handle();
+    let server =
+        tokio::spawn(async move { app.run_until_stopped().await.map_err(|e| e.to_string()) });
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()
@@ -142,6 +271,8 @@ pub async fn spawn_with(config_toml: &str, test_clock: bool, dir: Option<TempDir
         client,
         config_toml: config_toml.to_owned(),
         test_clock,
+        writer,
+        handle,
         server,
         dir,
     }
@@ -384,27 +515,70 @@ impl TestApp {
         resp.text().await.expect("body")
     }
 
-    /// Stops this server (its task is aborted, as a crash would), keeping its directory.
-    pub async fn stop(self) -> TempDir {
-        self.server.abort();
-        let _ = self.server.await;
-        self.dir
+    /// The server's writer, the one door of this harness that is not HTTP: a test applies
+    /// a `trophyd::writer::Command` through it as a feature does inside the server
+    /// (`app.writer().execute(cmd).await`), which returns once the command's group commit
+    /// is on disk, so everything it wrote (its rows, its webhook outbox rows) is then
+    /// visible to `db()` and to the HTTP reads, and the senders have been woken.
+    pub fn writer(&self) -> &Writer {
+        &self.writer
     }
 
-    /// Stops this server (its task is aborted, as a crash would) and starts a new one on
-    /// the same database file with the same config.
-    pub async fn restart(self) -> TestApp {
+    /// Stops this server as on SIGTERM (it stops accepting and drains requests, delivery
+    /// stops, the writer commits what it has and checkpoints) and insists that it stopped
+    /// cleanly; returns its directory, database included.
+    pub async fn stop(self) -> TempDir {
         let TestApp {
-            config_toml,
-            test_clock,
+            handle,
             server,
+            writer,
             dir,
-            tenant,
             ..
         } = self;
+        drop(writer);
+        handle.stop(true).await;
+        match server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("the server did not stop cleanly: {e}"),
+            Err(e) => panic!("the server task failed: {e}"),
+        }
+        dir
+    }
+
+    /// Ends this server as a crash would (its task is aborted: no shutdown code runs);
+    /// returns its directory, database included.
+    pub async fn kill(self) -> TempDir {
+        let TestApp {
+            server,
+            writer,
+            dir,
+            ..
+        } = self;
+        drop(writer);
         server.abort();
         let _ = server.await;
+        dir
+    }
+
+    /// `kill`, then a new server on the same database with the same config (and tenant).
+    pub async fn restart(self) -> TestApp {
+        let (config_toml, test_clock, tenant) = (
+            self.config_toml.clone(),
+            self.test_clock,
+            self.tenant.clone(),
+        );
+        let dir = self.kill().await;
         let mut app = spawn_with(&config_toml, test_clock, Some(dir)).await;
+        app.tenant = tenant;
+        app
+    }
+
+    /// `stop`, then a new server on the same database with `config_toml` (the same test
+    /// clock setting and tenant): trophy.toml edited between two runs.
+    pub async fn restart_with(self, config_toml: &str) -> TestApp {
+        let (test_clock, tenant) = (self.test_clock, self.tenant.clone());
+        let dir = self.stop().await;
+        let mut app = spawn_with(config_toml, test_clock, Some(dir)).await;
         app.tenant = tenant;
         app
     }

@@ -10,11 +10,11 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{assert_error, spawn_app, TestApp, CONFIG};
+use crate::helpers::{assert_error, spawn_app, Config, TestApp, CONFIG};
 
 /// CONFIG with a body timeout short enough for a test.
-fn config(timeout_ms: u32) -> String {
-    format!("{CONFIG}\n[limits]\nbody_timeout_ms = {timeout_ms}\n")
+fn config(timeout_ms: u32) -> Config {
+    Config::base().with(&format!("[limits]\nbody_timeout_ms = {timeout_ms}"))
 }
 
 async fn connect(app: &TestApp) -> TcpStream {

@@ -10,7 +10,7 @@ use std::process::Command;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{parts, spawn_with, TestApp};
+use crate::helpers::{parts, spawn_with, Config, TestApp};
 
 fn config() -> String {
     let fanout = include_str!("../../benches/configs/fanout.toml");
@@ -19,11 +19,11 @@ fn config() -> String {
         .split("# --- one webhook endpoint")
         .next()
         .unwrap_or(fanout);
-    format!(
-        "[server]\ndefault_timezone = \"UTC\"\n\n[auth]\napi_keys = [\"app-key\"]\n\
-         admin_keys = [\"admin-key\"]\n\n[[attributes]]\nkey = \"source\"\nname = \"Source\"\n\
-         type = \"event\"\n\n[[metrics]]\nkey = \"lessons\"\nname = \"Lessons\"\n\n{fanout}"
-    )
+    Config::new()
+        .attribute("source", "Source", "event")
+        .metric("lessons", "Lessons")
+        .with(fanout)
+        .to_string()
 }
 
 const ZONES: [&str; 6] = [

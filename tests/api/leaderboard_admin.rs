@@ -5,11 +5,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{admin, assert_error, spawn_app};
-use crate::leaderboards::{board, event, ranks, CONFIG};
+use crate::leaderboards::{board, config, event, ranks};
 
 #[tokio::test]
 async fn create_read_update_and_archive_leaderboards() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     app.set_clock_ok("2031-03-01T10:30:00Z").await;
     let metric = app.definition_uuid("metric", "minutes");
     let country = app.definition_uuid("attribute", "country");
@@ -183,7 +183,7 @@ async fn create_read_update_and_archive_leaderboards() {
 
 #[tokio::test]
 async fn boards_from_trophy_toml_are_read_only() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     let id = app.definition_uuid("leaderboard", "weekly");
     let (status, got) = admin(&app, Method::GET, &format!("/leaderboards/{id}"), None).await;
     assert_eq!(status, StatusCode::OK);

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp};
-use crate::leaderboards::{event, CONFIG};
+use crate::leaderboards::{config, event};
 
 async fn history(app: &TestApp, user: &str, query: &str) -> (Value, Vec<Value>) {
     let (status, body) = app
@@ -35,7 +35,7 @@ fn rows_of(app: &TestApp, board: &str) -> i64 {
 
 #[tokio::test]
 async fn a_user_passed_by_another_gets_an_entry_with_their_value_unchanged() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     event(&app, "2031-03-01T10:00:00Z", json!("ann"), "lessons", 5.0).await;
     let (_, before) = history(&app, "ann", "all-time").await;
     assert_eq!(
@@ -113,7 +113,7 @@ async fn a_user_passed_by_another_gets_an_entry_with_their_value_unchanged() {
 
 #[tokio::test]
 async fn a_newcomer_on_a_full_board_moves_those_it_passes_and_drops_the_lowest() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     let at = "2031-03-01T10:30:00Z";
     for (user, value) in [("a", 5.0), ("b", 4.0), ("c", 3.0)] {
         event(&app, at, json!(user), "minutes", value).await;
@@ -149,7 +149,7 @@ async fn a_newcomer_on_a_full_board_moves_those_it_passes_and_drops_the_lowest()
 
 #[tokio::test]
 async fn moving_between_breakdown_groups_moves_the_others_of_both_groups() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     let at = "2031-03-01T10:30:00Z";
     let in_country =
         |id: &str, country: &str| json!({"id": id, "attributes": {"country": country}});

@@ -6,24 +6,23 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{spawn_app, Config, TestApp};
 use crate::leaderboards::event;
 use crate::receiver::Receiver;
 
-fn config(url: &str) -> String {
-    format!(
-        r#"
-[auth]
-api_keys = ["app-key"]
-admin_keys = ["admin-key"]
+fn config(url: &str) -> Config {
+    Config::new()
+        .with("[limits]\nleaderboard_rank_changed_window_seconds = 60")
+        .metric("lessons", "Lessons")
+        .with(WEEKLY)
+        .webhook(
+            url,
+            "whsec_test",
+            r#"events = ["leaderboard.started", "leaderboard.changed", "leaderboard.finished", "leaderboard.rank_changed"]"#,
+        )
+}
 
-[limits]
-leaderboard_rank_changed_window_seconds = 60
-
-[[metrics]]
-key = "lessons"
-name = "Lessons"
-
+const WEEKLY: &str = r#"
 [[leaderboards]]
 key = "weekly"
 name = "Weekly"
@@ -32,14 +31,7 @@ metric = "lessons"
 start = "2031-03-03"
 run_unit = "day"
 run_interval = 7
-
-[[webhooks]]
-url = "{url}"
-secret = "whsec_test"
-events = ["leaderboard.started", "leaderboard.changed", "leaderboard.finished", "leaderboard.rank_changed"]
-"#
-    )
-}
+"#;
 
 fn queued(app: &TestApp, kind: &str) -> i64 {
     app.count(&format!(

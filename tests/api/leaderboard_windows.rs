@@ -8,26 +8,17 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{admin, assert_error, spawn_app};
+use crate::helpers::{admin, assert_error, spawn_app, Config};
 use crate::leaderboards::{board, event, ranks};
 
-const CONFIG: &str = r#"
-[server]
-default_timezone = "UTC"
+fn config() -> Config {
+    Config::new()
+        .attribute("country", "Country", "user")
+        .metric("minutes", "Minutes")
+        .with(DEFINITIONS)
+}
 
-[auth]
-api_keys = ["app-key"]
-admin_keys = ["admin-key"]
-
-[[attributes]]
-key = "country"
-name = "Country"
-type = "user"
-
-[[metrics]]
-key = "minutes"
-name = "Minutes"
-
+const DEFINITIONS: &str = r#"
 [[points]]
 key = "xp"
 name = "XP"
@@ -104,7 +95,7 @@ fn window(body: &Value) -> (Value, Value) {
 
 #[tokio::test]
 async fn only_activity_inside_the_users_local_window_counts() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     // 02:59 UTC: 16:59 in Kiritimati (inside 09–17), 08:29 in Kolkata (before it).
     let k = event(&app, "2031-03-01T02:59:00Z", kiri(), "minutes", 5.0).await;
     assert_eq!(
@@ -235,7 +226,7 @@ async fn only_activity_inside_the_users_local_window_counts() {
 
 #[tokio::test]
 async fn the_admin_api_sets_changes_and_clears_windows() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     app.set_clock_ok("2031-03-01T00:00:00Z").await;
     let metric = app.definition_uuid("metric", "minutes");
     let (status, body) = admin(
@@ -405,7 +396,7 @@ async fn the_admin_api_sets_changes_and_clears_windows() {
 
 #[tokio::test]
 async fn admin_leaderboards_leave_out_fields_without_a_value() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     app.set_clock_ok("2031-03-01T00:00:00Z").await;
     let metric = app.definition_uuid("metric", "minutes");
     let xp = app.definition_uuid("points_system", "xp");
@@ -490,7 +481,7 @@ async fn admin_leaderboards_leave_out_fields_without_a_value() {
 
 #[tokio::test]
 async fn user_attributes_are_refused_on_boards_without_breakdowns() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     event(
         &app,
         "2031-03-01T10:00:00Z",

@@ -7,38 +7,21 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, assert_json_eq, parts, spawn_app, TestApp};
+use crate::helpers::{
+    assert_error, assert_json_eq, parts, spawn_app, Config, TestApp, DAILY_STREAK,
+};
 
-pub const CONFIG: &str = r#"
-[server]
-default_timezone = "UTC"
+pub fn config() -> Config {
+    Config::new()
+        .attribute("country", "Country", "user")
+        .attribute("plan", "Plan", "user")
+        .metric("lessons", "Lessons")
+        .metric("minutes", "Minutes")
+        .with(DAILY_STREAK)
+        .with(DEFINITIONS)
+}
 
-[auth]
-api_keys = ["app-key"]
-admin_keys = ["admin-key"]
-
-[[attributes]]
-key = "country"
-name = "Country"
-type = "user"
-
-[[attributes]]
-key = "plan"
-name = "Plan"
-type = "user"
-
-[[metrics]]
-key = "lessons"
-name = "Lessons"
-
-[[metrics]]
-key = "minutes"
-name = "Minutes"
-
-[streaks]
-frequency = "daily"
-metrics = [{ metric = "lessons", threshold = 1 }]
-
+const DEFINITIONS: &str = r#"
 [[leaderboards]]
 key = "all-time"
 name = "All time"
@@ -158,7 +141,7 @@ fn expect(list: &[(&str, i64, f64)]) -> Vec<(String, i64, f64)> {
 
 #[tokio::test]
 async fn metric_boards_rank_by_value_and_the_event_response_lists_them() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     let first = event(
         &app,
         "2031-03-01T10:30:00Z",
@@ -262,7 +245,7 @@ async fn metric_boards_rank_by_value_and_the_event_response_lists_them() {
 
 #[tokio::test]
 async fn weekly_runs_follow_each_users_local_date() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     let at = "2031-03-09T10:30:00Z"; // Sunday in UTC
     let kiri = json!({"id": "kiri", "tz": "Pacific/Kiritimati"}); // already Monday the 10th
     let pago = json!({"id": "pago", "tz": "Pacific/Pago_Pago"}); // still Saturday the 8th
@@ -334,7 +317,7 @@ async fn weekly_runs_follow_each_users_local_date() {
 
 #[tokio::test]
 async fn monthly_runs_are_clamped_to_month_ends_and_past_runs_stay_readable() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     // Started on 31 January: the second run starts on 28 February, the third on 31 March.
     let first = event(&app, "2031-03-01T10:30:00Z", json!("ann"), "minutes", 30.0).await;
     assert_eq!(first["leaderboards"]["monthly"]["start"], "2031-02-28");
@@ -365,7 +348,7 @@ async fn monthly_runs_are_clamped_to_month_ends_and_past_runs_stay_readable() {
 
 #[tokio::test]
 async fn a_full_board_admits_only_newcomers_who_surpass_the_lowest() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     let at = "2031-03-01T10:30:00Z";
     for (user, value) in [("a", 5.0), ("b", 4.0), ("c", 3.0)] {
         event(&app, at, json!(user), "minutes", value).await;
@@ -420,7 +403,7 @@ async fn a_full_board_admits_only_newcomers_who_surpass_the_lowest() {
 
 #[tokio::test]
 async fn breakdown_groups_have_their_own_capacity_and_need_user_attributes() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     let at = "2031-03-01T10:30:00Z";
     let user = |id: &str, country: &str| json!({"id": id, "attributes": {"country": country}});
     let us1 = event(&app, at, user("us1", "US"), "minutes", 3.0).await;
@@ -493,7 +476,7 @@ async fn breakdown_groups_have_their_own_capacity_and_need_user_attributes() {
 
 #[tokio::test]
 async fn paging_relative_to_a_user() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     for (i, user) in ["u1", "u2", "u3", "u4", "u5", "u6"].iter().enumerate() {
         event(
             &app,
@@ -525,7 +508,7 @@ async fn paging_relative_to_a_user() {
 
 #[tokio::test]
 async fn streak_boards_follow_extensions_losses_and_resets() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     for day in ["01", "02"] {
         let at = |hour: &str| format!("2031-03-{day}T{hour}:00:00Z");
         event(&app, &at("10"), json!("ann"), "lessons", 1.0).await;
@@ -581,7 +564,7 @@ async fn streak_boards_follow_extensions_losses_and_resets() {
 
 #[tokio::test]
 async fn ranks_are_rebuilt_from_sqlite_after_a_restart() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     for (user, value) in [("a", 3.0), ("b", 5.0), ("c", 1.0)] {
         event(&app, "2031-03-01T10:30:00Z", json!(user), "lessons", value).await;
     }
@@ -598,7 +581,7 @@ async fn ranks_are_rebuilt_from_sqlite_after_a_restart() {
 
 #[tokio::test]
 async fn listing_statuses_and_bad_requests() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     app.set_clock_ok("2031-03-01T10:30:00Z").await;
     let (status, list) = app.get_json("/v1/leaderboards").await;
     assert_eq!(status, StatusCode::OK);
@@ -687,10 +670,7 @@ async fn listing_statuses_and_bad_requests() {
 
 #[tokio::test]
 async fn each_tenant_has_its_own_rankings_on_a_shared_board() {
-    let config = CONFIG.replace(
-        "default_timezone = \"UTC\"",
-        "default_timezone = \"UTC\"\nmulti_tenant = true",
-    );
+    let config = config().server("multi_tenant = true");
     let mut app = spawn_app(&config).await;
     for customer_id in ["acme", "globex"] {
         let (status, body) = parts(
@@ -730,9 +710,8 @@ async fn each_tenant_has_its_own_rankings_on_a_shared_board() {
 
 #[tokio::test]
 async fn a_finalised_run_keeps_its_board_and_drops_the_values_of_users_outside_it() {
-    let config = format!(
-        "{CONFIG}
-[[leaderboards]]
+    let config = config().with(
+        "[[leaderboards]]
 key = \"weekly-top2\"
 name = \"Weekly top two\"
 rank_by = \"metric\"
@@ -741,7 +720,7 @@ start = \"2031-03-03\"
 run_unit = \"day\"
 run_interval = 7
 max_participants = 2
-"
+",
     );
     let app = spawn_app(&config).await;
     let at = "2031-03-04T10:00:00Z";
@@ -784,9 +763,8 @@ max_participants = 2
 
 #[tokio::test]
 async fn competition_ranking_shares_numbers_between_ties_in_every_read() {
-    let config = format!(
-        "{CONFIG}
-[[leaderboards]]
+    let config = config().with(
+        "[[leaderboards]]
 key = \"tied\"
 name = \"Tied\"
 rank_by = \"metric\"
@@ -794,7 +772,7 @@ metric = \"minutes\"
 start = \"2031-03-01\"
 max_participants = 4
 ranking = \"competition\"
-"
+",
     );
     let app = spawn_app(&config).await;
     let at = "2031-03-02T10:00:00Z";

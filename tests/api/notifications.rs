@@ -5,20 +5,26 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{admin, spawn_app, TestApp, T0};
-use crate::receiver::Receiver;
+use crate::helpers::{admin, spawn_app, Config, TestApp, T0};
+use crate::receiver::{unused_port, Receiver};
 use crate::smtp::{Received, SinkOptions, SmtpSink};
 
-pub(crate) fn config(smtp_url: &str, hooks: &Receiver, emails: &str, push: &str) -> String {
-    format!(
-        r#"
-[server]
-default_timezone = "UTC"
+pub(crate) fn config(smtp_url: &str, hooks: &Receiver, emails: &str, push: &str) -> Config {
+    Config::new()
+        .with(LESSONS)
+        .webhook(
+            &hooks.url,
+            "whsec_test",
+            r#"events = ["emails.achievement_due", "emails.streak_reminder_due", "emails.recap_due", "emails.reactivation_due"]"#,
+        )
+        .with(&format!(
+            "[emails]\nsmtp_url = \"{smtp_url}\"\nfrom = \"Acme <streaks@acme.test>\"\n\
+             public_url = \"https://gamify.acme.test\"\n{emails}\n{push}"
+        ))
+}
 
-[auth]
-api_keys = ["app-key"]
-admin_keys = ["admin-key"]
-
+/// `lessons` (with units), a daily streak and three API achievements.
+const LESSONS: &str = r#"
 [[metrics]]
 key = "lessons"
 name = "Lessons completed"
@@ -27,7 +33,7 @@ units = "lessons"
 [streaks]
 frequency = "daily"
 evaluation_mode = "OR"
-metrics = [{{ metric = "lessons", threshold = 1 }}]
+metrics = [{ metric = "lessons", threshold = 1 }]
 
 [[achievements]]
 key = "welcome"
@@ -44,22 +50,7 @@ trigger = "api"
 key = "third"
 name = "Third time"
 trigger = "api"
-
-[[webhooks]]
-url = "{hook}"
-secret = "whsec_test"
-events = ["emails.achievement_due", "emails.streak_reminder_due", "emails.recap_due", "emails.reactivation_due"]
-
-[emails]
-smtp_url = "{smtp_url}"
-from = "Acme <streaks@acme.test>"
-public_url = "https://gamify.acme.test"
-{emails}
-{push}
-"#,
-        hook = hooks.url
-    )
-}
+"#;
 
 async fn server(emails: &str) -> (TestApp, SmtpSink, Receiver) {
     let sink = SmtpSink::start(SinkOptions::default())
@@ -415,10 +406,7 @@ async fn a_weekly_recap_covers_the_week_for_users_active_in_it() {
 #[tokio::test]
 async fn an_email_refused_while_the_smtp_server_is_down_is_sent_once_when_it_is_back() {
     // A port with nothing listening: the first attempt fails and is retried.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
-        l.local_addr().expect("addr").port()
-    };
+    let port = unused_port();
     let hooks = Receiver::start().await;
     let app = spawn_app(&config(
         &format!("smtp://127.0.0.1:{port}"),
@@ -530,13 +518,13 @@ async fn pushes_reach_expo_and_a_dead_token_is_removed_from_the_user() {
     .await;
     complete(&app, "welcome", "p").await;
     advance(&app, 1).await;
-    let requests = expo.hooks();
+    let requests = expo.received();
     assert_eq!(
         requests.len(),
         1,
         "only the Expo token has a provider configured"
     );
-    let (headers, body) = &requests[0];
+    let (headers, body) = (&requests[0].headers, &requests[0].body);
     assert_eq!(
         headers.get("authorization").map(String::as_str),
         Some("Bearer expo-token")
@@ -635,7 +623,7 @@ async fn preferences_choose_the_channels_and_the_all_emails_link_unsubscribes_ev
     let counts = || {
         (
             sink.messages().len(),
-            expo.hooks().len(),
+            expo.count(),
             hooks.of("emails.achievement_due").len(),
         )
     };

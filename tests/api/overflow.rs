@@ -8,13 +8,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::admin_support::admin;
-use crate::helpers::{assert_error, parts, sample, spawn_app, TestApp, CONFIG};
+use crate::helpers::{assert_error, parts, sample, spawn_app, Config, TestApp, CONFIG};
 
 /// CONFIG with a perpetual board on lessons, then a board of two-day runs starting on a
 /// Monday, so that its run of Sunday 9 and Monday 10 March 2031 spans two weeks.
-fn config() -> String {
-    format!(
-        r#"{CONFIG}
+fn config() -> Config {
+    Config::base().with(
+        r#"
 [[leaderboards]]
 key = "all-time"
 name = "All time"
@@ -30,7 +30,7 @@ metric = "lessons"
 start = "2031-03-03"
 run_unit = "day"
 run_interval = 2
-"#
+"#,
     )
 }
 

@@ -8,61 +8,30 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, parts, spawn_app, TestApp, T0};
+use crate::helpers::{
+    assert_error, parts, spawn_app, Config, TestApp, DAILY_STREAK, DEAD_HOOK, T0,
+};
 use crate::receiver::Receiver;
 
 /// Attributes `plan` (user) and `source` (event), metrics `lessons` and `energy-use`, a
 /// daily streak on lessons, webhooks to `hook` (points.changed not coalesced), then `extra`.
-pub fn config(hook: &str, extra: &str) -> String {
+pub fn config(hook: &str, extra: &str) -> Config {
     config_with_window(hook, 0, extra)
 }
 
-pub fn config_with_window(hook: &str, window_seconds: u32, extra: &str) -> String {
-    format!(
-        r#"
-[server]
-default_timezone = "UTC"
-
-[auth]
-api_keys = ["app-key"]
-admin_keys = ["admin-key"]
-
-[limits]
-points_changed_window_seconds = {window_seconds}
-
-[[attributes]]
-key = "plan"
-name = "Plan"
-type = "user"
-
-[[attributes]]
-key = "source"
-name = "Source"
-type = "event"
-
-[[metrics]]
-key = "lessons"
-name = "Lessons"
-
-[[metrics]]
-key = "energy-use"
-name = "Energy used"
-
-[streaks]
-frequency = "daily"
-metrics = [{{ metric = "lessons", threshold = 1 }}]
-
-[[webhooks]]
-url = "{hook}"
-secret = "whsec_points"
-
-{extra}
-"#
-    )
+pub fn config_with_window(hook: &str, window_seconds: u32, extra: &str) -> Config {
+    Config::new()
+        .with(&format!(
+            "[limits]\npoints_changed_window_seconds = {window_seconds}"
+        ))
+        .attribute("plan", "Plan", "user")
+        .attribute("source", "Source", "event")
+        .metric("lessons", "Lessons")
+        .metric("energy-use", "Energy used")
+        .with(DAILY_STREAK)
+        .webhook(hook, "whsec_points", "")
+        .with(extra)
 }
-
-/// An endpoint nobody listens on: outbox rows stay and are what some tests read.
-const DEAD_HOOK: &str = "http://127.0.0.1:9/hooks";
 
 pub async fn app(extra: &str) -> TestApp {
     let app = spawn_app(&config(DEAD_HOOK, extra)).await;

@@ -5,20 +5,13 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{spawn_app, Config, TestApp};
 
-const CONFIG: &str = r#"
-[server]
-default_timezone = "UTC"
+fn config() -> Config {
+    Config::new().metric("lessons", "Lessons").with(DEFINITIONS)
+}
 
-[auth]
-api_keys = ["app-key"]
-admin_keys = ["admin-key"]
-
-[[metrics]]
-key = "lessons"
-name = "Lessons"
-
+const DEFINITIONS: &str = r#"
 [[achievements]]
 key = "welcome"
 name = "Welcome"
@@ -70,7 +63,7 @@ async fn rankings(app: &TestApp) -> Vec<(String, f64)> {
 
 #[tokio::test]
 async fn points_from_every_path_move_the_points_board_and_the_event_response_shows_it() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     app.set_clock_ok("2031-03-01T10:00:00Z").await;
 
     // Created by an event: 5 for the creation and 2 × 10 for the lessons.
@@ -109,7 +102,7 @@ async fn points_from_every_path_move_the_points_board_and_the_event_response_sho
 
 #[tokio::test]
 async fn the_year_in_review_counts_points_awarded() {
-    let app = spawn_app(CONFIG).await;
+    let app = spawn_app(&config()).await;
     app.set_clock_ok("2031-03-01T10:00:00Z").await;
     app.event_ok("lessons", "ann", 3.0).await;
     app.set_clock_ok("2031-05-01T10:00:00Z").await;

@@ -3,13 +3,13 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{parts, spawn_app, CONFIG};
+use crate::helpers::{parts, spawn_app, Config};
 
 #[tokio::test]
 async fn events_beyond_the_bucket_are_429_and_write_nothing() {
     // One token a second: three requests sent at once cannot all find one, however slowly a
     // loaded CI machine schedules them (a refill needs a whole second).
-    let config = format!("{CONFIG}\n[limits]\nevents_per_second = 1\n");
+    let config = Config::base().with("[limits]\nevents_per_second = 1");
     let app = spawn_app(&config).await;
     // Three events at once: the bucket holds one.
     let bodies: Vec<_> = (0..3)

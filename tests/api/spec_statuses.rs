@@ -5,10 +5,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, spawn_app, TestApp, CONFIG};
+use crate::helpers::{assert_error, spawn_app, Config, TestApp, CONFIG};
 
-fn config() -> String {
-    format!("{CONFIG}\n[[achievements]]\nkey = \"onboarded\"\nname = \"Onboarded\"\ntrigger = \"api\"\n")
+fn config() -> Config {
+    Config::base()
+        .with("[[achievements]]\nkey = \"onboarded\"\nname = \"Onboarded\"\ntrigger = \"api\"")
 }
 
 async fn admin_status(app: &TestApp, method: Method, path: &str, body: &Value) -> StatusCode {

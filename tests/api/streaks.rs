@@ -5,47 +5,26 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, assert_json_eq, parts, spawn_app, TestApp};
+use crate::helpers::{
+    assert_error, assert_json_eq, parts, spawn_app, Config, TestApp, DAILY_STREAK, DEAD_HOOK,
+    NO_RETRY,
+};
 
-/// An endpoint nobody listens on: deliveries fail, the outbox rows stay for the tests.
-const HOOK_URL: &str = "http://127.0.0.1:9/hooks";
+/// `lessons` and `minutes` and the given `[streaks]` section (may be empty).
+fn without_webhooks(streaks: &str) -> Config {
+    Config::new()
+        .metric("lessons", "Lessons")
+        .metric("minutes", "Minutes")
+        .with(streaks)
+}
 
 /// A config with `lessons` and `minutes`, the given `[streaks]` section (may be empty) and
 /// a webhook endpoint subscribed to everything.
-pub fn config(streaks: &str) -> String {
-    format!(
-        r#"
-[server]
-default_timezone = "UTC"
-
-[auth]
-api_keys = ["app-key"]
-admin_keys = ["admin-key"]
-
-[[metrics]]
-key = "lessons"
-name = "Lessons"
-
-[[metrics]]
-key = "minutes"
-name = "Minutes"
-
-{streaks}
-
-[[webhooks]]
-url = "{HOOK_URL}"
-secret = "whsec_test"
-retry_for_hours = 1000000
-initial_backoff_seconds = 1000000000
-"#
-    )
+pub fn config(streaks: &str) -> Config {
+    without_webhooks(streaks).webhook(DEAD_HOOK, "whsec_test", NO_RETRY)
 }
 
-pub const DAILY: &str = r#"
-[streaks]
-frequency = "daily"
-metrics = [{ metric = "lessons", threshold = 1 }]
-"#;
+pub const DAILY: &str = DAILY_STREAK;
 
 /// Moves the clock to `at` and posts `value` on `metric` for `user` (a JSON user object
 /// or a plain id); returns the 201 body.
@@ -1084,19 +1063,7 @@ async fn settle_100k_streaks_at_one_boundary() {
         .is_test(true)
         .parse_filters("trophyd::streaks=info")
         .try_init();
-    let without_webhooks = config(DAILY)
-        .replace(HOOK_URL, "")
-        .replace("[[webhooks]]", "");
-    let without_webhooks: String = without_webhooks
-        .lines()
-        .filter(|l| {
-            !l.starts_with("url")
-                && !l.starts_with("secret")
-                && !l.starts_with("retry")
-                && !l.starts_with("initial")
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let without_webhooks = without_webhooks(DAILY);
     for (freezes, toml) in [
         (0, config(DAILY)),
         (1, config(DAILY)),

@@ -3,271 +3,97 @@
 //! admin delivery log.
 //!
 //! No feature emits events yet, so the tests emit through the writer, as features do:
-//! a small `Command` calling `trophyd::webhooks::emit`. The receiver is a real HTTP
-//! server on 127.0.0.1 that records requests and answers programmable statuses. The
-//! shared `spawn_app` hands the `Application` to its server task, so these tests start
-//! the app themselves to keep its writer and a handle to stop it.
+//! a small `Command` calling `trophyd::webhooks::emit`, applied with `TestApp::writer`. The
+//! receiver (`receiver.rs`) is a real HTTP server on 127.0.0.1 that records requests and
+//! answers programmable statuses.
 
-use std::collections::{HashMap, VecDeque};
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tempfile::TempDir;
-use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpListener;
 use trophyd::error::ApiError;
 use trophyd::webhooks::{emit, emit_coalesced, merge_points_changed};
-use trophyd::writer::{Command, WriteCtx, Writer};
-use trophyd::{Application, ConfigSource, RuntimeSettings};
+use trophyd::writer::{Command, WriteCtx};
 
-use crate::helpers::{assert_error, is_iso_z, parts, T0};
-use crate::receiver::read_request;
+use crate::helpers::{assert_error, is_iso_z, parts, spawn_app, spawn_with, Config, TestApp, T0};
+use crate::receiver::{unused_port, Receiver};
 
 const SECRET: &str = "whsec_test-secret";
-const ADMIN_KEY: &str = "admin-key";
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(T0).expect("T0").to_utc()
 }
 
 // ---------------------------------------------------------------------------------------
-// A recording HTTP receiver
-
-#[derive(Debug, Clone)]
-struct Received {
-    path: String,
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
-}
-
-impl Received {
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .map(String::as_str)
-            .unwrap_or_else(|| panic!("no {name} header in {:?}", self.headers))
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).expect("a JSON body")
-    }
-}
-
-#[derive(Default)]
-struct Behaviour {
-    received: Vec<Received>,
-    /// Answered in order; then `default_status`.
-    statuses: VecDeque<u16>,
-    default_status: u16,
-    delay: Duration,
-    active: usize,
-    max_active: usize,
-}
-
-#[derive(Clone)]
-struct Receiver {
-    url: String,
-    state: Arc<Mutex<Behaviour>>,
-}
-
-impl Receiver {
-    async fn start() -> Receiver {
-        Receiver::on(TcpListener::bind("127.0.0.1:0").await.expect("bind")).await
-    }
-
-    async fn on(listener: TcpListener) -> Receiver {
-        let port = listener.local_addr().expect("addr").port();
-        let state = Arc::new(Mutex::new(Behaviour {
-            default_status: 200,
-            ..Behaviour::default()
-        }));
-        let shared = state.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, shared.clone()));
-            }
-        });
-        Receiver {
-            url: format!("http://127.0.0.1:{port}/hooks"),
-            state,
-        }
-    }
-
-    fn behaviour(&self) -> std::sync::MutexGuard<'_, Behaviour> {
-        self.state.lock().expect("receiver state")
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.behaviour().received.clone()
-    }
-
-    fn count(&self) -> usize {
-        self.behaviour().received.len()
-    }
-
-    /// Waits (real time) until `n` requests have arrived.
-    async fn wait_for(&self, n: usize) -> Vec<Received> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let received = self.received();
-            if received.len() >= n {
-                return received;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "expected {n} requests, got {}",
-                received.len()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-/// HTTP/1.1 with keep-alive: enough for reqwest's requests with a Content-Length body.
-async fn serve(stream: TcpStream, state: Arc<Mutex<Behaviour>>) {
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    while let Some((path, headers, body)) = read_request(&mut reader).await {
-        let (status, delay) = {
-            let mut s = state.lock().expect("receiver state");
-            s.active += 1;
-            s.max_active = s.max_active.max(s.active);
-            let status = s.statuses.pop_front().unwrap_or(s.default_status);
-            (status, s.delay)
-        };
-        tokio::time::sleep(delay).await;
-        {
-            let mut s = state.lock().expect("receiver state");
-            s.active -= 1;
-            s.received.push(Received {
-                path,
-                headers,
-                body,
-            });
-        }
-        let response = format!(
-            "HTTP/1.1 {status} Status\r\ncontent-type: text/plain\r\ncontent-length: 8\r\n\r\nreceived"
-        );
-        if write.write_all(response.as_bytes()).await.is_err() {
-            return;
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // The server under test
 
-fn config(endpoints: &[(&str, &str)]) -> String {
-    let mut toml = format!("[auth]\napi_keys = [\"app-key\"]\nadmin_keys = [\"{ADMIN_KEY}\"]\n");
-    for (url, extra) in endpoints {
-        toml.push_str(&format!(
-            "\n[[webhooks]]\nurl = \"{url}\"\nsecret = \"{SECRET}\"\n{extra}\n"
-        ));
-    }
-    toml
-}
-
-struct Server {
-    address: String,
-    client: reqwest::Client,
-    writer: Writer,
-    handle: ServerHandle,
-    task: JoinHandle<()>,
-}
-
-/// Starts trophyd with the test clock on `dir`'s database.
-async fn start(config_toml: &str, dir: &Path) -> Server {
-    let config = trophyd::config::parse(config_toml).expect("valid config");
-    let mut settings = RuntimeSettings::new(config, ConfigSource::Demo);
-    settings.listen = "127.0.0.1:0".into();
-    settings.data = dir.join("trophy.db");
-    settings.test_clock = true;
-    let app = Application::build(settings).await.expect("the app builds");
-    let server = Server {
-        address: format!("http://{}", app.address()),
-        client: reqwest::Client::new(),
-        writer: app.writer(),
-        handle: app.server_handle(),
-        task: tokio::spawn(async move {
-            app.run_until_stopped().await.expect("stopped cleanly");
-        }),
-    };
-    server
+/// The keys, then an endpoint per `(url, extra lines)`.
+fn config(endpoints: &[(&str, &str)]) -> Config {
+    endpoints
+        .iter()
+        .fold(Config::new(), |config, (url, extra)| {
+            config.webhook(url, SECRET, extra)
+        })
 }
 
 /// A fresh database with the clock at T0.
-async fn start_at_t0(config_toml: &str) -> (Server, TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = start(config_toml, dir.path()).await;
-    server.clock(json!({ "now": T0 })).await;
-    (server, dir)
+async fn start_at_t0(config_toml: &str) -> TestApp {
+    let server = spawn_app(config_toml).await;
+    clock(&server, json!({ "now": T0 })).await;
+    server
 }
 
-impl Server {
-    /// Stops as on SIGTERM: the server, then delivery, then the writer.
-    async fn stop(self) {
-        self.handle.stop(true).await;
-        self.task.await.expect("server task");
-    }
+async fn clock(server: &TestApp, body: Value) -> DateTime<Utc> {
+    let (status, body) = parts(
+        server
+            .admin_request(Method::POST, "/_test/clock")
+            .json(&body)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    DateTime::parse_from_rfc3339(body["now"].as_str().expect("now"))
+        .expect("RFC 3339")
+        .to_utc()
+}
 
-    fn admin(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, format!("{}{path}", self.address))
-            .header("X-API-KEY", ADMIN_KEY)
-    }
+/// Moves the clock; every delivery due by then has been attempted when this returns.
+async fn advance(server: &TestApp, seconds: i64) -> DateTime<Utc> {
+    clock(server, json!({ "advanceSeconds": seconds })).await
+}
 
-    async fn clock(&self, body: Value) -> DateTime<Utc> {
-        let (status, body) = parts(
-            self.admin(Method::POST, "/_test/clock")
-                .json(&body)
-                .send()
-                .await
-                .expect("request"),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        DateTime::parse_from_rfc3339(body["now"].as_str().expect("now"))
-            .expect("RFC 3339")
-            .to_utc()
-    }
-
-    /// Moves the clock; every delivery due by then has been attempted when this returns.
-    async fn advance(&self, seconds: i64) -> DateTime<Utc> {
-        self.clock(json!({ "advanceSeconds": seconds })).await
-    }
-
-    async fn deliveries(&self, query: &str) -> Vec<Value> {
-        let (status, body) = parts(
-            self.admin(
+async fn deliveries(server: &TestApp, query: &str) -> Vec<Value> {
+    let (status, body) = parts(
+        server
+            .admin_request(
                 Method::GET,
                 &format!("/admin/v1/webhooks/deliveries{query}"),
             )
             .send()
             .await
             .expect("request"),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body.as_array().expect("an array").clone()
-    }
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.as_array().expect("an array").clone()
+}
 
-    async fn emit(&self, event_type: &str, body: Value) {
-        self.writer
-            .execute(Emit {
-                events: vec![(event_type.to_owned(), body)],
-                then_fail: false,
-            })
-            .await
-            .expect("committed");
-    }
+async fn emit_one(server: &TestApp, event_type: &str, body: Value) {
+    server
+        .writer()
+        .execute(Emit {
+            events: vec![(event_type.to_owned(), body)],
+            then_fail: false,
+        })
+        .await
+        .expect("committed");
 }
 
 /// Emits events as a feature would, optionally failing afterwards.
@@ -334,12 +160,12 @@ fn hmac_base64(message: &[u8]) -> String {
 #[tokio::test]
 async fn deliveries_carry_the_body_and_both_verifiable_signatures() {
     let receiver = Receiver::start().await;
-    let (server, _dir) = start_at_t0(&config(&[(&receiver.url, "")])).await;
+    let server = start_at_t0(&config(&[(&receiver.url, "")])).await;
     let body =
         json!({ "type": "streak.started", "user": { "id": "user-1" }, "streak": { "length": 1 } });
-    server.emit("streak.started", body.clone()).await;
+    emit_one(&server, "streak.started", body.clone()).await;
 
-    let got = receiver.wait_for(1).await.remove(0);
+    let got = receiver.wait_for_requests(1).await.remove(0);
     assert_eq!(got.path, "/hooks");
     assert_eq!(got.json(), body);
     assert_eq!(got.header("content-type"), "application/json");
@@ -357,8 +183,8 @@ async fn deliveries_carry_the_body_and_both_verifiable_signatures() {
         format!("v1,{}", hmac_base64(&signed))
     );
 
-    server.advance(0).await;
-    let log = server.deliveries("").await;
+    advance(&server, 0).await;
+    let log = deliveries(&server, "").await;
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["id"], id);
     assert_eq!(log[0]["status"], "delivered");
@@ -371,12 +197,12 @@ async fn deliveries_carry_the_body_and_both_verifiable_signatures() {
 async fn failures_are_retried_with_doubling_backoff_until_a_2xx_then_never_again() {
     let receiver = Receiver::start().await;
     receiver.behaviour().statuses = VecDeque::from([500, 500, 500]);
-    let (server, _dir) = start_at_t0(&config(&[(&receiver.url, "")])).await;
-    server.emit("streak.lost", event("streak.lost", 1)).await;
-    receiver.wait_for(1).await;
-    server.advance(0).await; // the first outcome is recorded
+    let server = start_at_t0(&config(&[(&receiver.url, "")])).await;
+    emit_one(&server, "streak.lost", event("streak.lost", 1)).await;
+    receiver.wait_for_requests(1).await;
+    advance(&server, 0).await; // the first outcome is recorded
 
-    let pending = &server.deliveries("").await[0];
+    let pending = &deliveries(&server, "").await[0];
     assert_eq!(pending["status"], "pending");
     assert_eq!(pending["attempts"], 1);
     assert_eq!(pending["lastStatus"], 500);
@@ -396,13 +222,13 @@ async fn failures_are_retried_with_doubling_backoff_until_a_2xx_then_never_again
     // Retries after 60, 120 and 240 s (each plus up to 10% jitter), never earlier.
     let mut expected_times = vec![t0()];
     for delay in [60, 120, 240] {
-        server.advance(delay - 1).await;
+        advance(&server, delay - 1).await;
         assert_eq!(
             receiver.count(),
             expected_times.len(),
             "not before {delay} s"
         );
-        let now = server.advance(delay / 10 + 2).await;
+        let now = advance(&server, delay / 10 + 2).await;
         expected_times.push(now);
         assert_eq!(
             receiver.count(),
@@ -410,7 +236,7 @@ async fn failures_are_retried_with_doubling_backoff_until_a_2xx_then_never_again
             "retried after {delay} s"
         );
     }
-    server.advance(3 * 86_400).await;
+    advance(&server, 3 * 86_400).await;
     let received = receiver.received();
     assert_eq!(received.len(), 4, "nothing is sent after the 2xx");
 
@@ -423,7 +249,7 @@ async fn failures_are_retried_with_doubling_backoff_until_a_2xx_then_never_again
         );
         assert_eq!(request.body, received[0].body);
     }
-    let done = &server.deliveries("").await[0];
+    let done = &deliveries(&server, "").await[0];
     assert_eq!(done["status"], "delivered");
     assert_eq!(done["attempts"], 4);
     assert_eq!(done["lastStatus"], 200);
@@ -439,25 +265,20 @@ async fn failures_are_retried_with_doubling_backoff_until_a_2xx_then_never_again
 #[tokio::test]
 async fn a_pending_delivery_survives_a_restart() {
     // An endpoint that is down: nothing listens on the port.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = unused_port();
     let url = format!("http://127.0.0.1:{port}/hooks");
     let toml = config(&[(&url, "")]);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = start(&toml, dir.path()).await;
-    server.clock(json!({ "now": T0 })).await;
-    server.emit("streak.lost", event("streak.lost", 1)).await;
-    server.advance(0).await;
-    let row = &server.deliveries("").await[0];
+    let server = spawn_app(&toml).await;
+    clock(&server, json!({ "now": T0 })).await;
+    emit_one(&server, "streak.lost", event("streak.lost", 1)).await;
+    advance(&server, 0).await;
+    let row = &deliveries(&server, "").await[0];
     assert_eq!(row["status"], "pending");
     assert_eq!(row["attempts"], 1);
     assert_eq!(row["lastStatus"], Value::Null);
     let error = row["lastError"].as_str().expect("a network error");
     assert!(error.to_lowercase().contains("connect"), "{error}");
-    server.stop().await;
+    let dir = server.stop().await;
 
     // The endpoint comes up on the same address; a new process on the same database
     // delivers the row when its retry falls due.
@@ -465,14 +286,14 @@ async fn a_pending_delivery_survives_a_restart() {
         .await
         .expect("rebind");
     let receiver = Receiver::on(listener).await;
-    let server = start(&toml, dir.path()).await;
-    server.advance(0).await;
+    let server = spawn_with(&toml, true, Some(dir)).await;
+    advance(&server, 0).await;
     assert_eq!(receiver.count(), 0, "not due yet");
-    server.advance(67).await;
+    advance(&server, 67).await;
     let received = receiver.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].json(), event("streak.lost", 1));
-    let row = &server.deliveries("").await[0];
+    let row = &deliveries(&server, "").await[0];
     assert_eq!(row["status"], "delivered");
     assert_eq!(row["attempts"], 2);
     server.stop().await;
@@ -480,23 +301,17 @@ async fn a_pending_delivery_survives_a_restart() {
 
 #[tokio::test]
 async fn deliveries_to_an_endpoint_removed_from_the_config_fail() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = unused_port();
     let gone = format!("http://127.0.0.1:{port}/hooks");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = start(&config(&[(&gone, "")]), dir.path()).await;
-    server.emit("streak.lost", event("streak.lost", 1)).await;
-    server.advance(0).await;
-    server.stop().await;
+    let server = spawn_app(&config(&[(&gone, "")])).await;
+    emit_one(&server, "streak.lost", event("streak.lost", 1)).await;
+    advance(&server, 0).await;
 
     let receiver = Receiver::start().await;
-    let server = start(&config(&[(&receiver.url, "")]), dir.path()).await;
+    let server = server.restart_with(&config(&[(&receiver.url, "")])).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     let row = loop {
-        let row = server.deliveries("").await.remove(0);
+        let row = deliveries(&server, "").await.remove(0);
         if row["status"] != "pending" || Instant::now() > deadline {
             break row;
         }
@@ -509,7 +324,7 @@ async fn deliveries_to_an_endpoint_removed_from_the_config_fail() {
     let id = row["id"].as_str().expect("id");
     let (status, body) = parts(
         server
-            .admin(
+            .admin_request(
                 Method::POST,
                 &format!("/admin/v1/webhooks/deliveries/{id}/retry"),
             )
@@ -520,7 +335,7 @@ async fn deliveries_to_an_endpoint_removed_from_the_config_fail() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "failed");
-    server.advance(100).await;
+    advance(&server, 100).await;
     assert_eq!(receiver.count(), 0);
     server.stop().await;
 }
@@ -529,13 +344,13 @@ async fn deliveries_to_an_endpoint_removed_from_the_config_fail() {
 async fn only_subscribed_event_types_are_sent() {
     let picky = Receiver::start().await;
     let everything = Receiver::start().await;
-    let (server, _dir) = start_at_t0(&config(&[
+    let server = start_at_t0(&config(&[
         (&picky.url, "events = [\"streak.started\"]"),
         (&everything.url, ""),
     ]))
     .await;
     server
-        .writer
+        .writer()
         .execute(Emit {
             events: vec![
                 (
@@ -548,9 +363,9 @@ async fn only_subscribed_event_types_are_sent() {
         })
         .await
         .expect("committed");
-    everything.wait_for(2).await;
-    picky.wait_for(1).await;
-    server.advance(0).await;
+    everything.wait_for_requests(2).await;
+    picky.wait_for_requests(1).await;
+    advance(&server, 0).await;
     let types = |r: &Receiver| -> Vec<String> {
         let mut types: Vec<String> = r
             .received()
@@ -566,7 +381,7 @@ async fn only_subscribed_event_types_are_sent() {
         ["achievement.completed", "streak.started"]
     );
     assert_eq!(
-        server.deliveries("").await.len(),
+        deliveries(&server, "").await.len(),
         3,
         "no row for the unsubscribed one"
     );
@@ -576,56 +391,56 @@ async fn only_subscribed_event_types_are_sent() {
 #[tokio::test]
 async fn a_command_that_fails_after_emitting_sends_nothing() {
     let receiver = Receiver::start().await;
-    let (server, _dir) = start_at_t0(&config(&[(&receiver.url, "")])).await;
+    let server = start_at_t0(&config(&[(&receiver.url, "")])).await;
     let failed = server
-        .writer
+        .writer()
         .execute(Emit {
             events: vec![("streak.lost".into(), event("streak.lost", 1))],
             then_fail: true,
         })
         .await;
     assert!(failed.is_err());
-    server.emit("streak.lost", event("streak.lost", 2)).await;
-    receiver.wait_for(1).await;
-    server.advance(3600).await;
+    emit_one(&server, "streak.lost", event("streak.lost", 2)).await;
+    receiver.wait_for_requests(1).await;
+    advance(&server, 3600).await;
     let received = receiver.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].json()["n"], 2);
-    assert_eq!(server.deliveries("").await.len(), 1);
+    assert_eq!(deliveries(&server, "").await.len(), 1);
     server.stop().await;
 }
 
 #[tokio::test]
 async fn changes_inside_a_window_are_coalesced_into_one_trailing_webhook() {
     let receiver = Receiver::start().await;
-    let (server, _dir) = start_at_t0(&config(&[(&receiver.url, "")])).await;
+    let server = start_at_t0(&config(&[(&receiver.url, "")])).await;
     let change = |window_seconds, body| PointsChanged {
         window_seconds,
         body,
     };
     // The first change fires at once and opens a 60 s window.
     server
-        .writer
+        .writer()
         .execute(change(60, points(10, 10, "a1")))
         .await
         .unwrap();
-    receiver.wait_for(1).await;
-    server.advance(10).await;
+    receiver.wait_for_requests(1).await;
+    advance(&server, 10).await;
     server
-        .writer
+        .writer()
         .execute(change(60, points(5, 15, "a2")))
         .await
         .unwrap();
-    server.advance(10).await;
+    advance(&server, 10).await;
     server
-        .writer
+        .writer()
         .execute(change(60, points(7, 22, "a3")))
         .await
         .unwrap();
-    server.advance(39).await; // T0 + 59 s
+    advance(&server, 39).await; // T0 + 59 s
     assert_eq!(receiver.count(), 1, "held until the window ends");
 
-    server.advance(2).await; // T0 + 61 s
+    advance(&server, 2).await; // T0 + 61 s
     let received = receiver.received();
     assert_eq!(received.len(), 2);
     assert_eq!(received[0].json(), points(10, 10, "a1"));
@@ -640,38 +455,44 @@ async fn changes_inside_a_window_are_coalesced_into_one_trailing_webhook() {
 
     // That webhook opened the next window (T0 + 60 s .. + 120 s): a change now waits.
     server
-        .writer
+        .writer()
         .execute(change(60, points(1, 23, "a4")))
         .await
         .unwrap();
-    server.advance(0).await;
+    advance(&server, 0).await;
     assert_eq!(receiver.count(), 2);
-    server.advance(58).await; // T0 + 119 s
+    advance(&server, 58).await; // T0 + 119 s
     assert_eq!(receiver.count(), 2);
-    server.advance(2).await; // T0 + 121 s
-    assert_eq!(receiver.wait_for(3).await[2].json(), points(1, 23, "a4"));
+    advance(&server, 2).await; // T0 + 121 s
+    assert_eq!(
+        receiver.wait_for_requests(3).await[2].json(),
+        points(1, 23, "a4")
+    );
 
     // After a quiet window the next change fires at once again.
-    server.advance(300).await;
+    advance(&server, 300).await;
     server
-        .writer
+        .writer()
         .execute(change(60, points(2, 25, "a5")))
         .await
         .unwrap();
-    assert_eq!(receiver.wait_for(4).await[3].json(), points(2, 25, "a5"));
+    assert_eq!(
+        receiver.wait_for_requests(4).await[3].json(),
+        points(2, 25, "a5")
+    );
     // A window of 0 sends every change.
     server
-        .writer
+        .writer()
         .execute(change(0, points(3, 28, "a6")))
         .await
         .unwrap();
     server
-        .writer
+        .writer()
         .execute(change(0, points(4, 32, "a7")))
         .await
         .unwrap();
-    receiver.wait_for(6).await;
-    server.advance(0).await;
+    receiver.wait_for_requests(6).await;
+    advance(&server, 0).await;
     assert_eq!(receiver.count(), 6);
     server.stop().await;
 }
@@ -681,27 +502,25 @@ async fn a_slow_endpoint_is_bounded_by_its_concurrency_and_does_not_delay_others
     let slow = Receiver::start().await;
     slow.behaviour().delay = Duration::from_millis(700);
     let fast = Receiver::start().await;
-    let (server, _dir) = start_at_t0(&config(&[
+    let server = start_at_t0(&config(&[
         (&slow.url, "max_concurrency = 1\nevents = [\"streak.lost\"]"),
         (&fast.url, "events = [\"streak.started\"]"),
     ]))
     .await;
     for n in 0..3 {
-        server.emit("streak.lost", event("streak.lost", n)).await;
+        emit_one(&server, "streak.lost", event("streak.lost", n)).await;
     }
     let started = Instant::now();
     for n in 0..3 {
-        server
-            .emit("streak.started", event("streak.started", n))
-            .await;
+        emit_one(&server, "streak.started", event("streak.started", n)).await;
     }
-    fast.wait_for(3).await;
+    fast.wait_for_requests(3).await;
     assert!(
         started.elapsed() < Duration::from_millis(600),
         "the fast endpoint waited for the slow one: {:?}",
         started.elapsed()
     );
-    slow.wait_for(3).await;
+    slow.wait_for_requests(3).await;
     assert_eq!(slow.behaviour().max_active, 1, "max_concurrency = 1");
     server.stop().await;
 }
@@ -709,31 +528,29 @@ async fn a_slow_endpoint_is_bounded_by_its_concurrency_and_does_not_delay_others
 /// At T0 a `streak.started` delivery arrives; then a `streak.lost` per `failing` fails for
 /// the whole retry period (1 h: 1, 2, 4, … min, then 60). The server and its receiver,
 /// with every delivery attempted.
-async fn one_delivered_then_failing(failing: &[u32]) -> (Server, TempDir, Receiver) {
+async fn one_delivered_then_failing(failing: &[u32]) -> (TestApp, Receiver) {
     let receiver = Receiver::start().await;
-    let (server, dir) = start_at_t0(&config(&[(&receiver.url, "retry_for_hours = 1")])).await;
-    server
-        .emit("streak.started", event("streak.started", 1))
-        .await;
-    receiver.wait_for(1).await;
-    server.advance(0).await;
+    let server = start_at_t0(&config(&[(&receiver.url, "retry_for_hours = 1")])).await;
+    emit_one(&server, "streak.started", event("streak.started", 1)).await;
+    receiver.wait_for_requests(1).await;
+    advance(&server, 0).await;
     receiver.behaviour().default_status = 503;
     for n in failing {
-        server.emit("streak.lost", event("streak.lost", *n)).await;
+        emit_one(&server, "streak.lost", event("streak.lost", *n)).await;
     }
-    receiver.wait_for(1 + failing.len()).await;
+    receiver.wait_for_requests(1 + failing.len()).await;
     for _ in 0..14 {
-        server.advance(300).await;
+        advance(&server, 300).await;
     }
-    (server, dir, receiver)
+    (server, receiver)
 }
 
 #[tokio::test]
 async fn the_admin_api_lists_retries_and_expires_deliveries() {
-    let (server, _dir, receiver) = one_delivered_then_failing(&[2]).await;
+    let (server, receiver) = one_delivered_then_failing(&[2]).await;
     assert_eq!(receiver.count(), 1 + 7);
 
-    let all = server.deliveries("").await;
+    let all = deliveries(&server, "").await;
     assert_eq!(all.len(), 2);
     let (failed, delivered) = (&all[0], &all[1]);
     assert_eq!(failed["type"], "streak.lost", "newest first");
@@ -773,18 +590,18 @@ async fn the_admin_api_lists_retries_and_expires_deliveries() {
     );
 
     assert_eq!(
-        server.deliveries("?status=failed").await,
+        deliveries(&server, "?status=failed").await,
         vec![failed.clone()]
     );
     assert_eq!(
-        server.deliveries("?status=delivered").await,
+        deliveries(&server, "?status=delivered").await,
         vec![delivered.clone()]
     );
-    assert!(server.deliveries("?status=pending").await.is_empty());
-    assert_eq!(server.deliveries("?limit=1").await, vec![failed.clone()]);
+    assert!(deliveries(&server, "?status=pending").await.is_empty());
+    assert_eq!(deliveries(&server, "?limit=1").await, vec![failed.clone()]);
     for bad in ["?limit=0", "?limit=101", "?status=lost"] {
         let resp = server
-            .admin(Method::GET, &format!("/admin/v1/webhooks/deliveries{bad}"))
+            .admin_request(Method::GET, &format!("/admin/v1/webhooks/deliveries{bad}"))
             .send()
             .await
             .expect("request");
@@ -796,7 +613,7 @@ async fn the_admin_api_lists_retries_and_expires_deliveries() {
     let id = failed["id"].as_str().unwrap();
     let (status, row) = parts(
         server
-            .admin(
+            .admin_request(
                 Method::POST,
                 &format!("/admin/v1/webhooks/deliveries/{id}/retry"),
             )
@@ -810,17 +627,17 @@ async fn the_admin_api_lists_retries_and_expires_deliveries() {
     assert_eq!(row["attempts"], 7);
     assert_eq!(row["nextAttempt"], "2031-03-01T11:40:00Z");
     assert_eq!(row["finished"], Value::Null);
-    server.advance(0).await;
+    advance(&server, 0).await;
     let last = receiver.received().pop().unwrap();
     assert_eq!(last.header("webhook-id"), id);
-    let row = &server.deliveries("?status=delivered&limit=1").await[0];
+    let row = &deliveries(&server, "?status=delivered&limit=1").await[0];
     assert_eq!(row["id"], id);
     assert_eq!(row["attempts"], 8);
 
     // Delivered now: a retry is refused and sends nothing.
     let received = receiver.received().len();
     let again = server
-        .admin(
+        .admin_request(
             Method::POST,
             &format!("/admin/v1/webhooks/deliveries/{id}/retry"),
         )
@@ -828,13 +645,13 @@ async fn the_admin_api_lists_retries_and_expires_deliveries() {
         .await
         .expect("request");
     assert_error(again, StatusCode::CONFLICT).await;
-    server.advance(0).await;
+    advance(&server, 0).await;
     assert_eq!(receiver.received().len(), received);
-    let row = &server.deliveries("?status=delivered&limit=1").await[0];
+    let row = &deliveries(&server, "?status=delivered&limit=1").await[0];
     assert_eq!((&row["id"], &row["attempts"]), (&json!(id), &json!(8)));
 
     let unknown = server
-        .admin(
+        .admin_request(
             Method::POST,
             "/admin/v1/webhooks/deliveries/msg_unknown/retry",
         )
@@ -844,53 +661,48 @@ async fn the_admin_api_lists_retries_and_expires_deliveries() {
     assert_error(unknown, StatusCode::NOT_FOUND).await;
 
     // Finished rows are kept 7 days, then deleted.
-    server.advance(6 * 86_400).await;
-    assert_eq!(server.deliveries("").await.len(), 2);
-    server.advance(86_400).await;
-    assert!(server.deliveries("").await.is_empty());
+    advance(&server, 6 * 86_400).await;
+    assert_eq!(deliveries(&server, "").await.len(), 2);
+    advance(&server, 86_400).await;
+    assert!(deliveries(&server, "").await.is_empty());
     server.stop().await;
 }
 
 #[tokio::test]
 async fn deliveries_page_filter_show_their_payload_and_retry_failed_in_bulk() {
-    let (server, _dir, receiver) = one_delivered_then_failing(&[2, 3]).await;
-    let all = server.deliveries("").await;
+    let (server, receiver) = one_delivered_then_failing(&[2, 3]).await;
+    let all = deliveries(&server, "").await;
     let statuses: Vec<&str> = all.iter().map(|d| d["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["failed", "failed", "delivered"]);
 
     // Pages: `before` is the last id of the page before.
-    let first = server.deliveries("?limit=2").await;
+    let first = deliveries(&server, "?limit=2").await;
     assert_eq!(first, all[..2]);
     let last_id = first[1]["id"].as_str().unwrap();
     assert_eq!(
-        server
-            .deliveries(&format!("?limit=2&before={last_id}"))
-            .await,
+        deliveries(&server, &format!("?limit=2&before={last_id}")).await,
         all[2..]
     );
-    assert!(server.deliveries("?before=msg_unknown").await.is_empty());
+    assert!(deliveries(&server, "?before=msg_unknown").await.is_empty());
 
     // Filters, alone and together.
-    assert_eq!(server.deliveries("?type=streak.lost").await, all[..2]);
+    assert_eq!(deliveries(&server, "?type=streak.lost").await, all[..2]);
     assert_eq!(
-        server
-            .deliveries("?type=streak.lost&status=failed&limit=1")
-            .await,
+        deliveries(&server, "?type=streak.lost&status=failed&limit=1").await,
         all[..1]
     );
     let endpoint =
         percent_encoding::utf8_percent_encode(&receiver.url, percent_encoding::NON_ALPHANUMERIC);
     assert_eq!(
-        server.deliveries(&format!("?endpoint={endpoint}")).await,
+        deliveries(&server, &format!("?endpoint={endpoint}")).await,
         all
     );
-    assert!(server
-        .deliveries("?endpoint=http%3A%2F%2Felsewhere")
+    assert!(deliveries(&server, "?endpoint=http%3A%2F%2Felsewhere")
         .await
         .is_empty());
     let long = "x".repeat(2049);
     let resp = server
-        .admin(
+        .admin_request(
             Method::GET,
             &format!("/admin/v1/webhooks/deliveries?type={long}"),
         )
@@ -903,7 +715,7 @@ async fn deliveries_page_filter_show_their_payload_and_retry_failed_in_bulk() {
     let newest = all[0]["id"].as_str().unwrap();
     let (status, one) = parts(
         server
-            .admin(
+            .admin_request(
                 Method::GET,
                 &format!("/admin/v1/webhooks/deliveries/{newest}"),
             )
@@ -918,7 +730,7 @@ async fn deliveries_page_filter_show_their_payload_and_retry_failed_in_bulk() {
     assert_eq!(one["status"], "failed");
     let (status, _) = parts(
         server
-            .admin(Method::GET, "/admin/v1/webhooks/deliveries/msg_unknown")
+            .admin_request(Method::GET, "/admin/v1/webhooks/deliveries/msg_unknown")
             .send()
             .await
             .expect("request"),
@@ -931,7 +743,7 @@ async fn deliveries_page_filter_show_their_payload_and_retry_failed_in_bulk() {
     let before = receiver.count();
     let (status, out) = parts(
         server
-            .admin(Method::POST, "/admin/v1/webhooks/deliveries/retry-failed")
+            .admin_request(Method::POST, "/admin/v1/webhooks/deliveries/retry-failed")
             .send()
             .await
             .expect("request"),
@@ -942,9 +754,9 @@ async fn deliveries_page_filter_show_their_payload_and_retry_failed_in_bulk() {
         out,
         json!({ "retried": 2, "endpointRemoved": 0, "more": false })
     );
-    server.advance(0).await;
+    advance(&server, 0).await;
     assert_eq!(receiver.count(), before + 2);
-    assert!(server.deliveries("?status=failed").await.is_empty());
-    assert_eq!(server.deliveries("?status=delivered").await.len(), 3);
+    assert!(deliveries(&server, "?status=failed").await.is_empty());
+    assert_eq!(deliveries(&server, "?status=delivered").await.len(), 3);
     server.stop().await;
 }

@@ -6,11 +6,11 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, assert_json_eq, parts, spawn_app, TestApp, CONFIG};
+use crate::helpers::{assert_error, assert_json_eq, parts, spawn_app, Config, TestApp};
 
-fn config() -> String {
-    format!(
-        "{CONFIG}\n[[achievements]]\nkey = \"ten\"\nname = \"Ten lessons\"\ntrigger = \"metric\"\nmetric = \"lessons\"\nmetric_value = 10\n"
+fn config() -> Config {
+    Config::base().with(
+        "[[achievements]]\nkey = \"ten\"\nname = \"Ten lessons\"\ntrigger = \"metric\"\nmetric = \"lessons\"\nmetric_value = 10",
     )
 }
 
@@ -293,9 +293,9 @@ async fn a_metric_quiet_in_the_period_keeps_its_total_with_no_change() {
 }
 
 /// A metric board, a points board and a streak board, all running since 1 January.
-fn boards_config() -> String {
-    format!(
-        r#"{CONFIG}
+fn boards_config() -> Config {
+    Config::base().with(
+        r#"
 [[points]]
 key = "xp"
 name = "XP"
@@ -325,7 +325,7 @@ key = "streak-board"
 name = "Streak board"
 rank_by = "streak"
 start = "2031-01-01"
-"#
+"#,
     )
 }
 
