@@ -12,8 +12,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use super::gate::Gate;
 use super::keyring::{sha256, KeyKind};
 use super::rate_limit::Tier;
-use super::user_keys::UserKey;
-use super::user_scope;
+use crate::domain::user_scope::{UserScope, NOT_YOUR_USER};
 use crate::error::ApiError;
 
 /// What the middleware learned about the caller, for handlers to extract.
@@ -22,9 +21,9 @@ pub struct RequestContext {
     pub kind: KeyKind,
     tenant: Result<i64, String>,
     tenant_missing: bool,
+    /// Whom the key may act for, read by the `UserScope` and `UserPath` extractors.
+    pub(super) users: UserScope,
 }
-
-const NOT_YOUR_USER: &str = "API key is not authorized for this user";
 
 /// The tenant a request acts for. Extracting it fails with 400 (header missing in
 /// multi-tenant mode) or 404 (unknown tenant).
@@ -60,7 +59,7 @@ fn tier_of(req: &ServiceRequest, kind: KeyKind) -> Tier {
     }
 }
 
-async fn authenticate(req: &ServiceRequest, wanted: KeyKind) -> Result<Option<UserKey>, ApiError> {
+fn authenticate(req: &ServiceRequest, wanted: KeyKind) -> Result<(), ApiError> {
     let state = req
         .app_data::<web::Data<Gate>>()
         .ok_or_else(|| ApiError::internal("authentication state missing"))?;
@@ -100,44 +99,26 @@ async fn authenticate(req: &ServiceRequest, wanted: KeyKind) -> Result<Option<Us
             return Err(ApiError::Forbidden(NOT_YOUR_USER.into()));
         }
     }
+    let users = match user_key {
+        Some(key) => UserScope::One(key.user_id),
+        None => UserScope::Every,
+    };
     req.extensions_mut().insert(RequestContext {
         kind: wanted,
         tenant,
         tenant_missing,
+        users,
     });
-    Ok(user_key)
-}
-
-/// Refuses a per-user key's request that names any other user. Bodies are read (and put
-/// back) only for the writes that carry their user in the body.
-async fn hold_to_own_user(req: &mut ServiceRequest, key: &UserKey) -> Result<(), ApiError> {
-    let method = req.method().as_str().to_owned();
-    let path = req.path().to_owned();
-    let body = if user_scope::needs_body(&method, &path) {
-        let bytes = req
-            .extract::<web::Bytes>()
-            .await
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        let json = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
-        req.set_payload(actix_web::dev::Payload::from(bytes));
-        json
-    } else {
-        None
-    };
-    let named = user_scope::named_users(&method, &path, req.query_string(), body.as_ref());
-    if named.iter().any(|id| *id != key.user_id) {
-        return Err(ApiError::Forbidden(NOT_YOUR_USER.into()));
-    }
     Ok(())
 }
 
+/// Which users the key may act for is not checked here: handlers read user ids only
+/// through the `UserScope` and `UserPath` extractors, which check it.
 pub async fn require_app_key(
-    mut req: ServiceRequest,
+    req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if let Some(key) = authenticate(&req, KeyKind::Application).await? {
-        hold_to_own_user(&mut req, &key).await?;
-    }
+    authenticate(&req, KeyKind::Application)?;
     next.call(req).await
 }
 
@@ -145,6 +126,6 @@ pub async fn require_admin_key(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    authenticate(&req, KeyKind::Admin).await?;
+    authenticate(&req, KeyKind::Admin)?;
     next.call(req).await
 }

@@ -16,3 +16,4 @@ pub use middleware::{require_admin_key, require_app_key, RequestContext, Tenant}
 pub use rate_limit::{RateLimiter, Tier};
 pub use tenancy::TenantDirectory;
 pub use user_keys::{UserKey, UserKeys};
+pub use user_scope::UserPath;

@@ -4,13 +4,14 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::extract::KeySegment;
 use crate::achievements::{store, view};
-use crate::auth::Tenant;
+use crate::auth::{Tenant, UserPath};
 use crate::commands::complete_achievement::CompleteAchievement;
 use crate::config::AchievementStatus;
 use crate::domain::attribute_query;
 use crate::domain::user::UpsertedUserInput;
-use crate::domain::user_id::UserId;
+use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
 use crate::rules::achievements::{filters_match, rarity};
 use crate::state::AppState;
@@ -73,18 +74,20 @@ struct CompleteBody {
 async fn complete(
     state: web::Data<AppState>,
     tenant: Tenant,
-    key: web::Path<String>,
+    scope: UserScope,
+    key: web::Path<KeySegment>,
     body: web::Json<CompleteBody>,
 ) -> Result<HttpResponse, ApiError> {
     let user = body
         .into_inner()
         .user
+        .admit(&scope)?
         .validate(&state.catalog.current(), tenant.0)?;
     let response = state
         .writer
         .execute(CompleteAchievement {
             tenant: tenant.0,
-            key: key.into_inner(),
+            key: key.into_inner().key,
             user,
         })
         .await?;
@@ -102,10 +105,9 @@ struct UserQuery {
 async fn of_user(
     state: web::Data<AppState>,
     tenant: Tenant,
-    id: web::Path<String>,
+    UserPath(id): UserPath,
     query: web::Query<UserQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = UserId::parse(&id)?;
     let include_incomplete = query.include_incomplete.as_deref() == Some("true");
     let catalog = state.catalog.current();
     let body = state

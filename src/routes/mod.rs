@@ -142,3 +142,66 @@ pub async fn record_request(
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    /// The modules `configure` registers under `/v1`: those `application_routes` names and
+    /// those the `/v1` scope adds itself.
+    fn application_modules() -> Vec<String> {
+        let text = include_str!("mod.rs");
+        let block = |start: &str, end: &str| -> &str {
+            let from = text.find(start).expect("start of block");
+            let to = text[from..].find(end).map_or(text.len(), |e| from + e);
+            &text[from..to]
+        };
+        let blocks = [
+            block("fn application_routes", "\n}\n"),
+            block("web::scope(\"/v1\")", "web::scope(\"/admin/v1\")"),
+        ];
+        let mut out: Vec<String> = blocks
+            .iter()
+            .flat_map(|b| b.match_indices("::configure").map(move |(at, _)| &b[..at]))
+            .map(|before| {
+                before
+                    .chars()
+                    .rev()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect::<String>()
+                    .chars()
+                    .rev()
+                    .collect()
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// A per-user key is held to its user where an application handler reads an id
+    /// (`auth::UserPath`, `UserScope`, `UpsertedUserInput::admit`). These are the other
+    /// ways to read one, which the application modules must not use: parsing an id
+    /// directly, a body's user taken unscoped, a path read whole or by hand (the only path
+    /// extractor beside `UserPath` is `web::Path<KeySegment>`, which has no `{id}`).
+    #[test]
+    fn application_handlers_read_user_ids_only_through_the_scope() {
+        let modules = application_modules();
+        for expected in ["users", "events", "achievements", "streaks", "points"] {
+            assert!(modules.iter().any(|m| m == expected), "{modules:?}");
+        }
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/routes/");
+        for module in &modules {
+            let path = format!("{dir}{module}.rs");
+            let text = std::fs::read_to_string(&path).expect("route module");
+            let code = text.split("#[cfg(test)]").next().unwrap_or(&text);
+            for banned in ["UserId::parse", ".unscoped()", "match_info"] {
+                assert!(!code.contains(banned), "{path} uses {banned}");
+            }
+            for (at, _) in code.match_indices("web::Path<") {
+                assert!(
+                    code[at..].starts_with("web::Path<KeySegment>"),
+                    "{path} reads a path other than through UserPath or KeySegment"
+                );
+            }
+        }
+    }
+}
