@@ -12,7 +12,7 @@ mod user_scope;
 pub use gate::Gate;
 pub use generated::ensure_keys;
 pub use keyring::{KeyKind, KeyRing};
-pub use middleware::{require_admin_key, require_app_key, RequestContext, Tenant};
+pub use middleware::{RequestContext, RequireKey, Tenant};
 pub use rate_limit::{RateLimiter, Tier};
 pub use tenancy::TenantDirectory;
 pub use user_keys::{UserKey, UserKeys};

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::extract::KeySegment;
 use crate::achievements::{store, view};
-use crate::auth::{Tenant, UserPath};
+use crate::auth::{RequireKey, Tenant, Tier, UserPath};
 use crate::commands::complete_achievement::CompleteAchievement;
 use crate::config::AchievementStatus;
 use crate::domain::attribute_query;
@@ -18,8 +18,16 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/achievements", web::get().to(all))
-        .route("/achievements/{key}/complete", web::post().to(complete))
         .route("/users/{id}/achievements", web::get().to(of_user));
+}
+
+/// Completing an achievement, a write of Trophy's tier 1 (docs/behaviour/api.md#rate-limits).
+pub fn configure_writes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/achievements/{key}/complete")
+            .wrap(RequireKey::application(Tier::Writes))
+            .route(web::post().to(complete)),
+    );
 }
 
 #[derive(Deserialize)]

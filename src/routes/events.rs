@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::extract::KeySegment;
-use crate::auth::Tenant;
+use crate::auth::{RequireKey, Tenant, Tier};
 use crate::commands::record_event::RecordEvent;
 use crate::config::AttributeType;
 use crate::domain::attributes::{check_keys, check_values};
@@ -17,8 +17,13 @@ use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// A write of Trophy's tier 1 (docs/behaviour/api.md#rate-limits).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/metrics/{key}/event", web::post().to(record));
+    cfg.service(
+        web::resource("/metrics/{key}/event")
+            .wrap(RequireKey::application(Tier::Writes))
+            .route(web::post().to(record)),
+    );
 }
 
 #[derive(Deserialize)]

@@ -29,10 +29,9 @@ mod user_metrics;
 mod users;
 mod wrapped;
 
-use actix_web::middleware::from_fn;
 use actix_web::web;
 
-use crate::auth::{require_admin_key, require_app_key};
+use crate::auth::{RequireKey, Tier};
 
 pub use extract::{json_config, path_config, query_config};
 pub use guard::{guard, BodyLimits};
@@ -57,32 +56,43 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
             // the admin key. Reads only: it changes state through /admin/v1.
             web::scope("/dashboard/api/app")
                 .guard(actix_web::guard::Get())
-                .wrap(from_fn(require_admin_key))
+                // The admin key's tier wherever it is used, as on /admin/v1.
+                .wrap(RequireKey::admin(Tier::Writes))
                 .configure(application_routes),
         )
         .configure(unsubscribe::configure)
         .service(
             web::scope("/v1")
-                .wrap(from_fn(require_app_key))
-                .configure(application_routes)
-                .configure(events::configure),
+                // Trophy's tier 1 (docs/behaviour/api.md#rate-limits): recording an event and
+                // completing an achievement, each resource wrapped with
+                // `RequireKey::application(Tier::Writes)` in its module. They come first
+                // because the group below has an empty prefix, and a scope takes every path
+                // under its prefix (what it does not route is a 404, not a fall-through).
+                .configure(events::configure)
+                .configure(achievements::configure_writes)
+                .service(
+                    web::scope("")
+                        .wrap(RequireKey::application(Tier::Reads))
+                        .configure(application_routes),
+                ),
         )
         .service(
             web::scope("/admin/v1")
-                .wrap(from_fn(require_admin_key))
+                .wrap(RequireKey::admin(Tier::Writes))
                 .configure(admin::configure),
         );
     if test_clock {
         cfg.service(
             web::resource("/_test/clock")
-                .wrap(from_fn(require_admin_key))
+                .wrap(RequireKey::admin(Tier::Writes))
                 .route(web::get().to(test_clock::get))
                 .route(web::post().to(test_clock::set)),
         );
     }
 }
 
-/// The application API's routes but `POST /metrics/{key}/event`.
+/// The application API's routes but its writes (`events::configure`,
+/// `achievements::configure_writes`), which draw on another rate tier.
 fn application_routes(cfg: &mut web::ServiceConfig) {
     // First: rank reads are the hottest reads, and routes are matched in order.
     cfg.configure(leaderboards::configure)
