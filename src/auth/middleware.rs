@@ -1,19 +1,18 @@
-//! Key checks on every `/v1` and `/admin/v1` route, plus the rate limit. The tenant is
-//! resolved by the `Tenant` extractor so routes that manage tenants can do without one.
+//! Key checks on every `/v1`, `/admin/v1` and console route, plus the rate limit of the
+//! tier each group of routes is registered with. The tenant is resolved by the `Tenant`
+//! extractor so routes that manage tenants can do without one.
 
 use std::future::{ready, Ready};
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
+use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use futures_util::future::Either;
 
 use super::gate::Gate;
 use super::keyring::{sha256, KeyKind};
 use super::rate_limit::Tier;
-use super::user_keys::UserKey;
-use super::user_scope;
+use crate::domain::user_scope::{UserScope, NOT_YOUR_USER};
 use crate::error::ApiError;
 
 /// What the middleware learned about the caller, for handlers to extract.
@@ -22,9 +21,9 @@ pub struct RequestContext {
     pub kind: KeyKind,
     tenant: Result<i64, String>,
     tenant_missing: bool,
+    /// Whom the key may act for, read by the `UserScope` and `UserPath` extractors.
+    pub(super) users: UserScope,
 }
-
-const NOT_YOUR_USER: &str = "API key is not authorized for this user";
 
 /// The tenant a request acts for. Extracting it fails with 400 (header missing in
 /// multi-tenant mode) or 404 (unknown tenant).
@@ -48,19 +47,81 @@ impl FromRequest for Tenant {
     }
 }
 
-fn tier_of(req: &ServiceRequest, kind: KeyKind) -> Tier {
-    let path = req.path();
-    let write = kind == KeyKind::Admin
-        || (req.method() == actix_web::http::Method::POST
-            && (path.ends_with("/event") || path.ends_with("/complete")));
-    if write {
-        Tier::Writes
-    } else {
-        Tier::Reads
+/// The key check of a group of routes and the rate tier its requests draw on, both given
+/// where the routes are registered (`routes/mod.rs`, `routes/events.rs`):
+/// `.wrap(RequireKey::application(Tier::Writes))`. In order: 401 for a missing or wrong key
+/// (403 for a per-user key on the Admin API), 429 from the tier's bucket, 403 for a
+/// per-user key sent with another tenant. Which users a per-user key may act for is not
+/// checked here: handlers read user ids only through the `UserScope` and `UserPath`
+/// extractors, which check it.
+#[derive(Debug, Clone, Copy)]
+pub struct RequireKey {
+    kind: KeyKind,
+    tier: Tier,
+}
+
+impl RequireKey {
+    /// An organisation application key or a per-user key.
+    pub fn application(tier: Tier) -> RequireKey {
+        RequireKey {
+            kind: KeyKind::Application,
+            tier,
+        }
+    }
+
+    /// An admin key.
+    pub fn admin(tier: Tier) -> RequireKey {
+        RequireKey {
+            kind: KeyKind::Admin,
+            tier,
+        }
     }
 }
 
-async fn authenticate(req: &ServiceRequest, wanted: KeyKind) -> Result<Option<UserKey>, ApiError> {
+impl<S, B> Transform<S, ServiceRequest> for RequireKey
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = RequireKeyService<S>;
+    type InitError = ();
+    type Future = Ready<Result<RequireKeyService<S>, ()>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RequireKeyService {
+            service,
+            check: *self,
+        }))
+    }
+}
+
+pub struct RequireKeyService<S> {
+    service: S,
+    check: RequireKey,
+}
+
+impl<S, B> Service<ServiceRequest> for RequireKeyService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = Either<Ready<Result<ServiceResponse<B>, actix_web::Error>>, S::Future>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        // The check reads headers only, so it needs no future of its own.
+        match authenticate(&req, self.check) {
+            Ok(()) => Either::Right(self.service.call(req)),
+            Err(e) => Either::Left(ready(Err(e.into()))),
+        }
+    }
+}
+
+fn authenticate(req: &ServiceRequest, check: RequireKey) -> Result<(), ApiError> {
+    let wanted = check.kind;
     let state = req
         .app_data::<web::Data<Gate>>()
         .ok_or_else(|| ApiError::internal("authentication state missing"))?;
@@ -86,7 +147,7 @@ async fn authenticate(req: &ServiceRequest, wanted: KeyKind) -> Result<Option<Us
     }
     state
         .rate_limiter
-        .take(sha256(presented), tier_of(req, wanted), Instant::now())
+        .take(sha256(presented), check.tier, Instant::now())
         .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
     let header = req.headers().get("Tenant-ID").and_then(|v| v.to_str().ok());
     let multi = state.multi_tenant;
@@ -100,51 +161,15 @@ async fn authenticate(req: &ServiceRequest, wanted: KeyKind) -> Result<Option<Us
             return Err(ApiError::Forbidden(NOT_YOUR_USER.into()));
         }
     }
+    let users = match user_key {
+        Some(key) => UserScope::One(key.user_id),
+        None => UserScope::Every,
+    };
     req.extensions_mut().insert(RequestContext {
         kind: wanted,
         tenant,
         tenant_missing,
+        users,
     });
-    Ok(user_key)
-}
-
-/// Refuses a per-user key's request that names any other user. Bodies are read (and put
-/// back) only for the writes that carry their user in the body.
-async fn hold_to_own_user(req: &mut ServiceRequest, key: &UserKey) -> Result<(), ApiError> {
-    let method = req.method().as_str().to_owned();
-    let path = req.path().to_owned();
-    let body = if user_scope::needs_body(&method, &path) {
-        let bytes = req
-            .extract::<web::Bytes>()
-            .await
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        let json = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
-        req.set_payload(actix_web::dev::Payload::from(bytes));
-        json
-    } else {
-        None
-    };
-    let named = user_scope::named_users(&method, &path, req.query_string(), body.as_ref());
-    if named.iter().any(|id| *id != key.user_id) {
-        return Err(ApiError::Forbidden(NOT_YOUR_USER.into()));
-    }
     Ok(())
-}
-
-pub async fn require_app_key(
-    mut req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if let Some(key) = authenticate(&req, KeyKind::Application).await? {
-        hold_to_own_user(&mut req, &key).await?;
-    }
-    next.call(req).await
-}
-
-pub async fn require_admin_key(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    authenticate(&req, KeyKind::Admin).await?;
-    next.call(req).await
 }

@@ -10,3 +10,4 @@ pub mod preferences;
 pub mod time_zone;
 pub mod user;
 pub mod user_id;
+pub mod user_scope;

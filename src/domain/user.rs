@@ -15,6 +15,7 @@ use super::limits::{
 };
 use super::time_zone::parse_time_zone;
 use super::user_id::UserId;
+use super::user_scope::UserScope;
 use crate::clock::{format_timestamp, from_millis};
 use crate::domain::attributes::AttributeType;
 use crate::error::ApiError;
@@ -43,10 +44,12 @@ pub struct UserFieldsInput {
     pub sign_up_date: Field<String>,
 }
 
-/// `UpsertedUser`: the fields plus the id.
+/// `UpsertedUser`: the fields plus the id. The id is private: it is read only once a
+/// [`UserScope`] admitted it ([`UpsertedUserInput::admit`]), so a route cannot act for a
+/// user named in a body without the per-user key check.
 #[derive(Debug, Deserialize)]
 pub struct UpsertedUserInput {
-    pub id: String,
+    id: String,
     #[serde(flatten)]
     pub fields: UserFieldsInput,
 }
@@ -134,6 +137,44 @@ pub struct UserUpsert {
 }
 
 impl UpsertedUserInput {
+    pub fn new(id: String, fields: UserFieldsInput) -> UpsertedUserInput {
+        UpsertedUserInput { id, fields }
+    }
+
+    /// The upsert, if `scope` may act for its user (403 otherwise). Only the scope is
+    /// checked here; the id and fields are checked by [`AdmittedUpsert::validate`], so a
+    /// handler can refuse another user before anything else it checks.
+    pub fn admit(self, scope: &UserScope) -> Result<AdmittedUpsert, ApiError> {
+        scope.check(&self.id)?;
+        Ok(AdmittedUpsert {
+            id: self.id,
+            fields: self.fields,
+        })
+    }
+
+    /// For callers that act for every user by construction (the admin key's routes,
+    /// `trophyd import`): `admit(&UserScope::Every)`, which cannot fail.
+    pub fn unscoped(self) -> AdmittedUpsert {
+        AdmittedUpsert {
+            id: self.id,
+            fields: self.fields,
+        }
+    }
+}
+
+/// An upsert whose user the caller may act for, not yet validated.
+#[derive(Debug)]
+pub struct AdmittedUpsert {
+    id: String,
+    pub fields: UserFieldsInput,
+}
+
+impl AdmittedUpsert {
+    /// The id as given (not yet parsed).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
     pub fn validate(
         self,
         catalog: &impl AttributeKeys,

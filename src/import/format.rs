@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::domain::limits::{MAX_IMPORT_LINES, MAX_IMPORT_LINE_BYTES};
-use crate::domain::user::UpsertedUserInput;
+use crate::domain::user::{AdmittedUpsert, UpsertedUserInput};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -36,10 +36,11 @@ pub enum Kind {
     Users,
 }
 
-/// One historic event as read, before it meets the catalog.
+/// One historic event as read, before it meets the catalog. An import acts for every
+/// user, so its users are admitted unscoped as they are read.
 #[derive(Debug)]
 pub struct EventLine {
-    pub user: UpsertedUserInput,
+    pub user: AdmittedUpsert,
     pub metric: String,
     pub value: f64,
     /// When it happened, to the millisecond the database keeps.
@@ -85,12 +86,10 @@ pub fn event(object: Value) -> Result<EventLine, String> {
         return Err("value must be a finite number".into());
     }
     let user = match raw.user {
-        UserRef::Id(id) => UpsertedUserInput {
-            id,
-            fields: Default::default(),
-        },
+        UserRef::Id(id) => UpsertedUserInput::new(id, Default::default()),
         UserRef::User(user) => user,
-    };
+    }
+    .unscoped();
     Ok(EventLine {
         user,
         metric: raw.metric,
@@ -101,9 +100,11 @@ pub fn event(object: Value) -> Result<EventLine, String> {
     })
 }
 
-/// Parses one user object (the API's `UpsertedUser`).
-pub fn user(object: Value) -> Result<UpsertedUserInput, String> {
-    serde_json::from_value(object).map_err(|e| e.to_string())
+/// Parses one user object (the API's `UpsertedUser`), admitted unscoped like an event's.
+pub fn user(object: Value) -> Result<AdmittedUpsert, String> {
+    serde_json::from_value::<UpsertedUserInput>(object)
+        .map(UpsertedUserInput::unscoped)
+        .map_err(|e| e.to_string())
 }
 
 /// Why the whole file was refused before anything was applied.
@@ -362,7 +363,7 @@ mod tests {
         assert_eq!(read.len(), 2);
         assert_eq!(read[1].0, 3, "line numbers count blank lines");
         let first = event(read[0].1.clone().expect("object")).expect("event");
-        assert_eq!(first.user.id, "u1");
+        assert_eq!(first.user.id(), "u1");
         assert_eq!(first.at.to_rfc3339(), "2026-03-01T04:00:00.123+00:00");
         let second = event(read[1].1.clone().expect("object")).expect("event");
         assert_eq!(second.user.fields.tz, Field::Value("Asia/Kolkata".into()));
@@ -439,7 +440,7 @@ mod tests {
         let text = "id,name,subscribe_to_emails,sign_up_date,attributes.country\nu1,Ada,true,2025-02-28,NZ\nu2,,maybe,,\n";
         let read = objects(text, Format::Csv, Kind::Users);
         let ada = user(read[0].1.clone().expect("object")).expect("user");
-        assert_eq!(ada.id, "u1");
+        assert_eq!(ada.id(), "u1");
         assert_eq!(ada.fields.name, Field::Value("Ada".into()));
         assert_eq!(ada.fields.subscribe_to_emails, Field::Value(true));
         assert_eq!(ada.fields.sign_up_date, Field::Value("2025-02-28".into()));

@@ -240,7 +240,7 @@ fn derived_keys(events: &mut [(u64, EventLine)]) {
             continue;
         }
         let mut digest = Context::new(&SHA256);
-        for part in [event.user.id.as_bytes(), event.metric.as_bytes()] {
+        for part in [event.user.id().as_bytes(), event.metric.as_bytes()] {
             digest.update(&(part.len() as u64).to_le_bytes());
             digest.update(part);
         }

@@ -4,21 +4,30 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::extract::KeySegment;
 use crate::achievements::{store, view};
-use crate::auth::Tenant;
+use crate::auth::{RequireKey, Tenant, Tier, UserPath};
 use crate::commands::complete_achievement::CompleteAchievement;
 use crate::config::AchievementStatus;
 use crate::domain::attribute_query;
 use crate::domain::user::UpsertedUserInput;
-use crate::domain::user_id::UserId;
+use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
 use crate::rules::achievements::{filters_match, rarity};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/achievements", web::get().to(all))
-        .route("/achievements/{key}/complete", web::post().to(complete))
         .route("/users/{id}/achievements", web::get().to(of_user));
+}
+
+/// Completing an achievement, a write of Trophy's tier 1 (docs/behaviour/api.md#rate-limits).
+pub fn configure_writes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/achievements/{key}/complete")
+            .wrap(RequireKey::application(Tier::Writes))
+            .route(web::post().to(complete)),
+    );
 }
 
 #[derive(Deserialize)]
@@ -73,18 +82,20 @@ struct CompleteBody {
 async fn complete(
     state: web::Data<AppState>,
     tenant: Tenant,
-    key: web::Path<String>,
+    scope: UserScope,
+    key: web::Path<KeySegment>,
     body: web::Json<CompleteBody>,
 ) -> Result<HttpResponse, ApiError> {
     let user = body
         .into_inner()
         .user
+        .admit(&scope)?
         .validate(&state.catalog.current(), tenant.0)?;
     let response = state
         .writer
         .execute(CompleteAchievement {
             tenant: tenant.0,
-            key: key.into_inner(),
+            key: key.into_inner().key,
             user,
         })
         .await?;
@@ -102,10 +113,9 @@ struct UserQuery {
 async fn of_user(
     state: web::Data<AppState>,
     tenant: Tenant,
-    id: web::Path<String>,
+    UserPath(id): UserPath,
     query: web::Query<UserQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = UserId::parse(&id)?;
     let include_incomplete = query.include_incomplete.as_deref() == Some("true");
     let catalog = state.catalog.current();
     let body = state

@@ -7,12 +7,12 @@
 use std::sync::OnceLock;
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::{from_fn, Compress};
+use actix_web::middleware::Compress;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use crate::activity;
-use crate::auth::{require_admin_key, Tenant};
+use crate::auth::{RequireKey, Tenant, Tier};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -71,7 +71,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(
             web::resource("/dashboard/api/overview")
-                .wrap(from_fn(require_admin_key))
+                .wrap(RequireKey::admin(Tier::Writes))
                 .route(web::get().to(overview)),
         )
         .service(

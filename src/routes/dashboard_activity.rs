@@ -2,14 +2,13 @@
 //! (events, active users, new users, points awards), from the hourly counts the writer keeps
 //! (`activity`), so a chart costs a few hundred rows whatever the number of events.
 
-use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::activity;
-use crate::auth::{require_admin_key, Tenant};
+use crate::auth::{RequireKey, Tenant, Tier};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -20,7 +19,7 @@ const DEFAULT_DAYS: i64 = 30;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/dashboard/api/activity")
-            .wrap(from_fn(require_admin_key))
+            .wrap(RequireKey::admin(Tier::Writes))
             .route(web::get().to(activity_per_day)),
     );
 }

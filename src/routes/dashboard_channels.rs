@@ -3,12 +3,11 @@
 //! message types on), the push providers, and the webhook endpoints with the event types
 //! each takes. No secret, token or key file content is shown.
 
-use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 use super::dashboard_activity::no_store;
-use crate::auth::require_admin_key;
+use crate::auth::{RequireKey, Tier};
 use crate::config::{Config, EmailsConfig};
 use crate::error::ApiError;
 use crate::notifications::email::shown_server;
@@ -17,7 +16,7 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/dashboard/api/channels")
-            .wrap(from_fn(require_admin_key))
+            .wrap(RequireKey::admin(Tier::Writes))
             .route(web::get().to(channels)),
     );
 }

@@ -4,11 +4,10 @@
 //! trophy.toml`), but its lists do not say which they are.
 
 use actix_web::http::header;
-use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use crate::auth::{require_admin_key, Tenant};
+use crate::auth::{RequireKey, Tenant, Tier};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::definitions::{self, Status};
@@ -16,7 +15,7 @@ use crate::store::definitions::{self, Status};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/dashboard/api/managed")
-            .wrap(from_fn(require_admin_key))
+            .wrap(RequireKey::admin(Tier::Writes))
             .route(web::get().to(managed)),
     );
 }

@@ -3,12 +3,11 @@
 //! From the per-day counts triggers keep (`webhook_outcome_days`,
 //! `notification_outcome_days`) and the queues' partial indexes of pending rows.
 
-use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::dashboard_activity::{date_of, no_store, Days};
-use crate::auth::{require_admin_key, Tenant};
+use crate::auth::{RequireKey, Tenant, Tier};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::engagement::{self, Outcomes};
@@ -16,7 +15,7 @@ use crate::store::engagement::{self, Outcomes};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/dashboard/api/deliveries")
-            .wrap(from_fn(require_admin_key))
+            .wrap(RequireKey::admin(Tier::Writes))
             .route(web::get().to(deliveries)),
     );
 }

@@ -4,14 +4,13 @@
 //! reason `controlRatio` exists). From `activity_returns` (at most N + 29 days of rows,
 //! see `activity::returns`) and the control group's partial index.
 
-use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::dashboard_activity::{date_of, no_store, Days};
 use crate::activity::returns::MAX_WINDOW;
 use crate::activity::store::returns;
-use crate::auth::{require_admin_key, Tenant};
+use crate::auth::{RequireKey, Tenant, Tier};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store;
@@ -19,7 +18,7 @@ use crate::store;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/dashboard/api/engagement")
-            .wrap(from_fn(require_admin_key))
+            .wrap(RequireKey::admin(Tier::Writes))
             .route(web::get().to(engagement)),
     );
 }

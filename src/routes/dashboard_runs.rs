@@ -4,14 +4,13 @@
 //! no list of them. Computed from the board's schedule (`rules::leaderboard_runs`): no
 //! SQL.
 
-use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::dashboard_activity::no_store;
-use crate::auth::{require_admin_key, Tenant};
+use crate::auth::{RequireKey, Tenant, Tier};
 use crate::domain::limits::MAX_PAGE;
 use crate::error::ApiError;
 use crate::leaderboards::read;
@@ -22,7 +21,7 @@ const DEFAULT_LIMIT: i64 = 20;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/dashboard/api/leaderboards/{key}/runs")
-            .wrap(from_fn(require_admin_key))
+            .wrap(RequireKey::admin(Tier::Writes))
             .route(web::get().to(runs)),
     );
 }

@@ -4,12 +4,11 @@
 //! and how many are on such a streak now. Two index-only scans of `streaks`, by length and
 //! by longest, over the tenant's users with a streak (`store::engagement`).
 
-use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 use super::dashboard_activity::no_store;
-use crate::auth::{require_admin_key, Tenant};
+use crate::auth::{RequireKey, Tenant, Tier};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::engagement;
@@ -22,7 +21,7 @@ const AFTER: [i64; 3] = [1, 7, 30];
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/dashboard/api/streaks")
-            .wrap(from_fn(require_admin_key))
+            .wrap(RequireKey::admin(Tier::Writes))
             .route(web::get().to(streaks)),
     );
 }

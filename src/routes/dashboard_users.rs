@@ -4,12 +4,11 @@
 //! application API's own answers, read with the admin key under `/dashboard/api/app`
 //! (`routes::configure`).
 
-use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::{require_admin_key, Tenant};
+use crate::auth::{RequireKey, Tenant, Tier};
 use crate::clock::{format_timestamp, from_millis};
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
@@ -28,12 +27,12 @@ const DEFAULT_EVENTS: usize = 20;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/dashboard/api/users")
-            .wrap(from_fn(require_admin_key))
+            .wrap(RequireKey::admin(Tier::Writes))
             .route(web::get().to(search)),
     )
     .service(
         web::resource("/dashboard/api/users/{id}/events")
-            .wrap(from_fn(require_admin_key))
+            .wrap(RequireKey::admin(Tier::Writes))
             .route(web::get().to(events)),
     );
 }

@@ -5,17 +5,24 @@ use std::collections::BTreeMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::auth::Tenant;
+use super::extract::KeySegment;
+use crate::auth::{RequireKey, Tenant, Tier};
 use crate::commands::record_event::RecordEvent;
 use crate::config::AttributeType;
 use crate::domain::attributes::{check_keys, check_values};
 use crate::domain::limits::MAX_IDEMPOTENCY_KEY_BYTES as MAX_IDEMPOTENCY_KEY;
 use crate::domain::user::UpsertedUserInput;
+use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// A write of Trophy's tier 1 (docs/behaviour/api.md#rate-limits).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/metrics/{key}/event", web::post().to(record));
+    cfg.service(
+        web::resource("/metrics/{key}/event")
+            .wrap(RequireKey::application(Tier::Writes))
+            .route(web::post().to(record)),
+    );
 }
 
 #[derive(Deserialize)]
@@ -30,22 +37,25 @@ async fn record(
     req: HttpRequest,
     state: web::Data<AppState>,
     tenant: Tenant,
-    key: web::Path<String>,
+    scope: UserScope,
+    key: web::Path<KeySegment>,
     body: web::Json<EventBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    // Another user's event is refused before anything about it is checked.
+    let user = body.user.admit(&scope)?;
     let catalog = state.catalog.current();
     let metric = catalog
-        .metric(tenant.0, &key)
+        .metric(tenant.0, &key.key)
         .cloned()
         .ok_or_else(|| ApiError::not_found("Metric not found"))?;
-    let body = body.into_inner();
     if !body.value.is_finite() {
         return Err(ApiError::bad_request("value must be a finite number"));
     }
     let attributes = body.attributes.unwrap_or_default();
     check_keys(&catalog, tenant.0, AttributeType::Event, &attributes)?;
     check_values("attributes", &attributes)?;
-    let user = body.user.validate(&catalog, tenant.0)?;
+    let user = user.validate(&catalog, tenant.0)?;
     let idempotency_key = match req.headers().get("Idempotency-Key") {
         None => None,
         Some(v) => {

@@ -3,6 +3,7 @@
 use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest};
+use serde::Deserialize;
 
 use crate::domain::limits::MAX_BODY_BYTES;
 use crate::error::{echo_quoted, ApiError};
@@ -87,6 +88,13 @@ pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|err: PathError, _| {
         ApiError::bad_request(format!("Invalid path: {}", echo_quoted(&err.to_string()))).into()
     })
+}
+
+/// The `{key}` of a `/users/{id}/…/{key}` route, read as `web::Path<KeySegment>`; the
+/// `{id}` beside it is read through `auth::UserPath`, which holds it to the caller's scope.
+#[derive(Deserialize)]
+pub struct KeySegment {
+    pub key: String,
 }
 
 pub fn query_config() -> web::QueryConfig {

@@ -4,9 +4,10 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::Tenant;
+use super::extract::KeySegment;
+use crate::auth::{Tenant, UserPath};
 use crate::catalog::leaderboard::status_on;
-use crate::domain::user_id::UserId;
+use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
 use crate::leaderboards::{read, view};
 use crate::state::AppState;
@@ -63,12 +64,13 @@ struct RankingsQuery {
 async fn get(
     state: web::Data<AppState>,
     tenant: Tenant,
-    key: web::Path<String>,
+    scope: UserScope,
+    key: web::Path<KeySegment>,
     query: web::Query<RankingsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let catalog = state.catalog.current();
     let today = state.clock.now().date_naive();
-    let board = read::visible(&catalog, tenant.0, &key)?.clone();
+    let board = read::visible(&catalog, tenant.0, &key.key)?.clone();
     let offset = query.offset.unwrap_or(0);
     let limit = query
         .limit
@@ -85,7 +87,7 @@ async fn get(
     let group = read::group_from_query(&board, query.user_attributes.as_deref())?;
     let run = read::select_run(&board, query.run.as_deref(), today)?;
     let around = match &query.user_id {
-        Some(id) => Some(UserId::parse(id)?),
+        Some(id) => Some(scope.admit_to_public_view(id)?),
         None => None,
     };
     let mut body = view::board(&board, &catalog, tenant.0, today, &group);
@@ -124,11 +126,11 @@ struct UserQuery {
 async fn user_board(
     state: web::Data<AppState>,
     tenant: Tenant,
-    path: web::Path<(String, String)>,
+    UserPath(id): UserPath,
+    key: web::Path<KeySegment>,
     query: web::Query<UserQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, key) = path.into_inner();
-    let id = UserId::parse(&id)?;
+    let key = key.into_inner().key;
     let catalog = state.catalog.current();
     let today = state.clock.now().date_naive();
     let board = read::visible(&catalog, tenant.0, &key)?.clone();

@@ -29,10 +29,9 @@ mod user_metrics;
 mod users;
 mod wrapped;
 
-use actix_web::middleware::from_fn;
 use actix_web::web;
 
-use crate::auth::{require_admin_key, require_app_key};
+use crate::auth::{RequireKey, Tier};
 
 pub use extract::{json_config, path_config, query_config};
 pub use guard::{guard, BodyLimits};
@@ -57,32 +56,43 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
             // the admin key. Reads only: it changes state through /admin/v1.
             web::scope("/dashboard/api/app")
                 .guard(actix_web::guard::Get())
-                .wrap(from_fn(require_admin_key))
+                // The admin key's tier wherever it is used, as on /admin/v1.
+                .wrap(RequireKey::admin(Tier::Writes))
                 .configure(application_routes),
         )
         .configure(unsubscribe::configure)
         .service(
             web::scope("/v1")
-                .wrap(from_fn(require_app_key))
-                .configure(application_routes)
-                .configure(events::configure),
+                // Trophy's tier 1 (docs/behaviour/api.md#rate-limits): recording an event and
+                // completing an achievement, each resource wrapped with
+                // `RequireKey::application(Tier::Writes)` in its module. They come first
+                // because the group below has an empty prefix, and a scope takes every path
+                // under its prefix (what it does not route is a 404, not a fall-through).
+                .configure(events::configure)
+                .configure(achievements::configure_writes)
+                .service(
+                    web::scope("")
+                        .wrap(RequireKey::application(Tier::Reads))
+                        .configure(application_routes),
+                ),
         )
         .service(
             web::scope("/admin/v1")
-                .wrap(from_fn(require_admin_key))
+                .wrap(RequireKey::admin(Tier::Writes))
                 .configure(admin::configure),
         );
     if test_clock {
         cfg.service(
             web::resource("/_test/clock")
-                .wrap(from_fn(require_admin_key))
+                .wrap(RequireKey::admin(Tier::Writes))
                 .route(web::get().to(test_clock::get))
                 .route(web::post().to(test_clock::set)),
         );
     }
 }
 
-/// The application API's routes but `POST /metrics/{key}/event`.
+/// The application API's routes but its writes (`events::configure`,
+/// `achievements::configure_writes`), which draw on another rate tier.
 fn application_routes(cfg: &mut web::ServiceConfig) {
     // First: rank reads are the hottest reads, and routes are matched in order.
     cfg.configure(leaderboards::configure)
@@ -141,4 +151,67 @@ pub async fn record_request(
             .record_request(route, method, status, started.elapsed());
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    /// The modules `configure` registers under `/v1`: those `application_routes` names and
+    /// those the `/v1` scope adds itself.
+    fn application_modules() -> Vec<String> {
+        let text = include_str!("mod.rs");
+        let block = |start: &str, end: &str| -> &str {
+            let from = text.find(start).expect("start of block");
+            let to = text[from..].find(end).map_or(text.len(), |e| from + e);
+            &text[from..to]
+        };
+        let blocks = [
+            block("fn application_routes", "\n}\n"),
+            block("web::scope(\"/v1\")", "web::scope(\"/admin/v1\")"),
+        ];
+        let mut out: Vec<String> = blocks
+            .iter()
+            .flat_map(|b| b.match_indices("::configure").map(move |(at, _)| &b[..at]))
+            .map(|before| {
+                before
+                    .chars()
+                    .rev()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect::<String>()
+                    .chars()
+                    .rev()
+                    .collect()
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// A per-user key is held to its user where an application handler reads an id
+    /// (`auth::UserPath`, `UserScope`, `UpsertedUserInput::admit`). These are the other
+    /// ways to read one, which the application modules must not use: parsing an id
+    /// directly, a body's user taken unscoped, a path read whole or by hand (the only path
+    /// extractor beside `UserPath` is `web::Path<KeySegment>`, which has no `{id}`).
+    #[test]
+    fn application_handlers_read_user_ids_only_through_the_scope() {
+        let modules = application_modules();
+        for expected in ["users", "events", "achievements", "streaks", "points"] {
+            assert!(modules.iter().any(|m| m == expected), "{modules:?}");
+        }
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/routes/");
+        for module in &modules {
+            let path = format!("{dir}{module}.rs");
+            let text = std::fs::read_to_string(&path).expect("route module");
+            let code = text.split("#[cfg(test)]").next().unwrap_or(&text);
+            for banned in ["UserId::parse", ".unscoped()", "match_info"] {
+                assert!(!code.contains(banned), "{path} uses {banned}");
+            }
+            for (at, _) in code.match_indices("web::Path<") {
+                assert!(
+                    code[at..].starts_with("web::Path<KeySegment>"),
+                    "{path} reads a path other than through UserPath or KeySegment"
+                );
+            }
+        }
+    }
 }

@@ -8,12 +8,12 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::extract::KeySegment;
 use super::user_metrics::SummaryQuery as EventSummaryQuery;
-use crate::auth::Tenant;
+use crate::auth::{Tenant, UserPath};
 use crate::catalog::{Catalog, PointsSystem};
 use crate::clock::from_millis;
 use crate::domain::attribute_query;
-use crate::domain::user_id::UserId;
 use crate::error::ApiError;
 use crate::points::rules::{boost_status, bucket_of, level_index, summary_ranges, within};
 use crate::points::{store, view};
@@ -55,9 +55,9 @@ fn find(
 async fn system(
     state: web::Data<AppState>,
     tenant: Tenant,
-    key: web::Path<String>,
+    key: web::Path<KeySegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let (catalog, system) = find(&state, tenant.0, &key)?;
+    let (catalog, system) = find(&state, tenant.0, &key.key)?;
     Ok(HttpResponse::Ok().json(view::system(&system, &catalog, tenant.0)))
 }
 
@@ -72,7 +72,7 @@ struct BoostsQuery {
 async fn boosts(
     state: web::Data<AppState>,
     tenant: Tenant,
-    key: web::Path<String>,
+    key: web::Path<KeySegment>,
     query: web::Query<BoostsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let include_finished = match query.include_finished.as_deref() {
@@ -84,7 +84,7 @@ async fn boosts(
             ))
         }
     };
-    let (_, system) = find(&state, tenant.0, &key)?;
+    let (_, system) = find(&state, tenant.0, &key.key)?;
     let today = state.clock.now().date_naive();
     let list: Vec<Value> = system
         .boosts
@@ -99,9 +99,9 @@ async fn boosts(
 async fn levels(
     state: web::Data<AppState>,
     tenant: Tenant,
-    key: web::Path<String>,
+    key: web::Path<KeySegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, system) = find(&state, tenant.0, &key)?;
+    let (_, system) = find(&state, tenant.0, &key.key)?;
     let list: Vec<Value> = system.levels.iter().map(view::level).collect();
     Ok(HttpResponse::Ok().json(list))
 }
@@ -111,9 +111,9 @@ async fn levels(
 async fn level_summary(
     state: web::Data<AppState>,
     tenant: Tenant,
-    key: web::Path<String>,
+    key: web::Path<KeySegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, system) = find(&state, tenant.0, &key)?;
+    let (_, system) = find(&state, tenant.0, &key.key)?;
     if system.levels.is_empty() {
         return Err(ApiError::unprocessable(
             "No levels configured on the points system",
@@ -157,14 +157,14 @@ struct SummaryQuery {
 async fn summary(
     state: web::Data<AppState>,
     tenant: Tenant,
-    key: web::Path<String>,
+    key: web::Path<KeySegment>,
     query: web::Query<SummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = match &query.user_attributes {
         Some(raw) => attribute_query::parse(raw)?,
         None => Vec::new(),
     };
-    let (_, system) = find(&state, tenant.0, &key)?;
+    let (_, system) = find(&state, tenant.0, &key.key)?;
     let ranges = state
         .read(move |conn| {
             if filter.is_empty() {
@@ -196,11 +196,11 @@ struct AwardsQuery {
 async fn user_points(
     state: web::Data<AppState>,
     tenant: Tenant,
-    path: web::Path<(String, String)>,
+    UserPath(id): UserPath,
+    key: web::Path<KeySegment>,
     query: web::Query<AwardsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, key) = path.into_inner();
-    let id = UserId::parse(&id)?;
+    let key = key.into_inner().key;
     let n = match query.awards.as_deref() {
         None => 10,
         Some(raw) => raw
@@ -240,10 +240,10 @@ async fn user_points(
 async fn user_boosts(
     state: web::Data<AppState>,
     tenant: Tenant,
-    path: web::Path<(String, String)>,
+    UserPath(id): UserPath,
+    key: web::Path<KeySegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, key) = path.into_inner();
-    let id = UserId::parse(&id)?;
+    let key = key.into_inner().key;
     let (_, system) = find(&state, tenant.0, &key)?;
     let default_tz = state.settings.config.server.default_timezone;
     let now = state.clock.now();
@@ -274,11 +274,11 @@ async fn user_boosts(
 async fn user_event_summary(
     state: web::Data<AppState>,
     tenant: Tenant,
-    path: web::Path<(String, String)>,
+    UserPath(id): UserPath,
+    key: web::Path<KeySegment>,
     query: web::Query<EventSummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, key) = path.into_inner();
-    let id = UserId::parse(&id)?;
+    let key = key.into_inner().key;
     let (aggregation, start, end) = query.parse()?;
     let (_, system) = find(&state, tenant.0, &key)?;
     let default_tz = state.settings.config.server.default_timezone;

@@ -3,10 +3,9 @@
 use actix_web::{web, HttpResponse};
 use serde_json::Value;
 
-use crate::auth::Tenant;
+use crate::auth::{Tenant, UserPath};
 use crate::commands::update_preferences::UpdatePreferences;
 use crate::domain::preferences::{to_response, PreferencesPatch};
-use crate::domain::user_id::UserId;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store;
@@ -22,9 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn get(
     state: web::Data<AppState>,
     tenant: Tenant,
-    id: web::Path<String>,
+    UserPath(id): UserPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = UserId::parse(&id)?;
     let prefs = state
         .read(move |conn| {
             let user = store::users::find(conn, tenant.0, id.as_str())?
@@ -38,10 +36,9 @@ async fn get(
 async fn update(
     state: web::Data<AppState>,
     tenant: Tenant,
-    id: web::Path<String>,
+    UserPath(user): UserPath,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = UserId::parse(&id)?;
     let patch = PreferencesPatch::parse(&body)?;
     let prefs = state
         .writer

@@ -3,9 +3,9 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::auth::Tenant;
+use crate::auth::{Tenant, UserPath};
 use crate::domain::limits::MAX_USER_IDS;
-use crate::domain::user_id::UserId;
+use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store;
@@ -27,10 +27,9 @@ struct HistoryQuery {
 async fn user_streak(
     state: web::Data<AppState>,
     tenant: Tenant,
-    id: web::Path<String>,
+    UserPath(id): UserPath,
     query: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = UserId::parse(&id)?;
     let periods = query.history_periods.unwrap_or(DEFAULT_HISTORY);
     let settings = state.settings.clone();
     let now = state.clock.now();
@@ -52,8 +51,9 @@ async fn user_streak(
     Ok(HttpResponse::Ok().json(streak))
 }
 
-/// `userIds` as a comma list, a repeated parameter, or both.
-fn user_ids(req: &HttpRequest) -> Result<Vec<String>, ApiError> {
+/// `userIds` as a comma list, a repeated parameter, or both, each one the caller's (403
+/// before the count is checked, so a list naming another user is refused however long).
+fn user_ids(req: &HttpRequest, scope: &UserScope) -> Result<Vec<String>, ApiError> {
     let pairs =
         web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map_err(|e| {
             ApiError::unprocessable(format!(
@@ -73,6 +73,7 @@ fn user_ids(req: &HttpRequest) -> Result<Vec<String>, ApiError> {
                 .collect::<Vec<_>>()
         })
         .collect();
+    let ids = scope.admit_each(ids)?;
     if ids.is_empty() || ids.len() > MAX_USER_IDS {
         return Err(ApiError::unprocessable(format!(
             "userIds must list between 1 and {MAX_USER_IDS} user ids"
@@ -85,8 +86,9 @@ async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     tenant: Tenant,
+    scope: UserScope,
 ) -> Result<HttpResponse, ApiError> {
-    let ids = user_ids(&req)?;
+    let ids = user_ids(&req, &scope)?;
     let settings = state.settings.clone();
     let now = state.clock.now();
     let items = state

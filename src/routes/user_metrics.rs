@@ -7,13 +7,13 @@ use serde_json::{json, Value};
 
 use std::collections::HashMap;
 
+use super::extract::KeySegment;
 use crate::achievements::{store as achievement_store, view};
-use crate::auth::Tenant;
+use crate::auth::{Tenant, UserPath};
 use crate::catalog::{AchievementTrigger, Catalog, Metric};
 use crate::config::AchievementStatus;
 use crate::domain::number::json_number;
 use crate::domain::user::User;
-use crate::domain::user_id::UserId;
 use crate::error::ApiError;
 use crate::rules::achievements::filters_match;
 use crate::rules::event_summary::{self, Aggregation};
@@ -82,9 +82,8 @@ fn completions(conn: &rusqlite::Connection, user: &User) -> Result<HashMap<i64, 
 async fn all(
     state: web::Data<AppState>,
     tenant: Tenant,
-    id: web::Path<String>,
+    UserPath(id): UserPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = UserId::parse(&id)?;
     let catalog = state.catalog.current();
     let body = state
         .read(move |conn| {
@@ -110,10 +109,10 @@ async fn all(
 async fn single(
     state: web::Data<AppState>,
     tenant: Tenant,
-    path: web::Path<(String, String)>,
+    UserPath(id): UserPath,
+    key: web::Path<KeySegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, key) = path.into_inner();
-    let id = UserId::parse(&id)?;
+    let key = key.into_inner().key;
     let catalog = state.catalog.current();
     let metric = catalog
         .metric(tenant.0, &key)
@@ -167,11 +166,11 @@ impl SummaryQuery {
 async fn summary(
     state: web::Data<AppState>,
     tenant: Tenant,
-    path: web::Path<(String, String)>,
+    UserPath(id): UserPath,
+    key: web::Path<KeySegment>,
     query: web::Query<SummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, key) = path.into_inner();
-    let id = UserId::parse(&id)?;
+    let key = key.into_inner().key;
     let (aggregation, start, end) = query.parse()?;
     let metric = state
         .catalog

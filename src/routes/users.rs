@@ -2,10 +2,11 @@
 
 use actix_web::{web, HttpResponse};
 
-use crate::auth::Tenant;
+use crate::auth::{Tenant, UserPath};
 use crate::commands::upsert_user::{Missing, UpsertUser};
 use crate::domain::user::{UpsertedUserInput, UserFieldsInput, UserUpsert};
 use crate::domain::user_id::UserId;
+use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store;
@@ -22,10 +23,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn create(
     state: web::Data<AppState>,
     tenant: Tenant,
+    scope: UserScope,
     body: web::Json<UpsertedUserInput>,
 ) -> Result<HttpResponse, ApiError> {
     let upsert = body
         .into_inner()
+        .admit(&scope)?
         .validate(&state.catalog.current(), tenant.0)?;
     let user = state
         .writer
@@ -41,9 +44,8 @@ async fn create(
 async fn get(
     state: web::Data<AppState>,
     tenant: Tenant,
-    id: web::Path<String>,
+    UserPath(id): UserPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = UserId::parse(&id)?;
     let user = state
         .read(move |conn| Ok(store::users::find(conn, tenant.0, id.as_str())?))
         .await?
@@ -54,12 +56,12 @@ async fn get(
 async fn write(
     state: &AppState,
     tenant: Tenant,
-    id: &str,
+    id: UserId,
     fields: UserFieldsInput,
     missing: Missing,
 ) -> Result<HttpResponse, ApiError> {
     let upsert = UserUpsert {
-        id: UserId::parse(id)?,
+        id,
         changes: fields.validate(&state.catalog.current(), tenant.0)?,
     };
     let user = state
@@ -77,18 +79,18 @@ async fn write(
 async fn identify(
     state: web::Data<AppState>,
     tenant: Tenant,
-    id: web::Path<String>,
+    UserPath(id): UserPath,
     body: web::Json<UserFieldsInput>,
 ) -> Result<HttpResponse, ApiError> {
-    write(&state, tenant, &id, body.into_inner(), Missing::Create).await
+    write(&state, tenant, id, body.into_inner(), Missing::Create).await
 }
 
 /// PATCH changes an existing user only.
 async fn update(
     state: web::Data<AppState>,
     tenant: Tenant,
-    id: web::Path<String>,
+    UserPath(id): UserPath,
     body: web::Json<UserFieldsInput>,
 ) -> Result<HttpResponse, ApiError> {
-    write(&state, tenant, &id, body.into_inner(), Missing::NotFound).await
+    write(&state, tenant, id, body.into_inner(), Missing::NotFound).await
 }

@@ -4,8 +4,7 @@ use actix_web::{web, HttpResponse};
 use chrono::Datelike;
 use serde::Deserialize;
 
-use crate::auth::Tenant;
-use crate::domain::user_id::UserId;
+use crate::auth::{Tenant, UserPath};
 use crate::error::ApiError;
 use crate::rules::local_time::local_date;
 use crate::state::AppState;
@@ -39,10 +38,9 @@ fn year_of(raw: Option<&str>, current: i32) -> Result<i32, ApiError> {
 async fn wrapped(
     state: web::Data<AppState>,
     tenant: Tenant,
-    id: web::Path<String>,
+    UserPath(id): UserPath,
     query: web::Query<Query>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = UserId::parse(&id)?;
     let catalog = state.catalog.current();
     let settings = state.settings.clone();
     let now = state.clock.now();

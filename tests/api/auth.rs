@@ -3,7 +3,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, is_iso_z, parts, spawn_app, Config, TestApp, CONFIG};
+use crate::admin_support::{admin, with_key};
+use crate::helpers::{assert_error, is_iso_z, parts, spawn_app, Config, TestApp, CONFIG, T0};
 
 fn with_server_and_auth(server: &str, auth: &str) -> Config {
     Config::base().server(server).auth(auth)
@@ -238,4 +239,234 @@ async fn single_tenant_mode_ignores_the_header() {
     app.tenant = Some("someone-else".into());
     assert_eq!(app.total("u1", "lessons").await, 2.0);
     assert_eq!(app.count("SELECT count(*) FROM users"), 1);
+}
+
+/// Every route kind through which a request names a user: a path's `{id}`, a body's `id` or
+/// `user.id`, the `userIds` list. `{u}` is the user named.
+const USER_ROUTES: &[(&str, &str, Option<&str>, StatusCode)] = &[
+    ("GET", "/v1/users/{u}", None, StatusCode::OK),
+    ("PUT", "/v1/users/{u}", Some(r#"{"name": "Put"}"#), StatusCode::OK),
+    ("PATCH", "/v1/users/{u}", Some(r#"{"name": "Patched"}"#), StatusCode::OK),
+    ("POST", "/v1/users", Some(r#"{"id": "{u}"}"#), StatusCode::CREATED),
+    ("GET", "/v1/users/{u}/metrics", None, StatusCode::OK),
+    ("GET", "/v1/users/{u}/metrics/lessons", None, StatusCode::OK),
+    (
+        "GET",
+        "/v1/users/{u}/metrics/lessons/event-summary?aggregation=daily&startDate=2031-03-01&endDate=2031-03-01",
+        None,
+        StatusCode::OK,
+    ),
+    ("GET", "/v1/users/{u}/achievements", None, StatusCode::OK),
+    ("GET", "/v1/users/{u}/preferences", None, StatusCode::OK),
+    (
+        "PATCH",
+        "/v1/users/{u}/preferences",
+        Some(r#"{"notifications": {"recap": ["email"]}}"#),
+        StatusCode::OK,
+    ),
+    ("GET", "/v1/users/{u}/streak", None, StatusCode::OK),
+    ("GET", "/v1/users/{u}/points/xp", None, StatusCode::OK),
+    ("GET", "/v1/users/{u}/points/xp/boosts", None, StatusCode::OK),
+    (
+        "GET",
+        "/v1/users/{u}/points/xp/event-summary?aggregation=daily&startDate=2031-03-01&endDate=2031-03-01",
+        None,
+        StatusCode::OK,
+    ),
+    ("GET", "/v1/users/{u}/leaderboards/all-time", None, StatusCode::OK),
+    ("GET", "/v1/users/{u}/wrapped", None, StatusCode::OK),
+    ("GET", "/v1/streaks?userIds={u}", None, StatusCode::OK),
+    (
+        "POST",
+        "/v1/metrics/lessons/event",
+        Some(r#"{"user": {"id": "{u}"}, "value": 1}"#),
+        StatusCode::CREATED,
+    ),
+    (
+        "POST",
+        "/v1/achievements/onboarded/complete",
+        Some(r#"{"user": {"id": "{u}"}}"#),
+        StatusCode::CREATED,
+    ),
+];
+
+const SCOPED_CONFIG: &str = r#"
+[[achievements]]
+key = "onboarded"
+name = "Onboarded"
+trigger = "api"
+
+[[points]]
+key = "xp"
+name = "XP"
+
+  [[points.triggers]]
+  type = "metric"
+  points = 10
+  metric = "lessons"
+  threshold = 1
+
+[[leaderboards]]
+key = "all-time"
+name = "All time"
+rank_by = "metric"
+metric = "lessons"
+start = "2031-03-01"
+"#;
+
+/// Every row of every table, to show that a refused request wrote nothing anywhere.
+fn every_row(app: &TestApp) -> Vec<String> {
+    let conn = app.db();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("tables")
+        .collect::<Result<_, _>>()
+        .expect("table names");
+    let mut out = Vec::new();
+    for table in tables {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM \"{table}\""))
+            .expect("select");
+        let columns = stmt.column_count();
+        let mut rows = stmt.query([]).expect("rows");
+        while let Some(row) = rows.next().expect("row") {
+            let values: Vec<rusqlite::types::Value> =
+                (0..columns).map(|i| row.get(i).expect("column")).collect();
+            out.push(format!("{table}: {values:?}"));
+        }
+    }
+    out
+}
+
+async fn user_route(
+    app: &TestApp,
+    key: &str,
+    (method, path, body, _): &(&str, &str, Option<&str>, StatusCode),
+    user: &str,
+) -> (StatusCode, Value) {
+    let method = Method::from_bytes(method.as_bytes()).expect("method");
+    let body: Option<Value> =
+        body.map(|b| serde_json::from_str(&b.replace("{u}", user)).expect("body"));
+    with_key(app, key, method, &path.replace("{u}", user), body.as_ref()).await
+}
+
+#[tokio::test]
+async fn a_user_bound_key_acts_for_its_own_user_on_every_route_kind_and_for_no_other() {
+    let app = spawn_app(&Config::base().with(SCOPED_CONFIG)).await;
+    app.set_clock_ok(T0).await;
+    app.event_ok("lessons", "ann", 1.0).await;
+    app.event_ok("lessons", "bob", 2.0).await;
+    let (status, body) = admin(
+        &app,
+        Method::POST,
+        "/admin/v1/application-api-keys",
+        Some(&json!([{"userId": "ann"}])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let key = body["created"][0]["key"].as_str().expect("key").to_owned();
+
+    for route in USER_ROUTES {
+        let (status, body) = user_route(&app, &key, route, "ann").await;
+        assert_eq!(status, route.3, "{} {}: {body}", route.0, route.1);
+    }
+    // A leaderboard page around another user is a public view, not an act for them.
+    let (status, body) = with_key(
+        &app,
+        &key,
+        Method::GET,
+        "/v1/leaderboards/all-time?userId=bob",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let before = every_row(&app);
+    for route in USER_ROUTES {
+        for other in ["bob", "carol"] {
+            let (status, body) = user_route(&app, &key, route, other).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{} {}", route.0, route.1);
+            assert_eq!(
+                body,
+                json!({"error": "API key is not authorized for this user"}),
+                "{} {}",
+                route.0,
+                route.1
+            );
+        }
+    }
+    // A list is refused whole when one of its users is another's.
+    let (status, _) = with_key(&app, &key, Method::GET, "/v1/streaks?userIds=ann,bob", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(every_row(&app), before, "a refused request changed nothing");
+    assert!(app.user_row("carol").is_none());
+
+    // The organisation's key still acts for anyone.
+    let (status, _) = with_key(&app, "app-key", Method::GET, "/v1/users/bob", None).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// What a user-bound key is told when a request also fails another check: a bad body is
+/// refused as such first when the user is named inside it (there is no user to compare
+/// before the body is read), and otherwise another user is refused before the rest of the
+/// request is looked at (an unknown metric, a bad query).
+#[tokio::test]
+async fn a_user_bound_key_is_refused_another_user_before_the_other_checks() {
+    let app = spawn_app(CONFIG).await;
+    app.event_ok("lessons", "ann", 1.0).await;
+    let (_, body) = admin(
+        &app,
+        Method::POST,
+        "/admin/v1/application-api-keys",
+        Some(&json!([{"userId": "ann"}])),
+    )
+    .await;
+    let key = body["created"][0]["key"].as_str().expect("key").to_owned();
+    let forbidden = json!({"error": "API key is not authorized for this user"});
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/v1/metrics/nope/event",
+            Some(json!({"user": {"id": "bob"}, "value": 1})),
+        ),
+        (
+            Method::POST,
+            "/v1/metrics/lessons/event",
+            Some(json!({"user": {"id": "bob", "attributes": {"nope": "x"}}, "value": 1})),
+        ),
+        (
+            Method::POST,
+            "/v1/achievements/nope/complete",
+            Some(json!({"user": {"id": "bob"}})),
+        ),
+        (Method::GET, "/v1/users/bob/metrics/nope", None),
+        (Method::GET, "/v1/users/bob/wrapped?year=nope", None),
+        (Method::PATCH, "/v1/users/bob", Some(json!({"name": 5}))),
+        (Method::GET, "/v1/users/%20/metrics", None),
+    ] {
+        let (status, reply) = with_key(&app, &key, method.clone(), path, body.as_ref()).await;
+        assert_eq!(
+            (status, &reply),
+            (StatusCode::FORBIDDEN, &forbidden),
+            "{method} {path}"
+        );
+    }
+    // Over the user-id limit is another user too (not a 422 about its length).
+    let streaks = format!("/v1/streaks?userIds={}", vec!["bob"; 200].join(","));
+    let (status, _) = with_key(&app, &key, Method::GET, &streaks, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A body that is not JSON names no user: it is refused as a bad body.
+    let resp = app
+        .client
+        .post(app.url("/v1/metrics/lessons/event"))
+        .header("X-API-KEY", &key)
+        .header("Content-Type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.count("SELECT count(*) FROM events"), 1);
 }

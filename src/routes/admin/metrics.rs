@@ -88,7 +88,12 @@ async fn batch_events(
         let attributes = item.attributes.unwrap_or_default();
         check_keys(&catalog, tenant.0, AttributeType::Event, &attributes).map_err(at)?;
         check_values("attributes", &attributes).map_err(at)?;
-        let user = item.user.validate(&catalog, tenant.0).map_err(at)?;
+        // The admin key acts for every user.
+        let user = item
+            .user
+            .unscoped()
+            .validate(&catalog, tenant.0)
+            .map_err(at)?;
         events.push(RecordEvent {
             tenant: tenant.0,
             metric,
