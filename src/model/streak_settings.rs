@@ -288,6 +288,28 @@ impl FreezeDef {
     }
 }
 
+/// Weekly, AND, two days off and freezes: the fixture the tests share.
+#[cfg(test)]
+pub(crate) fn sample() -> StreakDef {
+    StreakDef {
+        frequency: Frequency::Weekly,
+        evaluation_mode: EvaluationMode::And,
+        week_start: WeekStart::Monday,
+        metrics: vec![StreakCondition {
+            metric: "lessons".into(),
+            threshold: 2.0,
+        }],
+        days_off: vec![0, 6],
+        freezes: Some(FreezeDef {
+            start_count: 1,
+            max_count: 3,
+            auto_earn_interval_days: Some(7),
+            auto_earn_amount: Some(1),
+        }),
+        customization_enabled: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{json, Value};
@@ -295,23 +317,7 @@ mod tests {
     use super::*;
 
     fn def() -> StreakDef {
-        StreakDef {
-            frequency: Frequency::Weekly,
-            evaluation_mode: EvaluationMode::And,
-            week_start: WeekStart::Monday,
-            metrics: vec![StreakCondition {
-                metric: "lessons".into(),
-                threshold: 2.0,
-            }],
-            days_off: vec![0, 6],
-            freezes: Some(FreezeDef {
-                start_count: 1,
-                max_count: 3,
-                auto_earn_interval_days: Some(7),
-                auto_earn_amount: Some(1),
-            }),
-            customization_enabled: false,
-        }
+        sample()
     }
 
     fn first_problem(d: &StreakDef) -> Option<String> {

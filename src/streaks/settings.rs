@@ -128,26 +128,10 @@ pub fn mode(def: &StreakDef) -> Mode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{EvaluationMode, FreezeDef, Frequency, StreakCondition, WeekStart};
+    use crate::config::Frequency;
 
     fn def() -> StreakDef {
-        StreakDef {
-            frequency: Frequency::Weekly,
-            evaluation_mode: EvaluationMode::And,
-            week_start: WeekStart::Monday,
-            metrics: vec![StreakCondition {
-                metric: "lessons".into(),
-                threshold: 2.0,
-            }],
-            days_off: vec![0, 6],
-            freezes: Some(FreezeDef {
-                start_count: 1,
-                max_count: 3,
-                auto_earn_interval_days: Some(7),
-                auto_earn_amount: Some(1),
-            }),
-            customization_enabled: false,
-        }
+        crate::model::streak_settings::sample()
     }
 
     #[test]
