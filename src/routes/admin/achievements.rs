@@ -3,51 +3,46 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::bulk::{self, Paging};
+use super::bulk;
+use super::listed::{self, Listed, Shown};
 use crate::achievements::admin::{ArchiveAchievements, CreateAchievements, UpdateAchievements};
 use crate::achievements::view;
 use crate::auth::Tenant;
+use crate::catalog::{Achievement, Catalog};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/achievements")
-            .route(web::get().to(list))
+            .route(web::get().to(listed::list::<Achievements>))
             .route(web::post().to(create))
             .route(web::patch().to(update))
             .route(web::delete().to(bulk::archive::<ArchiveAchievements>)),
     )
-    .route("/achievements/{id}", web::get().to(get));
+    .route(
+        "/achievements/{id}",
+        web::get().to(listed::get::<Achievements>),
+    );
 }
 
-async fn list(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    paging: web::Query<Paging>,
-) -> Result<HttpResponse, ApiError> {
-    let (limit, skip) = paging.limit_skip()?;
-    let catalog = state.catalog.current();
-    let items: Vec<_> = catalog
-        .achievements_for(tenant.0)
-        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(0))
-        .map(|a| view::admin_achievement(a, &catalog, tenant.0))
-        .collect();
-    Ok(HttpResponse::Ok().json(items))
-}
+struct Achievements;
 
-async fn get(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let catalog = state.catalog.current();
-    let a = catalog
-        .achievements_for(tenant.0)
-        .find(|a| a.uuid == *id)
-        .ok_or_else(|| ApiError::not_found("Achievement not found"))?;
-    Ok(HttpResponse::Ok().json(view::admin_achievement(a, &catalog, tenant.0)))
+impl Listed for Achievements {
+    type Item = Achievement;
+    const NOT_FOUND: &'static str = "Achievement not found";
+
+    fn items(catalog: &Catalog, tenant: i64) -> impl Iterator<Item = &Achievement> {
+        catalog.achievements_for(tenant)
+    }
+
+    fn uuid(item: &Achievement) -> &str {
+        &item.uuid
+    }
+
+    fn view(item: &Achievement, shown: &Shown<'_>) -> serde_json::Value {
+        view::admin_achievement(item, shown.catalog, shown.tenant)
+    }
 }
 
 /// New and changed achievements may already be met: the backdater completes them.

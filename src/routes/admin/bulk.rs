@@ -59,6 +59,15 @@ impl Paging {
         }
         Ok((limit, skip))
     }
+
+    /// The page of `items` (in their order) this paging asks for.
+    pub fn page<T>(&self, items: impl Iterator<Item = T>) -> Result<Vec<T>, ApiError> {
+        let (limit, skip) = self.limit_skip()?;
+        Ok(items
+            .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(0))
+            .collect())
+    }
 }
 
 pub fn created(items: Vec<Value>, issues: Vec<Value>) -> HttpResponse {

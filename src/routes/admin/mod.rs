@@ -6,6 +6,7 @@ mod attributes;
 mod bulk;
 mod definitions;
 mod leaderboards;
+mod listed;
 mod metrics;
 mod notifications;
 mod points;

@@ -5,7 +5,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::bulk::{self, Paging};
+use super::listed::{self, Listed, Shown};
 use crate::auth::Tenant;
+use crate::catalog::{Catalog, PointsSystem};
 use crate::error::ApiError;
 use crate::points::admin::{
     system_of, ArchiveChildren, ArchiveSystems, Child, CreateChildren, CreateSystems,
@@ -17,12 +19,12 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/points")
-            .route(web::get().to(list_systems))
+            .route(web::get().to(listed::list::<Systems>))
             .route(web::post().to(bulk::create::<CreateSystems>))
             .route(web::patch().to(bulk::update::<UpdateSystems>))
             .route(web::delete().to(bulk::archive::<ArchiveSystems>)),
     )
-    .route("/points/{id}", web::get().to(get_system));
+    .route("/points/{id}", web::get().to(listed::get::<Systems>));
     for (segment, child) in [
         ("triggers", Child::Trigger),
         ("levels", Child::Level),
@@ -44,37 +46,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
 }
 
-fn page<T>(items: impl Iterator<Item = T>, paging: &Paging) -> Result<Vec<T>, ApiError> {
-    let (limit, skip) = paging.limit_skip()?;
-    Ok(items
-        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(0))
-        .collect())
-}
+struct Systems;
 
-async fn list_systems(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    paging: web::Query<Paging>,
-) -> Result<HttpResponse, ApiError> {
-    let catalog = state.catalog.current();
-    let items = page(
-        catalog
-            .points_for(tenant.0)
-            .map(|s| view::admin_system(s, "active")),
-        &paging,
-    )?;
-    Ok(HttpResponse::Ok().json(items))
-}
+impl Listed for Systems {
+    type Item = PointsSystem;
+    const NOT_FOUND: &'static str = "Points system not found";
 
-async fn get_system(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let catalog = state.catalog.current();
-    let system = system_of(&catalog, tenant.0, &id)?;
-    Ok(HttpResponse::Ok().json(view::admin_system(system, "active")))
+    fn items(catalog: &Catalog, tenant: i64) -> impl Iterator<Item = &PointsSystem> {
+        catalog.points_for(tenant)
+    }
+
+    fn uuid(item: &PointsSystem) -> &str {
+        &item.uuid
+    }
+
+    fn view(item: &PointsSystem, _: &Shown<'_>) -> Value {
+        view::admin_system(item, "active")
+    }
 }
 
 /// The children of one kind of system `uuid`, as the Admin API shows them.
@@ -119,7 +107,7 @@ async fn list_children(
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let all = children(&state, tenant.0, &system, **child)?;
-    let items = page(all.into_iter().map(|(_, v)| v), &paging)?;
+    let items = paging.page(all.into_iter().map(|(_, v)| v))?;
     Ok(HttpResponse::Ok().json(items))
 }
 
