@@ -4,7 +4,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::admin_support::{admin, with_key};
-use crate::helpers::{assert_error, is_iso_z, parts, spawn_app, Config, TestApp, CONFIG, T0};
+use crate::helpers::{
+    assert_error, is_iso_z, parts, spawn_app, Config, TestApp, CONFIG, T0, XP_PER_LESSON,
+};
 
 fn with_server_and_auth(server: &str, auth: &str) -> Config {
     Config::base().server(server).auth(auth)
@@ -296,16 +298,6 @@ key = "onboarded"
 name = "Onboarded"
 trigger = "api"
 
-[[points]]
-key = "xp"
-name = "XP"
-
-  [[points.triggers]]
-  type = "metric"
-  points = 10
-  metric = "lessons"
-  threshold = 1
-
 [[leaderboards]]
 key = "all-time"
 name = "All time"
@@ -354,7 +346,7 @@ async fn user_route(
 
 #[tokio::test]
 async fn a_user_bound_key_acts_for_its_own_user_on_every_route_kind_and_for_no_other() {
-    let app = spawn_app(&Config::base().with(SCOPED_CONFIG)).await;
+    let app = spawn_app(&Config::base().with(XP_PER_LESSON).with(SCOPED_CONFIG)).await;
     app.set_clock_ok(T0).await;
     app.event_ok("lessons", "ann", 1.0).await;
     app.event_ok("lessons", "bob", 2.0).await;

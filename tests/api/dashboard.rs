@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::admin_support::{admin, admin_with};
-use crate::helpers::{assert_error, parts, spawn_app, Config, TestApp, CONFIG};
+use crate::helpers::{assert_error, parts, spawn_app, Config, TestApp, CONFIG, XP_PER_LESSON};
 use crate::receiver::Receiver;
 
 /// Every embedded file and the type it must be served with.
@@ -227,6 +227,7 @@ fn counting_config(hook_url: &str, server: &str) -> Config {
         .metric("lessons", "Lessons")
         .metric("minutes", "Minutes")
         .with(COUNTED)
+        .with(XP_PER_LESSON)
         .webhook(
             hook_url,
             "whsec_dashboard",
@@ -252,16 +253,6 @@ key = "later"
 name = "Later"
 trigger = "api"
 status = "inactive"
-
-[[points]]
-key = "xp"
-name = "XP"
-
-  [[points.triggers]]
-  type = "metric"
-  points = 10
-  metric = "lessons"
-  threshold = 1
 
 [[leaderboards]]
 key = "all-time"

@@ -82,6 +82,19 @@ frequency = "daily"
 metrics = [{ metric = "lessons", threshold = 1 }]
 "#;
 
+/// The points system most tests need: `xp`, 10 points for every lesson.
+pub const XP_PER_LESSON: &str = r#"
+[[points]]
+key = "xp"
+name = "XP"
+
+  [[points.triggers]]
+  type = "metric"
+  points = 10
+  metric = "lessons"
+  threshold = 1
+"#;
+
 /// A webhook endpoint nobody listens on: deliveries fail, the outbox rows stay for the
 /// tests to read.
 pub const DEAD_HOOK: &str = "http://127.0.0.1:9/hooks";

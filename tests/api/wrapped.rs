@@ -6,7 +6,9 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, assert_json_eq, parts, spawn_app, Config, TestApp};
+use crate::helpers::{
+    assert_error, assert_json_eq, parts, spawn_app, Config, TestApp, XP_PER_LESSON,
+};
 
 fn config() -> Config {
     Config::base().with(
@@ -294,18 +296,8 @@ async fn a_metric_quiet_in_the_period_keeps_its_total_with_no_change() {
 
 /// A metric board, a points board and a streak board, all running since 1 January.
 fn boards_config() -> Config {
-    Config::base().with(
+    Config::base().with(XP_PER_LESSON).with(
         r#"
-[[points]]
-key = "xp"
-name = "XP"
-
-  [[points.triggers]]
-  type = "metric"
-  points = 10
-  metric = "lessons"
-  threshold = 1
-
 [[leaderboards]]
 key = "lessons-board"
 name = "Lessons board"
