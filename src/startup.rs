@@ -37,6 +37,7 @@ pub struct Application {
     writer: Writer,
     writer_thread: JoinHandle<()>,
     scheduler: Scheduler,
+    folder: crate::wrapped::Folder,
     delivery: Delivery,
     notifier: Notifier,
     clock: Clock,
@@ -67,6 +68,7 @@ impl Application {
             writer_thread,
             scheduler,
             backdater,
+            folder,
             catalog,
             leaderboards,
             wake_delivery,
@@ -106,11 +108,12 @@ impl Application {
             catalog,
             clock: clock.clone(),
             gate: gate.clone(),
-            telemetry: Arc::new(Telemetry::new(writer.stats().clone())),
+            telemetry: Arc::new(Telemetry::new(writer.stats().clone(), folder.backlog())),
             scheduler: scheduler.clone(),
             delivery: delivery.clone(),
             notifier: notifier.clone(),
             backdater: backdater.clone(),
+            folder: folder.clone(),
             leaderboards,
         });
 
@@ -157,6 +160,7 @@ impl Application {
             writer,
             writer_thread,
             scheduler,
+            folder,
             delivery,
             notifier,
             clock,
@@ -188,12 +192,14 @@ impl Application {
     /// then lets the writer commit what it has, checkpoint, and exit.
     pub async fn run_until_stopped(self) -> Result<(), BoxError> {
         let ticker = tokio::spawn(tick(self.scheduler.clone(), self.clock.clone()));
+        let folding = tokio::spawn(self.folder.clone().run_in_background());
         let delivery = self.delivery.start();
         let notifier = self.notifier.start();
         let stopper = tokio::spawn(self.signals.stop_on_signal(self.server.handle()));
         let served = self.server.await;
         stopper.abort();
         ticker.abort();
+        folding.abort();
         // A send cut off here stays pending and is sent at the next start.
         notifier.abort();
         delivery.shutdown(Duration::from_secs(5)).await;

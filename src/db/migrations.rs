@@ -67,6 +67,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0018_user_keys",
         include_str!("../../sql/0018_user_keys.sql"),
     ),
+    (
+        "0020_wrapped_fold",
+        include_str!("../../sql/0020_wrapped_fold.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -45,6 +45,8 @@ async fn wrapped(
     let settings = state.settings.clone();
     let now = state.clock.now();
     let year = query.into_inner().year;
+    // Everything stored before the request counts, the caller's own latest events too.
+    state.folder.catch_up().await?;
     let body = state
         .read(move |conn| {
             let user = crate::store::users::find(conn, tenant.0, id.as_str())?

@@ -133,6 +133,56 @@ pub fn last_event_at(conn: &Connection, user_row: i64) -> rusqlite::Result<Optio
         .query_row([user_row], |r| r.get(0))
 }
 
+/// An event read back in the order it was stored, with its user's tenant.
+#[derive(Debug)]
+pub struct LoggedEvent {
+    pub id: i64,
+    pub tenant: i64,
+    pub user_row: i64,
+    pub metric_id: i64,
+    pub value: f64,
+    /// The JSON object of the event's attributes, as stored.
+    pub attributes: Option<String>,
+    pub at_ms: i64,
+    pub tz: String,
+}
+
+/// The events whose ids are after `after` and at most `through`, oldest first, at most
+/// `limit` of them.
+pub fn logged_after(
+    conn: &Connection,
+    after: i64,
+    through: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<LoggedEvent>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.id, u.tenant_id, e.user_id, e.metric_id, e.value, e.attributes, e.at, e.tz
+           FROM events e JOIN users u ON u.id = e.user_id
+          WHERE e.id > ?1 AND e.id <= ?2 ORDER BY e.id LIMIT ?3",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![after, through, limit], |r| {
+        Ok(LoggedEvent {
+            id: r.get(0)?,
+            tenant: r.get(1)?,
+            user_row: r.get(2)?,
+            metric_id: r.get(3)?,
+            value: r.get(4)?,
+            attributes: r.get(5)?,
+            at_ms: r.get(6)?,
+            tz: r.get(7)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// The id of the last event stored (0 before the first). Ids only grow: no event is ever
+/// deleted, so a new one never takes the id of an old one.
+pub fn last_id(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT ifnull(max(id), 0) FROM events")?
+        .query_row([], |r| r.get(0))
+}
+
 /// One stored event, as the console lists a user's recent ones.
 #[derive(Debug)]
 pub struct StoredEvent {

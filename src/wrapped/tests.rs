@@ -1,5 +1,6 @@
-//! The points side of wrapped, driven through `record_points` on a real writer (points
-//! systems award through it once merged) and read back with `read::wrapped`.
+//! The points side of wrapped: awards persisted on a real writer the way every points path
+//! persists them (`points::award::persist_award`), folded in, and read back with
+//! `read::wrapped`.
 
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
-use super::{read, record_points};
+use super::{fold_everything, read};
 use crate::catalog::{Catalog, CatalogHandle};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -84,15 +85,25 @@ impl Command for Award {
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<(), ApiError> {
         let tz: Tz = "Pacific/Kiritimati".parse().map_err(ApiError::internal)?;
-        record_points(
+        let total_before =
+            crate::points::store::total(ctx.conn, self.user_row, self.system)?.unwrap_or(0);
+        crate::points::award::persist_award(
             ctx,
-            self.user_row,
-            1,
-            self.system,
-            self.amount,
-            ms(self.at),
-            tz,
-        )
+            &crate::points::award::Decided {
+                user_row: self.user_row,
+                tenant: 1,
+                system_id: self.system,
+                trigger_id: self.system,
+                awarded: self.amount,
+                total_before,
+                at_ms: ms(self.at),
+                tz,
+                trigger_updated: 0,
+                trigger: &|| json!({}),
+                boosts: &json!([]),
+            },
+        )?;
+        Ok(())
     }
 }
 
@@ -105,6 +116,7 @@ impl Command for Review {
         let user = crate::store::users::by_row(ctx.conn, self.0)?
             .ok_or_else(|| ApiError::not_found("User not found"))?;
         let tz: Tz = "Pacific/Kiritimati".parse().map_err(ApiError::internal)?;
+        fold_everything(ctx.conn)?;
         let (conn, catalog) = (ctx.conn, &ctx.catalog);
         read::wrapped(
             conn,
