@@ -74,6 +74,9 @@ impl Catalog {
                 Kind::Achievement | Kind::Leaderboard => true,
                 // Read with their systems, by `points::load`.
                 Kind::PointsTrigger | Kind::PointsLevel | Kind::PointsBoost => false,
+                // Held by the settings holder (`settings.rs`), read at start by
+                // `streaks::settings`; the event path never looks them up here.
+                Kind::StreakSettings => false,
             };
             if !in_use {
                 continue;
@@ -143,7 +146,10 @@ impl Catalog {
                     },
                     row,
                 )),
-                Kind::PointsTrigger | Kind::PointsLevel | Kind::PointsBoost => {}
+                Kind::PointsTrigger
+                | Kind::PointsLevel
+                | Kind::PointsBoost
+                | Kind::StreakSettings => {}
             }
         }
         catalog.points = points::load(&live)?;

@@ -150,7 +150,8 @@ pub fn load(live: &[definitions::Row]) -> definitions::Result<Vec<PointsSystem>>
             | Kind::Metric
             | Kind::Attribute
             | Kind::Achievement
-            | Kind::Leaderboard => {}
+            | Kind::Leaderboard
+            | Kind::StreakSettings => {}
         }
     }
     for s in &mut systems {

@@ -68,6 +68,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../sql/0018_user_keys.sql"),
     ),
     (
+        "0019_streak_settings_definition",
+        include_str!("../../sql/0019_streak_settings_definition.sql"),
+    ),
+    (
         "0020_wrapped_fold",
         include_str!("../../sql/0020_wrapped_fold.sql"),
     ),
@@ -113,8 +117,27 @@ pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
     Ok(())
 }
 
+/// An in-memory database migrated up to, not including, the migration `name`, at that
+/// schema version: what an older trophyd left, for tests of a migration.
+#[cfg(test)]
+pub(crate) fn in_memory_before(name: &str) -> Connection {
+    let conn = Connection::open_in_memory().expect("in-memory db");
+    let before = MIGRATIONS
+        .iter()
+        .position(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("no migration {name}"));
+    for (_, sql) in &MIGRATIONS[..before] {
+        conn.execute_batch(sql).expect("older migration");
+    }
+    conn.execute_batch(&format!("PRAGMA user_version = {before}"))
+        .expect("version");
+    conn
+}
+
 #[cfg(test)]
 mod tests {
+    use rusqlite::OptionalExtension;
+
     use super::*;
 
     #[test]
@@ -228,6 +251,132 @@ mod tests {
             [(1, Some("US".to_owned()), None), (2, None, None)],
             "a user whose value was pruned keeps no group"
         );
+    }
+
+    #[test]
+    fn streak_settings_move_from_meta_to_their_definitions_row_byte_for_byte() {
+        // Spaced and ordered as no serializer of ours writes it: moved, not rewritten.
+        let body = r#"{"metrics": [{"key": "lessons", "threshold": 1}], "frequency": "daily"}"#;
+        let mut conn = in_memory_before("0019_streak_settings_definition");
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('streak_settings', ?1),
+                 ('streak_fingerprint', 'rules'), ('streak_freeze_fingerprint', 'null'),
+                 ('other', 'kept')",
+            [body],
+        )
+        .expect("seed");
+        let started = chrono::Utc::now().timestamp_millis();
+        migrate(&mut conn).expect("migrate");
+        let row: (String, Option<i64>, String, String, i64, String, i64, i64) = conn
+            .query_row(
+                "SELECT uuid, tenant_id, key, status, managed, body, created, updated
+                   FROM definitions WHERE kind = 'streak_settings'",
+                [],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ))
+                },
+            )
+            .expect("the definitions row");
+        let (uuid, tenant, key, status, managed, stored, created, updated) = row;
+        assert_eq!(
+            (
+                tenant,
+                key.as_str(),
+                status.as_str(),
+                managed,
+                stored.as_str()
+            ),
+            (None, "streak", "active", 0, body)
+        );
+        let parsed = uuid::Uuid::parse_str(&uuid).expect("a UUID");
+        assert_eq!(uuid, parsed.to_string(), "lower case, hyphenated");
+        assert_eq!(parsed.get_version_num(), 4);
+        assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
+        assert_eq!(created, updated);
+        assert!(
+            (started - 1..=started + 60_000).contains(&created),
+            "{created}"
+        );
+        let row = crate::store::definitions::streak_settings(&conn)
+            .expect("reads back")
+            .expect("row");
+        assert_eq!(row.body["frequency"], "daily");
+        let meta: Vec<(String, String)> = conn
+            .prepare(
+                "SELECT key, value FROM meta
+                  WHERE key IN ('other', 'streak_settings', 'streak_fingerprint',
+                                'streak_freeze_fingerprint')
+                  ORDER BY key",
+            )
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .expect("meta");
+        let meta: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+        assert_eq!(
+            meta,
+            [
+                ("other", "kept"),
+                ("streak_fingerprint", "rules"),
+                ("streak_freeze_fingerprint", "null"),
+            ],
+            "the settings left meta, the engine's fingerprints stayed unchanged"
+        );
+    }
+
+    #[test]
+    fn streak_settings_that_are_null_or_absent_move_as_no_row_and_damage_moves_as_is() {
+        for (value, row) in [
+            (None, None),
+            (Some("null"), None),
+            (Some(" null "), None),
+            (Some("{\"metrics\": "), Some("{\"metrics\": ")),
+            (Some("[1, 2]"), Some("[1, 2]")),
+        ] {
+            let mut conn = in_memory_before("0019_streak_settings_definition");
+            if let Some(value) = value {
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('streak_settings', ?1)",
+                    [value],
+                )
+                .expect("seed");
+            }
+            migrate(&mut conn).expect("migrate");
+            let body: Option<String> = conn
+                .query_row(
+                    "SELECT body FROM definitions WHERE kind = 'streak_settings'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .expect("body");
+            assert_eq!(body.as_deref(), row, "{value:?}");
+            let left: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM meta WHERE key = 'streak_settings'",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("meta");
+            assert_eq!(left, 0, "{value:?}");
+            if row.is_some() {
+                // The start refuses, naming the row, as it refused the meta row.
+                let message = crate::store::definitions::live(&conn)
+                    .expect_err("unreadable")
+                    .to_string();
+                assert!(
+                    message.contains("(streak_settings \"streak\")"),
+                    "{message}"
+                );
+            }
+        }
     }
 
     #[test]

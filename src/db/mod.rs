@@ -35,6 +35,9 @@ const BUSY_TIMEOUT_MS: u32 = 5_000;
 /// pages still fit.
 const WRITER_CACHE_KIB: u32 = 16 * 1024;
 
+#[cfg(test)]
+pub(crate) use migrations::in_memory_before;
+
 /// A migrated in-memory database, for unit tests of SQL.
 #[cfg(test)]
 pub fn migrated_in_memory() -> Connection {

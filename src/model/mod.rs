@@ -1,7 +1,8 @@
 //! Definitions as typed models, one per kind, shared by trophy.toml, the stored bodies, the
 //! catalog and the Admin API. Each model serialized is its `definitions` row's body (the
-//! streak settings': the `meta` row `streak_settings`), and its `validate` holds the rules
-//! every surface applies. It imports only `domain` and `rules`.
+//! streak settings': the one shared row of kind `streak_settings`, read by the streaks
+//! feature rather than the catalog), and its `validate` holds the rules every surface
+//! applies. It imports only `domain` and `rules`.
 
 pub mod achievement;
 pub mod attribute;

@@ -1,9 +1,9 @@
 //! The streak settings: the one streak every user has, and its freezes
 //! (docs/behaviour/streaks.md#configuration). One shape for `[streaks]`, the stored body
-//! (the `meta` row `streak_settings`), the settings holder and the Admin API's
-//! `StreakSettings` (`GET /admin/v1/streaks/settings` shows the body; PATCH is a patch,
-//! `streaks/patch.rs`, applied onto it). Metric references are by key; that they exist is
-//! checked where they are named, against the catalog.
+//! (the shared `definitions` row of kind `streak_settings`), the settings holder and the
+//! Admin API's `StreakSettings` (`GET /admin/v1/streaks/settings` shows the body; PATCH is
+//! a patch, `streaks/patch.rs`, applied onto it). Metric references are by key; that they
+//! exist is checked where they are named, against the catalog.
 
 use serde::{Deserialize, Serialize};
 

@@ -387,6 +387,7 @@ fn map_definitions(
     }
 
     // Other differences in the shared definitions: the target's trophy.toml is in force.
+    // The target's streak settings are the node's own, never exported (`TABLES`).
     let mut stmt = conn.prepare(
         "SELECT e.kind, e.key,
                 CASE WHEN m.id IS NULL THEN 'not on this node'
@@ -400,7 +401,7 @@ fn map_definitions(
                  OR (m.id IS NOT NULL AND (e.status != m.status OR e.body != m.body)))
          UNION ALL
          SELECT m.kind, m.key, 'only on this node' FROM main.definitions m
-          WHERE m.tenant_id IS NULL AND m.status != 'archived'
+          WHERE m.tenant_id IS NULL AND m.status != 'archived' AND m.kind != 'streak_settings'
             AND NOT EXISTS (SELECT 1 FROM exp.definitions e
                              WHERE e.tenant_id IS NULL AND e.kind = m.kind AND e.key = m.key)
           ORDER BY 1, 2",

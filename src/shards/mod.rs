@@ -111,9 +111,11 @@ const TABLES: &[Table] = &[
         rows: "id = $T",
         unique: &["uuid", "customer_id"],
     },
-    // Shared definitions (tenant_id NULL) are exported too, all of them, so import can map
-    // them by kind and key and compare them with the target's; only the tenant's own are
-    // inserted.
+    // Shared definitions (tenant_id NULL) are exported too, so import can map them by kind
+    // and key and compare them with the target's; only the tenant's own are inserted. The
+    // streak settings row is left out: like the `meta` row it was before migration 0019 it
+    // is the node's own, one for the whole server, no row refers to it and no client sees
+    // its UUID, so each node keeps its own (a random UUID each, which import would refuse).
     Table {
         name: "definitions",
         cols: &[
@@ -128,7 +130,7 @@ const TABLES: &[Table] = &[
             ("created", Col::Keep),
             ("updated", Col::Keep),
         ],
-        rows: "tenant_id = $T OR tenant_id IS NULL",
+        rows: "tenant_id = $T OR (tenant_id IS NULL AND kind != 'streak_settings')",
         unique: &["uuid"],
     },
     Table {
@@ -679,6 +681,52 @@ mod tests {
             let declared: Vec<String> = t.cols.iter().map(|(c, _)| (*c).to_owned()).collect();
             assert_eq!(columns, declared, "{}", t.name);
         }
+    }
+
+    /// Each node's streak settings stay its own: they are not exported, so two nodes whose
+    /// settings were stored through the Admin API (random UUIDs) still move tenants.
+    #[test]
+    fn streak_settings_stay_on_their_node() {
+        use crate::store::{definitions, tenants};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let node = |name: &str, frequency: &str| {
+            let path = dir.path().join(name);
+            let mut conn = rusqlite::Connection::open(&path).expect("db");
+            crate::db::migrate(&mut conn).expect("migrate");
+            tenants::ensure_default(&conn, 0).expect("default tenant");
+            let body = definitions::parse_body(&format!(r#"{{"frequency": "{frequency}"}}"#))
+                .expect("body");
+            definitions::store_streak_settings(&conn, &body, 0).expect("streak settings");
+            path
+        };
+        let source = node("a.db", "daily");
+        let target = node("b.db", "weekly");
+        tenants::insert(
+            &rusqlite::Connection::open(&source).expect("db"),
+            "acme",
+            "Acme",
+            0,
+        )
+        .expect("tenant");
+        let file = dir.path().join("acme.trophy-tenant");
+        export(&source, "acme", &file).expect("export");
+        let in_file: i64 = rusqlite::Connection::open(&file)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT count(*) FROM definitions WHERE kind = 'streak_settings'",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .expect("count");
+        assert_eq!(in_file, 0);
+        let report = import(&target, &file, ImportOptions::default()).expect("import");
+        assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+        let conn = rusqlite::Connection::open(&target).expect("db");
+        let row = definitions::streak_settings(&conn)
+            .expect("read")
+            .expect("row");
+        assert_eq!(row.body["frequency"], "weekly", "the target's own");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `definitions` table: every metric, attribute, achievement, points system (with its
-//! triggers, levels and boosts) and leaderboard, one row each with its JSON body. The only
-//! module with SQL on this table.
+//! triggers, levels and boosts) and leaderboard, one row each with its JSON body, and the
+//! streak settings stored through the Admin API (one shared row, [`STREAK_SETTINGS_KEY`]).
+//! The only module with SQL on this table.
 //!
 //! A body that does not read back as a JSON object is an error naming the row
 //! ([`Error::Unreadable`]), never a definition quietly left out: the server refuses to
@@ -25,10 +26,13 @@ pub enum Kind {
     PointsLevel,
     PointsBoost,
     Leaderboard,
+    /// The streak settings `PATCH /admin/v1/streaks/settings` stored: one row for the
+    /// whole server ([`streak_settings`]), read by the streaks feature, not the catalog.
+    StreakSettings,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Metric,
         Kind::Attribute,
         Kind::Achievement,
@@ -37,6 +41,7 @@ impl Kind {
         Kind::PointsLevel,
         Kind::PointsBoost,
         Kind::Leaderboard,
+        Kind::StreakSettings,
     ];
 
     /// As stored in the `kind` column.
@@ -50,6 +55,7 @@ impl Kind {
             Kind::PointsLevel => "points_level",
             Kind::PointsBoost => "points_boost",
             Kind::Leaderboard => "leaderboard",
+            Kind::StreakSettings => "streak_settings",
         }
     }
 
@@ -498,6 +504,56 @@ pub fn adopt(
     Ok(updated > 0)
 }
 
+/// The key of the one [`Kind::StreakSettings`] row. The streak settings are one for the
+/// whole server, as `[streaks]` is one table of trophy.toml (a PATCH sent with a
+/// `Tenant-ID` changes them for every tenant), so the row is shared (`tenant_id` NULL,
+/// owner 0), active, not managed (a file's `[streaks]` is held in memory and leaves the row
+/// alone), and always has this key. Migration 0019 moved it here from the `meta` row
+/// `streak_settings`.
+pub const STREAK_SETTINGS_KEY: &str = "streak";
+
+/// The streak settings stored through the Admin API, if any. A body that is not a JSON
+/// object is an error naming the row, as for every kind.
+pub fn streak_settings(conn: &Connection) -> Result<Option<Row>> {
+    by_key(conn, 0, Kind::StreakSettings, STREAK_SETTINGS_KEY)
+}
+
+/// Stores the streak settings' body: replaces it in the row, or inserts the row (with a
+/// new UUID) the first time. The row before is not read, so this cannot fail on it.
+pub fn store_streak_settings(
+    conn: &Connection,
+    body: &Map<String, Value>,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    let replaced = conn
+        .prepare_cached(
+            "UPDATE definitions SET body = ?1, updated = ?2
+              WHERE tenant_id IS NULL AND kind = ?3 AND key = ?4",
+        )?
+        .execute(params![
+            Value::Object(body.clone()).to_string(),
+            now_ms,
+            Kind::StreakSettings.as_str(),
+            STREAK_SETTINGS_KEY
+        ])?;
+    if replaced == 0 {
+        insert(
+            conn,
+            &New {
+                uuid: &uuid::Uuid::new_v4().to_string(),
+                tenant: None,
+                kind: Kind::StreakSettings,
+                key: STREAK_SETTINGS_KEY,
+                status: Status::Active,
+                managed: false,
+                body,
+                now_ms,
+            },
+        )?;
+    }
+    Ok(())
+}
+
 pub fn archive(conn: &Connection, id: i64, now_ms: i64) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE definitions SET status = 'archived', updated = ?1 WHERE id = ?2")?
         .execute(params![now_ms, id])?;
@@ -554,6 +610,34 @@ mod tests {
         );
         archive(&conn, id, 9).expect("archive");
         assert!(live(&conn).expect("live").is_empty());
+    }
+
+    #[test]
+    fn the_streak_settings_are_one_shared_row_replaced_in_place() {
+        let conn = db();
+        assert!(streak_settings(&conn).expect("none").is_none());
+        store_streak_settings(&conn, &body(r#"{"frequency": "daily"}"#), 5).expect("store");
+        let first = streak_settings(&conn).expect("read").expect("row");
+        store_streak_settings(&conn, &body(r#"{"frequency": "weekly"}"#), 9).expect("store");
+        let row = streak_settings(&conn).expect("read").expect("row");
+        assert_eq!(
+            (row.id, &row.uuid, row.owner, row.kind, row.key.as_str()),
+            (
+                first.id,
+                &first.uuid,
+                0,
+                Kind::StreakSettings,
+                STREAK_SETTINGS_KEY
+            )
+        );
+        assert_eq!((row.status, row.managed), (Status::Active, false));
+        assert_eq!((row.created, row.updated), (5, 9));
+        assert_eq!(row.body["frequency"], "weekly");
+        assert_eq!(
+            uuid::Uuid::parse_str(&row.uuid).map(|u| u.get_version_num()),
+            Ok(4)
+        );
+        assert_eq!(Kind::parse("streak_settings"), Some(Kind::StreakSettings));
     }
 
     #[test]

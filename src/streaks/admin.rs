@@ -356,8 +356,8 @@ impl Command for UpdateSettings {
                 echo(&missing.metric)
             )));
         }
-        settings::store(ctx.conn, &def)?;
         let now = ctx.now.timestamp_millis();
+        settings::store(ctx.conn, &def, now)?;
         recompute::reconcile(ctx, Some(&def), now)?;
         let response = settings::view(Some(&def));
         ctx.after_commit(move || handle.replace(Some(def)));

@@ -9,8 +9,9 @@
 //! * `read`: the settled views the read routes serve; `admin`: the Admin API commands,
 //!   `patch`: the body of a settings PATCH, applied onto the settings model.
 //! * `recompute`: rebuilding every streak from the events when the settings change.
-//! * `settings`: the configuration in force (the `model::streak_settings` model, stored in
-//!   `meta`); `view`: the response shapes.
+//! * `settings`: the configuration in force (the `model::streak_settings` model, stored as
+//!   a `definitions` row; the fingerprints of the state computed with it in `meta`);
+//!   `view`: the response shapes.
 
 pub mod admin;
 pub mod engine;

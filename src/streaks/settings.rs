@@ -1,7 +1,9 @@
 //! The streak configuration in force: `[streaks]` from trophy.toml when the file declares it
 //! (then the Admin API may only read it), otherwise what `PATCH /admin/v1/streaks/settings`
-//! stored in the database: the [`StreakDef`] model's body in the `meta` row
-//! `streak_settings`, which is also the Admin API's `StreakSettings`.
+//! stored in the database: the [`StreakDef`] model's body in the one shared `definitions`
+//! row of kind `streak_settings` (`store::definitions::streak_settings`), which is also the
+//! Admin API's `StreakSettings`. The fingerprints the stored streak state was computed with
+//! are engine state, not a definition: they stay in `meta`.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
@@ -12,9 +14,8 @@ use crate::model::Definition;
 use crate::rules::periods::PeriodKind;
 use crate::rules::streak::Mode;
 pub use crate::settings::StreakSettings;
+use crate::store::definitions;
 
-/// `meta` key of the settings stored through the Admin API.
-const SETTINGS_KEY: &str = "streak_settings";
 /// `meta` key of the fingerprint of the settings the stored streak state was computed with.
 const FINGERPRINT_KEY: &str = "streak_fingerprint";
 const FREEZE_FINGERPRINT_KEY: &str = "streak_freeze_fingerprint";
@@ -35,23 +36,19 @@ pub(crate) fn load(
 }
 
 /// The settings stored through the Admin API, if any. A body that does not read back (or
-/// breaks a rule) is an error naming it, never the defaults in its place.
+/// breaks a rule) is an error naming its row, never the defaults in its place.
 pub fn stored(conn: &Connection) -> Result<Option<StreakDef>, ApiError> {
-    let text: Option<String> = conn
-        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-        .query_row([SETTINGS_KEY], |r| r.get(0))
-        .optional()?;
-    let Some(text) = text else { return Ok(None) };
-    let damaged = |why: String| ApiError::internal(format!("meta row {SETTINGS_KEY}: {why}"));
-    match serde_json::from_str(&text).map_err(|e| damaged(e.to_string()))? {
-        Value::Null => Ok(None),
-        Value::Object(body) => StreakDef::from_body(&body).map(Some).map_err(damaged),
-        _ => Err(damaged("not a JSON object".into())),
-    }
+    let Some(row) = definitions::streak_settings(conn)? else {
+        return Ok(None);
+    };
+    let def = StreakDef::from_body(&row.body).map_err(|e| row.unreadable(e))?;
+    Ok(Some(def))
 }
 
-pub fn store(conn: &Connection, def: &StreakDef) -> Result<(), ApiError> {
-    set_meta(conn, SETTINGS_KEY, &view(Some(def)).to_string())
+/// Stores `def` as the settings of the Admin API: the model's body, as `view` shows it.
+pub fn store(conn: &Connection, def: &StreakDef, now_ms: i64) -> Result<(), ApiError> {
+    definitions::store_streak_settings(conn, &def.body(), now_ms)?;
+    Ok(())
 }
 
 /// The Admin API's `StreakSettings` (plus `weekStart`, our extension): the model's body.
@@ -159,16 +156,49 @@ mod tests {
         assert_eq!(fingerprint(None), "none");
     }
 
+    /// A database from before migration 0019 (the settings in the `meta` row
+    /// `streak_settings`, as `store` wrote them) reads back the same settings, whose
+    /// fingerprints are those stored: nothing is recomputed at start.
+    #[test]
+    fn settings_stored_in_meta_before_0019_read_back_with_their_fingerprints() {
+        let mut conn = crate::db::in_memory_before("0019_streak_settings_definition");
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('streak_settings', ?1)",
+            [view(Some(&def())).to_string()],
+        )
+        .expect("settings");
+        store_fingerprints(&conn, Some(&def())).expect("fingerprints");
+        crate::db::migrate(&mut conn).expect("migrate");
+        assert_eq!(stored(&conn).expect("read"), Some(def()));
+        assert_eq!(
+            stored_fingerprints(&conn).expect("fingerprints"),
+            (
+                Some(fingerprint(Some(&def()))),
+                Some(freeze_fingerprint(Some(&def())))
+            )
+        );
+    }
+
     #[test]
     fn stored_settings_read_back_and_damage_is_named() {
-        let conn = Connection::open_in_memory().expect("db");
-        conn.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            .expect("table");
+        let conn = crate::db::migrated_in_memory();
         assert_eq!(stored(&conn).expect("none"), None);
-        store(&conn, &def()).expect("store");
+        store(&conn, &def(), 1).expect("store");
         assert_eq!(stored(&conn).expect("read"), Some(def()));
-        set_meta(&conn, SETTINGS_KEY, r#"{"metrics": []}"#).expect("set");
-        let err = stored(&conn).expect_err("no metrics");
-        assert!(format!("{err:?}").contains("streak_settings"), "{err:?}");
+        let row = definitions::streak_settings(&conn)
+            .expect("read")
+            .expect("row");
+        assert_eq!(Value::Object(row.body), view(Some(&def())));
+        let no_metrics = definitions::parse_body(r#"{"metrics": []}"#).expect("object");
+        definitions::store_streak_settings(&conn, &no_metrics, 2).expect("set");
+        let err = stored(&conn).expect_err("no metrics").to_string();
+        assert!(
+            err.contains(&format!(
+                "definition row {} (streak_settings \"streak\")",
+                row.id
+            )),
+            "{err}"
+        );
+        assert!(err.contains("metrics"), "{err}");
     }
 }

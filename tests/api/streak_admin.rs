@@ -5,7 +5,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{admin, assert_error, assert_json_eq, parts, spawn_app, TestApp};
+use crate::helpers::{
+    admin, assert_error, assert_json_eq, parts, spawn_app, spawn_with, start_refused, TestApp,
+};
 use crate::streaks::{config, event_at, hook_summary, lesson, streak, DAILY};
 
 fn issue(user: &str, message: &str, reason: &str) -> Value {
@@ -536,4 +538,215 @@ async fn a_settings_patch_with_an_unknown_key_or_a_wrong_type_is_refused_whole()
     }
     let (_, body) = admin(&app, Method::GET, "/streaks/settings", None).await;
     assert_eq!(body["metrics"], json!([]), "nothing was stored");
+}
+
+/// The streak settings row of `definitions`: (tenant_id, key, status, managed, uuid, body).
+type SettingsRow = (Option<i64>, String, String, i64, String, String);
+
+fn settings_rows(app: &TestApp) -> Vec<SettingsRow> {
+    app.db()
+        .prepare(
+            "SELECT tenant_id, key, status, managed, uuid, body FROM definitions
+              WHERE kind = 'streak_settings' ORDER BY id",
+        )
+        .and_then(|mut s| {
+            s.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect()
+        })
+        .expect("rows")
+}
+
+/// An Admin API call (`path` below `/admin/v1`) sent with `tenant` as `Tenant-ID`.
+async fn admin_as(
+    app: &TestApp,
+    tenant: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut rb = app
+        .admin_request(method, &format!("/admin/v1{path}"))
+        .header("Tenant-ID", tenant);
+    if let Some(body) = body {
+        rb = rb.json(&body);
+    }
+    parts(rb.send().await.expect("request")).await
+}
+
+/// `PATCH /admin/v1/streaks/settings` sent with `tenant` as `Tenant-ID`; the 200 body.
+async fn patch_settings(app: &TestApp, tenant: &str, body: Value) -> Value {
+    let (status, body) =
+        admin_as(app, tenant, Method::PATCH, "/streaks/settings", Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn settings_patched_through_the_api_are_one_shared_definitions_row() {
+    let app = spawn_app(&config("").server("multi_tenant = true")).await;
+    let (status, body) = admin(
+        &app,
+        Method::POST,
+        "/tenants",
+        Some(json!([{"customerId": "acme", "name": "Acme"}, {"customerId": "globex", "name": "Globex"}])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let first = patch_settings(
+        &app,
+        "acme",
+        json!({"metrics": [{"key": "lessons", "threshold": 1}], "freezes": {"startCount": 1, "maxCount": 2}}),
+    )
+    .await;
+    let rows = settings_rows(&app);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let (tenant, key, status, managed, uuid, body) = rows[0].clone();
+    assert_eq!(
+        (tenant, key.as_str(), status.as_str(), managed),
+        (None, "streak", "active", 0),
+        "one row for the whole server, whichever tenant sent the PATCH"
+    );
+    assert_eq!(body, first.to_string(), "the body is the settings shown");
+    assert_eq!(
+        app.count("SELECT count(*) FROM meta WHERE key = 'streak_settings'"),
+        0
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM meta
+              WHERE key IN ('streak_fingerprint', 'streak_freeze_fingerprint')"
+        ),
+        2,
+        "the engine's fingerprints stay in meta"
+    );
+
+    // Another tenant's PATCH replaces the same row, and every tenant sees the settings.
+    let second = patch_settings(&app, "globex", json!({"frequency": "weekly"})).await;
+    assert_eq!(second["metrics"], first["metrics"]);
+    let rows = settings_rows(&app);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((&rows[0].4, &rows[0].5), (&uuid, &second.to_string()));
+    for tenant in ["acme", "globex"] {
+        let (status, body) = admin_as(&app, tenant, Method::GET, "/streaks/settings", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_json_eq(&body, &second);
+    }
+    // The row is no definition of another kind.
+    let (status, _) = admin_as(&app, "acme", Method::GET, &format!("/metrics/{uuid}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let app = app.restart().await;
+    let (status, body) = admin_as(&app, "globex", Method::GET, "/streaks/settings", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_json_eq(&body, &second);
+    assert_eq!(settings_rows(&app).len(), 1);
+}
+
+/// A database whose settings are still the `meta` row `streak_settings` (what trophyd left
+/// before migration 0019) keeps them and its streaks: the row moves byte for byte, and the
+/// fingerprints in `meta` still match, so nothing is recomputed (a recompute would lose the
+/// freeze granted through the Admin API).
+#[tokio::test]
+async fn settings_moved_out_of_meta_keep_the_streaks_as_they_were() {
+    let config = config("");
+    let app = spawn_app(&config).await;
+    let settings = patch_settings(
+        &app,
+        "default",
+        json!({"metrics": [{"key": "lessons", "threshold": 1}], "freezes": {"startCount": 0, "maxCount": 3}}),
+    )
+    .await;
+    lesson(&app, "2031-03-01T10:00:00Z", "u1").await;
+    lesson(&app, "2031-03-02T10:00:00Z", "u1").await;
+    let (status, body) = admin(
+        &app,
+        Method::POST,
+        "/streaks/freezes",
+        Some(json!({"freezes": [{"userId": "u1"}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let before = streak(&app, "u1").await;
+    assert_json_eq(
+        &json!([before["length"], before["freezes"]]),
+        &json!([2, 1]),
+    );
+    let dir = app.kill().await;
+    let conn = rusqlite::Connection::open(dir.path().join("trophy.db")).expect("db");
+    conn.execute_batch(
+        "INSERT INTO meta (key, value)
+             SELECT 'streak_settings', body FROM definitions WHERE kind = 'streak_settings';
+         DELETE FROM definitions WHERE kind = 'streak_settings';",
+    )
+    .expect("back to meta");
+    let old: String = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'streak_settings'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("meta row");
+    conn.execute_batch(include_str!(
+        "../../sql/0019_streak_settings_definition.sql"
+    ))
+    .expect("migration 0019");
+    drop(conn);
+
+    let app = spawn_with(&config, true, Some(dir)).await;
+    let rows = settings_rows(&app);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].5, old, "byte for byte");
+    assert_eq!(
+        app.count("SELECT count(*) FROM meta WHERE key = 'streak_settings'"),
+        0
+    );
+    let (_, body) = admin(&app, Method::GET, "/streaks/settings", None).await;
+    assert_json_eq(&body, &settings);
+    assert_json_eq(&streak(&app, "u1").await, &before);
+}
+
+#[tokio::test]
+async fn a_damaged_streak_settings_row_stops_the_start_naming_the_row() {
+    let config = config("");
+    let app = spawn_app(&config).await;
+    patch_settings(
+        &app,
+        "default",
+        json!({"metrics": [{"key": "lessons", "threshold": 1}]}),
+    )
+    .await;
+    let dir = app.kill().await;
+    let conn = rusqlite::Connection::open(dir.path().join("trophy.db")).expect("db");
+    let id: i64 = conn
+        .query_row(
+            "SELECT id FROM definitions WHERE kind = 'streak_settings'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("row");
+    for (body, why) in [
+        (r#"{"metrics": []}"#, "metrics"),
+        (r#"{"metrics": "#, "the body is not JSON"),
+    ] {
+        conn.execute(
+            "UPDATE definitions SET body = ?1 WHERE id = ?2",
+            rusqlite::params![body, id],
+        )
+        .expect("damage");
+        let message = start_refused(&config, dir.path()).await;
+        assert!(
+            message.contains(&format!("definition row {id} (streak_settings \"streak\")")),
+            "{message}"
+        );
+        assert!(message.contains(why), "{message}");
+    }
 }
