@@ -1,7 +1,7 @@
 //! The year-in-review aggregates are folded in from the event and award logs after those
 //! commit, not written on the event path. Under the full fan-out the aggregates were a
 //! fifth of the writer's time per event and a quarter of the pages each commit wrote
-//! (issue #13); folded in steps of a few hundred rows, each page of `wrapped_days` and
+//! (issue #13); folded in steps of dozens of rows, each page of `wrapped_days` and
 //! `wrapped_periods` is written once for all the rows of a step that fall on it, and the
 //! per-amount user counts of a step net out before they are written.
 //!
@@ -36,8 +36,10 @@ use crate::rules::local_time::local_date;
 use crate::writer::costs::{measure, Feature};
 use crate::writer::{Command, WriteCtx, Writer};
 
-/// Rows of each log one step reads: a step holds the writer for a few milliseconds.
-const STEP_ROWS: usize = 256;
+/// Rows of each log one step reads. Under the fan-out a row costs the fold about 15 µs (an
+/// event's day and three periods per slice, or an award's), so a step of 64 rows of each log
+/// holds the writer for a millisecond or two.
+const STEP_ROWS: usize = 64;
 /// Rows of each log a step reads when nothing else waits for the writer (`fold_all`).
 const OFFLINE_STEP_ROWS: usize = 20_000;
 /// How often the background loop folds what has been stored since its last round.
