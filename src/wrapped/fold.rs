@@ -88,13 +88,16 @@ pub fn step(
     }
     let mut pending = Pending::default();
     let mut left_out = 0;
-    for e in &events {
+    for logged in &events {
+        let e = &logged.event;
         let attributes: BTreeMap<String, String> = match &e.attributes {
-            Some(text) => crate::store::stored(text, format!("the attributes of event {}", e.id))?,
+            Some(text) => {
+                crate::store::stored(text, format!("the attributes of event {}", logged.id))?
+            }
             None => BTreeMap::new(),
         };
         let date = local_date(from_millis(e.at_ms), zone(Some(&e.tz)));
-        let source = (e.tenant, e.user_row, e.metric_id);
+        let source = (logged.tenant, logged.user_row, e.metric_id);
         if !pending.add(conn, source, store::WHOLE, date, e.value)? {
             left_out += 1;
         }
@@ -103,7 +106,7 @@ pub fn step(
                 left_out += 1;
             }
         }
-        folded.events = e.id;
+        folded.events = logged.id;
     }
     for a in &awards {
         let date = local_date(from_millis(a.at_ms), zone(a.tz.as_deref()));
