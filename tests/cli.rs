@@ -1,9 +1,11 @@
 //! The command line as users run it: `check`, `init`, `backup`, and the serve banner.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_trophyd");
+#[path = "support/process.rs"]
+mod process;
+
+use process::{Trophyd, BIN};
 
 fn run(args: &[&str], dir: &std::path::Path) -> (i32, String) {
     let out = Command::new(BIN)
@@ -79,28 +81,17 @@ fn check_reads_the_files_notifications_name() {
 fn serve_prints_the_address_first_then_generated_keys_and_backup_copies_the_data() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("trophy.db");
-    let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--data"])
-        .arg(&db)
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().expect("a line").expect("utf8");
-    assert!(
-        first.starts_with("trophyd listening on http://127.0.0.1:"),
-        "{first}"
-    );
-    let port: u16 = first
+    let server = Trophyd::start(|c| {
+        c.arg("--data").arg(&db).current_dir(dir.path());
+    });
+    let port: u16 = server
+        .url
         .rsplit(':')
         .next()
         .and_then(|p| p.parse().ok())
         .expect("port");
     assert!(port > 0);
-    let keys: Vec<String> = lines.by_ref().take(2).map(|l| l.expect("utf8")).collect();
+    let keys = [server.next_line(), server.next_line()];
     assert!(
         keys[0].contains("application API key") && keys[0].contains("tr_live_"),
         "{keys:?}"
@@ -130,8 +121,6 @@ fn serve_prints_the_address_first_then_generated_keys_and_backup_copies_the_data
         .query_row("SELECT count(*) FROM api_keys", [], |r| r.get(0))
         .expect("count");
     assert_eq!(keys_stored, 2);
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// A supervisor may send SIGTERM the moment it reads the address; that must be a clean stop
@@ -140,24 +129,13 @@ fn serve_prints_the_address_first_then_generated_keys_and_backup_copies_the_data
 fn sigterm_right_after_the_listening_line_stops_cleanly() {
     for _ in 0..5 {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut child = Command::new(BIN)
-            .args(["--listen", "127.0.0.1:0", "--data"])
-            .arg(dir.path().join("trophy.db"))
-            .current_dir(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        // Kept open until the end: the server still prints its generated keys.
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let first = lines.next().expect("a line").expect("utf8");
-        assert!(first.starts_with("trophyd listening on"), "{first}");
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let exit = child.wait().expect("wait");
+        // The server still prints its generated keys after the address, while it stops.
+        let mut server = Trophyd::start(|c| {
+            c.arg("--data")
+                .arg(dir.path().join("trophy.db"))
+                .current_dir(dir.path());
+        });
+        let exit = server.terminate();
         assert_eq!(exit.code(), Some(0), "{exit:?}");
         assert!(
             !dir.path().join("trophy.db-wal").exists()
@@ -178,28 +156,17 @@ fn external_checkpoints_leave_the_wal_to_litestream_even_at_shutdown() {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("trophy.toml");
         std::fs::write(&config, format!("[server]\ncheckpoints = \"{mode}\"\n")).expect("write");
-        let mut child = Command::new(BIN)
-            .arg("--config")
-            .arg(&config)
-            .args(["--listen", "127.0.0.1:0", "--data"])
-            .arg(dir.path().join("trophy.db"))
-            .current_dir(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let first = lines.next().expect("a line").expect("utf8");
-        assert!(first.starts_with("trophyd listening on"), "{first}");
+        let mut server = Trophyd::start(|c| {
+            c.arg("--config")
+                .arg(&config)
+                .arg("--data")
+                .arg(dir.path().join("trophy.db"))
+                .current_dir(dir.path());
+        });
         // Startup wrote the schema and the generated keys; give the background checkpointer
         // (self) time to run, so "external" is shown to differ by more than timing.
         std::thread::sleep(std::time::Duration::from_millis(400));
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let exit = child.wait().expect("wait");
+        let exit = server.terminate();
         assert_eq!(exit.code(), Some(0), "{mode}: {exit:?}");
         let wal = std::fs::metadata(dir.path().join("trophy.db-wal"))
             .map(|m| m.len())

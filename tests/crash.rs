@@ -4,11 +4,10 @@
 //! ones, and that the database is intact. Done three times, killing at different points.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -39,68 +38,25 @@ frequency = "daily"
 metrics = [{ metric = "lessons", threshold = 1 }]
 "#;
 
-struct Server {
-    child: Child,
-    base: String,
-}
+#[path = "support/process.rs"]
+mod process;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use process::Trophyd;
 
-impl Server {
-    fn start(config: &Path, data: &Path, log: &Path) -> Server {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_trophyd"))
-            .arg("--config")
+/// The server on `data` with `config`, its log appended to `log`.
+fn start(config: &Path, data: &Path, log: &Path) -> Trophyd {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log file");
+    Trophyd::start(|c| {
+        c.arg("--config")
             .arg(config)
-            .args(["--listen", "127.0.0.1:0"])
             .arg("--data")
             .arg(data)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("start trophyd");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(first)) = lines.next() {
-                let _ = tx.send(first);
-            }
-            // Keep draining so the server never blocks on a full pipe.
-            for _ in lines {}
-        });
-        let mut server = Server {
-            child,
-            base: String::new(),
-        };
-        let first = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(line) => line,
-            Err(e) => panic!("trophyd printed no first line within 60 s: {e}"),
-        };
-        let address = first
-            .strip_prefix("trophyd listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {first:?}"));
-        assert!(address.starts_with("http://127.0.0.1:"), "{first}");
-        server.base = address.trim().to_owned();
-        server
-    }
-
-    fn kill(&mut self) {
-        // SIGKILL on Unix: no shutdown code runs.
-        self.child.kill().expect("kill");
-        self.child.wait().expect("reap");
-    }
+            .stderr(Stdio::from(log));
+    })
 }
 
 fn client() -> reqwest::Client {
@@ -174,7 +130,7 @@ async fn send_all(base: &str, indices: Vec<usize>) -> Vec<(usize, StatusCode, Va
 
 /// Fires all events at the server and SIGKILLs it once `kill_after` have been
 /// acknowledged. Returns the acknowledged events (index -> eventId).
-async fn burst_and_kill(server: &mut Server, kill_after: usize) -> HashMap<usize, String> {
+async fn burst_and_kill(server: &mut Trophyd, kill_after: usize) -> HashMap<usize, String> {
     let client = client();
     let next = Arc::new(AtomicUsize::new(0));
     let killed = Arc::new(AtomicBool::new(false));
@@ -183,7 +139,7 @@ async fn burst_and_kill(server: &mut Server, kill_after: usize) -> HashMap<usize
     let running = Arc::new(AtomicUsize::new(CONCURRENCY));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..CONCURRENCY {
-        let (client, base) = (client.clone(), server.base.clone());
+        let (client, base) = (client.clone(), server.url.clone());
         let (next, killed, acked, failures, running) = (
             next.clone(),
             killed.clone(),
@@ -297,11 +253,11 @@ async fn crash_round(kill_after: usize) {
     let data: PathBuf = dir.path().join("trophy.db");
     let log = dir.path().join("trophyd.log");
 
-    let mut server = Server::start(&config, &data, &log);
+    let mut server = start(&config, &data, &log);
     let acked = burst_and_kill(&mut server, kill_after).await;
     drop(server);
 
-    let server = Server::start(&config, &data, &log);
+    let server = start(&config, &data, &log);
     let stored = count(&data, "SELECT count(*) FROM events");
     assert!(
         stored as usize >= acked.len(),
@@ -312,13 +268,13 @@ async fn crash_round(kill_after: usize) {
         "kill point {kill_after}: {} acknowledged, {stored} stored after restart",
         acked.len()
     );
-    let before: f64 = totals(&server.base).await.iter().sum();
+    let before: f64 = totals(&server.url).await.iter().sum();
     assert_eq!(before, stored as f64, "totals agree with the stored events");
 
     // Every acknowledged event is there, exactly once: its key replays.
     let mut acked_indices: Vec<usize> = acked.keys().copied().collect();
     acked_indices.sort_unstable();
-    for (i, status, body) in send_all(&server.base, acked_indices).await {
+    for (i, status, body) in send_all(&server.url, acked_indices).await {
         assert_eq!(
             status,
             StatusCode::ACCEPTED,
@@ -331,12 +287,12 @@ async fn crash_round(kill_after: usize) {
             "event {i}"
         );
     }
-    let after_replays: f64 = totals(&server.base).await.iter().sum();
+    let after_replays: f64 = totals(&server.url).await.iter().sum();
     assert_eq!(after_replays, before, "replays changed totals");
     assert_eq!(count(&data, "SELECT count(*) FROM events"), stored);
 
     // Re-send everything: exactly the missing events apply.
-    let results = send_all(&server.base, (0..EVENTS).collect()).await;
+    let results = send_all(&server.url, (0..EVENTS).collect()).await;
     let mut created = 0;
     for (i, status, body) in &results {
         match *status {
@@ -354,7 +310,7 @@ async fn crash_round(kill_after: usize) {
     assert_eq!(results.len(), EVENTS);
     assert_eq!(created as i64, EVENTS as i64 - stored);
 
-    let per_user = totals(&server.base).await;
+    let per_user = totals(&server.url).await;
     assert_eq!(per_user, vec![(EVENTS / USERS) as f64; USERS]);
     assert_eq!(per_user.iter().sum::<f64>(), EVENTS as f64);
     assert_eq!(count(&data, "SELECT count(*) FROM events"), EVENTS as i64);

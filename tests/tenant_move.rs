@@ -10,15 +10,17 @@
 //! The nodes are real `trophyd` processes with the test clock, so a stop is a clean SIGTERM.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_trophyd");
+#[path = "support/process.rs"]
+mod process;
+
+use process::{Trophyd, BIN};
 
 const CONFIG: &str = r#"
 [server]
@@ -218,7 +220,7 @@ const DAY: i64 = 86_400;
 struct Node {
     name: String,
     dir: PathBuf,
-    child: Option<Child>,
+    server: Option<Trophyd>,
     url: String,
 }
 
@@ -228,7 +230,7 @@ impl Node {
         Node {
             name: name.to_owned(),
             dir: dir.to_path_buf(),
-            child: None,
+            server: None,
             url: String::new(),
         }
     }
@@ -242,37 +244,22 @@ impl Node {
     }
 
     fn start(&mut self) {
-        let mut child = Command::new(BIN)
-            .arg("--config")
-            .arg(self.config())
-            .arg("--data")
-            .arg(self.data())
-            .args(["--listen", "127.0.0.1:0", "--test-clock"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn trophyd");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let first = lines.next().expect("a line").expect("utf8");
-        let url = first
-            .strip_prefix("trophyd listening on ")
-            .unwrap_or_else(|| panic!("{first}"))
-            .to_owned();
-        // Keep reading so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        self.url = url;
-        self.child = Some(child);
+        let (config, data) = (self.config(), self.data());
+        let server = Trophyd::start(|c| {
+            c.arg("--config")
+                .arg(config)
+                .arg("--data")
+                .arg(data)
+                .arg("--test-clock")
+                .stderr(Stdio::inherit());
+        });
+        self.url = server.url.clone();
+        self.server = Some(server);
     }
 
     fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let status = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status()
-                .expect("kill");
-            assert!(status.success());
-            let exit = child.wait().expect("wait");
+        if let Some(mut server) = self.server.take() {
+            let exit = server.terminate();
             assert_eq!(exit.code(), Some(0), "{} stopped cleanly", self.name);
         }
     }
@@ -297,15 +284,6 @@ impl Node {
                 (t, n)
             })
             .collect()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 
