@@ -70,7 +70,7 @@ impl PlainKind for Attributes {
 
     /// The SDK's `AdminAttribute`.
     fn view(uuid: &str, key: &str, a: &AttributeDef) -> Value {
-        json!({"id": uuid, "key": key, "name": a.name, "type": a.kind.as_str()})
+        json!({"id": uuid, "key": key, "name": a.name, "type": a.kind.name()})
     }
 }
 

@@ -72,7 +72,7 @@ impl PlainKind for Metrics {
             "id": uuid,
             "key": key,
             "name": m.name,
-            "unitType": m.unit_type.as_str(),
+            "unitType": m.unit_type.name(),
             "units": m.units.as_deref().unwrap_or_default(),
         })
     }

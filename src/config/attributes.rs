@@ -18,7 +18,7 @@ pub(crate) fn read(
         t.deny_unknown(sink, KEYS);
         let key = read_key(&t, sink, &mut seen, "attribute");
         let name = t.req_nonempty(sink, "name");
-        let kind = t.req_choice(sink, "type", &AttributeType::CHOICES);
+        let kind = t.req_choice(sink, "type", AttributeType::CHOICES);
         if let Some(key) = &key {
             catalog.attributes_mut().entry(key.clone()).or_insert(kind);
         }

@@ -87,7 +87,7 @@ pub(crate) fn read(
             .opt_choice(sink, "status", &STATUSES)
             .unwrap_or(LeaderboardStatus::Active);
         let rank_style = t
-            .opt_choice(sink, "ranking", &RankStyle::CHOICES)
+            .opt_choice(sink, "ranking", RankStyle::CHOICES)
             .unwrap_or_default();
         if let (Some(key), Some(name), Some(rank_by)) = (key, name, rank_by) {
             let def = LeaderboardDef {

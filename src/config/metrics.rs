@@ -19,7 +19,7 @@ pub(crate) fn read(
         let name = t.req_nonempty(sink, "name");
         let units = t.opt_text(sink, "units");
         let unit_type = t
-            .opt_choice(sink, "unit_type", &UnitType::CHOICES)
+            .opt_choice(sink, "unit_type", UnitType::CHOICES)
             .unwrap_or(UnitType::Number);
         // For currency metrics the units are what clients format amounts with.
         if unit_type == UnitType::Currency {

@@ -48,19 +48,6 @@ const KIND_KEYS: [(Kind, &str, &[&str]); 4] = [
     ),
 ];
 
-const TIME_UNITS: [(&str, TimeUnit); 2] = [("hours", TimeUnit::Hours), ("days", TimeUnit::Days)];
-
-const TRIGGER_STATUSES: [(&str, TriggerStatus); 2] = [
-    ("active", TriggerStatus::Active),
-    ("inactive", TriggerStatus::Inactive),
-];
-
-const ROUNDINGS: [(&str, Rounding); 3] = [
-    ("down", Rounding::Down),
-    ("up", Rounding::Up),
-    ("nearest", Rounding::Nearest),
-];
-
 pub(crate) const KEYS: &[&str] = &[
     "key",
     "name",
@@ -150,7 +137,7 @@ fn read_trigger(
     let event_attributes = catalog.read_filter(t, sink, "event_attributes", AttributeType::Event);
     let block_if_out_of_points = t.opt_bool(sink, "block_if_out_of_points").unwrap_or(false);
     let status = t
-        .opt_choice(sink, "status", &TRIGGER_STATUSES)
+        .opt_choice(sink, "status", TriggerStatus::CHOICES)
         .unwrap_or(TriggerStatus::Active);
     let kind = read_kind(t, sink, catalog)?;
     // Event attributes on another type were reported by `only_with` in `read_kind`.
@@ -204,7 +191,7 @@ fn read_kind(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<Tr
             Some(TriggerKind::Streak { length })
         }
         Kind::Time => {
-            let unit = t.req_choice(sink, "time_unit", &TIME_UNITS);
+            let unit = t.req_choice(sink, "time_unit", TimeUnit::CHOICES);
             let interval = t.req_u32(sink, "time_interval", 0, u32::MAX);
             Some(TriggerKind::Time {
                 unit: unit?,
@@ -256,7 +243,7 @@ fn read_boost(
     let end = t.opt_date(sink, "end");
     let multiplier = t.req_float(sink, "multiplier");
     let rounding = t
-        .opt_choice(sink, "rounding", &ROUNDINGS)
+        .opt_choice(sink, "rounding", Rounding::CHOICES)
         .unwrap_or(Rounding::Down);
     let user_attributes = catalog.read_filter(t, sink, "user_attributes", AttributeType::User);
     let user = t.opt_str(sink, "user");

@@ -79,13 +79,31 @@ impl FieldName for NameField {
     }
 }
 
-/// The problems of a kind whose only rule is on its name, capped at 255 characters.
-fn name_problems(name: &str) -> Vec<Problem<NameField>> {
-    name_rule(name, true)
-        .map(|rule| Problem::new(NameField, rule))
+/// The problems of a model's name, `field`: where every model's list of problems starts.
+fn name_problems<F>(field: F, name: &str, capped: bool) -> Vec<Problem<F>> {
+    name_rule(name, capped)
+        .map(|rule| Problem::new(field, rule))
         .into_iter()
         .collect()
 }
+
+/// A model's `Field` enum: each field a rule can be about, with its stored name.
+macro_rules! fields {
+    ($(#[$meta:meta])* pub enum Field { $($variant:ident = $text:literal,)+ }) => {
+        crate::domain::choices::choices! {
+            $(#[$meta])*
+            pub enum Field { $($variant = $text,)+ }
+        }
+
+        impl super::FieldName for Field {
+            fn stored_name(self) -> &'static str {
+                self.name()
+            }
+        }
+    };
+}
+
+use fields;
 
 /// A broken rule of a definition: the field it is about and what is wrong, worded so that
 /// each surface can put its own name for the field in front (`"points" must not be 0` in
