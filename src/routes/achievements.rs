@@ -47,8 +47,8 @@ async fn all(
         None => None,
     };
     let catalog = state.catalog.current();
-    let body = state
-        .read(move |conn| {
+    state
+        .read_json(move |conn| {
             let counts = store::counts(conn, tenant.0)?;
             let users = crate::store::users::count(conn, tenant.0)?;
             Ok(catalog
@@ -70,8 +70,7 @@ async fn all(
                 })
                 .collect::<Vec<_>>())
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }
 
 #[derive(Deserialize)]
@@ -118,10 +117,8 @@ async fn of_user(
 ) -> Result<HttpResponse, ApiError> {
     let include_incomplete = query.include_incomplete.as_deref() == Some("true");
     let catalog = state.catalog.current();
-    let body = state
-        .read(move |conn| {
-            let user = crate::store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+    state
+        .read_user_json(tenant.0, id, move |conn, user| {
             let counts = store::counts(conn, tenant.0)?;
             let users = crate::store::users::count(conn, tenant.0)?;
             let completed = store::completed(conn, user.row_id)?;
@@ -157,6 +154,5 @@ async fn of_user(
             }
             Ok(out)
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }

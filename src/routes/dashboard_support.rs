@@ -39,8 +39,7 @@ async fn keys(
     let id = UserId::parse(&id)?;
     let keys = state
         .read(move |conn| {
-            let user = store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+            let user = store::users::existing(conn, tenant.0, id.as_str())?;
             Ok(store::overview::keys_of_user(conn, user.row_id)?)
         })
         .await?;
@@ -56,11 +55,7 @@ async fn complete(
     let id = UserId::parse(&id)?;
     let lookup = id.clone();
     state
-        .read(move |conn| {
-            store::users::find(conn, tenant.0, lookup.as_str())?
-                .map(|_| ())
-                .ok_or_else(|| ApiError::not_found("User not found"))
-        })
+        .read(move |conn| store::users::existing(conn, tenant.0, lookup.as_str()))
         .await?;
     // The console's admin key acts for every user.
     let user = UpsertedUserInput::new(id.as_str().to_owned(), UserFieldsInput::default())

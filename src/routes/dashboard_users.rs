@@ -88,8 +88,7 @@ async fn events(
     let limit = limit(query.limit, DEFAULT_EVENTS, MAX_EVENTS)?;
     let events = state
         .read(move |conn| {
-            let user = store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+            let user = store::users::existing(conn, tenant.0, id.as_str())?;
             Ok(store::events::latest_of_user(conn, user.row_id, limit)?)
         })
         .await?;

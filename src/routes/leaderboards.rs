@@ -147,8 +147,7 @@ async fn user_board(
     let (user, standing) = read_inline(&state, true, move |conn| {
         // One snapshot (and one read lock) for the user, their standing and history.
         let conn = &conn.unchecked_transaction()?;
-        let user = store::users::find(conn, tenant.0, id.as_str())?
-            .ok_or_else(|| ApiError::not_found("User not found"))?;
+        let user = store::users::existing(conn, tenant.0, id.as_str())?;
         let standing = match run {
             Some(run) => Some(read::user_standing(
                 conn,

@@ -12,13 +12,11 @@ use super::extract::KeySegment;
 use super::user_metrics::SummaryQuery as EventSummaryQuery;
 use crate::auth::{Tenant, UserPath};
 use crate::catalog::{Catalog, PointsSystem};
-use crate::clock::from_millis;
 use crate::domain::attribute_query;
 use crate::error::ApiError;
 use crate::points::rules::{boost_status, bucket_of, level_index, summary_ranges, within};
 use crate::points::{store, view};
 use crate::rules::achievements::filters_match;
-use crate::rules::event_summary;
 use crate::rules::local_time::local_date;
 use crate::state::AppState;
 
@@ -119,8 +117,8 @@ async fn level_summary(
             "No levels configured on the points system",
         ));
     }
-    let body = state
-        .read(move |conn| {
+    state
+        .read_json(move |conn| {
             let counts = store::level_counts(conn, system.id, tenant.0)?;
             let with_row: i64 = store::buckets(conn, system.id, tenant.0)?
                 .iter()
@@ -142,8 +140,7 @@ async fn level_summary(
                 })
                 .collect::<Vec<_>>())
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }
 
 #[derive(Deserialize)]
@@ -165,27 +162,27 @@ async fn summary(
         None => Vec::new(),
     };
     let (_, system) = find(&state, tenant.0, &key.key)?;
-    let ranges = state
-        .read(move |conn| {
-            if filter.is_empty() {
+    state
+        .read_json(move |conn| {
+            let ranges = if filter.is_empty() {
                 let buckets = store::buckets(conn, system.id, tenant.0)?;
                 let users = crate::store::users::count(conn, tenant.0)?;
-                return Ok(summary_ranges(&buckets, users));
-            }
-            let totals = store::filtered_totals(conn, system.id, tenant.0, &filter)?;
-            let mut buckets: std::collections::BTreeMap<i64, i64> = Default::default();
-            for t in &totals {
-                *buckets.entry(bucket_of(*t)).or_insert(0) += 1;
-            }
-            let buckets: Vec<(i64, i64)> = buckets.into_iter().collect();
-            Ok(summary_ranges(&buckets, totals.len() as i64))
+                summary_ranges(&buckets, users)
+            } else {
+                let totals = store::filtered_totals(conn, system.id, tenant.0, &filter)?;
+                let mut buckets: std::collections::BTreeMap<i64, i64> = Default::default();
+                for t in &totals {
+                    *buckets.entry(bucket_of(*t)).or_insert(0) += 1;
+                }
+                let buckets: Vec<(i64, i64)> = buckets.into_iter().collect();
+                summary_ranges(&buckets, totals.len() as i64)
+            };
+            Ok(ranges
+                .into_iter()
+                .map(|r| json!({ "from": r.from, "to": r.to, "users": r.users }))
+                .collect::<Vec<_>>())
         })
-        .await?;
-    let body: Vec<Value> = ranges
-        .into_iter()
-        .map(|r| json!({ "from": r.from, "to": r.to, "users": r.users }))
-        .collect();
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }
 
 #[derive(Deserialize)]
@@ -210,10 +207,8 @@ async fn user_points(
             .ok_or_else(|| ApiError::unprocessable("awards must be an integer from 1 to 100"))?,
     };
     let (_, system) = find(&state, tenant.0, &key)?;
-    let body = state
-        .read(move |conn| {
-            let user = crate::store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+    state
+        .read_user_json(tenant.0, id, move |conn, user| {
             let total = store::total(conn, user.row_id, system.id)?.unwrap_or(0);
             let awards: Vec<Value> = store::recent_awards(conn, user.row_id, system.id, n)?
                 .into_iter()
@@ -231,8 +226,7 @@ async fn user_points(
             out.insert("awards".into(), Value::Array(awards));
             Ok(Value::Object(out))
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }
 
 /// The boosts active for the user today (their local date): global ones they qualify for
@@ -247,10 +241,8 @@ async fn user_boosts(
     let (_, system) = find(&state, tenant.0, &key)?;
     let default_tz = state.settings.config.server.default_timezone;
     let now = state.clock.now();
-    let body = state
-        .read(move |conn| {
-            let user = crate::store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+    state
+        .read_user_json(tenant.0, id, move |_, user| {
             let today = local_date(now, user.time_zone(default_tz));
             Ok(system
                 .boosts
@@ -265,8 +257,7 @@ async fn user_boosts(
                 .map(|b| view::boost(b, today))
                 .collect::<Vec<_>>())
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }
 
 /// Like the metric event summary, over the awards: `change` sums a period's awards,
@@ -279,31 +270,20 @@ async fn user_event_summary(
     query: web::Query<EventSummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let key = key.into_inner().key;
-    let (aggregation, start, end) = query.parse()?;
+    let summary = query.parse()?;
     let (_, system) = find(&state, tenant.0, &key)?;
     let default_tz = state.settings.config.server.default_timezone;
-    let rows = state
-        .read(move |conn| {
-            let user = crate::store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+    state
+        .read_user_json(tenant.0, id, move |conn, user| {
             let tz = user.time_zone(default_tz);
-            let (lower, _) = event_summary::utc_bounds(tz, aggregation, start, end)
-                .ok_or_else(|| ApiError::unprocessable("date range is out of bounds"))?;
-            let since =
-                store::awards_since(conn, user.row_id, system.id, lower.timestamp_millis())?;
+            let since = store::awards_since(conn, user.row_id, system.id, summary.since(tz)?)?;
+            let since = since.into_iter().map(|(at, a)| (at, a as f64)).collect();
             let now = store::total(conn, user.row_id, system.id)?.unwrap_or(0);
-            let before = now - since.iter().map(|(_, a)| a).sum::<i64>();
-            let awards: Vec<_> = since
+            Ok(summary
+                .periods(tz, since, now as f64)?
                 .into_iter()
-                .map(|(at, a)| (from_millis(at), a as f64))
-                .collect();
-            event_summary::summarize(&awards, before as f64, tz, aggregation, start, end)
-                .map_err(|e| ApiError::unprocessable(e.to_string()))
+                .map(|r| json!({ "date": r.date.to_string(), "total": r.total.round() as i64, "change": r.change.round() as i64 }))
+                .collect::<Vec<_>>())
         })
-        .await?;
-    let body: Vec<Value> = rows
-        .into_iter()
-        .map(|r| json!({ "date": r.date.to_string(), "total": r.total.round() as i64, "change": r.change.round() as i64 }))
-        .collect();
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }

@@ -23,14 +23,11 @@ async fn get(
     tenant: Tenant,
     UserPath(id): UserPath,
 ) -> Result<HttpResponse, ApiError> {
-    let prefs = state
-        .read(move |conn| {
-            let user = store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
-            Ok(store::users::preferences(conn, user.row_id)?)
+    state
+        .read_user_json(tenant.0, id, |conn, user| {
+            Ok(to_response(&store::users::preferences(conn, user.row_id)?))
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(to_response(&prefs)))
+        .await
 }
 
 async fn update(

@@ -8,7 +8,6 @@ use crate::domain::limits::MAX_USER_IDS;
 use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store;
 use crate::streaks::read::{self, DEFAULT_HISTORY};
 use crate::streaks::store::RankBy;
 
@@ -33,10 +32,8 @@ async fn user_streak(
     let periods = query.history_periods.unwrap_or(DEFAULT_HISTORY);
     let settings = state.settings.clone();
     let now = state.clock.now();
-    let streak = state
-        .read(move |conn| {
-            let user = store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+    state
+        .read_user_json(tenant.0, id, move |conn, user| {
             read::user_streak(
                 conn,
                 &settings.streaks,
@@ -47,8 +44,7 @@ async fn user_streak(
                 read::Rank::Counted,
             )
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(streak))
+        .await
 }
 
 /// `userIds` as a comma list, a repeated parameter, or both, each one the caller's (403
@@ -91,8 +87,8 @@ async fn list(
     let ids = user_ids(&req, &scope)?;
     let settings = state.settings.clone();
     let now = state.clock.now();
-    let items = state
-        .read(move |conn| {
+    state
+        .read_json(move |conn| {
             read::bulk(
                 conn,
                 &settings.streaks,
@@ -102,8 +98,7 @@ async fn list(
                 now,
             )
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(items))
+        .await
 }
 
 #[derive(Deserialize)]
@@ -129,8 +124,8 @@ async fn rankings(
     };
     let settings = state.settings.clone();
     let now = state.clock.now();
-    let items = state
-        .read(move |conn| {
+    state
+        .read_json(move |conn| {
             read::rankings(
                 conn,
                 &settings.streaks,
@@ -141,6 +136,5 @@ async fn rankings(
                 now,
             )
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(items))
+        .await
 }

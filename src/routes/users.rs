@@ -9,7 +9,6 @@ use crate::domain::user_id::UserId;
 use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/users", web::post().to(create)).service(
@@ -46,11 +45,9 @@ async fn get(
     tenant: Tenant,
     UserPath(id): UserPath,
 ) -> Result<HttpResponse, ApiError> {
-    let user = state
-        .read(move |conn| Ok(store::users::find(conn, tenant.0, id.as_str())?))
-        .await?
-        .ok_or_else(|| ApiError::not_found("User not found"))?;
-    Ok(HttpResponse::Ok().json(user.to_json()))
+    state
+        .read_user_json(tenant.0, id, |_, user| Ok(user.to_json()))
+        .await
 }
 
 async fn write(

@@ -45,10 +45,8 @@ async fn wrapped(
     let settings = state.settings.clone();
     let now = state.clock.now();
     let year = query.into_inner().year;
-    let body = state
-        .read(move |conn| {
-            let user = crate::store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+    state
+        .read_user_json(tenant.0, id, move |conn, user| {
             let tz = user.time_zone(settings.config.server.default_timezone);
             let year = year_of(year.as_deref(), local_date(now, tz).year())?;
             crate::wrapped::read::wrapped(
@@ -64,8 +62,7 @@ async fn wrapped(
                 },
             )
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }
 
 #[cfg(test)]

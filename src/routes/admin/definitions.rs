@@ -17,14 +17,14 @@ pub async fn list<K: PlainKind>(
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, skip) = paging.limit_skip()?;
-    let rows = state
-        .read(move |c| Ok(definitions::active_page(c, K::KIND, tenant.0, limit, skip)?))
-        .await?;
-    let items = rows
-        .iter()
-        .map(|r| K::view_stored(&r.uuid, &r.key, &r.body))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(items))
+    state
+        .read_json(move |c| {
+            let rows = definitions::active_page(c, K::KIND, tenant.0, limit, skip)?;
+            rows.iter()
+                .map(|r| K::view_stored(&r.uuid, &r.key, &r.body))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
 }
 
 /// One by UUID: 422 for something that is not a UUID, 404 for an unknown one.

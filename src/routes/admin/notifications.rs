@@ -58,10 +58,7 @@ async fn list(
     let page = state
         .read(move |conn| {
             let user_id = match &query.user_id {
-                Some(id) => match crate::store::users::find(conn, tenant.0, id)? {
-                    Some(user) => Some(user.row_id),
-                    None => return Err(ApiError::not_found("User not found")),
-                },
+                Some(id) => Some(crate::store::users::existing(conn, tenant.0, id)?.row_id),
                 None => None,
             };
             let before = match &query.before {
