@@ -141,4 +141,12 @@ pub(crate) mod attribute_pairs {
         let pairs = Option::<Vec<Pair>>::deserialize(d)?.unwrap_or_default();
         Ok(pairs.into_iter().map(|p| (p.key, p.value)).collect())
     }
+
+    /// The pairs as stored, which is also how the application API shows them.
+    pub fn json(pairs: &[(String, String)]) -> serde_json::Value {
+        pairs
+            .iter()
+            .map(|(key, value)| serde_json::json!({ "key": key, "value": value }))
+            .collect()
+    }
 }
