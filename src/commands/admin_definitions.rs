@@ -1,12 +1,10 @@
 //! What admin writes to plain definitions (metrics, attributes) share: the issue shape both
 //! SDKs parse, key rules, who owns a definition, and finding one a tenant may change.
 
-use std::marker::PhantomData;
-
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
-use crate::domain::bulk::{parse_item, BulkArchive, BulkWrite};
+use crate::domain::bulk::{parse_item, Archive, Create, Update, BAD_KEY};
 use crate::error::ApiError;
 use crate::model::Definition;
 use crate::store::definitions::{self, Kind, Status};
@@ -143,16 +141,8 @@ pub trait PlainKind: Send + 'static {
     }
 }
 
-const BAD_KEY: &str = "key may only contain letters, digits, \"-\" and \"_\"";
-
 /// `POST` of plain definitions of kind `K`: each item a new definition, or an issue.
-pub struct CreatePlain<K> {
-    pub tenant: i64,
-    pub items: Vec<Value>,
-    pub kind: PhantomData<K>,
-}
-
-impl<K: PlainKind> Command for CreatePlain<K> {
+impl<K: PlainKind> Command for Create<K> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
@@ -191,13 +181,7 @@ impl<K: PlainKind> Command for CreatePlain<K> {
 }
 
 /// `PATCH` of plain definitions of kind `K`: each item names one by `id` and patches it.
-pub struct UpdatePlain<K> {
-    pub tenant: i64,
-    pub items: Vec<Value>,
-    pub kind: PhantomData<K>,
-}
-
-impl<K: PlainKind> Command for UpdatePlain<K> {
+impl<K: PlainKind> Command for Update<K> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
@@ -244,13 +228,7 @@ impl<K: PlainKind> Command for UpdatePlain<K> {
 
 /// `DELETE` of plain definitions of kind `K` by UUID: each found one is archived, each
 /// other id gets the `K::MISSING` issue.
-pub struct ArchivePlain<K> {
-    pub tenant: i64,
-    pub ids: Vec<String>,
-    pub kind: PhantomData<K>,
-}
-
-impl<K: PlainKind> Command for ArchivePlain<K> {
+impl<K: PlainKind> Command for Archive<K> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
@@ -273,35 +251,5 @@ impl<K: PlainKind> Command for ArchivePlain<K> {
         }
         ctx.reload_catalog_after_commit()?;
         Ok(out)
-    }
-}
-
-impl<K> BulkWrite for CreatePlain<K> {
-    fn new(tenant: i64, items: Vec<Value>) -> Self {
-        CreatePlain {
-            tenant,
-            items,
-            kind: PhantomData,
-        }
-    }
-}
-
-impl<K> BulkWrite for UpdatePlain<K> {
-    fn new(tenant: i64, items: Vec<Value>) -> Self {
-        UpdatePlain {
-            tenant,
-            items,
-            kind: PhantomData,
-        }
-    }
-}
-
-impl<K> BulkArchive for ArchivePlain<K> {
-    fn new(tenant: i64, ids: Vec<String>) -> Self {
-        ArchivePlain {
-            tenant,
-            ids,
-            kind: PhantomData,
-        }
     }
 }

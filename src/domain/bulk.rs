@@ -1,6 +1,8 @@
 //! What every Admin API bulk write shares: the `{items, issues}` it returns, the issue
 //! shape both SDKs parse, the key rule, and the refusal of file-managed definitions.
 
+use std::marker::PhantomData;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
@@ -15,15 +17,68 @@ pub struct Outcome {
     pub issues: Vec<Value>,
 }
 
-/// A bulk create or update command, made from the tenant and the items as sent (each item
-/// is read into its patch type inside the command, so a bad one is an issue, not a 400).
+/// A bulk create of the kind `K` (a marker type of the kind's admin module, which
+/// implements the command): the tenant and the items as sent. Each item is read into its
+/// patch type inside the command, so a bad one is an issue, not a 400.
+pub struct Create<K> {
+    pub tenant: i64,
+    pub items: Vec<Value>,
+    kind: PhantomData<K>,
+}
+
+/// A bulk update of the kind `K`, sent like a [`Create`].
+pub struct Update<K> {
+    pub tenant: i64,
+    pub items: Vec<Value>,
+    kind: PhantomData<K>,
+}
+
+/// A bulk archive (`DELETE ?ids=`) of the kind `K`.
+pub struct Archive<K> {
+    pub tenant: i64,
+    pub ids: Vec<String>,
+    kind: PhantomData<K>,
+}
+
+/// A bulk create or update, made from the tenant and the items as sent.
 pub trait BulkWrite {
+    /// Whether it creates (answered `created`, 201 when something was) or updates.
+    const CREATES: bool;
     fn new(tenant: i64, items: Vec<Value>) -> Self;
 }
 
-/// A bulk archive (`DELETE ?ids=`) command.
-pub trait BulkArchive {
-    fn new(tenant: i64, ids: Vec<String>) -> Self;
+impl<K> BulkWrite for Create<K> {
+    const CREATES: bool = true;
+
+    fn new(tenant: i64, items: Vec<Value>) -> Self {
+        Create {
+            tenant,
+            items,
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<K> BulkWrite for Update<K> {
+    const CREATES: bool = false;
+
+    fn new(tenant: i64, items: Vec<Value>) -> Self {
+        Update {
+            tenant,
+            items,
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<K> Archive<K> {
+    pub fn new(tenant: i64, ids: Vec<String>) -> Self {
+        Archive {
+            tenant,
+            ids,
+            kind: PhantomData,
+        }
+    }
 }
 
 /// An `AdminIssue`: Python wants `severity` and `message`, Node's `BulkInsertIssue`
@@ -42,6 +97,9 @@ pub fn issue(index: usize, id: Option<&str>, message: impl Into<String>) -> Valu
     }
     v
 }
+
+/// The issue for a key [`valid_key`] refuses.
+pub const BAD_KEY: &str = "key may only contain letters, digits, \"-\" and \"_\"";
 
 /// `^[a-zA-Z\d-_]+$` (docs/behaviour/api.md#keys-and-ids).
 pub fn valid_key(key: &str) -> bool {

@@ -1,11 +1,11 @@
 //! `POST /users`, `GET/PUT/PATCH /users/{id}`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::Method;
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::auth::{Tenant, UserPath};
 use crate::commands::upsert_user::{Missing, UpsertUser};
 use crate::domain::user::{UpsertedUserInput, UserFieldsInput, UserUpsert};
-use crate::domain::user_id::UserId;
 use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -14,8 +14,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/users", web::post().to(create)).service(
         web::resource("/users/{id}")
             .route(web::get().to(get))
-            .route(web::put().to(identify))
-            .route(web::patch().to(update)),
+            .route(web::put().to(write))
+            .route(web::patch().to(write)),
     );
 }
 
@@ -50,16 +50,24 @@ async fn get(
         .await
 }
 
+/// PUT is identify, an upsert; PATCH changes an existing user only.
 async fn write(
-    state: &AppState,
+    req: HttpRequest,
+    state: web::Data<AppState>,
     tenant: Tenant,
-    id: UserId,
-    fields: UserFieldsInput,
-    missing: Missing,
+    UserPath(id): UserPath,
+    body: web::Json<UserFieldsInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let missing = if req.method() == Method::PUT {
+        Missing::Create
+    } else {
+        Missing::NotFound
+    };
     let upsert = UserUpsert {
         id,
-        changes: fields.validate(&state.catalog.current(), tenant.0)?,
+        changes: body
+            .into_inner()
+            .validate(&state.catalog.current(), tenant.0)?,
     };
     let user = state
         .writer
@@ -70,24 +78,4 @@ async fn write(
         })
         .await?;
     Ok(HttpResponse::Ok().json(user.to_json()))
-}
-
-/// PUT is identify: an upsert.
-async fn identify(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    UserPath(id): UserPath,
-    body: web::Json<UserFieldsInput>,
-) -> Result<HttpResponse, ApiError> {
-    write(&state, tenant, id, body.into_inner(), Missing::Create).await
-}
-
-/// PATCH changes an existing user only.
-async fn update(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    UserPath(id): UserPath,
-    body: web::Json<UserFieldsInput>,
-) -> Result<HttpResponse, ApiError> {
-    write(&state, tenant, id, body.into_inner(), Missing::NotFound).await
 }

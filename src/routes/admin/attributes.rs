@@ -5,15 +5,15 @@ use actix_web::web;
 use super::bulk;
 use super::definitions::{get, list};
 use crate::commands::admin_attributes::Attributes;
-use crate::commands::admin_definitions::{ArchivePlain, CreatePlain, UpdatePlain};
+use crate::domain::bulk::{Create, Update};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/attributes")
             .route(web::get().to(list::<Attributes>))
-            .route(web::post().to(bulk::create::<CreatePlain<Attributes>>))
-            .route(web::patch().to(bulk::update::<UpdatePlain<Attributes>>))
-            .route(web::delete().to(bulk::archive::<ArchivePlain<Attributes>>)),
+            .route(web::post().to(bulk::write::<Create<Attributes>>))
+            .route(web::patch().to(bulk::write::<Update<Attributes>>))
+            .route(web::delete().to(bulk::archive::<Attributes>)),
     )
     .route("/attributes/{id}", web::get().to(get::<Attributes>));
 }

@@ -10,12 +10,12 @@ use serde_json::json;
 use super::bulk;
 use super::definitions::{get, list};
 use crate::auth::Tenant;
-use crate::commands::admin_definitions::{ArchivePlain, CreatePlain, UpdatePlain};
 use crate::commands::admin_metrics::Metrics;
 use crate::commands::batch_events::{BatchEvents, MAX_BATCH};
 use crate::commands::record_event::RecordEvent;
 use crate::config::AttributeType;
 use crate::domain::attributes::{check_keys, check_values};
+use crate::domain::bulk::{Create, Update};
 use crate::domain::limits::MAX_IDEMPOTENCY_KEY_BYTES as MAX_IDEMPOTENCY_KEY;
 use crate::domain::user::UpsertedUserInput;
 use crate::error::{echo, ApiError};
@@ -27,9 +27,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/metrics")
                 .route(web::get().to(list::<Metrics>))
-                .route(web::post().to(bulk::create::<CreatePlain<Metrics>>))
-                .route(web::patch().to(bulk::update::<UpdatePlain<Metrics>>))
-                .route(web::delete().to(bulk::archive::<ArchivePlain<Metrics>>)),
+                .route(web::post().to(bulk::write::<Create<Metrics>>))
+                .route(web::patch().to(bulk::write::<Update<Metrics>>))
+                .route(web::delete().to(bulk::archive::<Metrics>)),
         )
         .route("/metrics/{id}", web::get().to(get::<Metrics>));
 }

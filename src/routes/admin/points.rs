@@ -8,21 +8,22 @@ use super::bulk::{self, Paging};
 use super::listed::{self, Listed, Shown};
 use crate::auth::Tenant;
 use crate::catalog::{Catalog, PointsSystem};
+use crate::domain::bulk::{Create, Outcome, Update};
 use crate::error::ApiError;
 use crate::points::admin::{
-    system_of, ArchiveChildren, ArchiveSystems, Child, CreateChildren, CreateSystems,
-    UpdateChildren, UpdateSystems,
+    system_of, ArchiveChildren, Child, ChildWrite, CreateChildren, Systems, UpdateChildren,
 };
 use crate::points::view;
 use crate::state::AppState;
+use crate::writer::Command;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/points")
             .route(web::get().to(listed::list::<Systems>))
-            .route(web::post().to(bulk::create::<CreateSystems>))
-            .route(web::patch().to(bulk::update::<UpdateSystems>))
-            .route(web::delete().to(bulk::archive::<ArchiveSystems>)),
+            .route(web::post().to(bulk::write::<Create<Systems>>))
+            .route(web::patch().to(bulk::write::<Update<Systems>>))
+            .route(web::delete().to(bulk::archive::<Systems>)),
     )
     .route("/points/{id}", web::get().to(listed::get::<Systems>));
     for (segment, child) in [
@@ -34,8 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource(format!("/points/{{system}}/{segment}"))
                 .app_data(web::Data::new(child))
                 .route(web::get().to(list_children))
-                .route(web::post().to(create_children))
-                .route(web::patch().to(update_children))
+                .route(web::post().to(write_children::<CreateChildren>))
+                .route(web::patch().to(write_children::<UpdateChildren>))
                 .route(web::delete().to(archive_children)),
         )
         .service(
@@ -45,8 +46,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
     }
 }
-
-struct Systems;
 
 impl Listed for Systems {
     type Item = PointsSystem;
@@ -126,7 +125,8 @@ async fn get_child(
     Ok(HttpResponse::Ok().json(found))
 }
 
-async fn create_children(
+/// `POST` or `PATCH` of children, answered like a bulk create or update.
+async fn write_children<C: ChildWrite + Command<Output = Outcome>>(
     state: web::Data<AppState>,
     tenant: Tenant,
     child: web::Data<Child>,
@@ -134,36 +134,9 @@ async fn create_children(
     body: web::Json<Vec<Value>>,
 ) -> Result<HttpResponse, ApiError> {
     bulk::check_count(body.len())?;
-    let out = state
-        .writer
-        .execute(CreateChildren {
-            tenant: tenant.0,
-            system: system.into_inner(),
-            child: **child,
-            items: body.into_inner(),
-        })
-        .await?;
-    Ok(bulk::created(out.items, out.issues))
-}
-
-async fn update_children(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    child: web::Data<Child>,
-    system: web::Path<String>,
-    body: web::Json<Vec<Value>>,
-) -> Result<HttpResponse, ApiError> {
-    bulk::check_count(body.len())?;
-    let out = state
-        .writer
-        .execute(UpdateChildren {
-            tenant: tenant.0,
-            system: system.into_inner(),
-            child: **child,
-            items: body.into_inner(),
-        })
-        .await?;
-    Ok(bulk::updated(out.items, out.issues))
+    let command = C::new(tenant.0, system.into_inner(), **child, body.into_inner());
+    let out = state.writer.execute(command).await?;
+    Ok(bulk::written(C::CREATES, out))
 }
 
 async fn archive_children(
