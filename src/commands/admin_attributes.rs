@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::admin_definitions::PlainKind;
 use crate::domain::attributes::AttributeType;
+use crate::domain::choices::Choice;
 use crate::model::attribute::AttributeDef;
 use crate::model::{Definition, FieldName};
 use crate::store::definitions::Kind;

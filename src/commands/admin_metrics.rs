@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::admin_definitions::PlainKind;
 use crate::domain::bulk::{patched, present};
+use crate::domain::choices::Choice;
 use crate::model::metric::{MetricDef, UnitType};
 use crate::model::{Definition, FieldName};
 use crate::store::definitions::Kind;

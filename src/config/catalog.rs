@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::model::{AttributeFilter, AttributeType};
 use super::reader::{closest, Sink, Table};
+use crate::domain::choices::Choice;
 
 #[derive(Debug, Default)]
 pub(crate) struct Catalog {

@@ -21,8 +21,7 @@ pub(crate) const KEYS: &[&str] = &[
 
 pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink) -> Vec<WebhookDef> {
     let mut defs = Vec::new();
-    for t in root.tables(sink, "webhooks", "[[webhooks]]") {
-        t.deny_unknown(sink, KEYS);
+    for t in root.tables(sink, "webhooks", "[[webhooks]]", KEYS) {
         let url = t.req_str(sink, "url");
         if let Some(url) = url {
             let has_host = ["http://", "https://"]

@@ -97,7 +97,7 @@ macro_rules! fields {
 
         impl super::FieldName for Field {
             fn stored_name(self) -> &'static str {
-                self.name()
+                crate::domain::choices::Choice::name(self)
             }
         }
     };

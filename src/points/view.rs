@@ -8,6 +8,7 @@ use crate::catalog::points::{Boost, BoostTarget, Level, PointsTrigger, TriggerKi
 use crate::catalog::{Catalog, PointsSystem};
 use crate::clock::{format_timestamp, from_millis};
 use crate::config::{AttributeType, TimeUnit};
+use crate::domain::choices::Choice;
 use crate::model::{attribute_pairs, Definition};
 
 /// `PointsResponse`: the fields every points shape starts with.
