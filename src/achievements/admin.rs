@@ -156,15 +156,30 @@ impl Command for Create<Achievements> {
             )?;
             created_keys.push(key);
         }
-        let catalog = crate::catalog::Catalog::load(ctx.conn)?;
-        let items = created_keys
-            .iter()
-            .filter_map(|k| catalog.achievement(self.tenant, k))
-            .map(|a| view::admin_achievement(a, &catalog, self.tenant))
-            .collect();
-        ctx.reload_catalog_after_commit()?;
-        Ok(Outcome { items, issues })
+        finish(ctx, self.tenant, issues, |catalog| {
+            created_keys
+                .iter()
+                .filter_map(|k| catalog.achievement(self.tenant, k))
+                .collect()
+        })
     }
+}
+
+/// The outcome of a write: the achievements `written` picks from the catalog as the write
+/// left it, and the issues. The catalog in force is reloaded after the commit.
+fn finish(
+    ctx: &mut WriteCtx<'_>,
+    tenant: i64,
+    issues: Vec<Value>,
+    written: impl Fn(&Catalog) -> Vec<&Achievement>,
+) -> Result<Outcome, ApiError> {
+    let catalog = Catalog::load(ctx.conn)?;
+    let items = written(&catalog)
+        .into_iter()
+        .map(|a| view::admin_achievement(a, &catalog, tenant))
+        .collect();
+    ctx.reload_catalog_after_commit()?;
+    Ok(Outcome { items, issues })
 }
 
 /// Archived definitions keep their key (history points at them).
@@ -278,14 +293,12 @@ impl Command for Update<Achievements> {
             definitions::update(ctx.conn, a.id, Some(&key), status, &body, now)?;
             updated.push(a.id);
         }
-        let catalog = crate::catalog::Catalog::load(ctx.conn)?;
-        let items = catalog
-            .achievements_for(self.tenant)
-            .filter(|a| updated.contains(&a.id))
-            .map(|a| view::admin_achievement(a, &catalog, self.tenant))
-            .collect();
-        ctx.reload_catalog_after_commit()?;
-        Ok(Outcome { items, issues })
+        finish(ctx, self.tenant, issues, |catalog| {
+            catalog
+                .achievements_for(self.tenant)
+                .filter(|a| updated.contains(&a.id))
+                .collect()
+        })
     }
 }
 

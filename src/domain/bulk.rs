@@ -17,21 +17,17 @@ pub struct Outcome {
     pub issues: Vec<Value>,
 }
 
-/// A bulk create of the kind `K` (a marker type of the kind's admin module, which
-/// implements the command): the tenant and the items as sent. Each item is read into its
-/// patch type inside the command, so a bad one is an issue, not a 400.
-pub struct Create<K> {
+/// A bulk create (`CREATES`) or update of the kind `K` (a marker type of the kind's admin
+/// module, which implements the command): the tenant and the items as sent. Each item is
+/// read into its patch type inside the command, so a bad one is an issue, not a 400.
+pub struct Bulk<K, const CREATES: bool> {
     pub tenant: i64,
     pub items: Vec<Value>,
     kind: PhantomData<K>,
 }
 
-/// A bulk update of the kind `K`, sent like a [`Create`].
-pub struct Update<K> {
-    pub tenant: i64,
-    pub items: Vec<Value>,
-    kind: PhantomData<K>,
-}
+pub type Create<K> = Bulk<K, true>;
+pub type Update<K> = Bulk<K, false>;
 
 /// A bulk archive (`DELETE ?ids=`) of the kind `K`.
 pub struct Archive<K> {
@@ -47,23 +43,11 @@ pub trait BulkWrite {
     fn new(tenant: i64, items: Vec<Value>) -> Self;
 }
 
-impl<K> BulkWrite for Create<K> {
-    const CREATES: bool = true;
+impl<K, const CREATES: bool> BulkWrite for Bulk<K, CREATES> {
+    const CREATES: bool = CREATES;
 
     fn new(tenant: i64, items: Vec<Value>) -> Self {
-        Create {
-            tenant,
-            items,
-            kind: PhantomData,
-        }
-    }
-}
-
-impl<K> BulkWrite for Update<K> {
-    const CREATES: bool = false;
-
-    fn new(tenant: i64, items: Vec<Value>) -> Self {
-        Update {
+        Bulk {
             tenant,
             items,
             kind: PhantomData,
