@@ -5,8 +5,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::extract::KeySegment;
+use super::extract::TenantState;
 use crate::achievements::{store, view};
-use crate::auth::{RequireKey, Tenant, Tier, UserPath};
+use crate::auth::{RequireKey, Tier, UserPath};
 use crate::commands::complete_achievement::CompleteAchievement;
 use crate::config::AchievementStatus;
 use crate::domain::attribute_query;
@@ -14,7 +15,6 @@ use crate::domain::user::UpsertedUserInput;
 use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
 use crate::rules::achievements::{filters_match, rarity};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/achievements", web::get().to(all))
@@ -37,11 +37,7 @@ struct AllQuery {
 }
 
 /// Every active achievement with its completions and rarity in this tenant.
-async fn all(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    query: web::Query<AllQuery>,
-) -> Result<HttpResponse, ApiError> {
+async fn all(state: TenantState, query: web::Query<AllQuery>) -> Result<HttpResponse, ApiError> {
     let filter = match &query.user_attributes {
         Some(raw) => Some(attribute_query::parse(raw)?),
         None => None,
@@ -49,10 +45,10 @@ async fn all(
     let catalog = state.catalog.current();
     state
         .read_json(move |conn| {
-            let counts = store::counts(conn, tenant.0)?;
-            let users = crate::store::users::count(conn, tenant.0)?;
+            let counts = store::counts(conn, state.tenant)?;
+            let users = crate::store::users::count(conn, state.tenant)?;
             Ok(catalog
-                .achievements_for(tenant.0)
+                .achievements_for(state.tenant)
                 .filter(|a| a.status == AchievementStatus::Active)
                 // "Accessible to a user with the provided attributes": every filter pair of
                 // the achievement appears among the attributes given.
@@ -63,7 +59,7 @@ async fn all(
                 .map(|a| {
                     let completions = counts.get(&a.id).copied().unwrap_or(0);
                     view::with_stats(
-                        Value::Object(view::achievement(a, &catalog, tenant.0)),
+                        Value::Object(view::achievement(a, &catalog, state.tenant)),
                         completions,
                         rarity(completions, users),
                     )
@@ -79,8 +75,7 @@ struct CompleteBody {
 }
 
 async fn complete(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     scope: UserScope,
     key: web::Path<KeySegment>,
     body: web::Json<CompleteBody>,
@@ -89,11 +84,11 @@ async fn complete(
         .into_inner()
         .user
         .admit(&scope)?
-        .validate(&state.catalog.current(), tenant.0)?;
+        .validate(&state.catalog.current(), state.tenant)?;
     let response = state
         .writer
         .execute(CompleteAchievement {
-            tenant: tenant.0,
+            tenant: state.tenant,
             key: key.into_inner().key,
             user,
         })
@@ -110,22 +105,21 @@ struct UserQuery {
 /// Completed achievements (locked ones included) by completion time, then — with
 /// `includeIncomplete=true` — the active ones the user may still complete.
 async fn of_user(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     query: web::Query<UserQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let include_incomplete = query.include_incomplete.as_deref() == Some("true");
     let catalog = state.catalog.current();
     state
-        .read_user_json(tenant.0, id, move |conn, user| {
-            let counts = store::counts(conn, tenant.0)?;
-            let users = crate::store::users::count(conn, tenant.0)?;
+        .read_user_json(state.tenant, id, move |conn, user| {
+            let counts = store::counts(conn, state.tenant)?;
+            let users = crate::store::users::count(conn, state.tenant)?;
             let completed = store::completed(conn, user.row_id)?;
             let stats = |a: &crate::catalog::Achievement, at: Option<i64>| {
                 let completions = counts.get(&a.id).copied().unwrap_or(0);
                 view::with_stats(
-                    view::user_achievement(a, &catalog, tenant.0, at),
+                    view::user_achievement(a, &catalog, state.tenant, at),
                     completions,
                     rarity(completions, users),
                 )
@@ -133,7 +127,7 @@ async fn of_user(
             let mut out = Vec::new();
             for (achievement_id, at) in &completed {
                 if let Some(a) = catalog
-                    .achievements_for(tenant.0)
+                    .achievements_for(state.tenant)
                     .find(|a| a.id == *achievement_id)
                 {
                     if a.status != AchievementStatus::Inactive {
@@ -142,7 +136,7 @@ async fn of_user(
                 }
             }
             if include_incomplete {
-                for a in catalog.achievements_for(tenant.0) {
+                for a in catalog.achievements_for(state.tenant) {
                     let done = completed.iter().any(|(id, _)| *id == a.id);
                     if !done
                         && a.status == AchievementStatus::Active

@@ -11,11 +11,11 @@ use actix_web::middleware::Compress;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
 use serde_json::json;
 
+use super::extract::TenantState;
 use crate::activity;
-use crate::auth::{RequireKey, Tenant, Tier};
+use crate::auth::{RequireKey, Tier};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::overview;
 
 /// One embedded file.
@@ -158,8 +158,8 @@ async fn asset(req: HttpRequest, file: web::Path<String>) -> Result<HttpResponse
 
 /// Counts for the tenant the request names, read in one snapshot. Webhook deliveries are
 /// the server's (endpoints are configured for the whole server).
-async fn overview(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpResponse, ApiError> {
-    let tenant = tenant.0;
+async fn overview(state: TenantState) -> Result<HttpResponse, ApiError> {
+    let tenant = state.tenant;
     let now = state.clock.now();
     let since_ms = (now - chrono::Duration::hours(24)).timestamp_millis();
     let (users, events, points, definitions, deliveries, keys) = state

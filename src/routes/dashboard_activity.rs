@@ -7,8 +7,9 @@ use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::extract::TenantState;
 use crate::activity;
-use crate::auth::{RequireKey, Tenant, Tier};
+use crate::auth::{RequireKey, Tier};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -50,13 +51,12 @@ pub(super) fn date_of(day: i64) -> String {
 }
 
 async fn activity_per_day(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     query: web::Query<Days>,
 ) -> Result<HttpResponse, ApiError> {
     let (first, last) = query.range(&state)?;
     let counted = state
-        .read(move |conn| Ok(activity::store::per_day(conn, tenant.0, first, last)?))
+        .read(move |conn| Ok(activity::store::per_day(conn, state.tenant, first, last)?))
         .await?;
     let mut counted = counted.into_iter().peekable();
     let series: Vec<_> = (first..=last)

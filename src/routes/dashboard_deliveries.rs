@@ -7,9 +7,9 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::dashboard_activity::{date_of, no_store, Days};
-use crate::auth::{RequireKey, Tenant, Tier};
+use super::extract::TenantState;
+use crate::auth::{RequireKey, Tier};
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::engagement::{self, Outcomes};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -20,13 +20,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn deliveries(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    query: web::Query<Days>,
-) -> Result<HttpResponse, ApiError> {
+async fn deliveries(state: TenantState, query: web::Query<Days>) -> Result<HttpResponse, ApiError> {
     let (first, last) = query.range(&state)?;
-    let tenant = tenant.0;
+    let tenant = state.tenant;
     let (webhooks, notifications, webhooks_pending, notifications_pending) = state
         .read(move |conn| {
             let conn = &conn.unchecked_transaction()?;

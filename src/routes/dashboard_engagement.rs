@@ -8,11 +8,11 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::dashboard_activity::{date_of, no_store, Days};
+use super::extract::TenantState;
 use crate::activity::returns::MAX_WINDOW;
 use crate::activity::store::returns;
-use crate::auth::{RequireKey, Tenant, Tier};
+use crate::auth::{RequireKey, Tier};
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -23,13 +23,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn engagement(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    query: web::Query<Days>,
-) -> Result<HttpResponse, ApiError> {
+async fn engagement(state: TenantState, query: web::Query<Days>) -> Result<HttpResponse, ApiError> {
     let (first, last) = query.range(&state)?;
-    let tenant = tenant.0;
+    let tenant = state.tenant;
     let (groups, users, control) = state
         .read(move |conn| {
             let conn = &conn.unchecked_transaction()?;

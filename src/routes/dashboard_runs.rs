@@ -10,11 +10,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::dashboard_activity::no_store;
-use crate::auth::{RequireKey, Tenant, Tier};
+use super::extract::TenantState;
+use crate::auth::{RequireKey, Tier};
 use crate::domain::limits::MAX_PAGE;
 use crate::error::ApiError;
 use crate::leaderboards::read;
-use crate::state::AppState;
 
 const DEFAULT_LIMIT: i64 = 20;
 
@@ -35,8 +35,7 @@ struct RunsQuery {
 }
 
 async fn runs(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     key: web::Path<String>,
     query: web::Query<RunsQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -54,7 +53,7 @@ async fn runs(
         None => None,
     };
     let catalog = state.catalog.current();
-    let board = read::visible(&catalog, tenant.0, &key)?;
+    let board = read::visible(&catalog, state.tenant, &key)?;
     let today = state.clock.now().date_naive();
     let schedule = board.schedule();
     let mut run = match before {

@@ -8,9 +8,9 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 use super::dashboard_activity::no_store;
-use crate::auth::{RequireKey, Tenant, Tier};
+use super::extract::TenantState;
+use crate::auth::{RequireKey, Tier};
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::engagement;
 
 /// Ranges of lengths counted: from each to the day before the next (the last: and on).
@@ -26,8 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn streaks(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpResponse, ApiError> {
-    let tenant = tenant.0;
+async fn streaks(state: TenantState) -> Result<HttpResponse, ApiError> {
+    let tenant = state.tenant;
     let (lengths, longest) = state
         .read(move |conn| {
             let conn = &conn.unchecked_transaction()?;

@@ -8,11 +8,11 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::{RequireKey, Tenant, Tier};
+use super::extract::TenantState;
+use crate::auth::{RequireKey, Tier};
 use crate::clock::{format_timestamp, from_millis};
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store;
 
 /// Users one search answers (and the default).
@@ -54,8 +54,7 @@ fn limit(given: Option<usize>, default: usize, max: usize) -> Result<usize, ApiE
 }
 
 async fn search(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
@@ -67,7 +66,7 @@ async fn search(
     }
     let limit = limit(query.limit, DEFAULT_SEARCH_RESULTS, MAX_SEARCH_RESULTS)?;
     let users = state
-        .read(move |conn| Ok(store::users::search(conn, tenant.0, &text, limit)?))
+        .read(move |conn| Ok(store::users::search(conn, state.tenant, &text, limit)?))
         .await?;
     let users: Vec<Value> = users.iter().map(|u| u.to_json()).collect();
     Ok(HttpResponse::Ok().json(json!({ "users": users })))
@@ -79,8 +78,7 @@ struct EventsQuery {
 }
 
 async fn events(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     id: web::Path<String>,
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -88,7 +86,7 @@ async fn events(
     let limit = limit(query.limit, DEFAULT_EVENTS, MAX_EVENTS)?;
     let events = state
         .read(move |conn| {
-            let user = store::users::existing(conn, tenant.0, id.as_str())?;
+            let user = store::users::existing(conn, state.tenant, id.as_str())?;
             Ok(store::events::latest_of_user(conn, user.row_id, limit)?)
         })
         .await?;

@@ -9,8 +9,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::extract::KeySegment;
+use super::extract::TenantState;
 use super::user_metrics::SummaryQuery as EventSummaryQuery;
-use crate::auth::{Tenant, UserPath};
+use crate::auth::UserPath;
 use crate::catalog::{Catalog, PointsSystem};
 use crate::domain::attribute_query;
 use crate::error::ApiError;
@@ -50,13 +51,9 @@ fn find(
     Ok((catalog, system))
 }
 
-async fn system(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    key: web::Path<KeySegment>,
-) -> Result<HttpResponse, ApiError> {
-    let (catalog, system) = find(&state, tenant.0, &key.key)?;
-    Ok(HttpResponse::Ok().json(view::system(&system, &catalog, tenant.0)))
+async fn system(state: TenantState, key: web::Path<KeySegment>) -> Result<HttpResponse, ApiError> {
+    let (catalog, system) = find(&state, state.tenant, &key.key)?;
+    Ok(HttpResponse::Ok().json(view::system(&system, &catalog, state.tenant)))
 }
 
 #[derive(Deserialize)]
@@ -68,8 +65,7 @@ struct BoostsQuery {
 /// Global boosts (attribute-narrowed ones included), finished ones only on request; their
 /// status is judged on today's UTC date.
 async fn boosts(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     key: web::Path<KeySegment>,
     query: web::Query<BoostsQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -82,7 +78,7 @@ async fn boosts(
             ))
         }
     };
-    let (_, system) = find(&state, tenant.0, &key.key)?;
+    let (_, system) = find(&state, state.tenant, &key.key)?;
     let today = state.clock.now().date_naive();
     let list: Vec<Value> = system
         .boosts
@@ -94,12 +90,8 @@ async fn boosts(
     Ok(HttpResponse::Ok().json(list))
 }
 
-async fn levels(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    key: web::Path<KeySegment>,
-) -> Result<HttpResponse, ApiError> {
-    let (_, system) = find(&state, tenant.0, &key.key)?;
+async fn levels(state: TenantState, key: web::Path<KeySegment>) -> Result<HttpResponse, ApiError> {
+    let (_, system) = find(&state, state.tenant, &key.key)?;
     let list: Vec<Value> = system.levels.iter().map(view::level).collect();
     Ok(HttpResponse::Ok().json(list))
 }
@@ -107,11 +99,10 @@ async fn levels(
 /// Users per level from the counts the writer keeps; users who never earned points are
 /// at 0 and count for the level reached at 0.
 async fn level_summary(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     key: web::Path<KeySegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, system) = find(&state, tenant.0, &key.key)?;
+    let (_, system) = find(&state, state.tenant, &key.key)?;
     if system.levels.is_empty() {
         return Err(ApiError::unprocessable(
             "No levels configured on the points system",
@@ -119,12 +110,12 @@ async fn level_summary(
     }
     state
         .read_json(move |conn| {
-            let counts = store::level_counts(conn, system.id, tenant.0)?;
-            let with_row: i64 = store::buckets(conn, system.id, tenant.0)?
+            let counts = store::level_counts(conn, system.id, state.tenant)?;
+            let with_row: i64 = store::buckets(conn, system.id, state.tenant)?
                 .iter()
                 .map(|(_, n)| n)
                 .sum();
-            let users = crate::store::users::count(conn, tenant.0)?;
+            let users = crate::store::users::count(conn, state.tenant)?;
             let thresholds: Vec<i64> = system.levels.iter().map(|l| l.points).collect();
             let at_zero = level_index(&thresholds, 0);
             Ok(system
@@ -152,8 +143,7 @@ struct SummaryQuery {
 /// The 11 ranges. Unfiltered, they come from the bucket counts the writer keeps; with
 /// `userAttributes`, from the matching users' totals.
 async fn summary(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     key: web::Path<KeySegment>,
     query: web::Query<SummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -161,15 +151,15 @@ async fn summary(
         Some(raw) => attribute_query::parse(raw)?,
         None => Vec::new(),
     };
-    let (_, system) = find(&state, tenant.0, &key.key)?;
+    let (_, system) = find(&state, state.tenant, &key.key)?;
     state
         .read_json(move |conn| {
             let ranges = if filter.is_empty() {
-                let buckets = store::buckets(conn, system.id, tenant.0)?;
-                let users = crate::store::users::count(conn, tenant.0)?;
+                let buckets = store::buckets(conn, system.id, state.tenant)?;
+                let users = crate::store::users::count(conn, state.tenant)?;
                 summary_ranges(&buckets, users)
             } else {
-                let totals = store::filtered_totals(conn, system.id, tenant.0, &filter)?;
+                let totals = store::filtered_totals(conn, system.id, state.tenant, &filter)?;
                 let mut buckets: std::collections::BTreeMap<i64, i64> = Default::default();
                 for t in &totals {
                     *buckets.entry(bucket_of(*t)).or_insert(0) += 1;
@@ -191,8 +181,7 @@ struct AwardsQuery {
 }
 
 async fn user_points(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     key: web::Path<KeySegment>,
     query: web::Query<AwardsQuery>,
@@ -206,9 +195,9 @@ async fn user_points(
             .filter(|n| (1..=100).contains(n))
             .ok_or_else(|| ApiError::unprocessable("awards must be an integer from 1 to 100"))?,
     };
-    let (_, system) = find(&state, tenant.0, &key)?;
+    let (_, system) = find(&state, state.tenant, &key)?;
     state
-        .read_user_json(tenant.0, id, move |conn, user| {
+        .read_user_json(state.tenant, id, move |conn, user| {
             let total = store::total(conn, user.row_id, system.id)?.unwrap_or(0);
             let awards: Vec<Value> = store::recent_awards(conn, user.row_id, system.id, n)?
                 .into_iter()
@@ -232,17 +221,16 @@ async fn user_points(
 /// The boosts active for the user today (their local date): global ones they qualify for
 /// and their own.
 async fn user_boosts(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     key: web::Path<KeySegment>,
 ) -> Result<HttpResponse, ApiError> {
     let key = key.into_inner().key;
-    let (_, system) = find(&state, tenant.0, &key)?;
+    let (_, system) = find(&state, state.tenant, &key)?;
     let default_tz = state.settings.config.server.default_timezone;
     let now = state.clock.now();
     state
-        .read_user_json(tenant.0, id, move |_, user| {
+        .read_user_json(state.tenant, id, move |_, user| {
             let today = local_date(now, user.time_zone(default_tz));
             Ok(system
                 .boosts
@@ -263,18 +251,17 @@ async fn user_boosts(
 /// Like the metric event summary, over the awards: `change` sums a period's awards,
 /// `total` is the points total at its end.
 async fn user_event_summary(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     key: web::Path<KeySegment>,
     query: web::Query<EventSummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let key = key.into_inner().key;
     let summary = query.parse()?;
-    let (_, system) = find(&state, tenant.0, &key)?;
+    let (_, system) = find(&state, state.tenant, &key)?;
     let default_tz = state.settings.config.server.default_timezone;
     state
-        .read_user_json(tenant.0, id, move |conn, user| {
+        .read_user_json(state.tenant, id, move |conn, user| {
             let tz = user.time_zone(default_tz);
             let since = store::awards_since(conn, user.row_id, system.id, summary.since(tz)?)?;
             let since = since.into_iter().map(|(at, a)| (at, a as f64)).collect();

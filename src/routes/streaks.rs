@@ -3,11 +3,11 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::auth::{Tenant, UserPath};
+use super::extract::TenantState;
+use crate::auth::UserPath;
 use crate::domain::limits::MAX_USER_IDS;
 use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::streaks::read::{self, DEFAULT_HISTORY};
 use crate::streaks::store::RankBy;
 
@@ -24,8 +24,7 @@ struct HistoryQuery {
 }
 
 async fn user_streak(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     query: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -33,7 +32,7 @@ async fn user_streak(
     let settings = state.settings.clone();
     let now = state.clock.now();
     state
-        .read_user_json(tenant.0, id, move |conn, user| {
+        .read_user_json(state.tenant, id, move |conn, user| {
             read::user_streak(
                 conn,
                 &settings.streaks,
@@ -80,8 +79,7 @@ fn user_ids(req: &HttpRequest, scope: &UserScope) -> Result<Vec<String>, ApiErro
 
 async fn list(
     req: HttpRequest,
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     scope: UserScope,
 ) -> Result<HttpResponse, ApiError> {
     let ids = user_ids(&req, &scope)?;
@@ -92,7 +90,7 @@ async fn list(
             read::bulk(
                 conn,
                 &settings.streaks,
-                tenant.0,
+                state.tenant,
                 &ids,
                 settings.config.server.default_timezone,
                 now,
@@ -109,8 +107,7 @@ struct RankingsQuery {
 }
 
 async fn rankings(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     query: web::Query<RankingsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = query.limit.unwrap_or(10);
@@ -129,7 +126,7 @@ async fn rankings(
             read::rankings(
                 conn,
                 &settings.streaks,
-                tenant.0,
+                state.tenant,
                 by,
                 limit,
                 settings.config.server.default_timezone,

@@ -9,8 +9,9 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 use super::extract::KeySegment;
+use super::extract::TenantState;
 use crate::achievements::{store as achievement_store, view};
-use crate::auth::{Tenant, UserPath};
+use crate::auth::UserPath;
 use crate::catalog::{AchievementTrigger, Catalog, Metric};
 use crate::clock::from_millis;
 use crate::config::AchievementStatus;
@@ -19,7 +20,6 @@ use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::achievements::filters_match;
 use crate::rules::event_summary::{self, Aggregation, SummaryRow};
-use crate::state::AppState;
 use crate::store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -81,20 +81,16 @@ fn completions(conn: &rusqlite::Connection, user: &User) -> Result<HashMap<i64, 
         .collect())
 }
 
-async fn all(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    UserPath(id): UserPath,
-) -> Result<HttpResponse, ApiError> {
+async fn all(state: TenantState, UserPath(id): UserPath) -> Result<HttpResponse, ApiError> {
     let catalog = state.catalog.current();
     state
-        .read_user_json(tenant.0, id, move |conn, user| {
+        .read_user_json(state.tenant, id, move |conn, user| {
             let totals: HashMap<i64, f64> = store::events::totals(conn, user.row_id)?
                 .into_iter()
                 .collect();
             let completed = completions(conn, &user)?;
             Ok(catalog
-                .metrics_for(tenant.0)
+                .metrics_for(state.tenant)
                 .into_iter()
                 .map(|m| {
                     let current = totals.get(&m.id).copied().unwrap_or(0.0);
@@ -106,19 +102,18 @@ async fn all(
 }
 
 async fn single(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     key: web::Path<KeySegment>,
 ) -> Result<HttpResponse, ApiError> {
     let key = key.into_inner().key;
     let catalog = state.catalog.current();
     let metric = catalog
-        .metric(tenant.0, &key)
+        .metric(state.tenant, &key)
         .cloned()
         .ok_or_else(|| ApiError::not_found("Metric not found"))?;
     state
-        .read_user_json(tenant.0, id, move |conn, user| {
+        .read_user_json(state.tenant, id, move |conn, user| {
             let completed = completions(conn, &user)?;
             let total = store::events::total(conn, user.row_id, metric.id)?;
             Ok(metric_json(&metric, total, &catalog, &user, &completed))
@@ -198,8 +193,7 @@ impl Summary {
 }
 
 async fn summary(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     key: web::Path<KeySegment>,
     query: web::Query<SummaryQuery>,
@@ -209,12 +203,12 @@ async fn summary(
     let metric = state
         .catalog
         .current()
-        .metric(tenant.0, &key)
+        .metric(state.tenant, &key)
         .cloned()
         .ok_or_else(|| ApiError::not_found("Metric not found"))?;
     let default_tz = state.settings.config.server.default_timezone;
     state
-        .read_user_json(tenant.0, id, move |conn, user| {
+        .read_user_json(state.tenant, id, move |conn, user| {
             let tz = user.time_zone(default_tz);
             let since =
                 store::events::values_since(conn, user.row_id, metric.id, summary.since(tz)?)?;

@@ -3,12 +3,12 @@
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::auth::{Tenant, UserPath};
+use super::extract::TenantState;
+use crate::auth::UserPath;
 use crate::commands::upsert_user::{Missing, UpsertUser};
 use crate::domain::user::{UpsertedUserInput, UserFieldsInput, UserUpsert};
 use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/users", web::post().to(create)).service(
@@ -20,19 +20,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn create(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     scope: UserScope,
     body: web::Json<UpsertedUserInput>,
 ) -> Result<HttpResponse, ApiError> {
     let upsert = body
         .into_inner()
         .admit(&scope)?
-        .validate(&state.catalog.current(), tenant.0)?;
+        .validate(&state.catalog.current(), state.tenant)?;
     let user = state
         .writer
         .execute(UpsertUser {
-            tenant: tenant.0,
+            tenant: state.tenant,
             upsert,
             missing: Missing::Create,
         })
@@ -40,21 +39,16 @@ async fn create(
     Ok(HttpResponse::Created().json(user.to_json()))
 }
 
-async fn get(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    UserPath(id): UserPath,
-) -> Result<HttpResponse, ApiError> {
+async fn get(state: TenantState, UserPath(id): UserPath) -> Result<HttpResponse, ApiError> {
     state
-        .read_user_json(tenant.0, id, |_, user| Ok(user.to_json()))
+        .read_user_json(state.tenant, id, |_, user| Ok(user.to_json()))
         .await
 }
 
 /// PUT is identify, an upsert; PATCH changes an existing user only.
 async fn write(
     req: HttpRequest,
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     body: web::Json<UserFieldsInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -67,12 +61,12 @@ async fn write(
         id,
         changes: body
             .into_inner()
-            .validate(&state.catalog.current(), tenant.0)?,
+            .validate(&state.catalog.current(), state.tenant)?,
     };
     let user = state
         .writer
         .execute(UpsertUser {
-            tenant: tenant.0,
+            tenant: state.tenant,
             upsert,
             missing,
         })

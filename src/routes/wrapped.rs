@@ -4,10 +4,10 @@ use actix_web::{web, HttpResponse};
 use chrono::Datelike;
 use serde::Deserialize;
 
-use crate::auth::{Tenant, UserPath};
+use super::extract::TenantState;
+use crate::auth::UserPath;
 use crate::error::ApiError;
 use crate::rules::local_time::local_date;
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/users/{id}/wrapped", web::get().to(wrapped));
@@ -36,8 +36,7 @@ fn year_of(raw: Option<&str>, current: i32) -> Result<i32, ApiError> {
 }
 
 async fn wrapped(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     query: web::Query<Query>,
 ) -> Result<HttpResponse, ApiError> {
@@ -46,7 +45,7 @@ async fn wrapped(
     let now = state.clock.now();
     let year = query.into_inner().year;
     state
-        .read_user_json(tenant.0, id, move |conn, user| {
+        .read_user_json(state.tenant, id, move |conn, user| {
             let tz = user.time_zone(settings.config.server.default_timezone);
             let year = year_of(year.as_deref(), local_date(now, tz).year())?;
             crate::wrapped::read::wrapped(

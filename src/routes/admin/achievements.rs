@@ -7,11 +7,10 @@ use super::bulk;
 use super::listed::{self, Listed, Shown};
 use crate::achievements::admin::Achievements;
 use crate::achievements::view;
-use crate::auth::Tenant;
 use crate::catalog::{Achievement, Catalog};
 use crate::domain::bulk::{BulkWrite, Create, Outcome, Update};
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::routes::extract::TenantState;
 use crate::writer::Command;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -47,11 +46,10 @@ impl Listed for Achievements {
 
 /// New and changed achievements may already be met: the backdater completes them.
 async fn write<C: BulkWrite + Command<Output = Outcome>>(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     body: web::Json<Vec<serde_json::Value>>,
 ) -> Result<HttpResponse, ApiError> {
-    let reply = bulk::write::<C>(state.clone(), tenant, body).await?;
+    let reply = bulk::write::<C>(state.clone(), body).await?;
     state.backdater.spawn();
     Ok(reply)
 }

@@ -7,10 +7,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::Tenant;
 use crate::domain::bulk::{Archive, BulkWrite, Outcome};
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::routes::extract::TenantState;
 use crate::writer::Command;
 
 pub use crate::domain::limits::MAX_BULK_ITEMS as MAX_ITEMS;
@@ -100,22 +99,20 @@ pub fn written(creates: bool, out: Outcome) -> HttpResponse {
 /// `POST` of a bulk create (201 with what was created, or 200 when nothing was) or `PATCH`
 /// of a bulk update.
 pub async fn write<C: BulkWrite + Command<Output = Outcome>>(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     body: web::Json<Vec<Value>>,
 ) -> Result<HttpResponse, ApiError> {
     check_count(body.len())?;
     let out = state
         .writer
-        .execute(C::new(tenant.0, body.into_inner()))
+        .execute(C::new(state.tenant, body.into_inner()))
         .await?;
     Ok(written(C::CREATES, out))
 }
 
 /// `DELETE ?ids=` of a bulk archive of the kind `K`.
 pub async fn archive<K: Send + 'static>(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError>
 where
@@ -123,7 +120,7 @@ where
 {
     let out = state
         .writer
-        .execute(Archive::new(tenant.0, ids(&req)?))
+        .execute(Archive::new(state.tenant, ids(&req)?))
         .await?;
     Ok(deleted(out.items, out.issues))
 }

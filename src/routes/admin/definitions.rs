@@ -5,21 +5,19 @@
 use actix_web::{web, HttpResponse};
 
 use super::bulk::Paging;
-use crate::auth::Tenant;
 use crate::commands::admin_definitions::PlainKind;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::routes::extract::TenantState;
 use crate::store::definitions::{self, Status};
 
 pub async fn list<K: PlainKind>(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, skip) = paging.limit_skip()?;
     state
         .read_json(move |c| {
-            let rows = definitions::active_page(c, K::KIND, tenant.0, limit, skip)?;
+            let rows = definitions::active_page(c, K::KIND, state.tenant, limit, skip)?;
             rows.iter()
                 .map(|r| K::view_stored(&r.uuid, &r.key, &r.body))
                 .collect::<Result<Vec<_>, _>>()
@@ -29,8 +27,7 @@ pub async fn list<K: PlainKind>(
 
 /// One by UUID: 422 for something that is not a UUID, 404 for an unknown one.
 pub async fn get<K: PlainKind>(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let uuid = id.into_inner();
@@ -41,7 +38,9 @@ pub async fn get<K: PlainKind>(
         .read(move |c| Ok(definitions::by_uuid(c, &uuid)?))
         .await?
         .filter(|r| {
-            r.kind == K::KIND && r.status == Status::Active && (r.owner == 0 || r.owner == tenant.0)
+            r.kind == K::KIND
+                && r.status == Status::Active
+                && (r.owner == 0 || r.owner == state.tenant)
         })
         .ok_or_else(|| ApiError::not_found(K::NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(K::view_stored(&row.uuid, &row.key, &row.body)?))

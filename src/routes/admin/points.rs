@@ -6,7 +6,6 @@ use serde_json::Value;
 
 use super::bulk::{self, Paging};
 use super::listed::{self, Listed, Shown};
-use crate::auth::Tenant;
 use crate::catalog::{Catalog, PointsSystem};
 use crate::domain::bulk::{Create, Outcome, Update};
 use crate::error::ApiError;
@@ -14,6 +13,7 @@ use crate::points::admin::{
     system_of, ArchiveChildren, Child, ChildWrite, CreateChildren, Systems, UpdateChildren,
 };
 use crate::points::view;
+use crate::routes::extract::TenantState;
 use crate::state::AppState;
 use crate::writer::Command;
 
@@ -99,25 +99,23 @@ fn children(
 }
 
 async fn list_children(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     child: web::Data<Child>,
     system: web::Path<String>,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
-    let all = children(&state, tenant.0, &system, **child)?;
+    let all = children(&state, state.tenant, &system, **child)?;
     let items = paging.page(all.into_iter().map(|(_, v)| v))?;
     Ok(HttpResponse::Ok().json(items))
 }
 
 async fn get_child(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     child: web::Data<Child>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (system, id) = path.into_inner();
-    let found = children(&state, tenant.0, &system, **child)?
+    let found = children(&state, state.tenant, &system, **child)?
         .into_iter()
         .find(|(uuid, _)| *uuid == id)
         .map(|(_, v)| v)
@@ -127,21 +125,24 @@ async fn get_child(
 
 /// `POST` or `PATCH` of children, answered like a bulk create or update.
 async fn write_children<C: ChildWrite + Command<Output = Outcome>>(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     child: web::Data<Child>,
     system: web::Path<String>,
     body: web::Json<Vec<Value>>,
 ) -> Result<HttpResponse, ApiError> {
     bulk::check_count(body.len())?;
-    let command = C::new(tenant.0, system.into_inner(), **child, body.into_inner());
+    let command = C::new(
+        state.tenant,
+        system.into_inner(),
+        **child,
+        body.into_inner(),
+    );
     let out = state.writer.execute(command).await?;
     Ok(bulk::written(C::CREATES, out))
 }
 
 async fn archive_children(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     child: web::Data<Child>,
     system: web::Path<String>,
     req: HttpRequest,
@@ -150,7 +151,7 @@ async fn archive_children(
     let out = state
         .writer
         .execute(ArchiveChildren {
-            tenant: tenant.0,
+            tenant: state.tenant,
             system: system.into_inner(),
             child: **child,
             ids,
