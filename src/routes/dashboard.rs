@@ -13,7 +13,6 @@ use serde_json::json;
 
 use super::extract::TenantState;
 use crate::activity;
-use crate::auth::{RequireKey, Tier};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::store::overview;
@@ -27,32 +26,23 @@ struct Asset {
 
 const INDEX: &str = "index.html";
 
+/// An embedded file of `assets/dashboard/`, by its name there.
+macro_rules! asset {
+    ($name:literal, $content_type:literal) => {
+        Asset {
+            name: $name,
+            content_type: $content_type,
+            body: include_bytes!(concat!("../../assets/dashboard/", $name)),
+        }
+    };
+}
+
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: INDEX,
-        content_type: "text/html; charset=utf-8",
-        body: include_bytes!("../../assets/dashboard/index.html"),
-    },
-    Asset {
-        name: "app.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../../assets/dashboard/app.css"),
-    },
-    Asset {
-        name: "api.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../assets/dashboard/api.js"),
-    },
-    Asset {
-        name: "app.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../assets/dashboard/app.js"),
-    },
-    Asset {
-        name: "favicon.svg",
-        content_type: "image/svg+xml",
-        body: include_bytes!("../../assets/dashboard/favicon.svg"),
-    },
+    asset!("index.html", "text/html; charset=utf-8"),
+    asset!("app.css", "text/css; charset=utf-8"),
+    asset!("api.js", "text/javascript; charset=utf-8"),
+    asset!("app.js", "text/javascript; charset=utf-8"),
+    asset!("favicon.svg", "image/svg+xml"),
 ];
 
 /// Only the server's own files: no inline script or style, no other origin.
@@ -68,11 +58,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/dashboard/")
                 .wrap(Compress::default())
                 .route(get_or_head().to(index)),
-        )
-        .service(
-            web::resource("/dashboard/api/overview")
-                .wrap(RequireKey::admin(Tier::Writes))
-                .route(web::get().to(overview)),
         )
         .service(
             web::resource("/dashboard/{file}")
@@ -158,7 +143,7 @@ async fn asset(req: HttpRequest, file: web::Path<String>) -> Result<HttpResponse
 
 /// Counts for the tenant the request names, read in one snapshot. Webhook deliveries are
 /// the server's (endpoints are configured for the whole server).
-async fn overview(state: TenantState) -> Result<HttpResponse, ApiError> {
+pub(super) async fn overview(state: TenantState) -> Result<HttpResponse, ApiError> {
     let tenant = state.tenant;
     let now = state.clock.now();
     let since_ms = (now - chrono::Duration::hours(24)).timestamp_millis();

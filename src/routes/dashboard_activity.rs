@@ -9,21 +9,12 @@ use serde_json::json;
 
 use super::extract::TenantState;
 use crate::activity;
-use crate::auth::{RequireKey, Tier};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Days one chart covers at most (and by default).
 const MAX_DAYS: i64 = 366;
 const DEFAULT_DAYS: i64 = 30;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/dashboard/api/activity")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(activity_per_day)),
-    );
-}
 
 /// `?days=N`: the last N UTC days, today's included. Other console charts take it too.
 #[derive(Deserialize)]
@@ -50,7 +41,7 @@ pub(super) fn date_of(day: i64) -> String {
     (NaiveDate::default() + Duration::days(day)).to_string()
 }
 
-async fn activity_per_day(
+pub(super) async fn activity_per_day(
     state: TenantState,
     query: web::Query<Days>,
 ) -> Result<HttpResponse, ApiError> {

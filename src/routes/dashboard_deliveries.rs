@@ -8,19 +8,13 @@ use serde_json::json;
 
 use super::dashboard_activity::{date_of, no_store, Days};
 use super::extract::TenantState;
-use crate::auth::{RequireKey, Tier};
 use crate::error::ApiError;
 use crate::store::engagement::{self, Outcomes};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/dashboard/api/deliveries")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(deliveries)),
-    );
-}
-
-async fn deliveries(state: TenantState, query: web::Query<Days>) -> Result<HttpResponse, ApiError> {
+pub(super) async fn deliveries(
+    state: TenantState,
+    query: web::Query<Days>,
+) -> Result<HttpResponse, ApiError> {
     let (first, last) = query.range(&state)?;
     let tenant = state.tenant;
     let (webhooks, notifications, webhooks_pending, notifications_pending) = state

@@ -11,19 +11,13 @@ use super::dashboard_activity::{date_of, no_store, Days};
 use super::extract::TenantState;
 use crate::activity::returns::MAX_WINDOW;
 use crate::activity::store::returns;
-use crate::auth::{RequireKey, Tier};
 use crate::error::ApiError;
 use crate::store;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/dashboard/api/engagement")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(engagement)),
-    );
-}
-
-async fn engagement(state: TenantState, query: web::Query<Days>) -> Result<HttpResponse, ApiError> {
+pub(super) async fn engagement(
+    state: TenantState,
+    query: web::Query<Days>,
+) -> Result<HttpResponse, ApiError> {
     let (first, last) = query.range(&state)?;
     let tenant = state.tenant;
     let (groups, users, control) = state

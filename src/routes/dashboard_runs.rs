@@ -11,30 +11,21 @@ use serde_json::json;
 
 use super::dashboard_activity::no_store;
 use super::extract::TenantState;
-use crate::auth::{RequireKey, Tier};
 use crate::domain::limits::MAX_PAGE;
 use crate::error::ApiError;
 use crate::leaderboards::read;
 
 const DEFAULT_LIMIT: i64 = 20;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/dashboard/api/leaderboards/{key}/runs")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(runs)),
-    );
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RunsQuery {
+pub(super) struct RunsQuery {
     /// The `next` of the previous page: runs that start before this date.
     before: Option<String>,
     limit: Option<i64>,
 }
 
-async fn runs(
+pub(super) async fn runs(
     state: TenantState,
     key: web::Path<String>,
     query: web::Query<RunsQuery>,

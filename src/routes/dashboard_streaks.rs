@@ -4,12 +4,11 @@
 //! and how many are on such a streak now. Two index-only scans of `streaks`, by length and
 //! by longest, over the tenant's users with a streak (`store::engagement`).
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use serde_json::{json, Value};
 
 use super::dashboard_activity::no_store;
 use super::extract::TenantState;
-use crate::auth::{RequireKey, Tier};
 use crate::error::ApiError;
 use crate::store::engagement;
 
@@ -18,15 +17,7 @@ const RANGES: [i64; 8] = [1, 2, 4, 7, 14, 30, 60, 100];
 /// Retention after these many periods.
 const AFTER: [i64; 3] = [1, 7, 30];
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/dashboard/api/streaks")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(streaks)),
-    );
-}
-
-async fn streaks(state: TenantState) -> Result<HttpResponse, ApiError> {
+pub(super) async fn streaks(state: TenantState) -> Result<HttpResponse, ApiError> {
     let tenant = state.tenant;
     let (lengths, longest) = state
         .read(move |conn| {

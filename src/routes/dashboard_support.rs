@@ -11,27 +11,16 @@ use serde_json::json;
 
 use super::dashboard_activity::no_store;
 use super::extract::TenantState;
-use crate::auth::{RequireKey, Tier};
 use crate::commands::complete_achievement::CompleteAchievement;
 use crate::domain::user::{UpsertedUserInput, UserFieldsInput};
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
 use crate::store;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/dashboard/api/users/{id}/keys")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(keys)),
-    )
-    .service(
-        web::resource("/dashboard/api/users/{id}/achievements/{key}/complete")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::post().to(complete)),
-    );
-}
-
-async fn keys(state: TenantState, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub(super) async fn keys(
+    state: TenantState,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = UserId::parse(&id)?;
     let keys = state
         .read(move |conn| {
@@ -42,7 +31,7 @@ async fn keys(state: TenantState, id: web::Path<String>) -> Result<HttpResponse,
     Ok(no_store(json!({ "keys": keys })))
 }
 
-async fn complete(
+pub(super) async fn complete(
     state: TenantState,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {

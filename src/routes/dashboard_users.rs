@@ -9,7 +9,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::extract::TenantState;
-use crate::auth::{RequireKey, Tier};
 use crate::clock::{format_timestamp, from_millis};
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
@@ -24,21 +23,8 @@ const MAX_SEARCH_BYTES: usize = crate::domain::limits::MAX_USER_ID_BYTES;
 const MAX_EVENTS: usize = 100;
 const DEFAULT_EVENTS: usize = 20;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/dashboard/api/users")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(search)),
-    )
-    .service(
-        web::resource("/dashboard/api/users/{id}/events")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(events)),
-    );
-}
-
 #[derive(Deserialize)]
-struct SearchQuery {
+pub(super) struct SearchQuery {
     q: Option<String>,
     limit: Option<usize>,
 }
@@ -53,7 +39,7 @@ fn limit(given: Option<usize>, default: usize, max: usize) -> Result<usize, ApiE
     }
 }
 
-async fn search(
+pub(super) async fn search(
     state: TenantState,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -73,11 +59,11 @@ async fn search(
 }
 
 #[derive(Deserialize)]
-struct EventsQuery {
+pub(super) struct EventsQuery {
     limit: Option<usize>,
 }
 
-async fn events(
+pub(super) async fn events(
     state: TenantState,
     id: web::Path<String>,
     query: web::Query<EventsQuery>,
