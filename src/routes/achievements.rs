@@ -4,13 +4,11 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::extract::KeySegment;
-use super::extract::TenantState;
+use super::extract::{AttributesQuery, KeySegment, TenantState};
 use crate::achievements::{store, view};
 use crate::auth::{RequireKey, Tier, UserPath};
 use crate::commands::complete_achievement::CompleteAchievement;
 use crate::config::AchievementStatus;
-use crate::domain::attribute_query;
 use crate::domain::user::UpsertedUserInput;
 use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
@@ -30,18 +28,12 @@ pub fn configure_writes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AllQuery {
-    user_attributes: Option<String>,
-}
-
 /// Every active achievement with its completions and rarity in this tenant.
-async fn all(state: TenantState, query: web::Query<AllQuery>) -> Result<HttpResponse, ApiError> {
-    let filter = match &query.user_attributes {
-        Some(raw) => Some(attribute_query::parse(raw)?),
-        None => None,
-    };
+async fn all(
+    state: TenantState,
+    query: web::Query<AttributesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = query.filter()?;
     let catalog = state.catalog.current();
     state
         .read_json(move |conn| {

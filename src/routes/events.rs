@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::extract::KeySegment;
-use super::extract::TenantState;
+use super::extract::{KeySegment, TenantState};
 use crate::auth::{RequireKey, Tier};
 use crate::commands::record_event::RecordEvent;
 use crate::config::AttributeType;

@@ -9,6 +9,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use serde::Deserialize;
 
 use crate::auth::Tenant;
+use crate::domain::attribute_query;
 use crate::domain::limits::MAX_BODY_BYTES;
 use crate::error::{echo_quoted, ApiError};
 use crate::state::AppState;
@@ -130,6 +131,23 @@ impl FromRequest for TenantState {
             (Err(e), _) => Err(e),
             (_, Err(e)) => Err(e.into()),
         })
+    }
+}
+
+/// `?userAttributes=key:value,…`: the filter of a list that takes one.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributesQuery {
+    user_attributes: Option<String>,
+}
+
+impl AttributesQuery {
+    /// The filter, if one was given (`domain::attribute_query`).
+    pub fn filter(&self) -> Result<Option<Vec<(String, String)>>, ApiError> {
+        self.user_attributes
+            .as_deref()
+            .map(attribute_query::parse)
+            .transpose()
     }
 }
 

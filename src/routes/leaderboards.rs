@@ -4,8 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::extract::KeySegment;
-use super::extract::TenantState;
+use super::extract::{KeySegment, TenantState};
 use crate::auth::UserPath;
 use crate::catalog::leaderboard::status_on;
 use crate::domain::user_scope::UserScope;

@@ -8,12 +8,10 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::extract::KeySegment;
-use super::extract::TenantState;
+use super::extract::{AttributesQuery, KeySegment, TenantState};
 use super::user_metrics::SummaryQuery as EventSummaryQuery;
 use crate::auth::UserPath;
 use crate::catalog::{Catalog, PointsSystem};
-use crate::domain::attribute_query;
 use crate::error::ApiError;
 use crate::points::rules::{boost_status, bucket_of, level_index, summary_ranges, within};
 use crate::points::{store, view};
@@ -134,23 +132,14 @@ async fn level_summary(
         .await
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SummaryQuery {
-    user_attributes: Option<String>,
-}
-
 /// The 11 ranges. Unfiltered, they come from the bucket counts the writer keeps; with
 /// `userAttributes`, from the matching users' totals.
 async fn summary(
     state: TenantState,
     key: web::Path<KeySegment>,
-    query: web::Query<SummaryQuery>,
+    query: web::Query<AttributesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = match &query.user_attributes {
-        Some(raw) => attribute_query::parse(raw)?,
-        None => Vec::new(),
-    };
+    let filter = query.filter()?.unwrap_or_default();
     let (_, system) = find(&state, state.tenant, &key.key)?;
     state
         .read_json(move |conn| {

@@ -8,8 +8,7 @@ use serde_json::{json, Value};
 
 use std::collections::HashMap;
 
-use super::extract::KeySegment;
-use super::extract::TenantState;
+use super::extract::{KeySegment, TenantState};
 use crate::achievements::{store as achievement_store, view};
 use crate::auth::UserPath;
 use crate::catalog::{AchievementTrigger, Catalog, Metric};
