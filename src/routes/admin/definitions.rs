@@ -1,14 +1,28 @@
-//! The reads every plain definition kind (metrics, attributes) shares: list and get of the
-//! kind `K` (their writes are `bulk::create`, `update` and `archive` of its commands). A tenant sees its own and the shared ones,
-//! active only, oldest first. Each kind's module registers them under its own paths.
+//! What every plain definition kind (metrics, attributes) shares in the Admin API: its
+//! routes (`routes`), the list and get of the kind `K` here and its writes `bulk::write`
+//! and `bulk::archive` of its commands. A tenant sees its own and the shared ones, active
+//! only, oldest first. Each kind's module gives its own paths.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpResponse, Resource};
 
-use super::bulk::Paging;
+use super::bulk::{self, Paging};
 use crate::commands::admin_definitions::PlainKind;
+use crate::domain::bulk::{Create, Update};
 use crate::error::ApiError;
 use crate::routes::extract::TenantState;
 use crate::store::definitions::{self, Status};
+
+/// The routes of the plain kind `K`: list, create, update and archive on `kind`, get by
+/// UUID on `item`.
+pub fn routes<K: PlainKind>(cfg: &mut web::ServiceConfig, kind: Resource, item: Resource) {
+    cfg.service(
+        kind.route(web::get().to(list::<K>))
+            .route(web::post().to(bulk::write::<Create<K>>))
+            .route(web::patch().to(bulk::write::<Update<K>>))
+            .route(web::delete().to(bulk::archive::<K>)),
+    )
+    .service(item.route(web::get().to(get::<K>)));
+}
 
 pub async fn list<K: PlainKind>(
     state: TenantState,

@@ -7,14 +7,12 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::bulk;
-use super::definitions::{get, list};
+use super::definitions;
 use crate::commands::admin_metrics::Metrics;
 use crate::commands::batch_events::{BatchEvents, MAX_BATCH};
 use crate::commands::record_event::RecordEvent;
 use crate::config::AttributeType;
 use crate::domain::attributes::{check_keys, check_values};
-use crate::domain::bulk::{Create, Update};
 use crate::domain::limits::MAX_IDEMPOTENCY_KEY_BYTES as MAX_IDEMPOTENCY_KEY;
 use crate::domain::user::UpsertedUserInput;
 use crate::error::{echo, ApiError};
@@ -22,15 +20,12 @@ use crate::routes::extract::TenantState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Before `/metrics/{id}`, which would otherwise claim the path and answer 405.
-    cfg.route("/metrics/events", web::post().to(batch_events))
-        .service(
-            web::resource("/metrics")
-                .route(web::get().to(list::<Metrics>))
-                .route(web::post().to(bulk::write::<Create<Metrics>>))
-                .route(web::patch().to(bulk::write::<Update<Metrics>>))
-                .route(web::delete().to(bulk::archive::<Metrics>)),
-        )
-        .route("/metrics/{id}", web::get().to(get::<Metrics>));
+    cfg.route("/metrics/events", web::post().to(batch_events));
+    definitions::routes::<Metrics>(
+        cfg,
+        web::resource("/metrics"),
+        web::resource("/metrics/{id}"),
+    );
 }
 
 #[derive(Deserialize)]
