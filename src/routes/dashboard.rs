@@ -144,19 +144,18 @@ async fn asset(req: HttpRequest, file: web::Path<String>) -> Result<HttpResponse
 /// Counts for the tenant the request names, read in one snapshot. Webhook deliveries are
 /// the server's (endpoints are configured for the whole server).
 pub(super) async fn overview(state: TenantState) -> Result<HttpResponse, ApiError> {
-    let tenant = state.tenant;
     let now = state.clock.now();
     let since_ms = (now - chrono::Duration::hours(24)).timestamp_millis();
     let (users, events, points, definitions, deliveries, keys) = state
         .read(move |conn| {
             let conn = &conn.unchecked_transaction()?;
             Ok((
-                overview::users(conn, tenant)?,
-                activity::store::events(conn, tenant, since_ms)?,
-                activity::store::points(conn, tenant)?,
-                overview::definitions(conn, tenant)?,
+                overview::users(conn, state.tenant)?,
+                activity::store::events(conn, state.tenant, since_ms)?,
+                activity::store::points(conn, state.tenant)?,
+                overview::definitions(conn, state.tenant)?,
                 overview::deliveries(conn)?,
-                overview::application_keys(conn, tenant)?,
+                overview::application_keys(conn, state.tenant)?,
             ))
         })
         .await?;

@@ -16,15 +16,14 @@ pub(super) async fn deliveries(
     query: web::Query<Days>,
 ) -> Result<HttpResponse, ApiError> {
     let (first, last) = query.range(&state)?;
-    let tenant = state.tenant;
     let (webhooks, notifications, webhooks_pending, notifications_pending) = state
         .read(move |conn| {
             let conn = &conn.unchecked_transaction()?;
             Ok((
                 engagement::webhook_outcomes(conn, first, last)?,
-                engagement::notification_outcomes(conn, tenant, first, last)?,
+                engagement::notification_outcomes(conn, state.tenant, first, last)?,
                 engagement::webhooks_pending(conn)?,
-                engagement::notifications_pending(conn, tenant)?,
+                engagement::notifications_pending(conn, state.tenant)?,
             ))
         })
         .await?;

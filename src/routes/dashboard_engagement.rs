@@ -19,14 +19,13 @@ pub(super) async fn engagement(
     query: web::Query<Days>,
 ) -> Result<HttpResponse, ApiError> {
     let (first, last) = query.range(&state)?;
-    let tenant = state.tenant;
     let (groups, users, control) = state
         .read(move |conn| {
             let conn = &conn.unchecked_transaction()?;
             Ok((
-                returns(conn, tenant, first - (MAX_WINDOW - 1), last)?,
-                store::users::count(conn, tenant)?,
-                store::engagement::control_users(conn, tenant)?,
+                returns(conn, state.tenant, first - (MAX_WINDOW - 1), last)?,
+                store::users::count(conn, state.tenant)?,
+                store::engagement::control_users(conn, state.tenant)?,
             ))
         })
         .await?;

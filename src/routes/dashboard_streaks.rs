@@ -18,13 +18,12 @@ const RANGES: [i64; 8] = [1, 2, 4, 7, 14, 30, 60, 100];
 const AFTER: [i64; 3] = [1, 7, 30];
 
 pub(super) async fn streaks(state: TenantState) -> Result<HttpResponse, ApiError> {
-    let tenant = state.tenant;
     let (lengths, longest) = state
         .read(move |conn| {
             let conn = &conn.unchecked_transaction()?;
             Ok((
-                engagement::streak_lengths(conn, tenant)?,
-                engagement::longest_streaks(conn, tenant)?,
+                engagement::streak_lengths(conn, state.tenant)?,
+                engagement::longest_streaks(conn, state.tenant)?,
             ))
         })
         .await?;
