@@ -1,7 +1,10 @@
 //! `GET /users/{id}/streak`, `GET /streaks`, `GET /streaks/rankings`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
 
 use super::extract::TenantState;
 use crate::auth::UserPath;
@@ -9,6 +12,7 @@ use crate::domain::limits::MAX_USER_IDS;
 use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
 use crate::streaks::read::{self, DEFAULT_HISTORY};
+use crate::streaks::settings::StreakSettings;
 use crate::streaks::store::RankBy;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -83,18 +87,27 @@ async fn list(
     scope: UserScope,
 ) -> Result<HttpResponse, ApiError> {
     let ids = user_ids(&req, &scope)?;
+    read_streaks(&state, move |conn, streaks, default_tz, now| {
+        read::bulk(conn, streaks, state.tenant, &ids, default_tz, now)
+    })
+    .await
+}
+
+/// A read of several users' streaks, answered as JSON: `read` is given the streak settings
+/// in force, the default time zone and the time now.
+async fn read_streaks<T, F>(state: &TenantState, read: F) -> Result<HttpResponse, ApiError>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&Connection, &StreakSettings, Tz, DateTime<Utc>) -> Result<T, ApiError>
+        + Send
+        + 'static,
+{
     let settings = state.settings.clone();
     let now = state.clock.now();
     state
         .read_json(move |conn| {
-            read::bulk(
-                conn,
-                &settings.streaks,
-                state.tenant,
-                &ids,
-                settings.config.server.default_timezone,
-                now,
-            )
+            let default_tz = settings.config.server.default_timezone;
+            read(conn, &settings.streaks, default_tz, now)
         })
         .await
 }
@@ -119,19 +132,8 @@ async fn rankings(
         Some("longest") => RankBy::Longest,
         Some(_) => return Err(ApiError::unprocessable("type must be active or longest")),
     };
-    let settings = state.settings.clone();
-    let now = state.clock.now();
-    state
-        .read_json(move |conn| {
-            read::rankings(
-                conn,
-                &settings.streaks,
-                state.tenant,
-                by,
-                limit,
-                settings.config.server.default_timezone,
-                now,
-            )
-        })
-        .await
+    read_streaks(&state, move |conn, streaks, default_tz, now| {
+        read::rankings(conn, streaks, state.tenant, by, limit, default_tz, now)
+    })
+    .await
 }

@@ -1,7 +1,7 @@
 //! `/admin/v1/streaks/...`: freezes, restore, reset, pauses and settings
 //! (docs/sdk-compat.md#admin-shapes).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -10,8 +10,7 @@ use crate::error::ApiError;
 use crate::routes::extract::TenantState;
 use crate::state::AppState;
 use crate::streaks::admin::{
-    CreatePauses, DeletePauses, GrantFreezes, PauseRequest, ResetStreaks, RestoreStreaks,
-    UpdateSettings,
+    CreatePauses, GrantFreezes, PauseRequest, Pauses, ResetStreaks, RestoreStreaks, UpdateSettings,
 };
 use crate::streaks::patch::StreakSettingsPatch;
 use crate::streaks::settings;
@@ -23,7 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/streaks/pauses")
                 .route(web::post().to(create_pauses))
-                .route(web::delete().to(delete_pauses)),
+                .route(web::delete().to(bulk::archive::<Pauses>)),
         )
         .service(
             web::resource("/streaks/settings")
@@ -141,18 +140,6 @@ async fn create_pauses(
         })
         .await?;
     Ok(bulk::created(out.created, out.issues))
-}
-
-async fn delete_pauses(req: HttpRequest, state: TenantState) -> Result<HttpResponse, ApiError> {
-    let ids = bulk::ids(&req)?;
-    let out = state
-        .writer
-        .execute(DeletePauses {
-            tenant: state.tenant,
-            ids,
-        })
-        .await?;
-    Ok(bulk::deleted(out.deleted, out.issues))
 }
 
 async fn get_settings(state: web::Data<AppState>) -> HttpResponse {
