@@ -87,23 +87,21 @@ pub fn editable(
     })
 }
 
-/// The definition item `index` names, or `None` once `issues` says why not: `bad_id` when
-/// `id` is not a UUID, `missing` when no such definition exists. A file-managed one
-/// refuses the whole request.
-pub fn target(
+/// The definition of kind `K` item `index` names, or `None` once `issues` says why not:
+/// `bad_id` when `id` is not a UUID, `K::MISSING` when no such definition exists. A
+/// file-managed one refuses the whole request.
+fn target<K: PlainKind>(
     ctx: &WriteCtx<'_>,
     tenant: i64,
-    kind: Kind,
-    id: &str,
-    index: usize,
-    (bad_id, missing): (&str, &str),
+    (index, id): (usize, &str),
+    bad_id: &str,
     issues: &mut Vec<Value>,
 ) -> Result<Option<Stored>, ApiError> {
-    match editable(ctx, tenant, kind, id)? {
+    match editable(ctx, tenant, K::KIND, id)? {
         Ok(stored) => Ok(Some(stored)),
         Err(Refusal::Managed) => Err(ApiError::unprocessable(MANAGED)),
         Err(Refusal::NotFound) => {
-            let message = if valid_uuid(id) { missing } else { bad_id };
+            let message = if valid_uuid(id) { K::MISSING } else { bad_id };
             issues.push(issue(index, Some(id), message));
             Ok(None)
         }
@@ -111,8 +109,8 @@ pub fn target(
 }
 
 /// A plain definition kind (metric, attribute) as the Admin API writes it: its model, the
-/// item that patches the model, and how both show. Creates and updates of every plain kind
-/// are the same commands ([`CreatePlain`], [`UpdatePlain`]) over this.
+/// item that patches the model, and how both show. Creates, updates and archives of every
+/// plain kind are the same commands (`Create<K>`, `Update<K>`, `Archive<K>`) over this.
 pub trait PlainKind: Send + 'static {
     type Model: Definition;
     /// A create or update item; `id` (updates) is read by the command, not the patch.
@@ -188,16 +186,8 @@ impl<K: PlainKind> Command for Update<K> {
         let mut out = Outcome::default();
         for (index, item) in self.items.iter().enumerate() {
             let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
-            let messages = ("id must be a valid UUID", K::MISSING);
-            let Some(stored) = target(
-                ctx,
-                self.tenant,
-                K::KIND,
-                id,
-                index,
-                messages,
-                &mut out.issues,
-            )?
+            let bad_id = "id must be a valid UUID";
+            let Some(stored) = target::<K>(ctx, self.tenant, (index, id), bad_id, &mut out.issues)?
             else {
                 continue;
             };
@@ -234,16 +224,7 @@ impl<K: PlainKind> Command for Archive<K> {
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
         let mut out = Outcome::default();
         for (index, id) in self.ids.iter().enumerate() {
-            let messages = (K::MISSING, K::MISSING);
-            let target = target(
-                ctx,
-                self.tenant,
-                K::KIND,
-                id,
-                index,
-                messages,
-                &mut out.issues,
-            )?;
+            let target = target::<K>(ctx, self.tenant, (index, id), K::MISSING, &mut out.issues)?;
             if let Some(stored) = target {
                 definitions::archive(ctx.conn, stored.id, ctx.now.timestamp_millis())?;
                 out.items.push(json!({ "id": id }));
