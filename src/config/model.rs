@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
-use crate::domain::choices::choices;
 use chrono_tz::Tz;
+
+use crate::domain::choices::choices;
 
 #[derive(Debug, Clone)]
 pub struct Config {

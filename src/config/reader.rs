@@ -5,10 +5,11 @@
 
 use std::ops::RangeInclusive;
 
-use crate::domain::choices::Choice;
 use chrono::{NaiveDate, NaiveTime};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
+
+use crate::domain::choices::Choice;
 
 pub(crate) type Value<'i> = Spanned<DeValue<'i>>;
 

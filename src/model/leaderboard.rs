@@ -5,9 +5,8 @@
 use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::choices::choices;
-
 use super::{Definition, Problem};
+use crate::domain::choices::choices;
 use crate::rules::leaderboard_runs::RunUnit;
 use crate::rules::time_window::TimeWindow;
 

@@ -3,9 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::choices::choices;
-
 use super::{Definition, NameField, Problem};
+use crate::domain::choices::choices;
 
 choices! {
     /// How clients format a metric's totals.

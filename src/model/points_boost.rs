@@ -5,10 +5,9 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::choices::choices;
-
 use super::attribute_pairs;
 use super::{Definition, Problem};
+use crate::domain::choices::choices;
 
 choices! {
     /// How a boosted award that is not whole is rounded.

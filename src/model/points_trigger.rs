@@ -5,10 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::choices::choices;
-
 use super::attribute_pairs;
 use super::{Definition, Problem};
+use crate::domain::choices::choices;
 
 choices! {
     /// The unit of a time trigger's interval.

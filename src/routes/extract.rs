@@ -1,4 +1,5 @@
-//! Extractor settings so malformed input gets `{"error": ...}` like every other error.
+//! Extractors: the settings that give malformed input `{"error": ...}` like every other
+//! error, and what handlers share (`TenantState`, `KeySegment`, `AttributesQuery`).
 
 use std::future::{ready, Ready};
 
