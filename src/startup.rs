@@ -62,36 +62,22 @@ impl Application {
         let engine = opened.start().await?;
         // Users who already qualify for achievements made active since the last start.
         engine.backdater.spawn();
-        let Engine {
-            clock,
-            writer,
-            writer_thread,
-            scheduler,
-            backdater,
-            folder,
-            catalog,
-            leaderboards,
-            wake_delivery,
-            wake_notifications,
-            ..
-        } = engine;
-
         let readers = db::open_reader_pool(&settings.data, 8)?;
         let delivery = Delivery::new(
-            writer.clone(),
+            engine.writer.clone(),
             readers.clone(),
-            clock.clone(),
+            engine.clock.clone(),
             &settings.config.webhooks,
-            wake_delivery,
+            engine.wake_delivery,
         )?;
         let notifier = Notifier::new(
-            writer.clone(),
+            engine.writer.clone(),
             readers.clone(),
-            clock.clone(),
+            engine.clock.clone(),
             settings.clone(),
-            catalog.clone(),
+            engine.catalog.clone(),
             unsubscribe_secret,
-            wake_notifications,
+            engine.wake_notifications,
         )?;
         let limits = &settings.config.limits;
         let gate = web::Data::new(Gate {
@@ -103,18 +89,21 @@ impl Application {
         });
         let state = web::Data::new(AppState {
             settings: settings.clone(),
-            writer: writer.clone(),
+            writer: engine.writer.clone(),
             readers,
-            catalog,
-            clock: clock.clone(),
+            catalog: engine.catalog,
+            clock: engine.clock.clone(),
             gate: gate.clone(),
-            telemetry: Arc::new(Telemetry::new(writer.stats().clone(), folder.backlog())),
-            scheduler: scheduler.clone(),
+            telemetry: Arc::new(Telemetry::new(
+                engine.writer.stats().clone(),
+                engine.folder.backlog(),
+            )),
+            scheduler: engine.scheduler.clone(),
             delivery: delivery.clone(),
             notifier: notifier.clone(),
-            backdater: backdater.clone(),
-            folder: folder.clone(),
-            leaderboards,
+            backdater: engine.backdater.clone(),
+            folder: engine.folder.clone(),
+            leaderboards: engine.leaderboards,
         });
 
         let listener = TcpListener::bind(&settings.listen)?;
@@ -157,13 +146,13 @@ impl Application {
         Ok(Application {
             address,
             server,
-            writer,
-            writer_thread,
-            scheduler,
-            folder,
+            writer: engine.writer,
+            writer_thread: engine.writer_thread,
+            scheduler: engine.scheduler,
+            folder: engine.folder,
             delivery,
             notifier,
-            clock,
+            clock: engine.clock,
             signals,
             generated_keys,
         })

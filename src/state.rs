@@ -2,14 +2,21 @@
 
 use std::sync::Arc;
 
+use actix_web::HttpResponse;
+use rusqlite::Connection;
+use serde::Serialize;
+
 use crate::achievements::backdate::Backdater;
 use crate::auth::Gate;
 use crate::catalog::CatalogHandle;
 use crate::clock::Clock;
 use crate::db::ReaderPool;
+use crate::domain::user::User;
+use crate::domain::user_id::UserId;
 use crate::error::ApiError;
 use crate::scheduler::Scheduler;
 use crate::settings::RuntimeSettings;
+use crate::store::users;
 use crate::telemetry::Telemetry;
 use crate::webhooks::Delivery;
 use crate::writer::Writer;
@@ -36,7 +43,7 @@ impl AppState {
     pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
     {
         let pool = self.readers.clone();
         actix_web::web::block(move || {
@@ -44,5 +51,29 @@ impl AppState {
             f(&conn)
         })
         .await?
+    }
+
+    /// A read whose result is the answer: 200 with it as JSON.
+    pub async fn read_json<T, F>(&self, f: F) -> Result<HttpResponse, ApiError>
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+    {
+        Ok(HttpResponse::Ok().json(self.read(f).await?))
+    }
+
+    /// [`read_json`](Self::read_json) about the user `id` of `tenant`, 404 without one.
+    pub async fn read_user_json<T, F>(
+        &self,
+        tenant: i64,
+        id: UserId,
+        f: F,
+    ) -> Result<HttpResponse, ApiError>
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce(&Connection, User) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.read_json(move |conn| f(conn, users::existing(conn, tenant, id.as_str())?))
+            .await
     }
 }

@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 use super::patch::{AchievementPatch, Scope};
 use super::view;
 use crate::catalog::{Achievement, AchievementTrigger, Catalog};
-use crate::domain::bulk::{issue, parse_item, valid_key, BulkArchive, BulkWrite, Outcome, MANAGED};
+use crate::domain::bulk::{
+    issue, parse_item, valid_key, Archive, Create, Outcome, Update, BAD_KEY, MANAGED,
+};
 use crate::error::ApiError;
 use crate::model::achievement::AchievementDef;
 use crate::model::Definition;
@@ -69,12 +71,10 @@ fn owner_column(tenant: i64, multi_tenant: bool) -> Option<i64> {
     multi_tenant.then_some(tenant)
 }
 
-pub struct CreateAchievements {
-    pub tenant: i64,
-    pub items: Vec<Value>,
-}
+/// The achievements kind, whose bulk writes the Admin API sends.
+pub struct Achievements;
 
-impl Command for CreateAchievements {
+impl Command for Create<Achievements> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
@@ -99,11 +99,7 @@ impl Command for CreateAchievements {
             let key = match &item.key {
                 Some(k) if valid_key(k) => k.clone(),
                 Some(_) => {
-                    issues.push(issue(
-                        index,
-                        None,
-                        "key may only contain letters, digits, \"-\" and \"_\"",
-                    ));
+                    issues.push(issue(index, None, BAD_KEY));
                     continue;
                 }
                 None => {
@@ -160,15 +156,30 @@ impl Command for CreateAchievements {
             )?;
             created_keys.push(key);
         }
-        let catalog = crate::catalog::Catalog::load(ctx.conn)?;
-        let items = created_keys
-            .iter()
-            .filter_map(|k| catalog.achievement(self.tenant, k))
-            .map(|a| view::admin_achievement(a, &catalog, self.tenant))
-            .collect();
-        ctx.reload_catalog_after_commit()?;
-        Ok(Outcome { items, issues })
+        finish(ctx, self.tenant, issues, |catalog| {
+            created_keys
+                .iter()
+                .filter_map(|k| catalog.achievement(self.tenant, k))
+                .collect()
+        })
     }
+}
+
+/// The outcome of a write: the achievements `written` picks from the catalog as the write
+/// left it, and the issues. The catalog in force is reloaded after the commit.
+fn finish(
+    ctx: &mut WriteCtx<'_>,
+    tenant: i64,
+    issues: Vec<Value>,
+    written: impl Fn(&Catalog) -> Vec<&Achievement>,
+) -> Result<Outcome, ApiError> {
+    let catalog = Catalog::load(ctx.conn)?;
+    let items = written(&catalog)
+        .into_iter()
+        .map(|a| view::admin_achievement(a, &catalog, tenant))
+        .collect();
+    ctx.reload_catalog_after_commit()?;
+    Ok(Outcome { items, issues })
 }
 
 /// Archived definitions keep their key (history points at them).
@@ -203,12 +214,7 @@ fn editable<'c>(
     Ok(a)
 }
 
-pub struct UpdateAchievements {
-    pub tenant: i64,
-    pub items: Vec<Value>,
-}
-
-impl Command for UpdateAchievements {
+impl Command for Update<Achievements> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
@@ -241,11 +247,7 @@ impl Command for UpdateAchievements {
             let mut key = a.key.clone();
             if let Some(k) = &item.key {
                 if !valid_key(k) {
-                    issues.push(issue(
-                        index,
-                        Some(id),
-                        "key may only contain letters, digits, \"-\" and \"_\"",
-                    ));
+                    issues.push(issue(index, Some(id), BAD_KEY));
                     continue;
                 }
                 if *k != a.key && catalog.achievement(self.tenant, k).is_some() {
@@ -291,14 +293,12 @@ impl Command for UpdateAchievements {
             definitions::update(ctx.conn, a.id, Some(&key), status, &body, now)?;
             updated.push(a.id);
         }
-        let catalog = crate::catalog::Catalog::load(ctx.conn)?;
-        let items = catalog
-            .achievements_for(self.tenant)
-            .filter(|a| updated.contains(&a.id))
-            .map(|a| view::admin_achievement(a, &catalog, self.tenant))
-            .collect();
-        ctx.reload_catalog_after_commit()?;
-        Ok(Outcome { items, issues })
+        finish(ctx, self.tenant, issues, |catalog| {
+            catalog
+                .achievements_for(self.tenant)
+                .filter(|a| updated.contains(&a.id))
+                .collect()
+        })
     }
 }
 
@@ -328,12 +328,7 @@ fn rename_prerequisite(
     Ok(())
 }
 
-pub struct ArchiveAchievements {
-    pub tenant: i64,
-    pub ids: Vec<String>,
-}
-
-impl Command for ArchiveAchievements {
+impl Command for Archive<Achievements> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
@@ -353,23 +348,5 @@ impl Command for ArchiveAchievements {
         }
         ctx.reload_catalog_after_commit()?;
         Ok(Outcome { items, issues })
-    }
-}
-
-impl BulkWrite for CreateAchievements {
-    fn new(tenant: i64, items: Vec<Value>) -> Self {
-        CreateAchievements { tenant, items }
-    }
-}
-
-impl BulkWrite for UpdateAchievements {
-    fn new(tenant: i64, items: Vec<Value>) -> Self {
-        UpdateAchievements { tenant, items }
-    }
-}
-
-impl BulkArchive for ArchiveAchievements {
-    fn new(tenant: i64, ids: Vec<String>) -> Self {
-        ArchiveAchievements { tenant, ids }
     }
 }

@@ -5,12 +5,7 @@ use serde_json::{json, Map, Value};
 use crate::catalog::{Achievement, AchievementTrigger, Catalog};
 use crate::clock::{format_timestamp, from_millis};
 use crate::domain::number::json_number;
-
-fn pairs(list: &[(String, String)]) -> Value {
-    list.iter()
-        .map(|(k, v)| json!({ "key": k, "value": v }))
-        .collect()
-}
+use crate::model::attribute_pairs;
 
 /// `AchievementResponse` as `tenant` sees it (references resolved to that tenant's ids).
 pub fn achievement(a: &Achievement, catalog: &Catalog, tenant: i64) -> Map<String, Value> {
@@ -20,33 +15,41 @@ pub fn achievement(a: &Achievement, catalog: &Catalog, tenant: i64) -> Map<Strin
     out.insert("description".into(), json!(a.description));
     out.insert("badgeUrl".into(), json!(a.badge_url));
     out.insert("key".into(), json!(a.key));
-    out.insert("userAttributes".into(), pairs(&a.user_attributes));
-    match &a.trigger {
-        AchievementTrigger::Metric { metric, value } => {
-            out.insert("trigger".into(), json!("metric"));
-            out.insert("metricValue".into(), json_number(*value));
-            if let Some(m) = catalog.metric(tenant, metric) {
-                out.insert("metricId".into(), json!(m.uuid));
-                out.insert("metricName".into(), json!(m.name));
-            }
-            out.insert("eventAttributes".into(), pairs(&a.event_attributes));
-            if let Some((k, v)) = a.event_attributes.first() {
-                out.insert("eventAttribute".into(), json!({ "key": k, "value": v }));
-            }
+    out.insert(
+        "userAttributes".into(),
+        attribute_pairs::json(&a.user_attributes),
+    );
+    trigger(&mut out, a, catalog, tenant);
+    if let AchievementTrigger::Metric { metric, value } = &a.trigger {
+        out.insert("metricValue".into(), json_number(*value));
+        if let Some(m) = catalog.metric(tenant, metric) {
+            out.insert("metricId".into(), json!(m.uuid));
+            out.insert("metricName".into(), json!(m.name));
         }
+        out.insert(
+            "eventAttributes".into(),
+            attribute_pairs::json(&a.event_attributes),
+        );
+        if let Some((k, v)) = a.event_attributes.first() {
+            out.insert("eventAttribute".into(), json!({ "key": k, "value": v }));
+        }
+    }
+    out
+}
+
+/// `trigger` and the fields of a streak, API, anniversary or composite trigger, which every
+/// view shows alike; a metric trigger's fields differ by view, so each view adds them.
+fn trigger(out: &mut Map<String, Value>, a: &Achievement, catalog: &Catalog, tenant: i64) {
+    out.insert("trigger".into(), json!(a.trigger.name()));
+    match &a.trigger {
+        AchievementTrigger::Metric { .. } | AchievementTrigger::Api => {}
         AchievementTrigger::Streak { length } => {
-            out.insert("trigger".into(), json!("streak"));
             out.insert("streakLength".into(), json!(length));
         }
-        AchievementTrigger::Api => {
-            out.insert("trigger".into(), json!("api"));
-        }
         AchievementTrigger::Anniversary { years } => {
-            out.insert("trigger".into(), json!("anniversary"));
             out.insert("anniversaryYears".into(), json!(years));
         }
         AchievementTrigger::Composite { prerequisites } => {
-            out.insert("trigger".into(), json!("achievement"));
             let ids: Vec<&str> = prerequisites
                 .iter()
                 .filter_map(|k| catalog.achievement(tenant, k).map(|p| p.uuid.as_str()))
@@ -54,7 +57,6 @@ pub fn achievement(a: &Achievement, catalog: &Catalog, tenant: i64) -> Map<Strin
             out.insert("achievementIds".into(), json!(ids));
         }
     }
-    out
 }
 
 /// `UserAchievementResponse`: the achievement plus `achievedAt` (null when not completed).
@@ -118,14 +120,6 @@ pub fn with_stats(mut v: Value, completions: i64, rarity: f64) -> Value {
 /// The Admin API's `AdminAchievement`: references by UUID, attributes by attribute id.
 pub fn admin_achievement(a: &Achievement, catalog: &Catalog, tenant: i64) -> Value {
     use crate::config::AttributeType;
-    let attribute_pairs = |list: &[(String, String)], kind: AttributeType| -> Value {
-        list.iter()
-            .map(|(k, v)| {
-                let id = catalog.attribute(tenant, kind, k).map(|at| at.uuid.clone());
-                json!({ "attributeId": id.unwrap_or_else(|| k.clone()), "attributeValue": v })
-            })
-            .collect()
-    };
     let mut out = Map::new();
     out.insert("id".into(), json!(a.uuid));
     out.insert("name".into(), json!(a.name));
@@ -147,40 +141,19 @@ pub fn admin_achievement(a: &Achievement, catalog: &Catalog, tenant: i64) -> Val
     );
     out.insert(
         "userAttributes".into(),
-        attribute_pairs(&a.user_attributes, AttributeType::User),
+        catalog.attribute_refs(tenant, AttributeType::User, &a.user_attributes),
     );
-    match &a.trigger {
-        AchievementTrigger::Metric { metric, value } => {
-            out.insert("trigger".into(), json!("metric"));
-            out.insert(
-                "metricId".into(),
-                json!(catalog.metric(tenant, metric).map(|m| m.uuid.clone())),
-            );
-            out.insert("metricValue".into(), json_number(*value));
-            out.insert(
-                "eventAttributes".into(),
-                attribute_pairs(&a.event_attributes, AttributeType::Event),
-            );
-        }
-        AchievementTrigger::Streak { length } => {
-            out.insert("trigger".into(), json!("streak"));
-            out.insert("streakLength".into(), json!(length));
-        }
-        AchievementTrigger::Api => {
-            out.insert("trigger".into(), json!("api"));
-        }
-        AchievementTrigger::Anniversary { years } => {
-            out.insert("trigger".into(), json!("anniversary"));
-            out.insert("anniversaryYears".into(), json!(years));
-        }
-        AchievementTrigger::Composite { prerequisites } => {
-            out.insert("trigger".into(), json!("achievement"));
-            let ids: Vec<&str> = prerequisites
-                .iter()
-                .filter_map(|k| catalog.achievement(tenant, k).map(|p| p.uuid.as_str()))
-                .collect();
-            out.insert("achievementIds".into(), json!(ids));
-        }
+    trigger(&mut out, a, catalog, tenant);
+    if let AchievementTrigger::Metric { metric, value } = &a.trigger {
+        out.insert(
+            "metricId".into(),
+            json!(catalog.metric(tenant, metric).map(|m| m.uuid.clone())),
+        );
+        out.insert("metricValue".into(), json_number(*value));
+        out.insert(
+            "eventAttributes".into(),
+            catalog.attribute_refs(tenant, AttributeType::Event, &a.event_attributes),
+        );
     }
     Value::Object(out)
 }

@@ -1,9 +1,8 @@
 //! An achievement definition as the engine uses it: its row and its model.
 
-use serde_json::{Map, Value};
-
 use crate::config::AchievementStatus;
 use crate::model::Definition;
+use crate::store::definitions::{Row, Status};
 
 pub use crate::model::achievement::{AchievementDef, AchievementTrigger as Trigger};
 
@@ -26,29 +25,25 @@ impl std::ops::Deref for Achievement {
     }
 }
 
-pub struct Row {
-    pub id: i64,
-    pub uuid: String,
-    pub owner: i64,
-    pub key: String,
-    pub status: String,
-    pub managed: bool,
-}
-
 /// Builds the definition from its row; `Err` says what of the body or status is wrong.
-pub fn from_row(row: Row, body: &Map<String, Value>) -> Result<Achievement, String> {
-    let status = match row.status.as_str() {
-        "active" => AchievementStatus::Active,
-        "locked" => AchievementStatus::Locked,
-        "inactive" => AchievementStatus::Inactive,
-        other => return Err(format!("status {other:?} is not an achievement's")),
+pub fn from_row(row: &Row) -> Result<Achievement, String> {
+    let status = match row.status {
+        Status::Active => AchievementStatus::Active,
+        Status::Locked => AchievementStatus::Locked,
+        Status::Inactive => AchievementStatus::Inactive,
+        other => {
+            return Err(format!(
+                "status {:?} is not an achievement's",
+                other.as_str()
+            ))
+        }
     };
     Ok(Achievement {
         id: row.id,
-        uuid: row.uuid,
+        uuid: row.uuid.clone(),
         owner: row.owner,
-        key: row.key,
-        def: AchievementDef::from_body(body)?,
+        key: row.key.clone(),
+        def: AchievementDef::from_body(&row.body)?,
         status,
         managed: row.managed,
     })

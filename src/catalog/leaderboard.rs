@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use serde_json::{Map, Value};
 
 use crate::config::{LeaderboardStatus, RankStyle, RunUnit};
 use crate::model::leaderboard::{LeaderboardDef, RankBy};
 use crate::model::Definition;
 use crate::rules::leaderboard_runs::Schedule;
 use crate::rules::time_window::TimeWindow;
+use crate::store::definitions::{Row, Status};
 
 /// What a board ranks by; points systems carry their definition id and name.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,27 +86,13 @@ impl Leaderboard {
     }
 }
 
-pub struct Row {
-    pub id: i64,
-    pub uuid: String,
-    pub owner: i64,
-    pub key: String,
-    pub status: String,
-    pub managed: bool,
-    pub created_ms: i64,
-}
-
 /// A points system as boards see it: (owner, key) → (id, uuid, name).
 pub type PointsSystems = HashMap<(i64, String), (i64, String, String)>;
 
 /// Builds the definition from its row: `Err` for a body that cannot be read or breaks a
 /// rule, `Ok(None)` for a points board whose system this server no longer has.
-pub fn from_row(
-    row: Row,
-    body: &Map<String, Value>,
-    systems: &PointsSystems,
-) -> Result<Option<Leaderboard>, String> {
-    let def = LeaderboardDef::from_body(body)?;
+pub fn from_row(row: &Row, systems: &PointsSystems) -> Result<Option<Leaderboard>, String> {
+    let def = LeaderboardDef::from_body(&row.body)?;
     let ranking = match &def.rank_by {
         RankBy::Metric { metric } => Ranking::Metric {
             key: metric.clone(),
@@ -129,20 +115,20 @@ pub fn from_row(
     };
     let start = match def.start {
         Some(start) => start,
-        None => chrono::DateTime::from_timestamp_millis(row.created_ms)
+        None => chrono::DateTime::from_timestamp_millis(row.created)
             .map(|t| t.date_naive())
             .ok_or("its creation time is out of range")?,
     };
-    let stored_status = match row.status.as_str() {
-        "active" => LeaderboardStatus::Active,
-        "finished" => LeaderboardStatus::Finished,
+    let stored_status = match row.status {
+        Status::Active => LeaderboardStatus::Active,
+        Status::Finished => LeaderboardStatus::Finished,
         _ => LeaderboardStatus::Inactive,
     };
     Ok(Some(Leaderboard {
         id: row.id,
-        uuid: row.uuid,
+        uuid: row.uuid.clone(),
         owner: row.owner,
-        key: row.key,
+        key: row.key.clone(),
         ranking,
         start,
         end: def.end,
@@ -160,24 +146,27 @@ pub fn from_row(
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
 
-    fn row(status: &str) -> Row {
+    fn row(status: &str, body: &Value) -> Row {
         Row {
             id: 1,
             uuid: "u".into(),
             owner: 0,
+            kind: crate::store::definitions::Kind::Leaderboard,
             key: "weekly".into(),
-            status: status.into(),
+            status: Status::parse(status).expect("status"),
             managed: true,
-            created_ms: 1_930_000_000_000,
+            body: body.as_object().expect("object").clone(),
+            created: 1_930_000_000_000,
+            updated: 1_930_000_000_000,
         }
     }
 
     fn board(status: &str, body: &Value, systems: &PointsSystems) -> Option<Leaderboard> {
-        from_row(row(status), body.as_object().expect("object"), systems).expect("readable")
+        from_row(&row(status, body), systems).expect("readable")
     }
 
     fn declared(toml: &str) -> Value {
@@ -222,11 +211,7 @@ mod tests {
         // Only a body edited by hand can break a rule; the row is then refused by name.
         let wrapped = json!({"name": "M", "rankBy": "metric", "metric": "m",
             "startTime": "22:00", "endTime": "06:00"});
-        let refused = from_row(
-            row("active"),
-            wrapped.as_object().expect("object"),
-            &PointsSystems::new(),
-        );
+        let refused = from_row(&row("active", &wrapped), &PointsSystems::new());
         assert!(refused.is_err_and(|e| e.starts_with("endTime must be after startTime")));
     }
 

@@ -118,34 +118,14 @@ impl Catalog {
                     );
                 }
                 Kind::Achievement => {
-                    let readable = achievement::Row {
-                        id,
-                        uuid,
-                        owner: tenant,
-                        key,
-                        status: row.status.as_str().to_owned(),
-                        managed,
-                    };
-                    let a = achievement::from_row(readable, &row.body)
-                        .map_err(|e| row.unreadable(e))?;
+                    let a = achievement::from_row(row).map_err(|e| row.unreadable(e))?;
                     catalog.achievements.push(a);
                 }
                 Kind::PointsSystem => {
                     let def = SystemDef::from_body(&row.body).map_err(|e| row.unreadable(e))?;
                     points_systems.insert((tenant, key), (id, uuid, def.name));
                 }
-                Kind::Leaderboard => boards.push((
-                    leaderboard::Row {
-                        id,
-                        uuid,
-                        owner: tenant,
-                        key,
-                        status: row.status.as_str().to_owned(),
-                        managed,
-                        created_ms: row.created,
-                    },
-                    row,
-                )),
+                Kind::Leaderboard => boards.push(row),
                 Kind::PointsTrigger
                 | Kind::PointsLevel
                 | Kind::PointsBoost
@@ -155,9 +135,9 @@ impl Catalog {
         catalog.points = points::load(&live)?;
         // After the loop: a board may be older than the points system it ranks by.
         let mut leaderboards = Vec::with_capacity(boards.len());
-        for (readable, row) in boards {
-            let (id, key) = (readable.id, readable.key.clone());
-            match leaderboard::from_row(readable, &row.body, &points_systems) {
+        for row in boards {
+            let (id, key) = (row.id, &row.key);
+            match leaderboard::from_row(row, &points_systems) {
                 Ok(Some(board)) => leaderboards.push(board),
                 // A reference that no longer resolves (the points system it ranks by is
                 // archived), not a damaged row: the board is left out, and said so.
@@ -203,9 +183,7 @@ impl Catalog {
     /// The achievements `tenant` sees (its own and the shared ones), oldest first,
     /// inactive and locked ones included: callers filter by status.
     pub fn achievements_for(&self, tenant: i64) -> impl Iterator<Item = &Achievement> {
-        self.achievements
-            .iter()
-            .filter(move |a| a.owner == SHARED || a.owner == tenant)
+        visible(&self.achievements, tenant)
     }
 
     /// Every achievement of every tenant, oldest first.
@@ -214,23 +192,17 @@ impl Catalog {
     }
 
     pub fn achievement(&self, tenant: i64, key: &str) -> Option<&Achievement> {
-        self.achievements_for(tenant)
-            .filter(|a| a.key == key)
-            .max_by_key(|a| a.owner)
+        by_key(&self.achievements, tenant, key)
     }
 
     /// The leaderboards `tenant` sees (its own and the shared ones), oldest first, every
     /// status but archived.
     pub fn leaderboards_for(&self, tenant: i64) -> impl Iterator<Item = &Leaderboard> {
-        self.leaderboards
-            .iter()
-            .filter(move |l| l.owner == SHARED || l.owner == tenant)
+        visible(&self.leaderboards, tenant)
     }
 
     pub fn leaderboard(&self, tenant: i64, key: &str) -> Option<&Leaderboard> {
-        self.leaderboards_for(tenant)
-            .filter(|l| l.key == key)
-            .max_by_key(|l| l.owner)
+        by_key(&self.leaderboards, tenant, key)
     }
 
     /// Every leaderboard of every tenant.
@@ -271,6 +243,23 @@ impl Catalog {
             .collect()
     }
 
+    /// `(key, value)` filters as the Admin API shows them: each attribute of `kind` by the
+    /// UUID `tenant` sees (its key when there is none), with the value.
+    pub fn attribute_refs(
+        &self,
+        tenant: i64,
+        kind: AttributeType,
+        pairs: &[(String, String)],
+    ) -> serde_json::Value {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                let id = self.attribute(tenant, kind, k).map(|a| a.uuid.clone());
+                serde_json::json!({ "attributeId": id.unwrap_or_else(|| k.clone()), "attributeValue": v })
+            })
+            .collect()
+    }
+
     /// A metric visible to `tenant` by its UUID.
     pub fn metric_by_uuid(&self, tenant: i64, uuid: &str) -> Option<&Metric> {
         self.metrics
@@ -281,9 +270,7 @@ impl Catalog {
 
     /// The points systems `tenant` sees (its own and the shared ones), oldest first.
     pub fn points_for(&self, tenant: i64) -> impl Iterator<Item = &PointsSystem> {
-        self.points
-            .iter()
-            .filter(move |p| p.owner == SHARED || p.owner == tenant)
+        visible(&self.points, tenant)
     }
 
     /// Every points system of every tenant.
@@ -292,9 +279,7 @@ impl Catalog {
     }
 
     pub fn points_system(&self, tenant: i64, key: &str) -> Option<&PointsSystem> {
-        self.points_for(tenant)
-            .filter(|p| p.key == key)
-            .max_by_key(|p| p.owner)
+        by_key(&self.points, tenant, key)
     }
 
     pub fn has_attribute(&self, tenant: i64, kind: AttributeType, key: &str) -> bool {
@@ -304,6 +289,42 @@ impl Catalog {
                 .attributes
                 .contains_key(&(SHARED, kind, key.to_owned()))
     }
+}
+
+/// A definition the catalog lists: whose it is and its key.
+trait Owned {
+    fn owner(&self) -> i64;
+    fn key(&self) -> &str;
+}
+
+macro_rules! owned {
+    ($($t:ty),+) => {
+        $(impl Owned for $t {
+            fn owner(&self) -> i64 {
+                self.owner
+            }
+
+            fn key(&self) -> &str {
+                &self.key
+            }
+        })+
+    };
+}
+
+owned!(Achievement, PointsSystem, Leaderboard);
+
+/// The items `tenant` sees: its own and the shared ones, in list order.
+fn visible<T: Owned>(items: &[T], tenant: i64) -> impl Iterator<Item = &T> {
+    items
+        .iter()
+        .filter(move |i| i.owner() == SHARED || i.owner() == tenant)
+}
+
+/// The item `key` as `tenant` sees it: its own before the shared one.
+fn by_key<'c, T: Owned>(items: &'c [T], tenant: i64, key: &str) -> Option<&'c T> {
+    visible(items, tenant)
+        .filter(|i| i.key() == key)
+        .max_by_key(|i| i.owner())
 }
 
 impl crate::domain::attributes::AttributeKeys for Catalog {

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use crate::config::{AchievementStatus, Config, LeaderboardStatus, TriggerStatus};
+use crate::config::Config;
+use crate::domain::choices::Choice;
 use crate::model::Definition;
 use crate::store::definitions::{self, Kind, Status};
 
@@ -21,81 +22,51 @@ struct Declared {
 
 fn declared(config: &Config) -> Vec<Declared> {
     let mut out = Vec::new();
-    for a in &config.attributes {
+    let mut declare = |kind, key, status, body| {
         out.push(Declared {
-            kind: Kind::Attribute,
-            key: a.key.clone(),
-            status: Status::Active,
-            body: Value::Object(a.def.body()),
-        });
+            kind,
+            key,
+            status,
+            body: Value::Object(body),
+        })
+    };
+    // A status of the file is the stored status of the same name.
+    let stored = |name| Status::parse(name).unwrap_or(Status::Active);
+    for a in &config.attributes {
+        declare(Kind::Attribute, a.key.clone(), Status::Active, a.def.body());
     }
     for m in &config.metrics {
-        out.push(Declared {
-            kind: Kind::Metric,
-            key: m.key.clone(),
-            status: Status::Active,
-            body: Value::Object(m.def.body()),
-        });
+        declare(Kind::Metric, m.key.clone(), Status::Active, m.def.body());
     }
     for a in &config.achievements {
-        out.push(Declared {
-            kind: Kind::Achievement,
-            key: a.key.clone(),
-            status: match a.status {
-                AchievementStatus::Active => Status::Active,
-                AchievementStatus::Inactive => Status::Inactive,
-                AchievementStatus::Locked => Status::Locked,
-            },
-            body: Value::Object(a.def.body()),
-        });
+        let status = stored(a.status.name());
+        declare(Kind::Achievement, a.key.clone(), status, a.def.body());
     }
     for p in &config.points {
-        out.push(Declared {
-            kind: Kind::PointsSystem,
-            key: p.key.clone(),
-            status: Status::Active,
-            body: Value::Object(p.def.body()),
-        });
+        declare(
+            Kind::PointsSystem,
+            p.key.clone(),
+            Status::Active,
+            p.def.body(),
+        );
         // Triggers and boosts have no key in the file: their position is their identity.
         for (i, t) in p.triggers.iter().enumerate() {
-            out.push(Declared {
-                kind: Kind::PointsTrigger,
-                key: format!("{}/trigger/{i}", p.key),
-                status: match t.status {
-                    TriggerStatus::Active => Status::Active,
-                    TriggerStatus::Inactive => Status::Inactive,
-                },
-                body: Value::Object(t.def.body()),
-            });
+            let key = format!("{}/trigger/{i}", p.key);
+            let status = stored(t.status.name());
+            declare(Kind::PointsTrigger, key, status, t.def.body());
         }
         for l in &p.levels {
-            out.push(Declared {
-                kind: Kind::PointsLevel,
-                key: format!("{}/level/{}", p.key, l.key),
-                status: Status::Active,
-                body: Value::Object(l.body()),
-            });
+            let key = format!("{}/level/{}", p.key, l.key);
+            declare(Kind::PointsLevel, key, Status::Active, l.body());
         }
         for (i, b) in p.boosts.iter().enumerate() {
-            out.push(Declared {
-                kind: Kind::PointsBoost,
-                key: format!("{}/boost/{i}", p.key),
-                status: Status::Active,
-                body: Value::Object(b.body()),
-            });
+            let key = format!("{}/boost/{i}", p.key);
+            declare(Kind::PointsBoost, key, Status::Active, b.body());
         }
     }
     for l in &config.leaderboards {
-        out.push(Declared {
-            kind: Kind::Leaderboard,
-            key: l.key.clone(),
-            status: match l.status {
-                LeaderboardStatus::Active => Status::Active,
-                LeaderboardStatus::Inactive => Status::Inactive,
-                LeaderboardStatus::Finished => Status::Finished,
-            },
-            body: Value::Object(l.def.body()),
-        });
+        let status = stored(l.status.name());
+        declare(Kind::Leaderboard, l.key.clone(), status, l.def.body());
     }
     out
 }

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::admin_definitions::PlainKind;
 use crate::domain::attributes::AttributeType;
+use crate::domain::choices::Choice;
 use crate::model::attribute::AttributeDef;
 use crate::model::{Definition, FieldName};
 use crate::store::definitions::Kind;
@@ -70,7 +71,7 @@ impl PlainKind for Attributes {
 
     /// The SDK's `AdminAttribute`.
     fn view(uuid: &str, key: &str, a: &AttributeDef) -> Value {
-        json!({"id": uuid, "key": key, "name": a.name, "type": a.kind.as_str()})
+        json!({"id": uuid, "key": key, "name": a.name, "type": a.kind.name()})
     }
 }
 

@@ -1,12 +1,10 @@
 //! What admin writes to plain definitions (metrics, attributes) share: the issue shape both
 //! SDKs parse, key rules, who owns a definition, and finding one a tenant may change.
 
-use std::marker::PhantomData;
-
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
-use crate::domain::bulk::{parse_item, BulkArchive, BulkWrite};
+use crate::domain::bulk::{parse_item, Archive, Create, Update, BAD_KEY};
 use crate::error::ApiError;
 use crate::model::Definition;
 use crate::store::definitions::{self, Kind, Status};
@@ -89,23 +87,21 @@ pub fn editable(
     })
 }
 
-/// The definition item `index` names, or `None` once `issues` says why not: `bad_id` when
-/// `id` is not a UUID, `missing` when no such definition exists. A file-managed one
-/// refuses the whole request.
-pub fn target(
+/// The definition of kind `K` item `index` names, or `None` once `issues` says why not:
+/// `bad_id` when `id` is not a UUID, `K::MISSING` when no such definition exists. A
+/// file-managed one refuses the whole request.
+fn target<K: PlainKind>(
     ctx: &WriteCtx<'_>,
     tenant: i64,
-    kind: Kind,
-    id: &str,
-    index: usize,
-    (bad_id, missing): (&str, &str),
+    (index, id): (usize, &str),
+    bad_id: &str,
     issues: &mut Vec<Value>,
 ) -> Result<Option<Stored>, ApiError> {
-    match editable(ctx, tenant, kind, id)? {
+    match editable(ctx, tenant, K::KIND, id)? {
         Ok(stored) => Ok(Some(stored)),
         Err(Refusal::Managed) => Err(ApiError::unprocessable(MANAGED)),
         Err(Refusal::NotFound) => {
-            let message = if valid_uuid(id) { missing } else { bad_id };
+            let message = if valid_uuid(id) { K::MISSING } else { bad_id };
             issues.push(issue(index, Some(id), message));
             Ok(None)
         }
@@ -113,8 +109,8 @@ pub fn target(
 }
 
 /// A plain definition kind (metric, attribute) as the Admin API writes it: its model, the
-/// item that patches the model, and how both show. Creates and updates of every plain kind
-/// are the same commands ([`CreatePlain`], [`UpdatePlain`]) over this.
+/// item that patches the model, and how both show. Creates, updates and archives of every
+/// plain kind are the same commands (`Create<K>`, `Update<K>`, `Archive<K>`) over this.
 pub trait PlainKind: Send + 'static {
     type Model: Definition;
     /// A create or update item; `id` (updates) is read by the command, not the patch.
@@ -143,16 +139,8 @@ pub trait PlainKind: Send + 'static {
     }
 }
 
-const BAD_KEY: &str = "key may only contain letters, digits, \"-\" and \"_\"";
-
 /// `POST` of plain definitions of kind `K`: each item a new definition, or an issue.
-pub struct CreatePlain<K> {
-    pub tenant: i64,
-    pub items: Vec<Value>,
-    pub kind: PhantomData<K>,
-}
-
-impl<K: PlainKind> Command for CreatePlain<K> {
+impl<K: PlainKind> Command for Create<K> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
@@ -191,29 +179,15 @@ impl<K: PlainKind> Command for CreatePlain<K> {
 }
 
 /// `PATCH` of plain definitions of kind `K`: each item names one by `id` and patches it.
-pub struct UpdatePlain<K> {
-    pub tenant: i64,
-    pub items: Vec<Value>,
-    pub kind: PhantomData<K>,
-}
-
-impl<K: PlainKind> Command for UpdatePlain<K> {
+impl<K: PlainKind> Command for Update<K> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
         let mut out = Outcome::default();
         for (index, item) in self.items.iter().enumerate() {
             let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
-            let messages = ("id must be a valid UUID", K::MISSING);
-            let Some(stored) = target(
-                ctx,
-                self.tenant,
-                K::KIND,
-                id,
-                index,
-                messages,
-                &mut out.issues,
-            )?
+            let bad_id = "id must be a valid UUID";
+            let Some(stored) = target::<K>(ctx, self.tenant, (index, id), bad_id, &mut out.issues)?
             else {
                 continue;
             };
@@ -244,28 +218,13 @@ impl<K: PlainKind> Command for UpdatePlain<K> {
 
 /// `DELETE` of plain definitions of kind `K` by UUID: each found one is archived, each
 /// other id gets the `K::MISSING` issue.
-pub struct ArchivePlain<K> {
-    pub tenant: i64,
-    pub ids: Vec<String>,
-    pub kind: PhantomData<K>,
-}
-
-impl<K: PlainKind> Command for ArchivePlain<K> {
+impl<K: PlainKind> Command for Archive<K> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
         let mut out = Outcome::default();
         for (index, id) in self.ids.iter().enumerate() {
-            let messages = (K::MISSING, K::MISSING);
-            let target = target(
-                ctx,
-                self.tenant,
-                K::KIND,
-                id,
-                index,
-                messages,
-                &mut out.issues,
-            )?;
+            let target = target::<K>(ctx, self.tenant, (index, id), K::MISSING, &mut out.issues)?;
             if let Some(stored) = target {
                 definitions::archive(ctx.conn, stored.id, ctx.now.timestamp_millis())?;
                 out.items.push(json!({ "id": id }));
@@ -273,35 +232,5 @@ impl<K: PlainKind> Command for ArchivePlain<K> {
         }
         ctx.reload_catalog_after_commit()?;
         Ok(out)
-    }
-}
-
-impl<K> BulkWrite for CreatePlain<K> {
-    fn new(tenant: i64, items: Vec<Value>) -> Self {
-        CreatePlain {
-            tenant,
-            items,
-            kind: PhantomData,
-        }
-    }
-}
-
-impl<K> BulkWrite for UpdatePlain<K> {
-    fn new(tenant: i64, items: Vec<Value>) -> Self {
-        UpdatePlain {
-            tenant,
-            items,
-            kind: PhantomData,
-        }
-    }
-}
-
-impl<K> BulkArchive for ArchivePlain<K> {
-    fn new(tenant: i64, ids: Vec<String>) -> Self {
-        ArchivePlain {
-            tenant,
-            ids,
-            kind: PhantomData,
-        }
     }
 }

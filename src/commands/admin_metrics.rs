@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::admin_definitions::PlainKind;
 use crate::domain::bulk::{patched, present};
+use crate::domain::choices::Choice;
 use crate::model::metric::{MetricDef, UnitType};
 use crate::model::{Definition, FieldName};
 use crate::store::definitions::Kind;
@@ -72,7 +73,7 @@ impl PlainKind for Metrics {
             "id": uuid,
             "key": key,
             "name": m.name,
-            "unitType": m.unit_type.as_str(),
+            "unitType": m.unit_type.name(),
             "units": m.units.as_deref().unwrap_or_default(),
         })
     }

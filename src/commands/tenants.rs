@@ -7,9 +7,12 @@ use crate::error::{echo, ApiError};
 use crate::store::tenants::{self, Tenant};
 use crate::writer::{Command, WriteCtx};
 
+const NOT_FOUND: &str = "Tenant not found by ID";
+
 pub struct CreateTenants(pub Vec<(String, String)>);
 
 /// `created`/`updated`/`deleted` items, the issues, and the directory after the change.
+#[derive(Default)]
 pub struct TenantChanges {
     pub items: Vec<Value>,
     pub issues: Vec<Value>,
@@ -20,31 +23,53 @@ impl Command for CreateTenants {
     type Output = TenantChanges;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<TenantChanges, ApiError> {
-        let now = ctx.now.timestamp_millis();
-        let mut items = Vec::new();
-        let mut issues = Vec::new();
+        let mut out = TenantChanges::default();
         for (index, (customer_id, name)) in self.0.into_iter().enumerate() {
             if let Err(message) = check_fields(Some(&customer_id), Some(&name)) {
-                issues.push(json!({"index": index, "severity": "error", "message": message}));
+                out.issues.push(issue(Some(index), None, message));
                 continue;
             }
-            if tenants::by_customer_id(ctx.conn, &customer_id)?.is_some() || customer_id.is_empty()
-            {
-                issues.push(json!({
-                    "index": index,
-                    "severity": "error",
-                    "message": format!("Customer ID \"{}\" already exists in this environment", echo(&customer_id)),
-                }));
+            if customer_id_taken(ctx, &customer_id)? {
+                out.issues
+                    .push(issue(Some(index), None, taken(&customer_id)));
                 continue;
             }
-            items.push(tenants::insert(ctx.conn, &customer_id, &name, now)?.to_json());
+            let now = ctx.now.timestamp_millis();
+            let tenant = tenants::insert(ctx.conn, &customer_id, &name, now)?;
+            out.items.push(tenant.to_json());
         }
-        Ok(TenantChanges {
-            items,
-            issues,
-            active: tenants::active(ctx.conn)?,
-        })
+        finish(ctx, out)
     }
+}
+
+/// What a write changed, with the active tenants after it (the directory the gate loads).
+fn finish(ctx: &WriteCtx<'_>, mut out: TenantChanges) -> Result<TenantChanges, ApiError> {
+    out.active = tenants::active(ctx.conn)?;
+    Ok(out)
+}
+
+/// A tenant issue: the item's `index` and the tenant's `id` where there are.
+fn issue(index: Option<usize>, id: Option<&str>, message: impl Into<String>) -> Value {
+    let mut issue = json!({ "severity": "error", "message": message.into() });
+    if let Some(index) = index {
+        issue["index"] = json!(index);
+    }
+    if let Some(id) = id {
+        issue["id"] = json!(id);
+    }
+    issue
+}
+
+/// Whether a customer id cannot be given to a tenant: empty, or another tenant's.
+fn customer_id_taken(ctx: &WriteCtx<'_>, customer_id: &str) -> Result<bool, ApiError> {
+    Ok(customer_id.is_empty() || tenants::by_customer_id(ctx.conn, customer_id)?.is_some())
+}
+
+fn taken(customer_id: &str) -> String {
+    format!(
+        "Customer ID \"{}\" already exists in this environment",
+        echo(customer_id)
+    )
 }
 
 /// The admin spec's `maxLength` on both fields.
@@ -70,28 +95,22 @@ impl Command for UpdateTenants {
     type Output = TenantChanges;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<TenantChanges, ApiError> {
-        let now = ctx.now.timestamp_millis();
-        let mut items = Vec::new();
-        let mut issues = Vec::new();
+        let mut out = TenantChanges::default();
         for (index, patch) in self.0.into_iter().enumerate() {
+            let id = Some(patch.id.as_str());
             let Some(mut tenant) = tenants::by_uuid(ctx.conn, &patch.id)? else {
-                issues.push(json!({"index": index, "id": patch.id, "severity": "error", "message": "Tenant not found by ID"}));
+                out.issues.push(issue(Some(index), id, NOT_FOUND));
                 continue;
             };
             if let Err(message) = check_fields(patch.customer_id.as_deref(), patch.name.as_deref())
             {
-                issues.push(json!({"index": index, "id": patch.id, "severity": "error", "message": message}));
+                out.issues.push(issue(Some(index), id, message));
                 continue;
             }
             if let Some(customer_id) = patch.customer_id {
                 if customer_id != tenant.customer_id {
-                    if customer_id.is_empty()
-                        || tenants::by_customer_id(ctx.conn, &customer_id)?.is_some()
-                    {
-                        issues.push(json!({
-                            "index": index, "id": patch.id, "severity": "error",
-                            "message": format!("Customer ID \"{}\" already exists in this environment", echo(&customer_id)),
-                        }));
+                    if customer_id_taken(ctx, &customer_id)? {
+                        out.issues.push(issue(Some(index), id, taken(&customer_id)));
                         continue;
                     }
                     tenant.customer_id = customer_id;
@@ -100,15 +119,11 @@ impl Command for UpdateTenants {
             if let Some(name) = patch.name {
                 tenant.name = name;
             }
-            tenant.updated = now;
+            tenant.updated = ctx.now.timestamp_millis();
             tenants::update(ctx.conn, &tenant)?;
-            items.push(tenant.to_json());
+            out.items.push(tenant.to_json());
         }
-        Ok(TenantChanges {
-            items,
-            issues,
-            active: tenants::active(ctx.conn)?,
-        })
+        finish(ctx, out)
     }
 }
 
@@ -118,26 +133,18 @@ impl Command for ArchiveTenants {
     type Output = TenantChanges;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<TenantChanges, ApiError> {
-        let now = ctx.now.timestamp_millis();
-        let mut items = Vec::new();
-        let mut issues = Vec::new();
+        let mut out = TenantChanges::default();
         for id in self.0 {
             match tenants::by_uuid(ctx.conn, &id)? {
                 Some(mut tenant) if tenant.status == "active" => {
                     tenant.status = "archived".into();
-                    tenant.updated = now;
+                    tenant.updated = ctx.now.timestamp_millis();
                     tenants::update(ctx.conn, &tenant)?;
-                    items.push(json!({ "id": id }));
+                    out.items.push(json!({ "id": id }));
                 }
-                _ => issues.push(
-                    json!({"id": id, "severity": "error", "message": "Tenant not found by ID"}),
-                ),
+                _ => out.issues.push(issue(None, Some(&id), NOT_FOUND)),
             }
         }
-        Ok(TenantChanges {
-            items,
-            issues,
-            active: tenants::active(ctx.conn)?,
-        })
+        finish(ctx, out)
     }
 }

@@ -19,8 +19,7 @@ impl Command for UpdatePreferences {
     type Output = Value;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Value, ApiError> {
-        let user = store::users::find(ctx.conn, self.tenant, self.user.as_str())?
-            .ok_or_else(|| ApiError::not_found("User not found"))?;
+        let user = store::users::existing(ctx.conn, self.tenant, self.user.as_str())?;
         if self.patch.customizes_streak() {
             let enabled = ctx
                 .env

@@ -28,10 +28,8 @@ impl Command for UpsertUser {
     type Output = User;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<User, ApiError> {
-        if self.missing == Missing::NotFound
-            && store::users::find(ctx.conn, self.tenant, self.upsert.id.as_str())?.is_none()
-        {
-            return Err(ApiError::not_found("User not found"));
+        if self.missing == Missing::NotFound {
+            store::users::existing(ctx.conn, self.tenant, self.upsert.id.as_str())?;
         }
         let upserted = upsert(ctx, self.tenant, &self.upsert, Touch::Row)?;
         crate::points::finish(ctx, &upserted.user, upserted.points)?;

@@ -8,51 +8,30 @@ use super::model::{
 };
 use super::prerequisites::{report_cycles, Composite};
 use super::reader::{Sink, Table};
+use crate::domain::choices::{choices, Choice};
 use crate::model::Definition;
 use crate::model::FieldName;
 use crate::rules::anniversary::MAX_YEARS;
 
-#[derive(Clone, Copy, PartialEq)]
-enum Trigger {
-    Metric,
-    Streak,
-    Api,
-    Achievement,
-    Anniversary,
+choices! {
+    enum Trigger {
+        Metric = "metric",
+        Streak = "streak",
+        Api = "api",
+        Achievement = "achievement",
+        Anniversary = "anniversary",
+    }
 }
 
-const TRIGGERS: [(&str, Trigger); 5] = [
-    ("metric", Trigger::Metric),
-    ("streak", Trigger::Streak),
-    ("api", Trigger::Api),
-    ("achievement", Trigger::Achievement),
-    ("anniversary", Trigger::Anniversary),
-];
-
 /// The keys each trigger owns; they are errors with any other trigger.
-const TRIGGER_KEYS: [(Trigger, &str, &[&str]); 4] = [
+const TRIGGER_KEYS: [(Trigger, &[&str]); 4] = [
     (
         Trigger::Metric,
-        "trigger = \"metric\"",
         &["metric", "metric_value", "event_attributes"],
     ),
-    (Trigger::Streak, "trigger = \"streak\"", &["streak_length"]),
-    (
-        Trigger::Achievement,
-        "trigger = \"achievement\"",
-        &["prerequisites"],
-    ),
-    (
-        Trigger::Anniversary,
-        "trigger = \"anniversary\"",
-        &["anniversary_years"],
-    ),
-];
-
-const STATUSES: [(&str, AchievementStatus); 3] = [
-    ("active", AchievementStatus::Active),
-    ("inactive", AchievementStatus::Inactive),
-    ("locked", AchievementStatus::Locked),
+    (Trigger::Streak, &["streak_length"]),
+    (Trigger::Achievement, &["prerequisites"]),
+    (Trigger::Anniversary, &["anniversary_years"]),
 ];
 
 pub(crate) const KEYS: &[&str] = &[
@@ -76,7 +55,7 @@ pub(crate) fn read(
     sink: &mut Sink,
     catalog: &mut Catalog,
 ) -> Vec<DeclaredAchievement> {
-    let tables = root.tables(sink, "achievements", "[[achievements]]");
+    let tables = root.tables(sink, "achievements", "[[achievements]]", KEYS);
     // Every key first: prerequisites may name achievements written further down.
     let keys: Vec<Option<String>> = tables
         .iter()
@@ -85,12 +64,11 @@ pub(crate) fn read(
     let mut defs = Vec::new();
     let mut composites = Vec::new();
     for (t, key) in tables.iter().zip(keys) {
-        t.deny_unknown(sink, KEYS);
         let name = t.req_nonempty(sink, "name");
         let description = t.opt_text(sink, "description");
         let badge_url = t.opt_text(sink, "badge_url");
         let status = t
-            .opt_choice(sink, "status", &STATUSES)
+            .opt_choice(sink, "status", AchievementStatus::CHOICES)
             .unwrap_or(AchievementStatus::Active);
         let user_attributes = catalog.read_filter(t, sink, "user_attributes", AttributeType::User);
         let event_attributes =
@@ -132,14 +110,7 @@ fn read_trigger(
     sink: &mut Sink,
     catalog: &Catalog,
 ) -> Option<AchievementTrigger> {
-    // Without a readable trigger, the trigger-specific keys cannot be judged either.
-    let trigger = t.req_choice(sink, "trigger", &TRIGGERS)?;
-    for (owner, condition, keys) in TRIGGER_KEYS {
-        if owner != trigger {
-            t.only_with(sink, keys, condition);
-        }
-    }
-    match trigger {
+    match t.req_variant(sink, "trigger", &TRIGGER_KEYS)? {
         Trigger::Metric => {
             let metric = t.req_str(sink, "metric");
             if let Some(metric) = metric {

@@ -3,6 +3,7 @@
 use super::catalog::{read_key, Catalog};
 use super::model::{AttributeDef, AttributeType, Keyed};
 use super::reader::{Sink, Table};
+use crate::domain::choices::Choice;
 use crate::model::{Definition, FieldName};
 
 pub(crate) const KEYS: &[&str] = &["key", "name", "type"];
@@ -14,11 +15,10 @@ pub(crate) fn read(
 ) -> Vec<Keyed<AttributeDef>> {
     let mut defs = Vec::new();
     let mut seen = Default::default();
-    for t in root.tables(sink, "attributes", "[[attributes]]") {
-        t.deny_unknown(sink, KEYS);
+    for t in root.tables(sink, "attributes", "[[attributes]]", KEYS) {
         let key = read_key(&t, sink, &mut seen, "attribute");
         let name = t.req_nonempty(sink, "name");
-        let kind = t.req_choice(sink, "type", &AttributeType::CHOICES);
+        let kind = t.req_choice(sink, "type", AttributeType::CHOICES);
         if let Some(key) = &key {
             catalog.attributes_mut().entry(key.clone()).or_insert(kind);
         }

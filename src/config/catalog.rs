@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::model::{AttributeFilter, AttributeType};
 use super::reader::{closest, Sink, Table};
+use crate::domain::choices::Choice;
 
 #[derive(Debug, Default)]
 pub(crate) struct Catalog {
@@ -93,7 +94,7 @@ impl Catalog {
                     AttributeType::User => "a user",
                     AttributeType::Event => "an event",
                 };
-                let wanted = type_name(want);
+                let wanted = want.name();
                 sink.report(
                     at,
                     format!(
@@ -105,7 +106,7 @@ impl Catalog {
             Some(_) => true,
             None => {
                 let hint = hint(key, self.attributes.keys());
-                let kind = type_name(want);
+                let kind = want.name();
                 sink.report(at, format!("unknown {kind} attribute \"{key}\"{hint}"));
                 false
             }
@@ -137,10 +138,6 @@ impl Catalog {
         }
         pairs
     }
-}
-
-fn type_name(kind: AttributeType) -> &'static str {
-    kind.as_str()
 }
 
 fn check(sink: &mut Sink, declared: &HashSet<String>, what: &str, key: &str, at: usize) -> bool {

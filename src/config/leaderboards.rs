@@ -9,33 +9,23 @@ use super::model::{
     RunUnit,
 };
 use super::reader::{Sink, Table};
+use crate::domain::choices::{choices, Choice};
 use crate::model::leaderboard::MAX_PARTICIPANTS;
 use crate::model::{Definition, FieldName};
 use crate::rules::time_window::TimeWindow;
 
-#[derive(Clone, Copy, PartialEq)]
-enum Rank {
-    Metric,
-    Points,
-    Streak,
+choices! {
+    enum Rank {
+        Metric = "metric",
+        Points = "points",
+        Streak = "streak",
+    }
 }
-
-const RANKS: [(&str, Rank); 3] = [
-    ("metric", Rank::Metric),
-    ("points", Rank::Points),
-    ("streak", Rank::Streak),
-];
 
 const RUN_UNITS: [(&str, RunUnit); 3] = [
     ("day", RunUnit::Day),
     ("month", RunUnit::Month),
     ("year", RunUnit::Year),
-];
-
-const STATUSES: [(&str, LeaderboardStatus); 3] = [
-    ("active", LeaderboardStatus::Active),
-    ("inactive", LeaderboardStatus::Inactive),
-    ("finished", LeaderboardStatus::Finished),
 ];
 
 pub(crate) const KEYS: &[&str] = &[
@@ -64,8 +54,7 @@ pub(crate) fn read(
 ) -> Vec<DeclaredLeaderboard> {
     let mut seen = HashSet::new();
     let mut defs = Vec::new();
-    for t in root.tables(sink, "leaderboards", "[[leaderboards]]") {
-        t.deny_unknown(sink, KEYS);
+    for t in root.tables(sink, "leaderboards", "[[leaderboards]]", KEYS) {
         let key = read_key(&t, sink, &mut seen, "leaderboard");
         let name = t.req_nonempty(sink, "name");
         let description = t.opt_text(sink, "description");
@@ -84,10 +73,10 @@ pub(crate) fn read(
             .unwrap_or(DEFAULT_MAX_PARTICIPANTS);
         let breakdown_attributes = read_breakdown(&t, sink, catalog);
         let status = t
-            .opt_choice(sink, "status", &STATUSES)
+            .opt_choice(sink, "status", LeaderboardStatus::CHOICES)
             .unwrap_or(LeaderboardStatus::Active);
         let rank_style = t
-            .opt_choice(sink, "ranking", &RankStyle::CHOICES)
+            .opt_choice(sink, "ranking", RankStyle::CHOICES)
             .unwrap_or_default();
         if let (Some(key), Some(name), Some(rank_by)) = (key, name, rank_by) {
             let def = LeaderboardDef {
@@ -115,14 +104,11 @@ pub(crate) fn read(
 }
 
 fn read_rank_by(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<RankBy> {
-    let rank = t.req_choice(sink, "rank_by", &RANKS)?;
-    if rank != Rank::Metric {
-        t.only_with(sink, &["metric"], "rank_by = \"metric\"");
-    }
-    if rank != Rank::Points {
-        t.only_with(sink, &["points_system"], "rank_by = \"points\"");
-    }
-    match rank {
+    let owned: [(Rank, &[&str]); 2] = [
+        (Rank::Metric, &["metric"]),
+        (Rank::Points, &["points_system"]),
+    ];
+    match t.req_variant(sink, "rank_by", &owned)? {
         Rank::Metric => {
             let metric = t.req_str(sink, "metric")?;
             catalog.check_metric(sink, metric, t.value_at("metric"));

@@ -3,6 +3,7 @@
 use super::catalog::{read_key, Catalog};
 use super::model::{Keyed, MetricDef, UnitType};
 use super::reader::{Sink, Table};
+use crate::domain::choices::Choice;
 use crate::model::{Definition, FieldName};
 
 pub(crate) const KEYS: &[&str] = &["key", "name", "units", "unit_type"];
@@ -13,13 +14,12 @@ pub(crate) fn read(
     catalog: &mut Catalog,
 ) -> Vec<Keyed<MetricDef>> {
     let mut defs = Vec::new();
-    for t in root.tables(sink, "metrics", "[[metrics]]") {
-        t.deny_unknown(sink, KEYS);
+    for t in root.tables(sink, "metrics", "[[metrics]]", KEYS) {
         let key = read_key(&t, sink, catalog.metrics_mut(), "metric");
         let name = t.req_nonempty(sink, "name");
         let units = t.opt_text(sink, "units");
         let unit_type = t
-            .opt_choice(sink, "unit_type", &UnitType::CHOICES)
+            .opt_choice(sink, "unit_type", UnitType::CHOICES)
             .unwrap_or(UnitType::Number);
         // For currency metrics the units are what clients format amounts with.
         if unit_type == UnitType::Currency {

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use chrono_tz::Tz;
 
+use crate::domain::choices::choices;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub server: ServerConfig,
@@ -112,11 +114,12 @@ pub use crate::model::streak_settings::{
     EvaluationMode, FreezeDef, Frequency, StreakCondition, StreakDef, WeekStart,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AchievementStatus {
-    Active,
-    Inactive,
-    Locked,
+choices! {
+    pub enum AchievementStatus {
+        Active = "active",
+        Inactive = "inactive",
+        Locked = "locked",
+    }
 }
 
 pub use crate::model::achievement::{AchievementDef, AchievementTrigger};
@@ -161,11 +164,12 @@ pub use crate::rules::leaderboard_runs::RunUnit;
 
 pub use crate::model::leaderboard::{LeaderboardDef, RankBy, RankStyle};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LeaderboardStatus {
-    Active,
-    Inactive,
-    Finished,
+choices! {
+    pub enum LeaderboardStatus {
+        Active = "active",
+        Inactive = "inactive",
+        Finished = "finished",
+    }
 }
 
 /// A `[[leaderboards]]` entry: the board and the status it is declared with.

@@ -45,10 +45,9 @@ pub const DEFAULT_APNS_URL: &str = "https://api.push.apple.com";
 
 pub(crate) fn read_emails(root: &Table<'_, '_>, sink: &mut Sink) -> EmailsConfig {
     let mut emails = EmailsConfig::default();
-    let Some(t) = root.opt_table(sink, "emails", "[emails]") else {
+    let Some(t) = root.section(sink, "emails", "[emails]", EMAILS_KEYS) else {
         return emails;
     };
-    t.deny_unknown(sink, EMAILS_KEYS);
     let smtp_url = t.opt_str(sink, "smtp_url");
     if let Some(url) = smtp_url {
         if let Err(message) = check_smtp_url(url) {
@@ -87,12 +86,15 @@ pub(crate) fn read_emails(root: &Table<'_, '_>, sink: &mut Sink) -> EmailsConfig
         }
     }
 
-    if let Some(m) = t.opt_table(sink, "achievement", "[emails.achievement]") {
-        m.deny_unknown(sink, &TEMPLATE_KEYS);
+    if let Some(m) = t.section(sink, "achievement", "[emails.achievement]", &TEMPLATE_KEYS) {
         emails.achievement = Some(read_templates(&m, sink));
     }
-    if let Some(m) = t.opt_table(sink, "streak_reminder", "[emails.streak_reminder]") {
-        m.deny_unknown(sink, &with_templates(&["local_hour"]));
+    if let Some(m) = t.section(
+        sink,
+        "streak_reminder",
+        "[emails.streak_reminder]",
+        &with_templates(&["local_hour"]),
+    ) {
         emails.streak_reminder = Some(StreakReminderDef {
             local_hour: m
                 .opt_u32(sink, "local_hour", 0, 23)
@@ -100,8 +102,12 @@ pub(crate) fn read_emails(root: &Table<'_, '_>, sink: &mut Sink) -> EmailsConfig
             templates: read_templates(&m, sink),
         });
     }
-    if let Some(m) = t.opt_table(sink, "recap", "[emails.recap]") {
-        m.deny_unknown(sink, &with_templates(&["frequency", "local_hour"]));
+    if let Some(m) = t.section(
+        sink,
+        "recap",
+        "[emails.recap]",
+        &with_templates(&["frequency", "local_hour"]),
+    ) {
         let frequency = m.req_choice(sink, "frequency", &RECAP_FREQUENCIES);
         let local_hour = m
             .opt_u32(sink, "local_hour", 0, 23)
@@ -115,8 +121,12 @@ pub(crate) fn read_emails(root: &Table<'_, '_>, sink: &mut Sink) -> EmailsConfig
             });
         }
     }
-    if let Some(m) = t.opt_table(sink, "reactivation", "[emails.reactivation]") {
-        m.deny_unknown(sink, &with_templates(&["after_days"]));
+    if let Some(m) = t.section(
+        sink,
+        "reactivation",
+        "[emails.reactivation]",
+        &with_templates(&["after_days"]),
+    ) {
         let after_days = read_after_days(&m, sink);
         emails.reactivation = Some(ReactivationDef {
             after_days,
@@ -193,12 +203,10 @@ fn read_after_days(t: &Table<'_, '_>, sink: &mut Sink) -> Vec<u32> {
 
 pub(crate) fn read_push(root: &Table<'_, '_>, sink: &mut Sink) -> PushConfig {
     let mut push = PushConfig::default();
-    let Some(t) = root.opt_table(sink, "push", "[push]") else {
+    let Some(t) = root.section(sink, "push", "[push]", PUSH_KEYS) else {
         return push;
     };
-    t.deny_unknown(sink, PUSH_KEYS);
-    if let Some(p) = t.opt_table(sink, "expo", "[push.expo]") {
-        p.deny_unknown(sink, EXPO_KEYS);
+    if let Some(p) = t.section(sink, "expo", "[push.expo]", EXPO_KEYS) {
         let access_token = p.opt_str(sink, "access_token").map(str::to_owned);
         if access_token.as_deref() == Some("") {
             sink.report(
@@ -211,8 +219,7 @@ pub(crate) fn read_push(root: &Table<'_, '_>, sink: &mut Sink) -> PushConfig {
             url: read_url(&p, sink, DEFAULT_EXPO_URL),
         });
     }
-    if let Some(p) = t.opt_table(sink, "fcm", "[push.fcm]") {
-        p.deny_unknown(sink, FCM_KEYS);
+    if let Some(p) = t.section(sink, "fcm", "[push.fcm]", FCM_KEYS) {
         let file = p.req_nonempty(sink, "service_account_file");
         let url = read_url(&p, sink, DEFAULT_FCM_URL);
         if let Some(file) = file {
@@ -222,8 +229,7 @@ pub(crate) fn read_push(root: &Table<'_, '_>, sink: &mut Sink) -> PushConfig {
             });
         }
     }
-    if let Some(p) = t.opt_table(sink, "apns", "[push.apns]") {
-        p.deny_unknown(sink, APNS_KEYS);
+    if let Some(p) = t.section(sink, "apns", "[push.apns]", APNS_KEYS) {
         let key_file = p.req_nonempty(sink, "key_file");
         let key_id = p.req_nonempty(sink, "key_id");
         let team_id = p.req_nonempty(sink, "team_id");

@@ -8,57 +8,26 @@ use super::model::{
     SystemDef, TimeUnit, TriggerDef, TriggerKind, TriggerStatus,
 };
 use super::reader::{Sink, Table};
+use crate::domain::choices::{choices, Choice};
 use crate::model::Definition;
 use crate::model::FieldName;
 
-#[derive(Clone, Copy, PartialEq)]
-enum Kind {
-    Metric,
-    Achievement,
-    Streak,
-    Time,
-    UserCreation,
+choices! {
+    enum Kind {
+        Metric = "metric",
+        Achievement = "achievement",
+        Streak = "streak",
+        Time = "time",
+        UserCreation = "user_creation",
+    }
 }
 
-const KINDS: [(&str, Kind); 5] = [
-    ("metric", Kind::Metric),
-    ("achievement", Kind::Achievement),
-    ("streak", Kind::Streak),
-    ("time", Kind::Time),
-    ("user_creation", Kind::UserCreation),
-];
-
 /// The keys each trigger type owns; they are errors with any other type.
-const KIND_KEYS: [(Kind, &str, &[&str]); 4] = [
-    (
-        Kind::Metric,
-        "type = \"metric\"",
-        &["metric", "threshold", "event_attributes"],
-    ),
-    (
-        Kind::Achievement,
-        "type = \"achievement\"",
-        &["achievement"],
-    ),
-    (Kind::Streak, "type = \"streak\"", &["streak_length"]),
-    (
-        Kind::Time,
-        "type = \"time\"",
-        &["time_unit", "time_interval"],
-    ),
-];
-
-const TIME_UNITS: [(&str, TimeUnit); 2] = [("hours", TimeUnit::Hours), ("days", TimeUnit::Days)];
-
-const TRIGGER_STATUSES: [(&str, TriggerStatus); 2] = [
-    ("active", TriggerStatus::Active),
-    ("inactive", TriggerStatus::Inactive),
-];
-
-const ROUNDINGS: [(&str, Rounding); 3] = [
-    ("down", Rounding::Down),
-    ("up", Rounding::Up),
-    ("nearest", Rounding::Nearest),
+const KIND_KEYS: [(Kind, &[&str]); 4] = [
+    (Kind::Metric, &["metric", "threshold", "event_attributes"]),
+    (Kind::Achievement, &["achievement"]),
+    (Kind::Streak, &["streak_length"]),
+    (Kind::Time, &["time_unit", "time_interval"]),
 ];
 
 pub(crate) const KEYS: &[&str] = &[
@@ -102,8 +71,7 @@ pub(crate) const BOOST_KEYS: &[&str] = &[
 
 pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink, catalog: &mut Catalog) -> Vec<PointsDef> {
     let mut defs = Vec::new();
-    for t in root.tables(sink, "points", "[[points]]") {
-        t.deny_unknown(sink, KEYS);
+    for t in root.tables(sink, "points", "[[points]]", KEYS) {
         let key = read_key(&t, sink, catalog.points_mut(), "points system");
         let name = t.req_nonempty(sink, "name");
         let def = name.map(|name| SystemDef {
@@ -115,13 +83,13 @@ pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink, catalog: &mut Catalog)
         let def = def.filter(|def| t.report_problems(sink, def.validate(), |f| f.stored_name()));
         let system = key.as_deref();
         let triggers = t
-            .tables(sink, "triggers", "[[points.triggers]]")
+            .tables(sink, "triggers", "[[points.triggers]]", TRIGGER_KEYS)
             .iter()
             .filter_map(|trigger| read_trigger(trigger, sink, catalog, system))
             .collect();
         let levels = read_levels(&t, sink, system);
         let boosts = t
-            .tables(sink, "boosts", "[[points.boosts]]")
+            .tables(sink, "boosts", "[[points.boosts]]", BOOST_KEYS)
             .iter()
             .filter_map(|boost| read_boost(boost, sink, catalog, system))
             .collect();
@@ -144,13 +112,12 @@ fn read_trigger(
     catalog: &Catalog,
     system: Option<&str>,
 ) -> Option<PointsTriggerDef> {
-    t.deny_unknown(sink, TRIGGER_KEYS);
     let points = t.req_int(sink, "points", i64::MIN..=i64::MAX);
     let user_attributes = catalog.read_filter(t, sink, "user_attributes", AttributeType::User);
     let event_attributes = catalog.read_filter(t, sink, "event_attributes", AttributeType::Event);
     let block_if_out_of_points = t.opt_bool(sink, "block_if_out_of_points").unwrap_or(false);
     let status = t
-        .opt_choice(sink, "status", &TRIGGER_STATUSES)
+        .opt_choice(sink, "status", TriggerStatus::CHOICES)
         .unwrap_or(TriggerStatus::Active);
     let kind = read_kind(t, sink, catalog)?;
     // Event attributes on another type were reported by `only_with` in `read_kind`.
@@ -172,14 +139,7 @@ fn read_trigger(
 }
 
 fn read_kind(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<TriggerKind> {
-    // Without a readable type, the type-specific keys cannot be judged either.
-    let kind = t.req_choice(sink, "type", &KINDS)?;
-    for (owner, condition, keys) in KIND_KEYS {
-        if owner != kind {
-            t.only_with(sink, keys, condition);
-        }
-    }
-    match kind {
+    match t.req_variant(sink, "type", &KIND_KEYS)? {
         Kind::Metric => {
             let metric = t.req_str(sink, "metric");
             if let Some(metric) = metric {
@@ -204,7 +164,7 @@ fn read_kind(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<Tr
             Some(TriggerKind::Streak { length })
         }
         Kind::Time => {
-            let unit = t.req_choice(sink, "time_unit", &TIME_UNITS);
+            let unit = t.req_choice(sink, "time_unit", TimeUnit::CHOICES);
             let interval = t.req_u32(sink, "time_interval", 0, u32::MAX);
             Some(TriggerKind::Time {
                 unit: unit?,
@@ -219,8 +179,7 @@ fn read_levels(system: &Table<'_, '_>, sink: &mut Sink, system_key: Option<&str>
     // Level keys are unique within their system only.
     let mut seen = HashSet::new();
     let mut levels = Vec::new();
-    for t in system.tables(sink, "levels", "[[points.levels]]") {
-        t.deny_unknown(sink, LEVEL_KEYS);
+    for t in system.tables(sink, "levels", "[[points.levels]]", LEVEL_KEYS) {
         let key = read_key(&t, sink, &mut seen, "level");
         let name = t.req_nonempty(sink, "name");
         let points = t.req_int(sink, "points", i64::MIN..=i64::MAX);
@@ -250,13 +209,12 @@ fn read_boost(
     catalog: &Catalog,
     system: Option<&str>,
 ) -> Option<BoostDef> {
-    t.deny_unknown(sink, BOOST_KEYS);
     let name = t.req_nonempty(sink, "name");
     let start = t.req_date(sink, "start");
     let end = t.opt_date(sink, "end");
     let multiplier = t.req_float(sink, "multiplier");
     let rounding = t
-        .opt_choice(sink, "rounding", &ROUNDINGS)
+        .opt_choice(sink, "rounding", Rounding::CHOICES)
         .unwrap_or(Rounding::Down);
     let user_attributes = catalog.read_filter(t, sink, "user_attributes", AttributeType::User);
     let user = t.opt_str(sink, "user");

@@ -9,6 +9,8 @@ use chrono::{NaiveDate, NaiveTime};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+use crate::domain::choices::Choice;
+
 pub(crate) type Value<'i> = Spanned<DeValue<'i>>;
 
 /// Problems found so far, as byte offsets; they become lines and columns only once, at the end.
@@ -238,6 +240,23 @@ impl<'a, 'i> Table<'a, 'i> {
         self.read(sink, key, true, |v| choice(key, v, choices))
     }
 
+    /// The required choice at `key`. The keys each choice in `owned` may alone have are
+    /// reported where another choice was made (only with `key = "name"`); without a
+    /// readable choice, they cannot be judged either.
+    pub(crate) fn req_variant<T: Choice>(
+        &self,
+        sink: &mut Sink,
+        key: &str,
+        owned: &[(T, &[&str])],
+    ) -> Option<T> {
+        let chosen = self.req_choice(sink, key, T::CHOICES)?;
+        for (owner, keys) in owned.iter().filter(|(owner, _)| *owner != chosen) {
+            let condition = format!("{key} = \"{}\"", owner.name());
+            self.only_with(sink, keys, &condition);
+        }
+        Some(chosen)
+    }
+
     pub(crate) fn opt_date(&self, sink: &mut Sink, key: &str) -> Option<NaiveDate> {
         self.read(sink, key, false, |v| date(key, v))
     }
@@ -319,12 +338,27 @@ impl<'a, 'i> Table<'a, 'i> {
         })
     }
 
-    /// An array of tables (`[[metrics]]`, or `metrics = [{...}]`); absent means none.
+    /// A table of settings (`[server]`): an optional table whose keys must be `allowed`.
+    pub(crate) fn section(
+        &self,
+        sink: &mut Sink,
+        key: &str,
+        name: &'static str,
+        allowed: &[&str],
+    ) -> Option<Table<'a, 'i>> {
+        let table = self.opt_table(sink, key, name)?;
+        table.deny_unknown(sink, allowed);
+        Some(table)
+    }
+
+    /// An array of tables (`[[metrics]]`, or `metrics = [{...}]`), each of whose keys must
+    /// be `allowed`; absent means none.
     pub(crate) fn tables(
         &self,
         sink: &mut Sink,
         key: &str,
         name: &'static str,
+        allowed: &[&str],
     ) -> Vec<Table<'a, 'i>> {
         let Some(items) = self.read(sink, key, false, |v| match v.get_ref() {
             DeValue::Array(items) => Ok(items),
@@ -340,7 +374,9 @@ impl<'a, 'i> Table<'a, 'i> {
         for item in items.iter() {
             match item.get_ref() {
                 DeValue::Table(table) => {
-                    tables.push(Table::new(name, table, item.span().start));
+                    let table = Table::new(name, table, item.span().start);
+                    table.deny_unknown(sink, allowed);
+                    tables.push(table);
                 }
                 other => {
                     let message = wrong_type(&format!("each item of \"{key}\""), "a table", other);

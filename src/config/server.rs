@@ -43,10 +43,9 @@ pub(crate) const LIMITS_KEYS: &[&str] = &[
 
 pub(crate) fn read_server(root: &Table<'_, '_>, sink: &mut Sink) -> ServerConfig {
     let mut server = ServerConfig::default();
-    let Some(t) = root.opt_table(sink, "server", "[server]") else {
+    let Some(t) = root.section(sink, "server", "[server]", SERVER_KEYS) else {
         return server;
     };
-    t.deny_unknown(sink, SERVER_KEYS);
     if let Some(listen) = t.opt_str(sink, "listen") {
         match check_listen(listen) {
             Ok(()) => server.listen = listen.to_owned(),
@@ -120,10 +119,9 @@ pub(crate) fn parse_timezone(zone: &str) -> Result<Tz, String> {
 }
 
 pub(crate) fn read_auth(root: &Table<'_, '_>, sink: &mut Sink) -> AuthConfig {
-    let Some(t) = root.opt_table(sink, "auth", "[auth]") else {
+    let Some(t) = root.section(sink, "auth", "[auth]", AUTH_KEYS) else {
         return AuthConfig::default();
     };
-    t.deny_unknown(sink, AUTH_KEYS);
     AuthConfig {
         api_keys: read_keys(&t, sink, "api_keys"),
         admin_keys: read_keys(&t, sink, "admin_keys"),
@@ -143,10 +141,9 @@ fn read_keys(t: &Table<'_, '_>, sink: &mut Sink, key: &str) -> Vec<ApiKey> {
 
 pub(crate) fn read_limits(root: &Table<'_, '_>, sink: &mut Sink) -> LimitsConfig {
     let mut limits = LimitsConfig::default();
-    let Some(t) = root.opt_table(sink, "limits", "[limits]") else {
+    let Some(t) = root.section(sink, "limits", "[limits]", LIMITS_KEYS) else {
         return limits;
     };
-    t.deny_unknown(sink, LIMITS_KEYS);
     let fields: [(&str, &mut u32); 5] = [
         ("events_per_second", &mut limits.events_per_second),
         ("reads_per_second", &mut limits.reads_per_second),

@@ -27,8 +27,7 @@ pub(crate) const FREEZE_KEYS: &[&str] = &[
 ];
 
 pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<StreakDef> {
-    let t = root.opt_table(sink, "streaks", "[streaks]")?;
-    t.deny_unknown(sink, KEYS);
+    let t = root.section(sink, "streaks", "[streaks]", KEYS)?;
     let frequency = t
         .opt_choice(sink, "frequency", &Frequency::CHOICES)
         .unwrap_or_default();
@@ -100,8 +99,7 @@ fn read_conditions<'a, 'i>(
         return Vec::new();
     }
     let mut conditions = Vec::new();
-    for item in t.tables(sink, "metrics", "[streaks] metrics") {
-        item.deny_unknown(sink, CONDITION_KEYS);
+    for item in t.tables(sink, "metrics", "[streaks] metrics", CONDITION_KEYS) {
         let metric = item.req_nonempty(sink, "metric");
         if let Some(metric) = metric {
             catalog.check_metric(sink, metric, item.value_at("metric"));
@@ -123,8 +121,7 @@ fn read_conditions<'a, 'i>(
 /// (`"start_count" (4) must not exceed "max_count" (3)`) and no freezes are made of it,
 /// so the model's freeze rules find nothing more.
 fn read_freezes(t: &Table<'_, '_>, sink: &mut Sink) -> Option<FreezeDef> {
-    let f = t.opt_table(sink, "freezes", "[streaks.freezes]")?;
-    f.deny_unknown(sink, FREEZE_KEYS);
+    let f = t.section(sink, "freezes", "[streaks.freezes]", FREEZE_KEYS)?;
     let max_count = f.req_u32(sink, "max_count", 0, MAX_FREEZES);
     let start_count = f.opt_u32(sink, "start_count", 0, MAX_FREEZES);
     let mut clean = max_count.is_some() && (start_count.is_some() || !f.has("start_count"));

@@ -21,8 +21,7 @@ pub(crate) const KEYS: &[&str] = &[
 
 pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink) -> Vec<WebhookDef> {
     let mut defs = Vec::new();
-    for t in root.tables(sink, "webhooks", "[[webhooks]]") {
-        t.deny_unknown(sink, KEYS);
+    for t in root.tables(sink, "webhooks", "[[webhooks]]", KEYS) {
         let url = t.req_str(sink, "url");
         if let Some(url) = url {
             let has_host = ["http://", "https://"]
@@ -41,18 +40,15 @@ pub(crate) fn read(root: &Table<'_, '_>, sink: &mut Sink) -> Vec<WebhookDef> {
         // The HMAC key for X-Trophy-Signature: an empty one would sign with no secret at all.
         let secret = t.req_nonempty(sink, "secret");
         let events = read_events(&t, sink);
-        let timeout_seconds = t
-            .opt_u32(sink, "timeout_seconds", 1, u32::MAX)
-            .unwrap_or(DEFAULT_WEBHOOK_TIMEOUT_SECONDS);
-        let retry_for_hours = t
-            .opt_u32(sink, "retry_for_hours", 1, u32::MAX)
-            .unwrap_or(DEFAULT_WEBHOOK_RETRY_FOR_HOURS);
-        let initial_backoff_seconds = t
-            .opt_u32(sink, "initial_backoff_seconds", 1, u32::MAX)
-            .unwrap_or(DEFAULT_WEBHOOK_INITIAL_BACKOFF_SECONDS);
-        let max_concurrency = t
-            .opt_u32(sink, "max_concurrency", 1, u32::MAX)
-            .unwrap_or(DEFAULT_WEBHOOK_MAX_CONCURRENCY);
+        // Each of these is a positive count with a default.
+        let mut positive = |key, default| t.opt_u32(sink, key, 1, u32::MAX).unwrap_or(default);
+        let timeout_seconds = positive("timeout_seconds", DEFAULT_WEBHOOK_TIMEOUT_SECONDS);
+        let retry_for_hours = positive("retry_for_hours", DEFAULT_WEBHOOK_RETRY_FOR_HOURS);
+        let initial_backoff_seconds = positive(
+            "initial_backoff_seconds",
+            DEFAULT_WEBHOOK_INITIAL_BACKOFF_SECONDS,
+        );
+        let max_concurrency = positive("max_concurrency", DEFAULT_WEBHOOK_MAX_CONCURRENCY);
         if let (Some(url), Some(secret)) = (url, secret) {
             defs.push(WebhookDef {
                 url: url.to_owned(),

@@ -140,16 +140,22 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn activity_hours_count_what_a_database_held_before_0016() {
-        let mut conn = Connection::open_in_memory().expect("in-memory db");
+    /// A database migrated up to the migration `name` (not applied), and how many were.
+    fn migrated_before(name: &str) -> (Connection, usize) {
+        let conn = Connection::open_in_memory().expect("in-memory db");
         let before = MIGRATIONS
             .iter()
-            .position(|(name, _)| *name == "0016_activity")
-            .expect("0016");
+            .position(|(n, _)| *n == name)
+            .expect("a migration of that name");
         for (_, sql) in &MIGRATIONS[..before] {
             conn.execute_batch(sql).expect("older migration");
         }
+        (conn, before)
+    }
+
+    #[test]
+    fn activity_hours_count_what_a_database_held_before_0016() {
+        let (mut conn, before) = migrated_before("0016_activity");
         const H: i64 = 3_600_000;
         let day = 20_000 * 24 * H;
         conn.execute_batch(&format!(
@@ -223,14 +229,7 @@ mod tests {
 
     #[test]
     fn leaderboard_history_rows_from_before_0012_get_their_users_group() {
-        let mut conn = Connection::open_in_memory().expect("in-memory db");
-        let before = MIGRATIONS
-            .iter()
-            .position(|(name, _)| *name == "0013_leaderboard_history_groups")
-            .expect("0012");
-        for (_, sql) in &MIGRATIONS[..before] {
-            conn.execute_batch(sql).expect("older migration");
-        }
+        let (mut conn, before) = migrated_before("0013_leaderboard_history_groups");
         conn.execute_batch(&format!(
             "PRAGMA user_version = {before};
              INSERT INTO leaderboard_values VALUES (7, '2031-03-01', 1, 'US', 5, 0, 1);

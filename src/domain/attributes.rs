@@ -5,32 +5,13 @@ use std::collections::BTreeMap;
 use super::limits::{check_chars, MAX_ATTRIBUTE_VALUE_CHARS};
 use crate::error::{echo, ApiError};
 
-/// Whether an attribute describes users or events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AttributeType {
-    User,
-    Event,
-}
-
-impl AttributeType {
-    pub const CHOICES: [(&'static str, AttributeType); 2] = [
-        ("user", AttributeType::User),
-        ("event", AttributeType::Event),
-    ];
-
-    pub fn parse(text: &str) -> Option<AttributeType> {
-        Self::CHOICES
-            .iter()
-            .find(|(name, _)| *name == text)
-            .map(|(_, t)| *t)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AttributeType::User => "user",
-            AttributeType::Event => "event",
-        }
+super::choices::choices! {
+    /// Whether an attribute describes users or events.
+    #[derive(Hash, serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum AttributeType {
+        User = "user",
+        Event = "event",
     }
 }
 

@@ -1,6 +1,8 @@
 //! What every Admin API bulk write shares: the `{items, issues}` it returns, the issue
 //! shape both SDKs parse, the key rule, and the refusal of file-managed definitions.
 
+use std::marker::PhantomData;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
@@ -15,15 +17,52 @@ pub struct Outcome {
     pub issues: Vec<Value>,
 }
 
-/// A bulk create or update command, made from the tenant and the items as sent (each item
-/// is read into its patch type inside the command, so a bad one is an issue, not a 400).
+/// A bulk create (`CREATES`) or update of the kind `K` (a marker type of the kind's admin
+/// module, which implements the command): the tenant and the items as sent. Each item is
+/// read into its patch type inside the command, so a bad one is an issue, not a 400.
+pub struct Bulk<K, const CREATES: bool> {
+    pub tenant: i64,
+    pub items: Vec<Value>,
+    kind: PhantomData<K>,
+}
+
+pub type Create<K> = Bulk<K, true>;
+pub type Update<K> = Bulk<K, false>;
+
+/// A bulk archive (`DELETE ?ids=`) of the kind `K`.
+pub struct Archive<K> {
+    pub tenant: i64,
+    pub ids: Vec<String>,
+    kind: PhantomData<K>,
+}
+
+/// A bulk create or update, made from the tenant and the items as sent.
 pub trait BulkWrite {
+    /// Whether it creates (answered `created`, 201 when something was) or updates.
+    const CREATES: bool;
     fn new(tenant: i64, items: Vec<Value>) -> Self;
 }
 
-/// A bulk archive (`DELETE ?ids=`) command.
-pub trait BulkArchive {
-    fn new(tenant: i64, ids: Vec<String>) -> Self;
+impl<K, const CREATES: bool> BulkWrite for Bulk<K, CREATES> {
+    const CREATES: bool = CREATES;
+
+    fn new(tenant: i64, items: Vec<Value>) -> Self {
+        Bulk {
+            tenant,
+            items,
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<K> Archive<K> {
+    pub fn new(tenant: i64, ids: Vec<String>) -> Self {
+        Archive {
+            tenant,
+            ids,
+            kind: PhantomData,
+        }
+    }
 }
 
 /// An `AdminIssue`: Python wants `severity` and `message`, Node's `BulkInsertIssue`
@@ -42,6 +81,9 @@ pub fn issue(index: usize, id: Option<&str>, message: impl Into<String>) -> Valu
     }
     v
 }
+
+/// The issue for a key [`valid_key`] refuses.
+pub const BAD_KEY: &str = "key may only contain letters, digits, \"-\" and \"_\"";
 
 /// `^[a-zA-Z\d-_]+$` (docs/behaviour/api.md#keys-and-ids).
 pub fn valid_key(key: &str) -> bool {

@@ -2,6 +2,7 @@
 //! differently on user updates: absent leaves a value alone, `null` clears it.
 
 use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub enum Field<T> {
@@ -30,6 +31,25 @@ impl<T> Field<T> {
             Field::Absent => {}
             Field::Null => *slot = None,
             Field::Value(v) => *slot = Some(v),
+        }
+    }
+
+    /// Applies the field to `object[key]`, a value written as `shown`: absent keeps the
+    /// key, null removes it, a value replaces it.
+    pub fn apply_to_key(
+        &self,
+        object: &mut Map<String, Value>,
+        key: &str,
+        shown: impl FnOnce(&T) -> Value,
+    ) {
+        match self {
+            Field::Absent => {}
+            Field::Null => {
+                object.remove(key);
+            }
+            Field::Value(v) => {
+                object.insert(key.into(), shown(v));
+            }
         }
     }
 }

@@ -148,28 +148,13 @@ impl PreferencesPatch {
         if let Some(enabled) = self.streak_enabled {
             streak.insert("enabled".into(), json!(enabled));
         }
-        match &self.streak_mode {
-            Field::Absent => {}
-            Field::Null => {
-                streak.remove("evaluationMode");
-            }
-            Field::Value(mode) => {
-                streak.insert("evaluationMode".into(), json!(mode));
-            }
-        }
-        match &self.streak_metrics {
-            Field::Absent => {}
-            Field::Null => {
-                streak.remove("metrics");
-            }
-            Field::Value(list) => {
-                let items: Vec<Value> = list
-                    .iter()
-                    .map(|(key, threshold)| json!({ "key": key, "threshold": threshold }))
-                    .collect();
-                streak.insert("metrics".into(), Value::Array(items));
-            }
-        }
+        self.streak_mode
+            .apply_to_key(streak, "evaluationMode", |mode| json!(mode));
+        self.streak_metrics.apply_to_key(streak, "metrics", |list| {
+            list.iter()
+                .map(|(key, threshold)| json!({ "key": key, "threshold": threshold }))
+                .collect()
+        });
     }
 }
 

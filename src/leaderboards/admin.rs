@@ -15,7 +15,9 @@ use super::patch::{LeaderboardPatch, Scope};
 use crate::catalog::leaderboard::status_on;
 use crate::catalog::{Catalog, Leaderboard, Ranking};
 use crate::config::AttributeType;
-use crate::domain::bulk::{issue, parse_item, valid_key, BulkArchive, BulkWrite, Outcome, MANAGED};
+use crate::domain::bulk::{
+    issue, parse_item, valid_key, Archive, Create, Outcome, Update, BAD_KEY, MANAGED,
+};
 use crate::error::{echo, ApiError};
 use crate::model::leaderboard::LeaderboardDef;
 use crate::model::Definition;
@@ -139,12 +141,10 @@ fn key_taken(ctx: &WriteCtx<'_>, tenant: i64, multi: bool, key: &str) -> Result<
     )?)
 }
 
-pub struct CreateLeaderboards {
-    pub tenant: i64,
-    pub items: Vec<Value>,
-}
+/// The leaderboards kind, whose bulk writes the Admin API sends.
+pub struct Leaderboards;
 
-impl Command for CreateLeaderboards {
+impl Command for Create<Leaderboards> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
@@ -170,11 +170,7 @@ impl Command for CreateLeaderboards {
                 }
             };
             let Some(key) = item.key.clone().filter(|k| valid_key(k)) else {
-                issues.push(issue(
-                    index,
-                    None,
-                    "key may only contain letters, digits, \"-\" and \"_\"",
-                ));
+                issues.push(issue(index, None, BAD_KEY));
                 continue;
             };
             if item.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
@@ -233,12 +229,7 @@ fn editable<'c>(
     }
 }
 
-pub struct UpdateLeaderboards {
-    pub tenant: i64,
-    pub items: Vec<Value>,
-}
-
-impl Command for UpdateLeaderboards {
+impl Command for Update<Leaderboards> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
@@ -281,7 +272,7 @@ impl Command for UpdateLeaderboards {
                 let problem = if !inactive {
                     Some("the key can only change while the leaderboard is inactive")
                 } else if !valid_key(k) {
-                    Some("key may only contain letters, digits, \"-\" and \"_\"")
+                    Some(BAD_KEY)
                 } else if key_taken(ctx, self.tenant, multi, k)? {
                     Some("Key already in use by another leaderboard")
                 } else {
@@ -335,12 +326,7 @@ impl Command for UpdateLeaderboards {
 }
 
 /// `DELETE`: archived, so history that points at the board stays valid.
-pub struct ArchiveLeaderboards {
-    pub tenant: i64,
-    pub ids: Vec<String>,
-}
-
-impl Command for ArchiveLeaderboards {
+impl Command for Archive<Leaderboards> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
@@ -361,23 +347,5 @@ impl Command for ArchiveLeaderboards {
             items: deleted,
             issues,
         })
-    }
-}
-
-impl BulkWrite for CreateLeaderboards {
-    fn new(tenant: i64, items: Vec<Value>) -> Self {
-        CreateLeaderboards { tenant, items }
-    }
-}
-
-impl BulkWrite for UpdateLeaderboards {
-    fn new(tenant: i64, items: Vec<Value>) -> Self {
-        UpdateLeaderboards { tenant, items }
-    }
-}
-
-impl BulkArchive for ArchiveLeaderboards {
-    fn new(tenant: i64, ids: Vec<String>) -> Self {
-        ArchiveLeaderboards { tenant, ids }
     }
 }

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::attribute_pairs;
-use super::{Definition, FieldName, Problem};
+use super::{Definition, Problem};
 
 /// What completes an achievement, with what that trigger needs; stored flat beside
 /// `trigger`.
@@ -66,27 +66,15 @@ pub struct AchievementDef {
     pub event_attributes: Vec<(String, String)>,
 }
 
-/// Where a [`Problem`] of an achievement is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Name,
-    MetricValue,
-    StreakLength,
-    Prerequisites,
-    AnniversaryYears,
-    EventAttributes,
-}
-
-impl FieldName for Field {
-    fn stored_name(self) -> &'static str {
-        match self {
-            Field::Name => "name",
-            Field::MetricValue => "metricValue",
-            Field::StreakLength => "streakLength",
-            Field::Prerequisites => "prerequisites",
-            Field::AnniversaryYears => "anniversaryYears",
-            Field::EventAttributes => "eventAttributes",
-        }
+super::fields! {
+    /// Where a [`Problem`] of an achievement is.
+    pub enum Field {
+        Name = "name",
+        MetricValue = "metricValue",
+        StreakLength = "streakLength",
+        Prerequisites = "prerequisites",
+        AnniversaryYears = "anniversaryYears",
+        EventAttributes = "eventAttributes",
     }
 }
 
@@ -96,10 +84,7 @@ impl Definition for AchievementDef {
     /// The rules whatever declared it; references (the metric, the prerequisites, the
     /// attributes) are checked where they are named, against the catalog.
     fn validate(&self) -> Vec<Problem<Field>> {
-        let mut problems = Vec::new();
-        if let Some(rule) = super::name_rule(&self.name, false) {
-            problems.push(Problem::new(Field::Name, rule));
-        }
+        let mut problems = super::name_problems(Field::Name, &self.name, false);
         match &self.trigger {
             AchievementTrigger::Metric { value, .. } if !(value.is_finite() && *value > 0.0) => {
                 problems.push(Problem::new(Field::MetricValue, "must be greater than 0"));

@@ -18,7 +18,7 @@ impl Definition for AttributeDef {
     type Field = NameField;
 
     fn validate(&self) -> Vec<Problem<NameField>> {
-        super::name_problems(&self.name)
+        super::name_problems(NameField, &self.name, true)
     }
 }
 

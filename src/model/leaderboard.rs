@@ -5,7 +5,8 @@
 use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
-use super::{Definition, FieldName, Problem};
+use super::{Definition, Problem};
+use crate::domain::choices::choices;
 use crate::rules::leaderboard_runs::RunUnit;
 use crate::rules::time_window::TimeWindow;
 
@@ -37,31 +38,19 @@ impl RankBy {
     }
 }
 
-/// How ties are numbered (docs/behaviour/leaderboards.md#ranking). Either way ties are
-/// ordered by who reached the value first, then by user id, and that order decides who is
-/// dropped from a full board; only the rank numbers differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RankStyle {
-    /// 1, 2, 3, 4: every participant has their own rank.
-    #[default]
-    Unique,
-    /// 1, 2, 2, 4: a participant's rank is one more than the number of participants
-    /// with a strictly higher value.
-    Competition,
-}
-
-impl RankStyle {
-    pub const CHOICES: [(&'static str, RankStyle); 2] = [
-        ("unique", RankStyle::Unique),
-        ("competition", RankStyle::Competition),
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            RankStyle::Unique => "unique",
-            RankStyle::Competition => "competition",
-        }
+choices! {
+    /// How ties are numbered (docs/behaviour/leaderboards.md#ranking). Either way ties are
+    /// ordered by who reached the value first, then by user id, and that order decides who
+    /// is dropped from a full board; only the rank numbers differ.
+    #[derive(Default, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum RankStyle {
+        /// 1, 2, 3, 4: every participant has their own rank.
+        #[default]
+        Unique = "unique",
+        /// 1, 2, 2, 4: a participant's rank is one more than the number of participants
+        /// with a strictly higher value.
+        Competition = "competition",
     }
 }
 
@@ -117,29 +106,16 @@ impl LeaderboardDef {
     }
 }
 
-/// Where a [`Problem`] of a leaderboard is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Name,
-    End,
-    RunUnit,
-    RunInterval,
-    MaxParticipants,
-    StartTime,
-    EndTime,
-}
-
-impl FieldName for Field {
-    fn stored_name(self) -> &'static str {
-        match self {
-            Field::Name => "name",
-            Field::End => "end",
-            Field::RunUnit => "runUnit",
-            Field::RunInterval => "runInterval",
-            Field::MaxParticipants => "maxParticipants",
-            Field::StartTime => "startTime",
-            Field::EndTime => "endTime",
-        }
+super::fields! {
+    /// Where a [`Problem`] of a leaderboard is.
+    pub enum Field {
+        Name = "name",
+        End = "end",
+        RunUnit = "runUnit",
+        RunInterval = "runInterval",
+        MaxParticipants = "maxParticipants",
+        StartTime = "startTime",
+        EndTime = "endTime",
     }
 }
 
@@ -149,10 +125,7 @@ impl Definition for LeaderboardDef {
     /// The rules whatever declared it; references (the metric, the points system, the
     /// attributes) are checked where they are named, against the catalog.
     fn validate(&self) -> Vec<Problem<Field>> {
-        let mut problems = Vec::new();
-        if let Some(rule) = super::name_rule(&self.name, false) {
-            problems.push(Problem::new(Field::Name, rule));
-        }
+        let mut problems = super::name_problems(Field::Name, &self.name, false);
         if let (Some(start), Some(end)) = (self.start, self.end) {
             if end < start {
                 problems.push(Problem::new(Field::End, "must not be before start"));

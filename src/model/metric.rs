@@ -4,36 +4,18 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Definition, NameField, Problem};
+use crate::domain::choices::choices;
 
-/// How clients format a metric's totals.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UnitType {
-    #[default]
-    Number,
-    /// `units` is then the currency (trophy.toml asks for an ISO 4217 code; the Admin API,
-    /// like Trophy's, takes any text).
-    Currency,
-}
-
-impl UnitType {
-    pub const CHOICES: [(&'static str, UnitType); 2] = [
-        ("number", UnitType::Number),
-        ("currency", UnitType::Currency),
-    ];
-
-    pub fn parse(text: &str) -> Option<UnitType> {
-        Self::CHOICES
-            .iter()
-            .find(|(name, _)| *name == text)
-            .map(|(_, t)| *t)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UnitType::Number => "number",
-            UnitType::Currency => "currency",
-        }
+choices! {
+    /// How clients format a metric's totals.
+    #[derive(Default, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum UnitType {
+        #[default]
+        Number = "number",
+        /// `units` is then the currency (trophy.toml asks for an ISO 4217 code; the Admin
+        /// API, like Trophy's, takes any text).
+        Currency = "currency",
     }
 }
 
@@ -51,7 +33,7 @@ impl Definition for MetricDef {
     type Field = NameField;
 
     fn validate(&self) -> Vec<Problem<NameField>> {
-        super::name_problems(&self.name)
+        super::name_problems(NameField, &self.name, true)
     }
 }
 

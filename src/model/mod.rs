@@ -80,13 +80,31 @@ impl FieldName for NameField {
     }
 }
 
-/// The problems of a kind whose only rule is on its name, capped at 255 characters.
-fn name_problems(name: &str) -> Vec<Problem<NameField>> {
-    name_rule(name, true)
-        .map(|rule| Problem::new(NameField, rule))
+/// The problems of a model's name, `field`: where every model's list of problems starts.
+fn name_problems<F>(field: F, name: &str, capped: bool) -> Vec<Problem<F>> {
+    name_rule(name, capped)
+        .map(|rule| Problem::new(field, rule))
         .into_iter()
         .collect()
 }
+
+/// A model's `Field` enum: each field a rule can be about, with its stored name.
+macro_rules! fields {
+    ($(#[$meta:meta])* pub enum Field { $($variant:ident = $text:literal,)+ }) => {
+        crate::domain::choices::choices! {
+            $(#[$meta])*
+            pub enum Field { $($variant = $text,)+ }
+        }
+
+        impl super::FieldName for Field {
+            fn stored_name(self) -> &'static str {
+                crate::domain::choices::Choice::name(self)
+            }
+        }
+    };
+}
+
+use fields;
 
 /// A broken rule of a definition: the field it is about and what is wrong, worded so that
 /// each surface can put its own name for the field in front (`"points" must not be 0` in
@@ -123,5 +141,13 @@ pub(crate) mod attribute_pairs {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
         let pairs = Option::<Vec<Pair>>::deserialize(d)?.unwrap_or_default();
         Ok(pairs.into_iter().map(|p| (p.key, p.value)).collect())
+    }
+
+    /// The pairs as stored, which is also how the application API shows them.
+    pub fn json(pairs: &[(String, String)]) -> serde_json::Value {
+        pairs
+            .iter()
+            .map(|(key, value)| serde_json::json!({ "key": key, "value": value }))
+            .collect()
     }
 }

@@ -6,34 +6,18 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::attribute_pairs;
-use super::{Definition, FieldName, Problem};
+use super::{Definition, Problem};
+use crate::domain::choices::choices;
 
-/// How a boosted award that is not whole is rounded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Rounding {
-    #[default]
-    Down,
-    Up,
-    Nearest,
-}
-
-impl Rounding {
-    pub fn name(self) -> &'static str {
-        match self {
-            Rounding::Down => "down",
-            Rounding::Up => "up",
-            Rounding::Nearest => "nearest",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Rounding> {
-        match name {
-            "down" => Some(Rounding::Down),
-            "up" => Some(Rounding::Up),
-            "nearest" => Some(Rounding::Nearest),
-            _ => None,
-        }
+choices! {
+    /// How a boosted award that is not whole is rounded.
+    #[derive(Default, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Rounding {
+        #[default]
+        Down = "down",
+        Up = "up",
+        Nearest = "nearest",
     }
 }
 
@@ -97,23 +81,13 @@ pub struct BoostDef {
     pub target: BoostTarget,
 }
 
-/// Where a [`Problem`] of a boost is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Name,
-    End,
-    Multiplier,
-    UserId,
-}
-
-impl FieldName for Field {
-    fn stored_name(self) -> &'static str {
-        match self {
-            Field::Name => "name",
-            Field::End => "end",
-            Field::Multiplier => "multiplier",
-            Field::UserId => "userId",
-        }
+super::fields! {
+    /// Where a [`Problem`] of a boost is.
+    pub enum Field {
+        Name = "name",
+        End = "end",
+        Multiplier = "multiplier",
+        UserId = "userId",
     }
 }
 
@@ -121,10 +95,7 @@ impl Definition for BoostDef {
     type Field = Field;
 
     fn validate(&self) -> Vec<Problem<Field>> {
-        let mut problems = Vec::new();
-        if let Some(rule) = super::name_rule(&self.name, true) {
-            problems.push(Problem::new(Field::Name, rule));
-        }
+        let mut problems = super::name_problems(Field::Name, &self.name, true);
         if self.end.is_some_and(|end| end < self.start) {
             problems.push(Problem::new(Field::End, "must not be before start"));
         }

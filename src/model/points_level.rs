@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Definition, FieldName, Problem};
+use super::{Definition, Problem};
 use crate::domain::bulk::valid_key;
 
 /// A level of the points system `system` (by key).
@@ -22,21 +22,12 @@ pub struct LevelDef {
     pub badge_url: Option<String>,
 }
 
-/// Where a [`Problem`] of a level is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Key,
-    Name,
-    Points,
-}
-
-impl FieldName for Field {
-    fn stored_name(self) -> &'static str {
-        match self {
-            Field::Key => "key",
-            Field::Name => "name",
-            Field::Points => "points",
-        }
+super::fields! {
+    /// Where a [`Problem`] of a level is.
+    pub enum Field {
+        Key = "key",
+        Name = "name",
+        Points = "points",
     }
 }
 
@@ -51,9 +42,7 @@ impl Definition for LevelDef {
                 "may only contain letters, digits, \"-\" and \"_\"",
             ));
         }
-        if let Some(rule) = super::name_rule(&self.name, false) {
-            problems.push(Problem::new(Field::Name, rule));
-        }
+        problems.extend(super::name_problems(Field::Name, &self.name, false));
         if self.points < 0 {
             problems.push(Problem::new(Field::Points, "must not be negative"));
         }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Definition, FieldName, Problem};
+use super::{Definition, Problem};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -18,19 +18,11 @@ pub struct SystemDef {
     pub max_points: Option<i64>,
 }
 
-/// Where a [`Problem`] of a system is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Name,
-    MaxPoints,
-}
-
-impl FieldName for Field {
-    fn stored_name(self) -> &'static str {
-        match self {
-            Field::Name => "name",
-            Field::MaxPoints => "maxPoints",
-        }
+super::fields! {
+    /// Where a [`Problem`] of a system is.
+    pub enum Field {
+        Name = "name",
+        MaxPoints = "maxPoints",
     }
 }
 
@@ -38,10 +30,7 @@ impl Definition for SystemDef {
     type Field = Field;
 
     fn validate(&self) -> Vec<Problem<Field>> {
-        let mut problems = Vec::new();
-        if let Some(rule) = super::name_rule(&self.name, true) {
-            problems.push(Problem::new(Field::Name, rule));
-        }
+        let mut problems = super::name_problems(Field::Name, &self.name, true);
         if self.max_points.is_some_and(|m| m < 1) {
             problems.push(Problem::new(Field::MaxPoints, "must be at least 1"));
         }

@@ -6,55 +6,24 @@
 use serde::{Deserialize, Serialize};
 
 use super::attribute_pairs;
-use super::{Definition, FieldName, Problem};
+use super::{Definition, Problem};
+use crate::domain::choices::choices;
 
-/// The unit of a time trigger's interval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TimeUnit {
-    Hours,
-    Days,
-}
-
-impl TimeUnit {
-    /// The stored and Admin API name (`hours`, `days`).
-    pub fn name(self) -> &'static str {
-        match self {
-            TimeUnit::Hours => "hours",
-            TimeUnit::Days => "days",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<TimeUnit> {
-        match name {
-            "hours" => Some(TimeUnit::Hours),
-            "days" => Some(TimeUnit::Days),
-            _ => None,
-        }
+choices! {
+    /// The unit of a time trigger's interval.
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum TimeUnit {
+        Hours = "hours",
+        Days = "days",
     }
 }
 
-/// Whether a trigger awards points now. Kept in the row's status column, not the body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TriggerStatus {
-    Active,
-    Inactive,
-}
-
-impl TriggerStatus {
-    pub fn name(self) -> &'static str {
-        match self {
-            TriggerStatus::Active => "active",
-            TriggerStatus::Inactive => "inactive",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<TriggerStatus> {
-        match name {
-            "active" => Some(TriggerStatus::Active),
-            "inactive" => Some(TriggerStatus::Inactive),
-            _ => None,
-        }
+choices! {
+    /// Whether a trigger awards points now. Kept in the row's status column, not the body.
+    pub enum TriggerStatus {
+        Active = "active",
+        Inactive = "inactive",
     }
 }
 
@@ -121,25 +90,14 @@ pub struct TriggerDef {
     pub description: Option<String>,
 }
 
-/// Where a [`Problem`] of a trigger is: each surface names it its own way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Points,
-    Threshold,
-    StreakLength,
-    TimeInterval,
-    EventAttributes,
-}
-
-impl FieldName for Field {
-    fn stored_name(self) -> &'static str {
-        match self {
-            Field::Points => "points",
-            Field::Threshold => "threshold",
-            Field::StreakLength => "streakLength",
-            Field::TimeInterval => "timeInterval",
-            Field::EventAttributes => "eventAttributes",
-        }
+super::fields! {
+    /// Where a [`Problem`] of a trigger is: each surface names it its own way.
+    pub enum Field {
+        Points = "points",
+        Threshold = "threshold",
+        StreakLength = "streakLength",
+        TimeInterval = "timeInterval",
+        EventAttributes = "eventAttributes",
     }
 }
 

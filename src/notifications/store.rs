@@ -34,34 +34,34 @@ pub fn scheduled_kinds(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<
 /// schedule alive without rewriting it (the job corrects a stale due time when it runs).
 /// True when the row was added.
 pub fn schedule_if_absent(conn: &Connection, row: &Scheduled) -> rusqlite::Result<bool> {
-    let added = conn
-        .prepare_cached(
-            "INSERT OR IGNORE INTO notification_schedule (user_id, kind, due_at, step, anchor)
+    let added = write_scheduled(
+        conn,
+        "INSERT OR IGNORE INTO notification_schedule (user_id, kind, due_at, step, anchor)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![
-            row.user_id,
-            row.kind.as_str(),
-            row.due_at,
-            row.step,
-            row.anchor
-        ])?;
+        row,
+    )?;
     Ok(added == 1)
 }
 
 pub fn reschedule(conn: &Connection, row: &Scheduled) -> rusqlite::Result<()> {
-    conn.prepare_cached(
+    write_scheduled(
+        conn,
         "UPDATE notification_schedule SET due_at = ?3, step = ?4, anchor = ?5
          WHERE user_id = ?1 AND kind = ?2",
-    )?
-    .execute(params![
+        row,
+    )?;
+    Ok(())
+}
+
+/// Runs `sql` with the row's columns as `?1` to `?5`; returns the rows changed.
+fn write_scheduled(conn: &Connection, sql: &str, row: &Scheduled) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params![
         row.user_id,
         row.kind.as_str(),
         row.due_at,
         row.step,
         row.anchor
-    ])?;
-    Ok(())
+    ])
 }
 
 pub fn unschedule(conn: &Connection, user_id: i64, kind: Kind) -> rusqlite::Result<()> {

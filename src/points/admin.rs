@@ -13,7 +13,7 @@ use super::trigger_patch::{self, Scope};
 use super::view;
 use super::{boost_patch, level_patch, system_patch};
 use crate::catalog::{Catalog, PointsSystem};
-use crate::domain::bulk::{issue, valid_key, BulkArchive, BulkWrite, Outcome, MANAGED};
+use crate::domain::bulk::{issue, valid_key, Archive, Create, Outcome, Update, BAD_KEY, MANAGED};
 use crate::error::ApiError;
 use crate::store::definitions;
 use crate::writer::{Command, WriteCtx};
@@ -204,12 +204,10 @@ fn changed(ctx: &mut WriteCtx<'_>) -> Result<Catalog, ApiError> {
 /// (triggers, levels, boosts) the item sent, so only those are echoed.
 type Created = (String, Vec<(Child, String)>, [bool; 3]);
 
-pub struct CreateSystems {
-    pub tenant: i64,
-    pub items: Vec<Value>,
-}
+/// The points systems kind, whose bulk writes the Admin API sends.
+pub struct Systems;
 
-impl Command for CreateSystems {
+impl Command for Create<Systems> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
@@ -221,11 +219,7 @@ impl Command for CreateSystems {
             let key = match text(item, "key") {
                 Ok(Some(k)) if valid_key(k) => k.to_owned(),
                 _ => {
-                    out.issues.push(issue(
-                        index,
-                        None,
-                        "key may only contain letters, digits, \"-\" and \"_\"",
-                    ));
+                    out.issues.push(issue(index, None, BAD_KEY));
                     continue;
                 }
             };
@@ -342,12 +336,7 @@ fn save(
     Ok(())
 }
 
-pub struct UpdateSystems {
-    pub tenant: i64,
-    pub items: Vec<Value>,
-}
-
-impl Command for UpdateSystems {
+impl Command for Update<Systems> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
@@ -383,12 +372,7 @@ impl Command for UpdateSystems {
     }
 }
 
-pub struct ArchiveSystems {
-    pub tenant: i64,
-    pub ids: Vec<String>,
-}
-
-impl Command for ArchiveSystems {
+impl Command for Archive<Systems> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
@@ -423,11 +407,31 @@ pub fn system_of<'c>(
         .ok_or_else(|| ApiError::not_found("Points system not found"))
 }
 
+/// A bulk create or update of one kind of child of the system `system` (its UUID).
+pub trait ChildWrite {
+    /// Whether it creates (answered like a bulk create) or updates.
+    const CREATES: bool;
+    fn new(tenant: i64, system: String, child: Child, items: Vec<Value>) -> Self;
+}
+
 pub struct CreateChildren {
     pub tenant: i64,
     pub system: String,
     pub child: Child,
     pub items: Vec<Value>,
+}
+
+impl ChildWrite for CreateChildren {
+    const CREATES: bool = true;
+
+    fn new(tenant: i64, system: String, child: Child, items: Vec<Value>) -> Self {
+        CreateChildren {
+            tenant,
+            system,
+            child,
+            items,
+        }
+    }
 }
 
 impl Command for CreateChildren {
@@ -500,6 +504,19 @@ pub struct UpdateChildren {
     pub system: String,
     pub child: Child,
     pub items: Vec<Value>,
+}
+
+impl ChildWrite for UpdateChildren {
+    const CREATES: bool = false;
+
+    fn new(tenant: i64, system: String, child: Child, items: Vec<Value>) -> Self {
+        UpdateChildren {
+            tenant,
+            system,
+            child,
+            items,
+        }
+    }
 }
 
 impl Command for UpdateChildren {
@@ -605,23 +622,5 @@ impl Command for ArchiveChildren {
         }
         changed(ctx)?;
         Ok(out)
-    }
-}
-
-impl BulkWrite for CreateSystems {
-    fn new(tenant: i64, items: Vec<Value>) -> Self {
-        CreateSystems { tenant, items }
-    }
-}
-
-impl BulkWrite for UpdateSystems {
-    fn new(tenant: i64, items: Vec<Value>) -> Self {
-        UpdateSystems { tenant, items }
-    }
-}
-
-impl BulkArchive for ArchiveSystems {
-    fn new(tenant: i64, ids: Vec<String>) -> Self {
-        ArchiveSystems { tenant, ids }
     }
 }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::trigger_patch::Scope;
 use crate::config::AttributeType;
 use crate::domain::bulk::{parse_item, present, AttributeRef};
+use crate::domain::choices::Choice;
 use crate::model::points_boost::{BoostDef, BoostTarget, Rounding};
 use crate::model::Definition;
 use crate::model::FieldName;

@@ -190,11 +190,12 @@ pub fn move_counts(
 
 /// `(bucket, users)` of the users with a totals row.
 pub fn buckets(conn: &Connection, system: i64, tenant: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT bucket, users FROM points_buckets WHERE system_id = ?1 AND tenant_id = ?2",
-    )?;
-    let rows = stmt.query_map(params![system, tenant], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    users_by(
+        conn,
+        "SELECT bucket, users FROM points_buckets",
+        system,
+        tenant,
+    )
 }
 
 /// Users with a totals row by level id (0: below every level).
@@ -203,9 +204,23 @@ pub fn level_counts(
     system: i64,
     tenant: i64,
 ) -> rusqlite::Result<HashMap<i64, i64>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT level_id, users FROM points_level_counts WHERE system_id = ?1 AND tenant_id = ?2",
-    )?;
+    users_by(
+        conn,
+        "SELECT level_id, users FROM points_level_counts",
+        system,
+        tenant,
+    )
+}
+
+/// The `(value, users)` rows `select` reads of one system and tenant.
+fn users_by<C: FromIterator<(i64, i64)>>(
+    conn: &Connection,
+    select: &str,
+    system: i64,
+    tenant: i64,
+) -> rusqlite::Result<C> {
+    let mut stmt =
+        conn.prepare_cached(&format!("{select} WHERE system_id = ?1 AND tenant_id = ?2"))?;
     let rows = stmt.query_map(params![system, tenant], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::catalog::Catalog;
 use crate::config::AttributeType;
 use crate::domain::bulk::{parse_item, patched, present, AttributeRef};
+use crate::domain::choices::Choice;
 use crate::model::points_trigger::{Field, TimeUnit, TriggerDef, TriggerKind};
 use crate::model::Definition;
 use crate::model::FieldName;

@@ -8,13 +8,8 @@ use crate::catalog::points::{Boost, BoostTarget, Level, PointsTrigger, TriggerKi
 use crate::catalog::{Catalog, PointsSystem};
 use crate::clock::{format_timestamp, from_millis};
 use crate::config::{AttributeType, TimeUnit};
-use crate::model::Definition;
-
-fn pairs(list: &[(String, String)]) -> Value {
-    list.iter()
-        .map(|(k, v)| json!({ "key": k, "value": v }))
-        .collect()
-}
+use crate::domain::choices::Choice;
+use crate::model::{attribute_pairs, Definition};
 
 /// `PointsResponse`: the fields every points shape starts with.
 pub fn system_base(s: &PointsSystem) -> Map<String, Value> {
@@ -35,7 +30,10 @@ pub fn trigger(t: &PointsTrigger, catalog: &Catalog, tenant: i64) -> Value {
     out.insert("type".into(), json!(t.kind.name()));
     out.insert("points".into(), json!(t.points));
     out.insert("status".into(), json!(t.status.name()));
-    out.insert("userAttributes".into(), pairs(&t.user_attributes));
+    out.insert(
+        "userAttributes".into(),
+        attribute_pairs::json(&t.user_attributes),
+    );
     match &t.kind {
         TriggerKind::Metric { metric, threshold } => {
             if let Some(m) = catalog.metric(tenant, metric) {
@@ -43,7 +41,10 @@ pub fn trigger(t: &PointsTrigger, catalog: &Catalog, tenant: i64) -> Value {
                 out.insert("metricName".into(), json!(m.name));
             }
             out.insert("metricThreshold".into(), json!(threshold));
-            out.insert("eventAttributes".into(), pairs(&t.event_attributes));
+            out.insert(
+                "eventAttributes".into(),
+                attribute_pairs::json(&t.event_attributes),
+            );
             if let Some((k, v)) = t.event_attributes.first() {
                 out.insert("eventAttribute".into(), json!({ "key": k, "value": v }));
             }
@@ -80,15 +81,20 @@ pub fn trigger(t: &PointsTrigger, catalog: &Catalog, tenant: i64) -> Value {
 
 /// `PointsBoost` with its status on `today`.
 pub fn boost(b: &Boost, today: NaiveDate) -> Value {
-    json!({
-        "id": b.uuid,
-        "name": b.name,
-        "status": boost_status(b.start, b.end, today),
-        "start": b.start.to_string(),
-        "end": b.end.map(|d| d.to_string()),
-        "multiplier": b.multiplier,
-        "rounding": b.rounding.name(),
-    })
+    Value::Object(boost_fields(b, boost_status(b.start, b.end, today)))
+}
+
+/// What every boost shape shows, with the status it is given.
+fn boost_fields(b: &Boost, status: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("id".into(), json!(b.uuid));
+    out.insert("name".into(), json!(b.name));
+    out.insert("status".into(), json!(status));
+    out.insert("start".into(), json!(b.start.to_string()));
+    out.insert("end".into(), json!(b.end.map(|d| d.to_string())));
+    out.insert("multiplier".into(), json!(b.multiplier));
+    out.insert("rounding".into(), json!(b.rounding.name()));
+    out
 }
 
 /// `PointsLevel`.
@@ -136,33 +142,16 @@ pub fn award(
 
 /// `PointsBoostWebhookPayload`.
 pub fn boost_webhook(b: &Boost, s: &PointsSystem, status: &str) -> Value {
-    json!({
-        "id": b.uuid,
-        "name": b.name,
-        "status": status,
-        "userId": match &b.target { BoostTarget::User(u) => Some(u.as_str()), BoostTarget::Global(_) => None },
-        "pointsSystemId": s.uuid,
-        "pointsSystemKey": s.key,
-        "pointsSystemName": s.name,
-        "start": b.start.to_string(),
-        "end": b.end.map(|d| d.to_string()),
-        "multiplier": b.multiplier,
-        "rounding": b.rounding.name(),
-    })
-}
-
-fn admin_pairs(
-    list: &[(String, String)],
-    catalog: &Catalog,
-    tenant: i64,
-    kind: AttributeType,
-) -> Value {
-    list.iter()
-        .map(|(k, v)| {
-            let id = catalog.attribute(tenant, kind, k).map(|a| a.uuid.clone());
-            json!({ "attributeId": id.unwrap_or_else(|| k.clone()), "attributeValue": v })
-        })
-        .collect()
+    let mut out = boost_fields(b, status);
+    let user = match &b.target {
+        BoostTarget::User(u) => Some(u.as_str()),
+        BoostTarget::Global(_) => None,
+    };
+    out.insert("userId".into(), json!(user));
+    out.insert("pointsSystemId".into(), json!(s.uuid));
+    out.insert("pointsSystemKey".into(), json!(s.key));
+    out.insert("pointsSystemName".into(), json!(s.name));
+    Value::Object(out)
 }
 
 fn badge(url: &Option<String>) -> Value {
@@ -192,7 +181,7 @@ pub fn admin_trigger(t: &PointsTrigger, catalog: &Catalog, tenant: i64) -> Value
     out.insert("status".into(), json!(t.status.name()));
     out.insert(
         "userAttributes".into(),
-        admin_pairs(&t.user_attributes, catalog, tenant, AttributeType::User),
+        catalog.attribute_refs(tenant, AttributeType::User, &t.user_attributes),
     );
     out.remove("eventAttributes");
     match &t.kind {
@@ -206,7 +195,7 @@ pub fn admin_trigger(t: &PointsTrigger, catalog: &Catalog, tenant: i64) -> Value
             out.insert("metricThreshold".into(), json!(threshold));
             out.insert(
                 "eventAttributes".into(),
-                admin_pairs(&t.event_attributes, catalog, tenant, AttributeType::Event),
+                catalog.attribute_refs(tenant, AttributeType::Event, &t.event_attributes),
             );
         }
         TriggerKind::Achievement { achievement } => {
@@ -241,15 +230,11 @@ pub fn admin_boost(b: &Boost, catalog: &Catalog, tenant: i64, today: NaiveDate) 
         BoostTarget::User(u) => (Some(u.as_str()), Vec::new()),
         BoostTarget::Global(f) => (None, f.clone()),
     };
-    json!({
-        "id": b.uuid,
-        "name": b.name,
-        "status": boost_status(b.start, b.end, today),
-        "start": b.start.to_string(),
-        "end": b.end.map(|d| d.to_string()),
-        "multiplier": b.multiplier,
-        "rounding": b.rounding.name(),
-        "userId": user,
-        "userAttributes": admin_pairs(&filters, catalog, tenant, AttributeType::User),
-    })
+    let mut out = boost_fields(b, boost_status(b.start, b.end, today));
+    out.insert("userId".into(), json!(user));
+    out.insert(
+        "userAttributes".into(),
+        catalog.attribute_refs(tenant, AttributeType::User, &filters),
+    );
+    Value::Object(out)
 }

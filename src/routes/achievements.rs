@@ -4,17 +4,15 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::extract::KeySegment;
+use super::extract::{AttributesQuery, KeySegment, TenantState};
 use crate::achievements::{store, view};
-use crate::auth::{RequireKey, Tenant, Tier, UserPath};
+use crate::auth::{RequireKey, Tier, UserPath};
 use crate::commands::complete_achievement::CompleteAchievement;
 use crate::config::AchievementStatus;
-use crate::domain::attribute_query;
 use crate::domain::user::UpsertedUserInput;
 use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
 use crate::rules::achievements::{filters_match, rarity};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/achievements", web::get().to(all))
@@ -30,29 +28,19 @@ pub fn configure_writes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AllQuery {
-    user_attributes: Option<String>,
-}
-
 /// Every active achievement with its completions and rarity in this tenant.
 async fn all(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    query: web::Query<AllQuery>,
+    state: TenantState,
+    query: web::Query<AttributesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = match &query.user_attributes {
-        Some(raw) => Some(attribute_query::parse(raw)?),
-        None => None,
-    };
+    let filter = query.filter()?;
     let catalog = state.catalog.current();
-    let body = state
-        .read(move |conn| {
-            let counts = store::counts(conn, tenant.0)?;
-            let users = crate::store::users::count(conn, tenant.0)?;
+    state
+        .read_json(move |conn| {
+            let counts = store::counts(conn, state.tenant)?;
+            let users = crate::store::users::count(conn, state.tenant)?;
             Ok(catalog
-                .achievements_for(tenant.0)
+                .achievements_for(state.tenant)
                 .filter(|a| a.status == AchievementStatus::Active)
                 // "Accessible to a user with the provided attributes": every filter pair of
                 // the achievement appears among the attributes given.
@@ -63,15 +51,14 @@ async fn all(
                 .map(|a| {
                     let completions = counts.get(&a.id).copied().unwrap_or(0);
                     view::with_stats(
-                        Value::Object(view::achievement(a, &catalog, tenant.0)),
+                        Value::Object(view::achievement(a, &catalog, state.tenant)),
                         completions,
                         rarity(completions, users),
                     )
                 })
                 .collect::<Vec<_>>())
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }
 
 #[derive(Deserialize)]
@@ -80,8 +67,7 @@ struct CompleteBody {
 }
 
 async fn complete(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     scope: UserScope,
     key: web::Path<KeySegment>,
     body: web::Json<CompleteBody>,
@@ -90,11 +76,11 @@ async fn complete(
         .into_inner()
         .user
         .admit(&scope)?
-        .validate(&state.catalog.current(), tenant.0)?;
+        .validate(&state.catalog.current(), state.tenant)?;
     let response = state
         .writer
         .execute(CompleteAchievement {
-            tenant: tenant.0,
+            tenant: state.tenant,
             key: key.into_inner().key,
             user,
         })
@@ -111,24 +97,21 @@ struct UserQuery {
 /// Completed achievements (locked ones included) by completion time, then — with
 /// `includeIncomplete=true` — the active ones the user may still complete.
 async fn of_user(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     query: web::Query<UserQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let include_incomplete = query.include_incomplete.as_deref() == Some("true");
     let catalog = state.catalog.current();
-    let body = state
-        .read(move |conn| {
-            let user = crate::store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
-            let counts = store::counts(conn, tenant.0)?;
-            let users = crate::store::users::count(conn, tenant.0)?;
+    state
+        .read_user_json(state.tenant, id, move |conn, user| {
+            let counts = store::counts(conn, state.tenant)?;
+            let users = crate::store::users::count(conn, state.tenant)?;
             let completed = store::completed(conn, user.row_id)?;
             let stats = |a: &crate::catalog::Achievement, at: Option<i64>| {
                 let completions = counts.get(&a.id).copied().unwrap_or(0);
                 view::with_stats(
-                    view::user_achievement(a, &catalog, tenant.0, at),
+                    view::user_achievement(a, &catalog, state.tenant, at),
                     completions,
                     rarity(completions, users),
                 )
@@ -136,7 +119,7 @@ async fn of_user(
             let mut out = Vec::new();
             for (achievement_id, at) in &completed {
                 if let Some(a) = catalog
-                    .achievements_for(tenant.0)
+                    .achievements_for(state.tenant)
                     .find(|a| a.id == *achievement_id)
                 {
                     if a.status != AchievementStatus::Inactive {
@@ -145,7 +128,7 @@ async fn of_user(
                 }
             }
             if include_incomplete {
-                for a in catalog.achievements_for(tenant.0) {
+                for a in catalog.achievements_for(state.tenant) {
                     let done = completed.iter().any(|(id, _)| *id == a.id);
                     if !done
                         && a.status == AchievementStatus::Active
@@ -157,6 +140,5 @@ async fn of_user(
             }
             Ok(out)
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }

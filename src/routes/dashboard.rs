@@ -11,11 +11,10 @@ use actix_web::middleware::Compress;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
 use serde_json::json;
 
+use super::extract::TenantState;
 use crate::activity;
-use crate::auth::{RequireKey, Tenant, Tier};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::overview;
 
 /// One embedded file.
@@ -27,32 +26,23 @@ struct Asset {
 
 const INDEX: &str = "index.html";
 
+/// An embedded file of `assets/dashboard/`, by its name there.
+macro_rules! asset {
+    ($name:literal, $content_type:literal) => {
+        Asset {
+            name: $name,
+            content_type: $content_type,
+            body: include_bytes!(concat!("../../assets/dashboard/", $name)),
+        }
+    };
+}
+
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: INDEX,
-        content_type: "text/html; charset=utf-8",
-        body: include_bytes!("../../assets/dashboard/index.html"),
-    },
-    Asset {
-        name: "app.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../../assets/dashboard/app.css"),
-    },
-    Asset {
-        name: "api.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../assets/dashboard/api.js"),
-    },
-    Asset {
-        name: "app.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../assets/dashboard/app.js"),
-    },
-    Asset {
-        name: "favicon.svg",
-        content_type: "image/svg+xml",
-        body: include_bytes!("../../assets/dashboard/favicon.svg"),
-    },
+    asset!("index.html", "text/html; charset=utf-8"),
+    asset!("app.css", "text/css; charset=utf-8"),
+    asset!("api.js", "text/javascript; charset=utf-8"),
+    asset!("app.js", "text/javascript; charset=utf-8"),
+    asset!("favicon.svg", "image/svg+xml"),
 ];
 
 /// Only the server's own files: no inline script or style, no other origin.
@@ -68,11 +58,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/dashboard/")
                 .wrap(Compress::default())
                 .route(get_or_head().to(index)),
-        )
-        .service(
-            web::resource("/dashboard/api/overview")
-                .wrap(RequireKey::admin(Tier::Writes))
-                .route(web::get().to(overview)),
         )
         .service(
             web::resource("/dashboard/{file}")
@@ -158,20 +143,19 @@ async fn asset(req: HttpRequest, file: web::Path<String>) -> Result<HttpResponse
 
 /// Counts for the tenant the request names, read in one snapshot. Webhook deliveries are
 /// the server's (endpoints are configured for the whole server).
-async fn overview(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpResponse, ApiError> {
-    let tenant = tenant.0;
+pub(super) async fn overview(state: TenantState) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let since_ms = (now - chrono::Duration::hours(24)).timestamp_millis();
     let (users, events, points, definitions, deliveries, keys) = state
         .read(move |conn| {
             let conn = &conn.unchecked_transaction()?;
             Ok((
-                overview::users(conn, tenant)?,
-                activity::store::events(conn, tenant, since_ms)?,
-                activity::store::points(conn, tenant)?,
-                overview::definitions(conn, tenant)?,
+                overview::users(conn, state.tenant)?,
+                activity::store::events(conn, state.tenant, since_ms)?,
+                activity::store::points(conn, state.tenant)?,
+                overview::definitions(conn, state.tenant)?,
                 overview::deliveries(conn)?,
-                overview::application_keys(conn, tenant)?,
+                overview::application_keys(conn, state.tenant)?,
             ))
         })
         .await?;

@@ -7,22 +7,14 @@ use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::extract::TenantState;
 use crate::activity;
-use crate::auth::{RequireKey, Tenant, Tier};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Days one chart covers at most (and by default).
 const MAX_DAYS: i64 = 366;
 const DEFAULT_DAYS: i64 = 30;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/dashboard/api/activity")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(activity_per_day)),
-    );
-}
 
 /// `?days=N`: the last N UTC days, today's included. Other console charts take it too.
 #[derive(Deserialize)]
@@ -49,14 +41,13 @@ pub(super) fn date_of(day: i64) -> String {
     (NaiveDate::default() + Duration::days(day)).to_string()
 }
 
-async fn activity_per_day(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+pub(super) async fn activity_per_day(
+    state: TenantState,
     query: web::Query<Days>,
 ) -> Result<HttpResponse, ApiError> {
     let (first, last) = query.range(&state)?;
     let counted = state
-        .read(move |conn| Ok(activity::store::per_day(conn, tenant.0, first, last)?))
+        .read(move |conn| Ok(activity::store::per_day(conn, state.tenant, first, last)?))
         .await?;
     let mut counted = counted.into_iter().peekable();
     let series: Vec<_> = (first..=last)

@@ -7,21 +7,12 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 use super::dashboard_activity::no_store;
-use crate::auth::{RequireKey, Tier};
 use crate::config::{Config, EmailsConfig};
 use crate::error::ApiError;
 use crate::notifications::email::shown_server;
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/dashboard/api/channels")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(channels)),
-    );
-}
-
-async fn channels(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(super) async fn channels(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let config = &state.settings.config;
     Ok(no_store(json!({
         "email": email(&config.emails),

@@ -7,22 +7,17 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use crate::auth::{RequireKey, Tenant, Tier};
+use crate::auth::Tenant;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::definitions::{self, Status};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/dashboard/api/managed")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(managed)),
-    );
-}
-
 /// The file's definitions are shared by every tenant; the tenant is checked as on every
 /// console read.
-async fn managed(state: web::Data<AppState>, _tenant: Tenant) -> Result<HttpResponse, ApiError> {
+pub(super) async fn managed(
+    state: web::Data<AppState>,
+    _tenant: Tenant,
+) -> Result<HttpResponse, ApiError> {
     let rows = state
         .read(|conn| Ok(definitions::managed_shared(conn)?))
         .await?;

@@ -7,34 +7,23 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::dashboard_activity::{date_of, no_store, Days};
-use crate::auth::{RequireKey, Tenant, Tier};
+use super::extract::TenantState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::engagement::{self, Outcomes};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/dashboard/api/deliveries")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(deliveries)),
-    );
-}
-
-async fn deliveries(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+pub(super) async fn deliveries(
+    state: TenantState,
     query: web::Query<Days>,
 ) -> Result<HttpResponse, ApiError> {
     let (first, last) = query.range(&state)?;
-    let tenant = tenant.0;
     let (webhooks, notifications, webhooks_pending, notifications_pending) = state
         .read(move |conn| {
             let conn = &conn.unchecked_transaction()?;
             Ok((
                 engagement::webhook_outcomes(conn, first, last)?,
-                engagement::notification_outcomes(conn, tenant, first, last)?,
+                engagement::notification_outcomes(conn, state.tenant, first, last)?,
                 engagement::webhooks_pending(conn)?,
-                engagement::notifications_pending(conn, tenant)?,
+                engagement::notifications_pending(conn, state.tenant)?,
             ))
         })
         .await?;

@@ -8,35 +8,24 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::dashboard_activity::{date_of, no_store, Days};
+use super::extract::TenantState;
 use crate::activity::returns::MAX_WINDOW;
 use crate::activity::store::returns;
-use crate::auth::{RequireKey, Tenant, Tier};
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/dashboard/api/engagement")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(engagement)),
-    );
-}
-
-async fn engagement(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+pub(super) async fn engagement(
+    state: TenantState,
     query: web::Query<Days>,
 ) -> Result<HttpResponse, ApiError> {
     let (first, last) = query.range(&state)?;
-    let tenant = tenant.0;
     let (groups, users, control) = state
         .read(move |conn| {
             let conn = &conn.unchecked_transaction()?;
             Ok((
-                returns(conn, tenant, first - (MAX_WINDOW - 1), last)?,
-                store::users::count(conn, tenant)?,
-                store::engagement::control_users(conn, tenant)?,
+                returns(conn, state.tenant, first - (MAX_WINDOW - 1), last)?,
+                store::users::count(conn, state.tenant)?,
+                store::engagement::control_users(conn, state.tenant)?,
             ))
         })
         .await?;

@@ -10,33 +10,23 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::dashboard_activity::no_store;
-use crate::auth::{RequireKey, Tenant, Tier};
+use super::extract::TenantState;
 use crate::domain::limits::MAX_PAGE;
 use crate::error::ApiError;
 use crate::leaderboards::read;
-use crate::state::AppState;
 
 const DEFAULT_LIMIT: i64 = 20;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/dashboard/api/leaderboards/{key}/runs")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(runs)),
-    );
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RunsQuery {
+pub(super) struct RunsQuery {
     /// The `next` of the previous page: runs that start before this date.
     before: Option<String>,
     limit: Option<i64>,
 }
 
-async fn runs(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+pub(super) async fn runs(
+    state: TenantState,
     key: web::Path<String>,
     query: web::Query<RunsQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -54,7 +44,7 @@ async fn runs(
         None => None,
     };
     let catalog = state.catalog.current();
-    let board = read::visible(&catalog, tenant.0, &key)?;
+    let board = read::visible(&catalog, state.tenant, &key)?;
     let today = state.clock.now().date_naive();
     let schedule = board.schedule();
     let mut run = match before {

@@ -4,13 +4,12 @@
 //! and how many are on such a streak now. Two index-only scans of `streaks`, by length and
 //! by longest, over the tenant's users with a streak (`store::engagement`).
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use serde_json::{json, Value};
 
 use super::dashboard_activity::no_store;
-use crate::auth::{RequireKey, Tenant, Tier};
+use super::extract::TenantState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::engagement;
 
 /// Ranges of lengths counted: from each to the day before the next (the last: and on).
@@ -18,22 +17,13 @@ const RANGES: [i64; 8] = [1, 2, 4, 7, 14, 30, 60, 100];
 /// Retention after these many periods.
 const AFTER: [i64; 3] = [1, 7, 30];
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/dashboard/api/streaks")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(streaks)),
-    );
-}
-
-async fn streaks(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpResponse, ApiError> {
-    let tenant = tenant.0;
+pub(super) async fn streaks(state: TenantState) -> Result<HttpResponse, ApiError> {
     let (lengths, longest) = state
         .read(move |conn| {
             let conn = &conn.unchecked_transaction()?;
             Ok((
-                engagement::streak_lengths(conn, tenant)?,
-                engagement::longest_streaks(conn, tenant)?,
+                engagement::streak_lengths(conn, state.tenant)?,
+                engagement::longest_streaks(conn, state.tenant)?,
             ))
         })
         .await?;

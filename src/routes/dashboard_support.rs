@@ -10,66 +10,45 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::dashboard_activity::no_store;
-use crate::auth::{RequireKey, Tenant, Tier};
+use super::extract::TenantState;
 use crate::commands::complete_achievement::CompleteAchievement;
 use crate::domain::user::{UpsertedUserInput, UserFieldsInput};
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/dashboard/api/users/{id}/keys")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(keys)),
-    )
-    .service(
-        web::resource("/dashboard/api/users/{id}/achievements/{key}/complete")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::post().to(complete)),
-    );
-}
-
-async fn keys(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+pub(super) async fn keys(
+    state: TenantState,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = UserId::parse(&id)?;
     let keys = state
         .read(move |conn| {
-            let user = store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+            let user = store::users::existing(conn, state.tenant, id.as_str())?;
             Ok(store::overview::keys_of_user(conn, user.row_id)?)
         })
         .await?;
     Ok(no_store(json!({ "keys": keys })))
 }
 
-async fn complete(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+pub(super) async fn complete(
+    state: TenantState,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, key) = path.into_inner();
     let id = UserId::parse(&id)?;
     let lookup = id.clone();
     state
-        .read(move |conn| {
-            store::users::find(conn, tenant.0, lookup.as_str())?
-                .map(|_| ())
-                .ok_or_else(|| ApiError::not_found("User not found"))
-        })
+        .read(move |conn| store::users::existing(conn, state.tenant, lookup.as_str()))
         .await?;
     // The console's admin key acts for every user.
     let user = UpsertedUserInput::new(id.as_str().to_owned(), UserFieldsInput::default())
         .unscoped()
-        .validate(&state.catalog.current(), tenant.0)?;
+        .validate(&state.catalog.current(), state.tenant)?;
     let response = state
         .writer
         .execute(CompleteAchievement {
-            tenant: tenant.0,
+            tenant: state.tenant,
             key,
             user,
         })

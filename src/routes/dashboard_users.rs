@@ -8,11 +8,10 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::{RequireKey, Tenant, Tier};
+use super::extract::TenantState;
 use crate::clock::{format_timestamp, from_millis};
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store;
 
 /// Users one search answers (and the default).
@@ -24,21 +23,8 @@ const MAX_SEARCH_BYTES: usize = crate::domain::limits::MAX_USER_ID_BYTES;
 const MAX_EVENTS: usize = 100;
 const DEFAULT_EVENTS: usize = 20;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/dashboard/api/users")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(search)),
-    )
-    .service(
-        web::resource("/dashboard/api/users/{id}/events")
-            .wrap(RequireKey::admin(Tier::Writes))
-            .route(web::get().to(events)),
-    );
-}
-
 #[derive(Deserialize)]
-struct SearchQuery {
+pub(super) struct SearchQuery {
     q: Option<String>,
     limit: Option<usize>,
 }
@@ -53,9 +39,8 @@ fn limit(given: Option<usize>, default: usize, max: usize) -> Result<usize, ApiE
     }
 }
 
-async fn search(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+pub(super) async fn search(
+    state: TenantState,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
@@ -67,20 +52,19 @@ async fn search(
     }
     let limit = limit(query.limit, DEFAULT_SEARCH_RESULTS, MAX_SEARCH_RESULTS)?;
     let users = state
-        .read(move |conn| Ok(store::users::search(conn, tenant.0, &text, limit)?))
+        .read(move |conn| Ok(store::users::search(conn, state.tenant, &text, limit)?))
         .await?;
     let users: Vec<Value> = users.iter().map(|u| u.to_json()).collect();
     Ok(HttpResponse::Ok().json(json!({ "users": users })))
 }
 
 #[derive(Deserialize)]
-struct EventsQuery {
+pub(super) struct EventsQuery {
     limit: Option<usize>,
 }
 
-async fn events(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+pub(super) async fn events(
+    state: TenantState,
     id: web::Path<String>,
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -88,8 +72,7 @@ async fn events(
     let limit = limit(query.limit, DEFAULT_EVENTS, MAX_EVENTS)?;
     let events = state
         .read(move |conn| {
-            let user = store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+            let user = store::users::existing(conn, state.tenant, id.as_str())?;
             Ok(store::events::latest_of_user(conn, user.row_id, limit)?)
         })
         .await?;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::extract::KeySegment;
-use crate::auth::{RequireKey, Tenant, Tier};
+use super::extract::{KeySegment, TenantState};
+use crate::auth::{RequireKey, Tier};
 use crate::commands::record_event::RecordEvent;
 use crate::config::AttributeType;
 use crate::domain::attributes::{check_keys, check_values};
@@ -14,7 +14,6 @@ use crate::domain::limits::MAX_IDEMPOTENCY_KEY_BYTES as MAX_IDEMPOTENCY_KEY;
 use crate::domain::user::UpsertedUserInput;
 use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// A write of Trophy's tier 1 (docs/behaviour/api.md#rate-limits).
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -35,8 +34,7 @@ pub struct EventBody {
 
 async fn record(
     req: HttpRequest,
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     scope: UserScope,
     key: web::Path<KeySegment>,
     body: web::Json<EventBody>,
@@ -46,16 +44,16 @@ async fn record(
     let user = body.user.admit(&scope)?;
     let catalog = state.catalog.current();
     let metric = catalog
-        .metric(tenant.0, &key.key)
+        .metric(state.tenant, &key.key)
         .cloned()
         .ok_or_else(|| ApiError::not_found("Metric not found"))?;
     if !body.value.is_finite() {
         return Err(ApiError::bad_request("value must be a finite number"));
     }
     let attributes = body.attributes.unwrap_or_default();
-    check_keys(&catalog, tenant.0, AttributeType::Event, &attributes)?;
+    check_keys(&catalog, state.tenant, AttributeType::Event, &attributes)?;
     check_values("attributes", &attributes)?;
-    let user = user.validate(&catalog, tenant.0)?;
+    let user = user.validate(&catalog, state.tenant)?;
     let idempotency_key = match req.headers().get("Idempotency-Key") {
         None => None,
         Some(v) => {
@@ -73,7 +71,7 @@ async fn record(
     let outcome = state
         .writer
         .execute(RecordEvent {
-            tenant: tenant.0,
+            tenant: state.tenant,
             metric,
             user,
             value: body.value,

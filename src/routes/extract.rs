@@ -1,12 +1,19 @@
-//! Extractor settings so malformed input gets `{"error": ...}` like every other error.
+//! Extractors: the settings that give malformed input `{"error": ...}` like every other
+//! error, and what handlers share (`TenantState`, `KeySegment`, `AttributesQuery`).
 
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
 use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
 use actix_web::http::Method;
-use actix_web::{web, HttpRequest};
+use actix_web::{web, FromRequest, HttpRequest};
 use serde::Deserialize;
 
+use crate::auth::Tenant;
+use crate::domain::attribute_query;
 use crate::domain::limits::MAX_BODY_BYTES;
 use crate::error::{echo_quoted, ApiError};
+use crate::state::AppState;
 
 pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
@@ -95,6 +102,54 @@ pub fn path_config() -> web::PathConfig {
 #[derive(Deserialize)]
 pub struct KeySegment {
     pub key: String,
+}
+
+/// The shared state and the tenant the request's key (and `Tenant-ID`) chose: what nearly
+/// every handler reads first, as one extractor. Derefs to the state.
+#[derive(Clone)]
+pub struct TenantState {
+    state: web::Data<AppState>,
+    pub tenant: i64,
+}
+
+impl std::ops::Deref for TenantState {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.state
+    }
+}
+
+impl FromRequest for TenantState {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<TenantState, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let state = web::Data::<AppState>::from_request(req, payload).into_inner();
+        let tenant = Tenant::from_request(req, payload).into_inner();
+        ready(match (state, tenant) {
+            (Ok(state), Ok(Tenant(tenant))) => Ok(TenantState { state, tenant }),
+            (Err(e), _) => Err(e),
+            (_, Err(e)) => Err(e.into()),
+        })
+    }
+}
+
+/// `?userAttributes=key:value,…`: the filter of a list that takes one.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributesQuery {
+    user_attributes: Option<String>,
+}
+
+impl AttributesQuery {
+    /// The filter, if one was given (`domain::attribute_query`).
+    pub fn filter(&self) -> Result<Option<Vec<(String, String)>>, ApiError> {
+        self.user_attributes
+            .as_deref()
+            .map(attribute_query::parse)
+            .transpose()
+    }
 }
 
 pub fn query_config() -> web::QueryConfig {

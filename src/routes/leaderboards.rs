@@ -4,8 +4,8 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::extract::KeySegment;
-use crate::auth::{Tenant, UserPath};
+use super::extract::{KeySegment, TenantState};
+use crate::auth::UserPath;
 use crate::catalog::leaderboard::status_on;
 use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
@@ -31,22 +31,18 @@ struct ListQuery {
     include_finished: Option<bool>,
 }
 
-async fn list(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    query: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
+async fn list(state: TenantState, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let catalog = state.catalog.current();
     let today = state.clock.now().date_naive();
     let include_finished = query.include_finished.unwrap_or(false);
     let boards: Vec<Value> = catalog
-        .leaderboards_for(tenant.0)
+        .leaderboards_for(state.tenant)
         .filter(|b| match status_on(b, today) {
             "active" | "scheduled" => true,
             "finished" => include_finished,
             _ => false,
         })
-        .map(|b| Value::Object(view::board(b, &catalog, tenant.0, today, &[])))
+        .map(|b| Value::Object(view::board(b, &catalog, state.tenant, today, &[])))
         .collect();
     Ok(HttpResponse::Ok().json(boards))
 }
@@ -62,15 +58,14 @@ struct RankingsQuery {
 }
 
 async fn get(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     scope: UserScope,
     key: web::Path<KeySegment>,
     query: web::Query<RankingsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let catalog = state.catalog.current();
     let today = state.clock.now().date_naive();
-    let board = read::visible(&catalog, tenant.0, &key.key)?.clone();
+    let board = read::visible(&catalog, state.tenant, &key.key)?.clone();
     let offset = query.offset.unwrap_or(0);
     let limit = query
         .limit
@@ -90,20 +85,20 @@ async fn get(
         Some(id) => Some(scope.admit_to_public_view(id)?),
         None => None,
     };
-    let mut body = view::board(&board, &catalog, tenant.0, today, &group);
+    let mut body = view::board(&board, &catalog, state.tenant, today, &group);
     let Some(run) = run.filter(|_| status_on(&board, today) != "scheduled") else {
         body.insert("rankings".into(), json!([]));
         return Ok(HttpResponse::Ok().json(body));
     };
     let index = state.leaderboards.clone();
-    let group_key = read::group_key(&board, run, tenant.0, &group);
+    let group_key = read::group_key(&board, run, state.tenant, &group);
     let limit = usize::try_from(limit).unwrap_or(0);
     let style = board.rank_style;
     let (rows, ranks) = read_inline(&state, limit <= INLINE_ROWS, move |conn| {
         // One snapshot for the user's row id and the page's names.
         let conn = &conn.unchecked_transaction()?;
         let around = match around {
-            Some(id) => match read::user_row(conn, tenant.0, id.as_str())? {
+            Some(id) => match read::user_row(conn, state.tenant, id.as_str())? {
                 Some(row) => Some(row),
                 None => return Ok((Vec::new(), Vec::new())),
             },
@@ -124,8 +119,7 @@ struct UserQuery {
 }
 
 async fn user_board(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     key: web::Path<KeySegment>,
     query: web::Query<UserQuery>,
@@ -133,7 +127,7 @@ async fn user_board(
     let key = key.into_inner().key;
     let catalog = state.catalog.current();
     let today = state.clock.now().date_naive();
-    let board = read::visible(&catalog, tenant.0, &key)?.clone();
+    let board = read::visible(&catalog, state.tenant, &key)?.clone();
     let count = query.num_events.unwrap_or(DEFAULT_EVENTS);
     if !(1..=MAX_EVENTS).contains(&count) {
         return Err(ApiError::unprocessable(format!(
@@ -147,8 +141,7 @@ async fn user_board(
     let (user, standing) = read_inline(&state, true, move |conn| {
         // One snapshot (and one read lock) for the user, their standing and history.
         let conn = &conn.unchecked_transaction()?;
-        let user = store::users::find(conn, tenant.0, id.as_str())?
-            .ok_or_else(|| ApiError::not_found("User not found"))?;
+        let user = store::users::existing(conn, state.tenant, id.as_str())?;
         let standing = match run {
             Some(run) => Some(read::user_standing(
                 conn,
@@ -164,7 +157,7 @@ async fn user_board(
     })
     .await?;
     let group = crate::leaderboards::engine::group_of(&board, &user).unwrap_or_default();
-    let mut body = view::board(&board, &catalog, tenant.0, today, &group);
+    let mut body = view::board(&board, &catalog, state.tenant, today, &group);
     let (rank, value, history) = match standing {
         Some(s) => (s.rank, s.value, view::history(&s.history)),
         None => (None, None, json!([])),

@@ -42,15 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
         .route("/openapi.json", web::get().to(openapi::openapi))
         .route("/metrics", web::get().to(prometheus::metrics))
         .configure(dashboard::configure)
-        .configure(dashboard_users::configure)
-        .configure(dashboard_activity::configure)
-        .configure(dashboard_definitions::configure)
-        .configure(dashboard_engagement::configure)
-        .configure(dashboard_streaks::configure)
-        .configure(dashboard_deliveries::configure)
-        .configure(dashboard_channels::configure)
-        .configure(dashboard_runs::configure)
-        .configure(dashboard_support::configure)
+        .configure(console_routes)
         .service(
             // The console shows a user as the application API answers for them, read with
             // the admin key. Reads only: it changes state through /admin/v1.
@@ -89,6 +81,70 @@ pub fn configure(cfg: &mut web::ServiceConfig, test_clock: bool) {
                 .route(web::post().to(test_clock::set)),
         );
     }
+}
+
+/// The console's own API: its reads and the support actions the Admin API lacks, each with
+/// the admin key at the admin key's tier, as on /admin/v1. Its pages and files are
+/// `dashboard::configure`'s.
+fn console_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        console_resource("/dashboard/api/overview").route(web::get().to(dashboard::overview)),
+    )
+    .service(console_resource("/dashboard/api/users").route(web::get().to(dashboard_users::search)))
+    .service(
+        console_resource("/dashboard/api/users/{id}/events")
+            .route(web::get().to(dashboard_users::events)),
+    )
+    .service(
+        console_resource("/dashboard/api/activity")
+            .route(web::get().to(dashboard_activity::activity_per_day)),
+    )
+    .service(
+        console_resource("/dashboard/api/managed")
+            .route(web::get().to(dashboard_definitions::managed)),
+    )
+    .service(
+        console_resource("/dashboard/api/engagement")
+            .route(web::get().to(dashboard_engagement::engagement)),
+    )
+    .service(
+        console_resource("/dashboard/api/streaks").route(web::get().to(dashboard_streaks::streaks)),
+    )
+    .service(
+        console_resource("/dashboard/api/deliveries")
+            .route(web::get().to(dashboard_deliveries::deliveries)),
+    )
+    .service(
+        console_resource("/dashboard/api/channels")
+            .route(web::get().to(dashboard_channels::channels)),
+    )
+    .service(
+        console_resource("/dashboard/api/leaderboards/{key}/runs")
+            .route(web::get().to(dashboard_runs::runs)),
+    )
+    .service(
+        console_resource("/dashboard/api/users/{id}/keys")
+            .route(web::get().to(dashboard_support::keys)),
+    )
+    .service(
+        console_resource("/dashboard/api/users/{id}/achievements/{key}/complete")
+            .route(web::post().to(dashboard_support::complete)),
+    );
+}
+
+/// A resource of the console's API: the admin key, at the admin key's tier.
+fn console_resource(
+    path: &str,
+) -> actix_web::Resource<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    web::resource(path).wrap(RequireKey::admin(Tier::Writes))
 }
 
 /// The application API's routes but its writes (`events::configure`,

@@ -8,17 +8,14 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::extract::KeySegment;
+use super::extract::{AttributesQuery, KeySegment, TenantState};
 use super::user_metrics::SummaryQuery as EventSummaryQuery;
-use crate::auth::{Tenant, UserPath};
+use crate::auth::UserPath;
 use crate::catalog::{Catalog, PointsSystem};
-use crate::clock::from_millis;
-use crate::domain::attribute_query;
 use crate::error::ApiError;
 use crate::points::rules::{boost_status, bucket_of, level_index, summary_ranges, within};
 use crate::points::{store, view};
 use crate::rules::achievements::filters_match;
-use crate::rules::event_summary;
 use crate::rules::local_time::local_date;
 use crate::state::AppState;
 
@@ -52,13 +49,9 @@ fn find(
     Ok((catalog, system))
 }
 
-async fn system(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    key: web::Path<KeySegment>,
-) -> Result<HttpResponse, ApiError> {
-    let (catalog, system) = find(&state, tenant.0, &key.key)?;
-    Ok(HttpResponse::Ok().json(view::system(&system, &catalog, tenant.0)))
+async fn system(state: TenantState, key: web::Path<KeySegment>) -> Result<HttpResponse, ApiError> {
+    let (catalog, system) = find(&state, state.tenant, &key.key)?;
+    Ok(HttpResponse::Ok().json(view::system(&system, &catalog, state.tenant)))
 }
 
 #[derive(Deserialize)]
@@ -70,8 +63,7 @@ struct BoostsQuery {
 /// Global boosts (attribute-narrowed ones included), finished ones only on request; their
 /// status is judged on today's UTC date.
 async fn boosts(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     key: web::Path<KeySegment>,
     query: web::Query<BoostsQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -84,7 +76,7 @@ async fn boosts(
             ))
         }
     };
-    let (_, system) = find(&state, tenant.0, &key.key)?;
+    let (_, system) = find(&state, state.tenant, &key.key)?;
     let today = state.clock.now().date_naive();
     let list: Vec<Value> = system
         .boosts
@@ -96,12 +88,8 @@ async fn boosts(
     Ok(HttpResponse::Ok().json(list))
 }
 
-async fn levels(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    key: web::Path<KeySegment>,
-) -> Result<HttpResponse, ApiError> {
-    let (_, system) = find(&state, tenant.0, &key.key)?;
+async fn levels(state: TenantState, key: web::Path<KeySegment>) -> Result<HttpResponse, ApiError> {
+    let (_, system) = find(&state, state.tenant, &key.key)?;
     let list: Vec<Value> = system.levels.iter().map(view::level).collect();
     Ok(HttpResponse::Ok().json(list))
 }
@@ -109,24 +97,23 @@ async fn levels(
 /// Users per level from the counts the writer keeps; users who never earned points are
 /// at 0 and count for the level reached at 0.
 async fn level_summary(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     key: web::Path<KeySegment>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, system) = find(&state, tenant.0, &key.key)?;
+    let (_, system) = find(&state, state.tenant, &key.key)?;
     if system.levels.is_empty() {
         return Err(ApiError::unprocessable(
             "No levels configured on the points system",
         ));
     }
-    let body = state
-        .read(move |conn| {
-            let counts = store::level_counts(conn, system.id, tenant.0)?;
-            let with_row: i64 = store::buckets(conn, system.id, tenant.0)?
+    state
+        .read_json(move |conn| {
+            let counts = store::level_counts(conn, system.id, state.tenant)?;
+            let with_row: i64 = store::buckets(conn, system.id, state.tenant)?
                 .iter()
                 .map(|(_, n)| n)
                 .sum();
-            let users = crate::store::users::count(conn, tenant.0)?;
+            let users = crate::store::users::count(conn, state.tenant)?;
             let thresholds: Vec<i64> = system.levels.iter().map(|l| l.points).collect();
             let at_zero = level_index(&thresholds, 0);
             Ok(system
@@ -142,50 +129,39 @@ async fn level_summary(
                 })
                 .collect::<Vec<_>>())
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SummaryQuery {
-    user_attributes: Option<String>,
+        .await
 }
 
 /// The 11 ranges. Unfiltered, they come from the bucket counts the writer keeps; with
 /// `userAttributes`, from the matching users' totals.
 async fn summary(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     key: web::Path<KeySegment>,
-    query: web::Query<SummaryQuery>,
+    query: web::Query<AttributesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = match &query.user_attributes {
-        Some(raw) => attribute_query::parse(raw)?,
-        None => Vec::new(),
-    };
-    let (_, system) = find(&state, tenant.0, &key.key)?;
-    let ranges = state
-        .read(move |conn| {
-            if filter.is_empty() {
-                let buckets = store::buckets(conn, system.id, tenant.0)?;
-                let users = crate::store::users::count(conn, tenant.0)?;
-                return Ok(summary_ranges(&buckets, users));
-            }
-            let totals = store::filtered_totals(conn, system.id, tenant.0, &filter)?;
-            let mut buckets: std::collections::BTreeMap<i64, i64> = Default::default();
-            for t in &totals {
-                *buckets.entry(bucket_of(*t)).or_insert(0) += 1;
-            }
-            let buckets: Vec<(i64, i64)> = buckets.into_iter().collect();
-            Ok(summary_ranges(&buckets, totals.len() as i64))
+    let filter = query.filter()?.unwrap_or_default();
+    let (_, system) = find(&state, state.tenant, &key.key)?;
+    state
+        .read_json(move |conn| {
+            let ranges = if filter.is_empty() {
+                let buckets = store::buckets(conn, system.id, state.tenant)?;
+                let users = crate::store::users::count(conn, state.tenant)?;
+                summary_ranges(&buckets, users)
+            } else {
+                let totals = store::filtered_totals(conn, system.id, state.tenant, &filter)?;
+                let mut buckets: std::collections::BTreeMap<i64, i64> = Default::default();
+                for t in &totals {
+                    *buckets.entry(bucket_of(*t)).or_insert(0) += 1;
+                }
+                let buckets: Vec<(i64, i64)> = buckets.into_iter().collect();
+                summary_ranges(&buckets, totals.len() as i64)
+            };
+            Ok(ranges
+                .into_iter()
+                .map(|r| json!({ "from": r.from, "to": r.to, "users": r.users }))
+                .collect::<Vec<_>>())
         })
-        .await?;
-    let body: Vec<Value> = ranges
-        .into_iter()
-        .map(|r| json!({ "from": r.from, "to": r.to, "users": r.users }))
-        .collect();
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }
 
 #[derive(Deserialize)]
@@ -194,8 +170,7 @@ struct AwardsQuery {
 }
 
 async fn user_points(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     key: web::Path<KeySegment>,
     query: web::Query<AwardsQuery>,
@@ -209,11 +184,9 @@ async fn user_points(
             .filter(|n| (1..=100).contains(n))
             .ok_or_else(|| ApiError::unprocessable("awards must be an integer from 1 to 100"))?,
     };
-    let (_, system) = find(&state, tenant.0, &key)?;
-    let body = state
-        .read(move |conn| {
-            let user = crate::store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+    let (_, system) = find(&state, state.tenant, &key)?;
+    state
+        .read_user_json(state.tenant, id, move |conn, user| {
             let total = store::total(conn, user.row_id, system.id)?.unwrap_or(0);
             let awards: Vec<Value> = store::recent_awards(conn, user.row_id, system.id, n)?
                 .into_iter()
@@ -231,26 +204,22 @@ async fn user_points(
             out.insert("awards".into(), Value::Array(awards));
             Ok(Value::Object(out))
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }
 
 /// The boosts active for the user today (their local date): global ones they qualify for
 /// and their own.
 async fn user_boosts(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     key: web::Path<KeySegment>,
 ) -> Result<HttpResponse, ApiError> {
     let key = key.into_inner().key;
-    let (_, system) = find(&state, tenant.0, &key)?;
+    let (_, system) = find(&state, state.tenant, &key)?;
     let default_tz = state.settings.config.server.default_timezone;
     let now = state.clock.now();
-    let body = state
-        .read(move |conn| {
-            let user = crate::store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+    state
+        .read_user_json(state.tenant, id, move |_, user| {
             let today = local_date(now, user.time_zone(default_tz));
             Ok(system
                 .boosts
@@ -265,45 +234,32 @@ async fn user_boosts(
                 .map(|b| view::boost(b, today))
                 .collect::<Vec<_>>())
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }
 
 /// Like the metric event summary, over the awards: `change` sums a period's awards,
 /// `total` is the points total at its end.
 async fn user_event_summary(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     key: web::Path<KeySegment>,
     query: web::Query<EventSummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let key = key.into_inner().key;
-    let (aggregation, start, end) = query.parse()?;
-    let (_, system) = find(&state, tenant.0, &key)?;
+    let summary = query.parse()?;
+    let (_, system) = find(&state, state.tenant, &key)?;
     let default_tz = state.settings.config.server.default_timezone;
-    let rows = state
-        .read(move |conn| {
-            let user = crate::store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+    state
+        .read_user_json(state.tenant, id, move |conn, user| {
             let tz = user.time_zone(default_tz);
-            let (lower, _) = event_summary::utc_bounds(tz, aggregation, start, end)
-                .ok_or_else(|| ApiError::unprocessable("date range is out of bounds"))?;
-            let since =
-                store::awards_since(conn, user.row_id, system.id, lower.timestamp_millis())?;
+            let since = store::awards_since(conn, user.row_id, system.id, summary.since(tz)?)?;
+            let since = since.into_iter().map(|(at, a)| (at, a as f64)).collect();
             let now = store::total(conn, user.row_id, system.id)?.unwrap_or(0);
-            let before = now - since.iter().map(|(_, a)| a).sum::<i64>();
-            let awards: Vec<_> = since
+            Ok(summary
+                .periods(tz, since, now as f64)?
                 .into_iter()
-                .map(|(at, a)| (from_millis(at), a as f64))
-                .collect();
-            event_summary::summarize(&awards, before as f64, tz, aggregation, start, end)
-                .map_err(|e| ApiError::unprocessable(e.to_string()))
+                .map(|r| json!({ "date": r.date.to_string(), "total": r.total.round() as i64, "change": r.change.round() as i64 }))
+                .collect::<Vec<_>>())
         })
-        .await?;
-    let body: Vec<Value> = rows
-        .into_iter()
-        .map(|r| json!({ "date": r.date.to_string(), "total": r.total.round() as i64, "change": r.change.round() as i64 }))
-        .collect();
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }

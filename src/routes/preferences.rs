@@ -3,11 +3,11 @@
 use actix_web::{web, HttpResponse};
 use serde_json::Value;
 
-use crate::auth::{Tenant, UserPath};
+use super::extract::TenantState;
+use crate::auth::UserPath;
 use crate::commands::update_preferences::UpdatePreferences;
 use crate::domain::preferences::{to_response, PreferencesPatch};
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -18,24 +18,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn get(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    UserPath(id): UserPath,
-) -> Result<HttpResponse, ApiError> {
-    let prefs = state
-        .read(move |conn| {
-            let user = store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
-            Ok(store::users::preferences(conn, user.row_id)?)
+async fn get(state: TenantState, UserPath(id): UserPath) -> Result<HttpResponse, ApiError> {
+    state
+        .read_user_json(state.tenant, id, |conn, user| {
+            Ok(to_response(&store::users::preferences(conn, user.row_id)?))
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(to_response(&prefs)))
+        .await
 }
 
 async fn update(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(user): UserPath,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
@@ -43,7 +35,7 @@ async fn update(
     let prefs = state
         .writer
         .execute(UpdatePreferences {
-            tenant: tenant.0,
+            tenant: state.tenant,
             user,
             patch,
         })

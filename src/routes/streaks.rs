@@ -1,15 +1,18 @@
 //! `GET /users/{id}/streak`, `GET /streaks`, `GET /streaks/rankings`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
 
-use crate::auth::{Tenant, UserPath};
+use super::extract::TenantState;
+use crate::auth::UserPath;
 use crate::domain::limits::MAX_USER_IDS;
 use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
-use crate::state::AppState;
-use crate::store;
 use crate::streaks::read::{self, DEFAULT_HISTORY};
+use crate::streaks::settings::StreakSettings;
 use crate::streaks::store::RankBy;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -25,18 +28,15 @@ struct HistoryQuery {
 }
 
 async fn user_streak(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     query: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let periods = query.history_periods.unwrap_or(DEFAULT_HISTORY);
     let settings = state.settings.clone();
     let now = state.clock.now();
-    let streak = state
-        .read(move |conn| {
-            let user = store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+    state
+        .read_user_json(state.tenant, id, move |conn, user| {
             read::user_streak(
                 conn,
                 &settings.streaks,
@@ -47,8 +47,7 @@ async fn user_streak(
                 read::Rank::Counted,
             )
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(streak))
+        .await
 }
 
 /// `userIds` as a comma list, a repeated parameter, or both, each one the caller's (403
@@ -84,26 +83,33 @@ fn user_ids(req: &HttpRequest, scope: &UserScope) -> Result<Vec<String>, ApiErro
 
 async fn list(
     req: HttpRequest,
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     scope: UserScope,
 ) -> Result<HttpResponse, ApiError> {
     let ids = user_ids(&req, &scope)?;
+    read_streaks(&state, move |conn, streaks, default_tz, now| {
+        read::bulk(conn, streaks, state.tenant, &ids, default_tz, now)
+    })
+    .await
+}
+
+/// A read of several users' streaks, answered as JSON: `read` is given the streak settings
+/// in force, the default time zone and the time now.
+async fn read_streaks<T, F>(state: &TenantState, read: F) -> Result<HttpResponse, ApiError>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&Connection, &StreakSettings, Tz, DateTime<Utc>) -> Result<T, ApiError>
+        + Send
+        + 'static,
+{
     let settings = state.settings.clone();
     let now = state.clock.now();
-    let items = state
-        .read(move |conn| {
-            read::bulk(
-                conn,
-                &settings.streaks,
-                tenant.0,
-                &ids,
-                settings.config.server.default_timezone,
-                now,
-            )
+    state
+        .read_json(move |conn| {
+            let default_tz = settings.config.server.default_timezone;
+            read(conn, &settings.streaks, default_tz, now)
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(items))
+        .await
 }
 
 #[derive(Deserialize)]
@@ -114,8 +120,7 @@ struct RankingsQuery {
 }
 
 async fn rankings(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     query: web::Query<RankingsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = query.limit.unwrap_or(10);
@@ -127,20 +132,8 @@ async fn rankings(
         Some("longest") => RankBy::Longest,
         Some(_) => return Err(ApiError::unprocessable("type must be active or longest")),
     };
-    let settings = state.settings.clone();
-    let now = state.clock.now();
-    let items = state
-        .read(move |conn| {
-            read::rankings(
-                conn,
-                &settings.streaks,
-                tenant.0,
-                by,
-                limit,
-                settings.config.server.default_timezone,
-                now,
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(items))
+    read_streaks(&state, move |conn, streaks, default_tz, now| {
+        read::rankings(conn, streaks, state.tenant, by, limit, default_tz, now)
+    })
+    .await
 }

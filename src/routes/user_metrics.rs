@@ -2,22 +2,23 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
+use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use std::collections::HashMap;
 
-use super::extract::KeySegment;
+use super::extract::{KeySegment, TenantState};
 use crate::achievements::{store as achievement_store, view};
-use crate::auth::{Tenant, UserPath};
+use crate::auth::UserPath;
 use crate::catalog::{AchievementTrigger, Catalog, Metric};
+use crate::clock::from_millis;
 use crate::config::AchievementStatus;
 use crate::domain::number::json_number;
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::achievements::filters_match;
-use crate::rules::event_summary::{self, Aggregation};
-use crate::state::AppState;
+use crate::rules::event_summary::{self, Aggregation, SummaryRow};
 use crate::store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -79,22 +80,16 @@ fn completions(conn: &rusqlite::Connection, user: &User) -> Result<HashMap<i64, 
         .collect())
 }
 
-async fn all(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    UserPath(id): UserPath,
-) -> Result<HttpResponse, ApiError> {
+async fn all(state: TenantState, UserPath(id): UserPath) -> Result<HttpResponse, ApiError> {
     let catalog = state.catalog.current();
-    let body = state
-        .read(move |conn| {
-            let user = store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+    state
+        .read_user_json(state.tenant, id, move |conn, user| {
             let totals: HashMap<i64, f64> = store::events::totals(conn, user.row_id)?
                 .into_iter()
                 .collect();
             let completed = completions(conn, &user)?;
             Ok(catalog
-                .metrics_for(tenant.0)
+                .metrics_for(state.tenant)
                 .into_iter()
                 .map(|m| {
                     let current = totals.get(&m.id).copied().unwrap_or(0.0);
@@ -102,32 +97,27 @@ async fn all(
                 })
                 .collect::<Vec<_>>())
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }
 
 async fn single(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     key: web::Path<KeySegment>,
 ) -> Result<HttpResponse, ApiError> {
     let key = key.into_inner().key;
     let catalog = state.catalog.current();
     let metric = catalog
-        .metric(tenant.0, &key)
+        .metric(state.tenant, &key)
         .cloned()
         .ok_or_else(|| ApiError::not_found("Metric not found"))?;
-    let body = state
-        .read(move |conn| {
-            let user = store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+    state
+        .read_user_json(state.tenant, id, move |conn, user| {
             let completed = completions(conn, &user)?;
             let total = store::events::total(conn, user.row_id, metric.id)?;
             Ok(metric_json(&metric, total, &catalog, &user, &completed))
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }
 
 #[derive(Deserialize)]
@@ -144,10 +134,17 @@ fn parse_date(name: &str, value: Option<&str>) -> Result<NaiveDate, ApiError> {
         .map_err(|_| ApiError::unprocessable(format!("{name} must be a date in YYYY-MM-DD format")))
 }
 
+/// What every event summary (metrics and points) asks for: the aggregation and the checked
+/// `[startDate, endDate]` range.
+#[derive(Clone, Copy)]
+pub struct Summary {
+    aggregation: Aggregation,
+    start: NaiveDate,
+    end: NaiveDate,
+}
+
 impl SummaryQuery {
-    /// The aggregation and the checked `[startDate, endDate]` range every event summary
-    /// (metrics and points) takes.
-    pub fn parse(&self) -> Result<(Aggregation, NaiveDate, NaiveDate), ApiError> {
+    pub fn parse(&self) -> Result<Summary, ApiError> {
         let aggregation = self
             .aggregation
             .as_deref()
@@ -159,54 +156,67 @@ impl SummaryQuery {
         let end = parse_date("endDate", self.end_date.as_deref())?;
         event_summary::validate_range(start, end)
             .map_err(|e| ApiError::unprocessable(e.to_string()))?;
-        Ok((aggregation, start, end))
+        Ok(Summary {
+            aggregation,
+            start,
+            end,
+        })
+    }
+}
+
+impl Summary {
+    /// The first instant (UTC milliseconds) whose values the summary in `tz` needs.
+    pub fn since(&self, tz: Tz) -> Result<i64, ApiError> {
+        let (lower, _) = event_summary::utc_bounds(tz, self.aggregation, self.start, self.end)
+            .ok_or_else(|| ApiError::unprocessable("date range is out of bounds"))?;
+        Ok(lower.timestamp_millis())
+    }
+
+    /// The periods from the `(time, value)` pairs at and after [`since`](Self::since) and
+    /// the total now. Reading forward from the range start and subtracting from the current
+    /// total touches only the values a recent range needs.
+    pub fn periods(
+        &self,
+        tz: Tz,
+        since: Vec<(i64, f64)>,
+        now: f64,
+    ) -> Result<Vec<SummaryRow>, ApiError> {
+        let before = now - since.iter().map(|(_, v)| v).sum::<f64>();
+        let values: Vec<_> = since
+            .into_iter()
+            .map(|(at, v)| (from_millis(at), v))
+            .collect();
+        event_summary::summarize(&values, before, tz, self.aggregation, self.start, self.end)
+            .map_err(|e| ApiError::unprocessable(e.to_string()))
     }
 }
 
 async fn summary(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     key: web::Path<KeySegment>,
     query: web::Query<SummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let key = key.into_inner().key;
-    let (aggregation, start, end) = query.parse()?;
+    let summary = query.parse()?;
     let metric = state
         .catalog
         .current()
-        .metric(tenant.0, &key)
+        .metric(state.tenant, &key)
         .cloned()
         .ok_or_else(|| ApiError::not_found("Metric not found"))?;
     let default_tz = state.settings.config.server.default_timezone;
-    let rows = state
-        .read(move |conn| {
-            let user = store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+    state
+        .read_user_json(state.tenant, id, move |conn, user| {
             let tz = user.time_zone(default_tz);
-            let (lower, _) = event_summary::utc_bounds(tz, aggregation, start, end)
-                .ok_or_else(|| ApiError::unprocessable("date range is out of bounds"))?;
-            // Reading forward from the range start and subtracting from the current total
-            // touches only the events a recent range needs.
-            let since = store::events::values_since(
-                conn,
-                user.row_id,
-                metric.id,
-                lower.timestamp_millis(),
-            )?;
-            let total_now = store::events::total(conn, user.row_id, metric.id)?;
-            let total_before = total_now - since.iter().map(|(_, v)| v).sum::<f64>();
-            let events: Vec<_> = since
+            let since =
+                store::events::values_since(conn, user.row_id, metric.id, summary.since(tz)?)?;
+            let now = store::events::total(conn, user.row_id, metric.id)?;
+            Ok(summary
+                .periods(tz, since, now)?
                 .into_iter()
-                .map(|(at, v)| (crate::clock::from_millis(at), v))
-                .collect();
-            event_summary::summarize(&events, total_before, tz, aggregation, start, end)
-                .map_err(|e| ApiError::unprocessable(e.to_string()))
+                .map(|r| json!({ "date": r.date.to_string(), "total": json_number(r.total), "change": json_number(r.change) }))
+                .collect::<Vec<_>>())
         })
-        .await?;
-    let body: Vec<Value> = rows
-        .into_iter()
-        .map(|r| json!({ "date": r.date.to_string(), "total": json_number(r.total), "change": json_number(r.change) }))
-        .collect();
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }

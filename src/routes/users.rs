@@ -1,39 +1,37 @@
 //! `POST /users`, `GET/PUT/PATCH /users/{id}`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::Method;
+use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::auth::{Tenant, UserPath};
+use super::extract::TenantState;
+use crate::auth::UserPath;
 use crate::commands::upsert_user::{Missing, UpsertUser};
 use crate::domain::user::{UpsertedUserInput, UserFieldsInput, UserUpsert};
-use crate::domain::user_id::UserId;
 use crate::domain::user_scope::UserScope;
 use crate::error::ApiError;
-use crate::state::AppState;
-use crate::store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/users", web::post().to(create)).service(
         web::resource("/users/{id}")
             .route(web::get().to(get))
-            .route(web::put().to(identify))
-            .route(web::patch().to(update)),
+            .route(web::put().to(write))
+            .route(web::patch().to(write)),
     );
 }
 
 async fn create(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     scope: UserScope,
     body: web::Json<UpsertedUserInput>,
 ) -> Result<HttpResponse, ApiError> {
     let upsert = body
         .into_inner()
         .admit(&scope)?
-        .validate(&state.catalog.current(), tenant.0)?;
+        .validate(&state.catalog.current(), state.tenant)?;
     let user = state
         .writer
         .execute(UpsertUser {
-            tenant: tenant.0,
+            tenant: state.tenant,
             upsert,
             missing: Missing::Create,
         })
@@ -41,56 +39,37 @@ async fn create(
     Ok(HttpResponse::Created().json(user.to_json()))
 }
 
-async fn get(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    UserPath(id): UserPath,
-) -> Result<HttpResponse, ApiError> {
-    let user = state
-        .read(move |conn| Ok(store::users::find(conn, tenant.0, id.as_str())?))
-        .await?
-        .ok_or_else(|| ApiError::not_found("User not found"))?;
-    Ok(HttpResponse::Ok().json(user.to_json()))
+async fn get(state: TenantState, UserPath(id): UserPath) -> Result<HttpResponse, ApiError> {
+    state
+        .read_user_json(state.tenant, id, |_, user| Ok(user.to_json()))
+        .await
 }
 
+/// PUT is identify, an upsert; PATCH changes an existing user only.
 async fn write(
-    state: &AppState,
-    tenant: Tenant,
-    id: UserId,
-    fields: UserFieldsInput,
-    missing: Missing,
+    req: HttpRequest,
+    state: TenantState,
+    UserPath(id): UserPath,
+    body: web::Json<UserFieldsInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let missing = if req.method() == Method::PUT {
+        Missing::Create
+    } else {
+        Missing::NotFound
+    };
     let upsert = UserUpsert {
         id,
-        changes: fields.validate(&state.catalog.current(), tenant.0)?,
+        changes: body
+            .into_inner()
+            .validate(&state.catalog.current(), state.tenant)?,
     };
     let user = state
         .writer
         .execute(UpsertUser {
-            tenant: tenant.0,
+            tenant: state.tenant,
             upsert,
             missing,
         })
         .await?;
     Ok(HttpResponse::Ok().json(user.to_json()))
-}
-
-/// PUT is identify: an upsert.
-async fn identify(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    UserPath(id): UserPath,
-    body: web::Json<UserFieldsInput>,
-) -> Result<HttpResponse, ApiError> {
-    write(&state, tenant, id, body.into_inner(), Missing::Create).await
-}
-
-/// PATCH changes an existing user only.
-async fn update(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    UserPath(id): UserPath,
-    body: web::Json<UserFieldsInput>,
-) -> Result<HttpResponse, ApiError> {
-    write(&state, tenant, id, body.into_inner(), Missing::NotFound).await
 }

@@ -4,10 +4,10 @@ use actix_web::{web, HttpResponse};
 use chrono::Datelike;
 use serde::Deserialize;
 
-use crate::auth::{Tenant, UserPath};
+use super::extract::TenantState;
+use crate::auth::UserPath;
 use crate::error::ApiError;
 use crate::rules::local_time::local_date;
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/users/{id}/wrapped", web::get().to(wrapped));
@@ -36,8 +36,7 @@ fn year_of(raw: Option<&str>, current: i32) -> Result<i32, ApiError> {
 }
 
 async fn wrapped(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     UserPath(id): UserPath,
     query: web::Query<Query>,
 ) -> Result<HttpResponse, ApiError> {
@@ -47,10 +46,8 @@ async fn wrapped(
     let year = query.into_inner().year;
     // Everything stored before the request counts, the caller's own latest events too.
     state.folder.catch_up().await?;
-    let body = state
-        .read(move |conn| {
-            let user = crate::store::users::find(conn, tenant.0, id.as_str())?
-                .ok_or_else(|| ApiError::not_found("User not found"))?;
+    state
+        .read_user_json(state.tenant, id, move |conn, user| {
             let tz = user.time_zone(settings.config.server.default_timezone);
             let year = year_of(year.as_deref(), local_date(now, tz).year())?;
             crate::wrapped::read::wrapped(
@@ -66,8 +63,7 @@ async fn wrapped(
                 },
             )
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
+        .await
 }
 
 #[cfg(test)]

@@ -19,20 +19,21 @@ pub fn control_users(conn: &Connection, tenant: i64) -> rusqlite::Result<i64> {
 
 /// `(length, users)` of the tenant's current streaks longer than 0, longest first.
 pub fn streak_lengths(conn: &Connection, tenant: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT length, count(*) FROM streaks WHERE tenant_id = ?1 AND length > 0
-          GROUP BY length ORDER BY length DESC",
-    )?;
-    let rows = stmt.query_map([tenant], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    users_by(conn, tenant, "length")
 }
 
 /// `(longest, users)` of the tenant's users by the longest streak they ever had (from 1).
 pub fn longest_streaks(conn: &Connection, tenant: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT longest, count(*) FROM streaks WHERE tenant_id = ?1 AND longest > 0
-          GROUP BY longest ORDER BY longest DESC",
-    )?;
+    users_by(conn, tenant, "longest")
+}
+
+/// `(value, users)` of the tenant's streaks by the column `length` or `longest`, from the
+/// highest value down to 1, each read from the column's index alone.
+fn users_by(conn: &Connection, tenant: i64, column: &str) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {column}, count(*) FROM streaks WHERE tenant_id = ?1 AND {column} > 0
+          GROUP BY {column} ORDER BY {column} DESC"
+    ))?;
     let rows = stmt.query_map([tenant], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }

@@ -74,19 +74,18 @@ pub fn list(conn: &Connection, limit: i64, skip: i64) -> rusqlite::Result<Vec<Te
 }
 
 pub fn by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Tenant>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM tenants WHERE uuid = ?1 AND id != {DEFAULT_TENANT}"
-    ))?
-    .query_row([uuid], from_row)
-    .optional()
+    one_where(conn, &format!("uuid = ?1 AND id != {DEFAULT_TENANT}"), uuid)
 }
 
 pub fn by_customer_id(conn: &Connection, customer_id: &str) -> rusqlite::Result<Option<Tenant>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM tenants WHERE customer_id = ?1"
-    ))?
-    .query_row([customer_id], from_row)
-    .optional()
+    one_where(conn, "customer_id = ?1", customer_id)
+}
+
+/// The tenant `condition` (on `?1`, bound to `value`) finds, if any.
+fn one_where(conn: &Connection, condition: &str, value: &str) -> rusqlite::Result<Option<Tenant>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM tenants WHERE {condition}"))?
+        .query_row([value], from_row)
+        .optional()
 }
 
 pub fn insert(

@@ -4,6 +4,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
 use crate::domain::user::User;
+use crate::error::ApiError;
 
 /// `updated` is the later of the row's and the user's last event (see sql/0009).
 const COLUMNS: &str = "id, tenant_id, external_id, email, name, tz, device_tokens,
@@ -45,6 +46,12 @@ pub fn find(
     ))?
     .query_row(params![tenant_id, external_id], from_row)
     .optional()
+}
+
+/// The user `external_id` of the tenant, or the 404 that every read and write about a user
+/// who does not exist answers.
+pub fn existing(conn: &Connection, tenant_id: i64, external_id: &str) -> Result<User, ApiError> {
+    find(conn, tenant_id, external_id)?.ok_or_else(|| ApiError::not_found("User not found"))
 }
 
 pub fn by_row(conn: &Connection, row_id: i64) -> rusqlite::Result<Option<User>> {

@@ -13,6 +13,7 @@ use super::service::{self, Owner};
 use super::settings;
 use super::store::{self, Pause};
 use crate::config::{Frequency, StreakDef};
+use crate::domain::bulk::{Archive, Outcome};
 use crate::domain::user::User;
 use crate::error::{echo, ApiError};
 use crate::writer::{Command, WriteCtx};
@@ -294,28 +295,17 @@ impl Command for CreatePauses {
     }
 }
 
-/// `DELETE /streaks/pauses?ids=`: archives the pauses.
-pub struct DeletePauses {
-    pub tenant: i64,
-    pub ids: Vec<String>,
-}
+/// The streak pauses, whose bulk archive (`DELETE /streaks/pauses?ids=`) the Admin API sends.
+pub struct Pauses;
 
-pub struct DeletedOutcome {
-    pub deleted: Vec<Value>,
-    pub issues: Vec<Value>,
-}
+impl Command for Archive<Pauses> {
+    type Output = Outcome;
 
-impl Command for DeletePauses {
-    type Output = DeletedOutcome;
-
-    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<DeletedOutcome, ApiError> {
-        let mut out = DeletedOutcome {
-            deleted: Vec::new(),
-            issues: Vec::new(),
-        };
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
+        let mut out = Outcome::default();
         for id in &self.ids {
             if store::archive_pause(ctx.conn, self.tenant, id)? {
-                out.deleted.push(json!({ "id": id }));
+                out.items.push(json!({ "id": id }));
             } else {
                 let mut i = issue(None, "Pause not found by ID", "not_found");
                 i["id"] = json!(id);

@@ -62,68 +62,81 @@ pub fn recompute_all(
     let default_tz = ctx.env.settings.config.server.default_timezone;
     let catalog = ctx.catalog.clone();
     let mut metric_keys: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
-    let mut after = 0;
     let mut count = 0;
-    loop {
-        let users = store::users_after(ctx.conn, after, BATCH)?;
-        let Some(last) = users.last() else { break };
-        after = last.id;
-        for store::UserInfo {
+    each_user(ctx, |ctx, user| {
+        let store::UserInfo {
             id: user_id,
             tenant_id,
             tz,
             created,
-        } in users
-        {
-            let personal = if def.customization_enabled {
-                let prefs = crate::store::users::preferences(ctx.conn, user_id)?;
-                super::personal::conditions(def, &prefs)
-            } else {
-                None
-            };
-            let keys_of = |d: &StreakDef| -> Vec<(i64, String)> {
-                d.metrics
-                    .iter()
-                    .filter_map(|m| catalog.metric(tenant_id, &m.metric))
-                    .map(|m| (m.id, m.key.clone()))
-                    .collect()
-            };
-            let personal_keys;
-            let keys = match &personal {
-                Some(p) => {
-                    personal_keys = keys_of(p);
-                    &personal_keys
-                }
-                None => metric_keys.entry(tenant_id).or_insert_with(|| keys_of(def)),
-            };
-            let rules = personal.as_ref().map_or(rules, Rules::new);
-            let ids: Vec<i64> = keys.iter().map(|(id, _)| *id).collect();
-            let events = store::events_of(ctx.conn, user_id, &ids)?;
-            let user_tz: Tz = tz.and_then(|t| t.parse().ok()).unwrap_or(default_tz);
-            let first_tz = events
-                .first()
-                .and_then(|e| e.1.parse().ok())
-                .unwrap_or(user_tz);
-            let mut streak = UserStreak::fresh(rules, user_id, tenant_id, first_tz, created);
-            streak.fresh_history = true;
-            service::load_pauses(ctx.conn, &mut streak)?;
-            for (at, event_tz, metric_id, value) in events {
-                let Some(key) = keys.iter().find(|(id, _)| *id == metric_id).map(|k| &k.1) else {
-                    continue;
-                };
-                let event_tz = event_tz.parse().unwrap_or(streak.tz);
-                streak.change_zone(rules, event_tz, at);
-                streak.advance(rules, at);
-                streak.record(rules, at, key, value);
+        } = user;
+        let personal = if def.customization_enabled {
+            let prefs = crate::store::users::preferences(ctx.conn, user_id)?;
+            super::personal::conditions(def, &prefs)
+        } else {
+            None
+        };
+        let keys_of = |d: &StreakDef| -> Vec<(i64, String)> {
+            d.metrics
+                .iter()
+                .filter_map(|m| catalog.metric(tenant_id, &m.metric))
+                .map(|m| (m.id, m.key.clone()))
+                .collect()
+        };
+        let personal_keys;
+        let keys = match &personal {
+            Some(p) => {
+                personal_keys = keys_of(p);
+                &personal_keys
             }
-            streak.change_zone(rules, user_tz, now_ms.max(created));
-            streak.advance(rules, now_ms);
-            streak.outcome = Default::default();
-            service::write(ctx, rules, &mut streak, now_ms)?;
-            count += 1;
+            None => metric_keys.entry(tenant_id).or_insert_with(|| keys_of(def)),
+        };
+        let rules = personal.as_ref().map_or(rules, Rules::new);
+        let ids: Vec<i64> = keys.iter().map(|(id, _)| *id).collect();
+        let events = store::events_of(ctx.conn, user_id, &ids)?;
+        let user_tz: Tz = tz.and_then(|t| t.parse().ok()).unwrap_or(default_tz);
+        let first_tz = events
+            .first()
+            .and_then(|e| e.1.parse().ok())
+            .unwrap_or(user_tz);
+        let mut streak = UserStreak::fresh(rules, user_id, tenant_id, first_tz, created);
+        streak.fresh_history = true;
+        service::load_pauses(ctx.conn, &mut streak)?;
+        for (at, event_tz, metric_id, value) in events {
+            let Some(key) = keys.iter().find(|(id, _)| *id == metric_id).map(|k| &k.1) else {
+                continue;
+            };
+            let event_tz = event_tz.parse().unwrap_or(streak.tz);
+            streak.change_zone(rules, event_tz, at);
+            streak.advance(rules, at);
+            streak.record(rules, at, key, value);
+        }
+        streak.change_zone(rules, user_tz, now_ms.max(created));
+        streak.advance(rules, now_ms);
+        streak.outcome = Default::default();
+        service::write(ctx, rules, &mut streak, now_ms)?;
+        count += 1;
+        Ok(())
+    })?;
+    Ok(count)
+}
+
+/// Calls `f` with every user, in id order, read `BATCH` at a time.
+fn each_user(
+    ctx: &mut WriteCtx<'_>,
+    mut f: impl FnMut(&mut WriteCtx<'_>, store::UserInfo) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    let mut after = 0;
+    loop {
+        let users = store::users_after(ctx.conn, after, BATCH)?;
+        let Some(last) = users.last() else {
+            return Ok(());
+        };
+        after = last.id;
+        for user in users {
+            f(ctx, user)?;
         }
     }
-    Ok(count)
 }
 
 /// New auto-earn dates for everyone after the freeze settings changed (balances kept).
@@ -133,26 +146,13 @@ fn reschedule_freezes(
     now_ms: i64,
 ) -> Result<(), ApiError> {
     let default_tz = ctx.env.settings.config.server.default_timezone;
-    let mut after = 0;
-    loop {
-        let users = store::users_after(ctx.conn, after, BATCH)?;
-        let Some(last) = users.last() else { break };
-        after = last.id;
-        for store::UserInfo {
-            id: user_id,
-            tz,
-            created,
-            ..
-        } in users
-        {
-            let Some(row) = store::load(ctx.conn, user_id)? else {
-                continue;
-            };
-            let tz: Tz = tz.and_then(|t| t.parse().ok()).unwrap_or(default_tz);
-            let mut streak = UserStreak::from_row(row, created, tz);
-            streak.row.next_freeze_earn_at = None;
-            service::write(ctx, rules, &mut streak, now_ms)?;
-        }
-    }
-    Ok(())
+    each_user(ctx, |ctx, user| {
+        let Some(row) = store::load(ctx.conn, user.id)? else {
+            return Ok(());
+        };
+        let tz: Tz = user.tz.and_then(|t| t.parse().ok()).unwrap_or(default_tz);
+        let mut streak = UserStreak::from_row(row, user.created, tz);
+        streak.row.next_freeze_earn_at = None;
+        service::write(ctx, rules, &mut streak, now_ms)
+    })
 }

@@ -35,64 +35,54 @@ pub fn emit_coalesced(
     merge: fn(&mut Value, Value),
 ) -> Result<(), ApiError> {
     crate::writer::costs::measure(crate::writer::costs::Feature::Webhooks, || {
-        emit_coalesced_measured(ctx, event_type, subject, window_seconds, body, merge)
+        if window_seconds == 0 {
+            return emit(ctx, event_type, &body);
+        }
+        let now = ctx.now.timestamp_millis();
+        let window_ms = i64::from(window_seconds) * 1000;
+        let row = load(ctx, event_type, subject)?;
+        let open = match row {
+            Some(window) => settle(ctx, event_type, subject, window, now)?,
+            None => None,
+        };
+        match open {
+            // Inside an open window: merge into what waits for its end.
+            Some(window) => {
+                let merged = match window.pending {
+                    Some(text) => {
+                        let mut acc: Value =
+                            serde_json::from_str(&text).map_err(ApiError::internal)?;
+                        merge(&mut acc, body);
+                        acc
+                    }
+                    None => body,
+                };
+                ctx.conn
+                    .prepare_cached(
+                        "UPDATE webhook_windows SET pending = ?3
+                         WHERE event_type = ?1 AND subject = ?2",
+                    )?
+                    .execute(params![event_type, subject, merged.to_string()])?;
+                hint(ctx, window.end);
+            }
+            // No window: fire now and open one.
+            None => {
+                emit(ctx, event_type, &body)?;
+                let end = now + window_ms;
+                ctx.conn
+                    .prepare_cached(
+                        "INSERT INTO webhook_windows (event_type, subject, window_end, pending, window_ms)
+                         VALUES (?1, ?2, ?3, NULL, ?4)
+                         ON CONFLICT (event_type, subject) DO UPDATE
+                         SET window_end = excluded.window_end, pending = NULL,
+                             window_ms = excluded.window_ms",
+                    )?
+                    .execute(params![event_type, subject, end, window_ms])?;
+                hint(ctx, end);
+            }
+        }
+        Ok(())
     })
-}
-
-fn emit_coalesced_measured(
-    ctx: &mut WriteCtx<'_>,
-    event_type: &str,
-    subject: &str,
-    window_seconds: u32,
-    body: Value,
-    merge: fn(&mut Value, Value),
-) -> Result<(), ApiError> {
-    if window_seconds == 0 {
-        return emit(ctx, event_type, &body);
-    }
-    let now = ctx.now.timestamp_millis();
-    let window_ms = i64::from(window_seconds) * 1000;
-    let row = load(ctx, event_type, subject)?;
-    let open = match row {
-        Some(window) => settle(ctx, event_type, subject, window, now)?,
-        None => None,
-    };
-    match open {
-        // Inside an open window: merge into what waits for its end.
-        Some(window) => {
-            let merged = match window.pending {
-                Some(text) => {
-                    let mut acc: Value = serde_json::from_str(&text).map_err(ApiError::internal)?;
-                    merge(&mut acc, body);
-                    acc
-                }
-                None => body,
-            };
-            ctx.conn
-                .prepare_cached(
-                    "UPDATE webhook_windows SET pending = ?3
-                     WHERE event_type = ?1 AND subject = ?2",
-                )?
-                .execute(params![event_type, subject, merged.to_string()])?;
-            hint(ctx, window.end);
-        }
-        // No window: fire now and open one.
-        None => {
-            emit(ctx, event_type, &body)?;
-            let end = now + window_ms;
-            ctx.conn
-                .prepare_cached(
-                    "INSERT INTO webhook_windows (event_type, subject, window_end, pending, window_ms)
-                     VALUES (?1, ?2, ?3, NULL, ?4)
-                     ON CONFLICT (event_type, subject) DO UPDATE
-                     SET window_end = excluded.window_end, pending = NULL,
-                         window_ms = excluded.window_ms",
-                )?
-                .execute(params![event_type, subject, end, window_ms])?;
-            hint(ctx, end);
-        }
-    }
-    Ok(())
 }
 
 struct Window {

@@ -116,29 +116,22 @@ impl std::fmt::Debug for Push {
     }
 }
 
+/// The client of a provider, when it is configured.
+fn client<C, P>(
+    config: &Option<C>,
+    new: impl FnOnce(&C) -> Result<P, String>,
+) -> Result<Option<Arc<P>>, String> {
+    Ok(config.as_ref().map(new).transpose()?.map(Arc::new))
+}
+
 impl Push {
     /// Reads the key files (FCM service account JSON: project_id, client_email, private_key (PKCS#8 PEM), token_uri;
     /// APNs .p8 PKCS#8 EC P-256 PEM) and builds the clients. Err(String) names the file and what is wrong.
     pub fn new(config: &PushConfig) -> Result<Push, String> {
         Ok(Push {
-            expo: config
-                .expo
-                .as_ref()
-                .map(expo::Expo::new)
-                .transpose()?
-                .map(Arc::new),
-            fcm: config
-                .fcm
-                .as_ref()
-                .map(fcm::Fcm::new)
-                .transpose()?
-                .map(Arc::new),
-            apns: config
-                .apns
-                .as_ref()
-                .map(apns::Apns::new)
-                .transpose()?
-                .map(Arc::new),
+            expo: client(&config.expo, expo::Expo::new)?,
+            fcm: client(&config.fcm, fcm::Fcm::new)?,
+            apns: client(&config.apns, apns::Apns::new)?,
         })
     }
 

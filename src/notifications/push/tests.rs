@@ -560,10 +560,7 @@ async fn expo_answers_become_outcomes() {
     )
     .await;
     let push = expo_push(&fake, None).await;
-    let mut outcomes = Vec::new();
-    for _ in 0..8 {
-        outcomes.push(push.send(EXPO_TOKEN, &message()).await);
-    }
+    let outcomes = send_each(&push, EXPO_TOKEN, 8).await;
     assert_eq!(
         variants(&outcomes),
         ["invalid", "retry", "failed", "failed", "retry", "retry", "failed", "retry"],
@@ -783,10 +780,7 @@ async fn fcm_answers_become_outcomes() {
     )
     .await;
     let push = fcm_push(&fake, &dir);
-    let mut outcomes = Vec::new();
-    for _ in 0..8 {
-        outcomes.push(push.send(FCM_TOKEN, &message()).await);
-    }
+    let outcomes = send_each(&push, FCM_TOKEN, 8).await;
     assert_eq!(
         variants(&outcomes),
         ["invalid", "invalid", "failed", "retry", "retry", "failed", "retry", "sent"],
@@ -911,10 +905,7 @@ async fn apns_answers_become_outcomes() {
     )
     .await;
     let push = apns_push(&fake, &dir, &ec_test_key_pem());
-    let mut outcomes = Vec::new();
-    for _ in 0..9 {
-        outcomes.push(push.send(APNS_TOKEN, &message()).await);
-    }
+    let outcomes = send_each(&push, APNS_TOKEN, 9).await;
     assert_eq!(
         variants(&outcomes),
         ["invalid", "invalid", "invalid", "retry", "retry", "failed", "failed", "retry", "sent"],
@@ -946,6 +937,15 @@ async fn apns_payload_over_the_limit_is_not_sent() {
 }
 
 /// The variant of each outcome, to compare a run of sends in one assertion.
+/// The outcomes of `n` sends of the test message to `token`, one after the other.
+async fn send_each(push: &Push, token: &str, n: usize) -> Vec<PushOutcome> {
+    let mut outcomes = Vec::with_capacity(n);
+    for _ in 0..n {
+        outcomes.push(push.send(token, &message()).await);
+    }
+    outcomes
+}
+
 fn variants(outcomes: &[PushOutcome]) -> Vec<&'static str> {
     outcomes
         .iter()

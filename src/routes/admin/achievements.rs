@@ -5,28 +5,27 @@ use actix_web::{web, HttpResponse};
 
 use super::bulk;
 use super::listed::{self, Listed, Shown};
-use crate::achievements::admin::{ArchiveAchievements, CreateAchievements, UpdateAchievements};
+use crate::achievements::admin::Achievements;
 use crate::achievements::view;
-use crate::auth::Tenant;
 use crate::catalog::{Achievement, Catalog};
+use crate::domain::bulk::{BulkWrite, Create, Outcome, Update};
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::routes::extract::TenantState;
+use crate::writer::Command;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/achievements")
             .route(web::get().to(listed::list::<Achievements>))
-            .route(web::post().to(create))
-            .route(web::patch().to(update))
-            .route(web::delete().to(bulk::archive::<ArchiveAchievements>)),
+            .route(web::post().to(write::<Create<Achievements>>))
+            .route(web::patch().to(write::<Update<Achievements>>))
+            .route(web::delete().to(bulk::archive::<Achievements>)),
     )
     .route(
         "/achievements/{id}",
         web::get().to(listed::get::<Achievements>),
     );
 }
-
-struct Achievements;
 
 impl Listed for Achievements {
     type Item = Achievement;
@@ -46,22 +45,11 @@ impl Listed for Achievements {
 }
 
 /// New and changed achievements may already be met: the backdater completes them.
-async fn create(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+async fn write<C: BulkWrite + Command<Output = Outcome>>(
+    state: TenantState,
     body: web::Json<Vec<serde_json::Value>>,
 ) -> Result<HttpResponse, ApiError> {
-    let reply = bulk::create::<CreateAchievements>(state.clone(), tenant, body).await?;
-    state.backdater.spawn();
-    Ok(reply)
-}
-
-async fn update(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    body: web::Json<Vec<serde_json::Value>>,
-) -> Result<HttpResponse, ApiError> {
-    let reply = bulk::update::<UpdateAchievements>(state.clone(), tenant, body).await?;
+    let reply = bulk::write::<C>(state.clone(), body).await?;
     state.backdater.spawn();
     Ok(reply)
 }

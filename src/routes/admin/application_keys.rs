@@ -3,12 +3,11 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::bulk;
-use crate::auth::Tenant;
 use crate::commands::application_keys::{
     CreateApplicationKeys, CreateKeyItem, DeleteApplicationKeys,
 };
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::routes::extract::TenantState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -19,15 +18,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn create(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     body: web::Json<Vec<CreateKeyItem>>,
 ) -> Result<HttpResponse, ApiError> {
     bulk::check_count(body.len())?;
     let out = state
         .writer
         .execute(CreateApplicationKeys {
-            tenant: tenant.0,
+            tenant: state.tenant,
             items: body.into_inner(),
             directory: state.gate.user_keys.clone(),
         })
@@ -35,16 +33,12 @@ async fn create(
     Ok(bulk::created(out.items, out.issues))
 }
 
-async fn delete(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+async fn delete(state: TenantState, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let ids = bulk::ids(&req)?;
     let out = state
         .writer
         .execute(DeleteApplicationKeys {
-            tenant: tenant.0,
+            tenant: state.tenant,
             ids,
             directory: state.gate.user_keys.clone(),
         })

@@ -2,18 +2,13 @@
 
 use actix_web::web;
 
-use super::bulk;
-use super::definitions::{get, list};
+use super::definitions;
 use crate::commands::admin_attributes::Attributes;
-use crate::commands::admin_definitions::{ArchivePlain, CreatePlain, UpdatePlain};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/attributes")
-            .route(web::get().to(list::<Attributes>))
-            .route(web::post().to(bulk::create::<CreatePlain<Attributes>>))
-            .route(web::patch().to(bulk::update::<UpdatePlain<Attributes>>))
-            .route(web::delete().to(bulk::archive::<ArchivePlain<Attributes>>)),
-    )
-    .route("/attributes/{id}", web::get().to(get::<Attributes>));
+    definitions::routes::<Attributes>(
+        cfg,
+        web::resource("/attributes"),
+        web::resource("/attributes/{id}"),
+    );
 }

@@ -7,10 +7,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::Tenant;
-use crate::domain::bulk::{BulkArchive, BulkWrite, Outcome};
+use crate::domain::bulk::{Archive, BulkWrite, Outcome};
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::routes::extract::TenantState;
 use crate::writer::Command;
 
 pub use crate::domain::limits::MAX_BULK_ITEMS as MAX_ITEMS;
@@ -88,41 +87,41 @@ pub fn deleted(items: Vec<Value>, issues: Vec<Value>) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "deleted": items, "issues": issues }))
 }
 
-/// `POST` of a bulk create: 201 with what was created, or 200 when nothing was.
-pub async fn create<C: BulkWrite + Command<Output = Outcome>>(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+/// The answer to a bulk create (`created`) or update (`updated`).
+pub fn written(creates: bool, out: Outcome) -> HttpResponse {
+    if creates {
+        created(out.items, out.issues)
+    } else {
+        updated(out.items, out.issues)
+    }
+}
+
+/// `POST` of a bulk create (201 with what was created, or 200 when nothing was) or `PATCH`
+/// of a bulk update.
+pub async fn write<C: BulkWrite + Command<Output = Outcome>>(
+    state: TenantState,
     body: web::Json<Vec<Value>>,
 ) -> Result<HttpResponse, ApiError> {
     check_count(body.len())?;
     let out = state
         .writer
-        .execute(C::new(tenant.0, body.into_inner()))
+        .execute(C::new(state.tenant, body.into_inner()))
         .await?;
-    Ok(created(out.items, out.issues))
+    Ok(written(C::CREATES, out))
 }
 
-/// `PATCH` of a bulk update.
-pub async fn update<C: BulkWrite + Command<Output = Outcome>>(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    body: web::Json<Vec<Value>>,
-) -> Result<HttpResponse, ApiError> {
-    check_count(body.len())?;
-    let out = state
-        .writer
-        .execute(C::new(tenant.0, body.into_inner()))
-        .await?;
-    Ok(updated(out.items, out.issues))
-}
-
-/// `DELETE ?ids=` of a bulk archive.
-pub async fn archive<C: BulkArchive + Command<Output = Outcome>>(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+/// `DELETE ?ids=` of a bulk archive of the kind `K`.
+pub async fn archive<K: Send + 'static>(
+    state: TenantState,
     req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let out = state.writer.execute(C::new(tenant.0, ids(&req)?)).await?;
+) -> Result<HttpResponse, ApiError>
+where
+    Archive<K>: Command<Output = Outcome>,
+{
+    let out = state
+        .writer
+        .execute(Archive::new(state.tenant, ids(&req)?))
+        .await?;
     Ok(deleted(out.items, out.issues))
 }
 

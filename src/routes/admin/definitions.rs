@@ -1,36 +1,47 @@
-//! The reads every plain definition kind (metrics, attributes) shares: list and get of the
-//! kind `K` (their writes are `bulk::create`, `update` and `archive` of its commands). A tenant sees its own and the shared ones,
-//! active only, oldest first. Each kind's module registers them under its own paths.
+//! What every plain definition kind (metrics, attributes) shares in the Admin API: its
+//! routes (`routes`), the list and get of the kind `K` here and its writes `bulk::write`
+//! and `bulk::archive` of its commands. A tenant sees its own and the shared ones, active
+//! only, oldest first. Each kind's module gives its own paths.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpResponse, Resource};
 
-use super::bulk::Paging;
-use crate::auth::Tenant;
+use super::bulk::{self, Paging};
 use crate::commands::admin_definitions::PlainKind;
+use crate::domain::bulk::{Create, Update};
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::routes::extract::TenantState;
 use crate::store::definitions::{self, Status};
 
+/// The routes of the plain kind `K`: list, create, update and archive on `kind`, get by
+/// UUID on `item`.
+pub fn routes<K: PlainKind>(cfg: &mut web::ServiceConfig, kind: Resource, item: Resource) {
+    cfg.service(
+        kind.route(web::get().to(list::<K>))
+            .route(web::post().to(bulk::write::<Create<K>>))
+            .route(web::patch().to(bulk::write::<Update<K>>))
+            .route(web::delete().to(bulk::archive::<K>)),
+    )
+    .service(item.route(web::get().to(get::<K>)));
+}
+
 pub async fn list<K: PlainKind>(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, skip) = paging.limit_skip()?;
-    let rows = state
-        .read(move |c| Ok(definitions::active_page(c, K::KIND, tenant.0, limit, skip)?))
-        .await?;
-    let items = rows
-        .iter()
-        .map(|r| K::view_stored(&r.uuid, &r.key, &r.body))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(items))
+    state
+        .read_json(move |c| {
+            let rows = definitions::active_page(c, K::KIND, state.tenant, limit, skip)?;
+            rows.iter()
+                .map(|r| K::view_stored(&r.uuid, &r.key, &r.body))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
 }
 
 /// One by UUID: 422 for something that is not a UUID, 404 for an unknown one.
 pub async fn get<K: PlainKind>(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let uuid = id.into_inner();
@@ -41,7 +52,9 @@ pub async fn get<K: PlainKind>(
         .read(move |c| Ok(definitions::by_uuid(c, &uuid)?))
         .await?
         .filter(|r| {
-            r.kind == K::KIND && r.status == Status::Active && (r.owner == 0 || r.owner == tenant.0)
+            r.kind == K::KIND
+                && r.status == Status::Active
+                && (r.owner == 0 || r.owner == state.tenant)
         })
         .ok_or_else(|| ApiError::not_found(K::NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(K::view_stored(&row.uuid, &row.key, &row.body)?))

@@ -6,25 +6,22 @@ use actix_web::web;
 use super::bulk;
 use super::listed::{self, Listed, Shown};
 use crate::catalog::{Catalog, Leaderboard};
-use crate::leaderboards::admin::{
-    admin_view, ArchiveLeaderboards, CreateLeaderboards, UpdateLeaderboards,
-};
+use crate::domain::bulk::{Create, Update};
+use crate::leaderboards::admin::{admin_view, Leaderboards};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/leaderboards")
             .route(web::get().to(listed::list::<Leaderboards>))
-            .route(web::post().to(bulk::create::<CreateLeaderboards>))
-            .route(web::patch().to(bulk::update::<UpdateLeaderboards>))
-            .route(web::delete().to(bulk::archive::<ArchiveLeaderboards>)),
+            .route(web::post().to(bulk::write::<Create<Leaderboards>>))
+            .route(web::patch().to(bulk::write::<Update<Leaderboards>>))
+            .route(web::delete().to(bulk::archive::<Leaderboards>)),
     )
     .route(
         "/leaderboards/{id}",
         web::get().to(listed::get::<Leaderboards>),
     );
 }
-
-struct Leaderboards;
 
 impl Listed for Leaderboards {
     type Item = Leaderboard;

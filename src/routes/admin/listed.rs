@@ -7,10 +7,9 @@ use chrono::NaiveDate;
 use serde_json::Value;
 
 use super::bulk::Paging;
-use crate::auth::Tenant;
 use crate::catalog::Catalog;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::routes::extract::TenantState;
 
 /// What an item's view may need besides the item.
 pub struct Shown<'c> {
@@ -30,32 +29,30 @@ pub trait Listed: 'static {
 }
 
 pub async fn list<K: Listed>(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let catalog = state.catalog.current();
-    let shown = shown(&state, &catalog, tenant.0);
-    let items = paging.page(K::items(&catalog, tenant.0).map(|item| K::view(item, &shown)))?;
+    let shown = shown(&state, &catalog);
+    let items = paging.page(K::items(&catalog, state.tenant).map(|item| K::view(item, &shown)))?;
     Ok(HttpResponse::Ok().json(items))
 }
 
 pub async fn get<K: Listed>(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let catalog = state.catalog.current();
-    let item = K::items(&catalog, tenant.0)
+    let item = K::items(&catalog, state.tenant)
         .find(|item| K::uuid(item) == id.as_str())
         .ok_or_else(|| ApiError::not_found(K::NOT_FOUND))?;
-    Ok(HttpResponse::Ok().json(K::view(item, &shown(&state, &catalog, tenant.0))))
+    Ok(HttpResponse::Ok().json(K::view(item, &shown(&state, &catalog))))
 }
 
-fn shown<'c>(state: &AppState, catalog: &'c Catalog, tenant: i64) -> Shown<'c> {
+fn shown<'c>(state: &TenantState, catalog: &'c Catalog) -> Shown<'c> {
     Shown {
         catalog,
-        tenant,
+        tenant: state.tenant,
         today: state.clock.now().date_naive(),
     }
 }

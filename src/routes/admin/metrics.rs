@@ -7,10 +7,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::bulk;
-use super::definitions::{get, list};
-use crate::auth::Tenant;
-use crate::commands::admin_definitions::{ArchivePlain, CreatePlain, UpdatePlain};
+use super::definitions;
 use crate::commands::admin_metrics::Metrics;
 use crate::commands::batch_events::{BatchEvents, MAX_BATCH};
 use crate::commands::record_event::RecordEvent;
@@ -19,19 +16,16 @@ use crate::domain::attributes::{check_keys, check_values};
 use crate::domain::limits::MAX_IDEMPOTENCY_KEY_BYTES as MAX_IDEMPOTENCY_KEY;
 use crate::domain::user::UpsertedUserInput;
 use crate::error::{echo, ApiError};
-use crate::state::AppState;
+use crate::routes::extract::TenantState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Before `/metrics/{id}`, which would otherwise claim the path and answer 405.
-    cfg.route("/metrics/events", web::post().to(batch_events))
-        .service(
-            web::resource("/metrics")
-                .route(web::get().to(list::<Metrics>))
-                .route(web::post().to(bulk::create::<CreatePlain<Metrics>>))
-                .route(web::patch().to(bulk::update::<UpdatePlain<Metrics>>))
-                .route(web::delete().to(bulk::archive::<ArchivePlain<Metrics>>)),
-        )
-        .route("/metrics/{id}", web::get().to(get::<Metrics>));
+    cfg.route("/metrics/events", web::post().to(batch_events));
+    definitions::routes::<Metrics>(
+        cfg,
+        web::resource("/metrics"),
+        web::resource("/metrics/{id}"),
+    );
 }
 
 #[derive(Deserialize)]
@@ -57,8 +51,7 @@ fn about_event(index: usize, e: ApiError) -> ApiError {
 
 /// Every event is checked before any is applied, so a bad one changes nothing.
 async fn batch_events(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     body: web::Json<Vec<BatchItem>>,
 ) -> Result<HttpResponse, ApiError> {
     let items = body.into_inner();
@@ -72,7 +65,7 @@ async fn batch_events(
     for (index, item) in items.into_iter().enumerate() {
         let at = |e: ApiError| about_event(index, e);
         let metric = catalog
-            .metric(tenant.0, &item.key)
+            .metric(state.tenant, &item.key)
             .cloned()
             .ok_or_else(|| ApiError::not_found(format!("Metric not found: {}", echo(&item.key))))?;
         if !item.value.is_finite() {
@@ -86,16 +79,16 @@ async fn batch_events(
             }
         }
         let attributes = item.attributes.unwrap_or_default();
-        check_keys(&catalog, tenant.0, AttributeType::Event, &attributes).map_err(at)?;
+        check_keys(&catalog, state.tenant, AttributeType::Event, &attributes).map_err(at)?;
         check_values("attributes", &attributes).map_err(at)?;
         // The admin key acts for every user.
         let user = item
             .user
             .unscoped()
-            .validate(&catalog, tenant.0)
+            .validate(&catalog, state.tenant)
             .map_err(at)?;
         events.push(RecordEvent {
-            tenant: tenant.0,
+            tenant: state.tenant,
             metric,
             user,
             value: item.value,

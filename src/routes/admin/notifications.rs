@@ -5,13 +5,12 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::Tenant;
 use crate::clock::{format_timestamp, from_millis};
 use crate::domain::limits::MAX_PAGE;
 use crate::error::{echo, ApiError};
 use crate::notifications::commands::RetryDelivery;
 use crate::notifications::store::{self, Delivery, ListFilter};
-use crate::state::AppState;
+use crate::routes::extract::TenantState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/notifications/deliveries", web::get().to(list))
@@ -35,11 +34,7 @@ const STATUSES: [&str; 3] = ["pending", "sent", "failed"];
 
 /// `?status=pending|sent|failed&userId=&before=&limit=1..MAX_PAGE` (default 25), newest
 /// first; `next` is the `before` of the following page, null on the last.
-async fn list(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    query: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
+async fn list(state: TenantState, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     if let Some(status) = &query.status {
         if !STATUSES.contains(&status.as_str()) {
@@ -58,15 +53,12 @@ async fn list(
     let page = state
         .read(move |conn| {
             let user_id = match &query.user_id {
-                Some(id) => match crate::store::users::find(conn, tenant.0, id)? {
-                    Some(user) => Some(user.row_id),
-                    None => return Err(ApiError::not_found("User not found")),
-                },
+                Some(id) => Some(crate::store::users::existing(conn, state.tenant, id)?.row_id),
                 None => None,
             };
             let before = match &query.before {
                 Some(uuid) => Some(
-                    store::by_uuid(conn, tenant.0, uuid)?
+                    store::by_uuid(conn, state.tenant, uuid)?
                         .ok_or_else(|| ApiError::unprocessable("before is not a delivery id"))?
                         .id,
                 ),
@@ -75,7 +67,7 @@ async fn list(
             Ok(store::list(
                 conn,
                 &ListFilter {
-                    tenant_id: tenant.0,
+                    tenant_id: state.tenant,
                     status: query.status,
                     user_id,
                     before,
@@ -91,15 +83,11 @@ async fn list(
 }
 
 /// Puts a failed message back in the queue, due now; 409 for one that is not failed.
-async fn retry(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+async fn retry(state: TenantState, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let row = state
         .writer
         .execute(RetryDelivery {
-            tenant_id: tenant.0,
+            tenant_id: state.tenant,
             id: id.into_inner(),
         })
         .await?;

@@ -6,23 +6,24 @@ use serde_json::Value;
 
 use super::bulk::{self, Paging};
 use super::listed::{self, Listed, Shown};
-use crate::auth::Tenant;
 use crate::catalog::{Catalog, PointsSystem};
+use crate::domain::bulk::{Create, Outcome, Update};
 use crate::error::ApiError;
 use crate::points::admin::{
-    system_of, ArchiveChildren, ArchiveSystems, Child, CreateChildren, CreateSystems,
-    UpdateChildren, UpdateSystems,
+    system_of, ArchiveChildren, Child, ChildWrite, CreateChildren, Systems, UpdateChildren,
 };
 use crate::points::view;
+use crate::routes::extract::TenantState;
 use crate::state::AppState;
+use crate::writer::Command;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/points")
             .route(web::get().to(listed::list::<Systems>))
-            .route(web::post().to(bulk::create::<CreateSystems>))
-            .route(web::patch().to(bulk::update::<UpdateSystems>))
-            .route(web::delete().to(bulk::archive::<ArchiveSystems>)),
+            .route(web::post().to(bulk::write::<Create<Systems>>))
+            .route(web::patch().to(bulk::write::<Update<Systems>>))
+            .route(web::delete().to(bulk::archive::<Systems>)),
     )
     .route("/points/{id}", web::get().to(listed::get::<Systems>));
     for (segment, child) in [
@@ -34,8 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource(format!("/points/{{system}}/{segment}"))
                 .app_data(web::Data::new(child))
                 .route(web::get().to(list_children))
-                .route(web::post().to(create_children))
-                .route(web::patch().to(update_children))
+                .route(web::post().to(write_children::<CreateChildren>))
+                .route(web::patch().to(write_children::<UpdateChildren>))
                 .route(web::delete().to(archive_children)),
         )
         .service(
@@ -45,8 +46,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
     }
 }
-
-struct Systems;
 
 impl Listed for Systems {
     type Item = PointsSystem;
@@ -100,25 +99,23 @@ fn children(
 }
 
 async fn list_children(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     child: web::Data<Child>,
     system: web::Path<String>,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
-    let all = children(&state, tenant.0, &system, **child)?;
+    let all = children(&state, state.tenant, &system, **child)?;
     let items = paging.page(all.into_iter().map(|(_, v)| v))?;
     Ok(HttpResponse::Ok().json(items))
 }
 
 async fn get_child(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     child: web::Data<Child>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (system, id) = path.into_inner();
-    let found = children(&state, tenant.0, &system, **child)?
+    let found = children(&state, state.tenant, &system, **child)?
         .into_iter()
         .find(|(uuid, _)| *uuid == id)
         .map(|(_, v)| v)
@@ -126,49 +123,26 @@ async fn get_child(
     Ok(HttpResponse::Ok().json(found))
 }
 
-async fn create_children(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+/// `POST` or `PATCH` of children, answered like a bulk create or update.
+async fn write_children<C: ChildWrite + Command<Output = Outcome>>(
+    state: TenantState,
     child: web::Data<Child>,
     system: web::Path<String>,
     body: web::Json<Vec<Value>>,
 ) -> Result<HttpResponse, ApiError> {
     bulk::check_count(body.len())?;
-    let out = state
-        .writer
-        .execute(CreateChildren {
-            tenant: tenant.0,
-            system: system.into_inner(),
-            child: **child,
-            items: body.into_inner(),
-        })
-        .await?;
-    Ok(bulk::created(out.items, out.issues))
-}
-
-async fn update_children(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    child: web::Data<Child>,
-    system: web::Path<String>,
-    body: web::Json<Vec<Value>>,
-) -> Result<HttpResponse, ApiError> {
-    bulk::check_count(body.len())?;
-    let out = state
-        .writer
-        .execute(UpdateChildren {
-            tenant: tenant.0,
-            system: system.into_inner(),
-            child: **child,
-            items: body.into_inner(),
-        })
-        .await?;
-    Ok(bulk::updated(out.items, out.issues))
+    let command = C::new(
+        state.tenant,
+        system.into_inner(),
+        **child,
+        body.into_inner(),
+    );
+    let out = state.writer.execute(command).await?;
+    Ok(bulk::written(C::CREATES, out))
 }
 
 async fn archive_children(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     child: web::Data<Child>,
     system: web::Path<String>,
     req: HttpRequest,
@@ -177,7 +151,7 @@ async fn archive_children(
     let out = state
         .writer
         .execute(ArchiveChildren {
-            tenant: tenant.0,
+            tenant: state.tenant,
             system: system.into_inner(),
             child: **child,
             ids,

@@ -19,10 +19,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn get(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.clone();
-    let current = state
-        .read(move |c| Ok(store::admin_settings::load(c, &settings.config)?))
-        .await?;
-    Ok(HttpResponse::Ok().json(current))
+    state
+        .read_json(move |c| Ok(store::admin_settings::load(c, &settings.config)?))
+        .await
 }
 
 async fn update(

@@ -1,17 +1,16 @@
 //! `/admin/v1/streaks/...`: freezes, restore, reset, pauses and settings
 //! (docs/sdk-compat.md#admin-shapes).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::bulk;
-use crate::auth::Tenant;
 use crate::error::ApiError;
+use crate::routes::extract::TenantState;
 use crate::state::AppState;
 use crate::streaks::admin::{
-    CreatePauses, DeletePauses, GrantFreezes, PauseRequest, ResetStreaks, RestoreStreaks,
-    UpdateSettings,
+    CreatePauses, GrantFreezes, PauseRequest, Pauses, ResetStreaks, RestoreStreaks, UpdateSettings,
 };
 use crate::streaks::patch::StreakSettingsPatch;
 use crate::streaks::settings;
@@ -23,7 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/streaks/pauses")
                 .route(web::post().to(create_pauses))
-                .route(web::delete().to(delete_pauses)),
+                .route(web::delete().to(bulk::archive::<Pauses>)),
         )
         .service(
             web::resource("/streaks/settings")
@@ -44,8 +43,7 @@ struct FreezesBody {
 }
 
 async fn freezes(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     body: web::Json<FreezesBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -53,7 +51,7 @@ async fn freezes(
     let out = state
         .writer
         .execute(GrantFreezes {
-            tenant: tenant.0,
+            tenant: state.tenant,
             user_ids: body.freezes.into_iter().map(|f| f.user_id).collect(),
         })
         .await?;
@@ -80,15 +78,11 @@ fn user_ids(body: UsersBody) -> Result<Vec<String>, ApiError> {
     Ok(body.users.into_iter().map(|u| u.id).collect())
 }
 
-async fn restore(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    body: web::Json<UsersBody>,
-) -> Result<HttpResponse, ApiError> {
+async fn restore(state: TenantState, body: web::Json<UsersBody>) -> Result<HttpResponse, ApiError> {
     let out = state
         .writer
         .execute(RestoreStreaks {
-            tenant: tenant.0,
+            tenant: state.tenant,
             user_ids: user_ids(body.into_inner())?,
         })
         .await?;
@@ -100,15 +94,11 @@ async fn restore(
     Ok(status.json(json!({ "restoredUsers": out.users, "issues": out.issues })))
 }
 
-async fn reset(
-    state: web::Data<AppState>,
-    tenant: Tenant,
-    body: web::Json<UsersBody>,
-) -> Result<HttpResponse, ApiError> {
+async fn reset(state: TenantState, body: web::Json<UsersBody>) -> Result<HttpResponse, ApiError> {
     let out = state
         .writer
         .execute(ResetStreaks {
-            tenant: tenant.0,
+            tenant: state.tenant,
             user_ids: user_ids(body.into_inner())?,
         })
         .await?;
@@ -129,8 +119,7 @@ struct PausesBody {
 }
 
 async fn create_pauses(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     body: web::Json<PausesBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -138,7 +127,7 @@ async fn create_pauses(
     let out = state
         .writer
         .execute(CreatePauses {
-            tenant: tenant.0,
+            tenant: state.tenant,
             pauses: body
                 .pauses
                 .into_iter()
@@ -153,30 +142,13 @@ async fn create_pauses(
     Ok(bulk::created(out.created, out.issues))
 }
 
-async fn delete_pauses(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    tenant: Tenant,
-) -> Result<HttpResponse, ApiError> {
-    let ids = bulk::ids(&req)?;
-    let out = state
-        .writer
-        .execute(DeletePauses {
-            tenant: tenant.0,
-            ids,
-        })
-        .await?;
-    Ok(bulk::deleted(out.deleted, out.issues))
-}
-
 async fn get_settings(state: web::Data<AppState>) -> HttpResponse {
     let current = state.settings.streaks.current();
     HttpResponse::Ok().json(settings::view(current.as_deref()))
 }
 
 async fn update_settings(
-    state: web::Data<AppState>,
-    tenant: Tenant,
+    state: TenantState,
     body: web::Json<StreakSettingsPatch>,
 ) -> Result<HttpResponse, ApiError> {
     if state.settings.streaks.managed_by_file() {
@@ -185,7 +157,7 @@ async fn update_settings(
     let settings = state
         .writer
         .execute(UpdateSettings {
-            tenant: tenant.0,
+            tenant: state.tenant,
             patch: body.into_inner(),
         })
         .await?;

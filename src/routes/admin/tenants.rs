@@ -40,10 +40,12 @@ async fn list(
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, skip) = paging.limit_skip()?;
-    let list = state
-        .read(move |conn| Ok(tenants::list(conn, limit, skip)?))
-        .await?;
-    Ok(HttpResponse::Ok().json(list.iter().map(|t| t.to_json()).collect::<Vec<_>>()))
+    state
+        .read_json(move |conn| {
+            let list = tenants::list(conn, limit, skip)?;
+            Ok(list.iter().map(|t| t.to_json()).collect::<Vec<_>>())
+        })
+        .await
 }
 
 async fn get(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {

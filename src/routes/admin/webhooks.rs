@@ -63,10 +63,12 @@ async fn list(
         endpoint: query.endpoint.filter(|v| !v.is_empty()),
         before: query.before.filter(|v| !v.is_empty()),
     };
-    let rows = state
-        .read(move |conn| Ok(store::list(conn, &filter, limit)?))
-        .await?;
-    Ok(HttpResponse::Ok().json(rows.iter().map(|r| r.to_json()).collect::<Vec<_>>()))
+    state
+        .read_json(move |conn| {
+            let rows = store::list(conn, &filter, limit)?;
+            Ok(rows.iter().map(|r| r.to_json()).collect::<Vec<_>>())
+        })
+        .await
 }
 
 /// One delivery with the exact payload it sends.
