@@ -1660,8 +1660,6 @@ struct WriterCounters {
     /// The sync thread's WAL syncs, which replies wait for, and their time.
     syncs: f64,
     sync_seconds: f64,
-    /// trophyd_wrapped_fold_backlog: rows not yet folded into the year in review (a gauge).
-    fold_backlog: f64,
     /// trophyd_writer_batch_size_bucket by `le`, cumulative.
     buckets: Vec<(String, f64)>,
     /// trophyd_writer_feature_seconds_total by feature, in the order the server lists them.
@@ -1690,7 +1688,6 @@ impl WriterCounters {
                 "trophyd_writer_pages_written_total" => c.pages = value,
                 "trophyd_writer_syncs_total" => c.syncs = value,
                 "trophyd_writer_sync_seconds_total" => c.sync_seconds = value,
-                "trophyd_wrapped_fold_backlog" => c.fold_backlog = value,
                 other => {
                     if let Some(le) = other
                         .strip_prefix("trophyd_writer_batch_size_bucket{le=\"")
@@ -1728,7 +1725,6 @@ impl WriterCounters {
             pages: self.pages - before.pages,
             syncs: self.syncs - before.syncs,
             sync_seconds: self.sync_seconds - before.sync_seconds,
-            fold_backlog: self.fold_backlog,
             buckets: minus(&self.buckets, &before.buckets),
             features: minus(&self.features, &before.features),
         }
@@ -1758,11 +1754,10 @@ impl WriterCounters {
             String::new()
         };
         format!(
-            "{:.0} µs/event = {}; {:.1} pages written/event{sync}; year-in-review fold {:.0} rows behind at the end",
+            "{:.0} µs/event = {}; {:.1} pages written/event{sync}",
             per(total),
             parts.join(" + "),
-            self.pages / self.commands,
-            self.fold_backlog
+            self.pages / self.commands
         )
     }
 

@@ -41,8 +41,6 @@ pub struct Engine {
     pub(crate) writer_thread: JoinHandle<()>,
     pub scheduler: Scheduler,
     pub backdater: Backdater,
-    /// Folds stored events and awards into the year-in-review aggregates.
-    pub folder: crate::wrapped::Folder,
     pub catalog: CatalogHandle,
     pub leaderboards: RankIndex,
     /// Woken after a commit that queued webhook deliveries.
@@ -154,7 +152,6 @@ impl Opened {
         // Catch up on anything missed while the database was closed.
         scheduler.run_due(clock.now()).await?;
         let backdater = Backdater::new(writer.clone());
-        let folder = crate::wrapped::Folder::new(writer.clone());
         Ok(Engine {
             settings,
             clock,
@@ -162,7 +159,6 @@ impl Opened {
             writer_thread,
             scheduler,
             backdater,
-            folder,
             catalog,
             leaderboards,
             wake_delivery,

@@ -37,7 +37,6 @@ pub struct Application {
     writer: Writer,
     writer_thread: JoinHandle<()>,
     scheduler: Scheduler,
-    folder: crate::wrapped::Folder,
     delivery: Delivery,
     notifier: Notifier,
     clock: Clock,
@@ -94,15 +93,11 @@ impl Application {
             catalog: engine.catalog,
             clock: engine.clock.clone(),
             gate: gate.clone(),
-            telemetry: Arc::new(Telemetry::new(
-                engine.writer.stats().clone(),
-                engine.folder.backlog(),
-            )),
+            telemetry: Arc::new(Telemetry::new(engine.writer.stats().clone())),
             scheduler: engine.scheduler.clone(),
             delivery: delivery.clone(),
             notifier: notifier.clone(),
             backdater: engine.backdater.clone(),
-            folder: engine.folder.clone(),
             leaderboards: engine.leaderboards,
         });
 
@@ -149,7 +144,6 @@ impl Application {
             writer: engine.writer,
             writer_thread: engine.writer_thread,
             scheduler: engine.scheduler,
-            folder: engine.folder,
             delivery,
             notifier,
             clock: engine.clock,
@@ -181,14 +175,12 @@ impl Application {
     /// then lets the writer commit what it has, checkpoint, and exit.
     pub async fn run_until_stopped(self) -> Result<(), BoxError> {
         let ticker = tokio::spawn(tick(self.scheduler.clone(), self.clock.clone()));
-        let folding = tokio::spawn(self.folder.clone().run_in_background());
         let delivery = self.delivery.start();
         let notifier = self.notifier.start();
         let stopper = tokio::spawn(self.signals.stop_on_signal(self.server.handle()));
         let served = self.server.await;
         stopper.abort();
         ticker.abort();
-        folding.abort();
         // A send cut off here stays pending and is sent at the next start.
         notifier.abort();
         delivery.shutdown(Duration::from_secs(5)).await;

@@ -34,7 +34,6 @@ pub struct AppState {
     pub delivery: Delivery,
     pub notifier: crate::notifications::Notifier,
     pub backdater: Backdater,
-    pub folder: crate::wrapped::Folder,
     pub leaderboards: crate::leaderboards::RankIndex,
 }
 

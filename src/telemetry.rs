@@ -10,7 +10,7 @@
 //! Names, types and labels are a contract (dashboards, `benches/load.rs`, the tests): a
 //! counter is registered without its `_total`, which the encoder adds.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,8 +59,7 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    /// `fold_backlog`: rows stored and not yet in the year-in-review aggregates.
-    pub fn new(writer: Arc<WriterStats>, fold_backlog: Arc<AtomicU64>) -> Telemetry {
+    pub fn new(writer: Arc<WriterStats>) -> Telemetry {
         let requests = Family::<Request, Counter>::default();
         let latency = Histogram::new(LATENCY_BUCKETS);
         let events_applied = Counter::default();
@@ -88,7 +87,6 @@ impl Telemetry {
             batch_events_skipped.clone(),
         );
         registry.register_collector(Box::new(WriterMetrics(writer)));
-        registry.register_collector(Box::new(FoldBacklog(fold_backlog)));
         Telemetry {
             registry,
             requests,
@@ -128,21 +126,6 @@ impl<M: EncodeMetric> EncodeMetric for Listed<M> {
 
     fn metric_type(&self) -> MetricType {
         self.0.metric_type()
-    }
-}
-
-/// The year-in-review fold's backlog, read at each scrape.
-#[derive(Debug)]
-struct FoldBacklog(Arc<AtomicU64>);
-
-impl Collector for FoldBacklog {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        describe(
-            &mut encoder,
-            "trophyd_wrapped_fold_backlog",
-            "Events and points awards stored but not yet counted in the year in review, as of the last fold step.",
-            &ConstGauge::new(i64::try_from(self.0.load(Ordering::Relaxed)).unwrap_or(i64::MAX)),
-        )
     }
 }
 
@@ -277,7 +260,7 @@ mod tests {
         stats.batch_size_buckets[4].store(1, Ordering::Relaxed);
         stats.commands.store(2000, Ordering::Relaxed);
         stats.sync.nanos.store(1_500_000_000, Ordering::Relaxed);
-        let telemetry = Telemetry::new(stats, Arc::default());
+        let telemetry = Telemetry::new(stats);
         telemetry.events_applied.inc_by(7);
         telemetry.record_request(
             "/v1/metrics/{key}/event".into(),
@@ -319,7 +302,7 @@ mod tests {
 
     #[test]
     fn the_requests_family_is_listed_before_its_first_request() {
-        let text = Telemetry::new(Arc::default(), Arc::default()).render();
+        let text = Telemetry::new(Arc::default()).render();
         assert!(
             text.contains("# TYPE trophyd_http_requests_total counter\n"),
             "{text}"

@@ -19,7 +19,6 @@ use super::upsert_user::{Missing, UpsertUser};
 use crate::clock::format_timestamp;
 use crate::error::ApiError;
 use crate::scheduler::InlineJobs;
-use crate::writer::costs::{measure, Feature};
 use crate::writer::{Command, WriteCtx};
 
 #[derive(Clone)]
@@ -105,11 +104,6 @@ impl Command for ImportEvents {
             }
         }
         outcome.jobs = Some(jobs);
-        // The run's events and awards count in the year in review when it commits, folded
-        // in one pass rather than a background step at a time.
-        measure(Feature::Wrapped, || {
-            crate::wrapped::fold_everything(ctx.conn)
-        })?;
         if let Some(dealt) = dealt {
             ctx.conn
                 .prepare_cached(
@@ -145,10 +139,6 @@ impl Command for ImportUsers {
                 Err(e) => return Err(e),
             }
         }
-        // Points for joining, if a trigger gives them.
-        measure(Feature::Wrapped, || {
-            crate::wrapped::fold_everything(ctx.conn)
-        })?;
         Ok((applied, refused))
     }
 }

@@ -154,6 +154,15 @@ impl Command for RecordEvent {
         // An infinite total would be answered as null from then on; refusing the event
         // rolls back everything it did so far.
         let total = check_finite(total, "the user's total on this metric")?;
+        crate::wrapped::record_metric_event(
+            ctx,
+            &user,
+            self.metric.id,
+            self.value,
+            &self.attributes,
+            now_ms,
+            tz,
+        )?;
         if let Some(key) = &self.idempotency_key {
             store::events::claim_key(
                 ctx.conn,

@@ -71,10 +71,6 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0019_streak_settings_definition",
         include_str!("../../sql/0019_streak_settings_definition.sql"),
     ),
-    (
-        "0020_wrapped_fold",
-        include_str!("../../sql/0020_wrapped_fold.sql"),
-    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

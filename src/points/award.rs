@@ -40,8 +40,8 @@ pub struct Persisted {
     pub at_ms: i64,
 }
 
-/// Writes the award row (which `wrapped::fold` later counts towards the year in review)
-/// and the user's new total for the system. Every award from every
+/// Writes the award row, the user's new total for the system and the year-in-review
+/// aggregates. Every award from every
 /// path (events, achievement completions via the API, cascades and backdates, user
 /// creation, time triggers) comes through here inside the writer's transaction.
 pub fn persist_award(ctx: &mut WriteCtx<'_>, award: &Decided<'_>) -> Result<Persisted, ApiError> {
@@ -62,7 +62,6 @@ pub fn persist_award(ctx: &mut WriteCtx<'_>, award: &Decided<'_>) -> Result<Pers
             at_ms: award.at_ms,
             snapshot,
             boosts_json: &award.boosts.to_string(),
-            tz: award.tz.name(),
         },
     )?;
     store::set_total(
@@ -74,6 +73,15 @@ pub fn persist_award(ctx: &mut WriteCtx<'_>, award: &Decided<'_>) -> Result<Pers
     )?;
     ctx.staged::<crate::activity::Pending>()
         .award(award.tenant, award.at_ms, award.awarded);
+    crate::wrapped::record_points(
+        ctx,
+        award.user_row,
+        award.tenant,
+        award.system_id,
+        award.awarded,
+        award.at_ms,
+        award.tz,
+    )?;
     Ok(Persisted {
         uuid,
         awarded: award.awarded,

@@ -39,14 +39,12 @@ pub struct NewAward<'a> {
     pub at_ms: i64,
     pub snapshot: i64,
     pub boosts_json: &'a str,
-    /// The user's zone when the award was made: the local day it counts on.
-    pub tz: &'a str,
 }
 
 pub fn insert_award(conn: &Connection, a: &NewAward<'_>) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO points_awards (uuid, user_id, system_id, trigger_id, awarded, total, at_ms, snapshot_id, boosts, tz)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO points_awards (uuid, user_id, system_id, trigger_id, awarded, total, at_ms, snapshot_id, boosts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         a.uuid,
@@ -57,8 +55,7 @@ pub fn insert_award(conn: &Connection, a: &NewAward<'_>) -> rusqlite::Result<()>
         a.total,
         a.at_ms,
         a.snapshot,
-        a.boosts_json,
-        a.tz
+        a.boosts_json
     ])?;
     Ok(())
 }
@@ -294,53 +291,6 @@ pub fn recent_awards(
         Ok((uuid, r.get(1)?, r.get(2)?, r.get(3)?, trigger, boosts))
     })?;
     rows.collect()
-}
-
-/// An award read back in the order it was stored, with its user's tenant.
-#[derive(Debug)]
-pub struct LoggedAward {
-    pub id: i64,
-    pub tenant: i64,
-    pub user_row: i64,
-    pub system_id: i64,
-    pub awarded: i64,
-    pub at_ms: i64,
-    /// None on awards made before migration 0020, which no fold reads.
-    pub tz: Option<String>,
-}
-
-/// The awards whose ids are after `after` and at most `through`, oldest first, at most
-/// `limit` of them.
-pub fn logged_after(
-    conn: &Connection,
-    after: i64,
-    through: i64,
-    limit: usize,
-) -> rusqlite::Result<Vec<LoggedAward>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT a.id, u.tenant_id, a.user_id, a.system_id, a.awarded, a.at_ms, a.tz
-           FROM points_awards a JOIN users u ON u.id = a.user_id
-          WHERE a.id > ?1 AND a.id <= ?2 ORDER BY a.id LIMIT ?3",
-    )?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = stmt.query_map(params![after, through, limit], |r| {
-        Ok(LoggedAward {
-            id: r.get(0)?,
-            tenant: r.get(1)?,
-            user_row: r.get(2)?,
-            system_id: r.get(3)?,
-            awarded: r.get(4)?,
-            at_ms: r.get(5)?,
-            tz: r.get(6)?,
-        })
-    })?;
-    rows.collect()
-}
-
-/// The id of the last award stored (0 before the first); awards are never deleted.
-pub fn last_award_id(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT ifnull(max(id), 0) FROM points_awards")?
-        .query_row([], |r| r.get(0))
 }
 
 /// `(at_ms, awarded)` of the awards at or after `since_ms`, oldest first.

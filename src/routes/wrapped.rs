@@ -44,8 +44,6 @@ async fn wrapped(
     let settings = state.settings.clone();
     let now = state.clock.now();
     let year = query.into_inner().year;
-    // Everything stored before the request counts, the caller's own latest events too.
-    state.folder.catch_up().await?;
     state
         .read_user_json(state.tenant, id, move |conn, user| {
             let tz = user.time_zone(settings.config.server.default_timezone);

@@ -115,17 +115,6 @@ fn write(data: &Path, customer_id: &str, out: &Path) -> Result<ExportReport> {
         )?;
         counts.push((table.name, n as i64));
     }
-    // The node may not have folded its latest events into the year in review yet: the
-    // file gets them folded, so that it can be imported as complete.
-    crate::wrapped::complete_export(&tx)?;
-    for (name, n) in counts
-        .iter_mut()
-        .filter(|(name, _)| name.starts_with("wrapped_"))
-    {
-        *n = tx.query_row(&format!("SELECT count(*) FROM main.{name}"), [], |r| {
-            r.get(0)
-        })?;
-    }
 
     let mut info: Vec<(String, String)> = vec![
         ("format".into(), FORMAT.into()),

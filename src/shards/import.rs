@@ -130,9 +130,6 @@ pub fn import(data: &Path, file: &Path, options: ImportOptions) -> Result<Import
     let shared_definitions = map_definitions(&tx, options, &mut warnings)?;
     check_unique(&tx)?;
 
-    // The node's own events are folded into its year-in-review aggregates before the
-    // tenant's arrive with theirs complete; then nothing is left to fold.
-    crate::wrapped::fold_everything(&tx)?;
     let offsets = Offsets::new(&tx)?;
     let mut counts = Vec::new();
     let mut snapshots_reused = 0;
@@ -158,7 +155,6 @@ pub fn import(data: &Path, file: &Path, options: ImportOptions) -> Result<Import
         }
         counts.push((t.name, n));
     }
-    crate::wrapped::mark_all_folded(&tx)?;
     tx.commit()?;
     Ok(ImportReport {
         customer_id: info.customer_id,

@@ -385,7 +385,6 @@ const TABLES: &[Table] = &[
             ("at_ms", Col::Keep),
             ("snapshot_id", Col::Snapshot),
             ("boosts", Col::Keep),
-            ("tz", Col::Keep),
         ],
         rows: TENANT_USERS,
         unique: &["uuid"],

@@ -145,23 +145,6 @@ pub struct StoredEvent {
     pub tz: String,
 }
 
-/// The columns a [`StoredEvent`] is read from, in order, for tables aliased `e`.
-const STORED_EVENT: &str = "e.uuid, e.metric_id, e.value, e.attributes, e.at, e.tz";
-
-impl StoredEvent {
-    /// Reads [`STORED_EVENT`]'s columns starting at column `first`.
-    fn read(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<StoredEvent> {
-        Ok(StoredEvent {
-            uuid: r.get(first)?,
-            metric_id: r.get(first + 1)?,
-            value: r.get(first + 2)?,
-            attributes: r.get(first + 3)?,
-            at_ms: r.get(first + 4)?,
-            tz: r.get(first + 5)?,
-        })
-    }
-}
-
 /// A user's `limit` latest events on any metric, newest first: the user's range of
 /// `events_by_user_metric`, sorted by time.
 pub fn latest_of_user(
@@ -169,52 +152,20 @@ pub fn latest_of_user(
     user_row: i64,
     limit: usize,
 ) -> rusqlite::Result<Vec<StoredEvent>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {STORED_EVENT} FROM events e
-          WHERE user_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2"
-    ))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT uuid, metric_id, value, attributes, at, tz FROM events
+          WHERE user_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+    )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = stmt.query_map(params![user_row, limit], |r| StoredEvent::read(r, 0))?;
-    rows.collect()
-}
-
-/// An event read back in the order it was stored, with its id, user and tenant.
-#[derive(Debug)]
-pub struct LoggedEvent {
-    pub id: i64,
-    pub tenant: i64,
-    pub user_row: i64,
-    pub event: StoredEvent,
-}
-
-/// The events whose ids are after `after` and at most `through`, oldest first, at most
-/// `limit` of them.
-pub fn logged_after(
-    conn: &Connection,
-    after: i64,
-    through: i64,
-    limit: usize,
-) -> rusqlite::Result<Vec<LoggedEvent>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT e.id, u.tenant_id, e.user_id, {STORED_EVENT}
-           FROM events e JOIN users u ON u.id = e.user_id
-          WHERE e.id > ?1 AND e.id <= ?2 ORDER BY e.id LIMIT ?3"
-    ))?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = stmt.query_map(params![after, through, limit], |r| {
-        Ok(LoggedEvent {
-            id: r.get(0)?,
-            tenant: r.get(1)?,
-            user_row: r.get(2)?,
-            event: StoredEvent::read(r, 3)?,
+    let rows = stmt.query_map(params![user_row, limit], |r| {
+        Ok(StoredEvent {
+            uuid: r.get(0)?,
+            metric_id: r.get(1)?,
+            value: r.get(2)?,
+            attributes: r.get(3)?,
+            at_ms: r.get(4)?,
+            tz: r.get(5)?,
         })
     })?;
     rows.collect()
-}
-
-/// The id of the last event stored (0 before the first). Ids only grow: no event is ever
-/// deleted, so a new one never takes the id of an old one.
-pub fn last_id(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT ifnull(max(id), 0) FROM events")?
-        .query_row([], |r| r.get(0))
 }

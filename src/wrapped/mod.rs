@@ -1,10 +1,8 @@
-//! Wrapped, the year in review (`GET /users/{id}/wrapped`, docs/behaviour/wrapped.md). Per-day
-//! and per-period aggregates for every source (metric or points system) are folded in from
-//! the stored events and points awards shortly after they commit (`fold`), so a review reads
-//! a few hundred rows and counts index ranges, and the event path writes none of them.
+//! Wrapped, the year in review (`GET /users/{id}/wrapped`, docs/behaviour/wrapped.md). The writer
+//! keeps per-day and per-period aggregates for every source (metric or points system) as
+//! events and awards land, so a review reads a few hundred rows and counts index ranges.
 
 mod backfill;
-mod fold;
 mod leaderboards;
 mod pending;
 pub mod read;
@@ -14,6 +12,72 @@ mod streak;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
+
+use chrono_tz::Tz;
+
+use crate::clock::from_millis;
+use crate::domain::number::too_large;
+use crate::error::ApiError;
+use crate::rules::local_time::local_date;
+use crate::writer::WriteCtx;
+
 pub use backfill::backfill_if_pending;
-pub use fold::{complete_export, fold_all, fold_everything, mark_all_folded, Folder};
 pub use pending::Pending;
+
+/// Counts one metric event (value and attribute values) towards its user's review, in
+/// the batch's pending aggregates (written just before COMMIT, see `pending`).
+pub fn record_metric_event(
+    ctx: &mut WriteCtx<'_>,
+    user: &crate::domain::user::User,
+    metric_id: i64,
+    value: f64,
+    attributes: &BTreeMap<String, String>,
+    at_ms: i64,
+    tz: Tz,
+) -> Result<(), ApiError> {
+    let date = local_date(from_millis(at_ms), tz);
+    let source = (user.tenant_id, user.row_id, metric_id);
+    let conn = ctx.conn;
+    let pending = ctx.staged::<Pending>();
+    let mut fits = pending.add(conn, source, store::WHOLE, date, value)?;
+    for (k, v) in attributes {
+        fits = fits && pending.add(conn, source, (k, v), date, value)?;
+    }
+    // What was added before the refusal goes with the command's rollback.
+    if fits {
+        Ok(())
+    } else {
+        Err(too_large(OVERFLOWED))
+    }
+}
+
+/// What the error names when an aggregate would overflow.
+const OVERFLOWED: &str = "the user's year-in-review totals";
+
+/// Counts one points award towards its user's review. `system_id` is the `definitions.id`
+/// of the points system; call once per award, after any merging, with the awarded amount.
+pub fn record_points(
+    ctx: &mut WriteCtx<'_>,
+    user_row: i64,
+    tenant: i64,
+    system_id: i64,
+    amount: i64,
+    at_ms: i64,
+    tz: Tz,
+) -> Result<(), ApiError> {
+    let date = local_date(from_millis(at_ms), tz);
+    let conn = ctx.conn;
+    let fits = ctx.staged::<Pending>().add(
+        conn,
+        (tenant, user_row, system_id),
+        store::WHOLE,
+        date,
+        amount as f64,
+    )?;
+    if fits {
+        Ok(())
+    } else {
+        Err(too_large(OVERFLOWED))
+    }
+}

@@ -1,13 +1,16 @@
-//! The wrapped aggregates one fold step owes, gathered in memory and written once. A step
-//! holds hundreds of events and awards whose per-amount user counts
-//! (`wrapped_period_values`) and active-user counts (`wrapped_period_users`) mostly fall on
-//! the same few rows: moving each once per step instead of once per event removes most of
-//! the statements wrapped cost. `mark` and `rollback_to` take back additions.
+//! The wrapped aggregates a group commit owes, gathered in memory while its commands run
+//! and written once, just before COMMIT. Under load a batch holds dozens of events whose
+//! per-amount user counts (`wrapped_period_values`) and active-user counts
+//! (`wrapped_period_users`) mostly fall on the same few rows: moving each once per batch
+//! instead of once per event removes most of the statements wrapped cost, with the same
+//! rows in the same transaction (durability unchanged). A command rolled back to its
+//! SAVEPOINT drops what it added (`mark`, `rollback_to`).
 //!
-//! Every stored amount must stay a finite number, so `add` refuses an addition that the
-//! flush would carry past the largest double. It needs no statement for that as long as
-//! the step's additions are small (see [`SAFE_BATCH_MAGNITUDE`]); past that it reads the
-//! stored amounts the addition moves and adds what the flush would.
+//! Every stored amount must stay a finite number, but the flush comes after the command
+//! has answered, so `add` refuses an addition that the flush would carry past the largest
+//! double. It needs no statement for that as long as the batch's additions are small (see
+//! [`SAFE_BATCH_MAGNITUDE`]); past that it reads the stored amounts the addition moves and
+//! adds what the flush would.
 
 use std::collections::HashMap;
 
@@ -185,6 +188,24 @@ impl Pending {
             )?;
         }
         moves.write(conn)
+    }
+}
+
+impl crate::writer::Staged for Pending {
+    fn mark(&self) -> usize {
+        Pending::mark(self)
+    }
+
+    fn rollback_to(&mut self, mark: usize) {
+        Pending::rollback_to(self, mark);
+    }
+
+    fn flush(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        Pending::flush(self, conn)
+    }
+
+    fn feature(&self) -> crate::writer::costs::Feature {
+        crate::writer::costs::Feature::Wrapped
     }
 }
 

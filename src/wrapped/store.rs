@@ -8,56 +8,6 @@ use rusqlite::{params, Connection, OptionalExtension};
 /// The whole source.
 pub const WHOLE: (&str, &str) = ("", "");
 
-/// How far the fold has got: the last `events.id` and `points_awards.id` it counted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LogMark {
-    pub events: i64,
-    pub awards: i64,
-}
-
-const FOLDED_EVENTS: &str = "wrapped_folded_events";
-const FOLDED_AWARDS: &str = "wrapped_folded_awards";
-
-/// Where the fold stands (sql/0020 starts it at the logs' ends as they were then).
-pub fn folded(conn: &Connection) -> rusqlite::Result<LogMark> {
-    folded_in(conn, "main")
-}
-
-/// Where the fold stands in the database attached as `schema`.
-pub fn folded_in(conn: &Connection, schema: &str) -> rusqlite::Result<LogMark> {
-    let read = |key: &str| -> rusqlite::Result<i64> {
-        let text: Option<String> = conn
-            .prepare_cached(&format!("SELECT value FROM {schema}.meta WHERE key = ?1"))?
-            .query_row([key], |r| r.get(0))
-            .optional()?;
-        match text {
-            None => Ok(0),
-            Some(text) => text.parse().map_err(|_| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    0,
-                    rusqlite::types::Type::Text,
-                    format!("meta row {key} holds {text:?}, not an id").into(),
-                )
-            }),
-        }
-    };
-    Ok(LogMark {
-        events: read(FOLDED_EVENTS)?,
-        awards: read(FOLDED_AWARDS)?,
-    })
-}
-
-pub fn set_folded(conn: &Connection, mark: LogMark) -> rusqlite::Result<()> {
-    for (key, id) in [(FOLDED_EVENTS, mark.events), (FOLDED_AWARDS, mark.awards)] {
-        conn.prepare_cached(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )?
-        .execute(params![key, id.to_string()])?;
-    }
-    Ok(())
-}
-
 /// Adds `events` events (or awards) totalling `amount` to one slice's local day.
 pub fn add_day(
     conn: &Connection,

@@ -1,6 +1,5 @@
-//! The points side of wrapped: awards persisted on a real writer the way every points path
-//! persists them (`points::award::persist_award`), folded in, and read back with
-//! `read::wrapped`.
+//! The points side of wrapped, driven through `record_points` on a real writer (points
+//! systems award through it once merged) and read back with `read::wrapped`.
 
 use std::sync::Arc;
 
@@ -9,7 +8,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
-use super::{fold_everything, read};
+use super::{read, record_points};
 use crate::catalog::{Catalog, CatalogHandle};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -85,25 +84,15 @@ impl Command for Award {
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<(), ApiError> {
         let tz: Tz = "Pacific/Kiritimati".parse().map_err(ApiError::internal)?;
-        let total_before =
-            crate::points::store::total(ctx.conn, self.user_row, self.system)?.unwrap_or(0);
-        crate::points::award::persist_award(
+        record_points(
             ctx,
-            &crate::points::award::Decided {
-                user_row: self.user_row,
-                tenant: 1,
-                system_id: self.system,
-                trigger_id: self.system,
-                awarded: self.amount,
-                total_before,
-                at_ms: ms(self.at),
-                tz,
-                trigger_updated: 0,
-                trigger: &|| json!({}),
-                boosts: &json!([]),
-            },
-        )?;
-        Ok(())
+            self.user_row,
+            1,
+            self.system,
+            self.amount,
+            ms(self.at),
+            tz,
+        )
     }
 }
 
@@ -116,7 +105,6 @@ impl Command for Review {
         let user = crate::store::users::by_row(ctx.conn, self.0)?
             .ok_or_else(|| ApiError::not_found("User not found"))?;
         let tz: Tz = "Pacific/Kiritimati".parse().map_err(ApiError::internal)?;
-        fold_everything(ctx.conn)?;
         let (conn, catalog) = (ctx.conn, &ctx.catalog);
         read::wrapped(
             conn,

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_error, assert_json_eq, parts, sample, spawn_app, Config, TestApp, XP_PER_LESSON,
+    assert_error, assert_json_eq, parts, spawn_app, Config, TestApp, XP_PER_LESSON,
 };
 
 fn config() -> Config {
@@ -377,43 +377,4 @@ async fn leaderboards_are_described_as_the_leaderboard_reads_describe_them() {
     ] {
         assert_eq!(xp[key], read[key], "{key}");
     }
-}
-
-/// The aggregates of events and points awards are folded in by the server on its own,
-/// shortly after they are stored, with no review asked for.
-#[tokio::test]
-async fn stored_events_and_awards_are_folded_in_the_background() {
-    let app = spawn_app(&Config::base().with(XP_PER_LESSON)).await;
-    event(&app, "2031-03-01T10:30:00Z", kiri(), 2.0, Some("web")).await;
-    event(&app, "2031-03-02T10:00:00Z", pago(), 3.0, None).await;
-    let folded = |app: &TestApp| {
-        app.count(
-            "SELECT count(*) FROM meta
-              WHERE (key = 'wrapped_folded_events' AND value = (SELECT max(id) FROM events))
-                 OR (key = 'wrapped_folded_awards' AND value = (SELECT max(id) FROM points_awards))",
-        )
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while folded(&app) < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the background fold did not reach the logs' ends"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    // Each event's day, and each award's, in the user's zone: 2 March in Kiritimati,
-    // 1 March in Pago Pago; the metric and the points system are two sources.
-    assert_eq!(
-        app.count("SELECT count(*) FROM wrapped_days WHERE attr_key = ''"),
-        4
-    );
-    assert_eq!(
-        app.count("SELECT count(*) FROM wrapped_days WHERE attr_value = 'web'"),
-        1
-    );
-    let metrics = app.metrics_text().await;
-    assert_eq!(sample(&metrics, "trophyd_wrapped_fold_backlog"), 0.0);
-    // A review then has nothing left to fold and reads the same rows.
-    let review = wrapped(&app, "kiri", 2031).await;
-    assert_eq!(review["activity"]["daysActive"], 1);
 }
