@@ -23,6 +23,17 @@ async fn new_user(app: &TestApp, id: &str) {
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
+/// `POST /admin/v1/streaks/freezes` granting `u1` one freeze.
+async fn grant_u1_a_freeze(app: &TestApp) -> (StatusCode, Value) {
+    admin(
+        app,
+        Method::POST,
+        "/streaks/freezes",
+        Some(json!({"freezes": [{"userId": "u1"}]})),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn freezes_are_granted_one_per_entry_up_to_the_maximum() {
     let app = spawn_app(&config(
@@ -63,13 +74,7 @@ async fn freezes_are_granted_one_per_entry_up_to_the_maximum() {
         ]
     );
     // Nothing granted: 200.
-    let (status, body) = admin(
-        &app,
-        Method::POST,
-        "/streaks/freezes",
-        Some(json!({"freezes": [{"userId": "u1"}]})),
-    )
-    .await;
+    let (status, body) = grant_u1_a_freeze(&app).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["issues"].as_array().map(Vec::len), Some(1));
     // 1..100 entries.
@@ -104,13 +109,7 @@ async fn freezes_are_granted_one_per_entry_up_to_the_maximum() {
 async fn without_freezes_configured_a_grant_exceeds_the_limit() {
     let app = spawn_app(&config(DAILY)).await;
     new_user(&app, "u1").await;
-    let (status, body) = admin(
-        &app,
-        Method::POST,
-        "/streaks/freezes",
-        Some(json!({"freezes": [{"userId": "u1"}]})),
-    )
-    .await;
+    let (status, body) = grant_u1_a_freeze(&app).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         body,
@@ -667,13 +666,7 @@ async fn settings_moved_out_of_meta_keep_the_streaks_as_they_were() {
     .await;
     lesson(&app, "2031-03-01T10:00:00Z", "u1").await;
     lesson(&app, "2031-03-02T10:00:00Z", "u1").await;
-    let (status, body) = admin(
-        &app,
-        Method::POST,
-        "/streaks/freezes",
-        Some(json!({"freezes": [{"userId": "u1"}]})),
-    )
-    .await;
+    let (status, body) = grant_u1_a_freeze(&app).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let before = streak(&app, "u1").await;
     assert_json_eq(
