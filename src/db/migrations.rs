@@ -267,18 +267,7 @@ mod tests {
                 "SELECT uuid, tenant_id, key, status, managed, body, created, updated
                    FROM definitions WHERE kind = 'streak_settings'",
                 [],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                    ))
-                },
+                |r| r.try_into(),
             )
             .expect("the definitions row");
         let (uuid, tenant, key, status, managed, stored, created, updated) = row;

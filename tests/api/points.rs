@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_error, parts, spawn_app, Config, TestApp, DAILY_STREAK, DEAD_HOOK, T0,
+    assert_error, parts, spawn_app, Config, TestApp, DAILY_STREAK, DEAD_HOOK, T0, XP_PER_LESSON,
 };
 use crate::receiver::Receiver;
 
@@ -444,17 +444,12 @@ async fn boosts_stack_on_the_users_local_date_and_round_conservatively() {
     assert_eq!(list[2]["end"], Value::Null);
 }
 
+/// `XP_PER_LESSON` with a negative trigger, a user-creation trigger and levels.
+fn levels() -> String {
+    format!("{XP_PER_LESSON}{LEVELS}")
+}
+
 const LEVELS: &str = r#"
-[[points]]
-key = "xp"
-name = "XP"
-
-  [[points.triggers]]
-  type = "metric"
-  points = 10
-  metric = "lessons"
-  threshold = 1
-
   [[points.triggers]]
   type = "metric"
   points = -10
@@ -491,7 +486,7 @@ fn level_key(v: &Value) -> Value {
 #[tokio::test]
 async fn levels_go_up_and_down_with_webhooks_and_feed_the_level_summary() {
     let hooks = Receiver::start().await;
-    let app = spawn_app(&config(&hooks.url, LEVELS)).await;
+    let app = spawn_app(&config(&hooks.url, &levels())).await;
     app.set_clock_ok(T0).await;
     // 0 → 50: Bronze → Silver, in the response and as a webhook.
     let body = lessons(&app, "lev", 5.0).await;
@@ -596,7 +591,7 @@ async fn levels_go_up_and_down_with_webhooks_and_feed_the_level_summary() {
 
 #[tokio::test]
 async fn the_summary_has_eleven_ranges_up_to_a_power_of_ten() {
-    let app = app(LEVELS).await;
+    let app = app(&levels()).await;
     // Totals: lev 110, mid 30 (premium), low 10, zero 0, neg -10.
     lessons(&app, "lev", 11.0).await;
     event(
@@ -945,7 +940,7 @@ async fn points_routes_answer_404_and_422_for_unknown_or_bad_input() {
 #[tokio::test]
 async fn points_changed_is_sent_at_once_then_coalesced_per_user_and_system() {
     let hooks = Receiver::start().await;
-    let app = spawn_app(&config_with_window(&hooks.url, 60, LEVELS)).await;
+    let app = spawn_app(&config_with_window(&hooks.url, 60, &levels())).await;
     app.set_clock_ok(T0).await;
     lessons(&app, "ann", 1.0).await;
     let first = hooks.wait_for("points.changed", 1).await;

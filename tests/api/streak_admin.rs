@@ -548,19 +548,7 @@ fn settings_rows(app: &TestApp) -> Vec<SettingsRow> {
             "SELECT tenant_id, key, status, managed, uuid, body FROM definitions
               WHERE kind = 'streak_settings' ORDER BY id",
         )
-        .and_then(|mut s| {
-            s.query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })?
-            .collect()
-        })
+        .and_then(|mut s| s.query_map([], |r| r.try_into())?.collect())
         .expect("rows")
 }
 
