@@ -283,22 +283,9 @@ const DELIVERY_COLUMNS: &str = "o.id, o.uuid, o.tenant_id, o.user_id, u.external
      o.created, o.finished";
 
 fn delivery(r: &Row<'_>) -> rusqlite::Result<Delivery> {
-    Ok(Delivery {
-        id: r.get(0)?,
-        uuid: r.get(1)?,
-        tenant_id: r.get(2)?,
-        user_id: r.get(3)?,
-        external_user_id: r.get(4)?,
-        kind: r.get(5)?,
-        channel: r.get(6)?,
-        target: r.get(7)?,
-        payload: r.get(8)?,
-        status: r.get(9)?,
-        attempts: r.get(10)?,
-        next_attempt: r.get(11)?,
-        last_error: r.get(12)?,
-        created: r.get(13)?,
-        finished: r.get(14)?,
+    crate::store::from_columns!(r => Delivery {
+        id, uuid, tenant_id, user_id, external_user_id, kind, channel, target, payload, status,
+        attempts, next_attempt, last_error, created, finished,
     })
 }
 

@@ -223,17 +223,8 @@ struct Raw {
 }
 
 fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
-    Ok(Raw {
-        id: r.get(0)?,
-        uuid: r.get(1)?,
-        owner: r.get(2)?,
-        kind: r.get(3)?,
-        key: r.get(4)?,
-        status: r.get(5)?,
-        managed: r.get(6)?,
-        body: r.get(7)?,
-        created: r.get(8)?,
-        updated: r.get(9)?,
+    crate::store::from_columns!(r => Raw {
+        id, uuid, owner, kind, key, status, managed, body, created, updated,
     })
 }
 

@@ -158,13 +158,8 @@ pub fn latest_of_user(
     )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = stmt.query_map(params![user_row, limit], |r| {
-        Ok(StoredEvent {
-            uuid: r.get(0)?,
-            metric_id: r.get(1)?,
-            value: r.get(2)?,
-            attributes: r.get(3)?,
-            at_ms: r.get(4)?,
-            tz: r.get(5)?,
+        crate::store::from_columns!(r => StoredEvent {
+            uuid, metric_id, value, attributes, at_ms, tz,
         })
     })?;
     rows.collect()

@@ -10,6 +10,18 @@ pub mod row_uuid;
 pub mod tenants;
 pub mod users;
 
+/// `Ok(Name { a, b, … })` with each field read from the row's column at the field's position
+/// in the list: `a` from column 0, `b` from column 1, and so on. For a struct that mirrors a
+/// SELECT, so its fields are listed once, in the SELECT's order, rather than numbered one by
+/// one. Up to 16 fields (rusqlite reads a row into a tuple of at most 16).
+macro_rules! from_columns {
+    ($row:expr => $name:ident { $($field:ident),+ $(,)? }) => {{
+        let ($($field,)+) = ::std::convert::TryFrom::try_from($row)?;
+        ::std::result::Result::Ok($name { $($field),+ })
+    }};
+}
+pub(crate) use from_columns;
+
 /// A JSON column read back. Text that does not parse is an error naming `what` (the row),
 /// never a value quietly replaced: the database was changed outside trophyd or is damaged.
 pub fn stored_json(

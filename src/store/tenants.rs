@@ -32,14 +32,8 @@ impl Tenant {
 }
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Tenant> {
-    Ok(Tenant {
-        id: r.get(0)?,
-        uuid: r.get(1)?,
-        customer_id: r.get(2)?,
-        name: r.get(3)?,
-        status: r.get(4)?,
-        created: r.get(5)?,
-        updated: r.get(6)?,
+    crate::store::from_columns!(r => Tenant {
+        id, uuid, customer_id, name, status, created, updated,
     })
 }
 

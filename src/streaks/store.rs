@@ -404,14 +404,10 @@ pub fn users_after(conn: &Connection, after: i64, limit: i64) -> rusqlite::Resul
     let mut stmt = conn.prepare_cached(
         "SELECT id, tenant_id, tz, created FROM users WHERE id > ?1 ORDER BY id LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![after, limit], |r| {
-        Ok(UserInfo {
-            id: r.get(0)?,
-            tenant_id: r.get(1)?,
-            tz: r.get(2)?,
-            created: r.get(3)?,
-        })
-    })?;
+    let rows = stmt.query_map(
+        params![after, limit],
+        |r| crate::store::from_columns!(r => UserInfo { id, tenant_id, tz, created }),
+    )?;
     rows.collect()
 }
 

@@ -176,17 +176,9 @@ const LOG_COLUMNS: &str = "uuid, event_type, endpoint, status, attempts, last_st
 
 impl LogRow {
     fn from_row(r: &Row<'_>) -> rusqlite::Result<LogRow> {
-        Ok(LogRow {
-            uuid: r.get(0)?,
-            event_type: r.get(1)?,
-            endpoint: r.get(2)?,
-            status: r.get(3)?,
-            attempts: r.get(4)?,
-            last_status: r.get(5)?,
-            last_error: r.get(6)?,
-            next_attempt: r.get(7)?,
-            created: r.get(8)?,
-            finished: r.get(9)?,
+        crate::store::from_columns!(r => LogRow {
+            uuid, event_type, endpoint, status, attempts, last_status, last_error, next_attempt,
+            created, finished,
         })
     }
 
