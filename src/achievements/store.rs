@@ -65,15 +65,14 @@ pub fn completed_between(
     from_ms: i64,
     to_ms: i64,
 ) -> rusqlite::Result<Vec<(i64, i64)>> {
-    let mut stmt = conn.prepare_cached(
+    crate::store::all_rows(
+        conn,
         "SELECT achievement_id, achieved_at FROM achievement_completions
           WHERE user_id = ?1 AND achieved_at >= ?2 AND achieved_at < ?3
           ORDER BY achieved_at, id",
-    )?;
-    let rows = stmt.query_map(params![user_row, from_ms, to_ms], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })?;
-    rows.collect()
+        params![user_row, from_ms, to_ms],
+        |r| r.try_into(),
+    )
 }
 
 pub fn counts(conn: &Connection, tenant: i64) -> rusqlite::Result<HashMap<i64, i64>> {

@@ -60,21 +60,19 @@ pub fn per_day(
     first: i64,
     last: i64,
 ) -> rusqlite::Result<Vec<(i64, Counts)>> {
-    let mut stmt = conn.prepare_cached(
+    crate::store::all_rows(
+        conn,
         "SELECT hour / 24, sum(events), sum(active_users), sum(new_users), sum(awards), sum(points)
            FROM activity_hours
           WHERE tenant_id = ?1 AND hour >= ?2 AND hour < ?3
           GROUP BY hour / 24 ORDER BY 1",
-    )?;
-    let rows = stmt.query_map(
         params![
             tenant,
             first.saturating_mul(24),
             last.saturating_add(1).saturating_mul(24)
         ],
         |r| Ok((r.get(0)?, counts(r, 1)?)),
-    )?;
-    rows.collect()
+    )
 }
 
 /// Adds `users` returns to a row of `activity_returns`.

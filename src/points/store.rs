@@ -300,14 +300,13 @@ pub fn awards_since(
     system: i64,
     since_ms: i64,
 ) -> rusqlite::Result<Vec<(i64, i64)>> {
-    let mut stmt = conn.prepare_cached(
+    crate::store::all_rows(
+        conn,
         "SELECT at_ms, awarded FROM points_awards
           WHERE user_id = ?1 AND system_id = ?2 AND at_ms >= ?3 ORDER BY at_ms, id",
-    )?;
-    let rows = stmt.query_map(params![user, system, since_ms], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })?;
-    rows.collect()
+        params![user, system, since_ms],
+        |r| r.try_into(),
+    )
 }
 
 /// Totals of the users of `tenant` whose attributes include every pair of `filter`

@@ -118,13 +118,12 @@ pub fn values_since(
     metric_id: i64,
     from_ms: i64,
 ) -> rusqlite::Result<Vec<(i64, f64)>> {
-    let mut stmt = conn.prepare_cached(
+    super::all_rows(
+        conn,
         "SELECT at, value FROM events WHERE user_id = ?1 AND metric_id = ?2 AND at >= ?3 ORDER BY at, id",
-    )?;
-    let rows = stmt.query_map(params![user_row, metric_id, from_ms], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })?;
-    rows.collect()
+        params![user_row, metric_id, from_ms],
+        |r| r.try_into(),
+    )
 }
 
 /// The time of the user's latest event on any metric (None before their first).

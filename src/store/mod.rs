@@ -22,6 +22,17 @@ macro_rules! from_columns {
 }
 pub(crate) use from_columns;
 
+/// Every row `sql` selects with `params`, each read by `read` (`|r| r.try_into()` reads a
+/// tuple), through the connection's statement cache.
+pub fn all_rows<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    conn.prepare_cached(sql)?.query_map(params, read)?.collect()
+}
+
 /// A JSON column read back. Text that does not parse is an error naming `what` (the row),
 /// never a value quietly replaced: the database was changed outside trophyd or is damaged.
 pub fn stored_json(

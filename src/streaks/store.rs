@@ -186,12 +186,13 @@ pub fn periods(
     first: i64,
     last: i64,
 ) -> rusqlite::Result<Vec<(i64, PeriodRow)>> {
-    let mut stmt = conn.prepare_cached(
+    crate::store::all_rows(
+        conn,
         "SELECT idx, sums, met, cover, length FROM streak_periods
           WHERE user_id = ?1 AND idx BETWEEN ?2 AND ?3 ORDER BY idx",
-    )?;
-    let rows = stmt.query_map(params![user_id, first, last], period_from_row)?;
-    rows.collect()
+        params![user_id, first, last],
+        period_from_row,
+    )
 }
 
 /// Writes a period row. With `sums_known` false the stored sums and `met` flag are kept
