@@ -184,6 +184,8 @@ mod tests {
         s.parse().expect("date")
     }
 
+    type Due = fn(&Schedule, DateTime<Utc>) -> (Option<Run>, Option<DateTime<Utc>>);
+
     #[test]
     fn started_fires_at_ten_utc_the_day_before_and_finished_at_thirteen_the_day_after() {
         let s = Schedule {
@@ -191,17 +193,28 @@ mod tests {
             end: None,
             repeat: Some((RunUnit::Day, 7)),
         };
-        let (due, next) = started_due(&s, t("2031-03-02T09:59:59Z"));
-        assert_eq!(due, None);
-        assert_eq!(next, Some(t("2031-03-02T10:00:00Z")));
-        let (due, next) = started_due(&s, t("2031-03-02T10:00:00Z"));
-        assert_eq!(due.map(|r| r.start), Some(d("2031-03-03")));
-        assert_eq!(next, Some(t("2031-03-09T10:00:00Z")));
-        let (due, next) = finished_due(&s, t("2031-03-10T12:59:00Z"));
-        assert_eq!(due, None);
-        assert_eq!(next, Some(t("2031-03-10T13:00:00Z")));
-        let (due, next) = finished_due(&s, t("2031-03-10T13:00:00Z"));
-        assert_eq!(due.map(|r| r.start), Some(d("2031-03-03")));
-        assert_eq!(next, Some(t("2031-03-17T13:00:00Z")));
+        // (which event, just before it fires, when it fires, when it fires for the next run)
+        let events: [(Due, &str, &str, &str); 2] = [
+            (
+                started_due,
+                "2031-03-02T09:59:59Z",
+                "2031-03-02T10:00:00Z",
+                "2031-03-09T10:00:00Z",
+            ),
+            (
+                finished_due,
+                "2031-03-10T12:59:00Z",
+                "2031-03-10T13:00:00Z",
+                "2031-03-17T13:00:00Z",
+            ),
+        ];
+        for (due_at, early, fires, next_run) in events {
+            let (due, next) = due_at(&s, t(early));
+            assert_eq!(due, None);
+            assert_eq!(next, Some(t(fires)));
+            let (due, next) = due_at(&s, t(fires));
+            assert_eq!(due.map(|r| r.start), Some(d("2031-03-03")));
+            assert_eq!(next, Some(t(next_run)));
+        }
     }
 }

@@ -176,7 +176,9 @@ mod tests {
     use actix_web::http::header::HeaderValue;
     use futures_util::StreamExt;
 
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+    type Headers = &'static [(&'static str, &'static str)];
+
+    fn headers(pairs: Headers) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
             map.insert(
@@ -189,28 +191,18 @@ mod tests {
 
     #[test]
     fn verdicts_follow_the_url_and_the_announced_length() {
-        assert_eq!(verdict(10, &headers(&[])), Verdict::NoBody);
-        assert_eq!(
-            verdict(MAX_URL_BYTES + 1, &headers(&[])),
-            Verdict::UrlTooLong
-        );
-        assert_eq!(verdict(MAX_URL_BYTES, &headers(&[])), Verdict::NoBody);
-        assert_eq!(
-            verdict(10, &headers(&[("content-length", "0")])),
-            Verdict::NoBody
-        );
-        assert_eq!(
-            verdict(10, &headers(&[("content-length", "12")])),
-            Verdict::Body
-        );
-        assert_eq!(
-            verdict(10, &headers(&[("content-length", "10485760")])),
-            Verdict::BodyTooLarge
-        );
-        assert_eq!(
-            verdict(10, &headers(&[("transfer-encoding", "chunked")])),
-            Verdict::Body
-        );
+        let cases: [(usize, Headers, Verdict); 7] = [
+            (10, &[], Verdict::NoBody),
+            (MAX_URL_BYTES + 1, &[], Verdict::UrlTooLong),
+            (MAX_URL_BYTES, &[], Verdict::NoBody),
+            (10, &[("content-length", "0")], Verdict::NoBody),
+            (10, &[("content-length", "12")], Verdict::Body),
+            (10, &[("content-length", "10485760")], Verdict::BodyTooLarge),
+            (10, &[("transfer-encoding", "chunked")], Verdict::Body),
+        ];
+        for (url_bytes, sent, expected) in cases {
+            assert_eq!(verdict(url_bytes, &headers(sent)), expected, "{sent:?}");
+        }
     }
 
     #[actix_web::test]
