@@ -20,7 +20,7 @@ use crate::clock::{format_timestamp, from_millis};
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::local_time::{end_of_local_day, start_of_local_day};
-use crate::scheduler::{Job, NextDue};
+use crate::scheduler::{earliest_due, Job, NextDue};
 use crate::webhooks;
 use crate::writer::WriteCtx;
 
@@ -237,12 +237,7 @@ impl Job for TimeTriggerJob {
                 }
             }
         }
-        let next: Option<i64> =
-            ctx.conn
-                .query_row("SELECT MIN(next_at) FROM points_time_ticks", [], |r| {
-                    r.get(0)
-                })?;
-        Ok(next.map(from_millis))
+        earliest_due(ctx.conn, "SELECT MIN(next_at) FROM points_time_ticks")
     }
 }
 

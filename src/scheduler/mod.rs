@@ -25,6 +25,13 @@ pub use idempotency_expiry::IdempotencyExpiry;
 /// What a job's run answers: when it next falls due (None: nothing scheduled).
 pub type NextDue = Result<Option<DateTime<Utc>>, ApiError>;
 
+/// When a job whose work is rows due at a time in epoch milliseconds falls due next: `sql`
+/// selects the earliest such time (`SELECT min(…) FROM …`), NULL when no row is left.
+pub fn earliest_due(conn: &rusqlite::Connection, sql: &str) -> NextDue {
+    let earliest: Option<i64> = conn.query_row(sql, [], |r| r.get(0))?;
+    Ok(earliest.map(crate::clock::from_millis))
+}
+
 /// A kind of timed work.
 pub trait Job: Send + Sync + 'static {
     /// Unique among the registered jobs; [`DueHints`] address jobs by it.

@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::outbox::emit;
 use crate::clock::from_millis;
 use crate::error::ApiError;
-use crate::scheduler::{Job, NextDue};
+use crate::scheduler::{earliest_due, Job, NextDue};
 use crate::writer::WriteCtx;
 
 /// The scheduler job's name, which commands use for due hints.
@@ -190,12 +190,7 @@ impl Job for WindowFlush {
                 settle(ctx, &event_type, &subject, window, until_ms)?;
             }
         }
-        let next: Option<i64> =
-            ctx.conn
-                .query_row("SELECT MIN(window_end) FROM webhook_windows", [], |r| {
-                    r.get(0)
-                })?;
-        Ok(next.map(from_millis))
+        earliest_due(ctx.conn, "SELECT MIN(window_end) FROM webhook_windows")
     }
 }
 
