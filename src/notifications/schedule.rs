@@ -250,6 +250,21 @@ fn reactivation(
     )
 }
 
+/// The period a message of a row due at `at` is about, from the message's schedule `next`
+/// (its first time after an instant, with the period it is about). `Err` is what becomes of
+/// the row when no message is due at `at`: dropped when none is scheduled, only moved when
+/// the next one is later (the row is stale: the user changed zone).
+fn period_due(
+    at: DateTime<Utc>,
+    next: impl Fn(DateTime<Utc>) -> Option<(DateTime<Utc>, Period)>,
+) -> Result<Period, Next> {
+    match next(at - Duration::milliseconds(1)) {
+        None => Err(Next::Drop),
+        Some((due, _)) if due > at => Err(Next::At(due, 0, 0)),
+        Some((_, period)) => Ok(period),
+    }
+}
+
 /// The recap of the period that just ended, for a user active in it. The row stays while
 /// the user is active after that period (the next recap may be due); otherwise their next
 /// event starts it again.
@@ -259,15 +274,10 @@ fn recap(ctx: &mut WriteCtx<'_>, user: &User, at: DateTime<Utc>) -> Result<Next,
     };
     let zone = message_zone(user);
     let every = recap_every(def.frequency);
-    let Some((due, period)) =
-        next_recap(at - Duration::milliseconds(1), every, def.local_hour, zone)
-    else {
-        return Ok(Next::Drop);
+    let period = match period_due(at, |after| next_recap(after, every, def.local_hour, zone)) {
+        Ok(period) => period,
+        Err(next) => return Ok(next),
     };
-    if due > at {
-        // Stale (the user changed zone): only move it.
-        return Ok(Next::At(due, 0, 0));
-    }
     let Some((from, to)) = utc_range_of_local_dates(period.start, period.end, zone) else {
         return Ok(Next::Drop);
     };
@@ -310,14 +320,12 @@ fn streak_reminder(
     };
     let kind = crate::streaks::settings::period_kind(Some(&streak_def));
     let zone = streak_zone(&ctx.env.settings.config, user);
-    let Some((due, period)) =
-        next_streak_reminder(at - Duration::milliseconds(1), kind, def.local_hour, zone)
-    else {
-        return Ok(Next::Drop);
+    let period = match period_due(at, |after| {
+        next_streak_reminder(after, kind, def.local_hour, zone)
+    }) {
+        Ok(period) => period,
+        Err(next) => return Ok(next),
     };
-    if due > at {
-        return Ok(Next::At(due, 0, 0));
-    }
     let default_tz = ctx.env.settings.config.server.default_timezone;
     let streak = crate::streaks::read::user_streak(
         ctx.conn,
