@@ -356,12 +356,9 @@ fn map_definitions(
     )?;
     let changed: Vec<String> = stmt
         .query_map([], |r| {
+            let (kind, key, source, here): (String, String, String, String) = r.try_into()?;
             Ok(format!(
-                "{} \"{}\" ({} here, {} on the source)",
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(2)?
+                "{kind} \"{key}\" ({here} here, {source} on the source)"
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -404,12 +401,8 @@ fn map_definitions(
     )?;
     let differ: Vec<String> = stmt
         .query_map([], |r| {
-            Ok(format!(
-                "{} \"{}\": {}",
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?
-            ))
+            let (kind, key, difference): (String, String, String) = r.try_into()?;
+            Ok(format!("{kind} \"{key}\": {difference}"))
         })?
         .collect::<rusqlite::Result<_>>()?;
     if !differ.is_empty() {
