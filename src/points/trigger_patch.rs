@@ -176,10 +176,8 @@ impl TriggerPatch {
                     ),
                     None => base_metric,
                 };
-                let threshold = match self.metric_threshold {
-                    Some(t) => Some(count(t, "metricThreshold")?),
-                    None => base_threshold,
-                };
+                let threshold = self.metric_threshold.map(|t| count(t, "metricThreshold"));
+                let threshold = threshold.transpose()?.or(base_threshold);
                 let (Some(metric), Some(threshold)) = (metric, threshold) else {
                     return Err("metric triggers need metricId and metricThreshold".into());
                 };
@@ -212,14 +210,12 @@ impl TriggerPatch {
                     Some(TriggerKind::Time { unit, interval }) => (Some(*unit), Some(*interval)),
                     _ => (None, None),
                 };
-                let unit = match &self.time_unit {
-                    Some(u) => Some(TimeUnit::parse(u).ok_or("timeUnit must be hours or days")?),
-                    None => base_unit,
-                };
-                let interval = match self.time_interval {
-                    Some(i) => Some(count(i, "timeInterval")?),
-                    None => base_interval,
-                };
+                let unit = self.time_unit.as_deref().map(|u| {
+                    TimeUnit::parse(u).ok_or_else(|| "timeUnit must be hours or days".to_owned())
+                });
+                let unit = unit.transpose()?.or(base_unit);
+                let interval = self.time_interval.map(|i| count(i, "timeInterval"));
+                let interval = interval.transpose()?.or(base_interval);
                 let (Some(unit), Some(interval)) = (unit, interval) else {
                     return Err("time triggers need timeUnit and timeInterval".into());
                 };
