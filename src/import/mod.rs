@@ -79,6 +79,22 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report of a file of `records`, of which reading already refused `refused`.
+    fn new(records: u64, refused: Vec<(u64, String)>) -> Report {
+        Report {
+            records,
+            refused,
+            ..Report::default()
+        }
+    }
+
+    /// The report once the import is over: the refusals in line order and the time taken.
+    fn finished(mut self, started: Instant) -> Report {
+        self.refused.sort_by_key(|(line, _)| *line);
+        self.elapsed = started.elapsed();
+        self
+    }
+
     /// The writer's cost per applied record, by feature: where an import's time goes.
     pub fn writer_cost(&self) -> String {
         let per = |seconds: f64| seconds * 1e6 / (self.applied.max(1) as f64);
@@ -295,11 +311,7 @@ fn record_event(catalog: &Catalog, tenant: i64, event: EventLine) -> Result<Reco
 async fn import_events(settings: RuntimeSettings, options: Options) -> Result<Report, BoxError> {
     let started = Instant::now();
     let read = read_file(&options, Kind::Events, format::event)?;
-    let mut report = Report {
-        records: read.records,
-        refused: read.refused,
-        ..Report::default()
-    };
+    let mut report = Report::new(read.records, read.refused);
     let mut events = read.items;
     derived_keys(&mut events);
     // Records are a few hundred bytes: sorting keys and moving each record once is a
@@ -347,14 +359,11 @@ async fn import_events(settings: RuntimeSettings, options: Options) -> Result<Re
         .skip(skip)
         .map(|(position, (line, event))| (position as u64, line, event));
     let mut ready: VecDeque<ImportedEvent> = VecDeque::new();
+    let mut check_ahead = |ready: &mut VecDeque<ImportedEvent>, refused: &mut Vec<_>| {
+        prepare(&engine, tenant, &mut pending, ready, refused)
+    };
     let result = async {
-        prepare(
-            &engine,
-            tenant,
-            &mut pending,
-            &mut ready,
-            &mut report.refused,
-        );
+        check_ahead(&mut ready, &mut report.refused);
         while !ready.is_empty() {
             let take = ready.len().min(RUN);
             let run: Vec<ImportedEvent> = ready.drain(..take).collect();
@@ -367,13 +376,7 @@ async fn import_events(settings: RuntimeSettings, options: Options) -> Result<Re
             };
             // While the writer applies this run, check the next one.
             let (outcome, ()) = tokio::join!(engine.writer.execute(command), async {
-                prepare(
-                    &engine,
-                    tenant,
-                    &mut pending,
-                    &mut ready,
-                    &mut report.refused,
-                );
+                check_ahead(&mut ready, &mut report.refused);
             });
             let outcome = outcome?;
             if let Some(jobs) = outcome.jobs {
@@ -405,9 +408,7 @@ async fn import_events(settings: RuntimeSettings, options: Options) -> Result<Re
     build_deferred_indexes(&settings)?;
     sync_database(&settings.data)?;
     result?;
-    report.refused.sort_by_key(|(line, _)| *line);
-    report.elapsed = started.elapsed();
-    Ok(report)
+    Ok(report.finished(started))
 }
 
 /// Builds the read routes' indexes the runs were applied without (`db::drop_for_import`),
@@ -452,11 +453,7 @@ fn prepare(
 async fn import_users(settings: RuntimeSettings, options: Options) -> Result<Report, BoxError> {
     let started = Instant::now();
     let read = read_file(&options, Kind::Users, format::user)?;
-    let mut report = Report {
-        records: read.records,
-        refused: read.refused,
-        ..Report::default()
-    };
+    let mut report = Report::new(read.records, read.refused);
     let settings = import_settings(settings);
     let opened = Engine::open(settings.clone(), |conn| {
         Ok(Clock::test(present(conn)?.unwrap_or_else(Utc::now)))
@@ -501,7 +498,5 @@ async fn import_users(settings: RuntimeSettings, options: Options) -> Result<Rep
     engine.stop().await?;
     sync_database(&settings.data)?;
     result?;
-    report.refused.sort_by_key(|(line, _)| *line);
-    report.elapsed = started.elapsed();
-    Ok(report)
+    Ok(report.finished(started))
 }
