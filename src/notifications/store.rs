@@ -76,18 +76,10 @@ pub fn due(conn: &Connection, until: i64, limit: i64) -> rusqlite::Result<Vec<Sc
         "SELECT user_id, kind, due_at, step, anchor FROM notification_schedule
          WHERE due_at <= ?1 ORDER BY due_at, user_id LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![until, limit], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, i64>(4)?,
-        ))
-    })?;
+    let rows = stmt.query_map(params![until, limit], |r| r.try_into())?;
     let mut out = Vec::new();
     for row in rows {
-        let (user_id, kind, due_at, step, anchor) = row?;
+        let (user_id, kind, due_at, step, anchor): (i64, String, i64, i64, i64) = row?;
         // A kind this build does not know (written by a newer one) is left alone.
         if let Some(kind) = Kind::parse(&kind) {
             out.push(Scheduled {

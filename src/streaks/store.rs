@@ -422,17 +422,9 @@ pub fn events_of(
     let mut stmt = conn.prepare_cached(
         "SELECT at, tz, metric_id, value, id FROM events WHERE user_id = ?1 AND metric_id = ?2",
     )?;
-    let mut with_ids = Vec::new();
+    let mut with_ids: Vec<(i64, String, i64, f64, i64)> = Vec::new();
     for metric in metric_ids {
-        let rows = stmt.query_map(params![user_id, metric], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, f64>(3)?,
-                r.get::<_, i64>(4)?,
-            ))
-        })?;
+        let rows = stmt.query_map(params![user_id, metric], |r| r.try_into())?;
         for row in rows {
             with_ids.push(row?);
         }
