@@ -375,6 +375,10 @@ fn run(opts: &Options) -> Result<(), String> {
 
     // 4. Stop and check what was stored against what was acknowledged.
     let pid = server.pid;
+    match peak_rss_mib(pid) {
+        Some(mib) => println!("memory:  trophyd peak RSS {mib:.0} MiB (VmHWM, whole run)"),
+        None => println!("memory:  trophyd peak RSS unknown (no /proc/{pid}/status)"),
+    }
     server.stop()?;
     drop(wal);
     let replica = match litestream {
@@ -883,6 +887,14 @@ fn human_bytes(n: u64) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
+/// The server's peak resident memory so far, from the kernel's high-water mark.
+fn peak_rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
 // Direct database access (server stopped)
 
 fn sql_err(e: rusqlite::Error) -> String {
