@@ -3,7 +3,7 @@
 //! metric, then streak achievements when the length changed, then composites until nothing
 //! changes. Each achievement completes at most once per user and is never revoked.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
@@ -24,16 +24,7 @@ pub struct Completed {
     pub achieved_at: i64,
 }
 
-/// What an event changed that achievements may react to.
-pub struct EventFacts<'a> {
-    pub metric_key: &'a str,
-    pub metric_id: i64,
-    pub total: f64,
-    pub value: f64,
-    pub attributes: &'a BTreeMap<String, String>,
-    /// The streak length after the event, when the event raised it.
-    pub streak_length: Option<u32>,
-}
+use crate::domain::event_facts::EventFacts;
 
 /// Whether a user may complete `a` now: active, and the user filters match.
 pub fn eligible(a: &Achievement, user: &User) -> bool {

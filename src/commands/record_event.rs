@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::upsert_user::{upsert_found, Touch};
 use crate::achievements::engine as achievements;
 use crate::catalog::Metric;
+use crate::domain::event_facts::EventFacts;
 use crate::domain::number::check_finite;
 use crate::domain::user::UserUpsert;
 use crate::error::ApiError;
@@ -175,33 +176,17 @@ impl Command for RecordEvent {
         }
         crate::notifications::schedule::on_event(ctx, &user)?;
         let streak = crate::streaks::on_event(ctx, &user, &self.metric.key, self.value)?;
-        let completed = achievements::after_event(
-            ctx,
-            &user,
-            &achievements::EventFacts {
-                metric_key: &self.metric.key,
-                metric_id: self.metric.id,
-                total,
-                value: self.value,
-                attributes: &self.attributes,
-                streak_length: streak.raised_to,
-            },
-        )?;
+        let facts = EventFacts {
+            metric_key: &self.metric.key,
+            metric_id: self.metric.id,
+            total,
+            value: self.value,
+            attributes: &self.attributes,
+            streak_length: streak.raised_to,
+        };
+        let completed = achievements::after_event(ctx, &user, &facts)?;
         let completed_ids: Vec<i64> = completed.iter().map(|c| c.achievement.id).collect();
-        crate::points::after_event(
-            ctx,
-            &mut points,
-            &user,
-            &crate::points::EventFacts {
-                metric_key: &self.metric.key,
-                metric_id: self.metric.id,
-                total,
-                value: self.value,
-                attributes: &self.attributes,
-                streak_length: streak.raised_to,
-                completed: &completed_ids,
-            },
-        )?;
+        crate::points::after_event(ctx, &mut points, &user, &facts, &completed_ids)?;
         let points = crate::points::finish(ctx, &user, points)?;
 
         let mut ranked_changes = vec![ValueChange::Metric {

@@ -4,6 +4,7 @@ pub mod attribute_query;
 pub mod attributes;
 pub mod bulk;
 pub mod choices;
+pub mod event_facts;
 pub mod field;
 pub mod limits;
 pub mod number;

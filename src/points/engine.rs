@@ -13,6 +13,7 @@ use super::{store, view};
 use crate::catalog::points::{Boost, BoostTarget, PointsTrigger, TriggerKind};
 use crate::catalog::{Catalog, Metric, PointsSystem};
 use crate::clock::from_millis;
+use crate::domain::event_facts::EventFacts;
 use crate::domain::user::{User, UserUpsert};
 use crate::error::ApiError;
 use crate::leaderboards::ValueChange;
@@ -67,20 +68,6 @@ impl UserPoints {
         };
         Ok(&mut self.changes[index])
     }
-}
-
-/// What an event changed that points triggers react to.
-pub struct EventFacts<'a> {
-    pub metric_key: &'a str,
-    pub metric_id: i64,
-    /// The metric total after the event.
-    pub total: f64,
-    pub value: f64,
-    pub attributes: &'a BTreeMap<String, String>,
-    /// The streak length when the event extended the streak.
-    pub streak_length: Option<u32>,
-    /// Achievements (definition ids) completed by this request.
-    pub completed: &'a [i64],
 }
 
 fn tz_of(ctx: &WriteCtx<'_>, user: &User) -> Tz {
@@ -183,15 +170,17 @@ fn counter(
     Ok(Some((acc, best)))
 }
 
-/// Metric, streak and achievement triggers for one event, system by system.
+/// Metric, streak and achievement triggers for one event, system by system; `completed`
+/// holds the achievements (definition ids) the event completed.
 pub fn after_event(
     ctx: &mut WriteCtx<'_>,
     points: &mut UserPoints,
     user: &User,
     facts: &EventFacts<'_>,
+    completed: &[i64],
 ) -> Result<(), ApiError> {
     crate::writer::costs::measure(crate::writer::costs::Feature::Points, || {
-        after_event_measured(ctx, points, user, facts)
+        after_event_measured(ctx, points, user, facts, completed)
     })
 }
 
@@ -200,6 +189,7 @@ fn after_event_measured(
     points: &mut UserPoints,
     user: &User,
     facts: &EventFacts<'_>,
+    completed: &[i64],
 ) -> Result<(), ApiError> {
     let catalog = ctx.catalog.clone();
     let at_ms = ctx.now.timestamp_millis();
@@ -249,7 +239,7 @@ fn after_event_measured(
                 }
             }
         }
-        achievement_triggers(ctx, points, user, system, &catalog, facts.completed)?;
+        achievement_triggers(ctx, points, user, system, &catalog, completed)?;
     }
     if unfiltered {
         let new_best = best.max(facts.total);

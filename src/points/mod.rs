@@ -28,7 +28,6 @@ pub mod trigger_patch;
 pub mod view;
 
 pub use engine::{
-    after_event, check_block, finish, on_achievements, on_user_created, EventFacts, Finished,
-    UserPoints,
+    after_event, check_block, finish, on_achievements, on_user_created, Finished, UserPoints,
 };
 pub use jobs::{BoostWebhookJob, TimeTriggerJob};
