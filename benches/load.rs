@@ -1865,9 +1865,18 @@ struct CpuSample {
     at: Instant,
     /// tid -> (thread name, ticks)
     server: HashMap<String, (String, u64)>,
+    /// Nanoseconds the writer thread has spent runnable but waiting for a CPU
+    /// (`/proc/<pid>/task/<tid>/schedstat`, second field).
+    writer_waited_ns: Option<u64>,
     bench: u64,
     /// The whole machine: (busy, iowait) ticks summed over all CPUs.
     machine: (u64, u64),
+}
+
+/// The run-queue wait of a thread, from its schedstat: on-CPU ns, waiting ns, slices.
+fn read_run_queue_wait(task: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(task.join("schedstat")).ok()?;
+    text.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// (busy, iowait) ticks of all CPUs from the first line of /proc/stat.
@@ -1916,9 +1925,13 @@ fn read_stat(path: &Path) -> Option<(String, u64)> {
 impl CpuSample {
     fn take(pid: u32) -> CpuSample {
         let mut server = HashMap::new();
+        let mut writer_waited_ns = None;
         if let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/task")) {
             for entry in entries.flatten() {
                 if let Some(stat) = read_stat(&entry.path().join("stat")) {
+                    if stat.0 == "trophyd-writer" {
+                        writer_waited_ns = read_run_queue_wait(&entry.path());
+                    }
                     server.insert(entry.file_name().to_string_lossy().into_owned(), stat);
                 }
             }
@@ -1927,6 +1940,7 @@ impl CpuSample {
         CpuSample {
             at: Instant::now(),
             server,
+            writer_waited_ns,
             bench,
             machine: machine_ticks(),
         }
@@ -1944,6 +1958,10 @@ impl CpuSample {
             wall: self.at.saturating_duration_since(before.at).as_secs_f64(),
             ticks_per_second: clock_ticks_per_second(),
             server_threads: by_name,
+            writer_waited: self
+                .writer_waited_ns
+                .zip(before.writer_waited_ns)
+                .map(|(now, then)| now.saturating_sub(then) as f64 / 1e9),
             bench: self.bench.saturating_sub(before.bench),
             machine_busy: self.machine.0.saturating_sub(before.machine.0),
             machine_iowait: self.machine.1.saturating_sub(before.machine.1),
@@ -1957,6 +1975,9 @@ struct CpuSplit {
     ticks_per_second: f64,
     /// Thread name -> (ticks, threads of that name).
     server_threads: BTreeMap<String, (u64, usize)>,
+    /// Seconds the writer was runnable but had no CPU: on two cores it shares them with
+    /// the HTTP workers, the checkpointer, the sync thread and this bench.
+    writer_waited: Option<f64>,
     bench: u64,
     machine_busy: u64,
     machine_iowait: u64,
@@ -2014,6 +2035,14 @@ impl std::fmt::Display for CpuSplit {
             cores(self.machine_busy),
             cores(self.machine_busy.saturating_sub(total + self.bench)),
             cores(self.machine_iowait),
-        )
+        )?;
+        if let Some(waited) = self.writer_waited {
+            write!(
+                f,
+                "; the writer waited for a CPU {:.0}% of the phase",
+                waited / self.wall * 100.0
+            )?;
+        }
+        Ok(())
     }
 }
