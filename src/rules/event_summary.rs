@@ -214,18 +214,9 @@ impl CompensatedSum {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::test_support::{d, utc};
     use chrono::TimeDelta;
     use chrono_tz::{Europe, Pacific, UTC};
-
-    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).expect("valid test date")
-    }
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("valid test instant")
-            .with_timezone(&Utc)
-    }
 
     fn row(date: NaiveDate, total: f64, change: f64) -> SummaryRow {
         SummaryRow {
@@ -301,173 +292,163 @@ mod tests {
             .contains("startDate"));
     }
 
-    #[test]
-    fn daily_includes_empty_days() {
-        let rows = run(
-            &[
-                ("2025-03-01T08:00:00Z", 2.0),
-                ("2025-03-01T23:59:59Z", 3.0),
-                ("2025-03-03T00:00:00Z", 5.0),
-            ],
-            10.0,
-            UTC,
-            Aggregation::Daily,
-            d(2025, 3, 1),
-            d(2025, 3, 3),
-        );
-        assert_eq!(
-            rows,
-            vec![
-                row(d(2025, 3, 1), 15.0, 5.0),
-                row(d(2025, 3, 2), 15.0, 0.0),
-                row(d(2025, 3, 3), 20.0, 5.0),
-            ]
-        );
+    /// One `summarize` scenario: events (RFC 3339 instant, value), the total before the range,
+    /// zone, aggregation, range, and the expected rows as (period start, total, change).
+    struct Scenario {
+        name: &'static str,
+        events: &'static [(&'static str, f64)],
+        total_before: f64,
+        tz: Tz,
+        aggregation: Aggregation,
+        range: (NaiveDate, NaiveDate),
+        expected: Vec<SummaryRow>,
     }
 
     #[test]
-    fn weekly_rows_start_on_monday_before_start_date() {
-        // 2025-04-02 is a Wednesday; its week starts on Monday 03-31.
-        let rows = run(
-            &[
-                ("2025-03-31T12:00:00Z", 1.0), // before startDate, but in the first week
-                ("2025-04-06T23:00:00Z", 2.0), // Sunday: still the first week
-                ("2025-04-07T00:00:00Z", 4.0), // Monday: second week
-                ("2025-04-20T12:00:00Z", 8.0), // last week, after endDate
-            ],
-            0.0,
-            UTC,
-            Aggregation::Weekly,
-            d(2025, 4, 2),
-            d(2025, 4, 15),
-        );
-        assert_eq!(
-            rows,
-            vec![
-                row(d(2025, 3, 31), 3.0, 3.0),
-                row(d(2025, 4, 7), 7.0, 4.0),
-                row(d(2025, 4, 14), 15.0, 8.0),
-            ]
-        );
+    fn summaries_of_scenarios() {
+        let scenarios = [
+            Scenario {
+                name: "daily includes empty days",
+                events: &[
+                    ("2025-03-01T08:00:00Z", 2.0),
+                    ("2025-03-01T23:59:59Z", 3.0),
+                    ("2025-03-03T00:00:00Z", 5.0),
+                ],
+                total_before: 10.0,
+                tz: UTC,
+                aggregation: Aggregation::Daily,
+                range: (d(2025, 3, 1), d(2025, 3, 3)),
+                expected: vec![
+                    row(d(2025, 3, 1), 15.0, 5.0),
+                    row(d(2025, 3, 2), 15.0, 0.0),
+                    row(d(2025, 3, 3), 20.0, 5.0),
+                ],
+            },
+            // 2025-04-02 is a Wednesday; its week starts on Monday 03-31.
+            Scenario {
+                name: "weekly rows start on the Monday before startDate",
+                events: &[
+                    ("2025-03-31T12:00:00Z", 1.0), // before startDate, but in the first week
+                    ("2025-04-06T23:00:00Z", 2.0), // Sunday: still the first week
+                    ("2025-04-07T00:00:00Z", 4.0), // Monday: second week
+                    ("2025-04-20T12:00:00Z", 8.0), // last week, after endDate
+                ],
+                total_before: 0.0,
+                tz: UTC,
+                aggregation: Aggregation::Weekly,
+                range: (d(2025, 4, 2), d(2025, 4, 15)),
+                expected: vec![
+                    row(d(2025, 3, 31), 3.0, 3.0),
+                    row(d(2025, 4, 7), 7.0, 4.0),
+                    row(d(2025, 4, 14), 15.0, 8.0),
+                ],
+            },
+            Scenario {
+                name: "monthly across a leap February",
+                events: &[
+                    ("2024-01-20T00:00:00Z", 1.5),
+                    ("2024-02-29T23:59:59Z", 2.5),
+                    ("2024-03-31T00:00:00Z", 1.0),
+                ],
+                total_before: 100.0,
+                tz: UTC,
+                aggregation: Aggregation::Monthly,
+                range: (d(2024, 1, 15), d(2024, 3, 10)),
+                expected: vec![
+                    row(d(2024, 1, 1), 101.5, 1.5),
+                    row(d(2024, 2, 1), 104.0, 2.5),
+                    row(d(2024, 3, 1), 105.0, 1.0),
+                ],
+            },
+            Scenario {
+                name: "monthly across the year end",
+                events: &[("2024-12-31T12:00:00Z", 1.0), ("2025-01-01T12:00:00Z", 2.0)],
+                total_before: 0.0,
+                tz: UTC,
+                aggregation: Aggregation::Monthly,
+                range: (d(2024, 12, 31), d(2025, 1, 1)),
+                expected: vec![row(d(2024, 12, 1), 1.0, 1.0), row(d(2025, 1, 1), 3.0, 2.0)],
+            },
+            Scenario {
+                name: "negative values lower the total",
+                events: &[
+                    ("2025-03-01T10:00:00Z", 5.0),
+                    ("2025-03-01T11:00:00Z", -8.0),
+                    ("2025-03-02T10:00:00Z", -1.0),
+                ],
+                total_before: 2.0,
+                tz: UTC,
+                aggregation: Aggregation::Daily,
+                range: (d(2025, 3, 1), d(2025, 3, 2)),
+                expected: vec![
+                    row(d(2025, 3, 1), -1.0, -3.0),
+                    row(d(2025, 3, 2), -2.0, -1.0),
+                ],
+            },
+            Scenario {
+                name: "Kiritimati events near UTC midnight land on the next local day",
+                events: &[
+                    ("2025-02-28T10:00:00Z", 1.0),  // local 03-01 00:00
+                    ("2025-02-28T23:59:00Z", 2.0),  // local 03-01 13:59
+                    ("2025-03-01T09:59:59Z", 4.0),  // local 03-01 23:59:59
+                    ("2025-03-01T10:30:00Z", 8.0),  // local 03-02 00:30
+                    ("2025-03-01T23:30:00Z", 16.0), // local 03-02 13:30, UTC still 03-01
+                ],
+                total_before: 0.0,
+                tz: Pacific::Kiritimati,
+                aggregation: Aggregation::Daily,
+                range: (d(2025, 3, 1), d(2025, 3, 2)),
+                expected: vec![row(d(2025, 3, 1), 7.0, 7.0), row(d(2025, 3, 2), 31.0, 24.0)],
+            },
+            Scenario {
+                name: "London DST day boundaries",
+                events: &[
+                    ("2025-10-25T22:59:59Z", 1.0), // local 10-25 23:59:59 BST
+                    ("2025-10-25T23:00:00Z", 2.0), // local 10-26 00:00 BST
+                    ("2025-10-26T23:59:59Z", 4.0), // local 10-26 23:59:59 GMT
+                ],
+                total_before: 0.0,
+                tz: Europe::London,
+                aggregation: Aggregation::Daily,
+                range: (d(2025, 10, 25), d(2025, 10, 26)),
+                expected: vec![
+                    row(d(2025, 10, 25), 1.0, 1.0),
+                    row(d(2025, 10, 26), 7.0, 6.0),
+                ],
+            },
+        ];
+        for s in scenarios {
+            let (start, end) = s.range;
+            let rows = run(s.events, s.total_before, s.tz, s.aggregation, start, end);
+            assert_eq!(rows, s.expected, "{}", s.name);
+        }
     }
 
     #[test]
-    fn monthly_across_a_leap_february() {
-        let rows = run(
-            &[
-                ("2024-01-20T00:00:00Z", 1.5),
-                ("2024-02-29T23:59:59Z", 2.5),
-                ("2024-03-31T00:00:00Z", 1.0),
-            ],
-            100.0,
-            UTC,
-            Aggregation::Monthly,
-            d(2024, 1, 15),
-            d(2024, 3, 10),
-        );
-        assert_eq!(
-            rows,
-            vec![
-                row(d(2024, 1, 1), 101.5, 1.5),
-                row(d(2024, 2, 1), 104.0, 2.5),
-                row(d(2024, 3, 1), 105.0, 1.0),
-            ]
-        );
-    }
-
-    #[test]
-    fn monthly_across_the_year_end() {
-        let rows = run(
-            &[("2024-12-31T12:00:00Z", 1.0), ("2025-01-01T12:00:00Z", 2.0)],
-            0.0,
-            UTC,
-            Aggregation::Monthly,
-            d(2024, 12, 31),
-            d(2025, 1, 1),
-        );
-        assert_eq!(
-            rows,
-            vec![row(d(2024, 12, 1), 1.0, 1.0), row(d(2025, 1, 1), 3.0, 2.0)]
-        );
-    }
-
-    #[test]
-    fn negative_values_lower_the_total() {
-        let rows = run(
-            &[
-                ("2025-03-01T10:00:00Z", 5.0),
-                ("2025-03-01T11:00:00Z", -8.0),
-                ("2025-03-02T10:00:00Z", -1.0),
-            ],
-            2.0,
-            UTC,
-            Aggregation::Daily,
-            d(2025, 3, 1),
-            d(2025, 3, 2),
-        );
-        assert_eq!(
-            rows,
-            vec![
-                row(d(2025, 3, 1), -1.0, -3.0),
-                row(d(2025, 3, 2), -2.0, -1.0)
-            ]
-        );
-    }
-
-    #[test]
-    fn kiritimati_events_near_utc_midnight_land_on_the_next_local_day() {
-        let tz = Pacific::Kiritimati;
-        let (start, end) = (d(2025, 3, 1), d(2025, 3, 2));
-        assert_eq!(
-            utc_bounds(tz, Aggregation::Daily, start, end),
-            Some((utc("2025-02-28T10:00:00Z"), utc("2025-03-02T10:00:00Z")))
-        );
-        let rows = run(
-            &[
-                ("2025-02-28T10:00:00Z", 1.0),  // local 03-01 00:00
-                ("2025-02-28T23:59:00Z", 2.0),  // local 03-01 13:59
-                ("2025-03-01T09:59:59Z", 4.0),  // local 03-01 23:59:59
-                ("2025-03-01T10:30:00Z", 8.0),  // local 03-02 00:30
-                ("2025-03-01T23:30:00Z", 16.0), // local 03-02 13:30, UTC still 03-01
-            ],
-            0.0,
-            tz,
-            Aggregation::Daily,
-            start,
-            end,
-        );
-        assert_eq!(
-            rows,
-            vec![row(d(2025, 3, 1), 7.0, 7.0), row(d(2025, 3, 2), 31.0, 24.0)]
-        );
-    }
-
-    #[test]
-    fn london_dst_day_boundaries() {
-        let tz = Europe::London;
-        let rows = run(
-            &[
-                ("2025-10-25T22:59:59Z", 1.0), // local 10-25 23:59:59 BST
-                ("2025-10-25T23:00:00Z", 2.0), // local 10-26 00:00 BST
-                ("2025-10-26T23:59:59Z", 4.0), // local 10-26 23:59:59 GMT
-            ],
-            0.0,
-            tz,
-            Aggregation::Daily,
-            d(2025, 10, 25),
-            d(2025, 10, 26),
-        );
-        assert_eq!(
-            rows,
-            vec![
-                row(d(2025, 10, 25), 1.0, 1.0),
-                row(d(2025, 10, 26), 7.0, 6.0)
-            ]
-        );
-        assert_eq!(
-            utc_bounds(tz, Aggregation::Weekly, d(2025, 10, 22), d(2025, 10, 29)),
-            Some((utc("2025-10-19T23:00:00Z"), utc("2025-11-03T00:00:00Z")))
-        );
+    fn utc_bounds_of_local_periods() {
+        let cases = [
+            (
+                "Kiritimati daily",
+                Pacific::Kiritimati,
+                Aggregation::Daily,
+                (d(2025, 3, 1), d(2025, 3, 2)),
+                ("2025-02-28T10:00:00Z", "2025-03-02T10:00:00Z"),
+            ),
+            (
+                "London weekly across the DST end",
+                Europe::London,
+                Aggregation::Weekly,
+                (d(2025, 10, 22), d(2025, 10, 29)),
+                ("2025-10-19T23:00:00Z", "2025-11-03T00:00:00Z"),
+            ),
+        ];
+        for (name, tz, aggregation, (start, end), (lower, upper)) in cases {
+            assert_eq!(
+                utc_bounds(tz, aggregation, start, end),
+                Some((utc(lower), utc(upper))),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -7,3 +7,6 @@ pub mod notifications;
 pub mod periods;
 pub mod streak;
 pub mod time_window;
+
+#[cfg(test)]
+mod test_support;
