@@ -116,19 +116,10 @@ fn first_instant_at_or_after(local: NaiveDateTime, tz: Tz) -> Option<DateTime<Ut
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::test_support::{d, utc};
     use chrono::Datelike;
     use chrono::TimeDelta;
     use chrono_tz::{America, Asia, Australia, Europe, Pacific, UTC};
-
-    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).expect("valid test date")
-    }
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("valid test instant")
-            .with_timezone(&Utc)
-    }
 
     fn start(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
         start_of_local_day(date, tz).expect("representable")
@@ -139,139 +130,119 @@ mod tests {
     }
 
     #[test]
-    fn kiritimati_is_a_day_ahead_of_utc() {
-        let tz = Pacific::Kiritimati;
-        assert_eq!(local_date(utc("2025-03-01T10:30:00Z"), tz), d(2025, 3, 2));
-        assert_eq!(local_date(utc("2025-03-01T09:59:59Z"), tz), d(2025, 3, 1));
-        assert_eq!(start(d(2025, 3, 2), tz), utc("2025-03-01T10:00:00Z"));
-        assert_eq!(day_length(d(2025, 3, 2), tz), TimeDelta::hours(24));
+    fn local_dates_of_instants() {
+        let cases = [
+            (Pacific::Kiritimati, "2025-03-01T10:30:00Z", d(2025, 3, 2)),
+            (Pacific::Kiritimati, "2025-03-01T09:59:59Z", d(2025, 3, 1)),
+            (Pacific::Pago_Pago, "2025-03-01T10:30:00Z", d(2025, 2, 28)),
+            (Pacific::Pago_Pago, "2025-03-01T11:00:00Z", d(2025, 3, 1)),
+            // Half-hour offset.
+            (Asia::Kolkata, "2025-03-01T18:29:59Z", d(2025, 3, 1)),
+            (Asia::Kolkata, "2025-03-01T18:30:00Z", d(2025, 3, 2)),
+            (UTC, "2025-03-01T23:59:59Z", d(2025, 3, 1)),
+            // London spring forward: clocks jump 01:00 GMT -> 02:00 BST on 03-30.
+            (Europe::London, "2025-03-30T22:59:59Z", d(2025, 3, 30)),
+            (Europe::London, "2025-03-30T23:00:00Z", d(2025, 3, 31)),
+            // London fall back: midnight of 10-26 is still BST (+1).
+            (Europe::London, "2025-10-25T22:59:59Z", d(2025, 10, 25)),
+            (Europe::London, "2025-10-25T23:00:00Z", d(2025, 10, 26)),
+            (Europe::London, "2025-10-26T23:59:59Z", d(2025, 10, 26)),
+            (Europe::London, "2025-10-27T00:00:00Z", d(2025, 10, 27)),
+            (America::New_York, "2025-03-10T03:59:59Z", d(2025, 3, 9)),
+            (America::New_York, "2025-11-03T04:59:59Z", d(2025, 11, 2)),
+            // Havana 2025-03-09: 00:00 CST (-5) jumps to 01:00 CDT (-4) at 05:00Z.
+            (America::Havana, "2025-03-09T04:59:59Z", d(2025, 3, 8)),
+            (America::Havana, "2025-03-09T05:00:00Z", d(2025, 3, 9)),
+            // Havana 2025-11-02: 01:00 CDT falls back to 00:00 CST.
+            (America::Havana, "2025-11-02T03:59:59Z", d(2025, 11, 1)),
+            // Santiago 2024-09-08: midnight does not exist.
+            (America::Santiago, "2024-09-08T03:59:59Z", d(2024, 9, 7)),
+            (America::Santiago, "2024-09-08T04:00:00Z", d(2024, 9, 8)),
+            // Santiago 2025-04-06 00:00 -03 falls back to 2025-04-05 23:00 -04 at 03:00Z.
+            (America::Santiago, "2025-04-06T03:30:00Z", d(2025, 4, 5)),
+        ];
+        for (tz, at, expected) in cases {
+            assert_eq!(local_date(utc(at), tz), expected, "{tz} {at}");
+        }
     }
 
     #[test]
-    fn pago_pago_is_behind_utc() {
-        let tz = Pacific::Pago_Pago;
-        assert_eq!(local_date(utc("2025-03-01T10:30:00Z"), tz), d(2025, 2, 28));
-        assert_eq!(local_date(utc("2025-03-01T11:00:00Z"), tz), d(2025, 3, 1));
-        assert_eq!(start(d(2025, 3, 1), tz), utc("2025-03-01T11:00:00Z"));
+    fn starts_of_local_days() {
+        let cases = [
+            (Pacific::Kiritimati, d(2025, 3, 2), "2025-03-01T10:00:00Z"),
+            (Pacific::Pago_Pago, d(2025, 3, 1), "2025-03-01T11:00:00Z"),
+            (Asia::Kolkata, d(2025, 3, 2), "2025-03-01T18:30:00Z"),
+            (UTC, d(2025, 3, 1), "2025-03-01T00:00:00Z"),
+            // London spring forward: midnight itself is GMT.
+            (Europe::London, d(2025, 3, 30), "2025-03-30T00:00:00Z"),
+            (Europe::London, d(2025, 3, 31), "2025-03-30T23:00:00Z"),
+            // London fall back: clocks fall back at 01:00 UTC.
+            (Europe::London, d(2025, 10, 26), "2025-10-25T23:00:00Z"),
+            (Europe::London, d(2025, 10, 27), "2025-10-27T00:00:00Z"),
+            (America::New_York, d(2025, 3, 9), "2025-03-09T05:00:00Z"),
+            (America::New_York, d(2025, 3, 10), "2025-03-10T04:00:00Z"),
+            (America::New_York, d(2025, 11, 2), "2025-11-02T04:00:00Z"),
+            (America::New_York, d(2025, 11, 3), "2025-11-03T05:00:00Z"),
+            // Havana: midnight is in the gap, the day starts at 01:00 CDT.
+            (America::Havana, d(2025, 3, 9), "2025-03-09T05:00:00Z"),
+            // Havana: midnight happens at 04:00Z and again at 05:00Z; the earlier wins.
+            (America::Havana, d(2025, 11, 2), "2025-11-02T04:00:00Z"),
+            (America::Santiago, d(2024, 9, 8), "2024-09-08T04:00:00Z"),
+            (America::Santiago, d(2025, 4, 5), "2025-04-05T03:00:00Z"),
+            (America::Santiago, d(2025, 4, 6), "2025-04-06T04:00:00Z"),
+            // Beirut, last Sunday of March: 00:00 EET (+2) jumps to 01:00 EEST (+3).
+            (Asia::Beirut, d(2025, 3, 30), "2025-03-29T22:00:00Z"),
+        ];
+        for (tz, date, expected) in cases {
+            assert_eq!(start(date, tz), utc(expected), "{tz} {date}");
+        }
     }
 
     #[test]
-    fn kolkata_half_hour_offset() {
-        let tz = Asia::Kolkata;
-        assert_eq!(local_date(utc("2025-03-01T18:29:59Z"), tz), d(2025, 3, 1));
-        assert_eq!(local_date(utc("2025-03-01T18:30:00Z"), tz), d(2025, 3, 2));
-        assert_eq!(start(d(2025, 3, 2), tz), utc("2025-03-01T18:30:00Z"));
+    fn lengths_of_local_days() {
+        let cases = [
+            (Pacific::Kiritimati, d(2025, 3, 2), 24),
+            (Europe::London, d(2025, 3, 30), 23),
+            (Europe::London, d(2025, 3, 29), 24),
+            (Europe::London, d(2025, 10, 26), 25),
+            (America::New_York, d(2025, 3, 9), 23),
+            (America::New_York, d(2025, 11, 2), 25),
+            (America::Havana, d(2025, 3, 9), 23),
+            (America::Havana, d(2025, 11, 2), 25),
+            (America::Santiago, d(2024, 9, 8), 23),
+            // Santiago's fall back at midnight lengthens the previous day.
+            (America::Santiago, d(2025, 4, 5), 25),
+            (Asia::Beirut, d(2025, 3, 30), 23),
+        ];
+        for (tz, date, hours) in cases {
+            assert_eq!(day_length(date, tz), TimeDelta::hours(hours), "{tz} {date}");
+        }
     }
 
     #[test]
-    fn utc_zone_is_identity() {
-        assert_eq!(local_date(utc("2025-03-01T23:59:59Z"), UTC), d(2025, 3, 1));
-        assert_eq!(start(d(2025, 3, 1), UTC), utc("2025-03-01T00:00:00Z"));
-    }
-
-    #[test]
-    fn london_spring_forward() {
-        let tz = Europe::London;
-        let day = d(2025, 3, 30);
-        // Clocks jump 01:00 GMT -> 02:00 BST; midnight itself is GMT.
-        assert_eq!(start(day, tz), utc("2025-03-30T00:00:00Z"));
-        assert_eq!(day_length(day, tz), TimeDelta::hours(23));
-        assert_eq!(start(d(2025, 3, 31), tz), utc("2025-03-30T23:00:00Z"));
-        assert_eq!(local_date(utc("2025-03-30T22:59:59Z"), tz), day);
-        assert_eq!(local_date(utc("2025-03-30T23:00:00Z"), tz), d(2025, 3, 31));
-        assert_eq!(day_length(d(2025, 3, 29), tz), TimeDelta::hours(24));
-    }
-
-    #[test]
-    fn london_fall_back() {
-        let tz = Europe::London;
-        let day = d(2025, 10, 26);
-        // Midnight is still BST (+1); clocks fall back at 01:00 UTC.
-        assert_eq!(start(day, tz), utc("2025-10-25T23:00:00Z"));
-        assert_eq!(day_length(day, tz), TimeDelta::hours(25));
-        assert_eq!(start(d(2025, 10, 27), tz), utc("2025-10-27T00:00:00Z"));
-        assert_eq!(local_date(utc("2025-10-25T22:59:59Z"), tz), d(2025, 10, 25));
-        assert_eq!(local_date(utc("2025-10-25T23:00:00Z"), tz), day);
-        assert_eq!(local_date(utc("2025-10-26T23:59:59Z"), tz), day);
-        assert_eq!(local_date(utc("2025-10-27T00:00:00Z"), tz), d(2025, 10, 27));
-    }
-
-    #[test]
-    fn new_york_both_transitions() {
-        let tz = America::New_York;
-        assert_eq!(start(d(2025, 3, 9), tz), utc("2025-03-09T05:00:00Z"));
-        assert_eq!(day_length(d(2025, 3, 9), tz), TimeDelta::hours(23));
-        assert_eq!(start(d(2025, 3, 10), tz), utc("2025-03-10T04:00:00Z"));
-        assert_eq!(local_date(utc("2025-03-10T03:59:59Z"), tz), d(2025, 3, 9));
-
-        assert_eq!(start(d(2025, 11, 2), tz), utc("2025-11-02T04:00:00Z"));
-        assert_eq!(day_length(d(2025, 11, 2), tz), TimeDelta::hours(25));
-        assert_eq!(start(d(2025, 11, 3), tz), utc("2025-11-03T05:00:00Z"));
-        assert_eq!(local_date(utc("2025-11-03T04:59:59Z"), tz), d(2025, 11, 2));
-    }
-
-    #[test]
-    fn havana_midnight_does_not_exist_on_spring_forward() {
-        let tz = America::Havana;
-        let day = d(2025, 3, 9);
-        // 00:00 CST (-5) jumps to 01:00 CDT (-4) at 05:00Z.
-        assert_eq!(
-            tz.from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("valid")),
-            chrono::LocalResult::None,
-            "test premise: midnight must be in a gap"
-        );
-        assert_eq!(start(day, tz), utc("2025-03-09T05:00:00Z"));
-        assert_eq!(end_of_local_day(d(2025, 3, 8), tz), Some(start(day, tz)));
-        assert_eq!(day_length(day, tz), TimeDelta::hours(23));
-        assert_eq!(local_date(utc("2025-03-09T04:59:59Z"), tz), d(2025, 3, 8));
-        assert_eq!(local_date(utc("2025-03-09T05:00:00Z"), tz), day);
-    }
-
-    #[test]
-    fn havana_ambiguous_midnight_takes_the_earlier() {
-        let tz = America::Havana;
-        let day = d(2025, 11, 2);
-        // 01:00 CDT falls back to 00:00 CST, so 00:00 happens at 04:00Z and again at 05:00Z.
+    fn midnights_in_a_gap_or_twice() {
+        let midnight = |tz: Tz, day: NaiveDate| {
+            tz.from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("valid"))
+        };
+        // Test premises of the Havana, Santiago and Monrovia cases.
+        for (tz, day) in [
+            (America::Havana, d(2025, 3, 9)),
+            (America::Santiago, d(2024, 9, 8)),
+            (chrono_tz::Africa::Monrovia, d(1972, 1, 7)),
+        ] {
+            assert_eq!(midnight(tz, day), chrono::LocalResult::None, "{tz} {day}");
+        }
         assert!(matches!(
-            tz.from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("valid")),
+            midnight(America::Havana, d(2025, 11, 2)),
             chrono::LocalResult::Ambiguous(..)
         ));
-        assert_eq!(start(day, tz), utc("2025-11-02T04:00:00Z"));
-        assert_eq!(day_length(day, tz), TimeDelta::hours(25));
-        assert_eq!(local_date(utc("2025-11-02T03:59:59Z"), tz), d(2025, 11, 1));
     }
 
     #[test]
-    fn santiago_midnight_does_not_exist_on_spring_forward() {
-        let tz = America::Santiago;
-        let day = d(2024, 9, 8);
-        assert_eq!(
-            tz.from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("valid")),
-            chrono::LocalResult::None,
-            "test premise: midnight must be in a gap"
-        );
-        assert_eq!(start(day, tz), utc("2024-09-08T04:00:00Z"));
-        assert_eq!(day_length(day, tz), TimeDelta::hours(23));
-        assert_eq!(local_date(utc("2024-09-08T03:59:59Z"), tz), d(2024, 9, 7));
-        assert_eq!(local_date(utc("2024-09-08T04:00:00Z"), tz), day);
-    }
-
-    #[test]
-    fn santiago_fall_back_at_midnight_lengthens_the_previous_day() {
-        let tz = America::Santiago;
-        // 2025-04-06 00:00 -03 falls back to 2025-04-05 23:00 -04 at 03:00Z.
-        assert_eq!(start(d(2025, 4, 5), tz), utc("2025-04-05T03:00:00Z"));
-        assert_eq!(day_length(d(2025, 4, 5), tz), TimeDelta::hours(25));
-        assert_eq!(start(d(2025, 4, 6), tz), utc("2025-04-06T04:00:00Z"));
-        assert_eq!(local_date(utc("2025-04-06T03:30:00Z"), tz), d(2025, 4, 5));
-    }
-
-    #[test]
-    fn beirut_midnight_spring_forward() {
-        let tz = Asia::Beirut;
-        // Last Sunday of March: 00:00 EET (+2) jumps to 01:00 EEST (+3) at 22:00Z the day before.
-        assert_eq!(start(d(2025, 3, 30), tz), utc("2025-03-29T22:00:00Z"));
-        assert_eq!(day_length(d(2025, 3, 30), tz), TimeDelta::hours(23));
+    fn havana_day_before_the_gap_ends_where_the_next_starts() {
+        let tz = America::Havana;
+        let day = d(2025, 3, 9);
+        assert_eq!(end_of_local_day(d(2025, 3, 8), tz), Some(start(day, tz)));
     }
 
     #[test]
@@ -279,11 +250,6 @@ mod tests {
         // Monrovia 1972-01-07: -00:44:30 became GMT at local midnight.
         let tz = chrono_tz::Africa::Monrovia;
         let day = d(1972, 1, 7);
-        assert_eq!(
-            tz.from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("valid")),
-            chrono::LocalResult::None,
-            "test premise: midnight must be in a gap"
-        );
         let first = start(day, tz);
         assert_eq!(local_date(first, tz), day);
         assert_eq!(local_date(first - TimeDelta::seconds(1), tz), d(1972, 1, 6));
