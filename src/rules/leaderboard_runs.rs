@@ -161,123 +161,113 @@ mod tests {
         }
     }
 
-    #[test]
-    fn perpetual_board_has_one_run_from_start_to_end() {
-        let s = Schedule {
-            start: d("2031-03-01"),
-            end: None,
-            repeat: None,
-        };
-        assert_eq!(
-            s.run_containing(d("2040-01-01")),
-            Some(run("2031-03-01", None))
-        );
-        assert_eq!(s.run_containing(d("2031-02-28")), None);
-        let ended = Schedule {
-            end: Some(d("2031-03-31")),
-            ..s
-        };
-        assert_eq!(ended.run_containing(d("2031-04-01")), None);
-        assert_eq!(
-            ended.last_run_ended_by(d("2031-04-02")),
-            Some(run("2031-03-01", Some("2031-03-31")))
-        );
-        assert_eq!(s.next_run(run("2031-03-01", None)), None);
+    fn schedule(start: &str, end: Option<&str>, repeat: Option<(RunUnit, u32)>) -> Schedule {
+        Schedule {
+            start: d(start),
+            end: end.map(d),
+            repeat,
+        }
+    }
+
+    /// The schedules the tables below ask about, by name.
+    struct Schedules {
+        perpetual: Schedule,
+        ended: Schedule,
+        /// Seven-day runs, the last one clipped to the end.
+        weekly: Schedule,
+        /// Monthly runs from the 31st clamp to month ends.
+        monthly: Schedule,
+        quarterly: Schedule,
+        /// Yearly runs from a leap day.
+        yearly: Schedule,
+        far: Schedule,
+    }
+
+    fn schedules() -> Schedules {
+        Schedules {
+            perpetual: schedule("2031-03-01", None, None),
+            ended: schedule("2031-03-01", Some("2031-03-31"), None),
+            weekly: schedule("2031-03-03", Some("2031-03-20"), Some((RunUnit::Day, 7))),
+            monthly: schedule("2032-01-31", None, Some((RunUnit::Month, 1))),
+            quarterly: schedule("2031-01-15", None, Some((RunUnit::Month, 3))),
+            yearly: schedule("2032-02-29", None, Some((RunUnit::Year, 1))),
+            far: schedule("2031-01-01", None, Some((RunUnit::Year, u32::MAX))),
+        }
     }
 
     #[test]
-    fn weekly_runs_are_seven_days_and_clipped_to_the_end() {
-        let s = Schedule {
-            start: d("2031-03-03"),
-            end: Some(d("2031-03-20")),
-            repeat: Some((RunUnit::Day, 7)),
-        };
+    fn run_containing_a_day() {
+        let s = schedules();
+        // (schedule, day, start and end of the run containing it)
+        let cases = [
+            (&s.perpetual, "2040-01-01", "2031-03-01", None),
+            (&s.weekly, "2031-03-09", "2031-03-03", Some("2031-03-09")),
+            (&s.weekly, "2031-03-10", "2031-03-10", Some("2031-03-16")),
+            (&s.weekly, "2031-03-18", "2031-03-17", Some("2031-03-20")),
+            (&s.monthly, "2032-02-15", "2032-01-31", Some("2032-02-28")),
+            (&s.monthly, "2032-02-29", "2032-02-29", Some("2032-03-30")),
+            (&s.monthly, "2032-03-31", "2032-03-31", Some("2032-04-29")),
+            (&s.monthly, "2032-04-30", "2032-04-30", Some("2032-05-30")),
+            (&s.quarterly, "2031-07-01", "2031-04-15", Some("2031-07-14")),
+            (&s.yearly, "2033-03-01", "2033-02-28", Some("2034-02-27")),
+            (&s.yearly, "2036-02-29", "2036-02-29", Some("2037-02-27")),
+            (&s.far, "2031-06-01", "2031-01-01", None),
+        ];
+        for (schedule, day, start, end) in cases {
+            assert_eq!(
+                schedule.run_containing(d(day)),
+                Some(run(start, end)),
+                "{schedule:?} {day}"
+            );
+        }
+        let outside = [
+            (&s.perpetual, "2031-02-28"),
+            (&s.ended, "2031-04-01"),
+            (&s.weekly, "2031-03-21"),
+        ];
+        for (schedule, day) in outside {
+            assert_eq!(schedule.run_containing(d(day)), None, "{schedule:?} {day}");
+        }
+    }
+
+    #[test]
+    fn last_run_ended_by_a_day() {
+        let s = schedules();
+        let cases = [
+            (
+                &s.ended,
+                "2031-04-02",
+                Some(run("2031-03-01", Some("2031-03-31"))),
+            ),
+            (
+                &s.weekly,
+                "2031-03-15",
+                Some(run("2031-03-03", Some("2031-03-09"))),
+            ),
+            (&s.weekly, "2031-03-05", None),
+        ];
+        for (schedule, day, expected) in cases {
+            assert_eq!(
+                schedule.last_run_ended_by(d(day)),
+                expected,
+                "{schedule:?} {day}"
+            );
+        }
+    }
+
+    #[test]
+    fn next_run_after_a_run() {
+        let s = schedules();
+        assert_eq!(s.perpetual.next_run(run("2031-03-01", None)), None);
         assert_eq!(
-            s.run_containing(d("2031-03-09")),
-            Some(run("2031-03-03", Some("2031-03-09")))
-        );
-        assert_eq!(
-            s.run_containing(d("2031-03-10")),
+            s.weekly.next_run(run("2031-03-03", Some("2031-03-09"))),
             Some(run("2031-03-10", Some("2031-03-16")))
-        );
-        assert_eq!(
-            s.run_containing(d("2031-03-18")),
-            Some(run("2031-03-17", Some("2031-03-20")))
-        );
-        assert_eq!(s.run_containing(d("2031-03-21")), None);
-        assert_eq!(
-            s.next_run(run("2031-03-03", Some("2031-03-09"))),
-            Some(run("2031-03-10", Some("2031-03-16")))
-        );
-        assert_eq!(
-            s.last_run_ended_by(d("2031-03-15")),
-            Some(run("2031-03-03", Some("2031-03-09")))
-        );
-        assert_eq!(s.last_run_ended_by(d("2031-03-05")), None);
-    }
-
-    #[test]
-    fn monthly_runs_from_the_31st_clamp_to_month_ends() {
-        let s = Schedule {
-            start: d("2032-01-31"),
-            end: None,
-            repeat: Some((RunUnit::Month, 1)),
-        };
-        assert_eq!(
-            s.run_containing(d("2032-02-15")),
-            Some(run("2032-01-31", Some("2032-02-28")))
-        );
-        assert_eq!(
-            s.run_containing(d("2032-02-29")),
-            Some(run("2032-02-29", Some("2032-03-30")))
-        );
-        assert_eq!(
-            s.run_containing(d("2032-03-31")),
-            Some(run("2032-03-31", Some("2032-04-29")))
-        );
-        assert_eq!(
-            s.run_containing(d("2032-04-30")),
-            Some(run("2032-04-30", Some("2032-05-30")))
-        );
-    }
-
-    #[test]
-    fn quarterly_and_yearly_runs() {
-        let q = Schedule {
-            start: d("2031-01-15"),
-            end: None,
-            repeat: Some((RunUnit::Month, 3)),
-        };
-        assert_eq!(
-            q.run_containing(d("2031-07-01")),
-            Some(run("2031-04-15", Some("2031-07-14")))
-        );
-        let y = Schedule {
-            start: d("2032-02-29"),
-            end: None,
-            repeat: Some((RunUnit::Year, 1)),
-        };
-        assert_eq!(
-            y.run_containing(d("2033-03-01")),
-            Some(run("2033-02-28", Some("2034-02-27")))
-        );
-        assert_eq!(
-            y.run_containing(d("2036-02-29")),
-            Some(run("2036-02-29", Some("2037-02-27")))
         );
     }
 
     #[test]
     fn far_dates_do_not_overflow() {
-        let s = Schedule {
-            start: d("2031-01-01"),
-            end: None,
-            repeat: Some((RunUnit::Year, u32::MAX)),
-        };
-        assert_eq!(
-            s.run_containing(d("2031-06-01")),
-            Some(run("2031-01-01", None))
-        );
+        let s = schedules().far;
         assert_eq!(
             s.run_containing(NaiveDate::MAX).map(|r| r.start),
             Some(d("2031-01-01"))
