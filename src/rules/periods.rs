@@ -158,23 +158,20 @@ fn last_day_of_month(date: NaiveDate) -> NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::test_support::d;
 
+    const DAILY: PeriodKind = PeriodKind::Daily;
     const SUNDAY: PeriodKind = PeriodKind::Weekly(WeekStart::Sunday);
     const MONDAY: PeriodKind = PeriodKind::Weekly(WeekStart::Monday);
     const ALL_KINDS: [PeriodKind; 4] = [PeriodKind::Daily, SUNDAY, MONDAY, PeriodKind::Monthly];
-
-    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).expect("valid test date")
-    }
 
     fn p(start: NaiveDate, end: NaiveDate) -> Period {
         Period { start, end }
     }
 
     #[test]
-    fn daily_period_is_the_day() {
+    fn daily_next_period_is_the_next_day() {
         let day = d(2024, 2, 29);
-        assert_eq!(period_containing(day, PeriodKind::Daily), p(day, day));
         assert_eq!(
             next_period(p(day, day), PeriodKind::Daily),
             Some(p(d(2024, 3, 1), d(2024, 3, 1)))
@@ -182,78 +179,62 @@ mod tests {
     }
 
     #[test]
-    fn sunday_weeks_match_the_streak_history_example() {
-        // SEED streakHistory: 2025-03-30 (Sun) .. 2025-04-05 (Sat).
-        let week = p(d(2025, 3, 30), d(2025, 4, 5));
-        let mut day = week.start;
-        while day <= week.end {
-            assert_eq!(period_containing(day, SUNDAY), week, "{day}");
-            day = day.succ_opt().expect("successor");
+    fn every_day_of_a_week_is_in_that_week() {
+        let weeks = [
+            // SEED streakHistory: 2025-03-30 (Sun) .. 2025-04-05 (Sat).
+            (SUNDAY, p(d(2025, 3, 30), d(2025, 4, 5))),
+            // Wrapped mostActiveWeek: 2024-03-11 (Mon) .. 2024-03-17 (Sun).
+            (MONDAY, p(d(2024, 3, 11), d(2024, 3, 17))),
+        ];
+        for (kind, week) in weeks {
+            let mut day = week.start;
+            while day <= week.end {
+                assert_eq!(period_containing(day, kind), week, "{kind:?} {day}");
+                day = day.succ_opt().expect("successor");
+            }
         }
-        assert_eq!(
-            period_containing(d(2025, 4, 6), SUNDAY),
-            p(d(2025, 4, 6), d(2025, 4, 12))
-        );
-        assert_eq!(
-            period_containing(d(2025, 3, 29), SUNDAY),
-            p(d(2025, 3, 23), d(2025, 3, 29))
-        );
     }
 
     #[test]
-    fn monday_weeks_match_the_wrapped_example() {
-        // Wrapped mostActiveWeek: 2024-03-11 (Mon) .. 2024-03-17 (Sun).
-        let week = p(d(2024, 3, 11), d(2024, 3, 17));
-        let mut day = week.start;
-        while day <= week.end {
-            assert_eq!(period_containing(day, MONDAY), week, "{day}");
-            day = day.succ_opt().expect("successor");
-        }
-        assert_eq!(
-            period_containing(d(2024, 3, 10), MONDAY),
-            p(d(2024, 3, 4), d(2024, 3, 10))
-        );
-    }
-
-    #[test]
-    fn weeks_span_the_year_end() {
-        assert_eq!(
-            period_containing(d(2024, 12, 31), MONDAY),
-            p(d(2024, 12, 30), d(2025, 1, 5))
-        );
-        assert_eq!(
-            period_containing(d(2025, 1, 1), SUNDAY),
-            p(d(2024, 12, 29), d(2025, 1, 4))
-        );
-    }
-
-    #[test]
-    fn months_have_the_right_length() {
+    fn period_containing_a_day() {
         let monthly = PeriodKind::Monthly;
-        assert_eq!(
-            period_containing(d(2024, 2, 10), monthly),
-            p(d(2024, 2, 1), d(2024, 2, 29))
-        );
-        assert_eq!(
-            period_containing(d(2025, 2, 28), monthly),
-            p(d(2025, 2, 1), d(2025, 2, 28))
-        );
-        assert_eq!(
-            period_containing(d(2100, 2, 1), monthly).end,
-            d(2100, 2, 28)
-        );
-        assert_eq!(
-            period_containing(d(2000, 2, 1), monthly).end,
-            d(2000, 2, 29)
-        );
-        assert_eq!(
-            period_containing(d(2025, 4, 30), monthly).end,
-            d(2025, 4, 30)
-        );
-        assert_eq!(
-            period_containing(d(2024, 12, 25), monthly),
-            p(d(2024, 12, 1), d(2024, 12, 31))
-        );
+        // (day, kind, start and end of the period containing it)
+        let cases = [
+            (d(2024, 2, 29), DAILY, d(2024, 2, 29), d(2024, 2, 29)),
+            // Next to the weeks of the streak history and wrapped examples.
+            (d(2025, 4, 6), SUNDAY, d(2025, 4, 6), d(2025, 4, 12)),
+            (d(2025, 3, 29), SUNDAY, d(2025, 3, 23), d(2025, 3, 29)),
+            (d(2024, 3, 10), MONDAY, d(2024, 3, 4), d(2024, 3, 10)),
+            // Weeks span the year end.
+            (d(2024, 12, 31), MONDAY, d(2024, 12, 30), d(2025, 1, 5)),
+            (d(2025, 1, 1), SUNDAY, d(2024, 12, 29), d(2025, 1, 4)),
+            // Months have the right length.
+            (d(2024, 2, 10), monthly, d(2024, 2, 1), d(2024, 2, 29)),
+            (d(2025, 2, 28), monthly, d(2025, 2, 1), d(2025, 2, 28)),
+            (d(2024, 12, 25), monthly, d(2024, 12, 1), d(2024, 12, 31)),
+        ];
+        for (day, kind, start, end) in cases {
+            assert_eq!(
+                period_containing(day, kind),
+                p(start, end),
+                "{kind:?} {day}"
+            );
+        }
+    }
+
+    #[test]
+    fn months_end_on_the_right_day() {
+        for (day, end) in [
+            (d(2100, 2, 1), d(2100, 2, 28)),
+            (d(2000, 2, 1), d(2000, 2, 29)),
+            (d(2025, 4, 30), d(2025, 4, 30)),
+        ] {
+            assert_eq!(
+                period_containing(day, PeriodKind::Monthly).end,
+                end,
+                "{day}"
+            );
+        }
     }
 
     #[test]
@@ -326,43 +307,28 @@ mod tests {
 
     #[test]
     fn periods_between_across_years() {
-        let day = |date| period_containing(date, PeriodKind::Daily);
-        assert_eq!(
-            periods_between(day(d(2024, 12, 30)), day(d(2025, 1, 2)), PeriodKind::Daily),
-            3
-        );
-        assert_eq!(
-            periods_between(day(d(2024, 2, 28)), day(d(2024, 3, 1)), PeriodKind::Daily),
-            2
-        );
-        let week = |date| period_containing(date, SUNDAY);
-        assert_eq!(
-            periods_between(week(d(2024, 12, 25)), week(d(2025, 1, 8)), SUNDAY),
-            2
-        );
-        assert_eq!(
-            periods_between(week(d(2025, 1, 8)), week(d(2024, 12, 25)), SUNDAY),
-            -2
-        );
-        let month = |date| period_containing(date, PeriodKind::Monthly);
-        assert_eq!(
-            periods_between(
-                month(d(2024, 11, 30)),
-                month(d(2025, 2, 1)),
-                PeriodKind::Monthly
-            ),
-            3
-        );
-        assert_eq!(
-            periods_between(
-                month(d(2020, 1, 1)),
-                month(d(2025, 1, 31)),
-                PeriodKind::Monthly
-            ),
-            60
-        );
-        let same = month(d(2025, 5, 5));
-        assert_eq!(periods_between(same, same, PeriodKind::Monthly), 0);
+        let monthly = PeriodKind::Monthly;
+        // (kind, a day in the first period, a day in the second, periods between them)
+        let cases = [
+            (DAILY, d(2024, 12, 30), d(2025, 1, 2), 3),
+            (DAILY, d(2024, 2, 28), d(2024, 3, 1), 2),
+            (SUNDAY, d(2024, 12, 25), d(2025, 1, 8), 2),
+            (SUNDAY, d(2025, 1, 8), d(2024, 12, 25), -2),
+            (monthly, d(2024, 11, 30), d(2025, 2, 1), 3),
+            (monthly, d(2020, 1, 1), d(2025, 1, 31), 60),
+            (monthly, d(2025, 5, 5), d(2025, 5, 5), 0),
+        ];
+        for (kind, first, second, expected) in cases {
+            let (first_period, second_period) = (
+                period_containing(first, kind),
+                period_containing(second, kind),
+            );
+            assert_eq!(
+                periods_between(first_period, second_period, kind),
+                expected,
+                "{kind:?} {first} {second}"
+            );
+        }
     }
 
     #[test]
