@@ -18,46 +18,53 @@ fn t(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
 }
 
-/// Due every `period` from `first`; records each run as (name, until).
-struct Periodic {
+/// A fake job: records each run as (name, until) and answers with `next(until)`.
+struct Fake {
     name: &'static str,
-    first: DateTime<Utc>,
-    period: Duration,
     log: Log,
+    next: Box<dyn Fn(DateTime<Utc>) -> NextDue + Send + Sync>,
 }
 
-impl Job for Periodic {
+impl Job for Fake {
     fn name(&self) -> &'static str {
         self.name
     }
 
     fn run(&self, _ctx: &mut WriteCtx<'_>, until: DateTime<Utc>) -> NextDue {
         self.log.lock().unwrap().push((self.name, until));
-        let mut next = self.first;
-        while next <= until {
-            next += self.period;
-        }
-        Ok(Some(next))
+        (self.next)(until)
     }
+}
+
+/// Due every `period_seconds` from `first`.
+fn periodic(
+    name: &'static str,
+    first: DateTime<Utc>,
+    period_seconds: i64,
+    log: &Log,
+) -> Arc<dyn Job> {
+    let period = Duration::seconds(period_seconds);
+    Arc::new(Fake {
+        name,
+        log: log.clone(),
+        next: Box::new(move |until| {
+            let mut next = first;
+            while next <= until {
+                next += period;
+            }
+            Ok(Some(next))
+        }),
+    })
 }
 
 /// Reports a fixed answer every time.
-struct Fixed {
-    name: &'static str,
-    answer: Result<Option<DateTime<Utc>>, ()>,
-    log: Log,
-}
-
-impl Job for Fixed {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    fn run(&self, _ctx: &mut WriteCtx<'_>, until: DateTime<Utc>) -> NextDue {
-        self.log.lock().unwrap().push((self.name, until));
-        self.answer
-            .map_err(|()| ApiError::internal("this job always fails"))
-    }
+fn fixed(name: &'static str, answer: Result<Option<DateTime<Utc>>, ()>, log: &Log) -> Arc<dyn Job> {
+    let failed = || ApiError::internal("this job always fails");
+    Arc::new(Fake {
+        name,
+        log: log.clone(),
+        next: Box::new(move |_| answer.map_err(|()| failed())),
+    })
 }
 
 fn writer(hints: &DueHints) -> Writer {
@@ -89,18 +96,8 @@ fn taken(log: &Log) -> Vec<(&'static str, DateTime<Utc>)> {
 async fn catch_up_runs_every_job_once_up_to_now() {
     let log = Log::default();
     let (s, _) = scheduler(vec![
-        Arc::new(Periodic {
-            name: "a",
-            first: t(-3600),
-            period: Duration::seconds(60),
-            log: log.clone(),
-        }),
-        Arc::new(Periodic {
-            name: "b",
-            first: t(-7200),
-            period: Duration::seconds(10),
-            log: log.clone(),
-        }),
+        periodic("a", t(-3600), 60, &log),
+        periodic("b", t(-7200), 10, &log),
     ]);
     s.run_due(t(0)).await.unwrap();
     assert_eq!(taken(&log), vec![("a", t(0)), ("b", t(0))]);
@@ -113,18 +110,8 @@ async fn catch_up_runs_every_job_once_up_to_now() {
 async fn jobs_interleave_in_time_order_each_run_up_to_the_next_others_due_time() {
     let log = Log::default();
     let (s, _) = scheduler(vec![
-        Arc::new(Periodic {
-            name: "a",
-            first: t(0),
-            period: Duration::seconds(30),
-            log: log.clone(),
-        }),
-        Arc::new(Periodic {
-            name: "b",
-            first: t(0),
-            period: Duration::seconds(45),
-            log: log.clone(),
-        }),
+        periodic("a", t(0), 30, &log),
+        periodic("b", t(0), 45, &log),
     ]);
     s.run_due(t(0)).await.unwrap();
     taken(&log);
@@ -141,16 +128,8 @@ async fn jobs_interleave_in_time_order_each_run_up_to_the_next_others_due_time()
 async fn a_job_claiming_to_be_due_in_the_past_does_not_spin() {
     let log = Log::default();
     let (s, _) = scheduler(vec![
-        Arc::new(Fixed {
-            name: "stuck",
-            answer: Ok(Some(t(-1))),
-            log: log.clone(),
-        }),
-        Arc::new(Fixed {
-            name: "also-stuck",
-            answer: Ok(Some(t(-1))),
-            log: log.clone(),
-        }),
+        fixed("stuck", Ok(Some(t(-1))), &log),
+        fixed("also-stuck", Ok(Some(t(-1))), &log),
     ]);
     s.run_due(t(0)).await.unwrap();
     assert_eq!(taken(&log).len(), 2);
@@ -173,17 +152,8 @@ async fn a_job_claiming_to_be_due_in_the_past_does_not_spin() {
 async fn a_failing_job_does_not_hold_up_the_others() {
     let log = Log::default();
     let (s, _) = scheduler(vec![
-        Arc::new(Fixed {
-            name: "broken",
-            answer: Err(()),
-            log: log.clone(),
-        }),
-        Arc::new(Periodic {
-            name: "fine",
-            first: t(0),
-            period: Duration::seconds(60),
-            log: log.clone(),
-        }),
+        fixed("broken", Err(()), &log),
+        periodic("fine", t(0), 60, &log),
     ]);
     assert!(s.run_due(t(0)).await.is_err());
     assert_eq!(taken(&log), vec![("broken", t(0)), ("fine", t(0))]);
@@ -196,11 +166,7 @@ async fn a_failing_job_does_not_hold_up_the_others() {
 #[tokio::test]
 async fn a_hint_brings_a_job_forward() {
     let log = Log::default();
-    let (s, hints) = scheduler(vec![Arc::new(Fixed {
-        name: "idle",
-        answer: Ok(None),
-        log: log.clone(),
-    })]);
+    let (s, hints) = scheduler(vec![fixed("idle", Ok(None), &log)]);
     s.run_due(t(0)).await.unwrap();
     taken(&log);
     s.run_due(t(60)).await.unwrap();
@@ -241,17 +207,8 @@ async fn lent_jobs_run_in_one_command_as_run_due_would_and_come_back() {
         writer.clone(),
         hints.clone(),
         vec![
-            Arc::new(Periodic {
-                name: "a",
-                first: t(0),
-                period: Duration::seconds(30),
-                log: log.clone(),
-            }),
-            Arc::new(Fixed {
-                name: "hinted",
-                answer: Ok(None),
-                log: log.clone(),
-            }),
+            periodic("a", t(0), 30, &log),
+            fixed("hinted", Ok(None), &log),
         ],
     );
     s.run_due(t(0)).await.unwrap();
