@@ -281,70 +281,93 @@ impl Drop for BackgroundCheckpointer {
 mod tests {
     use super::*;
 
-    #[test]
-    fn nothing_to_do_without_writes() {
-        let p = CheckpointPolicy::default();
-        assert_eq!(
-            p.decide(true, Instant::now() + Duration::from_secs(5)),
-            CheckpointAction::None
-        );
+    /// One step of a checkpoint policy script.
+    enum Step {
+        /// `record_commit(pages)`.
+        Commit(u64),
+        /// `observe_background_passes(passes)`.
+        Passes(u64),
+        /// `decide(queue_empty, now + seconds)` gives the action.
+        Decide(bool, u64, CheckpointAction),
+        /// `idle_wait()` is None.
+        NoIdleWait,
     }
 
     #[test]
-    fn idle_writer_checkpoints_passively_busy_one_waits() {
-        let mut p = CheckpointPolicy::default();
-        p.record_commit(10);
-        let later = Instant::now() + Duration::from_secs(1);
-        assert_eq!(p.decide(true, later), CheckpointAction::Passive);
-        assert_eq!(p.decide(false, later), CheckpointAction::None);
-    }
-
-    #[test]
-    fn with_a_background_checkpointer_the_writer_only_restarts_a_grown_wal() {
-        let mut p = CheckpointPolicy::safety_net_only();
-        p.record_commit(10);
-        assert_eq!(
-            p.decide(true, Instant::now() + Duration::from_secs(1)),
-            CheckpointAction::None
-        );
-        assert_eq!(p.idle_wait(), None);
-        p.record_commit(40_000);
-        assert_eq!(
-            p.decide(false, Instant::now()),
-            CheckpointAction::None,
-            "waits for the background pass under way to finish"
-        );
-        p.observe_background_passes(1);
-        assert_eq!(p.decide(false, Instant::now()), CheckpointAction::Passive);
-        p.record_commit(300_000);
-        assert_eq!(p.decide(false, Instant::now()), CheckpointAction::Truncate);
-    }
-
-    #[test]
-    fn the_writer_stops_waiting_for_a_lagging_background_pass() {
-        let mut p = CheckpointPolicy::safety_net_only();
-        p.observe_background_passes(7);
-        p.record_commit(40_000);
-        assert_eq!(p.decide(false, Instant::now()), CheckpointAction::None);
-        p.record_commit(30_000);
-        assert_eq!(p.decide(false, Instant::now()), CheckpointAction::Passive);
-    }
-
-    #[test]
-    fn a_large_wal_is_truncated_even_when_busy() {
-        let mut p = CheckpointPolicy::default();
-        p.record_commit(400_000);
-        assert_eq!(p.decide(false, Instant::now()), CheckpointAction::Truncate);
-    }
-
-    #[test]
-    fn external_checkpoints_mean_never_even_past_the_safety_net() {
-        let mut p = CheckpointPolicy::never();
-        p.record_commit(400_000);
-        let later = Instant::now() + Duration::from_secs(5);
-        assert_eq!(p.decide(true, later), CheckpointAction::None);
-        assert_eq!(p.decide(false, later), CheckpointAction::None);
-        assert_eq!(p.idle_wait(), None);
+    fn checkpoint_policy_scripts() {
+        use CheckpointAction::{None as Nothing, Passive, Truncate};
+        use Step::{Commit, Decide, NoIdleWait, Passes};
+        let cases = [
+            (
+                "nothing to do without writes",
+                CheckpointPolicy::default(),
+                vec![Decide(true, 5, Nothing)],
+            ),
+            (
+                "an idle writer checkpoints passively, a busy one waits",
+                CheckpointPolicy::default(),
+                vec![
+                    Commit(10),
+                    Decide(true, 1, Passive),
+                    Decide(false, 1, Nothing),
+                ],
+            ),
+            (
+                "with a background checkpointer the writer only restarts a grown WAL",
+                CheckpointPolicy::safety_net_only(),
+                vec![
+                    Commit(10),
+                    Decide(true, 1, Nothing),
+                    NoIdleWait,
+                    Commit(40_000),
+                    // Waits for the background pass under way to finish.
+                    Decide(false, 0, Nothing),
+                    Passes(1),
+                    Decide(false, 0, Passive),
+                    Commit(300_000),
+                    Decide(false, 0, Truncate),
+                ],
+            ),
+            (
+                "the writer stops waiting for a lagging background pass",
+                CheckpointPolicy::safety_net_only(),
+                vec![
+                    Passes(7),
+                    Commit(40_000),
+                    Decide(false, 0, Nothing),
+                    Commit(30_000),
+                    Decide(false, 0, Passive),
+                ],
+            ),
+            (
+                "a large WAL is truncated even when busy",
+                CheckpointPolicy::default(),
+                vec![Commit(400_000), Decide(false, 0, Truncate)],
+            ),
+            (
+                "external checkpoints mean never, even past the safety net",
+                CheckpointPolicy::never(),
+                vec![
+                    Commit(400_000),
+                    Decide(true, 5, Nothing),
+                    Decide(false, 5, Nothing),
+                    NoIdleWait,
+                ],
+            ),
+        ];
+        for (name, mut p, steps) in cases {
+            for (i, step) in steps.into_iter().enumerate() {
+                match step {
+                    Commit(pages) => p.record_commit(pages),
+                    Passes(passes) => p.observe_background_passes(passes),
+                    Decide(queue_empty, seconds, action) => {
+                        let now = Instant::now() + Duration::from_secs(seconds);
+                        assert_eq!(p.decide(queue_empty, now), action, "{name}, step {i}");
+                    }
+                    NoIdleWait => assert_eq!(p.idle_wait(), None, "{name}, step {i}"),
+                }
+            }
+        }
     }
 
     #[test]
@@ -367,11 +390,17 @@ mod tests {
         );
     }
 
-    #[test]
-    fn wal_frames_count_commits_and_drop_when_another_connection_checkpoints() {
+    /// A writer connection on `t.db` in a fresh temporary directory.
+    fn writer_in_tempdir() -> (tempfile::TempDir, std::path::PathBuf, Connection) {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("t.db");
         let conn = crate::db::open_writer(&path, crate::config::Durability::Full).expect("open");
+        (dir, path, conn)
+    }
+
+    #[test]
+    fn wal_frames_count_commits_and_drop_when_another_connection_checkpoints() {
+        let (_dir, path, conn) = writer_in_tempdir();
         crate::db::track_wal_frames(&conn);
         conn.execute_batch("CREATE TABLE t(x);").expect("create");
         for i in 0..5 {
@@ -395,9 +424,7 @@ mod tests {
 
     #[test]
     fn external_checkpoints_leave_the_wal_alone_when_asked_to_truncate() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("t.db");
-        let conn = crate::db::open_writer(&path, crate::config::Durability::Full).expect("open");
+        let (dir, _path, conn) = writer_in_tempdir();
         conn.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
             .expect("write");
         let mut p = CheckpointPolicy::never();
