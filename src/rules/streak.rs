@@ -352,6 +352,24 @@ mod tests {
         last
     }
 
+    /// A streak holding `freezes` that has met each period in `met` in turn.
+    fn streak(freezes: u32, met: &[i64], cal: &Cal) -> StreakState {
+        let mut s = StreakState {
+            freezes,
+            ..Default::default()
+        };
+        meet_all(&mut s, met, cal);
+        s
+    }
+
+    /// A calendar without days off or pauses, a streak `streak` makes on it, and an
+    /// empty outcome.
+    fn plain(freezes: u32, met: &[i64]) -> (Cal, StreakState, Outcome) {
+        let cal = Cal::default();
+        let s = streak(freezes, met, &cal);
+        (cal, s, Outcome::default())
+    }
+
     #[test]
     fn or_and_and_conditions() {
         assert!(conditions_met(Mode::Or, &[(0.0, 1.0), (2.0, 2.0)]));
@@ -393,10 +411,7 @@ mod tests {
 
     #[test]
     fn a_gap_without_freezes_loses_then_starts_fresh() {
-        let mut s = StreakState::default();
-        let cal = Cal::default();
-        meet_all(&mut s, &[10, 11], &cal);
-        let mut out = Outcome::default();
+        let (cal, mut s, mut out) = plain(0, &[10, 11]);
         assert!(meet(&mut s, 13, day(9), &cal, &mut out));
         assert_eq!(
             out.transitions,
@@ -410,13 +425,7 @@ mod tests {
 
     #[test]
     fn settling_consumes_one_freeze_per_period_then_loses() {
-        let mut s = StreakState {
-            freezes: 2,
-            ..Default::default()
-        };
-        let cal = Cal::default();
-        meet_all(&mut s, &[1, 2, 3], &cal);
-        let mut out = Outcome::default();
+        let (cal, mut s, mut out) = plain(2, &[1, 2, 3]);
         // Periods 4..=7 ended unmet: two freezes cover 4 and 5, then 6 loses the streak.
         settle(&mut s, 8, &cal, &mut out);
         assert_eq!(
@@ -453,14 +462,7 @@ mod tests {
             days_off: vec![6],
             paused: vec![8],
         };
-        let start = || {
-            let mut s = StreakState {
-                freezes: 3,
-                ..Default::default()
-            };
-            meet_all(&mut s, &[1, 2, 3], &cal);
-            s
-        };
+        let start = || streak(3, &[1, 2, 3], &cal);
         let mut at_once = start();
         let mut out_once = Outcome::default();
         settle(&mut at_once, 20, &cal, &mut out_once);
@@ -523,8 +525,7 @@ mod tests {
             days_off: vec![2],
             paused: vec![],
         };
-        let mut s = StreakState::default();
-        meet_all(&mut s, &[1, 2, 3], &cal);
+        let s = streak(0, &[1, 2, 3], &cal);
         assert_eq!(s.length, 3);
     }
 
@@ -534,11 +535,7 @@ mod tests {
             days_off: vec![2, 3],
             paused: vec![],
         };
-        let mut s = StreakState {
-            freezes: 1,
-            ..Default::default()
-        };
-        meet_all(&mut s, &[1], &cal);
+        let mut s = streak(1, &[1], &cal);
         let mut out = Outcome::default();
         settle(&mut s, 4, &cal, &mut out);
         assert!(out.transitions.is_empty());
@@ -549,22 +546,15 @@ mod tests {
 
     #[test]
     fn settling_a_dead_streak_does_nothing() {
-        let mut s = StreakState {
-            freezes: 2,
-            ..Default::default()
-        };
-        let mut out = Outcome::default();
-        settle(&mut s, 100, &Cal::default(), &mut out);
+        let (cal, mut s, mut out) = plain(2, &[]);
+        settle(&mut s, 100, &cal, &mut out);
         assert!(out.is_empty());
         assert_eq!(s.freezes, 2);
     }
 
     #[test]
     fn the_current_period_is_never_settled() {
-        let mut s = StreakState::default();
-        let cal = Cal::default();
-        meet_all(&mut s, &[5], &cal);
-        let mut out = Outcome::default();
+        let (cal, mut s, mut out) = plain(0, &[5]);
         settle(&mut s, 6, &cal, &mut out);
         settle(&mut s, 5, &cal, &mut out);
         assert!(out.is_empty());
@@ -573,11 +563,8 @@ mod tests {
 
     #[test]
     fn time_zone_moving_back_extends_nothing_and_loses_nothing() {
-        let cal = Cal::default();
-        let mut s = StreakState::default();
-        meet_all(&mut s, &[10, 11], &cal);
+        let (cal, mut s, mut out) = plain(0, &[10, 11]);
         // The user's "today" is period 10 again after moving west.
-        let mut out = Outcome::default();
         settle(&mut s, 10, &cal, &mut out);
         assert!(!meet(&mut s, 10, day(2), &cal, &mut out));
         assert!(!meet(&mut s, 11, day(3), &cal, &mut out));
@@ -591,13 +578,7 @@ mod tests {
 
     #[test]
     fn a_frozen_period_revisited_after_moving_west_does_not_extend() {
-        let cal = Cal::default();
-        let mut s = StreakState {
-            freezes: 1,
-            ..Default::default()
-        };
-        meet_all(&mut s, &[1], &cal);
-        let mut out = Outcome::default();
+        let (cal, mut s, mut out) = plain(1, &[1]);
         settle(&mut s, 3, &cal, &mut out);
         assert_eq!(s.alive_through, Some(2));
         assert!(!meet(&mut s, 2, day(2), &cal, &mut out));
@@ -608,10 +589,7 @@ mod tests {
 
     #[test]
     fn bridging_covers_skipped_periods_for_free() {
-        let cal = Cal::default();
-        let mut s = StreakState::default();
-        meet_all(&mut s, &[10], &cal);
-        let mut out = Outcome::default();
+        let (cal, mut s, mut out) = plain(0, &[10]);
         // Moving east jumped "today" from 10 to 12: period 11 never happened for the user.
         bridge(&mut s, 12, &mut out);
         assert_eq!(
@@ -634,11 +612,7 @@ mod tests {
 
     #[test]
     fn earning_is_capped_at_the_maximum() {
-        let mut s = StreakState {
-            freezes: 1,
-            ..Default::default()
-        };
-        let mut out = Outcome::default();
+        let (_, mut s, mut out) = plain(1, &[]);
         assert_eq!(earn(&mut s, 2, 2, &mut out), 1);
         assert_eq!(earn(&mut s, 2, 2, &mut out), 0);
         assert_eq!(s.freezes, 2);
@@ -669,10 +643,7 @@ mod tests {
 
     #[test]
     fn restore_fills_the_gap_and_counts_the_current_period_as_covered() {
-        let cal = Cal::default();
-        let mut s = StreakState::default();
-        meet_all(&mut s, &[1, 2, 3, 4], &cal);
-        let mut out = Outcome::default();
+        let (cal, mut s, mut out) = plain(0, &[1, 2, 3, 4]);
         settle(&mut s, 7, &cal, &mut out);
         assert_eq!(s.length, 0);
         let mut out = Outcome::default();
@@ -692,10 +663,7 @@ mod tests {
 
     #[test]
     fn restore_refuses_to_shorten() {
-        let cal = Cal::default();
-        let mut s = StreakState::default();
-        meet_all(&mut s, &[1, 2, 3], &cal);
-        let mut out = Outcome::default();
+        let (_, mut s, mut out) = plain(0, &[1, 2, 3]);
         assert!(!restore(&mut s, 3, 3, 1, day(1), &mut out));
         assert!(!restore(&mut s, 2, 3, 1, day(1), &mut out));
         assert!(out.is_empty());
@@ -705,8 +673,7 @@ mod tests {
     #[test]
     fn reset_ends_the_streak_quietly() {
         let cal = Cal::default();
-        let mut s = StreakState::default();
-        meet_all(&mut s, &[1, 2], &cal);
+        let mut s = streak(0, &[1, 2], &cal);
         reset(&mut s);
         assert_eq!(s.length, 0);
         assert_eq!(s.alive_through, None);
