@@ -186,14 +186,14 @@ impl Command for TriedWrite {
 /// outcomes in order.
 async fn one_batch(writer: &Writer, commands: &[TriedWrite]) -> Vec<Result<(), ApiError>> {
     let held = super::testing::hold(writer);
-    let sent: Vec<_> = commands
-        .iter()
-        .map(|c| {
-            let (writer, c) = (writer.clone(), c.clone());
-            tokio::spawn(async move { writer.execute(c).await })
-        })
-        .collect();
-    super::testing::queued(writer, commands.len() as i64).await;
+    // One at a time, each queued before the next is sent: spawned together, the tasks
+    // could reach the queue in any order, and the tests below depend on the batch's order.
+    let mut sent = Vec::new();
+    for (ahead, c) in commands.iter().enumerate() {
+        let (sender, c) = (writer.clone(), c.clone());
+        sent.push(tokio::spawn(async move { sender.execute(c).await }));
+        super::testing::queued(writer, ahead as i64 + 1).await;
+    }
     held.release().await.expect("held command committed");
     let mut outcomes = Vec::new();
     for handle in sent {
