@@ -137,7 +137,7 @@ impl Collector for WriterMetrics {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let w = &*self.0;
         let read = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed);
-        let gauge = ConstGauge::new(w.queue_depth.load(Ordering::Relaxed));
+        let gauge = ConstGauge::new(w.queue_depth.load(Ordering::Relaxed).max(0));
         describe(
             &mut encoder,
             "trophyd_writer_queue_depth",

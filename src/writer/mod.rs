@@ -204,18 +204,20 @@ impl Writer {
             tried_without_savepoint,
             run: Box::new(run),
         };
-        self.stats.queue_depth.fetch_add(1, Ordering::Relaxed);
         match self.queue.try_send(Message::Run(job)) {
-            Ok(()) => {}
+            // Counted once it is in the queue, so a depth of n means n commands were
+            // sent (tests wait on it); the writer may take one before it is counted,
+            // which leaves the gauge below its true value for that instant (read clamped).
+            Ok(()) => {
+                self.stats.queue_depth.fetch_add(1, Ordering::Relaxed);
+            }
             Err(mpsc::TrySendError::Full(_)) => {
-                self.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
                 self.stats.refused.fetch_add(1, Ordering::Relaxed);
                 return Err(ApiError::Overloaded {
                     retry_after_secs: 1,
                 });
             }
             Err(mpsc::TrySendError::Disconnected(_)) => {
-                self.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
                 return Err(ApiError::internal(WriterStopped));
             }
         }
