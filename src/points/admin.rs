@@ -407,32 +407,17 @@ pub fn system_of<'c>(
         .ok_or_else(|| ApiError::not_found("Points system not found"))
 }
 
-/// A bulk create or update of one kind of child of the system `system` (its UUID).
-pub trait ChildWrite {
-    /// Whether it creates (answered like a bulk create) or updates.
-    const CREATES: bool;
-    fn new(tenant: i64, system: String, child: Child, items: Vec<Value>) -> Self;
-}
-
-pub struct CreateChildren {
+/// A bulk create (`CREATES`) or update of one kind of child of the system `system` (its
+/// UUID), shaped like `domain::bulk::Bulk`: the items are read inside the command.
+pub struct Children<const CREATES: bool> {
     pub tenant: i64,
     pub system: String,
     pub child: Child,
     pub items: Vec<Value>,
 }
 
-impl ChildWrite for CreateChildren {
-    const CREATES: bool = true;
-
-    fn new(tenant: i64, system: String, child: Child, items: Vec<Value>) -> Self {
-        CreateChildren {
-            tenant,
-            system,
-            child,
-            items,
-        }
-    }
-}
+pub type CreateChildren = Children<true>;
+pub type UpdateChildren = Children<false>;
 
 impl Command for CreateChildren {
     type Output = Outcome;
@@ -496,26 +481,6 @@ fn find_child(system: &PointsSystem, child: Child, uuid: &str) -> Option<(i64, b
             .iter()
             .find(|b| b.uuid == uuid)
             .map(|b| (b.id, b.managed, true)),
-    }
-}
-
-pub struct UpdateChildren {
-    pub tenant: i64,
-    pub system: String,
-    pub child: Child,
-    pub items: Vec<Value>,
-}
-
-impl ChildWrite for UpdateChildren {
-    const CREATES: bool = false;
-
-    fn new(tenant: i64, system: String, child: Child, items: Vec<Value>) -> Self {
-        UpdateChildren {
-            tenant,
-            system,
-            child,
-            items,
-        }
     }
 }
 

@@ -9,9 +9,7 @@ use super::listed::{self, Listed, Shown};
 use crate::catalog::{Catalog, PointsSystem};
 use crate::domain::bulk::{Create, Outcome, Update};
 use crate::error::ApiError;
-use crate::points::admin::{
-    system_of, ArchiveChildren, Child, ChildWrite, CreateChildren, Systems, UpdateChildren,
-};
+use crate::points::admin::{system_of, ArchiveChildren, Child, Children, Systems};
 use crate::points::view;
 use crate::routes::extract::TenantState;
 use crate::state::AppState;
@@ -35,8 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource(format!("/points/{{system}}/{segment}"))
                 .app_data(web::Data::new(child))
                 .route(web::get().to(list_children))
-                .route(web::post().to(write_children::<CreateChildren>))
-                .route(web::patch().to(write_children::<UpdateChildren>))
+                .route(web::post().to(write_children::<true>))
+                .route(web::patch().to(write_children::<false>))
                 .route(web::delete().to(archive_children)),
         )
         .service(
@@ -124,21 +122,24 @@ async fn get_child(
 }
 
 /// `POST` or `PATCH` of children, answered like a bulk create or update.
-async fn write_children<C: ChildWrite + Command<Output = Outcome>>(
+async fn write_children<const CREATES: bool>(
     state: TenantState,
     child: web::Data<Child>,
     system: web::Path<String>,
     body: web::Json<Vec<Value>>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, ApiError>
+where
+    Children<CREATES>: Command<Output = Outcome>,
+{
     bulk::check_count(body.len())?;
-    let command = C::new(
-        state.tenant,
-        system.into_inner(),
-        **child,
-        body.into_inner(),
-    );
+    let command = Children::<CREATES> {
+        tenant: state.tenant,
+        system: system.into_inner(),
+        child: **child,
+        items: body.into_inner(),
+    };
     let out = state.writer.execute(command).await?;
-    Ok(bulk::written(C::CREATES, out))
+    Ok(bulk::written(CREATES, out))
 }
 
 async fn archive_children(
