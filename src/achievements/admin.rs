@@ -10,7 +10,8 @@ use super::patch::{AchievementPatch, Scope};
 use super::view;
 use crate::catalog::{Achievement, AchievementTrigger, Catalog};
 use crate::domain::bulk::{
-    issue, parse_item, valid_key, Archive, Create, Outcome, Update, BAD_KEY, MANAGED,
+    archive_each, created_item, issue, updated_item, valid_key, Archive, Create, Outcome, Update,
+    BAD_KEY, MANAGED,
 };
 use crate::error::ApiError;
 use crate::model::achievement::AchievementDef;
@@ -85,12 +86,8 @@ impl Command for Create<Achievements> {
         for (index, item) in self.items.iter().enumerate() {
             // Each item sees the ones created before it (prerequisites may chain).
             let catalog = crate::catalog::Catalog::load(ctx.conn)?;
-            let item = match parse_item::<AchievementPatch>(item) {
-                Ok(item) => item,
-                Err(message) => {
-                    issues.push(issue(index, None, message));
-                    continue;
-                }
+            let Some(item) = created_item::<AchievementPatch>(index, item, &mut issues) else {
+                continue;
             };
             if item.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
                 issues.push(issue(index, None, "name must be a non-empty string"));
@@ -223,16 +220,8 @@ impl Command for Update<Achievements> {
         let mut issues = Vec::new();
         for (index, item) in self.items.iter().enumerate() {
             let catalog = crate::catalog::Catalog::load(ctx.conn)?;
-            let id = item.get("id").and_then(Value::as_str);
-            let item = match parse_item::<AchievementPatch>(item) {
-                Ok(item) => item,
-                Err(message) => {
-                    issues.push(issue(index, id, message));
-                    continue;
-                }
-            };
-            let Some(id) = item.id.as_deref() else {
-                issues.push(issue(index, None, "id must be a valid UUID"));
+            let Some((item, id)) = updated_item::<AchievementPatch>(index, item, &mut issues)
+            else {
                 continue;
             };
             let a = match editable(&catalog, self.tenant, id) {
@@ -334,19 +323,19 @@ impl Command for Archive<Achievements> {
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
         let now = ctx.now.timestamp_millis();
         let catalog = ctx.catalog.clone();
-        let mut items = Vec::new();
-        let mut issues = Vec::new();
-        for (index, id) in self.ids.iter().enumerate() {
-            match editable(&catalog, self.tenant, id) {
+        let out = archive_each(
+            &self.ids,
+            "Achievement not found by ID",
+            |id| match editable(&catalog, self.tenant, id) {
                 Ok(a) => {
                     definitions::archive(ctx.conn, a.id, now)?;
-                    items.push(json!({ "id": id }));
+                    Ok(true)
                 }
-                Err(ApiError::Unprocessable(m)) => return Err(ApiError::Unprocessable(m)),
-                Err(_) => issues.push(issue(index, Some(id), "Achievement not found by ID")),
-            }
-        }
+                Err(ApiError::Unprocessable(m)) => Err(ApiError::Unprocessable(m)),
+                Err(_) => Ok(false),
+            },
+        )?;
         ctx.reload_catalog_after_commit()?;
-        Ok(Outcome { items, issues })
+        Ok(out)
     }
 }

@@ -7,6 +7,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
+use crate::error::ApiError;
+
 /// The 422 message for a change to a definition declared in trophy.toml.
 pub const MANAGED: &str = "managed by trophy.toml";
 
@@ -63,6 +65,24 @@ impl<K> Archive<K> {
             kind: PhantomData,
         }
     }
+}
+
+/// What a bulk archive answers: each id `archive` found (and archived) as `{"id"}`, each
+/// other with the issue `missing`. An error from `archive` refuses the whole write.
+pub fn archive_each(
+    ids: &[String],
+    missing: &str,
+    mut archive: impl FnMut(&str) -> Result<bool, ApiError>,
+) -> Result<Outcome, ApiError> {
+    let mut out = Outcome::default();
+    for (index, id) in ids.iter().enumerate() {
+        if archive(id)? {
+            out.items.push(json!({ "id": id }));
+        } else {
+            out.issues.push(issue(index, Some(id), missing));
+        }
+    }
+    Ok(out)
 }
 
 /// An `AdminIssue`: Python wants `severity` and `message`, Node's `BulkInsertIssue`
@@ -149,6 +169,38 @@ pub fn parse_item<T: DeserializeOwned>(item: &Value) -> Result<T, String> {
             format!("{path}: {inner}")
         }
     })
+}
+
+/// Reads a created item into its patch type; one that does not fit is its issue in `issues`.
+pub fn created_item<T: DeserializeOwned>(
+    index: usize,
+    item: &Value,
+    issues: &mut Vec<Value>,
+) -> Option<T> {
+    parse_item(item)
+        .map_err(|message| issues.push(issue(index, None, message)))
+        .ok()
+}
+
+/// Reads an updated item into its patch type, with the `id` that names what it updates.
+/// One that does not fit is its issue in `issues`, naming the `id` it sent if that is text;
+/// so is one without an `id`.
+pub fn updated_item<'v, T: DeserializeOwned>(
+    index: usize,
+    item: &'v Value,
+    issues: &mut Vec<Value>,
+) -> Option<(T, &'v str)> {
+    let id = item.get("id").and_then(Value::as_str);
+    let patch = parse_item(item)
+        .map_err(|message| issues.push(issue(index, id, message)))
+        .ok()?;
+    // A patch type reads `id` as an optional string, so once it is read `id` is that
+    // string, or the item has none.
+    let Some(id) = id else {
+        issues.push(issue(index, None, "id must be a valid UUID"));
+        return None;
+    };
+    Some((patch, id))
 }
 
 /// For `#[serde(default, deserialize_with = "present")]`: tells a field sent as `null`

@@ -16,7 +16,8 @@ use crate::catalog::leaderboard::status_on;
 use crate::catalog::{Catalog, Leaderboard, Ranking};
 use crate::config::AttributeType;
 use crate::domain::bulk::{
-    issue, parse_item, valid_key, Archive, Create, Outcome, Update, BAD_KEY, MANAGED,
+    archive_each, created_item, issue, updated_item, valid_key, Archive, Create, Outcome, Update,
+    BAD_KEY, MANAGED,
 };
 use crate::error::{echo, ApiError};
 use crate::model::leaderboard::LeaderboardDef;
@@ -100,12 +101,18 @@ fn stored_status(requested: &str, start: NaiveDate, today: NaiveDate) -> Result<
     }
 }
 
-/// The points system key a leaderboard item names by UUID.
-fn points_system_key(
-    conn: &rusqlite::Connection,
-    tenant: i64,
-) -> impl Fn(&str) -> Result<Option<String>, String> + '_ {
-    move |uuid| definitions::active_points_system_key(conn, uuid, tenant).map_err(|e| e.to_string())
+/// What the items of a bulk write of `tenant`'s boards resolve against: the catalog as the
+/// command began, the tenant's active points systems by UUID, and today's UTC date.
+fn scope<'c>(ctx: &WriteCtx<'c>, tenant: i64) -> Scope<'c> {
+    let conn = ctx.conn;
+    Scope {
+        catalog: ctx.catalog.clone(),
+        tenant,
+        points_system: Box::new(move |uuid| {
+            definitions::active_points_system_key(conn, uuid, tenant).map_err(|e| e.to_string())
+        }),
+        today: ctx.now.date_naive(),
+    }
 }
 
 fn owner_column(tenant: i64, multi: bool) -> Option<i64> {
@@ -148,26 +155,14 @@ impl Command for Create<Leaderboards> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let now = ctx.now.timestamp_millis();
-        let today = ctx.now.date_naive();
         let multi = ctx.env.settings.multi_tenant();
-        let catalog = ctx.catalog.clone();
+        let scope = scope(ctx, self.tenant);
+        let today = scope.today;
         let mut issues = Vec::new();
-        let points_system = points_system_key(ctx.conn, self.tenant);
-        let scope = Scope {
-            catalog: &catalog,
-            tenant: self.tenant,
-            points_system: &points_system,
-            today,
-        };
         let mut created = Vec::new();
         for (index, item) in self.items.iter().enumerate() {
-            let item = match parse_item::<LeaderboardPatch>(item) {
-                Ok(item) => item,
-                Err(message) => {
-                    issues.push(issue(index, None, message));
-                    continue;
-                }
+            let Some(item) = created_item::<LeaderboardPatch>(index, item, &mut issues) else {
+                continue;
             };
             let Some(key) = item.key.clone().filter(|k| valid_key(k)) else {
                 issues.push(issue(index, None, BAD_KEY));
@@ -207,7 +202,7 @@ impl Command for Create<Leaderboards> {
                     status,
                     managed: false,
                     body: &board.body(),
-                    now_ms: now,
+                    now_ms: ctx.now.timestamp_millis(),
                 },
             )?;
             created.push(key);
@@ -233,33 +228,17 @@ impl Command for Update<Leaderboards> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let now = ctx.now.timestamp_millis();
-        let today = ctx.now.date_naive();
         let multi = ctx.env.settings.multi_tenant();
-        let catalog = ctx.catalog.clone();
+        let scope = scope(ctx, self.tenant);
+        let today = scope.today;
         let mut updated = Vec::new();
         let mut issues = Vec::new();
-        let points_system = points_system_key(ctx.conn, self.tenant);
-        let scope = Scope {
-            catalog: &catalog,
-            tenant: self.tenant,
-            points_system: &points_system,
-            today,
-        };
         for (index, item) in self.items.iter().enumerate() {
-            let sent_id = item.get("id").and_then(Value::as_str);
-            let item = match parse_item::<LeaderboardPatch>(item) {
-                Ok(item) => item,
-                Err(message) => {
-                    issues.push(issue(index, sent_id, message));
-                    continue;
-                }
-            };
-            let Some(id) = item.id.as_deref() else {
-                issues.push(issue(index, None, "id must be a valid UUID"));
+            let Some((item, id)) = updated_item::<LeaderboardPatch>(index, item, &mut issues)
+            else {
                 continue;
             };
-            let Some(board) = editable(&catalog, self.tenant, id)? else {
+            let Some(board) = editable(&scope.catalog, self.tenant, id)? else {
                 issues.push(issue(index, Some(id), "Leaderboard not found by ID"));
                 continue;
             };
@@ -317,7 +296,14 @@ impl Command for Update<Leaderboards> {
                     continue;
                 }
             };
-            definitions::update(ctx.conn, board.id, Some(&key), status, &def.body(), now)?;
+            definitions::update(
+                ctx.conn,
+                board.id,
+                Some(&key),
+                status,
+                &def.body(),
+                ctx.now.timestamp_millis(),
+            )?;
             updated.push(key);
         }
         let items = finish_write(ctx, &updated, self.tenant)?;
@@ -332,20 +318,14 @@ impl Command for Archive<Leaderboards> {
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
         let now = ctx.now.timestamp_millis();
         let catalog = ctx.catalog.clone();
-        let mut deleted = Vec::new();
-        let mut issues = Vec::new();
-        for (index, id) in self.ids.iter().enumerate() {
+        let out = archive_each(&self.ids, "Leaderboard not found by ID", |id| {
             let Some(board) = editable(&catalog, self.tenant, id)? else {
-                issues.push(issue(index, Some(id), "Leaderboard not found by ID"));
-                continue;
+                return Ok(false);
             };
             definitions::archive(ctx.conn, board.id, now)?;
-            deleted.push(json!({ "id": id }));
-        }
+            Ok(true)
+        })?;
         finish_write(ctx, &[], self.tenant)?;
-        Ok(Outcome {
-            items: deleted,
-            issues,
-        })
+        Ok(out)
     }
 }

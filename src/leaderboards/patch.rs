@@ -2,6 +2,8 @@
 //! the stored [`LeaderboardDef`]. References arrive as UUIDs and are stored by key, like
 //! trophy.toml's, so one catalog reads both. The status is the row's: `admin.rs` decides it.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use serde::Deserialize;
 
@@ -45,12 +47,15 @@ pub struct LeaderboardPatch {
     run_interval: Option<Option<i64>>,
 }
 
+/// The key of the active points system with a UUID, or why it could not be read.
+pub type PointsSystemKey<'a> = Box<dyn Fn(&str) -> Result<Option<String>, String> + 'a>;
+
 /// What an item's references and defaults are resolved against.
 pub struct Scope<'a> {
-    pub catalog: &'a Catalog,
+    pub catalog: Arc<Catalog>,
     pub tenant: i64,
     /// The key of the active points system with a UUID, if the tenant sees one.
-    pub points_system: &'a dyn Fn(&str) -> Result<Option<String>, String>,
+    pub points_system: PointsSystemKey<'a>,
     /// A new board's start when none is given.
     pub today: NaiveDate,
 }
