@@ -13,7 +13,9 @@ use super::trigger_patch::{self, Scope};
 use super::view;
 use super::{boost_patch, level_patch, system_patch};
 use crate::catalog::{Catalog, PointsSystem};
-use crate::domain::bulk::{issue, valid_key, Archive, Create, Outcome, Update, BAD_KEY, MANAGED};
+use crate::domain::bulk::{
+    archive_each, issue, valid_key, Archive, Create, Outcome, Update, BAD_KEY, MANAGED,
+};
 use crate::error::ApiError;
 use crate::store::definitions;
 use crate::writer::{Command, WriteCtx};
@@ -200,6 +202,13 @@ fn changed(ctx: &mut WriteCtx<'_>) -> Result<Catalog, ApiError> {
     Ok(fresh)
 }
 
+/// The lists of children a system item may send, by field; a slot of `Created`'s flags each.
+const CHILD_LISTS: [(&str, Child); 3] = [
+    ("triggers", Child::Trigger),
+    ("levels", Child::Level),
+    ("boosts", Child::Boost),
+];
+
 /// A system created by this request: its UUID, its children's, and which child lists
 /// (triggers, levels, boosts) the item sent, so only those are echoed.
 type Created = (String, Vec<(Child, String)>, [bool; 3]);
@@ -254,14 +263,7 @@ impl Command for Create<Systems> {
             let mut children = Vec::new();
             let mut problem = None;
             let mut sent = [false; 3];
-            for (slot, (field, child)) in [
-                ("triggers", Child::Trigger),
-                ("levels", Child::Level),
-                ("boosts", Child::Boost),
-            ]
-            .into_iter()
-            .enumerate()
-            {
+            for (slot, (field, child)) in CHILD_LISTS.into_iter().enumerate() {
                 let Some(list) = item.get(field).and_then(Value::as_array) else {
                     continue;
                 };
@@ -289,14 +291,7 @@ impl Command for Create<Systems> {
             else {
                 continue;
             };
-            for (slot, (field, child)) in [
-                ("triggers", Child::Trigger),
-                ("levels", Child::Level),
-                ("boosts", Child::Boost),
-            ]
-            .into_iter()
-            .enumerate()
-            {
+            for (slot, (field, child)) in CHILD_LISTS.into_iter().enumerate() {
                 if sent[slot] {
                     let list: Vec<Value> = children
                         .iter()
@@ -377,19 +372,16 @@ impl Command for Archive<Systems> {
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
         let catalog = ctx.catalog.clone();
-        let mut out = Outcome::default();
-        for (index, id) in self.ids.iter().enumerate() {
-            let Some(system) = catalog.points_for(self.tenant).find(|s| s.uuid == *id) else {
-                out.issues
-                    .push(issue(index, Some(id), "Points system not found by ID"));
-                continue;
+        let out = archive_each(&self.ids, "Points system not found by ID", |id| {
+            let Some(system) = catalog.points_for(self.tenant).find(|s| s.uuid == id) else {
+                return Ok(false);
             };
             if system.managed {
                 return Err(ApiError::unprocessable(MANAGED));
             }
             definitions::archive(ctx.conn, system.id, ctx.now.timestamp_millis())?;
-            out.items.push(json!({ "id": id }));
-        }
+            Ok(true)
+        })?;
         changed(ctx)?;
         Ok(out)
     }
@@ -419,32 +411,45 @@ pub struct Children<const CREATES: bool> {
 pub type CreateChildren = Children<true>;
 pub type UpdateChildren = Children<false>;
 
-impl Command for CreateChildren {
-    type Output = Outcome;
+/// One item of a bulk write of children, with the catalog and the system it is read against.
+struct ChildItem<'a> {
+    catalog: &'a Catalog,
+    system: &'a PointsSystem,
+    index: usize,
+    item: &'a Value,
+}
 
-    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
+impl<const CREATES: bool> Children<CREATES> {
+    /// Writes each item with `write`, which answers the UUID of the child it wrote, or `None`
+    /// once it has put the item's issue in the issues it is given; the outcome shows the
+    /// children written as the Admin API does.
+    fn write_each(
+        &self,
+        ctx: &mut WriteCtx<'_>,
+        mut write: impl FnMut(
+            &mut WriteCtx<'_>,
+            ChildItem<'_>,
+            &mut Vec<Value>,
+        ) -> Result<Option<String>, ApiError>,
+    ) -> Result<Outcome, ApiError> {
         let catalog = ctx.catalog.clone();
         let system = system_of(&catalog, self.tenant, &self.system)?.clone();
         let mut out = Outcome::default();
-        let mut made = Vec::new();
+        let mut written = Vec::new();
         for (index, item) in self.items.iter().enumerate() {
-            match create_child(ctx, &catalog, self.tenant, &system, self.child, item) {
-                Ok(id) => made.push(id),
-                Err(m) => {
-                    let mut i = issue(index, None, m);
-                    if let (Some(user), Some(o)) = (
-                        item.get("userId").and_then(Value::as_str),
-                        i.as_object_mut(),
-                    ) {
-                        o.insert("userId".into(), json!(user));
-                    }
-                    out.issues.push(i);
-                }
+            let each = ChildItem {
+                catalog: &catalog,
+                system: &system,
+                index,
+                item,
+            };
+            if let Some(id) = write(ctx, each, &mut out.issues)? {
+                written.push(id);
             }
         }
         let fresh = changed(ctx)?;
         let today = ctx.now.date_naive();
-        out.items = made
+        out.items = written
             .iter()
             .filter_map(|id| {
                 render(
@@ -458,6 +463,29 @@ impl Command for CreateChildren {
             })
             .collect();
         Ok(out)
+    }
+}
+
+impl Command for CreateChildren {
+    type Output = Outcome;
+
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
+        self.write_each(ctx, |ctx, c, issues| {
+            match create_child(ctx, c.catalog, self.tenant, c.system, self.child, c.item) {
+                Ok(id) => Ok(Some(id)),
+                Err(m) => {
+                    let mut i = issue(c.index, None, m);
+                    if let (Some(user), Some(o)) = (
+                        c.item.get("userId").and_then(Value::as_str),
+                        i.as_object_mut(),
+                    ) {
+                        o.insert("userId".into(), json!(user));
+                    }
+                    issues.push(i);
+                    Ok(None)
+                }
+            }
+        })
     }
 }
 
@@ -488,20 +516,17 @@ impl Command for UpdateChildren {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let catalog = ctx.catalog.clone();
-        let system = system_of(&catalog, self.tenant, &self.system)?.clone();
-        let mut out = Outcome::default();
-        let mut done = Vec::new();
-        for (index, item) in self.items.iter().enumerate() {
+        self.write_each(ctx, |ctx, c, issues| {
+            let (index, item) = (c.index, c.item);
             let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
-            let Some((row, managed, active)) = find_child(&system, self.child, id) else {
+            let Some((row, managed, active)) = find_child(c.system, self.child, id) else {
                 let message = format!("{} by ID", self.child.not_found());
                 let mut i = issue(index, Some(id), message);
                 if let (Child::Boost, Some(o)) = (self.child, i.as_object_mut()) {
                     o.insert("boostId".into(), json!(id));
                 }
-                out.issues.push(i);
-                continue;
+                issues.push(i);
+                return Ok(None);
             };
             if managed {
                 return Err(ApiError::unprocessable(MANAGED));
@@ -511,8 +536,8 @@ impl Command for UpdateChildren {
                 Child::Trigger => match status_of(item, &status) {
                     Ok(s) => s,
                     Err(m) => {
-                        out.issues.push(issue(index, Some(id), m));
-                        continue;
+                        issues.push(issue(index, Some(id), m));
+                        return Ok(None);
                     }
                 },
                 _ => status,
@@ -520,34 +545,21 @@ impl Command for UpdateChildren {
             // The type may change in the same request that deactivates the trigger.
             let locked = active && status == "active";
             let scope = Scope {
-                catalog: &catalog,
+                catalog: c.catalog,
                 tenant: self.tenant,
-                system: &system.key,
+                system: &c.system.key,
             };
             match child_body(self.child, item, Some(&base), &scope, locked) {
                 Ok(body) => {
                     save(ctx, row, &body, &status)?;
-                    done.push(id.to_owned());
+                    Ok(Some(id.to_owned()))
                 }
-                Err(m) => out.issues.push(issue(index, Some(id), m)),
+                Err(m) => {
+                    issues.push(issue(index, Some(id), m));
+                    Ok(None)
+                }
             }
-        }
-        let fresh = changed(ctx)?;
-        let today = ctx.now.date_naive();
-        out.items = done
-            .iter()
-            .filter_map(|id| {
-                render(
-                    &fresh,
-                    self.tenant,
-                    &system.uuid,
-                    Some(self.child),
-                    id,
-                    today,
-                )
-            })
-            .collect();
-        Ok(out)
+        })
     }
 }
 
@@ -564,15 +576,10 @@ impl Command for ArchiveChildren {
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
         let catalog = ctx.catalog.clone();
         let system = system_of(&catalog, self.tenant, &self.system)?.clone();
-        let mut out = Outcome::default();
-        for (index, id) in self.ids.iter().enumerate() {
+        let missing = format!("{} by ID", self.child.not_found());
+        let out = archive_each(&self.ids, &missing, |id| {
             let Some((row, managed, _)) = find_child(&system, self.child, id) else {
-                out.issues.push(issue(
-                    index,
-                    Some(id),
-                    format!("{} by ID", self.child.not_found()),
-                ));
-                continue;
+                return Ok(false);
             };
             if managed {
                 return Err(ApiError::unprocessable(MANAGED));
@@ -583,8 +590,8 @@ impl Command for ArchiveChildren {
             } else {
                 definitions::archive(ctx.conn, row, ctx.now.timestamp_millis())?;
             }
-            out.items.push(json!({ "id": id }));
-        }
+            Ok(true)
+        })?;
         changed(ctx)?;
         Ok(out)
     }
