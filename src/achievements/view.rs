@@ -9,17 +9,12 @@ use crate::model::attribute_pairs;
 
 /// `AchievementResponse` as `tenant` sees it (references resolved to that tenant's ids).
 pub fn achievement(a: &Achievement, catalog: &Catalog, tenant: i64) -> Map<String, Value> {
-    let mut out = Map::new();
-    out.insert("id".into(), json!(a.uuid));
-    out.insert("name".into(), json!(a.name));
-    out.insert("description".into(), json!(a.description));
+    let mut out = shown_alike(a, catalog, tenant);
     out.insert("badgeUrl".into(), json!(a.badge_url));
-    out.insert("key".into(), json!(a.key));
     out.insert(
         "userAttributes".into(),
         attribute_pairs::json(&a.user_attributes),
     );
-    trigger(&mut out, a, catalog, tenant);
     if let AchievementTrigger::Metric { metric, value } = &a.trigger {
         out.insert("metricValue".into(), json_number(*value));
         if let Some(m) = catalog.metric(tenant, metric) {
@@ -37,9 +32,15 @@ pub fn achievement(a: &Achievement, catalog: &Catalog, tenant: i64) -> Map<Strin
     out
 }
 
-/// `trigger` and the fields of a streak, API, anniversary or composite trigger, which every
-/// view shows alike; a metric trigger's fields differ by view, so each view adds them.
-fn trigger(out: &mut Map<String, Value>, a: &Achievement, catalog: &Catalog, tenant: i64) {
+/// What every view of `a` shows alike: `id`, `name`, `description`, `key`, `trigger` and the
+/// fields of a streak, API, anniversary or composite trigger. A metric trigger's fields
+/// differ by view, so each view adds them.
+fn shown_alike(a: &Achievement, catalog: &Catalog, tenant: i64) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("id".into(), json!(a.uuid));
+    out.insert("name".into(), json!(a.name));
+    out.insert("description".into(), json!(a.description));
+    out.insert("key".into(), json!(a.key));
     out.insert("trigger".into(), json!(a.trigger.name()));
     match &a.trigger {
         AchievementTrigger::Metric { .. } | AchievementTrigger::Api => {}
@@ -57,6 +58,7 @@ fn trigger(out: &mut Map<String, Value>, a: &Achievement, catalog: &Catalog, ten
             out.insert("achievementIds".into(), json!(ids));
         }
     }
+    out
 }
 
 /// `UserAchievementResponse`: the achievement plus `achievedAt` (null when not completed).
@@ -120,11 +122,7 @@ pub fn with_stats(mut v: Value, completions: i64, rarity: f64) -> Value {
 /// The Admin API's `AdminAchievement`: references by UUID, attributes by attribute id.
 pub fn admin_achievement(a: &Achievement, catalog: &Catalog, tenant: i64) -> Value {
     use crate::config::AttributeType;
-    let mut out = Map::new();
-    out.insert("id".into(), json!(a.uuid));
-    out.insert("name".into(), json!(a.name));
-    out.insert("description".into(), json!(a.description));
-    out.insert("key".into(), json!(a.key));
+    let mut out = shown_alike(a, catalog, tenant);
     out.insert(
         "status".into(),
         json!(match a.status {
@@ -143,7 +141,6 @@ pub fn admin_achievement(a: &Achievement, catalog: &Catalog, tenant: i64) -> Val
         "userAttributes".into(),
         catalog.attribute_refs(tenant, AttributeType::User, &a.user_attributes),
     );
-    trigger(&mut out, a, catalog, tenant);
     if let AchievementTrigger::Metric { metric, value } = &a.trigger {
         out.insert(
             "metricId".into(),

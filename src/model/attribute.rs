@@ -4,7 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Definition, NameField, Problem};
 use crate::domain::attributes::AttributeType;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14,19 +13,14 @@ pub struct AttributeDef {
     pub kind: AttributeType,
 }
 
-impl Definition for AttributeDef {
-    type Field = NameField;
-
-    fn validate(&self) -> Vec<Problem<NameField>> {
-        super::name_problems(NameField, &self.name, true)
-    }
-}
+super::name_only!(AttributeDef);
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::model::assert_stored_as;
 
     #[test]
     fn the_type_is_stored_as_type() {
@@ -34,12 +28,7 @@ mod tests {
             name: "Device".into(),
             kind: AttributeType::Event,
         };
-        let body = a.body();
-        assert_eq!(
-            serde_json::Value::Object(body.clone()),
-            json!({"name": "Device", "type": "event"})
-        );
-        assert_eq!(AttributeDef::from_body(&body), Ok(a));
+        assert_stored_as(a, json!({"name": "Device", "type": "event"}));
         assert!(
             serde_json::from_value::<AttributeDef>(json!({"name": "X", "type": "both"})).is_err()
         );

@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Definition, NameField, Problem};
 use crate::domain::choices::choices;
 
 choices! {
@@ -29,20 +28,14 @@ pub struct MetricDef {
     pub unit_type: UnitType,
 }
 
-impl Definition for MetricDef {
-    type Field = NameField;
-
-    fn validate(&self) -> Vec<Problem<NameField>> {
-        super::name_problems(NameField, &self.name, true)
-    }
-}
+super::name_only!(MetricDef);
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::model::FieldName;
+    use crate::model::{assert_stored_as, Definition, FieldName};
 
     #[test]
     fn a_stored_body_reads_back_and_defaults_to_a_number() {
@@ -51,12 +44,10 @@ mod tests {
             units: Some("USD".into()),
             unit_type: UnitType::Currency,
         };
-        let body = m.body();
-        assert_eq!(
-            serde_json::Value::Object(body.clone()),
-            json!({"name": "Spend", "units": "USD", "unitType": "currency"})
+        assert_stored_as(
+            m,
+            json!({"name": "Spend", "units": "USD", "unitType": "currency"}),
         );
-        assert_eq!(MetricDef::from_body(&body), Ok(m));
         let bare: MetricDef = serde_json::from_value(json!({"name": "Words"})).expect("reads");
         assert_eq!((bare.unit_type, bare.units), (UnitType::Number, None));
     }

@@ -70,7 +70,8 @@ fn name_rule(name: &str, capped: bool) -> Option<&'static str> {
     }
 }
 
-/// The field of a kind whose only rule is on its name (metrics, attributes).
+/// The field of a kind whose only rule is on its name (metrics, attributes): see
+/// [`name_only`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NameField;
 
@@ -87,6 +88,22 @@ fn name_problems<F>(field: F, name: &str, capped: bool) -> Vec<Problem<F>> {
         .into_iter()
         .collect()
 }
+
+/// `Definition` for a kind whose only rule is on its name (metrics, attributes): not
+/// empty, and at most as long as the Admin API's spec allows.
+macro_rules! name_only {
+    ($model:ty) => {
+        impl super::Definition for $model {
+            type Field = super::NameField;
+
+            fn validate(&self) -> Vec<super::Problem<super::NameField>> {
+                super::name_problems(super::NameField, &self.name, true)
+            }
+        }
+    };
+}
+
+use name_only;
 
 /// A model's `Field` enum: each field a rule can be about, with its stored name.
 macro_rules! fields {
@@ -150,4 +167,15 @@ pub(crate) mod attribute_pairs {
             .map(|(key, value)| serde_json::json!({ "key": key, "value": value }))
             .collect()
     }
+}
+
+/// Asserts that `model` is stored as `body` and reads back from it as it was.
+#[cfg(test)]
+pub(crate) fn assert_stored_as<M>(model: M, body: Value)
+where
+    M: Definition + PartialEq + std::fmt::Debug,
+{
+    let stored = model.body();
+    assert_eq!(Value::Object(stored.clone()), body);
+    assert_eq!(M::from_body(&stored), Ok(model));
 }

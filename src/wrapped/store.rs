@@ -294,8 +294,7 @@ mod tests {
 
     #[test]
     fn users_move_between_amounts_whether_alone_there_or_not() {
-        let mut conn = Connection::open_in_memory().expect("db");
-        crate::db::migrate(&mut conn).expect("migrate");
+        let conn = crate::db::migrated_in_memory();
         add_one(&conn, 1, 5.0);
         add_one(&conn, 2, 5.0);
         add_one(&conn, 3, 2.0);
@@ -318,8 +317,7 @@ mod tests {
 
     #[test]
     fn one_flush_nets_the_moves_of_a_whole_batch() {
-        let mut conn = Connection::open_in_memory().expect("db");
-        crate::db::migrate(&mut conn).expect("migrate");
+        let conn = crate::db::migrated_in_memory();
         add_one(&conn, 1, 5.0);
         add_one(&conn, 2, 3.0);
         let date = NaiveDate::from_ymd_opt(2031, 3, 12).expect("date");
