@@ -16,8 +16,8 @@ use crate::catalog::leaderboard::status_on;
 use crate::catalog::{Catalog, Leaderboard, Ranking};
 use crate::config::AttributeType;
 use crate::domain::bulk::{
-    archive_each, created_item, issue, updated_item, valid_key, Archive, Create, Outcome, Update,
-    BAD_KEY, MANAGED,
+    archive_each, created_item, issue, updated_item, valid_key, Archive, Bulk, Create, Outcome,
+    Update, BAD_KEY, MANAGED,
 };
 use crate::error::{echo, ApiError};
 use crate::model::leaderboard::LeaderboardDef;
@@ -115,8 +115,8 @@ fn scope<'c>(ctx: &WriteCtx<'c>, tenant: i64) -> Scope<'c> {
     }
 }
 
-fn owner_column(tenant: i64, multi: bool) -> Option<i64> {
-    multi.then_some(tenant)
+fn owner_column(ctx: &WriteCtx<'_>, tenant: i64) -> Option<i64> {
+    ctx.env.settings.multi_tenant().then_some(tenant)
 }
 
 fn finish_write(
@@ -138,8 +138,8 @@ fn finish_write(
     Ok(items)
 }
 
-fn key_taken(ctx: &WriteCtx<'_>, tenant: i64, multi: bool, key: &str) -> Result<bool, ApiError> {
-    let owner = owner_column(tenant, multi).unwrap_or(0);
+fn key_taken(ctx: &WriteCtx<'_>, tenant: i64, key: &str) -> Result<bool, ApiError> {
+    let owner = owner_column(ctx, tenant).unwrap_or(0);
     Ok(definitions::key_taken(
         ctx.conn,
         owner,
@@ -151,36 +151,62 @@ fn key_taken(ctx: &WriteCtx<'_>, tenant: i64, multi: bool, key: &str) -> Result<
 /// The leaderboards kind, whose bulk writes the Admin API sends.
 pub struct Leaderboards;
 
+impl<const CREATES: bool> Bulk<Leaderboards, CREATES> {
+    /// Writes each item with `write`, which takes it with the scope its references and
+    /// defaults resolve against, its index, the request's issues and the keys of the boards
+    /// the items before it wrote; it answers the key of the board it wrote, or `None` once it
+    /// has put the item's issue in the issues. The outcome shows the boards written as the
+    /// catalog left them.
+    fn write_each(
+        &self,
+        ctx: &mut WriteCtx<'_>,
+        mut write: impl FnMut(
+            &mut WriteCtx<'_>,
+            &Scope<'_>,
+            (usize, &Value),
+            &mut Vec<Value>,
+            &[String],
+        ) -> Result<Option<String>, ApiError>,
+    ) -> Result<Outcome, ApiError> {
+        let scope = scope(ctx, self.tenant);
+        let mut issues = Vec::new();
+        let mut written = Vec::new();
+        for (index, item) in self.items.iter().enumerate() {
+            if let Some(key) = write(ctx, &scope, (index, item), &mut issues, &written)? {
+                written.push(key);
+            }
+        }
+        let items = finish_write(ctx, &written, self.tenant)?;
+        Ok(Outcome { items, issues })
+    }
+}
+
 impl Command for Create<Leaderboards> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let multi = ctx.env.settings.multi_tenant();
-        let scope = scope(ctx, self.tenant);
-        let today = scope.today;
-        let mut issues = Vec::new();
-        let mut created = Vec::new();
-        for (index, item) in self.items.iter().enumerate() {
-            let Some(item) = created_item::<LeaderboardPatch>(index, item, &mut issues) else {
-                continue;
+        self.write_each(ctx, |ctx, scope, (index, item), issues, written| {
+            let Some(item) = created_item::<LeaderboardPatch>(index, item, issues) else {
+                return Ok(None);
             };
             let Some(key) = item.key.clone().filter(|k| valid_key(k)) else {
                 issues.push(issue(index, None, BAD_KEY));
-                continue;
+                return Ok(None);
             };
             if item.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
                 issues.push(issue(index, None, "name must be a non-empty string"));
-                continue;
+                return Ok(None);
             }
-            if created.contains(&key) || key_taken(ctx, self.tenant, multi, &key)? {
+            if written.contains(&key) || key_taken(ctx, scope.tenant, &key)? {
                 issues.push(issue(
                     index,
                     None,
                     "Key already in use by another leaderboard",
                 ));
-                continue;
+                return Ok(None);
             }
-            let result = item.apply(None, &scope).and_then(|board| {
+            let today = scope.today;
+            let result = item.apply(None, scope).and_then(|board| {
                 let requested = item.status.as_deref().unwrap_or("inactive");
                 let status = stored_status(requested, board.start.unwrap_or(today), today)?;
                 Ok((board, status))
@@ -189,14 +215,14 @@ impl Command for Create<Leaderboards> {
                 Ok(made) => made,
                 Err(message) => {
                     issues.push(issue(index, None, message));
-                    continue;
+                    return Ok(None);
                 }
             };
             definitions::insert(
                 ctx.conn,
                 &definitions::New {
                     uuid: &uuid::Uuid::new_v4().to_string(),
-                    tenant: owner_column(self.tenant, multi),
+                    tenant: owner_column(ctx, scope.tenant),
                     kind: Kind::Leaderboard,
                     key: &key,
                     status,
@@ -205,10 +231,8 @@ impl Command for Create<Leaderboards> {
                     now_ms: ctx.now.timestamp_millis(),
                 },
             )?;
-            created.push(key);
-        }
-        let items = finish_write(ctx, &created, self.tenant)?;
-        Ok(Outcome { items, issues })
+            Ok(Some(key))
+        })
     }
 }
 
@@ -228,19 +252,13 @@ impl Command for Update<Leaderboards> {
     type Output = Outcome;
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
-        let multi = ctx.env.settings.multi_tenant();
-        let scope = scope(ctx, self.tenant);
-        let today = scope.today;
-        let mut updated = Vec::new();
-        let mut issues = Vec::new();
-        for (index, item) in self.items.iter().enumerate() {
-            let Some((item, id)) = updated_item::<LeaderboardPatch>(index, item, &mut issues)
-            else {
-                continue;
+        self.write_each(ctx, |ctx, scope, (index, item), issues, _| {
+            let Some((item, id)) = updated_item::<LeaderboardPatch>(index, item, issues) else {
+                return Ok(None);
             };
-            let Some(board) = editable(&scope.catalog, self.tenant, id)? else {
+            let Some(board) = editable(&scope.catalog, scope.tenant, id)? else {
                 issues.push(issue(index, Some(id), "Leaderboard not found by ID"));
-                continue;
+                return Ok(None);
             };
             let stored = definitions::existing(ctx.conn, board.id)?;
             let current = stored.status;
@@ -252,14 +270,14 @@ impl Command for Update<Leaderboards> {
                     Some("the key can only change while the leaderboard is inactive")
                 } else if !valid_key(k) {
                     Some(BAD_KEY)
-                } else if key_taken(ctx, self.tenant, multi, k)? {
+                } else if key_taken(ctx, scope.tenant, k)? {
                     Some("Key already in use by another leaderboard")
                 } else {
                     None
                 };
                 if let Some(message) = problem {
                     issues.push(issue(index, Some(id), message));
-                    continue;
+                    return Ok(None);
                 }
                 key = k.clone();
             }
@@ -274,9 +292,10 @@ impl Command for Update<Leaderboards> {
                     Some(id),
                     "rankBy can only change while the leaderboard is inactive",
                 ));
-                continue;
+                return Ok(None);
             }
-            let result = item.apply(Some(&base), &scope).and_then(|board| {
+            let today = scope.today;
+            let result = item.apply(Some(&base), scope).and_then(|board| {
                 let status = match item.status.as_deref() {
                     None => current,
                     Some("inactive") if !inactive => {
@@ -293,7 +312,7 @@ impl Command for Update<Leaderboards> {
                 Ok(made) => made,
                 Err(message) => {
                     issues.push(issue(index, Some(id), message));
-                    continue;
+                    return Ok(None);
                 }
             };
             definitions::update(
@@ -304,10 +323,8 @@ impl Command for Update<Leaderboards> {
                 &def.body(),
                 ctx.now.timestamp_millis(),
             )?;
-            updated.push(key);
-        }
-        let items = finish_write(ctx, &updated, self.tenant)?;
-        Ok(Outcome { items, issues })
+            Ok(Some(key))
+        })
     }
 }
 
