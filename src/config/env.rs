@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 
 use super::keys::parse_api_key;
-use super::model::{ApiKey, Config};
-use super::server::{check_listen, parse_timezone, DURABILITY};
+use super::model::{ApiKey, Config, Durability};
+use super::server::{check_listen, parse_timezone};
+use crate::domain::choices::Choice;
 
 pub(crate) fn apply(
     config: &mut Config,
@@ -26,8 +27,8 @@ pub(crate) fn apply(
         next.server.data = PathBuf::from(data);
     }
     if let Some(durability) = var("TROPHYD_DURABILITY") {
-        match DURABILITY.iter().find(|(name, _)| *name == durability) {
-            Some((_, chosen)) => next.server.durability = *chosen,
+        match Durability::parse(&durability) {
+            Some(chosen) => next.server.durability = chosen,
             None => errors.push(format!(
                 "TROPHYD_DURABILITY must be \"full\" or \"normal\", found \"{durability}\""
             )),

@@ -23,22 +23,26 @@ pub struct Config {
     pub push: PushConfig,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
-    /// fsync every group commit (`synchronous = FULL`).
-    Full,
-    /// fsync at checkpoints only (`synchronous = NORMAL`).
-    Normal,
+choices! {
+    /// `durability`: when the WAL is synced to disk.
+    pub enum Durability {
+        /// fsync every group commit (`synchronous = FULL`).
+        Full = "full",
+        /// fsync at checkpoints only (`synchronous = NORMAL`).
+        Normal = "normal",
+    }
 }
 
-/// Who checkpoints the WAL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Checkpoints {
-    /// trophyd does (`db::CheckpointPolicy`, `db::BackgroundCheckpointer`).
-    OwnProcess,
-    /// Another process does (Litestream): trophyd never checkpoints, not even at shutdown,
-    /// because a checkpoint Litestream did not run makes it lose its place in the WAL.
-    External,
+choices! {
+    /// Who checkpoints the WAL (`checkpoints`).
+    pub enum Checkpoints {
+        /// trophyd does (`db::CheckpointPolicy`, `db::BackgroundCheckpointer`).
+        OwnProcess = "self",
+        /// Another process does (Litestream): trophyd never checkpoints, not even at
+        /// shutdown, because a checkpoint Litestream did not run makes it lose its place in
+        /// the WAL.
+        External = "external",
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -49,7 +53,7 @@ pub struct ServerConfig {
     pub data: PathBuf,
     /// `multi_tenant`, default false.
     pub multi_tenant: bool,
-    /// `durability`, default Full.
+    /// `durability`: when the WAL is synced to disk. default Full.
     pub durability: Durability,
     /// `idempotency_ttl_days`, default 0 (= keys never expire).
     pub idempotency_ttl_days: u32,

@@ -8,14 +8,7 @@ use chrono_tz::Tz;
 use super::keys::parse_api_key;
 use super::model::{ApiKey, AuthConfig, Checkpoints, Durability, LimitsConfig, ServerConfig};
 use super::reader::{Sink, Table};
-
-pub(crate) const DURABILITY: [(&str, Durability); 2] =
-    [("full", Durability::Full), ("normal", Durability::Normal)];
-
-pub(crate) const CHECKPOINTS: [(&str, Checkpoints); 2] = [
-    ("self", Checkpoints::OwnProcess),
-    ("external", Checkpoints::External),
-];
+use crate::domain::choices::Choice;
 
 pub(crate) const SERVER_KEYS: &[&str] = &[
     "listen",
@@ -61,7 +54,7 @@ pub(crate) fn read_server(root: &Table<'_, '_>, sink: &mut Sink) -> ServerConfig
     if let Some(multi_tenant) = t.opt_bool(sink, "multi_tenant") {
         server.multi_tenant = multi_tenant;
     }
-    if let Some(durability) = t.opt_choice(sink, "durability", &DURABILITY) {
+    if let Some(durability) = t.opt_choice(sink, "durability", Durability::CHOICES) {
         server.durability = durability;
     }
     if let Some(days) = t.opt_u32(sink, "idempotency_ttl_days", 0, u32::MAX) {
@@ -86,7 +79,7 @@ pub(crate) fn read_server(root: &Table<'_, '_>, sink: &mut Sink) -> ServerConfig
             );
         }
     }
-    if let Some(checkpoints) = t.opt_choice(sink, "checkpoints", &CHECKPOINTS) {
+    if let Some(checkpoints) = t.opt_choice(sink, "checkpoints", Checkpoints::CHOICES) {
         server.checkpoints = checkpoints;
     }
     server
