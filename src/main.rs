@@ -65,15 +65,8 @@ fn tenant(cli: &Cli, command: &TenantCommand) -> ExitCode {
             let started = std::time::Instant::now();
             match shards::export(&data, tenant, file) {
                 Ok(report) => {
-                    println!(
-                        "exported tenant \"{}\" ({}, {}) from {} to {} in {:.2} s:",
-                        report.customer_id,
-                        report.name,
-                        report.status,
-                        data.display(),
-                        file.display(),
-                        started.elapsed().as_secs_f64()
-                    );
+                    let route = format!("from {} to {}", data.display(), file.display());
+                    print_moved("exported", &report, &route, started);
                     for (table, n) in &report.counts {
                         println!("  {table:<28} {n:>10}");
                     }
@@ -102,16 +95,9 @@ fn tenant(cli: &Cli, command: &TenantCommand) -> ExitCode {
                     for warning in &report.warnings {
                         eprintln!("trophyd: warning: {warning}");
                     }
-                    println!(
-                        "imported tenant \"{}\" ({}, {}) from {} into {} in {:.2} s:",
-                        report.customer_id,
-                        report.name,
-                        report.status,
-                        file.display(),
-                        data.display(),
-                        started.elapsed().as_secs_f64()
-                    );
-                    for (table, n) in &report.counts {
+                    let route = format!("from {} into {}", file.display(), data.display());
+                    print_moved("imported", &report.tenant, &route, started);
+                    for (table, n) in &report.tenant.counts {
                         let note = match *table {
                             "definitions" => format!(
                                 " (the tenant's own; {} shared ones mapped by kind and key)",
@@ -130,8 +116,11 @@ fn tenant(cli: &Cli, command: &TenantCommand) -> ExitCode {
                              the node serves imported tenants only in multi-tenant mode"
                         );
                     }
-                    if report.status != "active" {
-                        println!("note: the tenant is {} (as on the source)", report.status);
+                    if report.tenant.status != "active" {
+                        println!(
+                            "note: the tenant is {} (as on the source)",
+                            report.tenant.status
+                        );
                     }
                     ExitCode::SUCCESS
                 }
@@ -139,6 +128,23 @@ fn tenant(cli: &Cli, command: &TenantCommand) -> ExitCode {
             }
         }
     }
+}
+
+/// Prints the line that opens a tenant command's report: `action` ("exported", "imported")
+/// the tenant along `route` ("from … to …"), in the time since `started`.
+fn print_moved(
+    action: &str,
+    tenant: &shards::MovedTenant,
+    route: &str,
+    started: std::time::Instant,
+) {
+    println!(
+        "{action} tenant \"{}\" ({}, {}) {route} in {:.2} s:",
+        tenant.customer_id,
+        tenant.name,
+        tenant.status,
+        started.elapsed().as_secs_f64()
+    );
 }
 
 fn import(cli: &Cli, what: &Import) -> ExitCode {

@@ -7,18 +7,13 @@ use std::path::Path;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::{
-    column_list, file_uri, Counts, Error, Result, APPLICATION_ID, FORMAT, FORMAT_VERSION, TABLES,
+    column_list, file_uri, Error, MovedTenant, Result, APPLICATION_ID, FORMAT, FORMAT_VERSION,
+    TABLES,
 };
 use crate::store::tenants::DEFAULT_TENANT;
 
-/// What was written.
-#[derive(Debug)]
-pub struct ExportReport {
-    pub customer_id: String,
-    pub name: String,
-    pub status: String,
-    pub counts: Counts,
-}
+/// What was written: the tenant, and the rows of each table.
+pub type ExportReport = MovedTenant;
 
 /// Writes tenant `customer_id` of the database at `data` to `file` (which must not exist).
 pub fn export(data: &Path, customer_id: &str, file: &Path) -> Result<ExportReport> {
@@ -137,7 +132,7 @@ fn write(data: &Path, customer_id: &str, out: &Path) -> Result<ExportReport> {
     tx.commit()?;
     conn.execute_batch("DETACH DATABASE src;")?;
     conn.close().map_err(|(_, e)| Error::from(e))?;
-    Ok(ExportReport {
+    Ok(MovedTenant {
         customer_id: customer_id.to_owned(),
         name,
         status,

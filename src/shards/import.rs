@@ -14,7 +14,7 @@ use std::path::Path;
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
 
 use super::{
-    column_list, file_uri, Col, Counts, Error, Result, Table, FORMAT, FORMAT_VERSION, TABLES,
+    column_list, file_uri, Col, Error, MovedTenant, Result, Table, FORMAT, FORMAT_VERSION, TABLES,
 };
 
 /// How `import` may deviate from the strict default.
@@ -30,11 +30,8 @@ pub struct ImportOptions {
 /// What was imported.
 #[derive(Debug)]
 pub struct ImportReport {
-    pub customer_id: String,
-    pub name: String,
-    pub status: String,
-    /// Rows inserted per table (`definitions`: the tenant's own only).
-    pub counts: Counts,
+    /// The tenant, and the rows inserted per table (`definitions`: the tenant's own only).
+    pub tenant: MovedTenant,
     /// Shared definitions of the file mapped to the target's by kind and key.
     pub shared_definitions: i64,
     /// Snapshots of points triggers the target already had.
@@ -157,10 +154,12 @@ pub fn import(data: &Path, file: &Path, options: ImportOptions) -> Result<Import
     }
     tx.commit()?;
     Ok(ImportReport {
-        customer_id: info.customer_id,
-        name,
-        status,
-        counts,
+        tenant: MovedTenant {
+            customer_id: info.customer_id,
+            name,
+            status,
+            counts,
+        },
         shared_definitions,
         snapshots_reused,
         warnings,

@@ -47,6 +47,15 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// Rows per table, in [`TABLES`] order.
 pub type Counts = Vec<(&'static str, i64)>;
 
+/// The tenant an export or import moved, as its report names it, and its rows per table.
+#[derive(Debug)]
+pub struct MovedTenant {
+    pub customer_id: String,
+    pub name: String,
+    pub status: String,
+    pub counts: Counts,
+}
+
 /// `tenant_export.format`: what the file is.
 pub const FORMAT: &str = "trophyd-tenant-export";
 /// `tenant_export.format_version`. Import refuses any other.
