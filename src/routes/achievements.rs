@@ -72,11 +72,7 @@ async fn complete(
     key: web::Path<KeySegment>,
     body: web::Json<CompleteBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = body
-        .into_inner()
-        .user
-        .admit(&scope)?
-        .validate(&state.catalog.current(), state.tenant)?;
+    let user = state.validated(body.into_inner().user.admit(&scope)?)?;
     let response = state
         .writer
         .execute(CompleteAchievement {

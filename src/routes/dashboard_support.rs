@@ -42,9 +42,9 @@ pub(super) async fn complete(
         .read(move |conn| store::users::existing(conn, state.tenant, lookup.as_str()))
         .await?;
     // The console's admin key acts for every user.
-    let user = UpsertedUserInput::new(id.as_str().to_owned(), UserFieldsInput::default())
-        .unscoped()
-        .validate(&state.catalog.current(), state.tenant)?;
+    let user = state.validated(
+        UpsertedUserInput::new(id.as_str().to_owned(), UserFieldsInput::default()).unscoped(),
+    )?;
     let response = state
         .writer
         .execute(CompleteAchievement {

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::auth::Tenant;
 use crate::domain::attribute_query;
 use crate::domain::limits::MAX_BODY_BYTES;
+use crate::domain::user::{AdmittedUpsert, UserUpsert};
 use crate::error::{echo_quoted, ApiError};
 use crate::state::AppState;
 
@@ -117,6 +118,13 @@ impl std::ops::Deref for TenantState {
 
     fn deref(&self) -> &AppState {
         &self.state
+    }
+}
+
+impl TenantState {
+    /// A body's user, once admitted for the caller, checked against the tenant's attributes.
+    pub fn validated(&self, user: AdmittedUpsert) -> Result<UserUpsert, ApiError> {
+        user.validate(&self.catalog.current(), self.tenant)
     }
 }
 

@@ -24,10 +24,7 @@ async fn create(
     scope: UserScope,
     body: web::Json<UpsertedUserInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let upsert = body
-        .into_inner()
-        .admit(&scope)?
-        .validate(&state.catalog.current(), state.tenant)?;
+    let upsert = state.validated(body.into_inner().admit(&scope)?)?;
     let user = state
         .writer
         .execute(UpsertUser {
