@@ -112,10 +112,7 @@ fn read_trigger(
 ) -> Option<AchievementTrigger> {
     match t.req_variant(sink, "trigger", &TRIGGER_KEYS)? {
         Trigger::Metric => {
-            let metric = t.req_str(sink, "metric");
-            if let Some(metric) = metric {
-                catalog.check_metric(sink, metric, t.value_at("metric"));
-            }
+            let metric = catalog.req_metric(t, sink);
             let value = t.req_float(sink, "metric_value");
             Some(AchievementTrigger::Metric {
                 metric: metric?.to_owned(),

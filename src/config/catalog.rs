@@ -79,6 +79,32 @@ impl Catalog {
         check(sink, &self.points, "points system", key, at)
     }
 
+    /// The metric `t` names at `metric`: required, and reported when none is declared by
+    /// that key (still returned, so that the rest of the table is read and reported too).
+    pub(crate) fn req_metric<'a>(&self, t: &Table<'a, '_>, sink: &mut Sink) -> Option<&'a str> {
+        required(t, sink, "metric", |sink, key, at| {
+            self.check_metric(sink, key, at)
+        })
+    }
+
+    /// The achievement `t` names at `achievement`, like [`Catalog::req_metric`].
+    pub(crate) fn req_achievement<'a>(
+        &self,
+        t: &Table<'a, '_>,
+        sink: &mut Sink,
+    ) -> Option<&'a str> {
+        required(t, sink, "achievement", |sink, key, at| {
+            self.check_achievement(sink, key, at)
+        })
+    }
+
+    /// The points system `t` names at `points_system`, like [`Catalog::req_metric`].
+    pub(crate) fn req_points<'a>(&self, t: &Table<'a, '_>, sink: &mut Sink) -> Option<&'a str> {
+        required(t, sink, "points_system", |sink, key, at| {
+            self.check_points(sink, key, at)
+        })
+    }
+
     /// An attribute used where only one type makes sense (`user_attributes`, `breakdown_attributes`).
     pub(crate) fn check_attribute(
         &self,
@@ -138,6 +164,20 @@ impl Catalog {
         }
         pairs
     }
+}
+
+/// The text at `key` of `t`, required; `check` reports it where it names nothing declared.
+fn required<'a>(
+    t: &Table<'a, '_>,
+    sink: &mut Sink,
+    key: &str,
+    check: impl FnOnce(&mut Sink, &str, usize) -> bool,
+) -> Option<&'a str> {
+    let text = t.req_str(sink, key);
+    if let Some(text) = text {
+        check(sink, text, t.value_at(key));
+    }
+    text
 }
 
 fn check(sink: &mut Sink, declared: &HashSet<String>, what: &str, key: &str, at: usize) -> bool {

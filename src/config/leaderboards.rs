@@ -109,20 +109,12 @@ fn read_rank_by(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option
         (Rank::Points, &["points_system"]),
     ];
     match t.req_variant(sink, "rank_by", &owned)? {
-        Rank::Metric => {
-            let metric = t.req_str(sink, "metric")?;
-            catalog.check_metric(sink, metric, t.value_at("metric"));
-            Some(RankBy::Metric {
-                metric: metric.to_owned(),
-            })
-        }
-        Rank::Points => {
-            let system = t.req_str(sink, "points_system")?;
-            catalog.check_points(sink, system, t.value_at("points_system"));
-            Some(RankBy::Points {
-                points_system: system.to_owned(),
-            })
-        }
+        Rank::Metric => Some(RankBy::Metric {
+            metric: catalog.req_metric(t, sink)?.to_owned(),
+        }),
+        Rank::Points => Some(RankBy::Points {
+            points_system: catalog.req_points(t, sink)?.to_owned(),
+        }),
         Rank::Streak => Some(RankBy::Streak),
     }
 }

@@ -141,10 +141,7 @@ fn read_trigger(
 fn read_kind(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<TriggerKind> {
     match t.req_variant(sink, "type", &KIND_KEYS)? {
         Kind::Metric => {
-            let metric = t.req_str(sink, "metric");
-            if let Some(metric) = metric {
-                catalog.check_metric(sink, metric, t.value_at("metric"));
-            }
+            let metric = catalog.req_metric(t, sink);
             // Award `points` for every `threshold` units: a whole number of units.
             let threshold = t.req_u32(sink, "threshold", 0, u32::MAX);
             Some(TriggerKind::Metric {
@@ -152,13 +149,9 @@ fn read_kind(t: &Table<'_, '_>, sink: &mut Sink, catalog: &Catalog) -> Option<Tr
                 threshold: threshold?,
             })
         }
-        Kind::Achievement => {
-            let achievement = t.req_str(sink, "achievement")?;
-            catalog.check_achievement(sink, achievement, t.value_at("achievement"));
-            Some(TriggerKind::Achievement {
-                achievement: achievement.to_owned(),
-            })
-        }
+        Kind::Achievement => Some(TriggerKind::Achievement {
+            achievement: catalog.req_achievement(t, sink)?.to_owned(),
+        }),
         Kind::Streak => {
             let length = t.req_u32(sink, "streak_length", 0, u32::MAX)?;
             Some(TriggerKind::Streak { length })
