@@ -81,23 +81,21 @@ impl Command for Create<Achievements> {
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
         let now = ctx.now.timestamp_millis();
         let multi = ctx.env.settings.multi_tenant();
-        let mut created_keys = Vec::new();
-        let mut issues = Vec::new();
-        for (index, item) in self.items.iter().enumerate() {
+        let (created_keys, issues) = self.each_item(|index, item, issues, _| {
             // Each item sees the ones created before it (prerequisites may chain).
             let catalog = crate::catalog::Catalog::load(ctx.conn)?;
-            let Some(item) = created_item::<AchievementPatch>(index, item, &mut issues) else {
-                continue;
+            let Some(item) = created_item::<AchievementPatch>(index, item, issues) else {
+                return Ok(None);
             };
             if item.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
                 issues.push(issue(index, None, "name must be a non-empty string"));
-                continue;
+                return Ok(None);
             }
             let key = match &item.key {
                 Some(k) if valid_key(k) => k.clone(),
                 Some(_) => {
                     issues.push(issue(index, None, BAD_KEY));
-                    continue;
+                    return Ok(None);
                 }
                 None => {
                     let base = slug(item.name.as_deref().unwrap_or_default());
@@ -118,7 +116,7 @@ impl Command for Create<Achievements> {
                     None,
                     "Key already in use by another achievement",
                 ));
-                continue;
+                return Ok(None);
             }
             let scope = Scope {
                 catalog: &catalog,
@@ -131,12 +129,12 @@ impl Command for Create<Achievements> {
                 Ok(made) => made,
                 Err(message) => {
                     issues.push(issue(index, None, message));
-                    continue;
+                    return Ok(None);
                 }
             };
             if creates_cycle(&catalog, self.tenant, &key, &def) {
                 issues.push(issue(index, None, "prerequisites would form a cycle"));
-                continue;
+                return Ok(None);
             }
             definitions::insert(
                 ctx.conn,
@@ -151,8 +149,8 @@ impl Command for Create<Achievements> {
                     now_ms: now,
                 },
             )?;
-            created_keys.push(key);
-        }
+            Ok(Some(key))
+        })?;
         finish(ctx, self.tenant, issues, |catalog| {
             created_keys
                 .iter()
@@ -216,20 +214,17 @@ impl Command for Update<Achievements> {
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Outcome, ApiError> {
         let now = ctx.now.timestamp_millis();
-        let mut updated = Vec::new();
-        let mut issues = Vec::new();
-        for (index, item) in self.items.iter().enumerate() {
+        let (updated, issues) = self.each_item(|index, item, issues, _| {
             let catalog = crate::catalog::Catalog::load(ctx.conn)?;
-            let Some((item, id)) = updated_item::<AchievementPatch>(index, item, &mut issues)
-            else {
-                continue;
+            let Some((item, id)) = updated_item::<AchievementPatch>(index, item, issues) else {
+                return Ok(None);
             };
             let a = match editable(&catalog, self.tenant, id) {
                 Ok(a) => a,
                 Err(ApiError::Unprocessable(m)) => return Err(ApiError::Unprocessable(m)),
                 Err(_) => {
                     issues.push(issue(index, Some(id), "Achievement not found by ID"));
-                    continue;
+                    return Ok(None);
                 }
             };
             let stored = definitions::existing(ctx.conn, a.id)?;
@@ -237,7 +232,7 @@ impl Command for Update<Achievements> {
             if let Some(k) = &item.key {
                 if !valid_key(k) {
                     issues.push(issue(index, Some(id), BAD_KEY));
-                    continue;
+                    return Ok(None);
                 }
                 if *k != a.key && catalog.achievement(self.tenant, k).is_some() {
                     issues.push(issue(
@@ -245,7 +240,7 @@ impl Command for Update<Achievements> {
                         Some(id),
                         "Key already in use by another achievement",
                     ));
-                    continue;
+                    return Ok(None);
                 }
                 key = k.clone();
             }
@@ -260,12 +255,12 @@ impl Command for Update<Achievements> {
                 Ok(made) => made,
                 Err(message) => {
                     issues.push(issue(index, Some(id), message));
-                    continue;
+                    return Ok(None);
                 }
             };
             if creates_cycle(&catalog, self.tenant, &key, &def) {
                 issues.push(issue(index, Some(id), "prerequisites would form a cycle"));
-                continue;
+                return Ok(None);
             }
             let body = def.body();
             if body != stored.body {
@@ -280,8 +275,8 @@ impl Command for Update<Achievements> {
                 rename_prerequisite(ctx, &catalog, self.tenant, &a.key, &key)?;
             }
             definitions::update(ctx.conn, a.id, Some(&key), status, &body, now)?;
-            updated.push(a.id);
-        }
+            Ok(Some(a.id))
+        })?;
         finish(ctx, self.tenant, issues, |catalog| {
             catalog
                 .achievements_for(self.tenant)

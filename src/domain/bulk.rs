@@ -57,6 +57,25 @@ impl<K, const CREATES: bool> BulkWrite for Bulk<K, CREATES> {
     }
 }
 
+impl<K, const CREATES: bool> Bulk<K, CREATES> {
+    /// Writes each item with `write`, which takes it with its index, the request's issues and
+    /// what the items before it wrote, and answers what it wrote, or `None` once it has put
+    /// the item's issue in the issues. Answers what was written, in order, and the issues.
+    pub fn each_item<W>(
+        &self,
+        mut write: impl FnMut(usize, &Value, &mut Vec<Value>, &[W]) -> Result<Option<W>, ApiError>,
+    ) -> Result<(Vec<W>, Vec<Value>), ApiError> {
+        let mut written = Vec::new();
+        let mut issues = Vec::new();
+        for (index, item) in self.items.iter().enumerate() {
+            if let Some(w) = write(index, item, &mut issues, &written)? {
+                written.push(w);
+            }
+        }
+        Ok((written, issues))
+    }
+}
+
 impl<K> Archive<K> {
     pub fn new(tenant: i64, ids: Vec<String>) -> Self {
         Archive {

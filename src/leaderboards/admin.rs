@@ -169,13 +169,9 @@ impl<const CREATES: bool> Bulk<Leaderboards, CREATES> {
         ) -> Result<Option<String>, ApiError>,
     ) -> Result<Outcome, ApiError> {
         let scope = scope(ctx, self.tenant);
-        let mut issues = Vec::new();
-        let mut written = Vec::new();
-        for (index, item) in self.items.iter().enumerate() {
-            if let Some(key) = write(ctx, &scope, (index, item), &mut issues, &written)? {
-                written.push(key);
-            }
-        }
+        let (written, issues) = self.each_item(|index, item, issues, written| {
+            write(ctx, &scope, (index, item), issues, written)
+        })?;
         let items = finish_write(ctx, &written, self.tenant)?;
         Ok(Outcome { items, issues })
     }
