@@ -151,15 +151,16 @@ pub fn latest_of_user(
     user_row: i64,
     limit: usize,
 ) -> rusqlite::Result<Vec<StoredEvent>> {
-    let mut stmt = conn.prepare_cached(
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    super::all_rows(
+        conn,
         "SELECT uuid, metric_id, value, attributes, at, tz FROM events
           WHERE user_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
-    )?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = stmt.query_map(params![user_row, limit], |r| {
-        crate::store::from_columns!(r => StoredEvent {
-            uuid, metric_id, value, attributes, at_ms, tz,
-        })
-    })?;
-    rows.collect()
+        params![user_row, limit],
+        |r| {
+            crate::store::from_columns!(r => StoredEvent {
+                uuid, metric_id, value, attributes, at_ms, tz,
+            })
+        },
+    )
 }
