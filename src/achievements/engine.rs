@@ -59,16 +59,7 @@ pub fn after_event(
     user: &User,
     facts: &EventFacts<'_>,
 ) -> Result<Vec<Completed>, ApiError> {
-    crate::writer::costs::measure(crate::writer::costs::Feature::Achievements, || {
-        after_event_measured(ctx, user, facts)
-    })
-}
-
-fn after_event_measured(
-    ctx: &mut WriteCtx<'_>,
-    user: &User,
-    facts: &EventFacts<'_>,
-) -> Result<Vec<Completed>, ApiError> {
+    let _cost = crate::writer::costs::charge(crate::writer::costs::Feature::Achievements);
     let catalog = ctx.catalog.clone();
     // The user's completions are read only once something may complete: the common event
     // crosses no threshold and touches no achievement table.

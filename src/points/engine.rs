@@ -179,18 +179,7 @@ pub fn after_event(
     facts: &EventFacts<'_>,
     completed: &[i64],
 ) -> Result<(), ApiError> {
-    crate::writer::costs::measure(crate::writer::costs::Feature::Points, || {
-        after_event_measured(ctx, points, user, facts, completed)
-    })
-}
-
-fn after_event_measured(
-    ctx: &mut WriteCtx<'_>,
-    points: &mut UserPoints,
-    user: &User,
-    facts: &EventFacts<'_>,
-    completed: &[i64],
-) -> Result<(), ApiError> {
+    let _cost = crate::writer::costs::charge(crate::writer::costs::Feature::Points);
     let catalog = ctx.catalog.clone();
     let at_ms = ctx.now.timestamp_millis();
     let unfiltered = catalog.points_for(user.tenant_id).any(|s| {

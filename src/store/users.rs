@@ -270,24 +270,23 @@ mod tests {
         .expect("tenant");
         user(&conn, "ada", None, None);
         assert_eq!(find(&conn, 1, "ada").expect("find").expect("ada").id, "ada");
-        conn.execute(
-            "UPDATE users SET attributes = '{\"plan\": ' WHERE external_id = 'ada'",
-            [],
-        )
-        .expect("damage");
-        let err = find(&conn, 1, "ada")
-            .expect_err("a damaged row is an error")
-            .to_string();
-        assert!(err.contains("'s attributes is not JSON"), "{err}");
-        conn.execute(
-            "UPDATE users SET attributes = '{}', device_tokens = '[1' WHERE external_id = 'ada'",
-            [],
-        )
-        .expect("damage");
-        let err = find(&conn, 1, "ada")
-            .expect_err("a damaged row is an error")
-            .to_string();
-        assert!(err.contains("'s device_tokens is not JSON"), "{err}");
+        let damages = [
+            (
+                "UPDATE users SET attributes = '{\"plan\": ' WHERE external_id = 'ada'",
+                "'s attributes is not JSON",
+            ),
+            (
+                "UPDATE users SET attributes = '{}', device_tokens = '[1' WHERE external_id = 'ada'",
+                "'s device_tokens is not JSON",
+            ),
+        ];
+        for (damage, named) in damages {
+            conn.execute(damage, []).expect("damage");
+            let err = find(&conn, 1, "ada")
+                .expect_err("a damaged row is an error")
+                .to_string();
+            assert!(err.contains(named), "{err}");
+        }
     }
 
     #[test]

@@ -106,7 +106,7 @@ thread_local! {
 }
 
 /// Leaves the feature when dropped, also when the command panics.
-struct Running;
+pub struct Running(());
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -114,10 +114,17 @@ impl Drop for Running {
     }
 }
 
+/// Charges the time until the returned guard drops (less that of features nested in it)
+/// to `feature`: for a function whose whole body is one feature's.
+#[must_use = "the time is charged to the feature until the guard drops"]
+pub fn charge(feature: Feature) -> Running {
+    METER.with(|m| m.borrow_mut().enter(feature, Instant::now()));
+    Running(())
+}
+
 /// Runs `f`, charging its time (less that of features nested in it) to `feature`.
 pub fn measure<T>(feature: Feature, f: impl FnOnce() -> T) -> T {
-    METER.with(|m| m.borrow_mut().enter(feature, Instant::now()));
-    let _running = Running;
+    let _running = charge(feature);
     f()
 }
 
