@@ -53,7 +53,7 @@ pub struct ServerConfig {
     pub data: PathBuf,
     /// `multi_tenant`, default false.
     pub multi_tenant: bool,
-    /// `durability`: when the WAL is synced to disk. default Full.
+    /// `durability`, default Full.
     pub durability: Durability,
     /// `idempotency_ttl_days`, default 0 (= keys never expire).
     pub idempotency_ttl_days: u32,
