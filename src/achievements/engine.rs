@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::{store, view};
 use crate::catalog::{Achievement, AchievementTrigger, Catalog};
 use crate::config::AchievementStatus;
+use crate::domain::event_facts::EventFacts;
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::achievements::{cascade, filters_match};
@@ -23,8 +24,6 @@ pub struct Completed {
     pub completion_id: String,
     pub achieved_at: i64,
 }
-
-use crate::domain::event_facts::EventFacts;
 
 /// Whether a user may complete `a` now: active, and the user filters match.
 pub fn eligible(a: &Achievement, user: &User) -> bool {

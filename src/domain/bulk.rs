@@ -63,17 +63,26 @@ impl<K, const CREATES: bool> Bulk<K, CREATES> {
     /// the item's issue in the issues. Answers what was written, in order, and the issues.
     pub fn each_item<W>(
         &self,
-        mut write: impl FnMut(usize, &Value, &mut Vec<Value>, &[W]) -> Result<Option<W>, ApiError>,
+        write: impl FnMut(usize, &Value, &mut Vec<Value>, &[W]) -> Result<Option<W>, ApiError>,
     ) -> Result<(Vec<W>, Vec<Value>), ApiError> {
-        let mut written = Vec::new();
-        let mut issues = Vec::new();
-        for (index, item) in self.items.iter().enumerate() {
-            if let Some(w) = write(index, item, &mut issues, &written)? {
-                written.push(w);
-            }
-        }
-        Ok((written, issues))
+        each_item(&self.items, write)
     }
+}
+
+/// The item loop of every bulk write (see [`Bulk::each_item`]), for writes whose items
+/// arrive in another shape (a points system's children).
+pub fn each_item<W>(
+    items: &[Value],
+    mut write: impl FnMut(usize, &Value, &mut Vec<Value>, &[W]) -> Result<Option<W>, ApiError>,
+) -> Result<(Vec<W>, Vec<Value>), ApiError> {
+    let mut written = Vec::new();
+    let mut issues = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        if let Some(w) = write(index, item, &mut issues, &written)? {
+            written.push(w);
+        }
+    }
+    Ok((written, issues))
 }
 
 impl<K> Archive<K> {

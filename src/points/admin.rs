@@ -14,7 +14,7 @@ use super::view;
 use super::{boost_patch, level_patch, system_patch};
 use crate::catalog::{Catalog, PointsSystem};
 use crate::domain::bulk::{
-    archive_each, issue, valid_key, Archive, Create, Outcome, Update, BAD_KEY, MANAGED,
+    archive_each, each_item, issue, valid_key, Archive, Create, Outcome, Update, BAD_KEY, MANAGED,
 };
 use crate::error::ApiError;
 use crate::store::definitions;
@@ -434,22 +434,18 @@ impl<const CREATES: bool> Children<CREATES> {
     ) -> Result<Outcome, ApiError> {
         let catalog = ctx.catalog.clone();
         let system = system_of(&catalog, self.tenant, &self.system)?.clone();
-        let mut out = Outcome::default();
-        let mut written = Vec::new();
-        for (index, item) in self.items.iter().enumerate() {
+        let (written, issues) = each_item(&self.items, |index, item, issues, _| {
             let each = ChildItem {
                 catalog: &catalog,
                 system: &system,
                 index,
                 item,
             };
-            if let Some(id) = write(ctx, each, &mut out.issues)? {
-                written.push(id);
-            }
-        }
+            write(ctx, each, issues)
+        })?;
         let fresh = changed(ctx)?;
         let today = ctx.now.date_naive();
-        out.items = written
+        let items = written
             .iter()
             .filter_map(|id| {
                 render(
@@ -462,7 +458,7 @@ impl<const CREATES: bool> Children<CREATES> {
                 )
             })
             .collect();
-        Ok(out)
+        Ok(Outcome { items, issues })
     }
 }
 
