@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod choices;
 pub mod event_facts;
 pub mod field;
+pub mod ids;
 pub mod limits;
 pub mod number;
 pub mod preferences;
