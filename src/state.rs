@@ -11,6 +11,7 @@ use crate::auth::Gate;
 use crate::catalog::CatalogHandle;
 use crate::clock::Clock;
 use crate::db::ReaderPool;
+use crate::domain::ids::TenantId;
 use crate::domain::user::User;
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
@@ -64,7 +65,7 @@ impl AppState {
     /// [`read_json`](Self::read_json) about the user `id` of `tenant`, 404 without one.
     pub async fn read_user_json<T, F>(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         id: UserId,
         f: F,
     ) -> Result<HttpResponse, ApiError>

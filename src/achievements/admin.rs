@@ -13,6 +13,7 @@ use crate::domain::bulk::{
     archive_each, created_item, issue, updated_item, valid_key, Archive, Create, Outcome, Update,
     BAD_KEY, MANAGED,
 };
+use crate::domain::ids::TenantId;
 use crate::error::ApiError;
 use crate::model::achievement::AchievementDef;
 use crate::model::Definition;
@@ -38,7 +39,7 @@ fn slug(name: &str) -> String {
 }
 
 /// Whether the prerequisite graph, with `key` now defined as `def`, has a cycle.
-fn creates_cycle(catalog: &Catalog, tenant: i64, key: &str, def: &AchievementDef) -> bool {
+fn creates_cycle(catalog: &Catalog, tenant: TenantId, key: &str, def: &AchievementDef) -> bool {
     let mut graph: HashMap<String, Vec<String>> = catalog
         .achievements_for(tenant)
         .filter_map(|a| match &a.trigger {
@@ -68,7 +69,7 @@ fn creates_cycle(catalog: &Catalog, tenant: i64, key: &str, def: &AchievementDef
     false
 }
 
-fn owner_column(tenant: i64, multi_tenant: bool) -> Option<i64> {
+fn owner_column(tenant: TenantId, multi_tenant: bool) -> Option<TenantId> {
     multi_tenant.then_some(tenant)
 }
 
@@ -164,7 +165,7 @@ impl Command for Create<Achievements> {
 /// left it, and the issues. The catalog in force is reloaded after the commit.
 fn finish(
     ctx: &mut WriteCtx<'_>,
-    tenant: i64,
+    tenant: TenantId,
     issues: Vec<Value>,
     written: impl Fn(&Catalog) -> Vec<&Achievement>,
 ) -> Result<Outcome, ApiError> {
@@ -180,11 +181,11 @@ fn finish(
 /// Archived definitions keep their key (history points at them).
 fn archived_key_taken(
     ctx: &WriteCtx<'_>,
-    tenant: i64,
+    tenant: TenantId,
     multi: bool,
     key: &str,
 ) -> Result<bool, ApiError> {
-    let owner = owner_column(tenant, multi).unwrap_or(0);
+    let owner = owner_column(tenant, multi).unwrap_or(TenantId::SHARED);
     Ok(definitions::key_taken(
         ctx.conn,
         owner,
@@ -196,7 +197,7 @@ fn archived_key_taken(
 /// The achievement with `uuid` that `tenant` may change, or why not.
 fn editable<'c>(
     catalog: &'c Catalog,
-    tenant: i64,
+    tenant: TenantId,
     uuid: &str,
 ) -> Result<&'c Achievement, ApiError> {
     let a = catalog
@@ -290,7 +291,7 @@ impl Command for Update<Achievements> {
 fn rename_prerequisite(
     ctx: &WriteCtx<'_>,
     catalog: &Catalog,
-    tenant: i64,
+    tenant: TenantId,
     old: &str,
     new: &str,
 ) -> Result<(), ApiError> {

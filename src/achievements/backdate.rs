@@ -78,7 +78,7 @@ fn candidates(ctx: &WriteCtx<'_>, a: &Achievement, cursor: i64) -> Result<Vec<i6
     use rusqlite::types::Value;
     let base = [
         Value::Integer(cursor),
-        Value::Integer(a.owner),
+        Value::Integer(a.owner.get()),
         Value::Integer(CHUNK),
     ];
     let (sql, extra) = match &a.trigger {

@@ -11,6 +11,7 @@ use super::{store, view};
 use crate::catalog::{Achievement, AchievementTrigger, Catalog};
 use crate::config::AchievementStatus;
 use crate::domain::event_facts::EventFacts;
+use crate::domain::ids::TenantId;
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::achievements::{cascade, filters_match};
@@ -257,7 +258,11 @@ pub fn complete(
 }
 
 /// The response entries for completions, in completion order.
-pub fn response_entries(completed: &[Completed], catalog: &Catalog, tenant: i64) -> Vec<Value> {
+pub fn response_entries(
+    completed: &[Completed],
+    catalog: &Catalog,
+    tenant: TenantId,
+) -> Vec<Value> {
     completed
         .iter()
         .map(|c| view::user_achievement(&c.achievement, catalog, tenant, Some(c.achieved_at)))

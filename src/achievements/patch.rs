@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::catalog::Catalog;
 use crate::domain::attributes::AttributeType;
 use crate::domain::bulk::{patched, present, AttributeRef, Badge};
+use crate::domain::ids::TenantId;
 use crate::error::echo;
 use crate::model::achievement::{AchievementDef, AchievementTrigger};
 use crate::model::{Definition, FieldName};
@@ -42,7 +43,7 @@ pub struct AchievementPatch {
 /// Who the references of an item are resolved for.
 pub struct Scope<'a> {
     pub catalog: &'a Catalog,
-    pub tenant: i64,
+    pub tenant: TenantId,
 }
 
 impl AchievementPatch {
@@ -226,7 +227,7 @@ mod tests {
         let catalog = Catalog::default();
         let scope = Scope {
             catalog: &catalog,
-            tenant: 0,
+            tenant: TenantId::SHARED,
         };
         parse_item::<AchievementPatch>(&item)?.apply(base, &scope)
     }

@@ -4,6 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::domain::ids::TenantId;
+
 pub struct Completion {
     pub uuid: String,
     pub achieved_at: i64,
@@ -36,7 +38,7 @@ pub fn completed(conn: &Connection, user_row: i64) -> rusqlite::Result<Vec<(i64,
 /// Records a completion and counts it; returns the completion id.
 pub fn insert(
     conn: &Connection,
-    tenant: i64,
+    tenant: TenantId,
     user_row: i64,
     achievement_id: i64,
     at_ms: i64,
@@ -75,7 +77,7 @@ pub fn completed_between(
     )
 }
 
-pub fn counts(conn: &Connection, tenant: i64) -> rusqlite::Result<HashMap<i64, i64>> {
+pub fn counts(conn: &Connection, tenant: TenantId) -> rusqlite::Result<HashMap<i64, i64>> {
     let mut stmt = conn.prepare_cached(
         "SELECT achievement_id, completions FROM achievement_counts WHERE tenant_id = ?1",
     )?;

@@ -4,11 +4,12 @@ use serde_json::{json, Map, Value};
 
 use crate::catalog::{Achievement, AchievementTrigger, Catalog};
 use crate::clock::{format_timestamp, from_millis};
+use crate::domain::ids::TenantId;
 use crate::domain::number::json_number;
 use crate::model::attribute_pairs;
 
 /// `AchievementResponse` as `tenant` sees it (references resolved to that tenant's ids).
-pub fn achievement(a: &Achievement, catalog: &Catalog, tenant: i64) -> Map<String, Value> {
+pub fn achievement(a: &Achievement, catalog: &Catalog, tenant: TenantId) -> Map<String, Value> {
     let mut out = shown_alike(a, catalog, tenant);
     out.insert("badgeUrl".into(), json!(a.badge_url));
     out.insert(
@@ -35,7 +36,7 @@ pub fn achievement(a: &Achievement, catalog: &Catalog, tenant: i64) -> Map<Strin
 /// What every view of `a` shows alike: `id`, `name`, `description`, `key`, `trigger` and the
 /// fields of a streak, API, anniversary or composite trigger. A metric trigger's fields
 /// differ by view, so each view adds them.
-fn shown_alike(a: &Achievement, catalog: &Catalog, tenant: i64) -> Map<String, Value> {
+fn shown_alike(a: &Achievement, catalog: &Catalog, tenant: TenantId) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("id".into(), json!(a.uuid));
     out.insert("name".into(), json!(a.name));
@@ -65,7 +66,7 @@ fn shown_alike(a: &Achievement, catalog: &Catalog, tenant: i64) -> Map<String, V
 pub fn user_achievement(
     a: &Achievement,
     catalog: &Catalog,
-    tenant: i64,
+    tenant: TenantId,
     achieved_at: Option<i64>,
 ) -> Value {
     let mut out = achievement(a, catalog, tenant);
@@ -120,7 +121,7 @@ pub fn with_stats(mut v: Value, completions: i64, rarity: f64) -> Value {
 }
 
 /// The Admin API's `AdminAchievement`: references by UUID, attributes by attribute id.
-pub fn admin_achievement(a: &Achievement, catalog: &Catalog, tenant: i64) -> Value {
+pub fn admin_achievement(a: &Achievement, catalog: &Catalog, tenant: TenantId) -> Value {
     use crate::config::AttributeType;
     let mut out = shown_alike(a, catalog, tenant);
     out.insert(

@@ -12,6 +12,8 @@ pub mod store;
 
 use std::collections::BTreeMap;
 
+use crate::domain::ids::TenantId;
+
 const MS_PER_HOUR: i64 = 3_600_000;
 const MS_PER_DAY: i64 = 86_400_000;
 
@@ -54,7 +56,7 @@ impl Counts {
 /// One addition: to a tenant's hour, or a user's return (`activity_returns`).
 #[derive(Debug)]
 enum Add {
-    Hour(i64, i64, Counts),
+    Hour(TenantId, i64, Counts),
     Return(returns::Key),
 }
 
@@ -67,7 +69,7 @@ pub struct Pending {
 impl Pending {
     /// An event of `tenant` at `at_ms`, by a user (in the control group or not) whose
     /// previous event was at `previous_ms` (None for their first).
-    pub fn event(&mut self, tenant: i64, at_ms: i64, previous_ms: Option<i64>, control: bool) {
+    pub fn event(&mut self, tenant: TenantId, at_ms: i64, previous_ms: Option<i64>, control: bool) {
         let first_today = previous_ms.is_none_or(|p| p < day_start(at_ms));
         if first_today {
             self.adds.push(Add::Return(returns::Key::of(
@@ -88,7 +90,7 @@ impl Pending {
         );
     }
 
-    pub fn new_user(&mut self, tenant: i64, at_ms: i64) {
+    pub fn new_user(&mut self, tenant: TenantId, at_ms: i64) {
         self.push(
             tenant,
             at_ms,
@@ -99,7 +101,7 @@ impl Pending {
         );
     }
 
-    pub fn award(&mut self, tenant: i64, at_ms: i64, points: i64) {
+    pub fn award(&mut self, tenant: TenantId, at_ms: i64, points: i64) {
         self.push(
             tenant,
             at_ms,
@@ -111,7 +113,7 @@ impl Pending {
         );
     }
 
-    fn push(&mut self, tenant: i64, at_ms: i64, counts: Counts) {
+    fn push(&mut self, tenant: TenantId, at_ms: i64, counts: Counts) {
         self.adds.push(Add::Hour(tenant, hour_of(at_ms), counts));
     }
 
@@ -124,8 +126,8 @@ impl Pending {
     }
 
     /// The additions summed per tenant and hour (what `flush` writes).
-    fn summed(&self) -> BTreeMap<(i64, i64), Counts> {
-        let mut out: BTreeMap<(i64, i64), Counts> = BTreeMap::new();
+    fn summed(&self) -> BTreeMap<(TenantId, i64), Counts> {
+        let mut out: BTreeMap<(TenantId, i64), Counts> = BTreeMap::new();
         for add in &self.adds {
             if let Add::Hour(tenant, hour, counts) = add {
                 out.entry((*tenant, *hour)).or_default().add(counts);
@@ -185,22 +187,25 @@ impl crate::writer::Staged for Pending {
 mod tests {
     use super::*;
 
+    const T1: TenantId = TenantId::from_raw(1);
+    const T2: TenantId = TenantId::from_raw(2);
+
     const DAY: i64 = MS_PER_DAY;
 
     #[test]
     fn a_users_first_event_of_a_utc_day_makes_them_active_once() {
         let mut p = Pending::default();
         let morning = 20_000 * DAY + 9 * MS_PER_HOUR;
-        p.event(1, morning, None, false);
-        p.event(1, morning + 60_000, Some(morning), false);
-        p.event(1, morning + MS_PER_HOUR, Some(morning - DAY), true);
-        p.event(2, morning, Some(morning - 1), false);
+        p.event(T1, morning, None, false);
+        p.event(T1, morning + 60_000, Some(morning), false);
+        p.event(T1, morning + MS_PER_HOUR, Some(morning - DAY), true);
+        p.event(T2, morning, Some(morning - 1), false);
         let summed = p.summed();
-        let nine = summed[&(1, hour_of(morning))];
+        let nine = summed[&(T1, hour_of(morning))];
         assert_eq!((nine.events, nine.active_users), (2, 1));
-        let ten = summed[&(1, hour_of(morning) + 1)];
+        let ten = summed[&(T1, hour_of(morning) + 1)];
         assert_eq!((ten.events, ten.active_users), (1, 1));
-        assert_eq!(summed[&(2, hour_of(morning))].active_users, 0);
+        assert_eq!(summed[&(T2, hour_of(morning))].active_users, 0);
         // One return per first event of a day, by its gap and control flag.
         let day = day_of(morning);
         let returned: Vec<_> = p.returns().into_iter().collect();
@@ -209,7 +214,7 @@ mod tests {
             vec![
                 (
                     returns::Key {
-                        tenant: 1,
+                        tenant: T1,
                         day,
                         control: false,
                         gap: returns::NEW
@@ -218,7 +223,7 @@ mod tests {
                 ),
                 (
                     returns::Key {
-                        tenant: 1,
+                        tenant: T1,
                         day,
                         control: true,
                         gap: 1
@@ -232,13 +237,13 @@ mod tests {
     #[test]
     fn a_rollback_drops_what_was_added_after_its_mark() {
         let mut p = Pending::default();
-        p.new_user(1, 0);
+        p.new_user(T1, 0);
         let mark = p.mark();
-        p.award(1, 0, 50);
+        p.award(T1, 0, 50);
         p.rollback_to(mark);
         let summed = p.summed();
         assert_eq!(
-            summed[&(1, 0)],
+            summed[&(T1, 0)],
             Counts {
                 new_users: 1,
                 ..Counts::default()

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::day_of;
+use crate::domain::ids::TenantId;
 
 /// Gaps are counted up to this many days; a longer one, or a first event ever, is
 /// counted as `NEW` (larger than any window's reach).
@@ -21,7 +22,7 @@ pub const MAX_WINDOW: i64 = MAX_GAP;
 /// One row of `activity_returns`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Key {
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub day: i64,
     pub control: bool,
     pub gap: i64,
@@ -30,7 +31,7 @@ pub struct Key {
 impl Key {
     /// The return of a user's first event of the day at `at_ms`, whose previous event was
     /// at `previous_ms`.
-    pub fn of(tenant: i64, at_ms: i64, previous_ms: Option<i64>, control: bool) -> Key {
+    pub fn of(tenant: TenantId, at_ms: i64, previous_ms: Option<i64>, control: bool) -> Key {
         let day = day_of(at_ms);
         let gap = previous_ms.map_or(NEW, |p| (day - day_of(p)).clamp(1, NEW));
         Key {
@@ -67,6 +68,8 @@ impl Returns {
 mod tests {
     use super::*;
 
+    const T1: TenantId = TenantId::from_raw(1);
+
     const DAY: i64 = 86_400_000;
 
     /// Returns as the writer would count them for users active on the given days.
@@ -75,7 +78,7 @@ mod tests {
         for days in users {
             let mut previous = None;
             for day in *days {
-                let key = Key::of(1, day * DAY + 5, previous.map(|p: i64| p * DAY), false);
+                let key = Key::of(T1, day * DAY + 5, previous.map(|p: i64| p * DAY), false);
                 r.add(key.day, key.gap, 1);
                 previous = Some(*day);
             }
@@ -115,9 +118,9 @@ mod tests {
 
     #[test]
     fn a_first_event_and_a_long_gap_count_as_new() {
-        assert_eq!(Key::of(1, 50 * DAY, None, true).gap, NEW);
-        assert_eq!(Key::of(1, 50 * DAY, Some(DAY), true).gap, NEW);
-        assert_eq!(Key::of(1, 50 * DAY, Some(49 * DAY + 10), true).gap, 1);
-        assert_eq!(Key::of(1, 50 * DAY, Some(20 * DAY), false).gap, 30);
+        assert_eq!(Key::of(T1, 50 * DAY, None, true).gap, NEW);
+        assert_eq!(Key::of(T1, 50 * DAY, Some(DAY), true).gap, NEW);
+        assert_eq!(Key::of(T1, 50 * DAY, Some(49 * DAY + 10), true).gap, 1);
+        assert_eq!(Key::of(T1, 50 * DAY, Some(20 * DAY), false).gap, 30);
     }
 }

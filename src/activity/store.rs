@@ -4,9 +4,15 @@ use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use super::{hour_of, returns, Counts};
+use crate::domain::ids::TenantId;
 
 /// Adds `counts` to a tenant's hour.
-pub fn add(conn: &Connection, tenant: i64, hour: i64, counts: &Counts) -> rusqlite::Result<()> {
+pub fn add(
+    conn: &Connection,
+    tenant: TenantId,
+    hour: i64,
+    counts: &Counts,
+) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO activity_hours (tenant_id, hour, events, active_users, new_users, awards, points)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -30,7 +36,11 @@ pub fn add(conn: &Connection, tenant: i64, hour: i64, counts: &Counts) -> rusqli
 }
 
 /// A tenant's counts summed over the hours from `since_ms`'s on (all of them for None).
-pub fn total(conn: &Connection, tenant: i64, since_ms: Option<i64>) -> rusqlite::Result<Counts> {
+pub fn total(
+    conn: &Connection,
+    tenant: TenantId,
+    since_ms: Option<i64>,
+) -> rusqlite::Result<Counts> {
     conn.prepare_cached(
         "SELECT ifnull(sum(events), 0), ifnull(sum(active_users), 0), ifnull(sum(new_users), 0),
                 ifnull(sum(awards), 0), ifnull(sum(points), 0)
@@ -56,7 +66,7 @@ fn counts(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Counts> {
 /// both included; days with nothing are absent.
 pub fn per_day(
     conn: &Connection,
-    tenant: i64,
+    tenant: TenantId,
     first: i64,
     last: i64,
 ) -> rusqlite::Result<Vec<(i64, Counts)>> {
@@ -90,7 +100,7 @@ pub fn add_returns(conn: &Connection, key: &returns::Key, users: i64) -> rusqlit
 /// `(control, returns)` for the users outside the control group, then those in it.
 pub fn returns(
     conn: &Connection,
-    tenant: i64,
+    tenant: TenantId,
     first: i64,
     last: i64,
 ) -> rusqlite::Result<[returns::Returns; 2]> {
@@ -128,7 +138,7 @@ pub struct Points {
 
 /// Events of `tenant`'s users: all of them, and those of the hours from `since_ms`'s on
 /// (`activity_hours`: a few rows a day, not the events).
-pub fn events(conn: &Connection, tenant: i64, since_ms: i64) -> rusqlite::Result<Events> {
+pub fn events(conn: &Connection, tenant: TenantId, since_ms: i64) -> rusqlite::Result<Events> {
     Ok(Events {
         total: total(conn, tenant, None)?.events,
         last24h: total(conn, tenant, Some(since_ms))?.events,
@@ -136,7 +146,7 @@ pub fn events(conn: &Connection, tenant: i64, since_ms: i64) -> rusqlite::Result
 }
 
 /// Points awarded to `tenant`'s users.
-pub fn points(conn: &Connection, tenant: i64) -> rusqlite::Result<Points> {
+pub fn points(conn: &Connection, tenant: TenantId) -> rusqlite::Result<Points> {
     let counts = total(conn, tenant, None)?;
     Ok(Points {
         awards: counts.awards,

@@ -12,6 +12,7 @@ use futures_util::future::Either;
 use super::gate::Gate;
 use super::keyring::{sha256, KeyKind};
 use super::rate_limit::Tier;
+use crate::domain::ids::TenantId;
 use crate::domain::user_scope::{UserScope, NOT_YOUR_USER};
 use crate::error::ApiError;
 
@@ -19,7 +20,7 @@ use crate::error::ApiError;
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     pub kind: KeyKind,
-    tenant: Result<i64, String>,
+    tenant: Result<TenantId, String>,
     tenant_missing: bool,
     /// Whom the key may act for, read by the `UserScope` and `UserPath` extractors.
     pub(super) users: UserScope,
@@ -28,7 +29,7 @@ pub struct RequestContext {
 /// The tenant a request acts for. Extracting it fails with 400 (header missing in
 /// multi-tenant mode) or 404 (unknown tenant).
 #[derive(Debug, Clone, Copy)]
-pub struct Tenant(pub i64);
+pub struct Tenant(pub TenantId);
 
 impl FromRequest for Tenant {
     type Error = ApiError;

@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use crate::domain::ids::TenantId;
 use crate::error::ApiError;
 use crate::store::tenants::{Tenant, DEFAULT_TENANT};
 
 /// Active tenants by customer id, kept in memory and refreshed after tenant changes.
 #[derive(Clone, Default)]
-pub struct TenantDirectory(Arc<RwLock<HashMap<String, i64>>>);
+pub struct TenantDirectory(Arc<RwLock<HashMap<String, TenantId>>>);
 
 impl TenantDirectory {
     pub fn replace(&self, tenants: &[Tenant]) {
@@ -20,7 +21,7 @@ impl TenantDirectory {
         *self.0.write().unwrap_or_else(|p| p.into_inner()) = map;
     }
 
-    pub fn resolve(&self, multi_tenant: bool, header: Option<&str>) -> Result<i64, ApiError> {
+    pub fn resolve(&self, multi_tenant: bool, header: Option<&str>) -> Result<TenantId, ApiError> {
         if !multi_tenant {
             return Ok(DEFAULT_TENANT);
         }

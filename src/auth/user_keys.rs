@@ -10,6 +10,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use rusqlite::Connection;
 
 use super::keyring::sha256;
+use crate::domain::ids::TenantId;
 
 /// Every per-user key starts with this, so other keys never reach the directory.
 pub const USER_KEY_PREFIX: &str = "app_";
@@ -18,7 +19,7 @@ pub const USER_KEY_PREFIX: &str = "app_";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserKey {
     pub uuid: String,
-    pub tenant: i64,
+    pub tenant: TenantId,
     /// The user's own id (`users.external_id`).
     pub user_id: String,
 }
@@ -98,6 +99,8 @@ pub fn generate() -> Result<(String, String), ring::error::Unspecified> {
 mod tests {
     use super::*;
 
+    const T1: TenantId = TenantId::from_raw(1);
+
     #[test]
     fn generated_keys_have_the_app_prefix_and_differ() {
         let (a, prefix) = generate().expect("random");
@@ -113,7 +116,7 @@ mod tests {
         let (key, _) = generate().expect("random");
         let owner = UserKey {
             uuid: "k".into(),
-            tenant: 1,
+            tenant: T1,
             user_id: "alice".into(),
         };
         keys.replace(vec![(sha256(&key), owner.clone())]);

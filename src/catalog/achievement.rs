@@ -1,6 +1,7 @@
 //! An achievement definition as the engine uses it: its row and its model.
 
 use crate::config::AchievementStatus;
+use crate::domain::ids::TenantId;
 use crate::model::Definition;
 use crate::store::definitions::{Row, Status};
 
@@ -11,7 +12,7 @@ pub struct Achievement {
     pub id: i64,
     pub uuid: String,
     /// Owning tenant, or 0 when shared by every tenant.
-    pub owner: i64,
+    pub owner: TenantId,
     pub key: String,
     pub def: AchievementDef,
     pub status: AchievementStatus,

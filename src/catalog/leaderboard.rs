@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use crate::config::{LeaderboardStatus, RankStyle, RunUnit};
+use crate::domain::ids::TenantId;
 use crate::model::leaderboard::{LeaderboardDef, RankBy};
 use crate::model::Definition;
 use crate::rules::leaderboard_runs::Schedule;
@@ -33,7 +34,7 @@ pub struct Leaderboard {
     pub id: i64,
     pub uuid: String,
     /// Owning tenant, or 0 when shared by every tenant.
-    pub owner: i64,
+    pub owner: TenantId,
     pub key: String,
     pub name: String,
     pub description: Option<String>,
@@ -87,7 +88,7 @@ impl Leaderboard {
 }
 
 /// A points system as boards see it: (owner, key) → (id, uuid, name).
-pub type PointsSystems = HashMap<(i64, String), (i64, String, String)>;
+pub type PointsSystems = HashMap<(TenantId, String), (i64, String, String)>;
 
 /// Builds the definition from its row: `Err` for a body that cannot be read or breaks a
 /// rule, `Ok(None)` for a points board whose system this server no longer has.
@@ -100,7 +101,7 @@ pub fn from_row(row: &Row, systems: &PointsSystems) -> Result<Option<Leaderboard
         RankBy::Points { points_system } => {
             let found = systems
                 .get(&(row.owner, points_system.clone()))
-                .or_else(|| systems.get(&(0, points_system.clone())));
+                .or_else(|| systems.get(&(TenantId::SHARED, points_system.clone())));
             let Some((system_id, uuid, name)) = found.cloned() else {
                 return Ok(None);
             };
@@ -154,7 +155,7 @@ mod tests {
         Row {
             id: 1,
             uuid: "u".into(),
-            owner: 0,
+            owner: TenantId::SHARED,
             kind: crate::store::definitions::Kind::Leaderboard,
             key: "weekly".into(),
             status: Status::parse(status).expect("status"),
@@ -223,7 +224,10 @@ mod tests {
         let points = json!({"name": "P", "rankBy": "points", "pointsSystem": "xp"});
         assert!(board("active", &points, &PointsSystems::new()).is_none());
         let mut systems = PointsSystems::new();
-        systems.insert((0, "xp".into()), (7, "p-uuid".into(), "XP".into()));
+        systems.insert(
+            (TenantId::SHARED, "xp".into()),
+            (7, "p-uuid".into(), "XP".into()),
+        );
         assert_eq!(
             board("active", &points, &systems).expect("board").ranking,
             Ranking::Points {

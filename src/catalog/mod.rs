@@ -17,6 +17,7 @@ pub use points::PointsSystem;
 pub use sync::sync_definitions;
 
 use crate::config::AttributeType;
+use crate::domain::ids::TenantId;
 use crate::model::attribute::AttributeDef;
 use crate::model::metric::MetricDef;
 use crate::model::points_system::SystemDef;
@@ -24,7 +25,7 @@ use crate::model::Definition;
 use crate::store::definitions::{self, Kind, Status};
 
 /// The tenant id that owns definitions shared by every tenant.
-const SHARED: i64 = 0;
+const SHARED: TenantId = TenantId::SHARED;
 
 #[derive(Debug, Clone)]
 pub struct Metric {
@@ -48,9 +49,9 @@ pub struct Attribute {
 #[derive(Debug, Default)]
 pub struct Catalog {
     /// Active metrics by (owning tenant or SHARED, key), in creation order per tenant.
-    metrics: HashMap<(i64, String), Metric>,
-    metrics_by_id: HashMap<i64, (i64, String)>,
-    attributes: HashMap<(i64, AttributeType, String), Attribute>,
+    metrics: HashMap<(TenantId, String), Metric>,
+    metrics_by_id: HashMap<i64, (TenantId, String)>,
+    attributes: HashMap<(TenantId, AttributeType, String), Attribute>,
     /// Every achievement not archived (inactive and locked included), in creation order.
     achievements: Vec<Achievement>,
     /// Points systems not archived, in creation order.
@@ -150,7 +151,7 @@ impl Catalog {
     }
 
     /// The active metric `key` as `tenant` sees it: its own first, then the shared one.
-    pub fn metric(&self, tenant: i64, key: &str) -> Option<&Metric> {
+    pub fn metric(&self, tenant: TenantId, key: &str) -> Option<&Metric> {
         self.metrics
             .get(&(tenant, key.to_owned()))
             .or_else(|| self.metrics.get(&(SHARED, key.to_owned())))
@@ -163,7 +164,7 @@ impl Catalog {
     }
 
     /// Every active metric `tenant` sees, oldest definition first.
-    pub fn metrics_for(&self, tenant: i64) -> Vec<&Metric> {
+    pub fn metrics_for(&self, tenant: TenantId) -> Vec<&Metric> {
         let mut visible: HashMap<&str, &Metric> = HashMap::new();
         for ((owner, key), metric) in &self.metrics {
             if *owner == SHARED && !visible.contains_key(key.as_str()) {
@@ -182,7 +183,7 @@ impl Catalog {
 
     /// The achievements `tenant` sees (its own and the shared ones), oldest first,
     /// inactive and locked ones included: callers filter by status.
-    pub fn achievements_for(&self, tenant: i64) -> impl Iterator<Item = &Achievement> {
+    pub fn achievements_for(&self, tenant: TenantId) -> impl Iterator<Item = &Achievement> {
         visible(&self.achievements, tenant)
     }
 
@@ -191,17 +192,17 @@ impl Catalog {
         self.achievements.iter()
     }
 
-    pub fn achievement(&self, tenant: i64, key: &str) -> Option<&Achievement> {
+    pub fn achievement(&self, tenant: TenantId, key: &str) -> Option<&Achievement> {
         by_key(&self.achievements, tenant, key)
     }
 
     /// The leaderboards `tenant` sees (its own and the shared ones), oldest first, every
     /// status but archived.
-    pub fn leaderboards_for(&self, tenant: i64) -> impl Iterator<Item = &Leaderboard> {
+    pub fn leaderboards_for(&self, tenant: TenantId) -> impl Iterator<Item = &Leaderboard> {
         visible(&self.leaderboards, tenant)
     }
 
-    pub fn leaderboard(&self, tenant: i64, key: &str) -> Option<&Leaderboard> {
+    pub fn leaderboard(&self, tenant: TenantId, key: &str) -> Option<&Leaderboard> {
         by_key(&self.leaderboards, tenant, key)
     }
 
@@ -210,14 +211,19 @@ impl Catalog {
         self.leaderboards.iter()
     }
 
-    pub fn attribute(&self, tenant: i64, kind: AttributeType, key: &str) -> Option<&Attribute> {
+    pub fn attribute(
+        &self,
+        tenant: TenantId,
+        kind: AttributeType,
+        key: &str,
+    ) -> Option<&Attribute> {
         self.attributes
             .get(&(tenant, kind, key.to_owned()))
             .or_else(|| self.attributes.get(&(SHARED, kind, key.to_owned())))
     }
 
     /// An attribute visible to `tenant` by its UUID.
-    pub fn attribute_by_uuid(&self, tenant: i64, uuid: &str) -> Option<&Attribute> {
+    pub fn attribute_by_uuid(&self, tenant: TenantId, uuid: &str) -> Option<&Attribute> {
         self.attributes
             .iter()
             .find(|((owner, _, _), a)| (*owner == tenant || *owner == SHARED) && a.uuid == uuid)
@@ -228,7 +234,7 @@ impl Catalog {
     /// attribute of `kind` and visible to `tenant`.
     pub fn attribute_keys(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         kind: AttributeType,
         refs: &[crate::domain::bulk::AttributeRef],
     ) -> Result<Vec<(String, String)>, String> {
@@ -247,7 +253,7 @@ impl Catalog {
     /// UUID `tenant` sees (its key when there is none), with the value.
     pub fn attribute_refs(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         kind: AttributeType,
         pairs: &[(String, String)],
     ) -> serde_json::Value {
@@ -261,7 +267,7 @@ impl Catalog {
     }
 
     /// A metric visible to `tenant` by its UUID.
-    pub fn metric_by_uuid(&self, tenant: i64, uuid: &str) -> Option<&Metric> {
+    pub fn metric_by_uuid(&self, tenant: TenantId, uuid: &str) -> Option<&Metric> {
         self.metrics
             .iter()
             .find(|((owner, _), m)| (*owner == tenant || *owner == SHARED) && m.uuid == uuid)
@@ -269,7 +275,7 @@ impl Catalog {
     }
 
     /// The points systems `tenant` sees (its own and the shared ones), oldest first.
-    pub fn points_for(&self, tenant: i64) -> impl Iterator<Item = &PointsSystem> {
+    pub fn points_for(&self, tenant: TenantId) -> impl Iterator<Item = &PointsSystem> {
         visible(&self.points, tenant)
     }
 
@@ -278,11 +284,11 @@ impl Catalog {
         self.points.iter()
     }
 
-    pub fn points_system(&self, tenant: i64, key: &str) -> Option<&PointsSystem> {
+    pub fn points_system(&self, tenant: TenantId, key: &str) -> Option<&PointsSystem> {
         by_key(&self.points, tenant, key)
     }
 
-    pub fn has_attribute(&self, tenant: i64, kind: AttributeType, key: &str) -> bool {
+    pub fn has_attribute(&self, tenant: TenantId, kind: AttributeType, key: &str) -> bool {
         self.attributes
             .contains_key(&(tenant, kind, key.to_owned()))
             || self
@@ -293,14 +299,14 @@ impl Catalog {
 
 /// A definition the catalog lists: whose it is and its key.
 trait Owned {
-    fn owner(&self) -> i64;
+    fn owner(&self) -> TenantId;
     fn key(&self) -> &str;
 }
 
 macro_rules! owned {
     ($($t:ty),+) => {
         $(impl Owned for $t {
-            fn owner(&self) -> i64 {
+            fn owner(&self) -> TenantId {
                 self.owner
             }
 
@@ -314,21 +320,21 @@ macro_rules! owned {
 owned!(Achievement, PointsSystem, Leaderboard);
 
 /// The items `tenant` sees: its own and the shared ones, in list order.
-fn visible<T: Owned>(items: &[T], tenant: i64) -> impl Iterator<Item = &T> {
+fn visible<T: Owned>(items: &[T], tenant: TenantId) -> impl Iterator<Item = &T> {
     items
         .iter()
         .filter(move |i| i.owner() == SHARED || i.owner() == tenant)
 }
 
 /// The item `key` as `tenant` sees it: its own before the shared one.
-fn by_key<'c, T: Owned>(items: &'c [T], tenant: i64, key: &str) -> Option<&'c T> {
+fn by_key<'c, T: Owned>(items: &'c [T], tenant: TenantId, key: &str) -> Option<&'c T> {
     visible(items, tenant)
         .filter(|i| i.key() == key)
         .max_by_key(|i| i.owner())
 }
 
 impl crate::domain::attributes::AttributeKeys for Catalog {
-    fn has_attribute(&self, tenant: i64, kind: AttributeType, key: &str) -> bool {
+    fn has_attribute(&self, tenant: TenantId, kind: AttributeType, key: &str) -> bool {
         Catalog::has_attribute(self, tenant, kind, key)
     }
 }

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::domain::ids::TenantId;
 use crate::model::Definition;
 use crate::store::definitions::{self, Kind, Status};
 
@@ -56,7 +57,7 @@ pub struct PointsSystem {
     pub id: i64,
     pub uuid: String,
     /// Owning tenant, or 0 when shared by every tenant.
-    pub owner: i64,
+    pub owner: TenantId,
     pub key: String,
     pub def: SystemDef,
     pub managed: bool,

@@ -143,6 +143,7 @@ pub fn sync_definitions(
 mod tests {
     use super::*;
     use crate::config;
+    use crate::domain::ids::TenantId;
 
     fn db() -> Connection {
         crate::db::migrated_in_memory()
@@ -150,7 +151,7 @@ mod tests {
 
     fn uuid_of(conn: &Connection, kind: &str, key: &str) -> (String, String) {
         let kind = Kind::parse(kind).expect("kind");
-        let row = definitions::by_key(conn, 0, kind, key)
+        let row = definitions::by_key(conn, TenantId::SHARED, kind, key)
             .expect("read")
             .expect("definition row");
         (row.uuid, row.status.as_str().to_owned())

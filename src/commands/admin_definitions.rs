@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
 use crate::domain::bulk::{parse_item, Archive, Create, Update, BAD_KEY};
+use crate::domain::ids::TenantId;
 use crate::error::ApiError;
 use crate::model::Definition;
 use crate::store::definitions::{self, Kind, Status};
@@ -18,13 +19,13 @@ pub fn valid_uuid(id: &str) -> bool {
 
 /// The `tenant_id` a definition created by `tenant` gets: its own in multi-tenant mode,
 /// shared (NULL) otherwise.
-pub fn owner(ctx: &WriteCtx<'_>, tenant: i64) -> Option<i64> {
+pub fn owner(ctx: &WriteCtx<'_>, tenant: TenantId) -> Option<TenantId> {
     ctx.env.settings.multi_tenant().then_some(tenant)
 }
 
 pub fn insert(
     ctx: &WriteCtx<'_>,
-    tenant: i64,
+    tenant: TenantId,
     kind: Kind,
     key: &str,
     body: &Map<String, Value>,
@@ -65,7 +66,7 @@ pub enum Refusal {
 /// The active definition of `kind` with `uuid` that `tenant` may change.
 pub fn editable(
     ctx: &WriteCtx<'_>,
-    tenant: i64,
+    tenant: TenantId,
     kind: Kind,
     uuid: &str,
 ) -> Result<Result<Stored, Refusal>, ApiError> {
@@ -73,7 +74,9 @@ pub fn editable(
         return Ok(Err(Refusal::NotFound));
     }
     let row = definitions::by_uuid(ctx.conn, uuid)?.filter(|r| {
-        r.kind == kind && r.status == Status::Active && (r.owner == 0 || r.owner == tenant)
+        r.kind == kind
+            && r.status == Status::Active
+            && (r.owner == TenantId::SHARED || r.owner == tenant)
     });
     Ok(match row {
         None => Err(Refusal::NotFound),
@@ -92,7 +95,7 @@ pub fn editable(
 /// file-managed one refuses the whole request.
 fn target<K: PlainKind>(
     ctx: &WriteCtx<'_>,
-    tenant: i64,
+    tenant: TenantId,
     (index, id): (usize, &str),
     bad_id: &str,
     issues: &mut Vec<Value>,
@@ -160,7 +163,7 @@ impl<K: PlainKind> Command for Create<K> {
                     continue;
                 }
             };
-            let owner = owner(ctx, self.tenant).unwrap_or(0);
+            let owner = owner(ctx, self.tenant).unwrap_or(TenantId::SHARED);
             if let Some(existing) = definitions::by_key(ctx.conn, owner, K::KIND, &key)? {
                 // Archived ones included: their key stays taken so history keeps pointing
                 // at them.

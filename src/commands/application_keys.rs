@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::admin_definitions::Outcome;
 use crate::auth::user_keys::{self, UserKey};
 use crate::auth::UserKeys;
+use crate::domain::ids::TenantId;
 use crate::error::ApiError;
 use crate::writer::{Command, WriteCtx};
 
@@ -39,7 +40,7 @@ fn refresh_after_commit(ctx: &mut WriteCtx<'_>, directory: &UserKeys) -> Result<
 }
 
 pub struct CreateApplicationKeys {
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub items: Vec<CreateKeyItem>,
     pub directory: UserKeys,
 }
@@ -88,7 +89,7 @@ impl Command for CreateApplicationKeys {
 }
 
 pub struct DeleteApplicationKeys {
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub ids: Vec<String>,
     pub directory: UserKeys,
 }

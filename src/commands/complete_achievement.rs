@@ -9,13 +9,14 @@ use crate::achievements::engine::{complete, composites};
 use crate::achievements::{store, view};
 use crate::catalog::AchievementTrigger;
 use crate::config::AchievementStatus;
+use crate::domain::ids::TenantId;
 use crate::domain::user::UserUpsert;
 use crate::error::ApiError;
 use crate::rules::achievements::filters_match;
 use crate::writer::{Command, WriteCtx};
 
 pub struct CompleteAchievement {
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub key: String,
     pub user: UserUpsert,
 }

@@ -12,6 +12,7 @@ use super::upsert_user::{upsert_found, Touch};
 use crate::achievements::engine as achievements;
 use crate::catalog::Metric;
 use crate::domain::event_facts::EventFacts;
+use crate::domain::ids::TenantId;
 use crate::domain::number::check_finite;
 use crate::domain::user::UserUpsert;
 use crate::error::ApiError;
@@ -22,7 +23,7 @@ use crate::writer::{Command, WriteCtx};
 
 #[derive(Clone)]
 pub struct RecordEvent {
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub metric: Metric,
     pub user: UserUpsert,
     pub value: f64,

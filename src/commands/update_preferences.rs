@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::domain::field::Field;
+use crate::domain::ids::TenantId;
 use crate::domain::preferences::{to_response, PreferencesPatch};
 use crate::domain::user_id::UserId;
 use crate::error::{echo, ApiError};
@@ -10,7 +11,7 @@ use crate::store;
 use crate::writer::{Command, WriteCtx};
 
 pub struct UpdatePreferences {
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub user: UserId,
     pub patch: PreferencesPatch,
 }

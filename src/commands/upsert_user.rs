@@ -3,6 +3,7 @@
 
 use ring::rand::{SecureRandom, SystemRandom};
 
+use crate::domain::ids::TenantId;
 use crate::domain::user::{User, UserUpsert};
 use crate::error::ApiError;
 use crate::store;
@@ -19,7 +20,7 @@ pub enum Missing {
 
 #[derive(Clone)]
 pub struct UpsertUser {
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub upsert: UserUpsert,
     pub missing: Missing,
 }
@@ -58,7 +59,7 @@ pub enum Touch {
 
 pub fn upsert(
     ctx: &mut WriteCtx<'_>,
-    tenant: i64,
+    tenant: TenantId,
     upsert: &UserUpsert,
     touch: Touch,
 ) -> Result<Upserted, ApiError> {
@@ -70,7 +71,7 @@ pub fn upsert(
 /// command with nothing written to the user since).
 pub fn upsert_found(
     ctx: &mut WriteCtx<'_>,
-    tenant: i64,
+    tenant: TenantId,
     upsert: &UserUpsert,
     touch: Touch,
     found: Option<User>,

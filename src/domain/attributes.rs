@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::ids::TenantId;
 use super::limits::{check_chars, MAX_ATTRIBUTE_VALUE_CHARS};
 use crate::error::{echo, ApiError};
 
@@ -24,11 +25,11 @@ const LISTED_KEYS: usize = 10;
 /// Which attribute keys exist: the catalog, seen from the domain without the domain
 /// depending on it (the catalog is built above the domain types).
 pub trait AttributeKeys {
-    fn has_attribute(&self, tenant: i64, kind: AttributeType, key: &str) -> bool;
+    fn has_attribute(&self, tenant: TenantId, kind: AttributeType, key: &str) -> bool;
 }
 
 impl<T: AttributeKeys + ?Sized> AttributeKeys for std::sync::Arc<T> {
-    fn has_attribute(&self, tenant: i64, kind: AttributeType, key: &str) -> bool {
+    fn has_attribute(&self, tenant: TenantId, kind: AttributeType, key: &str) -> bool {
         (**self).has_attribute(tenant, kind, key)
     }
 }
@@ -37,7 +38,7 @@ impl<T: AttributeKeys + ?Sized> AttributeKeys for std::sync::Arc<T> {
 /// message Trophy documents (bad keys comma-separated).
 pub fn check_keys(
     catalog: &impl AttributeKeys,
-    tenant: i64,
+    tenant: TenantId,
     kind: AttributeType,
     attributes: &BTreeMap<String, String>,
 ) -> Result<(), ApiError> {

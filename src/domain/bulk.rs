@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
+use super::ids::TenantId;
 use crate::error::ApiError;
 
 /// The 422 message for a change to a definition declared in trophy.toml.
@@ -23,7 +24,7 @@ pub struct Outcome {
 /// module, which implements the command): the tenant and the items as sent. Each item is
 /// read into its patch type inside the command, so a bad one is an issue, not a 400.
 pub struct Bulk<K, const CREATES: bool> {
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub items: Vec<Value>,
     kind: PhantomData<K>,
 }
@@ -33,7 +34,7 @@ pub type Update<K> = Bulk<K, false>;
 
 /// A bulk archive (`DELETE ?ids=`) of the kind `K`.
 pub struct Archive<K> {
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub ids: Vec<String>,
     kind: PhantomData<K>,
 }
@@ -42,13 +43,13 @@ pub struct Archive<K> {
 pub trait BulkWrite {
     /// Whether it creates (answered `created`, 201 when something was) or updates.
     const CREATES: bool;
-    fn new(tenant: i64, items: Vec<Value>) -> Self;
+    fn new(tenant: TenantId, items: Vec<Value>) -> Self;
 }
 
 impl<K, const CREATES: bool> BulkWrite for Bulk<K, CREATES> {
     const CREATES: bool = CREATES;
 
-    fn new(tenant: i64, items: Vec<Value>) -> Self {
+    fn new(tenant: TenantId, items: Vec<Value>) -> Self {
         Bulk {
             tenant,
             items,
@@ -86,7 +87,7 @@ pub fn each_item<W>(
 }
 
 impl<K> Archive<K> {
-    pub fn new(tenant: i64, ids: Vec<String>) -> Self {
+    pub fn new(tenant: TenantId, ids: Vec<String>) -> Self {
         Archive {
             tenant,
             ids,

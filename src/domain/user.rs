@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::attributes::{check_keys, check_values, AttributeKeys};
 use super::field::Field;
+use super::ids::TenantId;
 use super::limits::{
     check_chars, MAX_DEVICE_TOKENS, MAX_DEVICE_TOKEN_CHARS, MAX_EMAIL_CHARS, MAX_USER_NAME_CHARS,
 };
@@ -70,7 +71,7 @@ impl UserFieldsInput {
     pub fn validate(
         self,
         catalog: &impl AttributeKeys,
-        tenant: i64,
+        tenant: TenantId,
     ) -> Result<UserChanges, ApiError> {
         let attributes = match self.attributes {
             Field::Value(map) => map,
@@ -178,7 +179,7 @@ impl AdmittedUpsert {
     pub fn validate(
         self,
         catalog: &impl AttributeKeys,
-        tenant: i64,
+        tenant: TenantId,
     ) -> Result<UserUpsert, ApiError> {
         Ok(UserUpsert {
             id: UserId::parse(&self.id)?,
@@ -192,7 +193,7 @@ impl AdmittedUpsert {
 pub struct User {
     /// Internal integer id.
     pub row_id: i64,
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     pub id: String,
     pub email: Option<String>,
     pub name: Option<String>,
@@ -209,7 +210,7 @@ pub struct User {
 
 impl User {
     /// A user that does not exist yet; `row_id` is filled in when it is inserted.
-    pub fn new(tenant_id: i64, id: &UserId, control: bool, now_ms: i64) -> User {
+    pub fn new(tenant_id: TenantId, id: &UserId, control: bool, now_ms: i64) -> User {
         User {
             row_id: 0,
             tenant_id,
@@ -301,8 +302,10 @@ impl User {
 mod tests {
     use super::*;
 
+    const T1: TenantId = TenantId::from_raw(1);
+
     fn user() -> User {
-        User::new(1, &UserId::parse("u1").expect("id"), false, 0)
+        User::new(T1, &UserId::parse("u1").expect("id"), false, 0)
     }
 
     #[test]

@@ -35,6 +35,7 @@ use crate::commands::record_event::RecordEvent;
 use crate::commands::upsert_user::{Missing, UpsertUser};
 use crate::config::{AttributeType, Durability};
 use crate::domain::attributes::{check_keys, check_values};
+use crate::domain::ids::TenantId;
 use crate::domain::limits::MAX_IDEMPOTENCY_KEY_BYTES;
 use crate::engine::{BoxError, Engine};
 use crate::error::ApiError;
@@ -232,7 +233,7 @@ fn tenant(
     conn: &Connection,
     settings: &RuntimeSettings,
     id: Option<&str>,
-) -> Result<i64, BoxError> {
+) -> Result<TenantId, BoxError> {
     match (settings.config.server.multi_tenant, id) {
         (false, None) => Ok(DEFAULT_TENANT),
         (false, Some(_)) => {
@@ -284,7 +285,11 @@ fn derived_keys(events: &mut [(u64, EventLine)]) {
 
 /// The command for one event, or why the line is refused: the checks of
 /// `POST /metrics/{key}/event`.
-fn record_event(catalog: &Catalog, tenant: i64, event: EventLine) -> Result<RecordEvent, ApiError> {
+fn record_event(
+    catalog: &Catalog,
+    tenant: TenantId,
+    event: EventLine,
+) -> Result<RecordEvent, ApiError> {
     let metric = catalog
         .metric(tenant, &event.metric)
         .cloned()
@@ -427,7 +432,7 @@ fn build_deferred_indexes(settings: &RuntimeSettings) -> Result<(), BoxError> {
 /// Checks events against the catalog until `ready` holds two runs.
 fn prepare(
     engine: &Engine,
-    tenant: i64,
+    tenant: TenantId,
     pending: &mut impl Iterator<Item = (u64, u64, EventLine)>,
     ready: &mut VecDeque<ImportedEvent>,
     refused: &mut Vec<(u64, String)>,

@@ -19,6 +19,7 @@ use crate::domain::bulk::{
     archive_each, created_item, issue, updated_item, valid_key, Archive, Bulk, Create, Outcome,
     Update, BAD_KEY, MANAGED,
 };
+use crate::domain::ids::TenantId;
 use crate::error::{echo, ApiError};
 use crate::model::leaderboard::LeaderboardDef;
 use crate::model::Definition;
@@ -30,7 +31,12 @@ use crate::writer::{Command, WriteCtx};
 /// is nullable; the other optional fields (`description`, `metricId`, `pointsSystemId`,
 /// `end`, `startTime`, `endTime`, `runUnit`, `runInterval`) are left out when they have no
 /// value. `userAttributes` is not in that schema but the Python SDK 1.27 requires it.
-pub fn admin_view(board: &Leaderboard, catalog: &Catalog, tenant: i64, today: NaiveDate) -> Value {
+pub fn admin_view(
+    board: &Leaderboard,
+    catalog: &Catalog,
+    tenant: TenantId,
+    today: NaiveDate,
+) -> Value {
     fn optional(out: &mut Map<String, Value>, field: &str, value: Option<Value>) {
         if let Some(value) = value {
             out.insert(field.into(), value);
@@ -103,7 +109,7 @@ fn stored_status(requested: &str, start: NaiveDate, today: NaiveDate) -> Result<
 
 /// What the items of a bulk write of `tenant`'s boards resolve against: the catalog as the
 /// command began, the tenant's active points systems by UUID, and today's UTC date.
-fn scope<'c>(ctx: &WriteCtx<'c>, tenant: i64) -> Scope<'c> {
+fn scope<'c>(ctx: &WriteCtx<'c>, tenant: TenantId) -> Scope<'c> {
     let conn = ctx.conn;
     Scope {
         catalog: ctx.catalog.clone(),
@@ -115,14 +121,14 @@ fn scope<'c>(ctx: &WriteCtx<'c>, tenant: i64) -> Scope<'c> {
     }
 }
 
-fn owner_column(ctx: &WriteCtx<'_>, tenant: i64) -> Option<i64> {
+fn owner_column(ctx: &WriteCtx<'_>, tenant: TenantId) -> Option<TenantId> {
     ctx.env.settings.multi_tenant().then_some(tenant)
 }
 
 fn finish_write(
     ctx: &mut WriteCtx<'_>,
     keys: &[String],
-    tenant: i64,
+    tenant: TenantId,
 ) -> Result<Vec<Value>, ApiError> {
     let catalog = Catalog::load(ctx.conn)?;
     let today = ctx.now.date_naive();
@@ -138,8 +144,8 @@ fn finish_write(
     Ok(items)
 }
 
-fn key_taken(ctx: &WriteCtx<'_>, tenant: i64, key: &str) -> Result<bool, ApiError> {
-    let owner = owner_column(ctx, tenant).unwrap_or(0);
+fn key_taken(ctx: &WriteCtx<'_>, tenant: TenantId, key: &str) -> Result<bool, ApiError> {
+    let owner = owner_column(ctx, tenant).unwrap_or(TenantId::SHARED);
     Ok(definitions::key_taken(
         ctx.conn,
         owner,
@@ -235,7 +241,7 @@ impl Command for Create<Leaderboards> {
 /// The board with `uuid` that `tenant` may change: 404 unknown, 422 file-managed.
 fn editable<'c>(
     catalog: &'c Catalog,
-    tenant: i64,
+    tenant: TenantId,
     uuid: &str,
 ) -> Result<Option<&'c Leaderboard>, ApiError> {
     match catalog.leaderboards_for(tenant).find(|b| b.uuid == uuid) {

@@ -11,6 +11,7 @@ use super::store::{self, At, Change};
 use super::view::{self, EventEntry};
 use crate::catalog::{Leaderboard, Ranking};
 use crate::config::RankStyle;
+use crate::domain::ids::TenantId;
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::leaderboard_runs::Run;
@@ -75,19 +76,19 @@ pub fn group_of(board: &Leaderboard, user: &User) -> Option<Vec<String>> {
 
 /// How a group is named in storage and in the index: the tenant (boards shared by every
 /// tenant rank each tenant's users apart) and the breakdown values.
-pub fn group_name(tenant: i64, values: &[String]) -> String {
+pub fn group_name(tenant: TenantId, values: &[String]) -> String {
     format!("{tenant}\u{1e}{}", values.join("\u{1f}"))
 }
 
 /// The tenant and breakdown values of a stored group name.
-pub fn parse_group_name(name: &str) -> Option<(i64, Vec<String>)> {
+pub fn parse_group_name(name: &str) -> Option<(TenantId, Vec<String>)> {
     let (tenant, values) = name.split_once('\u{1e}')?;
     let values = if values.is_empty() {
         Vec::new()
     } else {
         values.split('\u{1f}').map(str::to_owned).collect()
     };
-    Some((tenant.parse().ok()?, values))
+    Some((TenantId::from_raw(tenant.parse().ok()?), values))
 }
 
 /// Applies `changes` for `user` to every tracking board they concern and returns the
@@ -383,7 +384,7 @@ fn notify(
 pub fn board_with_rankings(
     ctx: &WriteCtx<'_>,
     board: &Leaderboard,
-    tenant: i64,
+    tenant: TenantId,
     run: Run,
     group: &[String],
     today: NaiveDate,

@@ -10,6 +10,7 @@ use serde_json::json;
 use super::engine::{board_with_rankings, parse_group_name};
 use super::store;
 use crate::catalog::Leaderboard;
+use crate::domain::ids::TenantId;
 use crate::error::ApiError;
 use crate::rules::leaderboard_runs::{Run, Schedule};
 use crate::scheduler::{Job, NextDue};
@@ -141,7 +142,7 @@ fn announce(
         return Ok(());
     }
     let event_type = format!("leaderboard.{kind}");
-    let mut groups: Vec<(i64, Vec<String>)> = super::writer_index(ctx.env)?
+    let mut groups: Vec<(TenantId, Vec<String>)> = super::writer_index(ctx.env)?
         .staged_groups(board.id, run.start)
         .iter()
         .filter_map(|g| parse_group_name(g))

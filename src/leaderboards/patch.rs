@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::catalog::Catalog;
 use crate::domain::attributes::AttributeType;
 use crate::domain::bulk::{patched, present};
+use crate::domain::ids::TenantId;
 use crate::error::echo;
 use crate::model::leaderboard::{LeaderboardDef, RankBy, MAX_PARTICIPANTS};
 use crate::model::{Definition, FieldName};
@@ -53,7 +54,7 @@ pub type PointsSystemKey<'a> = Box<dyn Fn(&str) -> Result<Option<String>, String
 /// What an item's references and defaults are resolved against.
 pub struct Scope<'a> {
     pub catalog: Arc<Catalog>,
-    pub tenant: i64,
+    pub tenant: TenantId,
     /// The key of the active points system with a UUID, if the tenant sees one.
     pub points_system: PointsSystemKey<'a>,
     /// A new board's start when none is given.

@@ -12,13 +12,14 @@ use super::ranking::page_ranks;
 use super::store::{self, Ranked};
 use crate::catalog::{Catalog, Leaderboard};
 use crate::config::RankStyle;
+use crate::domain::ids::TenantId;
 use crate::error::ApiError;
 use crate::rules::leaderboard_runs::Run;
 
 /// A board the Application API shows: not inactive.
 pub fn visible<'c>(
     catalog: &'c Catalog,
-    tenant: i64,
+    tenant: TenantId,
     key: &str,
 ) -> Result<&'c Leaderboard, ApiError> {
     catalog
@@ -90,7 +91,7 @@ pub fn group_from_query(board: &Leaderboard, text: Option<&str>) -> Result<Vec<S
         .collect()
 }
 
-pub fn group_key(board: &Leaderboard, run: Run, tenant: i64, group: &[String]) -> GroupKey {
+pub fn group_key(board: &Leaderboard, run: Run, tenant: TenantId, group: &[String]) -> GroupKey {
     GroupKey {
         board: board.id,
         run_start: run.start,
@@ -101,7 +102,7 @@ pub fn group_key(board: &Leaderboard, run: Run, tenant: i64, group: &[String]) -
 /// The row id of a user, without loading the rest of the user.
 pub fn user_row(
     conn: &Connection,
-    tenant: i64,
+    tenant: TenantId,
     external_id: &str,
 ) -> Result<Option<i64>, ApiError> {
     Ok(conn

@@ -10,12 +10,15 @@ use serde_json::{Map, Value};
 use super::{apply, RankIndex, ValueChange};
 use crate::catalog::{sync_definitions, Catalog, CatalogHandle, Ranking};
 use crate::clock::Clock;
+use crate::domain::ids::TenantId;
 use crate::domain::user::User;
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
 use crate::settings::RuntimeSettings;
 use crate::writer::{Command, WriteCtx, Writer, WriterEnv};
 use crate::ConfigSource;
+
+const T1: TenantId = TenantId::from_raw(1);
 
 const CONFIG: &str = r#"
 [[metrics]]
@@ -56,7 +59,7 @@ fn start(now: &str) -> (Writer, RankIndex, i64, i64, i64) {
     let system = |key: &str| -> i64 {
         crate::store::definitions::by_key(
             &conn,
-            0,
+            TenantId::SHARED,
             crate::store::definitions::Kind::PointsSystem,
             key,
         )
@@ -65,7 +68,7 @@ fn start(now: &str) -> (Writer, RankIndex, i64, i64, i64) {
         .id
     };
     let (xp, coins) = (system("xp"), system("coins"));
-    let board = catalog.leaderboard(1, "xp-weekly").expect("board");
+    let board = catalog.leaderboard(T1, "xp-weekly").expect("board");
     assert!(matches!(board.ranking, Ranking::Points { system_id, .. } if system_id == xp));
     let board_id = board.id;
     let index = RankIndex::default();
@@ -94,13 +97,13 @@ impl Command for Award {
     type Output = (User, Map<String, Value>);
 
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Self::Output, ApiError> {
-        let user = match crate::store::users::find(ctx.conn, 1, self.user)? {
+        let user = match crate::store::users::find(ctx.conn, T1, self.user)? {
             Some(u) => u,
             None => {
                 let id = UserId::parse(self.user)?;
                 crate::store::users::insert(
                     ctx.conn,
-                    &User::new(1, &id, false, ctx.now.timestamp_millis()),
+                    &User::new(T1, &id, false, ctx.now.timestamp_millis()),
                 )?
             }
         };
@@ -162,7 +165,7 @@ async fn points_boards_rank_points_earned_in_the_run() {
     let key = super::index::GroupKey {
         board: board_id,
         run_start: "2031-03-03".parse().expect("date"),
-        group: super::engine::group_name(1, &[]),
+        group: super::engine::group_name(T1, &[]),
     };
     assert_eq!(index.read(&key, |g| g.index_of(bob.row_id)), Some(0));
     assert_eq!(index.read(&key, |g| g.index_of(ann.row_id)), None);
@@ -284,7 +287,7 @@ async fn changes_in_one_batch_see_each_other_and_a_rolled_back_one_leaves_no_tra
     let key = super::index::GroupKey {
         board: board_id,
         run_start: "2031-03-03".parse().expect("date"),
-        group: super::engine::group_name(1, &[]),
+        group: super::engine::group_name(T1, &[]),
     };
     // The readers' copy matches SQLite once the batch committed.
     let in_index: Vec<(i64, f64)> = index.read(&key, |g| {

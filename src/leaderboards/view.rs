@@ -8,6 +8,7 @@ use super::store::{Change, Ranked};
 use crate::catalog::leaderboard::status_on;
 use crate::catalog::{Catalog, Leaderboard, Ranking};
 use crate::clock::{format_timestamp, from_millis};
+use crate::domain::ids::TenantId;
 use crate::domain::number::json_number;
 use crate::rules::leaderboard_runs::Run;
 use crate::rules::time_window::format_time_of_day;
@@ -31,7 +32,7 @@ pub fn pairs(board: &Leaderboard, values: &[String]) -> Value {
 pub fn board(
     board: &Leaderboard,
     catalog: &Catalog,
-    tenant: i64,
+    tenant: TenantId,
     today: NaiveDate,
     group: &[String],
 ) -> Map<String, Value> {

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::store::{self, Delivery, Outcome};
 use super::Kind;
+use crate::domain::ids::TenantId;
 use crate::domain::preferences;
 use crate::error::ApiError;
 use crate::store::users as store_users;
@@ -52,7 +53,7 @@ impl Command for RecordOutcomes {
 /// queue, due now. `Err(409)` for a message that is not failed (a sent one is never sent
 /// again).
 pub struct RetryDelivery {
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     pub id: String,
 }
 
@@ -84,7 +85,7 @@ impl Command for RetryDelivery {
 
 /// An unsubscribe link: `kind` off by email, or every email (`subscribeToEmails: false`).
 pub struct Unsubscribe {
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     pub user_id: i64,
     pub kind: Option<Kind>,
 }

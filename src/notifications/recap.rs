@@ -13,6 +13,7 @@ use super::schedule::zone_named;
 use super::store;
 use crate::catalog::Catalog;
 use crate::config::RecapFrequency;
+use crate::domain::ids::TenantId;
 use crate::error::ApiError;
 use crate::rules::local_time::utc_range_of_local_dates;
 
@@ -23,7 +24,7 @@ pub fn figures(
     catalog: &Catalog,
     frequency: RecapFrequency,
     user_id: i64,
-    tenant_id: i64,
+    tenant_id: TenantId,
     payload: &Value,
 ) -> Result<Map<String, Value>, ApiError> {
     let mut out = Map::new();

@@ -4,6 +4,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::Kind;
+use crate::domain::ids::TenantId;
 
 /// A user's next timed message of one kind.
 #[derive(Debug, Clone, PartialEq)]
@@ -198,7 +199,7 @@ pub fn points_between(
 
 /// A message for one channel target, as decided.
 pub struct NewDelivery<'a> {
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     pub user_id: i64,
     pub kind: Kind,
     pub channel: Channel,
@@ -254,7 +255,7 @@ pub fn queue(conn: &Connection, d: &NewDelivery<'_>) -> rusqlite::Result<()> {
 pub struct Delivery {
     pub id: i64,
     pub uuid: String,
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     pub user_id: i64,
     /// The user's external id (None when the user was deleted).
     pub external_user_id: Option<String>,
@@ -294,9 +295,9 @@ pub fn sendable(conn: &Connection, now: i64, limit: i64) -> rusqlite::Result<Vec
 }
 
 /// Filters of the Admin API's list, newest first, after the id `before` (paging).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ListFilter {
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     pub status: Option<String>,
     pub user_id: Option<i64>,
     pub before: Option<i64>,
@@ -322,7 +323,7 @@ pub fn list(conn: &Connection, f: &ListFilter) -> rusqlite::Result<Vec<Delivery>
 
 pub fn by_uuid(
     conn: &Connection,
-    tenant_id: i64,
+    tenant_id: TenantId,
     uuid: &str,
 ) -> rusqlite::Result<Option<Delivery>> {
     conn.prepare_cached(&format!(
@@ -363,7 +364,12 @@ pub fn record(conn: &Connection, id: i64, outcome: &Outcome, now: i64) -> rusqli
 }
 
 /// Puts a failed row back in the queue, due now. False when it is not failed.
-pub fn retry(conn: &Connection, tenant_id: i64, uuid: &str, now: i64) -> rusqlite::Result<bool> {
+pub fn retry(
+    conn: &Connection,
+    tenant_id: TenantId,
+    uuid: &str,
+    now: i64,
+) -> rusqlite::Result<bool> {
     let changed = conn
         .prepare_cached(
             "UPDATE notification_outbox

@@ -16,6 +16,7 @@ use crate::catalog::{Catalog, PointsSystem};
 use crate::domain::bulk::{
     archive_each, each_item, issue, valid_key, Archive, Create, Outcome, Update, BAD_KEY, MANAGED,
 };
+use crate::domain::ids::TenantId;
 use crate::error::ApiError;
 use crate::store::definitions;
 use crate::writer::{Command, WriteCtx};
@@ -72,7 +73,7 @@ fn child_body(
 
 fn insert(
     ctx: &WriteCtx<'_>,
-    owner: Option<i64>,
+    owner: Option<TenantId>,
     kind: &str,
     key: &str,
     status: &str,
@@ -97,20 +98,20 @@ fn insert(
 
 fn key_taken(
     ctx: &WriteCtx<'_>,
-    owner: Option<i64>,
+    owner: Option<TenantId>,
     kind: &str,
     key: &str,
 ) -> Result<bool, ApiError> {
     Ok(definitions::key_taken(
         ctx.conn,
-        owner.unwrap_or(0),
+        owner.unwrap_or(TenantId::SHARED),
         definitions::kind(kind)?,
         key,
     )?)
 }
 
-fn owner_column(system: &PointsSystem) -> Option<i64> {
-    (system.owner != 0).then_some(system.owner)
+fn owner_column(system: &PointsSystem) -> Option<TenantId> {
+    (system.owner != TenantId::SHARED).then_some(system.owner)
 }
 
 fn status_of(item: &Value, default: &str) -> Result<String, String> {
@@ -125,7 +126,7 @@ fn status_of(item: &Value, default: &str) -> Result<String, String> {
 fn create_child(
     ctx: &WriteCtx<'_>,
     catalog: &Catalog,
-    tenant: i64,
+    tenant: TenantId,
     system: &PointsSystem,
     child: Child,
     item: &Value,
@@ -163,7 +164,7 @@ fn create_child(
 /// The entity as the Admin API shows it, from a catalog loaded in this transaction.
 fn render(
     catalog: &Catalog,
-    tenant: i64,
+    tenant: TenantId,
     system: &str,
     child: Option<Child>,
     uuid: &str,
@@ -390,7 +391,7 @@ impl Command for Archive<Systems> {
 /// The system `uuid` as `tenant` sees it, or 404.
 pub fn system_of<'c>(
     catalog: &'c Catalog,
-    tenant: i64,
+    tenant: TenantId,
     uuid: &str,
 ) -> Result<&'c PointsSystem, ApiError> {
     catalog
@@ -402,7 +403,7 @@ pub fn system_of<'c>(
 /// A bulk create (`CREATES`) or update of one kind of child of the system `system` (its
 /// UUID), shaped like `domain::bulk::Bulk`: the items are read inside the command.
 pub struct Children<const CREATES: bool> {
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub system: String,
     pub child: Child,
     pub items: Vec<Value>,
@@ -560,7 +561,7 @@ impl Command for UpdateChildren {
 }
 
 pub struct ArchiveChildren {
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub system: String,
     pub child: Child,
     pub ids: Vec<String>,

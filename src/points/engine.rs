@@ -14,6 +14,7 @@ use crate::catalog::points::{Boost, BoostTarget, PointsTrigger, TriggerKind};
 use crate::catalog::{Catalog, Metric, PointsSystem};
 use crate::clock::from_millis;
 use crate::domain::event_facts::EventFacts;
+use crate::domain::ids::TenantId;
 use crate::domain::user::{User, UserUpsert};
 use crate::error::ApiError;
 use crate::leaderboards::ValueChange;
@@ -330,7 +331,7 @@ pub fn on_ticks(
 /// is written, when a blocking trigger's deduction would take a system below 0.
 pub fn check_block(
     ctx: &WriteCtx<'_>,
-    tenant: i64,
+    tenant: TenantId,
     upsert: &UserUpsert,
     metric: &Metric,
     value: f64,

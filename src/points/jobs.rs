@@ -17,6 +17,7 @@ use super::view;
 use crate::catalog::points::{Boost, BoostTarget, PointsTrigger, TriggerKind};
 use crate::catalog::{Catalog, PointsSystem};
 use crate::clock::{format_timestamp, from_millis};
+use crate::domain::ids::TenantId;
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::local_time::{end_of_local_day, start_of_local_day};
@@ -79,7 +80,7 @@ pub fn schedule_new_user(ctx: &mut WriteCtx<'_>, user: &User) -> Result<(), ApiE
     let catalog = ctx.catalog.clone();
     let tz = user.time_zone(ctx.env.settings.config.server.default_timezone);
     for (system, t) in time_triggers(&catalog) {
-        if system.owner != 0 && system.owner != user.tenant_id {
+        if system.owner != TenantId::SHARED && system.owner != user.tenant_id {
             continue;
         }
         if let Some(first) = ticks_for(user, tz, t).and_then(|ticks| ticks.at(1)) {
@@ -246,7 +247,7 @@ impl Job for TimeTriggerJob {
 /// the end; a user's boost at the start and end of its dates in that user's zone.
 pub struct BoostWebhookJob;
 
-fn user_tz(ctx: &WriteCtx<'_>, owner: i64, user: &str) -> Result<Option<Tz>, ApiError> {
+fn user_tz(ctx: &WriteCtx<'_>, owner: TenantId, user: &str) -> Result<Option<Tz>, ApiError> {
     let tz: Option<Option<String>> = ctx
         .conn
         .prepare_cached(
@@ -269,7 +270,7 @@ fn at_utc(date: chrono::NaiveDate, hour: u32) -> Option<DateTime<Utc>> {
 type Notice = (&'static str, Option<DateTime<Utc>>);
 
 /// When each notice of `b` is due (None: never, e.g. open-ended or an unknown user).
-fn due_times(ctx: &WriteCtx<'_>, owner: i64, b: &Boost) -> Result<[Notice; 2], ApiError> {
+fn due_times(ctx: &WriteCtx<'_>, owner: TenantId, b: &Boost) -> Result<[Notice; 2], ApiError> {
     Ok(match &b.target {
         BoostTarget::Global(_) => [
             (

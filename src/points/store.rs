@@ -7,6 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 use super::rules::{bucket_of, level_index};
+use crate::domain::ids::TenantId;
 
 pub fn total(conn: &Connection, user: i64, system: i64) -> rusqlite::Result<Option<i64>> {
     conn.prepare_cached("SELECT total FROM points_totals WHERE user_id = ?1 AND system_id = ?2")?
@@ -18,7 +19,7 @@ pub fn set_total(
     conn: &Connection,
     user: i64,
     system: i64,
-    tenant: i64,
+    tenant: TenantId,
     total: i64,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
@@ -141,9 +142,14 @@ pub fn set_progress(
     Ok(())
 }
 
-fn bump(conn: &Connection, sql: &'static str, keys: [i64; 3], delta: i64) -> rusqlite::Result<()> {
+fn bump(
+    conn: &Connection,
+    sql: &'static str,
+    (system, tenant, key): (i64, TenantId, i64),
+    delta: i64,
+) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?
-        .execute(params![keys[0], keys[1], keys[2], delta])?;
+        .execute(params![system, tenant, key, delta])?;
     Ok(())
 }
 
@@ -160,7 +166,7 @@ const BUMP_LEVEL: &str = "INSERT INTO points_level_counts (system_id, tenant_id,
 pub fn move_counts(
     conn: &Connection,
     system: i64,
-    tenant: i64,
+    tenant: TenantId,
     levels: &[(i64, i64)],
     before: Option<i64>,
     after: i64,
@@ -171,22 +177,26 @@ pub fn move_counts(
     };
     if let Some(before) = before {
         if bucket_of(before) != bucket_of(after) {
-            bump(conn, BUMP_BUCKET, [system, tenant, bucket_of(before)], -1)?;
-            bump(conn, BUMP_BUCKET, [system, tenant, bucket_of(after)], 1)?;
+            bump(conn, BUMP_BUCKET, (system, tenant, bucket_of(before)), -1)?;
+            bump(conn, BUMP_BUCKET, (system, tenant, bucket_of(after)), 1)?;
         }
         if level_of(before) != level_of(after) {
-            bump(conn, BUMP_LEVEL, [system, tenant, level_of(before)], -1)?;
-            bump(conn, BUMP_LEVEL, [system, tenant, level_of(after)], 1)?;
+            bump(conn, BUMP_LEVEL, (system, tenant, level_of(before)), -1)?;
+            bump(conn, BUMP_LEVEL, (system, tenant, level_of(after)), 1)?;
         }
     } else {
-        bump(conn, BUMP_BUCKET, [system, tenant, bucket_of(after)], 1)?;
-        bump(conn, BUMP_LEVEL, [system, tenant, level_of(after)], 1)?;
+        bump(conn, BUMP_BUCKET, (system, tenant, bucket_of(after)), 1)?;
+        bump(conn, BUMP_LEVEL, (system, tenant, level_of(after)), 1)?;
     }
     Ok(())
 }
 
 /// `(bucket, users)` of the users with a totals row.
-pub fn buckets(conn: &Connection, system: i64, tenant: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
+pub fn buckets(
+    conn: &Connection,
+    system: i64,
+    tenant: TenantId,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
     users_by(
         conn,
         "SELECT bucket, users FROM points_buckets",
@@ -199,7 +209,7 @@ pub fn buckets(conn: &Connection, system: i64, tenant: i64) -> rusqlite::Result<
 pub fn level_counts(
     conn: &Connection,
     system: i64,
-    tenant: i64,
+    tenant: TenantId,
 ) -> rusqlite::Result<HashMap<i64, i64>> {
     users_by(
         conn,
@@ -214,7 +224,7 @@ fn users_by<C: FromIterator<(i64, i64)>>(
     conn: &Connection,
     select: &str,
     system: i64,
-    tenant: i64,
+    tenant: TenantId,
 ) -> rusqlite::Result<C> {
     let mut stmt =
         conn.prepare_cached(&format!("{select} WHERE system_id = ?1 AND tenant_id = ?2"))?;
@@ -242,11 +252,13 @@ pub fn reconcile_levels(
         [system],
     )?;
     let thresholds: Vec<i64> = levels.iter().map(|(t, _)| *t).collect();
-    let mut counts: HashMap<(i64, i64), i64> = HashMap::new();
+    let mut counts: HashMap<(TenantId, i64), i64> = HashMap::new();
     {
         let mut stmt =
             conn.prepare("SELECT tenant_id, total FROM points_totals WHERE system_id = ?1")?;
-        let rows = stmt.query_map([system], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+        let rows = stmt.query_map([system], |r| {
+            Ok((r.get::<_, TenantId>(0)?, r.get::<_, i64>(1)?))
+        })?;
         for row in rows {
             let (tenant, total) = row?;
             let level = level_index(&thresholds, total).map_or(0, |i| levels[i].1);
@@ -254,7 +266,7 @@ pub fn reconcile_levels(
         }
     }
     for ((tenant, level), users) in counts {
-        bump(conn, BUMP_LEVEL, [system, tenant, level], users)?;
+        bump(conn, BUMP_LEVEL, (system, tenant, level), users)?;
     }
     conn.execute(
         "INSERT INTO points_level_fingerprints (system_id, fingerprint) VALUES (?1, ?2)
@@ -315,7 +327,7 @@ pub fn awards_since(
 pub fn filtered_totals(
     conn: &Connection,
     system: i64,
-    tenant: i64,
+    tenant: TenantId,
     filter: &[(String, String)],
 ) -> rusqlite::Result<Vec<i64>> {
     let mut stmt = conn.prepare_cached(

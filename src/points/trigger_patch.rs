@@ -11,6 +11,7 @@ use crate::catalog::Catalog;
 use crate::config::AttributeType;
 use crate::domain::bulk::{parse_item, patched, present, AttributeRef};
 use crate::domain::choices::Choice;
+use crate::domain::ids::TenantId;
 use crate::model::points_trigger::{Field, TimeUnit, TriggerDef, TriggerKind};
 use crate::model::Definition;
 use crate::model::FieldName;
@@ -64,7 +65,7 @@ fn count(value: i64, field: &str) -> Result<u32, String> {
 /// What a surface needs to resolve the patch's references.
 pub struct Scope<'c> {
     pub catalog: &'c Catalog,
-    pub tenant: i64,
+    pub tenant: TenantId,
     /// The points system's key.
     pub system: &'c str,
 }

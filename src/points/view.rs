@@ -9,6 +9,7 @@ use crate::catalog::{Catalog, PointsSystem};
 use crate::clock::{format_timestamp, from_millis};
 use crate::config::{AttributeType, TimeUnit};
 use crate::domain::choices::Choice;
+use crate::domain::ids::TenantId;
 use crate::model::{attribute_pairs, Definition};
 
 /// `PointsResponse`: the fields every points shape starts with.
@@ -24,7 +25,7 @@ pub fn system_base(s: &PointsSystem) -> Map<String, Value> {
 }
 
 /// `PointsTrigger` (the application API's names: `hour|day`, `streakLengthThreshold`).
-pub fn trigger(t: &PointsTrigger, catalog: &Catalog, tenant: i64) -> Value {
+pub fn trigger(t: &PointsTrigger, catalog: &Catalog, tenant: TenantId) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), json!(t.uuid));
     out.insert("type".into(), json!(t.kind.name()));
@@ -110,7 +111,7 @@ pub fn level(l: &Level) -> Value {
 }
 
 /// `PointsSystemResponse`: the system with its active triggers.
-pub fn system(s: &PointsSystem, catalog: &Catalog, tenant: i64) -> Value {
+pub fn system(s: &PointsSystem, catalog: &Catalog, tenant: TenantId) -> Value {
     let mut out = system_base(s);
     out.insert(
         "triggers".into(),
@@ -172,7 +173,7 @@ pub fn admin_system(s: &PointsSystem, status: &str) -> Value {
 }
 
 /// `AdminPointsTrigger` (the Admin API's names: `hours|days`, `streakLength`).
-pub fn admin_trigger(t: &PointsTrigger, catalog: &Catalog, tenant: i64) -> Value {
+pub fn admin_trigger(t: &PointsTrigger, catalog: &Catalog, tenant: TenantId) -> Value {
     // The model as stored, with its references by UUID instead of key: a field the model
     // gains shows here under its stored name without a change.
     let mut out = t.def.body();
@@ -225,7 +226,7 @@ pub fn admin_level(l: &Level) -> Value {
 }
 
 /// `AdminPointsBoost`, its status on `today` (UTC).
-pub fn admin_boost(b: &Boost, catalog: &Catalog, tenant: i64, today: NaiveDate) -> Value {
+pub fn admin_boost(b: &Boost, catalog: &Catalog, tenant: TenantId, today: NaiveDate) -> Value {
     let (user, filters) = match &b.target {
         BoostTarget::User(u) => (Some(u.as_str()), Vec::new()),
         BoostTarget::Global(f) => (None, f.clone()),

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::auth::Tenant;
 use crate::domain::attribute_query;
+use crate::domain::ids::TenantId;
 use crate::domain::limits::MAX_BODY_BYTES;
 use crate::domain::user::{AdmittedUpsert, UserUpsert};
 use crate::error::{echo_quoted, ApiError};
@@ -110,7 +111,7 @@ pub struct KeySegment {
 #[derive(Clone)]
 pub struct TenantState {
     state: web::Data<AppState>,
-    pub tenant: i64,
+    pub tenant: TenantId,
 }
 
 impl std::ops::Deref for TenantState {

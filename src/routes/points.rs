@@ -12,6 +12,7 @@ use super::extract::{AttributesQuery, KeySegment, TenantState};
 use super::user_metrics::SummaryQuery as EventSummaryQuery;
 use crate::auth::UserPath;
 use crate::catalog::{Catalog, PointsSystem};
+use crate::domain::ids::TenantId;
 use crate::error::ApiError;
 use crate::points::rules::{boost_status, bucket_of, level_index, summary_ranges, within};
 use crate::points::{store, view};
@@ -38,7 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 fn find(
     state: &AppState,
-    tenant: i64,
+    tenant: TenantId,
     key: &str,
 ) -> Result<(Arc<Catalog>, PointsSystem), ApiError> {
     let catalog = state.catalog.current();

@@ -10,6 +10,7 @@ use super::{
     column_list, file_uri, Error, MovedTenant, Result, APPLICATION_ID, FORMAT, FORMAT_VERSION,
     TABLES,
 };
+use crate::domain::ids::TenantId;
 use crate::store::tenants::DEFAULT_TENANT;
 
 /// What was written: the tenant, and the rows of each table.
@@ -76,7 +77,7 @@ fn write(data: &Path, customer_id: &str, out: &Path) -> Result<ExportReport> {
             data.display()
         )));
     }
-    let tenant: Option<(i64, String, String)> = tx
+    let tenant: Option<(TenantId, String, String)> = tx
         .query_row(
             "SELECT id, name, status FROM src.tenants WHERE customer_id = ?1",
             [customer_id],

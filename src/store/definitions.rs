@@ -13,6 +13,7 @@ use std::fmt;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
+use crate::domain::ids::TenantId;
 use crate::error::ApiError;
 
 /// What a row defines.
@@ -132,7 +133,7 @@ pub struct Row {
     pub id: i64,
     pub uuid: String,
     /// The owning tenant, 0 for a definition shared by every tenant.
-    pub owner: i64,
+    pub owner: TenantId,
     pub kind: Kind,
     pub key: String,
     pub status: Status,
@@ -212,7 +213,7 @@ const COLUMNS: &str =
 struct Raw {
     id: i64,
     uuid: String,
-    owner: i64,
+    owner: TenantId,
     kind: String,
     key: String,
     status: String,
@@ -310,7 +311,7 @@ pub fn existing(conn: &Connection, id: i64) -> std::result::Result<Row, ApiError
 pub fn active_page(
     conn: &Connection,
     kind: Kind,
-    tenant: i64,
+    tenant: TenantId,
     limit: i64,
     skip: i64,
 ) -> Result<Vec<Row>> {
@@ -346,7 +347,7 @@ pub fn by_uuid(conn: &Connection, uuid: &str) -> Result<Option<Row>> {
 }
 
 /// One row by owner, kind and key, whatever its status.
-pub fn by_key(conn: &Connection, owner: i64, kind: Kind, key: &str) -> Result<Option<Row>> {
+pub fn by_key(conn: &Connection, owner: TenantId, kind: Kind, key: &str) -> Result<Option<Row>> {
     let raw = conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM definitions
@@ -359,7 +360,12 @@ pub fn by_key(conn: &Connection, owner: i64, kind: Kind, key: &str) -> Result<Op
 
 /// Whether `owner` has a row of `kind` named `key`, archived ones included (keys are not
 /// reused).
-pub fn key_taken(conn: &Connection, owner: i64, kind: Kind, key: &str) -> rusqlite::Result<bool> {
+pub fn key_taken(
+    conn: &Connection,
+    owner: TenantId,
+    kind: Kind,
+    key: &str,
+) -> rusqlite::Result<bool> {
     conn.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM definitions
                          WHERE ifnull(tenant_id, 0) = ?1 AND kind = ?2 AND key = ?3)",
@@ -371,7 +377,7 @@ pub fn key_taken(conn: &Connection, owner: i64, kind: Kind, key: &str) -> rusqli
 pub fn active_points_system_key(
     conn: &Connection,
     uuid: &str,
-    tenant: i64,
+    tenant: TenantId,
 ) -> rusqlite::Result<Option<String>> {
     conn.prepare_cached(
         "SELECT key FROM definitions WHERE kind = 'points_system' AND status = 'active'
@@ -390,7 +396,7 @@ pub fn keys_by_id(conn: &Connection, kind: Kind) -> rusqlite::Result<HashMap<i64
 }
 
 /// How many distinct active keys of each kind `tenant` sees (its own and shared).
-pub fn active_counts(conn: &Connection, tenant: i64) -> rusqlite::Result<Vec<(Kind, i64)>> {
+pub fn active_counts(conn: &Connection, tenant: TenantId) -> rusqlite::Result<Vec<(Kind, i64)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT kind, count(DISTINCT key) FROM definitions
           WHERE status = 'active' AND ifnull(tenant_id, 0) IN (0, ?1)
@@ -411,7 +417,7 @@ pub fn active_counts(conn: &Connection, tenant: i64) -> rusqlite::Result<Vec<(Ki
 pub struct New<'a> {
     pub uuid: &'a str,
     /// None: shared by every tenant.
-    pub tenant: Option<i64>,
+    pub tenant: Option<TenantId>,
     pub kind: Kind,
     pub key: &'a str,
     pub status: Status,
@@ -506,7 +512,12 @@ pub const STREAK_SETTINGS_KEY: &str = "streak";
 /// The streak settings stored through the Admin API, if any. A body that is not a JSON
 /// object is an error naming the row, as for every kind.
 pub fn streak_settings(conn: &Connection) -> Result<Option<Row>> {
-    by_key(conn, 0, Kind::StreakSettings, STREAK_SETTINGS_KEY)
+    by_key(
+        conn,
+        TenantId::SHARED,
+        Kind::StreakSettings,
+        STREAK_SETTINGS_KEY,
+    )
 }
 
 /// Stores the streak settings' body: replaces it in the row, or inserts the row (with a
@@ -590,11 +601,17 @@ mod tests {
         let row = by_id(&conn, id).expect("read").expect("row");
         assert_eq!(
             (row.kind, row.status, row.owner, row.managed, row.created),
-            (Kind::PointsTrigger, Status::Inactive, 0, true, 7)
+            (
+                Kind::PointsTrigger,
+                Status::Inactive,
+                TenantId::SHARED,
+                true,
+                7
+            )
         );
         assert_eq!(row.body["points"], 5);
-        assert!(key_taken(&conn, 0, Kind::PointsTrigger, "t1").expect("taken"));
-        assert!(!key_taken(&conn, 0, Kind::Metric, "t1").expect("taken"));
+        assert!(key_taken(&conn, TenantId::SHARED, Kind::PointsTrigger, "t1").expect("taken"));
+        assert!(!key_taken(&conn, TenantId::SHARED, Kind::Metric, "t1").expect("taken"));
         assert_eq!(
             keys_by_id(&conn, Kind::PointsTrigger).expect("keys")[&id],
             "t1"
@@ -616,7 +633,7 @@ mod tests {
             (
                 first.id,
                 &first.uuid,
-                0,
+                TenantId::SHARED,
                 Kind::StreakSettings,
                 STREAK_SETTINGS_KEY
             )

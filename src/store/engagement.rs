@@ -11,25 +11,31 @@
 
 use rusqlite::{params, Connection};
 
+use crate::domain::ids::TenantId;
+
 /// Users of `tenant` in the control group.
-pub fn control_users(conn: &Connection, tenant: i64) -> rusqlite::Result<i64> {
+pub fn control_users(conn: &Connection, tenant: TenantId) -> rusqlite::Result<i64> {
     conn.prepare_cached("SELECT count(*) FROM users WHERE tenant_id = ?1 AND control = 1")?
         .query_row([tenant], |r| r.get(0))
 }
 
 /// `(length, users)` of the tenant's current streaks longer than 0, longest first.
-pub fn streak_lengths(conn: &Connection, tenant: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
+pub fn streak_lengths(conn: &Connection, tenant: TenantId) -> rusqlite::Result<Vec<(i64, i64)>> {
     users_by(conn, tenant, "length")
 }
 
 /// `(longest, users)` of the tenant's users by the longest streak they ever had (from 1).
-pub fn longest_streaks(conn: &Connection, tenant: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
+pub fn longest_streaks(conn: &Connection, tenant: TenantId) -> rusqlite::Result<Vec<(i64, i64)>> {
     users_by(conn, tenant, "longest")
 }
 
 /// `(value, users)` of the tenant's streaks by the column `length` or `longest`, from the
 /// highest value down to 1, each read from the column's index alone.
-fn users_by(conn: &Connection, tenant: i64, column: &str) -> rusqlite::Result<Vec<(i64, i64)>> {
+fn users_by(
+    conn: &Connection,
+    tenant: TenantId,
+    column: &str,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {column}, count(*) FROM streaks WHERE tenant_id = ?1 AND {column} > 0
           GROUP BY {column} ORDER BY {column} DESC"
@@ -58,7 +64,7 @@ pub fn webhook_outcomes(
 /// The tenant's notifications finished per UTC day from `first` to `last`.
 pub fn notification_outcomes(
     conn: &Connection,
-    tenant: i64,
+    tenant: TenantId,
     first: i64,
     last: i64,
 ) -> rusqlite::Result<Vec<Outcomes>> {
@@ -88,7 +94,7 @@ pub fn webhooks_pending(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 /// The tenant's notifications waiting, through the partial index of pending rows.
-pub fn notifications_pending(conn: &Connection, tenant: i64) -> rusqlite::Result<i64> {
+pub fn notifications_pending(conn: &Connection, tenant: TenantId) -> rusqlite::Result<i64> {
     conn.prepare_cached(
         "SELECT count(*) FROM notification_outbox
           WHERE status = 'pending' AND tenant_id = ?1",
@@ -100,6 +106,9 @@ pub fn notifications_pending(conn: &Connection, tenant: i64) -> rusqlite::Result
 mod tests {
     use super::*;
     use crate::db::migrate;
+
+    const T1: TenantId = TenantId::from_raw(1);
+    const T2: TenantId = TenantId::from_raw(2);
 
     const DAY: i64 = 86_400_000;
 
@@ -162,14 +171,14 @@ mod tests {
         finish(&conn, "notification_outbox", 1, "sent", 3 * DAY);
         finish(&conn, "notification_outbox", 3, "failed", 3 * DAY);
         assert_eq!(
-            notification_outcomes(&conn, 1, 0, 9).expect("outcomes"),
+            notification_outcomes(&conn, T1, 0, 9).expect("outcomes"),
             vec![(3, [1, 0])]
         );
         assert_eq!(
-            notification_outcomes(&conn, 2, 0, 9).expect("outcomes"),
+            notification_outcomes(&conn, T2, 0, 9).expect("outcomes"),
             vec![(3, [0, 1])]
         );
-        assert_eq!(notifications_pending(&conn, 1).expect("pending"), 1);
-        assert_eq!(notifications_pending(&conn, 2).expect("pending"), 0);
+        assert_eq!(notifications_pending(&conn, T1).expect("pending"), 1);
+        assert_eq!(notifications_pending(&conn, T2).expect("pending"), 0);
     }
 }

@@ -7,6 +7,7 @@ use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use super::users;
+use crate::domain::ids::TenantId;
 
 /// The definition kinds counted, as stored in `definitions.kind`, with their JSON names.
 const KINDS: [(&str, &str); 5] = [
@@ -39,13 +40,13 @@ pub struct ApplicationKey {
 }
 
 /// Users of `tenant`, from the count the writer keeps.
-pub fn users(conn: &Connection, tenant: i64) -> rusqlite::Result<i64> {
+pub fn users(conn: &Connection, tenant: TenantId) -> rusqlite::Result<i64> {
     users::count(conn, tenant)
 }
 
 /// Active definitions `tenant` sees (its own and the shared ones) per kind, a key
 /// defined both ways counted once. Every kind is present, zero when there are none.
-pub fn definitions(conn: &Connection, tenant: i64) -> rusqlite::Result<BTreeMap<String, i64>> {
+pub fn definitions(conn: &Connection, tenant: TenantId) -> rusqlite::Result<BTreeMap<String, i64>> {
     let mut counts: BTreeMap<String, i64> = KINDS
         .iter()
         .map(|(_, name)| ((*name).to_owned(), 0))
@@ -78,7 +79,10 @@ pub fn deliveries(conn: &Connection) -> rusqlite::Result<Deliveries> {
 
 /// `tenant`'s active per-user application keys, newest first, at most [`MAX_KEYS`]. The
 /// Admin API can create and delete them but has no list.
-pub fn application_keys(conn: &Connection, tenant: i64) -> rusqlite::Result<Vec<ApplicationKey>> {
+pub fn application_keys(
+    conn: &Connection,
+    tenant: TenantId,
+) -> rusqlite::Result<Vec<ApplicationKey>> {
     let mut stmt = conn.prepare_cached(
         "SELECT k.uuid, u.external_id, k.prefix, k.created
            FROM api_keys k JOIN users u ON u.id = k.user_id
@@ -120,6 +124,9 @@ mod tests {
     use crate::db::migrate;
     use crate::domain::user::User;
 
+    const T1: TenantId = TenantId::from_raw(1);
+    const T2: TenantId = TenantId::from_raw(2);
+
     const HOUR: i64 = 3_600_000;
     const NOW: i64 = 1_900_000_000_000;
 
@@ -137,7 +144,7 @@ mod tests {
         conn
     }
 
-    fn user(conn: &Connection, tenant: i64, id: &str) -> i64 {
+    fn user(conn: &Connection, tenant: TenantId, id: &str) -> i64 {
         let user = User {
             row_id: 0,
             tenant_id: tenant,
@@ -160,7 +167,7 @@ mod tests {
 
     fn definition(
         conn: &Connection,
-        tenant: Option<i64>,
+        tenant: Option<TenantId>,
         kind: &str,
         key: &str,
         status: &str,
@@ -182,7 +189,7 @@ mod tests {
     }
 
     /// Counts as the writer adds them (`activity`), at a time.
-    fn counted(conn: &Connection, tenant: i64, at_ms: i64, counts: activity::Counts) {
+    fn counted(conn: &Connection, tenant: TenantId, at_ms: i64, counts: activity::Counts) {
         activity::store::add(conn, tenant, activity::hour_of(at_ms), &counts).expect("add");
     }
 
@@ -213,24 +220,24 @@ mod tests {
     #[test]
     fn an_empty_database_counts_zero_everywhere() {
         let conn = db();
-        assert_eq!(users(&conn, 1).expect("users"), 0);
+        assert_eq!(users(&conn, T1).expect("users"), 0);
         assert_eq!(
-            events(&conn, 1, NOW).expect("events"),
+            events(&conn, T1, NOW).expect("events"),
             Events {
                 total: 0,
                 last24h: 0
             }
         );
-        let p = points(&conn, 1).expect("points");
+        let p = points(&conn, T1).expect("points");
         assert_eq!((p.awards, p.awarded), (0, 0));
-        let d = definitions(&conn, 1).expect("definitions");
+        let d = definitions(&conn, T1).expect("definitions");
         assert_eq!(d.len(), KINDS.len());
         assert!(d.values().all(|n| *n == 0), "{d:?}");
         assert_eq!(
             deliveries(&conn).expect("deliveries"),
             Deliveries::default()
         );
-        assert!(application_keys(&conn, 1).expect("keys").is_empty());
+        assert!(application_keys(&conn, T1).expect("keys").is_empty());
     }
 
     #[test]
@@ -238,55 +245,55 @@ mod tests {
         let conn = db();
         definition(&conn, None, "metric", "lessons", "active");
         definition(&conn, None, "points_system", "xp", "active");
-        definition(&conn, Some(2), "points_system", "coins", "active");
+        definition(&conn, Some(T2), "points_system", "coins", "active");
         // Shared, overridden by tenant 2, archived, inactive, another tenant's.
-        definition(&conn, Some(2), "metric", "lessons", "active");
+        definition(&conn, Some(T2), "metric", "lessons", "active");
         definition(&conn, None, "metric", "old", "archived");
         definition(&conn, None, "achievement", "soon", "inactive");
         definition(&conn, None, "achievement", "first", "active");
-        definition(&conn, Some(2), "leaderboard", "weekly", "active");
+        definition(&conn, Some(T2), "leaderboard", "weekly", "active");
         definition(&conn, None, "points_trigger", "t1", "active");
 
-        user(&conn, 1, "ann");
-        user(&conn, 1, "bob");
-        user(&conn, 2, "ann");
-        counted(&conn, 1, NOW - 48 * HOUR, events_at(1));
-        counted(&conn, 1, NOW - 24 * HOUR, events_at(1));
-        counted(&conn, 1, NOW - HOUR, events_at(1));
-        counted(&conn, 2, NOW, events_at(1));
-        counted(&conn, 1, NOW - HOUR, awards(1, 10));
-        counted(&conn, 1, NOW, awards(1, -3));
-        counted(&conn, 2, NOW, awards(2, 12));
+        user(&conn, T1, "ann");
+        user(&conn, T1, "bob");
+        user(&conn, T2, "ann");
+        counted(&conn, T1, NOW - 48 * HOUR, events_at(1));
+        counted(&conn, T1, NOW - 24 * HOUR, events_at(1));
+        counted(&conn, T1, NOW - HOUR, events_at(1));
+        counted(&conn, T2, NOW, events_at(1));
+        counted(&conn, T1, NOW - HOUR, awards(1, 10));
+        counted(&conn, T1, NOW, awards(1, -3));
+        counted(&conn, T2, NOW, awards(2, 12));
 
-        assert_eq!(users(&conn, 1).expect("users"), 2);
-        assert_eq!(users(&conn, 2).expect("users"), 1);
+        assert_eq!(users(&conn, T1).expect("users"), 2);
+        assert_eq!(users(&conn, T2).expect("users"), 1);
         assert_eq!(
-            events(&conn, 1, NOW - 24 * HOUR).expect("events"),
+            events(&conn, T1, NOW - 24 * HOUR).expect("events"),
             Events {
                 total: 3,
                 last24h: 2
             }
         );
         assert_eq!(
-            events(&conn, 2, NOW - 24 * HOUR).expect("events"),
+            events(&conn, T2, NOW - 24 * HOUR).expect("events"),
             Events {
                 total: 1,
                 last24h: 1
             }
         );
 
-        let p = points(&conn, 1).expect("points");
+        let p = points(&conn, T1).expect("points");
         assert_eq!((p.awards, p.awarded), (2, 7));
-        let p = points(&conn, 2).expect("points");
+        let p = points(&conn, T2).expect("points");
         assert_eq!((p.awards, p.awarded), (2, 12));
 
-        let d1 = definitions(&conn, 1).expect("definitions");
+        let d1 = definitions(&conn, T1).expect("definitions");
         assert_eq!(d1["metrics"], 1);
         assert_eq!(d1["achievements"], 1);
         assert_eq!(d1["pointsSystems"], 1);
         assert_eq!(d1["leaderboards"], 0);
         assert_eq!(d1["attributes"], 0);
-        let d2 = definitions(&conn, 2).expect("definitions");
+        let d2 = definitions(&conn, T2).expect("definitions");
         assert_eq!(d2["metrics"], 1, "a key defined both ways counts once");
         assert_eq!(d2["pointsSystems"], 2);
         assert_eq!(d2["leaderboards"], 1);
@@ -318,8 +325,8 @@ mod tests {
     #[test]
     fn application_keys_are_the_tenants_active_ones_newest_first() {
         let conn = db();
-        let ann = user(&conn, 1, "ann");
-        let acme = user(&conn, 2, "cat");
+        let ann = user(&conn, T1, "ann");
+        let acme = user(&conn, T2, "cat");
         for (uuid, tenant, user, status, created) in [
             ("k1", 1, ann, "active", 1_000),
             ("k2", 1, ann, "archived", 2_000),
@@ -333,7 +340,7 @@ mod tests {
             )
             .expect("key");
         }
-        let keys = application_keys(&conn, 1).expect("keys");
+        let keys = application_keys(&conn, T1).expect("keys");
         assert_eq!(
             keys.iter()
                 .map(|k| (k.id.as_str(), k.user_id.as_str(), k.prefix.as_str()))
@@ -341,6 +348,6 @@ mod tests {
             vec![("k4", "ann", "app_k4"), ("k1", "ann", "app_k1")]
         );
         assert_eq!(keys[0].created, "1970-01-01T00:00:04Z");
-        assert_eq!(application_keys(&conn, 2).expect("keys").len(), 1);
+        assert_eq!(application_keys(&conn, T2).expect("keys").len(), 1);
     }
 }

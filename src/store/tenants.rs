@@ -4,12 +4,13 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
 
 use crate::clock::{format_timestamp, from_millis};
+use crate::domain::ids::TenantId;
 
-pub const DEFAULT_TENANT: i64 = 1;
+pub const DEFAULT_TENANT: TenantId = TenantId::from_raw(1);
 
 #[derive(Debug, Clone)]
 pub struct Tenant {
-    pub id: i64,
+    pub id: TenantId,
     pub uuid: String,
     pub customer_id: String,
     pub name: String,
@@ -95,7 +96,7 @@ pub fn insert(
         params![uuid, customer_id, name, now_ms],
     )?;
     Ok(Tenant {
-        id: conn.last_insert_rowid(),
+        id: TenantId::from_raw(conn.last_insert_rowid()),
         uuid,
         customer_id: customer_id.to_owned(),
         name: name.to_owned(),

@@ -3,6 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
+use crate::domain::ids::TenantId;
 use crate::domain::user::User;
 use crate::error::ApiError;
 
@@ -38,7 +39,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
 
 pub fn find(
     conn: &Connection,
-    tenant_id: i64,
+    tenant_id: TenantId,
     external_id: &str,
 ) -> rusqlite::Result<Option<User>> {
     conn.prepare_cached(&format!(
@@ -50,7 +51,11 @@ pub fn find(
 
 /// The user `external_id` of the tenant, or the 404 that every read and write about a user
 /// who does not exist answers.
-pub fn existing(conn: &Connection, tenant_id: i64, external_id: &str) -> Result<User, ApiError> {
+pub fn existing(
+    conn: &Connection,
+    tenant_id: TenantId,
+    external_id: &str,
+) -> Result<User, ApiError> {
     find(conn, tenant_id, external_id)?.ok_or_else(|| ApiError::not_found("User not found"))
 }
 
@@ -96,7 +101,7 @@ pub fn insert(conn: &Connection, user: &User) -> rusqlite::Result<User> {
 }
 
 /// How many users `tenant_id` has.
-pub fn count(conn: &Connection, tenant_id: i64) -> rusqlite::Result<i64> {
+pub fn count(conn: &Connection, tenant_id: TenantId) -> rusqlite::Result<i64> {
     Ok(conn
         .prepare_cached("SELECT users FROM tenant_user_counts WHERE tenant_id = ?1")?
         .query_row([tenant_id], |r| r.get(0))
@@ -166,7 +171,7 @@ fn anniversary_from(user: &User) -> String {
 /// continuing after `(after_key, after_row)` in `(anniversary_from, id)` order.
 pub fn by_anniversary_from(
     conn: &Connection,
-    owner: i64,
+    owner: TenantId,
     after: (&str, i64),
     through: &str,
     limit: i64,
@@ -186,7 +191,7 @@ pub fn by_anniversary_from(
 /// Rows of `owner`'s users after `cursor` whose `anniversary_from` is at most `through`.
 pub fn rows_with_anniversary_by(
     conn: &Connection,
-    owner: i64,
+    owner: TenantId,
     cursor: i64,
     through: &str,
     limit: i64,
@@ -206,7 +211,7 @@ pub fn rows_with_anniversary_by(
 /// lists the newest users.
 pub fn search(
     conn: &Connection,
-    tenant_id: i64,
+    tenant_id: TenantId,
     text: &str,
     limit: usize,
 ) -> rusqlite::Result<Vec<User>> {
@@ -246,6 +251,9 @@ pub fn search(
 mod tests {
     use super::*;
 
+    const T1: TenantId = TenantId::from_raw(1);
+    const T2: TenantId = TenantId::from_raw(2);
+
     fn user(conn: &Connection, id: &str, email: Option<&str>, name: Option<&str>) {
         conn.execute(
             "INSERT INTO users (tenant_id, external_id, email, name, subscribe_to_emails,
@@ -269,7 +277,10 @@ mod tests {
         )
         .expect("tenant");
         user(&conn, "ada", None, None);
-        assert_eq!(find(&conn, 1, "ada").expect("find").expect("ada").id, "ada");
+        assert_eq!(
+            find(&conn, T1, "ada").expect("find").expect("ada").id,
+            "ada"
+        );
         let damages = [
             (
                 "UPDATE users SET attributes = '{\"plan\": ' WHERE external_id = 'ada'",
@@ -282,7 +293,7 @@ mod tests {
         ];
         for (damage, named) in damages {
             conn.execute(damage, []).expect("damage");
-            let err = find(&conn, 1, "ada")
+            let err = find(&conn, T1, "ada")
                 .expect_err("a damaged row is an error")
                 .to_string();
             assert!(err.contains(named), "{err}");
@@ -301,7 +312,7 @@ mod tests {
         user(&conn, "adam", None, Some("Adam Smith"));
         user(&conn, "u-7", Some("grace@navy.mil"), Some("Grace Hopper"));
         user(&conn, "u-8", Some("adele@example.com"), None);
-        let search = |q: &str, limit| ids(super::search(&conn, 1, q, limit).expect("search"));
+        let search = |q: &str, limit| ids(super::search(&conn, T1, q, limit).expect("search"));
         assert_eq!(search("ada", 10), ["ada", "adam"]);
         assert_eq!(search("ad", 10), ["ada", "adam", "u-8"]);
         assert_eq!(search("GRACE", 10), ["u-7"]);
@@ -310,7 +321,7 @@ mod tests {
         assert_eq!(search("u-", 1), ["u-7"]);
         assert_eq!(search("nobody", 10), Vec::<String>::new());
         assert_eq!(search("", 2), ["u-8", "u-7"]);
-        assert!(super::search(&conn, 2, "ada", 10)
+        assert!(super::search(&conn, T2, "ada", 10)
             .expect("search")
             .is_empty());
         for column in ["email", "name"] {

@@ -14,6 +14,7 @@ use super::settings;
 use super::store::{self, Pause};
 use crate::config::{Frequency, StreakDef};
 use crate::domain::bulk::{Archive, Outcome};
+use crate::domain::ids::TenantId;
 use crate::domain::user::User;
 use crate::error::{echo, ApiError};
 use crate::writer::{Command, WriteCtx};
@@ -43,7 +44,7 @@ struct Loaded {
 fn load_user(
     ctx: &WriteCtx<'_>,
     rules: Rules<'_>,
-    tenant: i64,
+    tenant: TenantId,
     id: &str,
 ) -> Result<Option<Loaded>, ApiError> {
     let Some(user) = crate::store::users::find(ctx.conn, tenant, id)? else {
@@ -63,7 +64,7 @@ fn persist(ctx: &mut WriteCtx<'_>, rules: Rules<'_>, loaded: &mut Loaded) -> Res
 
 /// `POST /streaks/freezes`: one freeze per entry, up to the maximum.
 pub struct GrantFreezes {
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub user_ids: Vec<String>,
 }
 
@@ -117,7 +118,7 @@ pub struct UsersOutcome {
 
 /// `POST /streaks/restore`: back to the longest length reached within the restore window.
 pub struct RestoreStreaks {
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub user_ids: Vec<String>,
 }
 
@@ -182,7 +183,7 @@ fn window_start(rules: Rules<'_>, def: &StreakDef, current: i64, today: NaiveDat
 /// the user already met stays met, so a reset after today's activity starts the next
 /// streak tomorrow, not with another event today.
 pub struct ResetStreaks {
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub user_ids: Vec<String>,
 }
 
@@ -229,7 +230,7 @@ pub struct PauseRequest {
 
 /// `POST /streaks/pauses`: `start` not before today in the user's zone, `end >= start`.
 pub struct CreatePauses {
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub pauses: Vec<PauseRequest>,
 }
 
@@ -319,7 +320,7 @@ impl Command for Archive<Pauses> {
 /// `PATCH /streaks/settings`: only when trophy.toml does not declare `[streaks]`. A change
 /// of frequency, conditions or days off recomputes every streak from the events.
 pub struct UpdateSettings {
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub patch: StreakSettingsPatch,
 }
 

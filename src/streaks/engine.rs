@@ -15,6 +15,7 @@ use super::settings::{mode, period_kind};
 use super::store::{Pause, PeriodRow, StreakRow};
 use crate::clock::from_millis;
 use crate::config::{Frequency, StreakDef};
+use crate::domain::ids::TenantId;
 use crate::rules::local_time::{end_of_local_day, local_date, start_of_local_day};
 use crate::rules::periods::{period_at_index, period_containing, period_index, Period, PeriodKind};
 use crate::rules::streak::{self, Calendar, Outcome, StreakState, Transition};
@@ -141,7 +142,7 @@ impl UserStreak {
     pub fn fresh(
         rules: Rules<'_>,
         user_id: i64,
-        tenant_id: i64,
+        tenant_id: TenantId,
         tz: Tz,
         created_ms: i64,
     ) -> UserStreak {
@@ -509,6 +510,8 @@ mod tests {
     use chrono::{DateTime, Utc};
     use chrono_tz::{America, Pacific, UTC};
 
+    const T1: TenantId = TenantId::from_raw(1);
+
     fn ms(s: &str) -> i64 {
         DateTime::parse_from_rfc3339(s)
             .expect("instant")
@@ -532,7 +535,7 @@ mod tests {
     }
 
     fn fresh(rules: Rules<'_>, tz: Tz, created: &str) -> UserStreak {
-        let mut s = UserStreak::fresh(rules, 1, 1, tz, ms(created));
+        let mut s = UserStreak::fresh(rules, 1, T1, tz, ms(created));
         s.fresh_history = true;
         s
     }

@@ -16,6 +16,7 @@ use super::settings::StreakSettings;
 use super::store::{self, RankBy};
 use super::view::{self, HistoryItem, PauseItem, StreakResponse};
 use crate::clock::{format_timestamp, from_millis};
+use crate::domain::ids::TenantId;
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::local_time::local_date;
@@ -164,7 +165,7 @@ fn settled(
 pub fn bulk(
     conn: &Connection,
     settings: &StreakSettings,
-    tenant_id: i64,
+    tenant_id: TenantId,
     ids: &[String],
     default_tz: Tz,
     now: DateTime<Utc>,
@@ -232,7 +233,7 @@ pub struct RankingItem {
 pub fn rankings(
     conn: &Connection,
     settings: &StreakSettings,
-    tenant_id: i64,
+    tenant_id: TenantId,
     by: RankBy,
     limit: i64,
     default_tz: Tz,

@@ -16,6 +16,7 @@ use super::service;
 use super::settings;
 use super::store;
 use crate::config::StreakDef;
+use crate::domain::ids::TenantId;
 use crate::error::ApiError;
 use crate::writer::WriteCtx;
 
@@ -61,7 +62,7 @@ pub fn recompute_all(
     let rules = Rules::new(def);
     let default_tz = ctx.env.settings.config.server.default_timezone;
     let catalog = ctx.catalog.clone();
-    let mut metric_keys: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
+    let mut metric_keys: HashMap<TenantId, Vec<(i64, String)>> = HashMap::new();
     let mut count = 0;
     each_user(ctx, |ctx, user| {
         let store::UserInfo {

@@ -11,6 +11,7 @@ use super::engine::{Rules, UserStreak};
 use super::store;
 use super::view;
 use crate::clock::from_millis;
+use crate::domain::ids::TenantId;
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::streak::Transition;
@@ -23,7 +24,7 @@ pub const JOB_NAME: &str = "streaks";
 #[derive(Debug, Clone, Copy)]
 pub struct Owner {
     pub user_id: i64,
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     /// The user's current zone.
     pub tz: Tz,
     pub created_ms: i64,

@@ -6,13 +6,14 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use crate::domain::ids::TenantId;
 use crate::rules::streak::{Cover, StreakState};
 
 /// A stored `streaks` row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreakRow {
     pub user_id: i64,
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     pub state: StreakState,
     pub longest_at: Option<i64>,
     pub extended_at: Option<i64>,
@@ -317,7 +318,7 @@ pub fn insert_pause(conn: &Connection, pause: &Pause, now_ms: i64) -> rusqlite::
 }
 
 /// Archives the active pause `uuid` of a user of `tenant_id`; whether there was one.
-pub fn archive_pause(conn: &Connection, tenant_id: i64, uuid: &str) -> rusqlite::Result<bool> {
+pub fn archive_pause(conn: &Connection, tenant_id: TenantId, uuid: &str) -> rusqlite::Result<bool> {
     let changed = conn
         .prepare_cached(
             "UPDATE streak_pauses SET status = 'archived'
@@ -329,7 +330,11 @@ pub fn archive_pause(conn: &Connection, tenant_id: i64, uuid: &str) -> rusqlite:
 }
 
 /// How many users of the tenant have a longer stored streak (for a competition rank).
-pub fn longer_streaks(conn: &Connection, tenant_id: i64, length: u32) -> rusqlite::Result<i64> {
+pub fn longer_streaks(
+    conn: &Connection,
+    tenant_id: TenantId,
+    length: u32,
+) -> rusqlite::Result<i64> {
     conn.prepare_cached("SELECT count(*) FROM streaks WHERE tenant_id = ?1 AND length > ?2")?
         .query_row(params![tenant_id, length], |r| r.get(0))
 }
@@ -354,7 +359,7 @@ pub enum RankBy {
 /// Rows of the tenant in ranking order, `limit` from `offset`.
 pub fn ranked(
     conn: &Connection,
-    tenant_id: i64,
+    tenant_id: TenantId,
     by: RankBy,
     limit: i64,
     offset: i64,
@@ -395,7 +400,7 @@ pub fn clear_all(conn: &Connection) -> rusqlite::Result<()> {
 #[derive(Debug, Clone)]
 pub struct UserInfo {
     pub id: i64,
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     pub tz: Option<String>,
     pub created: i64,
 }

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use chrono_tz::Tz;
 
 use crate::clock::from_millis;
+use crate::domain::ids::TenantId;
 use crate::domain::number::too_large;
 use crate::error::ApiError;
 use crate::rules::local_time::local_date;
@@ -60,7 +61,7 @@ const OVERFLOWED: &str = "the user's year-in-review totals";
 pub fn record_points(
     ctx: &mut WriteCtx<'_>,
     user_row: i64,
-    tenant: i64,
+    tenant: TenantId,
     system_id: i64,
     amount: i64,
     at_ms: i64,

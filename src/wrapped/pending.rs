@@ -19,10 +19,11 @@ use rusqlite::Connection;
 
 use super::rules::{day_number, period_keys};
 use super::store;
+use crate::domain::ids::TenantId;
 
 #[derive(Debug)]
 struct Add {
-    tenant: i64,
+    tenant: TenantId,
     user_row: i64,
     source_id: i64,
     slice: (String, String),
@@ -59,7 +60,7 @@ impl Pending {
     pub(super) fn add(
         &mut self,
         conn: &Connection,
-        (tenant, user_row, source_id): (i64, i64, i64),
+        (tenant, user_row, source_id): (TenantId, i64, i64),
         slice: (&str, &str),
         date: NaiveDate,
         amount: f64,
@@ -142,7 +143,7 @@ impl Pending {
         // statements run in a stable order.
         let mut days: Vec<((SliceKey, i64), (i64, f64))> = Vec::new();
         let mut day_at: HashMap<(SliceKey, i64), usize> = HashMap::new();
-        let mut periods: Vec<((SliceKey, String), (i64, f64))> = Vec::new();
+        let mut periods: Vec<((SliceKey, String), (TenantId, f64))> = Vec::new();
         let mut period_at: HashMap<(SliceKey, String), usize> = HashMap::new();
         for add in &adds {
             let user_slice: SliceKey = (
@@ -213,6 +214,8 @@ impl crate::writer::Staged for Pending {
 mod tests {
     use super::*;
 
+    const T1: TenantId = TenantId::from_raw(1);
+
     fn date() -> NaiveDate {
         NaiveDate::from_ymd_opt(2031, 3, 12).expect("date")
     }
@@ -234,7 +237,7 @@ mod tests {
     #[test]
     fn an_addition_that_would_overflow_a_stored_amount_is_refused() {
         let conn = db();
-        let source = (1, 1, 9);
+        let source = (T1, 1, 9);
         let mut first = Pending::default();
         assert!(first
             .add(&conn, source, store::WHOLE, date(), 1e308)
@@ -255,7 +258,7 @@ mod tests {
             .add(&conn, source, store::WHOLE, date(), -1e308)
             .expect("add"));
         assert!(batch
-            .add(&conn, (1, 2, 9), store::WHOLE, date(), 1e308)
+            .add(&conn, (T1, 2, 9), store::WHOLE, date(), 1e308)
             .expect("add"));
         batch.flush(&conn).expect("flush");
         let amounts: Vec<f64> = {
@@ -273,19 +276,19 @@ mod tests {
         let conn = db();
         let mut batch = Pending::default();
         assert!(batch
-            .add(&conn, (1, 1, 9), store::WHOLE, date(), 1e308)
+            .add(&conn, (T1, 1, 9), store::WHOLE, date(), 1e308)
             .expect("add"));
         assert!(!batch
-            .add(&conn, (1, 1, 9), store::WHOLE, date(), 1e308)
+            .add(&conn, (T1, 1, 9), store::WHOLE, date(), 1e308)
             .expect("add"));
         // A rollback to before the first restores the batch's magnitude too.
         batch.rollback_to(0);
         assert!(batch
-            .add(&conn, (1, 1, 9), store::WHOLE, date(), 1.0)
+            .add(&conn, (T1, 1, 9), store::WHOLE, date(), 1.0)
             .expect("add"));
         assert!(surely_finite(batch.adds[0].magnitude));
         assert!(!batch
-            .add(&conn, (1, 1, 9), store::WHOLE, date(), f64::INFINITY)
+            .add(&conn, (T1, 1, 9), store::WHOLE, date(), f64::INFINITY)
             .expect("add"));
     }
 }

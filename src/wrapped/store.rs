@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::domain::ids::TenantId;
+
 /// The whole source.
 pub const WHOLE: (&str, &str) = ("", "");
 
@@ -65,7 +67,7 @@ pub fn period_amount(
     .optional()
 }
 
-type Slice = (i64, i64, String, String, String); // tenant, source, key, value, period
+type Slice = (TenantId, i64, String, String, String); // tenant, source, key, value, period
 
 /// Changes to the per-amount and per-period user counts, netted before they are written.
 #[derive(Debug, Default)]
@@ -141,7 +143,7 @@ impl Moves {
 pub fn move_period(
     conn: &Connection,
     moves: &mut Moves,
-    (tenant, user_row, source_id): (i64, i64, i64),
+    (tenant, user_row, source_id): (TenantId, i64, i64),
     (key, value): (&str, &str),
     period: &str,
     amount: f64,
@@ -223,7 +225,7 @@ pub fn days_through(
 /// `None` when the user has no row there.
 pub fn rank(
     conn: &Connection,
-    tenant: i64,
+    tenant: TenantId,
     user_row: i64,
     source_id: i64,
     slice: (&str, &str),
@@ -270,11 +272,13 @@ mod tests {
 
     use crate::wrapped::pending::Pending;
 
+    const T1: TenantId = TenantId::from_raw(1);
+
     fn add_one(conn: &Connection, user: i64, amount: f64) {
         let date = NaiveDate::from_ymd_opt(2031, 3, 12).expect("date");
         let mut pending = Pending::default();
         assert!(pending
-            .add(conn, (1, user, 9), WHOLE, date, amount)
+            .add(conn, (T1, user, 9), WHOLE, date, amount)
             .expect("add"));
         pending.flush(conn).expect("flush");
     }
@@ -303,14 +307,14 @@ mod tests {
         add_one(&conn, 1, 2.0);
         assert_eq!(users_at(&conn), [(2.0, 1), (5.0, 1), (7.0, 1)]);
         assert_eq!(
-            rank(&conn, 1, 2, 9, WHOLE, "y:2031").expect("rank"),
+            rank(&conn, T1, 2, 9, WHOLE, "y:2031").expect("rank"),
             Some((2, 3))
         );
         // User 2 leaves it alone: the row goes.
         add_one(&conn, 2, 2.0);
         assert_eq!(users_at(&conn), [(2.0, 1), (7.0, 2)]);
         assert_eq!(
-            rank(&conn, 1, 3, 9, WHOLE, "y:2031").expect("rank"),
+            rank(&conn, T1, 3, 9, WHOLE, "y:2031").expect("rank"),
             Some((1, 3))
         );
     }
@@ -326,7 +330,7 @@ mod tests {
         // and a rolled-back command's addition that must leave no trace.
         let add = |batch: &mut Pending, user: i64, amount: f64| {
             assert!(batch
-                .add(&conn, (1, user, 9), WHOLE, date, amount)
+                .add(&conn, (T1, user, 9), WHOLE, date, amount)
                 .expect("add"))
         };
         add(&mut batch, 1, 1.0);
@@ -355,7 +359,7 @@ mod tests {
             .expect("users");
         assert_eq!(active, 3);
         assert_eq!(
-            rank(&conn, 1, 2, 9, WHOLE, "y:2031").expect("rank"),
+            rank(&conn, T1, 2, 9, WHOLE, "y:2031").expect("rank"),
             Some((2, 3))
         );
     }

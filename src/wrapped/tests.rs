@@ -12,11 +12,14 @@ use super::{read, record_points};
 use crate::catalog::{Catalog, CatalogHandle};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::ids::TenantId;
 use crate::domain::user::User;
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
 use crate::settings::{ConfigSource, RuntimeSettings};
 use crate::writer::{Command, WriteCtx, Writer, WriterEnv};
+
+const T1: TenantId = TenantId::from_raw(1);
 
 fn ms(text: &str) -> i64 {
     DateTime::parse_from_rfc3339(text)
@@ -50,7 +53,7 @@ impl Command for Seed {
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<(i64, i64, i64), ApiError> {
         let mut rows = Vec::new();
         for id in ["ann", "bob"] {
-            let mut user = User::new(1, &UserId::parse(id)?, false, 0);
+            let mut user = User::new(T1, &UserId::parse(id)?, false, 0);
             user.tz = Some("Pacific/Kiritimati".into());
             rows.push(crate::store::users::insert(ctx.conn, &user)?.row_id);
         }
@@ -87,7 +90,7 @@ impl Command for Award {
         record_points(
             ctx,
             self.user_row,
-            1,
+            T1,
             self.system,
             self.amount,
             ms(self.at),

@@ -4,7 +4,11 @@ use super::mailer::parse_url;
 use super::unsubscribe::{self, Token};
 use super::*;
 use crate::config::{EmailsConfig, MessageTemplates, RecapDef, RecapFrequency, SmtpDef};
+use crate::domain::ids::TenantId;
 use crate::notifications::Kind;
+
+const T1: TenantId = TenantId::from_raw(1);
+const T7: TenantId = TenantId::from_raw(7);
 
 fn full(kind: Kind) -> Value {
     json!({
@@ -262,18 +266,18 @@ fn unsubscribe_tokens_round_trip() {
     let secret = b"0123456789abcdef0123456789abcdef";
     let tokens = [
         Token {
-            tenant_id: 1,
+            tenant_id: T1,
             user_id: 42,
             kind: None,
         },
         Token {
-            tenant_id: i64::MAX,
+            tenant_id: TenantId::from_raw(i64::MAX),
             user_id: -1,
             kind: Some(Kind::Recap),
         },
     ];
     for token in tokens.into_iter().chain(Kind::ALL.map(|k| Token {
-        tenant_id: 7,
+        tenant_id: T7,
         user_id: 9,
         kind: Some(k),
     })) {

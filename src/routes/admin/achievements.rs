@@ -9,6 +9,7 @@ use crate::achievements::admin::Achievements;
 use crate::achievements::view;
 use crate::catalog::{Achievement, Catalog};
 use crate::domain::bulk::{BulkWrite, Create, Outcome, Update};
+use crate::domain::ids::TenantId;
 use crate::error::ApiError;
 use crate::routes::extract::TenantState;
 use crate::writer::Command;
@@ -31,7 +32,7 @@ impl Listed for Achievements {
     type Item = Achievement;
     const NOT_FOUND: &'static str = "Achievement not found";
 
-    fn items(catalog: &Catalog, tenant: i64) -> impl Iterator<Item = &Achievement> {
+    fn items(catalog: &Catalog, tenant: TenantId) -> impl Iterator<Item = &Achievement> {
         catalog.achievements_for(tenant)
     }
 

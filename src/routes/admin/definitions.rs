@@ -8,6 +8,7 @@ use actix_web::{web, HttpResponse, Resource};
 use super::bulk::{self, Paging};
 use crate::commands::admin_definitions::PlainKind;
 use crate::domain::bulk::{Create, Update};
+use crate::domain::ids::TenantId;
 use crate::error::ApiError;
 use crate::routes::extract::TenantState;
 use crate::store::definitions::{self, Status};
@@ -54,7 +55,7 @@ pub async fn get<K: PlainKind>(
         .filter(|r| {
             r.kind == K::KIND
                 && r.status == Status::Active
-                && (r.owner == 0 || r.owner == state.tenant)
+                && (r.owner == TenantId::SHARED || r.owner == state.tenant)
         })
         .ok_or_else(|| ApiError::not_found(K::NOT_FOUND))?;
     Ok(HttpResponse::Ok().json(K::view_stored(&row.uuid, &row.key, &row.body)?))

@@ -7,6 +7,7 @@ use super::bulk;
 use super::listed::{self, Listed, Shown};
 use crate::catalog::{Catalog, Leaderboard};
 use crate::domain::bulk::{Create, Update};
+use crate::domain::ids::TenantId;
 use crate::leaderboards::admin::{admin_view, Leaderboards};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -27,7 +28,7 @@ impl Listed for Leaderboards {
     type Item = Leaderboard;
     const NOT_FOUND: &'static str = "Leaderboard not found";
 
-    fn items(catalog: &Catalog, tenant: i64) -> impl Iterator<Item = &Leaderboard> {
+    fn items(catalog: &Catalog, tenant: TenantId) -> impl Iterator<Item = &Leaderboard> {
         catalog.leaderboards_for(tenant)
     }
 

@@ -8,13 +8,14 @@ use serde_json::Value;
 
 use super::bulk::Paging;
 use crate::catalog::Catalog;
+use crate::domain::ids::TenantId;
 use crate::error::ApiError;
 use crate::routes::extract::TenantState;
 
 /// What an item's view may need besides the item.
 pub struct Shown<'c> {
     pub catalog: &'c Catalog,
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub today: NaiveDate,
 }
 
@@ -23,7 +24,7 @@ pub trait Listed: 'static {
     /// The 404's message for an unknown UUID.
     const NOT_FOUND: &'static str;
     /// The tenant's items, in list order.
-    fn items(catalog: &Catalog, tenant: i64) -> impl Iterator<Item = &Self::Item>;
+    fn items(catalog: &Catalog, tenant: TenantId) -> impl Iterator<Item = &Self::Item>;
     fn uuid(item: &Self::Item) -> &str;
     fn view(item: &Self::Item, shown: &Shown<'_>) -> Value;
 }

@@ -8,6 +8,7 @@ use super::bulk::{self, Paging};
 use super::listed::{self, Listed, Shown};
 use crate::catalog::{Catalog, PointsSystem};
 use crate::domain::bulk::{Create, Outcome, Update};
+use crate::domain::ids::TenantId;
 use crate::error::ApiError;
 use crate::points::admin::{system_of, ArchiveChildren, Child, Children, Systems};
 use crate::points::view;
@@ -49,7 +50,7 @@ impl Listed for Systems {
     type Item = PointsSystem;
     const NOT_FOUND: &'static str = "Points system not found";
 
-    fn items(catalog: &Catalog, tenant: i64) -> impl Iterator<Item = &PointsSystem> {
+    fn items(catalog: &Catalog, tenant: TenantId) -> impl Iterator<Item = &PointsSystem> {
         catalog.points_for(tenant)
     }
 
@@ -65,7 +66,7 @@ impl Listed for Systems {
 /// The children of one kind of system `uuid`, as the Admin API shows them.
 fn children(
     state: &AppState,
-    tenant: i64,
+    tenant: TenantId,
     system: &str,
     child: Child,
 ) -> Result<Vec<(String, Value)>, ApiError> {
