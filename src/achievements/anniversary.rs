@@ -18,6 +18,7 @@ use super::engine::{complete_outside_event, eligible};
 use super::{backdate, store};
 use crate::catalog::{Achievement, AchievementTrigger};
 use crate::config::AchievementStatus;
+use crate::domain::ids::UserRow;
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::anniversary::{anniversary, base_date, reached};
@@ -161,7 +162,7 @@ fn run_one(
     // The first `anniversary_from` met that is not due yet; everything before it is decided.
     let mut first_pending: Option<String> = None;
     let mut last_seen: Option<String> = None;
-    let mut after = (decided.clone(), i64::MAX);
+    let mut after = (decided.clone(), UserRow::from_raw(i64::MAX));
     loop {
         let rows = crate::store::users::by_anniversary_from(
             ctx.conn,

@@ -11,6 +11,7 @@ use rusqlite::{params, OptionalExtension};
 use super::engine::{award_points, complete_outside_event, composites};
 use crate::catalog::{Achievement, AchievementTrigger};
 use crate::config::AchievementStatus;
+use crate::domain::ids::UserRow;
 use crate::error::ApiError;
 use crate::rules::achievements::filters_match;
 use crate::store;
@@ -35,7 +36,10 @@ struct BackdateChunk {
 }
 
 /// Progress: (achievement in progress, last user row examined).
-type Step = Option<(i64, i64)>;
+type Step = Option<(i64, UserRow)>;
+
+/// The cursor before every user row (row ids start at 1).
+const BEFORE_FIRST: UserRow = UserRow::from_raw(0);
 
 impl Command for BackdateChunk {
     type Output = Step;
@@ -52,16 +56,16 @@ impl Command for BackdateChunk {
         let Some(a) = stale else { return Ok(None) };
         let cursor = match self.previous {
             Some((id, last)) if id == a.id => last,
-            _ => 0,
+            _ => BEFORE_FIRST,
         };
         if a.status != AchievementStatus::Active {
             mark_done(ctx, a)?;
-            return Ok(Some((a.id, 0)));
+            return Ok(Some((a.id, BEFORE_FIRST)));
         }
         let users = candidates(ctx, a, cursor)?;
         let Some(&last) = users.last() else {
             mark_done(ctx, a)?;
-            return Ok(Some((a.id, 0)));
+            return Ok(Some((a.id, BEFORE_FIRST)));
         };
         for row in users {
             backdate_user(ctx, a, row)?;
@@ -74,10 +78,14 @@ impl Command for BackdateChunk {
 /// streak achievement only users with a total or a streak long enough (a user who never
 /// sent an event is not examined: with a million such users the sweep held the writer
 /// for most of every second), else every user of the achievement's tenant.
-fn candidates(ctx: &WriteCtx<'_>, a: &Achievement, cursor: i64) -> Result<Vec<i64>, ApiError> {
+fn candidates(
+    ctx: &WriteCtx<'_>,
+    a: &Achievement,
+    cursor: UserRow,
+) -> Result<Vec<UserRow>, ApiError> {
     use rusqlite::types::Value;
     let base = [
-        Value::Integer(cursor),
+        Value::Integer(cursor.get()),
         Value::Integer(a.owner.get()),
         Value::Integer(CHUNK),
     ];
@@ -155,7 +163,7 @@ pub fn is_current(ctx: &WriteCtx<'_>, a: &Achievement) -> Result<bool, ApiError>
     Ok(stored.as_deref() == Some(fingerprint(a).as_str()))
 }
 
-fn backdate_user(ctx: &mut WriteCtx<'_>, a: &Achievement, row: i64) -> Result<(), ApiError> {
+fn backdate_user(ctx: &mut WriteCtx<'_>, a: &Achievement, row: UserRow) -> Result<(), ApiError> {
     let Some(user) = store::users::by_row(ctx.conn, row)? else {
         return Ok(());
     };
@@ -202,7 +210,7 @@ fn backdate_user(ctx: &mut WriteCtx<'_>, a: &Achievement, row: i64) -> Result<()
     Ok(())
 }
 
-fn current_streak_length(ctx: &WriteCtx<'_>, row: i64) -> Result<u32, ApiError> {
+fn current_streak_length(ctx: &WriteCtx<'_>, row: UserRow) -> Result<u32, ApiError> {
     let length: Option<i64> = ctx
         .conn
         .prepare_cached("SELECT length FROM streaks WHERE user_id = ?1")?

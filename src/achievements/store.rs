@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 
 pub struct Completion {
     pub uuid: String,
@@ -13,7 +13,7 @@ pub struct Completion {
 
 pub fn completion(
     conn: &Connection,
-    user_row: i64,
+    user_row: UserRow,
     achievement_id: i64,
 ) -> rusqlite::Result<Option<Completion>> {
     conn.prepare_cached(
@@ -26,7 +26,7 @@ pub fn completion(
 }
 
 /// Every achievement the user completed, with when, oldest first.
-pub fn completed(conn: &Connection, user_row: i64) -> rusqlite::Result<Vec<(i64, i64)>> {
+pub fn completed(conn: &Connection, user_row: UserRow) -> rusqlite::Result<Vec<(i64, i64)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT achievement_id, achieved_at FROM achievement_completions
           WHERE user_id = ?1 ORDER BY achieved_at, id",
@@ -39,7 +39,7 @@ pub fn completed(conn: &Connection, user_row: i64) -> rusqlite::Result<Vec<(i64,
 pub fn insert(
     conn: &Connection,
     tenant: TenantId,
-    user_row: i64,
+    user_row: UserRow,
     achievement_id: i64,
     at_ms: i64,
     backdated: bool,
@@ -63,7 +63,7 @@ pub fn insert(
 /// (end excluded), oldest first.
 pub fn completed_between(
     conn: &Connection,
-    user_row: i64,
+    user_row: UserRow,
     from_ms: i64,
     to_ms: i64,
 ) -> rusqlite::Result<Vec<(i64, i64)>> {
@@ -87,7 +87,7 @@ pub fn counts(conn: &Connection, tenant: TenantId) -> rusqlite::Result<HashMap<i
 
 pub fn progress(
     conn: &Connection,
-    user_row: i64,
+    user_row: UserRow,
     achievement_id: i64,
 ) -> rusqlite::Result<Option<f64>> {
     conn.prepare_cached(
@@ -99,7 +99,7 @@ pub fn progress(
 
 pub fn set_progress(
     conn: &Connection,
-    user_row: i64,
+    user_row: UserRow,
     achievement_id: i64,
     value: f64,
 ) -> rusqlite::Result<()> {
@@ -115,7 +115,7 @@ pub fn set_progress(
 /// only events whose attributes match.
 pub fn event_values(
     conn: &Connection,
-    user_row: i64,
+    user_row: UserRow,
     metric_id: i64,
 ) -> rusqlite::Result<Vec<(f64, BTreeMap<String, String>)>> {
     let mut stmt = conn.prepare_cached(

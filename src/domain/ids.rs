@@ -21,7 +21,8 @@ macro_rules! row_id {
 
         impl $name {
             /// An id read from somewhere other than a typed SQLite column (`last_insert_rowid`,
-            /// a signed token, text): the caller vouches that it is this kind of id.
+            /// a signed token, text), or a cursor bound (0 comes before every row): the
+            /// caller vouches that it is this kind of id.
             pub const fn from_raw(raw: i64) -> $name {
                 $name(raw)
             }

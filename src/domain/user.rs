@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::attributes::{check_keys, check_values, AttributeKeys};
 use super::field::Field;
-use super::ids::TenantId;
+use super::ids::{TenantId, UserRow};
 use super::limits::{
     check_chars, MAX_DEVICE_TOKENS, MAX_DEVICE_TOKEN_CHARS, MAX_EMAIL_CHARS, MAX_USER_NAME_CHARS,
 };
@@ -192,7 +192,7 @@ impl AdmittedUpsert {
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
     /// Internal integer id.
-    pub row_id: i64,
+    pub row_id: UserRow,
     pub tenant_id: TenantId,
     pub id: String,
     pub email: Option<String>,
@@ -212,7 +212,7 @@ impl User {
     /// A user that does not exist yet; `row_id` is filled in when it is inserted.
     pub fn new(tenant_id: TenantId, id: &UserId, control: bool, now_ms: i64) -> User {
         User {
-            row_id: 0,
+            row_id: UserRow::from_raw(0),
             tenant_id,
             id: id.as_str().to_owned(),
             email: None,

@@ -170,6 +170,10 @@ fn standing_before(row: &HistoryRow) -> Option<Standing> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::UserRow;
+
+    const U1: UserRow = UserRow::from_raw(1);
+    const U2: UserRow = UserRow::from_raw(2);
 
     fn crossing(p: Option<u32>, r: Option<u32>) -> Crossing {
         Crossing {
@@ -232,7 +236,7 @@ mod tests {
     fn moves_count_as_leaving_one_group_and_joining_another() {
         let row = HistoryRow {
             id: 9,
-            user_id: 2,
+            user_id: U2,
             group: Some("b".into()),
             moved_from: Some("a".into()),
             change: Change {
@@ -279,7 +283,7 @@ mod tests {
     ) -> HistoryRow {
         HistoryRow {
             id,
-            user_id: user,
+            user_id: UserRow::from_raw(user),
             group: Some("g".into()),
             moved_from: None,
             change: Change {
@@ -329,7 +333,7 @@ mod tests {
         let own: Vec<HistoryRow> = all
             .iter()
             .rev()
-            .filter(|r| r.user_id == 1)
+            .filter(|r| r.user_id == U1)
             .cloned()
             .collect();
         let now = Some(Standing {

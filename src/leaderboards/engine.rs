@@ -11,7 +11,7 @@ use super::store::{self, At, Change};
 use super::view::{self, EventEntry};
 use crate::catalog::{Leaderboard, Ranking};
 use crate::config::RankStyle;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::leaderboard_runs::Run;
@@ -230,10 +230,7 @@ fn place(
         index.stage_remove(&key, user.row_id);
     }
     let (rank, after) = index.staged(&key, |g| {
-        (
-            g.rank_of(user.row_id, style).map(rank_number),
-            g.state_without(-1),
-        )
+        (g.rank_of(user.row_id, style).map(rank_number), g.state())
     });
     let entry = EventEntry {
         run,
@@ -279,7 +276,7 @@ fn drop_lowest(
     run: Run,
     (at, key): (At<'_>, &GroupKey),
     state: super::ranking::GroupState,
-    dropped: i64,
+    dropped: UserRow,
 ) -> Result<(), ApiError> {
     let index = super::writer_index(ctx.env)?;
     // The lowest is last in ranking order; with competition ranks it shares the rank of
@@ -397,7 +394,7 @@ pub fn board_with_rankings(
     };
     let limit = limit.min(usize::try_from(board.max_participants).unwrap_or(usize::MAX));
     let standings = super::writer_index(ctx.env)?.staged(&key, |g| g.page(0, limit).to_vec());
-    let ids: Vec<i64> = standings.iter().map(|s| s.user_id).collect();
+    let ids: Vec<UserRow> = standings.iter().map(|s| s.user_id).collect();
     let mut names = super::read::names_of(ctx.conn, &ids)?;
     let rows: Vec<store::Ranked> = standings
         .iter()

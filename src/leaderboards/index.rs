@@ -22,6 +22,7 @@ use rusqlite::Connection;
 
 use super::ranking::{GroupState, Standing};
 use crate::config::RankStyle;
+use crate::domain::ids::UserRow;
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -36,11 +37,11 @@ pub struct GroupKey {
 pub struct Group {
     sorted: Vec<Standing>,
     /// user id → (value, reached_at).
-    members: HashMap<i64, (f64, i64)>,
+    members: HashMap<UserRow, (f64, i64)>,
 }
 
 impl Group {
-    fn standing_of(&self, user_id: i64) -> Option<Standing> {
+    fn standing_of(&self, user_id: UserRow) -> Option<Standing> {
         self.members
             .get(&user_id)
             .map(|&(value, reached_at)| Standing {
@@ -51,7 +52,7 @@ impl Group {
     }
 
     /// Zero-based index in ranking order.
-    pub fn index_of(&self, user_id: i64) -> Option<usize> {
+    pub fn index_of(&self, user_id: UserRow) -> Option<usize> {
         let me = self.standing_of(user_id)?;
         Some(
             self.sorted
@@ -65,13 +66,21 @@ impl Group {
     }
 
     /// The user's rank in the board's style, if they are in the group.
-    pub fn rank_of(&self, user_id: i64, style: RankStyle) -> Option<usize> {
+    pub fn rank_of(&self, user_id: UserRow, style: RankStyle) -> Option<usize> {
         let at = self.index_of(user_id)?;
         self.rank_at(at, style)
     }
 
+    /// The group's size and lowest participant.
+    pub fn state(&self) -> GroupState {
+        GroupState {
+            len: self.sorted.len(),
+            lowest: self.sorted.last().copied(),
+        }
+    }
+
     /// The group's size and lowest participant, leaving out `except`.
-    pub fn state_without(&self, except: i64) -> GroupState {
+    pub fn state_without(&self, except: UserRow) -> GroupState {
         let len = self.sorted.len() - usize::from(self.members.contains_key(&except));
         let lowest = self
             .sorted
@@ -115,7 +124,7 @@ impl Group {
             .insert(standing.user_id, (standing.value, standing.reached_at));
     }
 
-    pub fn remove(&mut self, user_id: i64) {
+    pub fn remove(&mut self, user_id: UserRow) {
         if let Some(at) = self.index_of(user_id) {
             self.sorted.remove(at);
             self.members.remove(&user_id);
@@ -126,7 +135,7 @@ impl Group {
     pub fn bytes_per_entry(&self) -> f64 {
         let vec = self.sorted.capacity() * std::mem::size_of::<Standing>();
         // hashbrown: one control byte per bucket besides the (key, value) pair.
-        let map = self.members.capacity() * (std::mem::size_of::<(i64, (f64, i64))>() + 1);
+        let map = self.members.capacity() * (std::mem::size_of::<(UserRow, (f64, i64))>() + 1);
         (vec + map) as f64 / self.sorted.len().max(1) as f64
     }
 }
@@ -138,12 +147,12 @@ type Groups = HashMap<GroupKey, Group>;
 #[derive(Debug)]
 struct Change {
     key: GroupKey,
-    user_id: i64,
+    user_id: UserRow,
     before: Option<(f64, i64)>,
     after: Option<(f64, i64)>,
 }
 
-fn set(groups: &mut Groups, key: &GroupKey, user_id: i64, to: Option<(f64, i64)>) {
+fn set(groups: &mut Groups, key: &GroupKey, user_id: UserRow, to: Option<(f64, i64)>) {
     match to {
         Some((value, reached_at)) => groups.entry(key.clone()).or_default().upsert(Standing {
             value,
@@ -169,7 +178,7 @@ struct Draft {
 }
 
 impl Draft {
-    fn record(&mut self, key: &GroupKey, user_id: i64, after: Option<(f64, i64)>) {
+    fn record(&mut self, key: &GroupKey, user_id: UserRow, after: Option<(f64, i64)>) {
         let before = self
             .groups
             .get(key)
@@ -248,7 +257,7 @@ impl RankIndex {
     }
 
     /// The writer only: the user is no longer in the group.
-    pub fn stage_remove(&self, key: &GroupKey, user_id: i64) {
+    pub fn stage_remove(&self, key: &GroupKey, user_id: UserRow) {
         self.draft().record(key, user_id, None);
     }
 
@@ -338,7 +347,11 @@ impl crate::writer::Journaled for RankIndex {
 mod tests {
     use super::*;
 
-    fn s(user_id: i64, value: f64, reached_at: i64) -> Standing {
+    const U1: UserRow = UserRow::from_raw(1);
+    const U2: UserRow = UserRow::from_raw(2);
+    const U3: UserRow = UserRow::from_raw(3);
+
+    fn s(user_id: UserRow, value: f64, reached_at: i64) -> Standing {
         Standing {
             value,
             reached_at,
@@ -349,17 +362,17 @@ mod tests {
     #[test]
     fn upserts_keep_ranking_order_and_indexes() {
         let mut g = Group::default();
-        g.upsert(s(1, 5.0, 1));
-        g.upsert(s(2, 7.0, 2));
-        g.upsert(s(3, 5.0, 0));
-        assert_eq!(g.index_of(2), Some(0));
-        assert_eq!(g.index_of(3), Some(1));
-        assert_eq!(g.index_of(1), Some(2));
-        g.upsert(s(1, 9.0, 5));
-        let ids: Vec<i64> = g.page(0, 10).iter().map(|x| x.user_id).collect();
-        assert_eq!(ids, [1, 2, 3]);
-        g.remove(2);
-        assert_eq!(g.index_of(2), None);
+        g.upsert(s(U1, 5.0, 1));
+        g.upsert(s(U2, 7.0, 2));
+        g.upsert(s(U3, 5.0, 0));
+        assert_eq!(g.index_of(U2), Some(0));
+        assert_eq!(g.index_of(U3), Some(1));
+        assert_eq!(g.index_of(U1), Some(2));
+        g.upsert(s(U1, 9.0, 5));
+        let ids: Vec<UserRow> = g.page(0, 10).iter().map(|x| x.user_id).collect();
+        assert_eq!(ids, [U1, U2, U3]);
+        g.remove(U2);
+        assert_eq!(g.index_of(U2), None);
         assert_eq!(g.len(), 2);
         assert_eq!(g.page(1, 5).len(), 1);
         assert!(g.page(9, 5).is_empty());
@@ -384,7 +397,13 @@ mod tests {
             run_start: "2031-03-01".parse().expect("date"),
             group: String::new(),
         };
-        assert_eq!(index.read(&key, |g| g.index_of(11)), Some(0));
-        assert_eq!(index.read(&key, |g| g.index_of(12)), None);
+        assert_eq!(
+            index.read(&key, |g| g.index_of(UserRow::from_raw(11))),
+            Some(0)
+        );
+        assert_eq!(
+            index.read(&key, |g| g.index_of(UserRow::from_raw(12))),
+            None
+        );
     }
 }

@@ -11,13 +11,14 @@
 use std::cmp::Ordering;
 
 use crate::config::RankStyle;
+use crate::domain::ids::UserRow;
 
 /// A participant's place in the order; smaller sorts first (ranks higher).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Standing {
     pub value: f64,
     pub reached_at: i64,
-    pub user_id: i64,
+    pub user_id: UserRow,
 }
 
 /// The rank numbers of a page of participants in ranking order that starts at zero-based
@@ -56,7 +57,7 @@ pub enum Membership {
     /// Enters a group that has room.
     Joins,
     /// Enters a full group by surpassing the lowest participant, who drops out.
-    Replaces { dropped: i64 },
+    Replaces { dropped: UserRow },
     /// Was on the board and leaves (the value is no longer positive).
     Leaves,
     /// Not on the board before or after.
@@ -99,6 +100,12 @@ pub fn threshold(group: GroupState, max: usize) -> f64 {
 mod tests {
     use super::*;
 
+    const U0: UserRow = UserRow::from_raw(0);
+    const U1: UserRow = UserRow::from_raw(1);
+    const U2: UserRow = UserRow::from_raw(2);
+    const U3: UserRow = UserRow::from_raw(3);
+    const U9: UserRow = UserRow::from_raw(9);
+
     #[test]
     fn pages_number_ties_by_the_board_style() {
         let values = [9.0, 7.0, 7.0, 7.0, 3.0];
@@ -118,7 +125,7 @@ mod tests {
         assert!(page_ranks(RankStyle::Competition, &[], 0, 1).is_empty());
     }
 
-    fn s(value: f64, reached_at: i64, user_id: i64) -> Standing {
+    fn s(value: f64, reached_at: i64, user_id: UserRow) -> Standing {
         Standing {
             value,
             reached_at,
@@ -128,22 +135,22 @@ mod tests {
 
     #[test]
     fn higher_values_rank_first_then_who_reached_first_then_user_id() {
-        let mut list = [s(5.0, 9, 1), s(7.0, 10, 2), s(5.0, 3, 3), s(5.0, 3, 0)];
+        let mut list = [s(5.0, 9, U1), s(7.0, 10, U2), s(5.0, 3, U3), s(5.0, 3, U0)];
         list.sort_by(Standing::cmp_rank);
-        let ids: Vec<i64> = list.iter().map(|x| x.user_id).collect();
-        assert_eq!(ids, [2, 0, 3, 1]);
+        let ids: Vec<UserRow> = list.iter().map(|x| x.user_id).collect();
+        assert_eq!(ids, [U2, U0, U3, U1]);
     }
 
     #[test]
     fn a_full_group_admits_only_those_who_surpass_the_lowest() {
         let full = GroupState {
             len: 3,
-            lowest: Some(s(4.0, 1, 9)),
+            lowest: Some(s(4.0, 1, U9)),
         };
         assert_eq!(membership(false, 4.0, full, 3), Membership::StaysOut);
         assert_eq!(
             membership(false, 4.5, full, 3),
-            Membership::Replaces { dropped: 9 }
+            Membership::Replaces { dropped: U9 }
         );
         assert_eq!(membership(false, 1.0, full, 4), Membership::Joins);
         assert_eq!(membership(true, 2.0, full, 3), Membership::Stays);

@@ -12,7 +12,7 @@ use super::ranking::page_ranks;
 use super::store::{self, Ranked};
 use crate::catalog::{Catalog, Leaderboard};
 use crate::config::RankStyle;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 use crate::error::ApiError;
 use crate::rules::leaderboard_runs::Run;
 
@@ -104,7 +104,7 @@ pub fn user_row(
     conn: &Connection,
     tenant: TenantId,
     external_id: &str,
-) -> Result<Option<i64>, ApiError> {
+) -> Result<Option<UserRow>, ApiError> {
     Ok(conn
         .prepare_cached("SELECT id FROM users WHERE tenant_id = ?1 AND external_id = ?2")?
         .query_row(rusqlite::params![tenant, external_id], |r| r.get(0))
@@ -118,8 +118,8 @@ const NAMES_PER_QUERY: usize = 100;
 /// External id and name of each of `ids`, by row id.
 pub(super) fn names_of(
     conn: &Connection,
-    ids: &[i64],
-) -> Result<HashMap<i64, (String, Option<String>)>, ApiError> {
+    ids: &[UserRow],
+) -> Result<HashMap<UserRow, (String, Option<String>)>, ApiError> {
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(NAMES_PER_QUERY) {
         let marks = vec!["?"; chunk.len()].join(",");
@@ -127,7 +127,7 @@ pub(super) fn names_of(
             "SELECT id, external_id, name FROM users WHERE id IN ({marks})"
         ))?;
         let rows = stmt.query_map(rusqlite::params_from_iter(chunk), |r| {
-            Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?)))
+            Ok((r.get::<_, UserRow>(0)?, (r.get(1)?, r.get(2)?)))
         })?;
         for row in rows {
             let (id, names) = row?;
@@ -144,7 +144,7 @@ pub fn page(
     index: &RankIndex,
     key: &GroupKey,
     style: RankStyle,
-    around: Option<i64>,
+    around: Option<UserRow>,
     offset: i64,
     limit: usize,
 ) -> Result<(Vec<Ranked>, Vec<usize>), ApiError> {
@@ -162,7 +162,7 @@ pub fn page(
         let first_rank = g.rank_at(start, style).unwrap_or(start + 1);
         (standings, page_ranks(style, &values, start, first_rank))
     });
-    let ids: Vec<i64> = standings.iter().map(|s| s.user_id).collect();
+    let ids: Vec<UserRow> = standings.iter().map(|s| s.user_id).collect();
     let mut names = names_of(conn, &ids)?;
     let (rows, ranks) = standings
         .iter()
@@ -196,7 +196,7 @@ pub fn user_standing(
     index: &RankIndex,
     board: &Leaderboard,
     run: Run,
-    user_id: i64,
+    user_id: UserRow,
     count: u32,
 ) -> Result<UserStanding, ApiError> {
     let run_start = run.start.to_string();

@@ -4,6 +4,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::ranking::Standing;
+use crate::domain::ids::UserRow;
 use crate::error::ApiError;
 
 /// Where a group lives: board, run (its first date) and breakdown group.
@@ -26,7 +27,7 @@ pub fn load(
     conn: &Connection,
     board: i64,
     run_start: &str,
-    user_id: i64,
+    user_id: UserRow,
 ) -> Result<Option<Stored>, ApiError> {
     Ok(conn
         .prepare_cached(
@@ -70,7 +71,7 @@ pub fn save(
     Ok(())
 }
 
-pub fn unrank(conn: &Connection, at: At<'_>, user_id: i64) -> Result<(), ApiError> {
+pub fn unrank(conn: &Connection, at: At<'_>, user_id: UserRow) -> Result<(), ApiError> {
     conn.prepare_cached(
         "UPDATE leaderboard_values SET ranked = 0
           WHERE leaderboard_id = ?1 AND run_start = ?2 AND user_id = ?3",
@@ -110,7 +111,7 @@ pub fn record(
     conn: &Connection,
     board: i64,
     run: (&str, Option<&str>),
-    user_id: i64,
+    user_id: UserRow,
     change: &Change,
     groups: Groups<'_>,
 ) -> Result<(), ApiError> {
@@ -147,7 +148,7 @@ pub fn record(
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryRow {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserRow,
     /// `None` for rows written before groups were recorded whose group is unknown.
     pub group: Option<String>,
     pub moved_from: Option<String>,
@@ -175,7 +176,7 @@ pub fn own_rows(
     conn: &Connection,
     board: i64,
     run_start: &str,
-    user_id: i64,
+    user_id: UserRow,
     count: u32,
 ) -> Result<Vec<HistoryRow>, ApiError> {
     let mut stmt = conn.prepare_cached(

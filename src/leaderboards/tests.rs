@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::{apply, RankIndex, ValueChange};
 use crate::catalog::{sync_definitions, Catalog, CatalogHandle, Ranking};
 use crate::clock::Clock;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 use crate::domain::user::User;
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
@@ -183,7 +183,7 @@ impl Command for FailingAward {
     }
 }
 
-fn ranked_in_sqlite(writer_db: &rusqlite::Connection, board: i64) -> Vec<(i64, f64)> {
+fn ranked_in_sqlite(writer_db: &rusqlite::Connection, board: i64) -> Vec<(UserRow, f64)> {
     let mut stmt = writer_db
         .prepare(
             "SELECT user_id, value FROM leaderboard_values
@@ -199,7 +199,10 @@ fn ranked_in_sqlite(writer_db: &rusqlite::Connection, board: i64) -> Vec<(i64, f
 struct Snapshot(i64);
 
 impl Command for Snapshot {
-    type Output = (Vec<(i64, f64)>, Vec<(i64, Option<u32>, Option<u32>)>);
+    type Output = (
+        Vec<(UserRow, f64)>,
+        Vec<(UserRow, Option<u32>, Option<u32>)>,
+    );
     fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<Self::Output, ApiError> {
         let ranked = ranked_in_sqlite(ctx.conn, self.0);
         let mut stmt = ctx.conn.prepare(
@@ -290,7 +293,7 @@ async fn changes_in_one_batch_see_each_other_and_a_rolled_back_one_leaves_no_tra
         group: super::engine::group_name(T1, &[]),
     };
     // The readers' copy matches SQLite once the batch committed.
-    let in_index: Vec<(i64, f64)> = index.read(&key, |g| {
+    let in_index: Vec<(UserRow, f64)> = index.read(&key, |g| {
         g.page(0, 10).iter().map(|s| (s.user_id, s.value)).collect()
     });
     assert_eq!(in_index, ranked);

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::store::{self, Delivery, Outcome};
 use super::Kind;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 use crate::domain::preferences;
 use crate::error::ApiError;
 use crate::store::users as store_users;
@@ -16,7 +16,7 @@ use crate::writer::{Command, WriteCtx};
 #[derive(Clone)]
 pub struct RecordOutcomes {
     pub outcomes: Vec<(i64, Outcome)>,
-    pub dead_tokens: Vec<(i64, String)>,
+    pub dead_tokens: Vec<(UserRow, String)>,
 }
 
 impl Command for RecordOutcomes {
@@ -86,7 +86,7 @@ impl Command for RetryDelivery {
 /// An unsubscribe link: `kind` off by email, or every email (`subscribeToEmails: false`).
 pub struct Unsubscribe {
     pub tenant_id: TenantId,
-    pub user_id: i64,
+    pub user_id: UserRow,
     pub kind: Option<Kind>,
 }
 

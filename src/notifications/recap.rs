@@ -13,7 +13,7 @@ use super::schedule::zone_named;
 use super::store;
 use crate::catalog::Catalog;
 use crate::config::RecapFrequency;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 use crate::error::ApiError;
 use crate::rules::local_time::utc_range_of_local_dates;
 
@@ -23,7 +23,7 @@ pub fn figures(
     conn: &Connection,
     catalog: &Catalog,
     frequency: RecapFrequency,
-    user_id: i64,
+    user_id: UserRow,
     tenant_id: TenantId,
     payload: &Value,
 ) -> Result<Map<String, Value>, ApiError> {

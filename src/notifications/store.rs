@@ -4,12 +4,12 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::Kind;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 
 /// A user's next timed message of one kind.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scheduled {
-    pub user_id: i64,
+    pub user_id: UserRow,
     pub kind: Kind,
     pub due_at: i64,
     pub step: i64,
@@ -18,7 +18,7 @@ pub struct Scheduled {
 
 /// The kinds the user has a row for: one index range read, so an event of a user whose
 /// rows all exist computes no due time and writes nothing.
-pub fn scheduled_kinds(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<Kind>> {
+pub fn scheduled_kinds(conn: &Connection, user_id: UserRow) -> rusqlite::Result<Vec<Kind>> {
     let mut stmt =
         conn.prepare_cached("SELECT kind FROM notification_schedule WHERE user_id = ?1")?;
     let kinds = stmt.query_map([user_id], |r| r.get::<_, String>(0))?;
@@ -65,7 +65,7 @@ fn write_scheduled(conn: &Connection, sql: &str, row: &Scheduled) -> rusqlite::R
     ])
 }
 
-pub fn unschedule(conn: &Connection, user_id: i64, kind: Kind) -> rusqlite::Result<()> {
+pub fn unschedule(conn: &Connection, user_id: UserRow, kind: Kind) -> rusqlite::Result<()> {
     conn.prepare_cached("DELETE FROM notification_schedule WHERE user_id = ?1 AND kind = ?2")?
         .execute(params![user_id, kind.as_str()])?;
     Ok(())
@@ -80,7 +80,7 @@ pub fn due(conn: &Connection, until: i64, limit: i64) -> rusqlite::Result<Vec<Sc
     let rows = stmt.query_map(params![until, limit], |r| r.try_into())?;
     let mut out = Vec::new();
     for row in rows {
-        let (user_id, kind, due_at, step, anchor): (i64, String, i64, i64, i64) = row?;
+        let (user_id, kind, due_at, step, anchor): (UserRow, String, i64, i64, i64) = row?;
         // A kind this build does not know (written by a newer one) is left alone.
         if let Some(kind) = Kind::parse(&kind) {
             out.push(Scheduled {
@@ -101,13 +101,13 @@ pub fn next_due(conn: &Connection) -> rusqlite::Result<Option<i64>> {
 }
 
 /// The time of the user's last event on any metric.
-pub fn last_activity(conn: &Connection, user_id: i64) -> rusqlite::Result<Option<i64>> {
+pub fn last_activity(conn: &Connection, user_id: UserRow) -> rusqlite::Result<Option<i64>> {
     conn.prepare_cached("SELECT max(last_at) FROM metric_totals WHERE user_id = ?1")?
         .query_row([user_id], |r| r.get(0))
 }
 
 /// The metrics the user has a total on.
-fn used_metrics(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<i64>> {
+fn used_metrics(conn: &Connection, user_id: UserRow) -> rusqlite::Result<Vec<i64>> {
     conn.prepare_cached("SELECT metric_id FROM metric_totals WHERE user_id = ?1")?
         .query_map([user_id], |r| r.get(0))?
         .collect()
@@ -117,7 +117,7 @@ fn used_metrics(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<i64>> {
 /// of the `(user, metric, at)` index.
 pub fn active_between(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserRow,
     from: i64,
     to: i64,
 ) -> rusqlite::Result<bool> {
@@ -137,7 +137,7 @@ pub fn active_between(
 /// Per metric the user has used: (metric id, events, sum of values) in `[from, to)`.
 pub fn activity_between(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserRow,
     from: i64,
     to: i64,
 ) -> rusqlite::Result<Vec<(i64, i64, f64)>> {
@@ -162,7 +162,7 @@ pub fn activity_between(
 /// Achievements completed (not backdated) in `[from, to)`: (achievement id, when).
 pub fn completions_between(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserRow,
     from: i64,
     to: i64,
 ) -> rusqlite::Result<Vec<(i64, i64)>> {
@@ -178,7 +178,7 @@ pub fn completions_between(
 /// Points awarded per system in `[from, to)`: (system id, sum).
 pub fn points_between(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserRow,
     systems: &[i64],
     from: i64,
     to: i64,
@@ -200,7 +200,7 @@ pub fn points_between(
 /// A message for one channel target, as decided.
 pub struct NewDelivery<'a> {
     pub tenant_id: TenantId,
-    pub user_id: i64,
+    pub user_id: UserRow,
     pub kind: Kind,
     pub channel: Channel,
     pub target: &'a str,
@@ -256,7 +256,7 @@ pub struct Delivery {
     pub id: i64,
     pub uuid: String,
     pub tenant_id: TenantId,
-    pub user_id: i64,
+    pub user_id: UserRow,
     /// The user's external id (None when the user was deleted).
     pub external_user_id: Option<String>,
     pub kind: String,
@@ -299,7 +299,7 @@ pub fn sendable(conn: &Connection, now: i64, limit: i64) -> rusqlite::Result<Vec
 pub struct ListFilter {
     pub tenant_id: TenantId,
     pub status: Option<String>,
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserRow>,
     pub before: Option<i64>,
     pub limit: i64,
 }

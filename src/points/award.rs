@@ -4,13 +4,13 @@ use chrono_tz::Tz;
 use serde_json::Value;
 
 use super::store;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 use crate::error::ApiError;
 use crate::writer::WriteCtx;
 
 /// An award as decided by the rules: boosted and capped, never 0.
 pub struct Decided<'a> {
-    pub user_row: i64,
+    pub user_row: UserRow,
     pub tenant: TenantId,
     /// `definitions.id` of the points system.
     pub system_id: i64,

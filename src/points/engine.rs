@@ -14,7 +14,7 @@ use crate::catalog::points::{Boost, BoostTarget, PointsTrigger, TriggerKind};
 use crate::catalog::{Catalog, Metric, PointsSystem};
 use crate::clock::from_millis;
 use crate::domain::event_facts::EventFacts;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 use crate::domain::user::{User, UserUpsert};
 use crate::error::ApiError;
 use crate::leaderboards::ValueChange;
@@ -51,7 +51,7 @@ impl UserPoints {
     fn entry(
         &mut self,
         ctx: &WriteCtx<'_>,
-        user: i64,
+        user: UserRow,
         system: i64,
     ) -> Result<&mut SystemChange, ApiError> {
         let index = match self.changes.iter().position(|c| c.system_id == system) {
@@ -152,7 +152,7 @@ fn on_metric(t: &PointsTrigger, key: &str) -> Option<u32> {
 /// when the event does not count for it. Read-only.
 fn counter(
     ctx: &WriteCtx<'_>,
-    user_row: Option<i64>,
+    user_row: Option<UserRow>,
     t: &PointsTrigger,
     facts: (&BTreeMap<String, String>, f64, f64, f64),
 ) -> Result<Option<(f64, f64)>, ApiError> {

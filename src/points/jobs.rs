@@ -17,7 +17,7 @@ use super::view;
 use crate::catalog::points::{Boost, BoostTarget, PointsTrigger, TriggerKind};
 use crate::catalog::{Catalog, PointsSystem};
 use crate::clock::{format_timestamp, from_millis};
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::local_time::{end_of_local_day, start_of_local_day};
@@ -57,7 +57,7 @@ fn ticks_for(user: &User, tz: Tz, t: &PointsTrigger) -> Option<Ticks> {
 
 fn put_tick(
     ctx: &WriteCtx<'_>,
-    user: i64,
+    user: UserRow,
     trigger: i64,
     at: DateTime<Utc>,
 ) -> Result<(), ApiError> {
@@ -145,7 +145,7 @@ fn reconcile(ctx: &WriteCtx<'_>, catalog: &Catalog) -> Result<(), ApiError> {
     for (system, t) in time_triggers(catalog) {
         // Users without a schedule: those created before the trigger was activated.
         // Their first tick is the next one after now, so nothing is paid retroactively.
-        let users: Vec<i64> = {
+        let users: Vec<UserRow> = {
             let mut stmt = ctx.conn.prepare(
                 "SELECT id FROM users u WHERE (?1 = 0 OR u.tenant_id = ?1)
                    AND NOT EXISTS (SELECT 1 FROM points_time_ticks p
@@ -190,7 +190,7 @@ impl Job for TimeTriggerJob {
         let until_ms = until.timestamp_millis();
         let default_tz = ctx.env.settings.config.server.default_timezone;
         loop {
-            let due: Vec<(i64, i64, i64)> = {
+            let due: Vec<(UserRow, i64, i64)> = {
                 let mut stmt = ctx.conn.prepare_cached(
                     "SELECT user_id, trigger_id, next_at FROM points_time_ticks
                       WHERE next_at <= ?1 ORDER BY next_at LIMIT ?2",

@@ -7,9 +7,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 use super::rules::{bucket_of, level_index};
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 
-pub fn total(conn: &Connection, user: i64, system: i64) -> rusqlite::Result<Option<i64>> {
+pub fn total(conn: &Connection, user: UserRow, system: i64) -> rusqlite::Result<Option<i64>> {
     conn.prepare_cached("SELECT total FROM points_totals WHERE user_id = ?1 AND system_id = ?2")?
         .query_row(params![user, system], |r| r.get(0))
         .optional()
@@ -17,7 +17,7 @@ pub fn total(conn: &Connection, user: i64, system: i64) -> rusqlite::Result<Opti
 
 pub fn set_total(
     conn: &Connection,
-    user: i64,
+    user: UserRow,
     system: i64,
     tenant: TenantId,
     total: i64,
@@ -32,7 +32,7 @@ pub fn set_total(
 
 pub struct NewAward<'a> {
     pub uuid: &'a str,
-    pub user: i64,
+    pub user: UserRow,
     pub system: i64,
     pub trigger: i64,
     pub awarded: i64,
@@ -86,7 +86,7 @@ pub fn snapshot(
 }
 
 /// The user's best-ever total on a metric, when it is above the current one.
-pub fn metric_best(conn: &Connection, user: i64, metric: i64) -> rusqlite::Result<Option<f64>> {
+pub fn metric_best(conn: &Connection, user: UserRow, metric: i64) -> rusqlite::Result<Option<f64>> {
     conn.prepare_cached(
         "SELECT best FROM points_metric_marks WHERE user_id = ?1 AND metric_id = ?2",
     )?
@@ -96,7 +96,7 @@ pub fn metric_best(conn: &Connection, user: i64, metric: i64) -> rusqlite::Resul
 
 pub fn set_metric_best(
     conn: &Connection,
-    user: i64,
+    user: UserRow,
     metric: i64,
     best: Option<f64>,
 ) -> rusqlite::Result<()> {
@@ -117,7 +117,7 @@ pub fn set_metric_best(
 }
 
 /// `(acc, best)` of a metric trigger with event filters.
-pub fn progress(conn: &Connection, user: i64, trigger: i64) -> rusqlite::Result<(f64, f64)> {
+pub fn progress(conn: &Connection, user: UserRow, trigger: i64) -> rusqlite::Result<(f64, f64)> {
     Ok(conn
         .prepare_cached(
             "SELECT acc, best FROM points_trigger_progress WHERE user_id = ?1 AND trigger_id = ?2",
@@ -129,7 +129,7 @@ pub fn progress(conn: &Connection, user: i64, trigger: i64) -> rusqlite::Result<
 
 pub fn set_progress(
     conn: &Connection,
-    user: i64,
+    user: UserRow,
     trigger: i64,
     acc: f64,
     best: f64,
@@ -281,7 +281,7 @@ pub type AwardRow = (String, i64, i64, i64, Value, Value);
 
 pub fn recent_awards(
     conn: &Connection,
-    user: i64,
+    user: UserRow,
     system: i64,
     n: i64,
 ) -> rusqlite::Result<Vec<AwardRow>> {
@@ -308,7 +308,7 @@ pub fn recent_awards(
 /// `(at_ms, awarded)` of the awards at or after `since_ms`, oldest first.
 pub fn awards_since(
     conn: &Connection,
-    user: i64,
+    user: UserRow,
     system: i64,
     since_ms: i64,
 ) -> rusqlite::Result<Vec<(i64, i64)>> {

@@ -2,9 +2,11 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::domain::ids::UserRow;
+
 pub struct NewEvent<'a> {
     pub uuid: &'a str,
-    pub user_row: i64,
+    pub user_row: UserRow,
     pub metric_id: i64,
     pub value: f64,
     pub attributes: Option<&'a str>,
@@ -34,7 +36,7 @@ pub fn insert(conn: &Connection, e: &NewEvent<'_>) -> rusqlite::Result<i64> {
 /// (which the user's `updated` reads), and returns the new total.
 pub fn add_to_total(
     conn: &Connection,
-    user_row: i64,
+    user_row: UserRow,
     metric_id: i64,
     value: f64,
     at_ms: i64,
@@ -51,7 +53,7 @@ pub fn add_to_total(
     Ok(before + value)
 }
 
-pub fn total(conn: &Connection, user_row: i64, metric_id: i64) -> rusqlite::Result<f64> {
+pub fn total(conn: &Connection, user_row: UserRow, metric_id: i64) -> rusqlite::Result<f64> {
     Ok(conn
         .prepare_cached("SELECT total FROM metric_totals WHERE user_id = ?1 AND metric_id = ?2")?
         .query_row(params![user_row, metric_id], |r| r.get(0))
@@ -60,7 +62,7 @@ pub fn total(conn: &Connection, user_row: i64, metric_id: i64) -> rusqlite::Resu
 }
 
 /// Every metric total of one user, by metric id.
-pub fn totals(conn: &Connection, user_row: i64) -> rusqlite::Result<Vec<(i64, f64)>> {
+pub fn totals(conn: &Connection, user_row: UserRow) -> rusqlite::Result<Vec<(i64, f64)>> {
     let mut stmt =
         conn.prepare_cached("SELECT metric_id, total FROM metric_totals WHERE user_id = ?1")?;
     let rows = stmt.query_map([user_row], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -71,7 +73,7 @@ pub fn totals(conn: &Connection, user_row: i64) -> rusqlite::Result<Vec<(i64, f6
 /// was used at or after `not_before_ms` (keys older than the TTL count as unused).
 pub fn replayed_event(
     conn: &Connection,
-    user_row: i64,
+    user_row: UserRow,
     metric_id: i64,
     key: &str,
     not_before_ms: i64,
@@ -89,7 +91,7 @@ pub fn replayed_event(
 /// Claims `key` for `event_row`, replacing an expired claim.
 pub fn claim_key(
     conn: &Connection,
-    user_row: i64,
+    user_row: UserRow,
     metric_id: i64,
     key: &str,
     event_row: i64,
@@ -114,7 +116,7 @@ pub fn expire_keys(conn: &Connection, before_ms: i64) -> rusqlite::Result<usize>
 /// The (time, value) of a user's events on a metric at or after `from_ms`, oldest first.
 pub fn values_since(
     conn: &Connection,
-    user_row: i64,
+    user_row: UserRow,
     metric_id: i64,
     from_ms: i64,
 ) -> rusqlite::Result<Vec<(i64, f64)>> {
@@ -127,7 +129,7 @@ pub fn values_since(
 }
 
 /// The time of the user's latest event on any metric (None before their first).
-pub fn last_event_at(conn: &Connection, user_row: i64) -> rusqlite::Result<Option<i64>> {
+pub fn last_event_at(conn: &Connection, user_row: UserRow) -> rusqlite::Result<Option<i64>> {
     conn.prepare_cached("SELECT max(last_at) FROM metric_totals WHERE user_id = ?1")?
         .query_row([user_row], |r| r.get(0))
 }
@@ -148,7 +150,7 @@ pub struct StoredEvent {
 /// `events_by_user_metric`, sorted by time.
 pub fn latest_of_user(
     conn: &Connection,
-    user_row: i64,
+    user_row: UserRow,
     limit: usize,
 ) -> rusqlite::Result<Vec<StoredEvent>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);

@@ -7,7 +7,7 @@ use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use super::users;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 
 /// The definition kinds counted, as stored in `definitions.kind`, with their JSON names.
 const KINDS: [(&str, &str); 5] = [
@@ -95,7 +95,7 @@ pub fn application_keys(
 
 /// The active application keys of one user (their row id), newest first, at most
 /// [`MAX_KEYS`].
-pub fn keys_of_user(conn: &Connection, user: i64) -> rusqlite::Result<Vec<ApplicationKey>> {
+pub fn keys_of_user(conn: &Connection, user: UserRow) -> rusqlite::Result<Vec<ApplicationKey>> {
     let mut stmt = conn.prepare_cached(
         "SELECT k.uuid, u.external_id, k.prefix, k.created
            FROM api_keys k JOIN users u ON u.id = k.user_id
@@ -144,9 +144,9 @@ mod tests {
         conn
     }
 
-    fn user(conn: &Connection, tenant: TenantId, id: &str) -> i64 {
+    fn user(conn: &Connection, tenant: TenantId, id: &str) -> UserRow {
         let user = User {
-            row_id: 0,
+            row_id: UserRow::from_raw(0),
             tenant_id: tenant,
             id: id.into(),
             email: None,

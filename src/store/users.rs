@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 use crate::domain::user::User;
 use crate::error::ApiError;
 
@@ -14,7 +14,7 @@ const COLUMNS: &str = "id, tenant_id, external_id, email, name, tz, device_token
      sign_up_date";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
-    let row_id: i64 = r.get(0)?;
+    let row_id: UserRow = r.get(0)?;
     let device_tokens: Option<String> = r.get(6)?;
     let attributes: String = r.get(8)?;
     let sign_up_date: Option<String> = r.get(12)?;
@@ -59,7 +59,7 @@ pub fn existing(
     find(conn, tenant_id, external_id)?.ok_or_else(|| ApiError::not_found("User not found"))
 }
 
-pub fn by_row(conn: &Connection, row_id: i64) -> rusqlite::Result<Option<User>> {
+pub fn by_row(conn: &Connection, row_id: UserRow) -> rusqlite::Result<Option<User>> {
     conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"))?
         .query_row([row_id], from_row)
         .optional()
@@ -88,7 +88,7 @@ pub fn insert(conn: &Connection, user: &User) -> rusqlite::Result<User> {
         user.sign_up_date.map(|d| d.to_string()),
         anniversary_from(user),
     ])?;
-    let row_id = conn.last_insert_rowid();
+    let row_id = UserRow::from_raw(conn.last_insert_rowid());
     conn.prepare_cached(
         "INSERT INTO tenant_user_counts (tenant_id, users) VALUES (?1, 1)
          ON CONFLICT (tenant_id) DO UPDATE SET users = users + 1",
@@ -131,7 +131,7 @@ pub fn update(conn: &Connection, user: &User) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn preferences(conn: &Connection, row_id: i64) -> rusqlite::Result<Value> {
+pub fn preferences(conn: &Connection, row_id: UserRow) -> rusqlite::Result<Value> {
     let text: String = conn
         .prepare_cached("SELECT preferences FROM users WHERE id = ?1")?
         .query_row([row_id], |r| r.get(0))?;
@@ -140,7 +140,7 @@ pub fn preferences(conn: &Connection, row_id: i64) -> rusqlite::Result<Value> {
 
 pub fn set_preferences(
     conn: &Connection,
-    row_id: i64,
+    row_id: UserRow,
     prefs: &Value,
     now_ms: i64,
 ) -> rusqlite::Result<()> {
@@ -172,10 +172,10 @@ fn anniversary_from(user: &User) -> String {
 pub fn by_anniversary_from(
     conn: &Connection,
     owner: TenantId,
-    after: (&str, i64),
+    after: (&str, UserRow),
     through: &str,
     limit: i64,
-) -> rusqlite::Result<Vec<(String, i64)>> {
+) -> rusqlite::Result<Vec<(String, UserRow)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT anniversary_from, id FROM users
           WHERE (anniversary_from, id) > (?1, ?2) AND anniversary_from <= ?3
@@ -192,10 +192,10 @@ pub fn by_anniversary_from(
 pub fn rows_with_anniversary_by(
     conn: &Connection,
     owner: TenantId,
-    cursor: i64,
+    cursor: UserRow,
     through: &str,
     limit: i64,
-) -> rusqlite::Result<Vec<i64>> {
+) -> rusqlite::Result<Vec<UserRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id FROM users
           WHERE id > ?1 AND (?2 = 0 OR tenant_id = ?2) AND anniversary_from <= ?3

@@ -15,7 +15,7 @@ use super::settings::{mode, period_kind};
 use super::store::{Pause, PeriodRow, StreakRow};
 use crate::clock::from_millis;
 use crate::config::{Frequency, StreakDef};
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 use crate::rules::local_time::{end_of_local_day, local_date, start_of_local_day};
 use crate::rules::periods::{period_at_index, period_containing, period_index, Period, PeriodKind};
 use crate::rules::streak::{self, Calendar, Outcome, StreakState, Transition};
@@ -141,7 +141,7 @@ impl UserStreak {
     /// A user with no streak row yet: the initial freezes and the first auto-earn date.
     pub fn fresh(
         rules: Rules<'_>,
-        user_id: i64,
+        user_id: UserRow,
         tenant_id: TenantId,
         tz: Tz,
         created_ms: i64,
@@ -510,6 +510,8 @@ mod tests {
     use chrono::{DateTime, Utc};
     use chrono_tz::{America, Pacific, UTC};
 
+    const U1: UserRow = UserRow::from_raw(1);
+
     const T1: TenantId = TenantId::from_raw(1);
 
     fn ms(s: &str) -> i64 {
@@ -535,7 +537,7 @@ mod tests {
     }
 
     fn fresh(rules: Rules<'_>, tz: Tz, created: &str) -> UserStreak {
-        let mut s = UserStreak::fresh(rules, 1, T1, tz, ms(created));
+        let mut s = UserStreak::fresh(rules, U1, T1, tz, ms(created));
         s.fresh_history = true;
         s
     }

@@ -16,7 +16,7 @@ use super::service;
 use super::settings;
 use super::store;
 use crate::config::StreakDef;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 use crate::error::ApiError;
 use crate::writer::WriteCtx;
 
@@ -127,7 +127,7 @@ fn each_user(
     ctx: &mut WriteCtx<'_>,
     mut f: impl FnMut(&mut WriteCtx<'_>, store::UserInfo) -> Result<(), ApiError>,
 ) -> Result<(), ApiError> {
-    let mut after = 0;
+    let mut after = UserRow::from_raw(0);
     loop {
         let users = store::users_after(ctx.conn, after, BATCH)?;
         let Some(last) = users.last() else {

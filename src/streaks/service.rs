@@ -11,7 +11,7 @@ use super::engine::{Rules, UserStreak};
 use super::store;
 use super::view;
 use crate::clock::from_millis;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::streak::Transition;
@@ -23,7 +23,7 @@ pub const JOB_NAME: &str = "streaks";
 /// Who the streak belongs to.
 #[derive(Debug, Clone, Copy)]
 pub struct Owner {
-    pub user_id: i64,
+    pub user_id: UserRow,
     pub tenant_id: TenantId,
     /// The user's current zone.
     pub tz: Tz,
@@ -285,7 +285,7 @@ fn emit_transitions(
 /// (docs/behaviour/streaks.md#turning-streaks-off), which also keeps such a user's streak
 /// at 0: as the issue asks, the streak is still computed (and shown); only its webhooks are
 /// silenced, so turning the preference back on needs no recomputation.
-fn webhooks_enabled(conn: &Connection, user_id: i64) -> Result<bool, ApiError> {
+fn webhooks_enabled(conn: &Connection, user_id: UserRow) -> Result<bool, ApiError> {
     let prefs: Value = crate::store::users::preferences(conn, user_id)?;
     Ok(!crate::domain::preferences::streak_disabled(&prefs))
 }

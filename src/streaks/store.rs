@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 use crate::rules::streak::{Cover, StreakState};
 
 /// A stored `streaks` row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreakRow {
-    pub user_id: i64,
+    pub user_id: UserRow,
     pub tenant_id: TenantId,
     pub state: StreakState,
     pub longest_at: Option<i64>,
@@ -55,7 +55,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<StreakRow> {
     })
 }
 
-pub fn load(conn: &Connection, user_id: i64) -> rusqlite::Result<Option<StreakRow>> {
+pub fn load(conn: &Connection, user_id: UserRow) -> rusqlite::Result<Option<StreakRow>> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM streaks s WHERE s.user_id = ?1"
     ))?
@@ -172,7 +172,11 @@ fn period_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, PeriodRow)> {
     ))
 }
 
-pub fn period(conn: &Connection, user_id: i64, idx: i64) -> rusqlite::Result<Option<PeriodRow>> {
+pub fn period(
+    conn: &Connection,
+    user_id: UserRow,
+    idx: i64,
+) -> rusqlite::Result<Option<PeriodRow>> {
     conn.prepare_cached(
         "SELECT idx, sums, met, cover, length FROM streak_periods WHERE user_id = ?1 AND idx = ?2",
     )?
@@ -183,7 +187,7 @@ pub fn period(conn: &Connection, user_id: i64, idx: i64) -> rusqlite::Result<Opt
 /// The rows of periods `first..=last`, in order.
 pub fn periods(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserRow,
     first: i64,
     last: i64,
 ) -> rusqlite::Result<Vec<(i64, PeriodRow)>> {
@@ -200,7 +204,7 @@ pub fn periods(
 /// (the caller only learnt how the period was covered, not what it accumulated).
 pub fn save_period(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserRow,
     idx: i64,
     row: &PeriodRow,
     sums_known: bool,
@@ -236,7 +240,12 @@ pub fn save_period(
 }
 
 /// The largest length any covered period in `first..=last` ended with.
-pub fn longest_in(conn: &Connection, user_id: i64, first: i64, last: i64) -> rusqlite::Result<u32> {
+pub fn longest_in(
+    conn: &Connection,
+    user_id: UserRow,
+    first: i64,
+    last: i64,
+) -> rusqlite::Result<u32> {
     let max: Option<i64> = conn
         .prepare_cached(
             "SELECT max(length) FROM streak_periods
@@ -249,7 +258,7 @@ pub fn longest_in(conn: &Connection, user_id: i64, first: i64, last: i64) -> rus
 /// The last covered period before `before`, if any.
 pub fn last_covered_before(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserRow,
     before: i64,
 ) -> rusqlite::Result<Option<i64>> {
     conn.prepare_cached(
@@ -262,13 +271,13 @@ pub fn last_covered_before(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pause {
     pub uuid: String,
-    pub user_id: i64,
+    pub user_id: UserRow,
     pub first_day: NaiveDate,
     pub last_day: NaiveDate,
 }
 
 /// The user's active pauses, earliest first.
-pub fn pauses(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<Pause>> {
+pub fn pauses(conn: &Connection, user_id: UserRow) -> rusqlite::Result<Vec<Pause>> {
     let mut stmt = conn.prepare_cached(
         "SELECT uuid, user_id, first_day, last_day FROM streak_pauses
           WHERE user_id = ?1 AND status = 'active' ORDER BY first_day, id",
@@ -276,7 +285,7 @@ pub fn pauses(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<Pause>> {
     let rows = stmt.query_map([user_id], |r| {
         Ok((
             r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
+            r.get::<_, UserRow>(1)?,
             r.get::<_, String>(2)?,
             r.get::<_, String>(3)?,
         ))
@@ -399,14 +408,18 @@ pub fn clear_all(conn: &Connection) -> rusqlite::Result<()> {
 /// What a recomputation needs to know about a user.
 #[derive(Debug, Clone)]
 pub struct UserInfo {
-    pub id: i64,
+    pub id: UserRow,
     pub tenant_id: TenantId,
     pub tz: Option<String>,
     pub created: i64,
 }
 
 /// Users in id order after `after`.
-pub fn users_after(conn: &Connection, after: i64, limit: i64) -> rusqlite::Result<Vec<UserInfo>> {
+pub fn users_after(
+    conn: &Connection,
+    after: UserRow,
+    limit: i64,
+) -> rusqlite::Result<Vec<UserInfo>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, tenant_id, tz, created FROM users WHERE id > ?1 ORDER BY id LIMIT ?2",
     )?;
@@ -420,7 +433,7 @@ pub fn users_after(conn: &Connection, after: i64, limit: i64) -> rusqlite::Resul
 /// A user's events on the given metrics: (time, zone, metric id, value), oldest first.
 pub fn events_of(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserRow,
     metric_ids: &[i64],
 ) -> rusqlite::Result<Vec<(i64, String, i64, f64)>> {
     let mut out = Vec::new();

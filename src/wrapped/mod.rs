@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use chrono_tz::Tz;
 
 use crate::clock::from_millis;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 use crate::domain::number::too_large;
 use crate::error::ApiError;
 use crate::rules::local_time::local_date;
@@ -60,7 +60,7 @@ const OVERFLOWED: &str = "the user's year-in-review totals";
 /// of the points system; call once per award, after any merging, with the awarded amount.
 pub fn record_points(
     ctx: &mut WriteCtx<'_>,
-    user_row: i64,
+    user_row: UserRow,
     tenant: TenantId,
     system_id: i64,
     amount: i64,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 
 /// The whole source.
 pub const WHOLE: (&str, &str) = ("", "");
@@ -13,7 +13,7 @@ pub const WHOLE: (&str, &str) = ("", "");
 /// Adds `events` events (or awards) totalling `amount` to one slice's local day.
 pub fn add_day(
     conn: &Connection,
-    user_row: i64,
+    user_row: UserRow,
     source_id: i64,
     (key, value): (&str, &str),
     day: i64,
@@ -35,7 +35,7 @@ pub fn add_day(
 /// The stored amount of one slice's local day, if there is a row.
 pub fn day_amount(
     conn: &Connection,
-    user_row: i64,
+    user_row: UserRow,
     source_id: i64,
     (key, value): (&str, &str),
     day: i64,
@@ -51,7 +51,7 @@ pub fn day_amount(
 /// The stored amount of one slice's week, month or year, if there is a row.
 pub fn period_amount(
     conn: &Connection,
-    user_row: i64,
+    user_row: UserRow,
     source_id: i64,
     (key, value): (&str, &str),
     period: &str,
@@ -143,7 +143,7 @@ impl Moves {
 pub fn move_period(
     conn: &Connection,
     moves: &mut Moves,
-    (tenant, user_row, source_id): (TenantId, i64, i64),
+    (tenant, user_row, source_id): (TenantId, UserRow, i64),
     (key, value): (&str, &str),
     period: &str,
     amount: f64,
@@ -200,7 +200,7 @@ pub struct DayRow {
 /// Every day row of a user up to `last_day`, grouped by slice, days in order.
 pub fn days_through(
     conn: &Connection,
-    user_row: i64,
+    user_row: UserRow,
     last_day: i64,
 ) -> rusqlite::Result<Vec<DayRow>> {
     let mut stmt = conn.prepare_cached(
@@ -226,7 +226,7 @@ pub fn days_through(
 pub fn rank(
     conn: &Connection,
     tenant: TenantId,
-    user_row: i64,
+    user_row: UserRow,
     source_id: i64,
     slice: (&str, &str),
     period: &str,
@@ -272,9 +272,13 @@ mod tests {
 
     use crate::wrapped::pending::Pending;
 
+    const U1: UserRow = UserRow::from_raw(1);
+    const U2: UserRow = UserRow::from_raw(2);
+    const U3: UserRow = UserRow::from_raw(3);
+
     const T1: TenantId = TenantId::from_raw(1);
 
-    fn add_one(conn: &Connection, user: i64, amount: f64) {
+    fn add_one(conn: &Connection, user: UserRow, amount: f64) {
         let date = NaiveDate::from_ymd_opt(2031, 3, 12).expect("date");
         let mut pending = Pending::default();
         assert!(pending
@@ -299,22 +303,22 @@ mod tests {
     #[test]
     fn users_move_between_amounts_whether_alone_there_or_not() {
         let conn = crate::db::migrated_in_memory();
-        add_one(&conn, 1, 5.0);
-        add_one(&conn, 2, 5.0);
-        add_one(&conn, 3, 2.0);
+        add_one(&conn, U1, 5.0);
+        add_one(&conn, U2, 5.0);
+        add_one(&conn, U3, 2.0);
         assert_eq!(users_at(&conn), [(2.0, 1), (5.0, 2)]);
         // User 1 leaves a shared amount: it keeps user 2.
-        add_one(&conn, 1, 2.0);
+        add_one(&conn, U1, 2.0);
         assert_eq!(users_at(&conn), [(2.0, 1), (5.0, 1), (7.0, 1)]);
         assert_eq!(
-            rank(&conn, T1, 2, 9, WHOLE, "y:2031").expect("rank"),
+            rank(&conn, T1, U2, 9, WHOLE, "y:2031").expect("rank"),
             Some((2, 3))
         );
         // User 2 leaves it alone: the row goes.
-        add_one(&conn, 2, 2.0);
+        add_one(&conn, U2, 2.0);
         assert_eq!(users_at(&conn), [(2.0, 1), (7.0, 2)]);
         assert_eq!(
-            rank(&conn, T1, 3, 9, WHOLE, "y:2031").expect("rank"),
+            rank(&conn, T1, U3, 9, WHOLE, "y:2031").expect("rank"),
             Some((1, 3))
         );
     }
@@ -322,24 +326,24 @@ mod tests {
     #[test]
     fn one_flush_nets_the_moves_of_a_whole_batch() {
         let conn = crate::db::migrated_in_memory();
-        add_one(&conn, 1, 5.0);
-        add_one(&conn, 2, 3.0);
+        add_one(&conn, U1, 5.0);
+        add_one(&conn, U2, 3.0);
         let date = NaiveDate::from_ymd_opt(2031, 3, 12).expect("date");
         let mut batch = Pending::default();
         // User 1 twice (5 -> 6 -> 8), user 2 to 5 (where user 1 was), user 3 new at 3,
         // and a rolled-back command's addition that must leave no trace.
-        let add = |batch: &mut Pending, user: i64, amount: f64| {
+        let add = |batch: &mut Pending, user: UserRow, amount: f64| {
             assert!(batch
                 .add(&conn, (T1, user, 9), WHOLE, date, amount)
                 .expect("add"))
         };
-        add(&mut batch, 1, 1.0);
-        add(&mut batch, 2, 2.0);
+        add(&mut batch, U1, 1.0);
+        add(&mut batch, U2, 2.0);
         let mark = batch.mark();
-        add(&mut batch, 2, 100.0);
+        add(&mut batch, U2, 100.0);
         batch.rollback_to(mark);
-        add(&mut batch, 1, 2.0);
-        add(&mut batch, 3, 3.0);
+        add(&mut batch, U1, 2.0);
+        add(&mut batch, U3, 3.0);
         batch.flush(&conn).expect("flush");
         assert_eq!(users_at(&conn), [(3.0, 1), (5.0, 1), (8.0, 1)]);
         let days: (i64, f64) = conn
@@ -359,7 +363,7 @@ mod tests {
             .expect("users");
         assert_eq!(active, 3);
         assert_eq!(
-            rank(&conn, T1, 2, 9, WHOLE, "y:2031").expect("rank"),
+            rank(&conn, T1, U2, 9, WHOLE, "y:2031").expect("rank"),
             Some((2, 3))
         );
     }

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
+use crate::domain::ids::UserRow;
 use crate::error::ApiError;
 use crate::rules::periods::{period_at_index, period_containing, period_index};
 use crate::rules::streak::Cover;
@@ -57,7 +58,7 @@ pub fn longest_run(periods: &[PeriodFact]) -> Option<(i64, i64, i64)> {
 pub fn longest_streak(
     conn: &Connection,
     settings: &StreakSettings,
-    user_row: i64,
+    user_row: UserRow,
     year: i32,
 ) -> Result<Value, ApiError> {
     let def = settings.current();

@@ -12,7 +12,7 @@ use super::{read, record_points};
 use crate::catalog::{Catalog, CatalogHandle};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 use crate::domain::user::User;
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
@@ -48,9 +48,9 @@ fn writer() -> Writer {
 struct Seed;
 
 impl Command for Seed {
-    type Output = (i64, i64, i64);
+    type Output = (UserRow, UserRow, i64);
 
-    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<(i64, i64, i64), ApiError> {
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<(UserRow, UserRow, i64), ApiError> {
         let mut rows = Vec::new();
         for id in ["ann", "bob"] {
             let mut user = User::new(T1, &UserId::parse(id)?, false, 0);
@@ -76,7 +76,7 @@ impl Command for Seed {
 }
 
 struct Award {
-    user_row: i64,
+    user_row: UserRow,
     system: i64,
     amount: i64,
     at: &'static str,
@@ -99,7 +99,7 @@ impl Command for Award {
     }
 }
 
-struct Review(i64);
+struct Review(UserRow);
 
 impl Command for Review {
     type Output = Value;

@@ -4,8 +4,10 @@ use super::mailer::parse_url;
 use super::unsubscribe::{self, Token};
 use super::*;
 use crate::config::{EmailsConfig, MessageTemplates, RecapDef, RecapFrequency, SmtpDef};
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 use crate::notifications::Kind;
+
+const U9: UserRow = UserRow::from_raw(9);
 
 const T1: TenantId = TenantId::from_raw(1);
 const T7: TenantId = TenantId::from_raw(7);
@@ -267,18 +269,18 @@ fn unsubscribe_tokens_round_trip() {
     let tokens = [
         Token {
             tenant_id: T1,
-            user_id: 42,
+            user_id: UserRow::from_raw(42),
             kind: None,
         },
         Token {
             tenant_id: TenantId::from_raw(i64::MAX),
-            user_id: -1,
+            user_id: UserRow::from_raw(-1),
             kind: Some(Kind::Recap),
         },
     ];
     for token in tokens.into_iter().chain(Kind::ALL.map(|k| Token {
         tenant_id: T7,
-        user_id: 9,
+        user_id: U9,
         kind: Some(k),
     })) {
         let text = unsubscribe::sign(secret, &token);

@@ -16,14 +16,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ring::hmac;
 
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserRow};
 use crate::notifications::Kind;
 
 /// Whose emails, and which, a link turns off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Token {
     pub tenant_id: TenantId,
-    pub user_id: i64,
+    pub user_id: UserRow,
     /// `None`: all emails.
     pub kind: Option<Kind>,
 }
@@ -40,7 +40,7 @@ fn payload(token: &Token) -> [u8; PAYLOAD_LEN] {
     let mut out = [0u8; PAYLOAD_LEN];
     out[0] = VERSION;
     out[1..9].copy_from_slice(&token.tenant_id.get().to_be_bytes());
-    out[9..17].copy_from_slice(&token.user_id.to_be_bytes());
+    out[9..17].copy_from_slice(&token.user_id.get().to_be_bytes());
     out[17] = match token.kind {
         None => 0,
         Some(kind) => kind_code(kind),
@@ -93,7 +93,7 @@ pub fn verify(secret: &[u8], text: &str) -> Option<Token> {
         return None;
     }
     let tenant_id = TenantId::from_raw(i64::from_be_bytes(payload[1..9].try_into().ok()?));
-    let user_id = i64::from_be_bytes(payload[9..17].try_into().ok()?);
+    let user_id = UserRow::from_raw(i64::from_be_bytes(payload[9..17].try_into().ok()?));
     let kind = match payload[17] {
         0 => None,
         code => Some(Kind::ALL.into_iter().find(|k| kind_code(*k) == code)?),
