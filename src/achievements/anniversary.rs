@@ -18,7 +18,7 @@ use super::engine::{complete_outside_event, eligible};
 use super::{backdate, store};
 use crate::catalog::{Achievement, AchievementTrigger};
 use crate::config::AchievementStatus;
-use crate::domain::ids::UserRow;
+use crate::domain::ids::{DefinitionId, UserRow};
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::anniversary::{anniversary, base_date, reached};
@@ -108,7 +108,7 @@ pub fn on_user_changed(ctx: &mut WriteCtx<'_>, user: &User) -> Result<(), ApiErr
     Ok(())
 }
 
-fn completed_ids(ctx: &WriteCtx<'_>, user: &User) -> Result<HashSet<i64>, ApiError> {
+fn completed_ids(ctx: &WriteCtx<'_>, user: &User) -> Result<HashSet<DefinitionId>, ApiError> {
     Ok(store::completed(ctx.conn, user.row_id)?
         .into_iter()
         .map(|(id, _)| id)

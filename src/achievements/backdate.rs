@@ -11,7 +11,7 @@ use rusqlite::{params, OptionalExtension};
 use super::engine::{award_points, complete_outside_event, composites};
 use crate::catalog::{Achievement, AchievementTrigger};
 use crate::config::AchievementStatus;
-use crate::domain::ids::UserRow;
+use crate::domain::ids::{DefinitionId, UserRow};
 use crate::error::ApiError;
 use crate::rules::achievements::filters_match;
 use crate::store;
@@ -36,7 +36,7 @@ struct BackdateChunk {
 }
 
 /// Progress: (achievement in progress, last user row examined).
-type Step = Option<(i64, UserRow)>;
+type Step = Option<(DefinitionId, UserRow)>;
 
 /// The cursor before every user row (row ids start at 1).
 const BEFORE_FIRST: UserRow = UserRow::from_raw(0);
@@ -170,7 +170,7 @@ fn backdate_user(ctx: &mut WriteCtx<'_>, a: &Achievement, row: UserRow) -> Resul
     if !filters_match(&a.user_attributes, &user.attributes) {
         return Ok(());
     }
-    let done: HashSet<i64> = super::store::completed(ctx.conn, row)?
+    let done: HashSet<DefinitionId> = super::store::completed(ctx.conn, row)?
         .into_iter()
         .map(|(id, _)| id)
         .collect();
@@ -196,7 +196,7 @@ fn backdate_user(ctx: &mut WriteCtx<'_>, a: &Achievement, row: UserRow) -> Resul
         AchievementTrigger::Streak { length } => current_streak_length(ctx, row)? >= *length,
         AchievementTrigger::Composite { .. } => {
             let cascaded = composites(ctx, &user, &done, false)?;
-            let ids: Vec<i64> = cascaded.iter().map(|c| c.achievement.id).collect();
+            let ids: Vec<DefinitionId> = cascaded.iter().map(|c| c.achievement.id).collect();
             return award_points(ctx, &user, &ids);
         }
         AchievementTrigger::Anniversary { years } => {

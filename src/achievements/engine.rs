@@ -11,7 +11,7 @@ use super::{store, view};
 use crate::catalog::{Achievement, AchievementTrigger, Catalog};
 use crate::config::AchievementStatus;
 use crate::domain::event_facts::EventFacts;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{DefinitionId, TenantId};
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::achievements::{cascade, filters_match};
@@ -63,7 +63,7 @@ pub fn after_event(
     let catalog = ctx.catalog.clone();
     // The user's completions are read only once something may complete: the common event
     // crosses no threshold and touches no achievement table.
-    let mut done: Option<HashSet<i64>> = None;
+    let mut done: Option<HashSet<DefinitionId>> = None;
     let mut completed = Vec::new();
     for a in catalog.achievements_for(user.tenant_id) {
         let AchievementTrigger::Metric { metric, value } = &a.trigger else {
@@ -119,8 +119,8 @@ pub fn after_event(
 fn completions<'d>(
     ctx: &WriteCtx<'_>,
     user: &User,
-    done: &'d mut Option<HashSet<i64>>,
-) -> Result<&'d HashSet<i64>, ApiError> {
+    done: &'d mut Option<HashSet<DefinitionId>>,
+) -> Result<&'d HashSet<DefinitionId>, ApiError> {
     if done.is_none() {
         *done = Some(
             store::completed(ctx.conn, user.row_id)?
@@ -137,7 +137,7 @@ fn after_streak(
     ctx: &mut WriteCtx<'_>,
     user: &User,
     length: u32,
-    done: &HashSet<i64>,
+    done: &HashSet<DefinitionId>,
 ) -> Result<Vec<Completed>, ApiError> {
     let catalog = ctx.catalog.clone();
     let mut completed = Vec::new();
@@ -155,7 +155,7 @@ fn after_streak(
 pub fn composites(
     ctx: &mut WriteCtx<'_>,
     user: &User,
-    done: &HashSet<i64>,
+    done: &HashSet<DefinitionId>,
     notify: bool,
 ) -> Result<Vec<Completed>, ApiError> {
     let catalog = ctx.catalog.clone();
@@ -173,7 +173,9 @@ pub fn composites(
 }
 
 /// Active composites the user is eligible for, with prerequisite ids.
-fn composite_defs(catalog: &Catalog, user: &User) -> Vec<(i64, Vec<i64>)> {
+fn composite_defs(catalog: &Catalog, user: &User) -> Vec<(DefinitionId, Vec<DefinitionId>)> {
+    // A prerequisite the user cannot see: an id no row has, so never done.
+    const UNKNOWN: DefinitionId = DefinitionId::from_raw(-1);
     catalog
         .achievements_for(user.tenant_id)
         .filter(|a| eligible(a, user))
@@ -182,7 +184,11 @@ fn composite_defs(catalog: &Catalog, user: &User) -> Vec<(i64, Vec<i64>)> {
                 a.id,
                 prerequisites
                     .iter()
-                    .map(|k| catalog.achievement(user.tenant_id, k).map_or(-1, |p| p.id))
+                    .map(|k| {
+                        catalog
+                            .achievement(user.tenant_id, k)
+                            .map_or(UNKNOWN, |p| p.id)
+                    })
                     .collect(),
             )),
             _ => None,
@@ -196,14 +202,14 @@ pub fn complete_outside_event(
     ctx: &mut WriteCtx<'_>,
     user: &User,
     a: &Achievement,
-    done: &HashSet<i64>,
+    done: &HashSet<DefinitionId>,
     notify: bool,
 ) -> Result<(), ApiError> {
     let completed = complete(ctx, user, a, notify)?;
     let mut now_done = done.clone();
     now_done.insert(completed.achievement.id);
     let cascaded = composites(ctx, user, &now_done, notify)?;
-    let ids: Vec<i64> = std::iter::once(completed.achievement.id)
+    let ids: Vec<DefinitionId> = std::iter::once(completed.achievement.id)
         .chain(cascaded.iter().map(|c| c.achievement.id))
         .collect();
     award_points(ctx, user, &ids)
@@ -214,7 +220,7 @@ pub fn complete_outside_event(
 pub fn award_points(
     ctx: &mut WriteCtx<'_>,
     user: &User,
-    completed: &[i64],
+    completed: &[DefinitionId],
 ) -> Result<(), ApiError> {
     if completed.is_empty() {
         return Ok(());

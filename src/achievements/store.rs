@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::domain::ids::{TenantId, UserRow};
+use crate::domain::ids::{DefinitionId, TenantId, UserRow};
 
 pub struct Completion {
     pub uuid: String,
@@ -14,7 +14,7 @@ pub struct Completion {
 pub fn completion(
     conn: &Connection,
     user_row: UserRow,
-    achievement_id: i64,
+    achievement_id: DefinitionId,
 ) -> rusqlite::Result<Option<Completion>> {
     conn.prepare_cached(
         "SELECT uuid, achieved_at FROM achievement_completions WHERE user_id = ?1 AND achievement_id = ?2",
@@ -26,7 +26,10 @@ pub fn completion(
 }
 
 /// Every achievement the user completed, with when, oldest first.
-pub fn completed(conn: &Connection, user_row: UserRow) -> rusqlite::Result<Vec<(i64, i64)>> {
+pub fn completed(
+    conn: &Connection,
+    user_row: UserRow,
+) -> rusqlite::Result<Vec<(DefinitionId, i64)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT achievement_id, achieved_at FROM achievement_completions
           WHERE user_id = ?1 ORDER BY achieved_at, id",
@@ -40,7 +43,7 @@ pub fn insert(
     conn: &Connection,
     tenant: TenantId,
     user_row: UserRow,
-    achievement_id: i64,
+    achievement_id: DefinitionId,
     at_ms: i64,
     backdated: bool,
 ) -> rusqlite::Result<String> {
@@ -66,7 +69,7 @@ pub fn completed_between(
     user_row: UserRow,
     from_ms: i64,
     to_ms: i64,
-) -> rusqlite::Result<Vec<(i64, i64)>> {
+) -> rusqlite::Result<Vec<(DefinitionId, i64)>> {
     crate::store::all_rows(
         conn,
         "SELECT achievement_id, achieved_at FROM achievement_completions
@@ -77,7 +80,7 @@ pub fn completed_between(
     )
 }
 
-pub fn counts(conn: &Connection, tenant: TenantId) -> rusqlite::Result<HashMap<i64, i64>> {
+pub fn counts(conn: &Connection, tenant: TenantId) -> rusqlite::Result<HashMap<DefinitionId, i64>> {
     let mut stmt = conn.prepare_cached(
         "SELECT achievement_id, completions FROM achievement_counts WHERE tenant_id = ?1",
     )?;
@@ -88,7 +91,7 @@ pub fn counts(conn: &Connection, tenant: TenantId) -> rusqlite::Result<HashMap<i
 pub fn progress(
     conn: &Connection,
     user_row: UserRow,
-    achievement_id: i64,
+    achievement_id: DefinitionId,
 ) -> rusqlite::Result<Option<f64>> {
     conn.prepare_cached(
         "SELECT progress FROM achievement_progress WHERE user_id = ?1 AND achievement_id = ?2",
@@ -100,7 +103,7 @@ pub fn progress(
 pub fn set_progress(
     conn: &Connection,
     user_row: UserRow,
-    achievement_id: i64,
+    achievement_id: DefinitionId,
     value: f64,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
@@ -116,7 +119,7 @@ pub fn set_progress(
 pub fn event_values(
     conn: &Connection,
     user_row: UserRow,
-    metric_id: i64,
+    metric_id: DefinitionId,
 ) -> rusqlite::Result<Vec<(f64, BTreeMap<String, String>)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT value, attributes FROM events WHERE user_id = ?1 AND metric_id = ?2",
@@ -135,7 +138,7 @@ pub fn event_values(
 /// anniversary achievement; None until its backdate has run.
 pub fn anniversary_decided_through(
     conn: &Connection,
-    achievement_id: i64,
+    achievement_id: DefinitionId,
 ) -> rusqlite::Result<Option<String>> {
     conn.prepare_cached(
         "SELECT decided_through FROM anniversary_progress WHERE achievement_id = ?1",
@@ -146,7 +149,7 @@ pub fn anniversary_decided_through(
 
 pub fn set_anniversary_decided_through(
     conn: &Connection,
-    achievement_id: i64,
+    achievement_id: DefinitionId,
     through: &str,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(

@@ -1,7 +1,7 @@
 //! An achievement definition as the engine uses it: its row and its model.
 
 use crate::config::AchievementStatus;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{DefinitionId, TenantId};
 use crate::model::Definition;
 use crate::store::definitions::{Row, Status};
 
@@ -9,7 +9,7 @@ pub use crate::model::achievement::{AchievementDef, AchievementTrigger as Trigge
 
 #[derive(Debug, Clone)]
 pub struct Achievement {
-    pub id: i64,
+    pub id: DefinitionId,
     pub uuid: String,
     /// Owning tenant, or 0 when shared by every tenant.
     pub owner: TenantId,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use crate::config::{LeaderboardStatus, RankStyle, RunUnit};
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{DefinitionId, TenantId};
 use crate::model::leaderboard::{LeaderboardDef, RankBy};
 use crate::model::Definition;
 use crate::rules::leaderboard_runs::Schedule;
@@ -21,7 +21,7 @@ pub enum Ranking {
         key: String,
     },
     Points {
-        system_id: i64,
+        system_id: DefinitionId,
         uuid: String,
         key: String,
         name: String,
@@ -31,7 +31,7 @@ pub enum Ranking {
 
 #[derive(Debug, Clone)]
 pub struct Leaderboard {
-    pub id: i64,
+    pub id: DefinitionId,
     pub uuid: String,
     /// Owning tenant, or 0 when shared by every tenant.
     pub owner: TenantId,
@@ -88,7 +88,7 @@ impl Leaderboard {
 }
 
 /// A points system as boards see it: (owner, key) → (id, uuid, name).
-pub type PointsSystems = HashMap<(TenantId, String), (i64, String, String)>;
+pub type PointsSystems = HashMap<(TenantId, String), (DefinitionId, String, String)>;
 
 /// Builds the definition from its row: `Err` for a body that cannot be read or breaks a
 /// rule, `Ok(None)` for a points board whose system this server no longer has.
@@ -151,9 +151,12 @@ mod tests {
 
     use super::*;
 
+    const D1: DefinitionId = DefinitionId::from_raw(1);
+    const D7: DefinitionId = DefinitionId::from_raw(7);
+
     fn row(status: &str, body: &Value) -> Row {
         Row {
-            id: 1,
+            id: D1,
             uuid: "u".into(),
             owner: TenantId::SHARED,
             kind: crate::store::definitions::Kind::Leaderboard,
@@ -226,12 +229,12 @@ mod tests {
         let mut systems = PointsSystems::new();
         systems.insert(
             (TenantId::SHARED, "xp".into()),
-            (7, "p-uuid".into(), "XP".into()),
+            (D7, "p-uuid".into(), "XP".into()),
         );
         assert_eq!(
             board("active", &points, &systems).expect("board").ranking,
             Ranking::Points {
-                system_id: 7,
+                system_id: D7,
                 uuid: "p-uuid".into(),
                 key: "xp".into(),
                 name: "XP".into()

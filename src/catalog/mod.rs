@@ -17,7 +17,7 @@ pub use points::PointsSystem;
 pub use sync::sync_definitions;
 
 use crate::config::AttributeType;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{DefinitionId, TenantId};
 use crate::model::attribute::AttributeDef;
 use crate::model::metric::MetricDef;
 use crate::model::points_system::SystemDef;
@@ -29,7 +29,7 @@ const SHARED: TenantId = TenantId::SHARED;
 
 #[derive(Debug, Clone)]
 pub struct Metric {
-    pub id: i64,
+    pub id: DefinitionId,
     pub uuid: String,
     pub key: String,
     pub name: String,
@@ -39,7 +39,7 @@ pub struct Metric {
 
 #[derive(Debug, Clone)]
 pub struct Attribute {
-    pub id: i64,
+    pub id: DefinitionId,
     pub uuid: String,
     pub key: String,
     pub name: String,
@@ -50,7 +50,7 @@ pub struct Attribute {
 pub struct Catalog {
     /// Active metrics by (owning tenant or SHARED, key), in creation order per tenant.
     metrics: HashMap<(TenantId, String), Metric>,
-    metrics_by_id: HashMap<i64, (TenantId, String)>,
+    metrics_by_id: HashMap<DefinitionId, (TenantId, String)>,
     attributes: HashMap<(TenantId, AttributeType, String), Attribute>,
     /// Every achievement not archived (inactive and locked included), in creation order.
     achievements: Vec<Achievement>,
@@ -157,7 +157,7 @@ impl Catalog {
             .or_else(|| self.metrics.get(&(SHARED, key.to_owned())))
     }
 
-    pub fn metric_by_id(&self, id: i64) -> Option<&Metric> {
+    pub fn metric_by_id(&self, id: DefinitionId) -> Option<&Metric> {
         self.metrics_by_id
             .get(&id)
             .and_then(|k| self.metrics.get(k))

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{DefinitionId, TenantId};
 use crate::model::Definition;
 use crate::store::definitions::{self, Kind, Status};
 
@@ -17,7 +17,7 @@ pub use crate::model::points_trigger::{TriggerDef, TriggerKind, TriggerStatus};
 /// what the engine reads.
 #[derive(Debug, Clone)]
 pub struct Stored<D> {
-    pub id: i64,
+    pub id: DefinitionId,
     pub uuid: String,
     pub def: D,
     pub managed: bool,
@@ -36,7 +36,7 @@ pub type Boost = Stored<BoostDef>;
 /// A stored trigger, with its status and times (admin reads list inactive ones).
 #[derive(Debug, Clone)]
 pub struct PointsTrigger {
-    pub id: i64,
+    pub id: DefinitionId,
     pub uuid: String,
     pub def: TriggerDef,
     pub status: TriggerStatus,
@@ -54,7 +54,7 @@ impl std::ops::Deref for PointsTrigger {
 
 #[derive(Debug, Clone)]
 pub struct PointsSystem {
-    pub id: i64,
+    pub id: DefinitionId,
     pub uuid: String,
     /// Owning tenant, or 0 when shared by every tenant.
     pub owner: TenantId,

@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
 use crate::domain::bulk::{parse_item, Archive, Create, Update, BAD_KEY};
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{DefinitionId, TenantId};
 use crate::error::ApiError;
 use crate::model::Definition;
 use crate::store::definitions::{self, Kind, Status};
@@ -49,7 +49,7 @@ pub fn insert(
 
 /// An active definition `tenant` sees, as stored.
 pub struct Stored {
-    pub id: i64,
+    pub id: DefinitionId,
     pub uuid: String,
     pub key: String,
     pub body: Map<String, Value>,

@@ -9,7 +9,7 @@ use crate::achievements::engine::{complete, composites};
 use crate::achievements::{store, view};
 use crate::catalog::AchievementTrigger;
 use crate::config::AchievementStatus;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{DefinitionId, TenantId};
 use crate::domain::user::UserUpsert;
 use crate::error::ApiError;
 use crate::rules::achievements::filters_match;
@@ -55,7 +55,7 @@ impl Command for CompleteAchievement {
             ));
         }
         let completed = complete(ctx, &user, achievement, true)?;
-        let mut done: HashSet<i64> = store::completed(ctx.conn, user.row_id)?
+        let mut done: HashSet<DefinitionId> = store::completed(ctx.conn, user.row_id)?
             .into_iter()
             .map(|(id, _)| id)
             .collect();
@@ -63,7 +63,7 @@ impl Command for CompleteAchievement {
         // Composites this unlocks are completed (with their webhooks) but, as the response
         // has no field for them, not listed.
         let cascaded = composites(ctx, &user, &done, true)?;
-        let ids: Vec<i64> = std::iter::once(achievement.id)
+        let ids: Vec<DefinitionId> = std::iter::once(achievement.id)
             .chain(cascaded.iter().map(|c| c.achievement.id))
             .collect();
         crate::points::on_achievements(ctx, &mut points, &user, &ids)?;

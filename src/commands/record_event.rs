@@ -12,7 +12,7 @@ use super::upsert_user::{upsert_found, Touch};
 use crate::achievements::engine as achievements;
 use crate::catalog::Metric;
 use crate::domain::event_facts::EventFacts;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{DefinitionId, TenantId};
 use crate::domain::number::check_finite;
 use crate::domain::user::UserUpsert;
 use crate::error::ApiError;
@@ -186,7 +186,7 @@ impl Command for RecordEvent {
             streak_length: streak.raised_to,
         };
         let completed = achievements::after_event(ctx, &user, &facts)?;
-        let completed_ids: Vec<i64> = completed.iter().map(|c| c.achievement.id).collect();
+        let completed_ids: Vec<DefinitionId> = completed.iter().map(|c| c.achievement.id).collect();
         crate::points::after_event(ctx, &mut points, &user, &facts, &completed_ids)?;
         let points = crate::points::finish(ctx, &user, points)?;
 

@@ -3,9 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use super::ids::DefinitionId;
+
 pub struct EventFacts<'a> {
     pub metric_key: &'a str,
-    pub metric_id: i64,
+    pub metric_id: DefinitionId,
     /// The metric total after the event.
     pub total: f64,
     pub value: f64,

@@ -11,7 +11,7 @@ use super::store::{self, At, Change};
 use super::view::{self, EventEntry};
 use crate::catalog::{Leaderboard, Ranking};
 use crate::config::RankStyle;
-use crate::domain::ids::{TenantId, UserRow};
+use crate::domain::ids::{DefinitionId, TenantId, UserRow};
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::leaderboard_runs::Run;
@@ -22,9 +22,12 @@ use crate::writer::WriteCtx;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ValueChange {
     /// An event of `value` on the metric with definition id `metric_id`.
-    Metric { metric_id: i64, value: f64 },
+    Metric { metric_id: DefinitionId, value: f64 },
     /// Points awarded (negative: deducted) in the system with definition id `system_id`.
-    Points { system_id: i64, awarded: i64 },
+    Points {
+        system_id: DefinitionId,
+        awarded: i64,
+    },
     /// The user's streak length is now `length`.
     Streak { length: u32 },
 }

@@ -22,12 +22,12 @@ use rusqlite::Connection;
 
 use super::ranking::{GroupState, Standing};
 use crate::config::RankStyle;
-use crate::domain::ids::UserRow;
+use crate::domain::ids::{DefinitionId, UserRow};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GroupKey {
-    pub board: i64,
+    pub board: DefinitionId,
     pub run_start: NaiveDate,
     /// The breakdown group ('' for a board without breakdowns).
     pub group: String,
@@ -235,7 +235,7 @@ impl RankIndex {
     }
 
     /// The writer only: the groups of a run that have participants, in name order.
-    pub fn staged_groups(&self, board: i64, run_start: NaiveDate) -> Vec<String> {
+    pub fn staged_groups(&self, board: DefinitionId, run_start: NaiveDate) -> Vec<String> {
         let mut groups: Vec<String> = self
             .draft()
             .groups
@@ -347,6 +347,8 @@ impl crate::writer::Journaled for RankIndex {
 mod tests {
     use super::*;
 
+    const D1: DefinitionId = DefinitionId::from_raw(1);
+
     const U1: UserRow = UserRow::from_raw(1);
     const U2: UserRow = UserRow::from_raw(2);
     const U3: UserRow = UserRow::from_raw(3);
@@ -393,7 +395,7 @@ mod tests {
         let index = RankIndex::default();
         assert_eq!(index.rebuild(&conn).expect("rebuild"), 2);
         let key = GroupKey {
-            board: 1,
+            board: D1,
             run_start: "2031-03-01".parse().expect("date"),
             group: String::new(),
         };

@@ -4,13 +4,13 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::ranking::Standing;
-use crate::domain::ids::UserRow;
+use crate::domain::ids::{DefinitionId, UserRow};
 use crate::error::ApiError;
 
 /// Where a group lives: board, run (its first date) and breakdown group.
 #[derive(Debug, Clone, Copy)]
 pub struct At<'a> {
-    pub board: i64,
+    pub board: DefinitionId,
     pub run_start: &'a str,
     pub group: &'a str,
 }
@@ -25,7 +25,7 @@ pub struct Stored {
 
 pub fn load(
     conn: &Connection,
-    board: i64,
+    board: DefinitionId,
     run_start: &str,
     user_id: UserRow,
 ) -> Result<Option<Stored>, ApiError> {
@@ -109,7 +109,7 @@ pub struct Groups<'a> {
 
 pub fn record(
     conn: &Connection,
-    board: i64,
+    board: DefinitionId,
     run: (&str, Option<&str>),
     user_id: UserRow,
     change: &Change,
@@ -174,7 +174,7 @@ fn history_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryRow> {
 /// The last `count` rows of a user in a run, newest first.
 pub fn own_rows(
     conn: &Connection,
-    board: i64,
+    board: DefinitionId,
     run_start: &str,
     user_id: UserRow,
     count: u32,
@@ -193,7 +193,7 @@ pub fn own_rows(
 /// with ids strictly between `after` and `before`, newest first.
 pub fn group_rows(
     conn: &Connection,
-    (board, run_start, group): (i64, &str, &str),
+    (board, run_start, group): (DefinitionId, &str, &str),
     (after, before): (i64, i64),
     limit: usize,
 ) -> Result<Vec<HistoryRow>, ApiError> {
@@ -219,7 +219,7 @@ pub fn group_rows(
 
 /// Runs of `board` whose `finished` notice went out (no later event can change them)
 /// and whose values of users outside the board are not all deleted yet.
-pub fn runs_to_prune(conn: &Connection, board: i64) -> Result<Vec<String>, ApiError> {
+pub fn runs_to_prune(conn: &Connection, board: DefinitionId) -> Result<Vec<String>, ApiError> {
     let mut stmt = conn.prepare_cached(
         "SELECT f.run_start FROM leaderboard_notices f
           WHERE f.leaderboard_id = ?1 AND f.kind = 'finished'
@@ -236,7 +236,7 @@ pub fn runs_to_prune(conn: &Connection, board: i64) -> Result<Vec<String>, ApiEr
 /// (they can no longer enter it, and reads show them no rank or value); returns how many.
 pub fn prune_unranked(
     conn: &Connection,
-    board: i64,
+    board: DefinitionId,
     run_start: &str,
     limit: usize,
 ) -> Result<usize, ApiError> {
@@ -255,7 +255,7 @@ pub fn prune_unranked(
 /// Records that a run-boundary webhook was queued; false if it already was.
 pub fn claim_notice(
     conn: &Connection,
-    board: i64,
+    board: DefinitionId,
     run_start: &str,
     kind: &str,
 ) -> Result<bool, ApiError> {

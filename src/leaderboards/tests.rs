@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::{apply, RankIndex, ValueChange};
 use crate::catalog::{sync_definitions, Catalog, CatalogHandle, Ranking};
 use crate::clock::Clock;
-use crate::domain::ids::{TenantId, UserRow};
+use crate::domain::ids::{DefinitionId, TenantId, UserRow};
 use crate::domain::user::User;
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
@@ -49,14 +49,14 @@ fn t(s: &str) -> DateTime<Utc> {
 }
 
 /// The writer, the rank index, the board's id and the ids of the two points systems.
-fn start(now: &str) -> (Writer, RankIndex, i64, i64, i64) {
+fn start(now: &str) -> (Writer, RankIndex, DefinitionId, DefinitionId, DefinitionId) {
     let config = crate::config::parse(CONFIG).expect("config");
     let mut conn = rusqlite::Connection::open_in_memory().expect("db");
     crate::db::migrate(&mut conn).expect("migrate");
     crate::store::tenants::ensure_default(&conn, 0).expect("tenant");
     sync_definitions(&mut conn, &config, 0).expect("sync");
     let catalog = Catalog::load(&conn).expect("catalog");
-    let system = |key: &str| -> i64 {
+    let system = |key: &str| -> DefinitionId {
         crate::store::definitions::by_key(
             &conn,
             TenantId::SHARED,
@@ -89,7 +89,7 @@ fn start(now: &str) -> (Writer, RankIndex, i64, i64, i64) {
 /// change on to the leaderboards.
 struct Award {
     user: &'static str,
-    system_id: i64,
+    system_id: DefinitionId,
     points: i64,
 }
 
@@ -119,7 +119,12 @@ impl Command for Award {
     }
 }
 
-async fn award(writer: &Writer, user: &'static str, system_id: i64, points: i64) -> (User, Value) {
+async fn award(
+    writer: &Writer,
+    user: &'static str,
+    system_id: DefinitionId,
+    points: i64,
+) -> (User, Value) {
     let (user, entries) = writer
         .execute(Award {
             user,
@@ -183,7 +188,7 @@ impl Command for FailingAward {
     }
 }
 
-fn ranked_in_sqlite(writer_db: &rusqlite::Connection, board: i64) -> Vec<(UserRow, f64)> {
+fn ranked_in_sqlite(writer_db: &rusqlite::Connection, board: DefinitionId) -> Vec<(UserRow, f64)> {
     let mut stmt = writer_db
         .prepare(
             "SELECT user_id, value FROM leaderboard_values
@@ -196,7 +201,7 @@ fn ranked_in_sqlite(writer_db: &rusqlite::Connection, board: i64) -> Vec<(UserRo
     rows.collect::<rusqlite::Result<_>>().expect("rows")
 }
 
-struct Snapshot(i64);
+struct Snapshot(DefinitionId);
 
 impl Command for Snapshot {
     type Output = (

@@ -13,7 +13,7 @@ use super::schedule::zone_named;
 use super::store;
 use crate::catalog::Catalog;
 use crate::config::RecapFrequency;
-use crate::domain::ids::{TenantId, UserRow};
+use crate::domain::ids::{DefinitionId, TenantId, UserRow};
 use crate::error::ApiError;
 use crate::rules::local_time::utc_range_of_local_dates;
 
@@ -53,7 +53,7 @@ pub fn figures(
             }))
         })
         .collect();
-    let by_id: HashMap<i64, _> = catalog
+    let by_id: HashMap<DefinitionId, _> = catalog
         .achievements_for(tenant_id)
         .map(|a| (a.id, a))
         .collect();
@@ -65,7 +65,7 @@ pub fn figures(
         })
         .collect();
     let systems: Vec<_> = catalog.points_for(tenant_id).collect();
-    let ids: Vec<i64> = systems.iter().map(|p| p.id).collect();
+    let ids: Vec<DefinitionId> = systems.iter().map(|p| p.id).collect();
     let points: Vec<Value> = store::points_between(conn, user_id, &ids, from, to)?
         .into_iter()
         .filter_map(|(id, added)| {

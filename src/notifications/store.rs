@@ -4,7 +4,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::Kind;
-use crate::domain::ids::{TenantId, UserRow};
+use crate::domain::ids::{DefinitionId, TenantId, UserRow};
 
 /// A user's next timed message of one kind.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,7 +107,7 @@ pub fn last_activity(conn: &Connection, user_id: UserRow) -> rusqlite::Result<Op
 }
 
 /// The metrics the user has a total on.
-fn used_metrics(conn: &Connection, user_id: UserRow) -> rusqlite::Result<Vec<i64>> {
+fn used_metrics(conn: &Connection, user_id: UserRow) -> rusqlite::Result<Vec<DefinitionId>> {
     conn.prepare_cached("SELECT metric_id FROM metric_totals WHERE user_id = ?1")?
         .query_map([user_id], |r| r.get(0))?
         .collect()
@@ -140,7 +140,7 @@ pub fn activity_between(
     user_id: UserRow,
     from: i64,
     to: i64,
-) -> rusqlite::Result<Vec<(i64, i64, f64)>> {
+) -> rusqlite::Result<Vec<(DefinitionId, i64, f64)>> {
     let metrics = used_metrics(conn, user_id)?;
     let mut stmt = conn.prepare_cached(
         "SELECT count(*), total(value) FROM events
@@ -165,7 +165,7 @@ pub fn completions_between(
     user_id: UserRow,
     from: i64,
     to: i64,
-) -> rusqlite::Result<Vec<(i64, i64)>> {
+) -> rusqlite::Result<Vec<(DefinitionId, i64)>> {
     conn.prepare_cached(
         "SELECT achievement_id, achieved_at FROM achievement_completions
          WHERE user_id = ?1 AND achieved_at >= ?2 AND achieved_at < ?3 AND backdated = 0
@@ -179,10 +179,10 @@ pub fn completions_between(
 pub fn points_between(
     conn: &Connection,
     user_id: UserRow,
-    systems: &[i64],
+    systems: &[DefinitionId],
     from: i64,
     to: i64,
-) -> rusqlite::Result<Vec<(i64, i64)>> {
+) -> rusqlite::Result<Vec<(DefinitionId, i64)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT total(awarded) FROM points_awards
          WHERE user_id = ?1 AND system_id = ?2 AND at_ms >= ?3 AND at_ms < ?4",

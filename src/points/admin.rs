@@ -16,7 +16,7 @@ use crate::catalog::{Catalog, PointsSystem};
 use crate::domain::bulk::{
     archive_each, each_item, issue, valid_key, Archive, Create, Outcome, Update, BAD_KEY, MANAGED,
 };
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{DefinitionId, TenantId};
 use crate::error::ApiError;
 use crate::store::definitions;
 use crate::writer::{Command, WriteCtx};
@@ -195,7 +195,7 @@ fn render(
 fn changed(ctx: &mut WriteCtx<'_>) -> Result<Catalog, ApiError> {
     let fresh = Catalog::load(ctx.conn)?;
     for s in fresh.all_points() {
-        let levels: Vec<(i64, i64)> = s.levels.iter().map(|l| (l.points, l.id)).collect();
+        let levels: Vec<(i64, DefinitionId)> = s.levels.iter().map(|l| (l.points, l.id)).collect();
         store::reconcile_levels(ctx.conn, s.id, &levels)?;
     }
     ctx.reload_catalog_after_commit()?;
@@ -310,14 +310,17 @@ impl Command for Create<Systems> {
     }
 }
 
-fn body_of(ctx: &WriteCtx<'_>, id: i64) -> Result<(Map<String, Value>, String, bool), ApiError> {
+fn body_of(
+    ctx: &WriteCtx<'_>,
+    id: DefinitionId,
+) -> Result<(Map<String, Value>, String, bool), ApiError> {
     let row = definitions::existing(ctx.conn, id)?;
     Ok((row.body, row.status.as_str().to_owned(), row.managed))
 }
 
 fn save(
     ctx: &WriteCtx<'_>,
-    id: i64,
+    id: DefinitionId,
     body: &Map<String, Value>,
     status: &str,
 ) -> Result<(), ApiError> {
@@ -487,7 +490,11 @@ impl Command for CreateChildren {
 }
 
 /// `(definition id, managed, active)` of the child `uuid` of `system`.
-fn find_child(system: &PointsSystem, child: Child, uuid: &str) -> Option<(i64, bool, bool)> {
+fn find_child(
+    system: &PointsSystem,
+    child: Child,
+    uuid: &str,
+) -> Option<(DefinitionId, bool, bool)> {
     match child {
         Child::Trigger => system.triggers.iter().find(|t| t.uuid == uuid).map(|t| {
             (

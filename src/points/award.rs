@@ -4,7 +4,7 @@ use chrono_tz::Tz;
 use serde_json::Value;
 
 use super::store;
-use crate::domain::ids::{TenantId, UserRow};
+use crate::domain::ids::{DefinitionId, TenantId, UserRow};
 use crate::error::ApiError;
 use crate::writer::WriteCtx;
 
@@ -13,9 +13,9 @@ pub struct Decided<'a> {
     pub user_row: UserRow,
     pub tenant: TenantId,
     /// `definitions.id` of the points system.
-    pub system_id: i64,
+    pub system_id: DefinitionId,
     /// `definitions.id` of the trigger.
-    pub trigger_id: i64,
+    pub trigger_id: DefinitionId,
     pub awarded: i64,
     /// The system total before this award.
     pub total_before: i64,

@@ -14,7 +14,7 @@ use crate::catalog::points::{Boost, BoostTarget, PointsTrigger, TriggerKind};
 use crate::catalog::{Catalog, Metric, PointsSystem};
 use crate::clock::from_millis;
 use crate::domain::event_facts::EventFacts;
-use crate::domain::ids::{TenantId, UserRow};
+use crate::domain::ids::{DefinitionId, TenantId, UserRow};
 use crate::domain::user::{User, UserUpsert};
 use crate::error::ApiError;
 use crate::leaderboards::ValueChange;
@@ -34,7 +34,7 @@ struct Made {
 }
 
 struct SystemChange {
-    system_id: i64,
+    system_id: DefinitionId,
     /// The stored total before the command; None when the user had no totals row.
     stored: Option<i64>,
     total: i64,
@@ -52,7 +52,7 @@ impl UserPoints {
         &mut self,
         ctx: &WriteCtx<'_>,
         user: UserRow,
-        system: i64,
+        system: DefinitionId,
     ) -> Result<&mut SystemChange, ApiError> {
         let index = match self.changes.iter().position(|c| c.system_id == system) {
             Some(i) => i,
@@ -178,7 +178,7 @@ pub fn after_event(
     points: &mut UserPoints,
     user: &User,
     facts: &EventFacts<'_>,
-    completed: &[i64],
+    completed: &[DefinitionId],
 ) -> Result<(), ApiError> {
     let _cost = crate::writer::costs::charge(crate::writer::costs::Feature::Points);
     let catalog = ctx.catalog.clone();
@@ -247,7 +247,7 @@ fn achievement_triggers(
     user: &User,
     system: &PointsSystem,
     catalog: &Catalog,
-    completed: &[i64],
+    completed: &[DefinitionId],
 ) -> Result<(), ApiError> {
     if completed.is_empty() {
         return Ok(());
@@ -273,7 +273,7 @@ pub fn on_achievements(
     ctx: &mut WriteCtx<'_>,
     points: &mut UserPoints,
     user: &User,
-    completed: &[i64],
+    completed: &[DefinitionId],
 ) -> Result<(), ApiError> {
     let catalog = ctx.catalog.clone();
     for system in catalog.points_for(user.tenant_id) {
@@ -412,7 +412,7 @@ pub struct Finished {
     /// The response's `points` map: systems with at least one award, by key.
     pub response: Map<String, Value>,
     /// Every award as `(system id, awarded)`, in order.
-    pub awards: Vec<(i64, i64)>,
+    pub awards: Vec<(DefinitionId, i64)>,
     /// Event-response entries of the leaderboards ranked by these points.
     pub leaderboards: Map<String, Value>,
 }
@@ -456,7 +456,8 @@ fn finish_measured(
         else {
             continue;
         };
-        let levels: Vec<(i64, i64)> = system.levels.iter().map(|l| (l.points, l.id)).collect();
+        let levels: Vec<(i64, DefinitionId)> =
+            system.levels.iter().map(|l| (l.points, l.id)).collect();
         store::move_counts(
             ctx.conn,
             system.id,

@@ -17,7 +17,7 @@ use super::view;
 use crate::catalog::points::{Boost, BoostTarget, PointsTrigger, TriggerKind};
 use crate::catalog::{Catalog, PointsSystem};
 use crate::clock::{format_timestamp, from_millis};
-use crate::domain::ids::{TenantId, UserRow};
+use crate::domain::ids::{DefinitionId, TenantId, UserRow};
 use crate::domain::user::User;
 use crate::error::ApiError;
 use crate::rules::local_time::{end_of_local_day, start_of_local_day};
@@ -58,7 +58,7 @@ fn ticks_for(user: &User, tz: Tz, t: &PointsTrigger) -> Option<Ticks> {
 fn put_tick(
     ctx: &WriteCtx<'_>,
     user: UserRow,
-    trigger: i64,
+    trigger: DefinitionId,
     at: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     ctx.conn
@@ -111,10 +111,10 @@ impl TimeTriggerJob {
 }
 
 fn fingerprint(catalog: &Catalog) -> String {
-    let triggers: Vec<(i64, String)> = time_triggers(catalog)
+    let triggers: Vec<(DefinitionId, String)> = time_triggers(catalog)
         .map(|(s, t)| (t.id, format!("{}:{:?}", s.owner, t.kind)))
         .collect();
-    let levels: Vec<(i64, Vec<(i64, i64)>)> = catalog
+    let levels: Vec<(DefinitionId, Vec<(i64, DefinitionId)>)> = catalog
         .all_points()
         .map(|s| (s.id, s.levels.iter().map(|l| (l.points, l.id)).collect()))
         .collect();
@@ -125,11 +125,11 @@ fn fingerprint(catalog: &Catalog) -> String {
 /// and recounts levels of systems whose levels changed while the server was down.
 fn reconcile(ctx: &WriteCtx<'_>, catalog: &Catalog) -> Result<(), ApiError> {
     for s in catalog.all_points() {
-        let levels: Vec<(i64, i64)> = s.levels.iter().map(|l| (l.points, l.id)).collect();
+        let levels: Vec<(i64, DefinitionId)> = s.levels.iter().map(|l| (l.points, l.id)).collect();
         store::reconcile_levels(ctx.conn, s.id, &levels)?;
     }
-    let active: Vec<i64> = time_triggers(catalog).map(|(_, t)| t.id).collect();
-    let scheduled: Vec<i64> = {
+    let active: Vec<DefinitionId> = time_triggers(catalog).map(|(_, t)| t.id).collect();
+    let scheduled: Vec<DefinitionId> = {
         let mut stmt = ctx
             .conn
             .prepare("SELECT DISTINCT trigger_id FROM points_time_ticks")?;
@@ -169,7 +169,7 @@ fn reconcile(ctx: &WriteCtx<'_>, catalog: &Catalog) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn find_trigger(catalog: &Catalog, id: i64) -> Option<(&PointsSystem, &PointsTrigger)> {
+fn find_trigger(catalog: &Catalog, id: DefinitionId) -> Option<(&PointsSystem, &PointsTrigger)> {
     time_triggers(catalog).find(|(_, t)| t.id == id)
 }
 
@@ -190,7 +190,7 @@ impl Job for TimeTriggerJob {
         let until_ms = until.timestamp_millis();
         let default_tz = ctx.env.settings.config.server.default_timezone;
         loop {
-            let due: Vec<(UserRow, i64, i64)> = {
+            let due: Vec<(UserRow, DefinitionId, i64)> = {
                 let mut stmt = ctx.conn.prepare_cached(
                     "SELECT user_id, trigger_id, next_at FROM points_time_ticks
                       WHERE next_at <= ?1 ORDER BY next_at LIMIT ?2",

@@ -3,13 +3,18 @@
 
 use std::collections::HashMap;
 
+use rusqlite::types::{FromSql, ToSql};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 use super::rules::{bucket_of, level_index};
-use crate::domain::ids::{TenantId, UserRow};
+use crate::domain::ids::{DefinitionId, TenantId, UserRow};
 
-pub fn total(conn: &Connection, user: UserRow, system: i64) -> rusqlite::Result<Option<i64>> {
+pub fn total(
+    conn: &Connection,
+    user: UserRow,
+    system: DefinitionId,
+) -> rusqlite::Result<Option<i64>> {
     conn.prepare_cached("SELECT total FROM points_totals WHERE user_id = ?1 AND system_id = ?2")?
         .query_row(params![user, system], |r| r.get(0))
         .optional()
@@ -18,7 +23,7 @@ pub fn total(conn: &Connection, user: UserRow, system: i64) -> rusqlite::Result<
 pub fn set_total(
     conn: &Connection,
     user: UserRow,
-    system: i64,
+    system: DefinitionId,
     tenant: TenantId,
     total: i64,
 ) -> rusqlite::Result<()> {
@@ -33,8 +38,8 @@ pub fn set_total(
 pub struct NewAward<'a> {
     pub uuid: &'a str,
     pub user: UserRow,
-    pub system: i64,
-    pub trigger: i64,
+    pub system: DefinitionId,
+    pub trigger: DefinitionId,
     pub awarded: i64,
     pub total: i64,
     pub at_ms: i64,
@@ -65,7 +70,7 @@ pub fn insert_award(conn: &Connection, a: &NewAward<'_>) -> rusqlite::Result<()>
 /// time that version pays out.
 pub fn snapshot(
     conn: &Connection,
-    trigger: i64,
+    trigger: DefinitionId,
     updated: i64,
     render: impl FnOnce() -> String,
 ) -> rusqlite::Result<i64> {
@@ -86,7 +91,11 @@ pub fn snapshot(
 }
 
 /// The user's best-ever total on a metric, when it is above the current one.
-pub fn metric_best(conn: &Connection, user: UserRow, metric: i64) -> rusqlite::Result<Option<f64>> {
+pub fn metric_best(
+    conn: &Connection,
+    user: UserRow,
+    metric: DefinitionId,
+) -> rusqlite::Result<Option<f64>> {
     conn.prepare_cached(
         "SELECT best FROM points_metric_marks WHERE user_id = ?1 AND metric_id = ?2",
     )?
@@ -97,7 +106,7 @@ pub fn metric_best(conn: &Connection, user: UserRow, metric: i64) -> rusqlite::R
 pub fn set_metric_best(
     conn: &Connection,
     user: UserRow,
-    metric: i64,
+    metric: DefinitionId,
     best: Option<f64>,
 ) -> rusqlite::Result<()> {
     match best {
@@ -117,7 +126,11 @@ pub fn set_metric_best(
 }
 
 /// `(acc, best)` of a metric trigger with event filters.
-pub fn progress(conn: &Connection, user: UserRow, trigger: i64) -> rusqlite::Result<(f64, f64)> {
+pub fn progress(
+    conn: &Connection,
+    user: UserRow,
+    trigger: DefinitionId,
+) -> rusqlite::Result<(f64, f64)> {
     Ok(conn
         .prepare_cached(
             "SELECT acc, best FROM points_trigger_progress WHERE user_id = ?1 AND trigger_id = ?2",
@@ -130,7 +143,7 @@ pub fn progress(conn: &Connection, user: UserRow, trigger: i64) -> rusqlite::Res
 pub fn set_progress(
     conn: &Connection,
     user: UserRow,
-    trigger: i64,
+    trigger: DefinitionId,
     acc: f64,
     best: f64,
 ) -> rusqlite::Result<()> {
@@ -142,16 +155,21 @@ pub fn set_progress(
     Ok(())
 }
 
-fn bump(
+/// `key` is a bucket, or a level id (`NO_LEVEL` below every level).
+fn bump<K: ToSql>(
     conn: &Connection,
     sql: &'static str,
-    (system, tenant, key): (i64, TenantId, i64),
+    (system, tenant, key): (DefinitionId, TenantId, K),
     delta: i64,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?
         .execute(params![system, tenant, key, delta])?;
     Ok(())
 }
+
+/// The `level_id` of the users below every level in `points_level_counts`: no definition
+/// row has id 0.
+pub const NO_LEVEL: DefinitionId = DefinitionId::from_raw(0);
 
 const BUMP_BUCKET: &str = "INSERT INTO points_buckets (system_id, tenant_id, bucket, users)
      VALUES (?1, ?2, ?3, ?4)
@@ -165,15 +183,15 @@ const BUMP_LEVEL: &str = "INSERT INTO points_level_counts (system_id, tenant_id,
 /// no totals row) to `after`. `levels` are `(threshold, level id)` ascending.
 pub fn move_counts(
     conn: &Connection,
-    system: i64,
+    system: DefinitionId,
     tenant: TenantId,
-    levels: &[(i64, i64)],
+    levels: &[(i64, DefinitionId)],
     before: Option<i64>,
     after: i64,
 ) -> rusqlite::Result<()> {
     let level_of = |total: i64| {
         let thresholds: Vec<i64> = levels.iter().map(|(t, _)| *t).collect();
-        level_index(&thresholds, total).map_or(0, |i| levels[i].1)
+        level_index(&thresholds, total).map_or(NO_LEVEL, |i| levels[i].1)
     };
     if let Some(before) = before {
         if bucket_of(before) != bucket_of(after) {
@@ -194,7 +212,7 @@ pub fn move_counts(
 /// `(bucket, users)` of the users with a totals row.
 pub fn buckets(
     conn: &Connection,
-    system: i64,
+    system: DefinitionId,
     tenant: TenantId,
 ) -> rusqlite::Result<Vec<(i64, i64)>> {
     users_by(
@@ -205,12 +223,12 @@ pub fn buckets(
     )
 }
 
-/// Users with a totals row by level id (0: below every level).
+/// Users with a totals row by level id (`NO_LEVEL`: below every level).
 pub fn level_counts(
     conn: &Connection,
-    system: i64,
+    system: DefinitionId,
     tenant: TenantId,
-) -> rusqlite::Result<HashMap<i64, i64>> {
+) -> rusqlite::Result<HashMap<DefinitionId, i64>> {
     users_by(
         conn,
         "SELECT level_id, users FROM points_level_counts",
@@ -220,10 +238,10 @@ pub fn level_counts(
 }
 
 /// The `(value, users)` rows `select` reads of one system and tenant.
-fn users_by<C: FromIterator<(i64, i64)>>(
+fn users_by<K: FromSql, C: FromIterator<(K, i64)>>(
     conn: &Connection,
     select: &str,
-    system: i64,
+    system: DefinitionId,
     tenant: TenantId,
 ) -> rusqlite::Result<C> {
     let mut stmt =
@@ -236,10 +254,13 @@ fn users_by<C: FromIterator<(i64, i64)>>(
 /// counts were last made. One pass over the system's totals rows, in the writer.
 pub fn reconcile_levels(
     conn: &Connection,
-    system: i64,
-    levels: &[(i64, i64)],
+    system: DefinitionId,
+    levels: &[(i64, DefinitionId)],
 ) -> rusqlite::Result<()> {
-    let fingerprint = format!("{levels:?}");
+    // Stored: the Debug text of the (threshold, level id) integer pairs, as written before
+    // level ids had their own type, so an unchanged system is not recounted.
+    let pairs: Vec<(i64, i64)> = levels.iter().map(|&(t, id)| (t, id.get())).collect();
+    let fingerprint = format!("{pairs:?}");
     let stored: Option<String> = conn
         .prepare_cached("SELECT fingerprint FROM points_level_fingerprints WHERE system_id = ?1")?
         .query_row([system], |r| r.get(0))
@@ -252,7 +273,7 @@ pub fn reconcile_levels(
         [system],
     )?;
     let thresholds: Vec<i64> = levels.iter().map(|(t, _)| *t).collect();
-    let mut counts: HashMap<(TenantId, i64), i64> = HashMap::new();
+    let mut counts: HashMap<(TenantId, DefinitionId), i64> = HashMap::new();
     {
         let mut stmt =
             conn.prepare("SELECT tenant_id, total FROM points_totals WHERE system_id = ?1")?;
@@ -261,7 +282,7 @@ pub fn reconcile_levels(
         })?;
         for row in rows {
             let (tenant, total) = row?;
-            let level = level_index(&thresholds, total).map_or(0, |i| levels[i].1);
+            let level = level_index(&thresholds, total).map_or(NO_LEVEL, |i| levels[i].1);
             *counts.entry((tenant, level)).or_insert(0) += 1;
         }
     }
@@ -282,7 +303,7 @@ pub type AwardRow = (String, i64, i64, i64, Value, Value);
 pub fn recent_awards(
     conn: &Connection,
     user: UserRow,
-    system: i64,
+    system: DefinitionId,
     n: i64,
 ) -> rusqlite::Result<Vec<AwardRow>> {
     let mut stmt = conn.prepare_cached(
@@ -309,7 +330,7 @@ pub fn recent_awards(
 pub fn awards_since(
     conn: &Connection,
     user: UserRow,
-    system: i64,
+    system: DefinitionId,
     since_ms: i64,
 ) -> rusqlite::Result<Vec<(i64, i64)>> {
     crate::store::all_rows(
@@ -326,7 +347,7 @@ pub fn awards_since(
 /// attribute-filtered summary needs it, the unfiltered one reads the bucket counts.
 pub fn filtered_totals(
     conn: &Connection,
-    system: i64,
+    system: DefinitionId,
     tenant: TenantId,
     filter: &[(String, String)],
 ) -> rusqlite::Result<Vec<i64>> {

@@ -14,6 +14,7 @@ use crate::auth::UserPath;
 use crate::catalog::{AchievementTrigger, Catalog, Metric};
 use crate::clock::from_millis;
 use crate::config::AchievementStatus;
+use crate::domain::ids::DefinitionId;
 use crate::domain::number::json_number;
 use crate::domain::user::User;
 use crate::error::ApiError;
@@ -39,7 +40,7 @@ fn metric_json(
     current: f64,
     catalog: &Catalog,
     user: &User,
-    completed: &HashMap<i64, i64>,
+    completed: &HashMap<DefinitionId, i64>,
 ) -> Value {
     let mut achievements: Vec<(f64, Value)> = catalog
         .achievements_for(user.tenant_id)
@@ -74,7 +75,10 @@ fn metric_json(
     })
 }
 
-fn completions(conn: &rusqlite::Connection, user: &User) -> Result<HashMap<i64, i64>, ApiError> {
+fn completions(
+    conn: &rusqlite::Connection,
+    user: &User,
+) -> Result<HashMap<DefinitionId, i64>, ApiError> {
     Ok(achievement_store::completed(conn, user.row_id)?
         .into_iter()
         .collect())
@@ -84,7 +88,7 @@ async fn all(state: TenantState, UserPath(id): UserPath) -> Result<HttpResponse,
     let catalog = state.catalog.current();
     state
         .read_user_json(state.tenant, id, move |conn, user| {
-            let totals: HashMap<i64, f64> = store::events::totals(conn, user.row_id)?
+            let totals: HashMap<DefinitionId, f64> = store::events::totals(conn, user.row_id)?
                 .into_iter()
                 .collect();
             let completed = completions(conn, &user)?;

@@ -1,6 +1,7 @@
 //! Pure achievement rules: attribute filters and the composite cascade.
 
 use std::collections::{BTreeMap, HashSet};
+use std::hash::Hash;
 
 /// All pairs must match (docs/behaviour/achievements.md#filters); an empty filter matches everyone.
 pub fn filters_match(required: &[(String, String)], actual: &BTreeMap<String, String>) -> bool {
@@ -12,11 +13,16 @@ pub fn filters_match(required: &[(String, String)], actual: &BTreeMap<String, St
 /// Composites that complete given what is already complete, in completion order: each
 /// pass completes every composite whose prerequisites are all done, until a pass adds
 /// nothing. `composites` is in definition order, which breaks ties within a pass.
-pub fn cascade(composites: &[(i64, Vec<i64>)], completed: &HashSet<i64>) -> Vec<i64> {
+/// Generic over the id: `domain` imports `rules`, so `rules` cannot name `DefinitionId`,
+/// which the callers pass.
+pub fn cascade<Id: Copy + Eq + Hash>(
+    composites: &[(Id, Vec<Id>)],
+    completed: &HashSet<Id>,
+) -> Vec<Id> {
     let mut done = completed.clone();
     let mut order = Vec::new();
     loop {
-        let ready: Vec<i64> = composites
+        let ready: Vec<Id> = composites
             .iter()
             .filter(|(id, prereqs)| {
                 !done.contains(id)

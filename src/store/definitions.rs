@@ -13,7 +13,7 @@ use std::fmt;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{DefinitionId, TenantId};
 use crate::error::ApiError;
 
 /// What a row defines.
@@ -130,7 +130,7 @@ pub fn status(text: &str) -> std::result::Result<Status, ApiError> {
 /// A row read back.
 #[derive(Debug, Clone)]
 pub struct Row {
-    pub id: i64,
+    pub id: DefinitionId,
     pub uuid: String,
     /// The owning tenant, 0 for a definition shared by every tenant.
     pub owner: TenantId,
@@ -162,7 +162,7 @@ pub enum Error {
     Sql(rusqlite::Error),
     /// A row whose kind, status or body cannot be read.
     Unreadable {
-        id: i64,
+        id: DefinitionId,
         kind: String,
         key: String,
         reason: String,
@@ -211,7 +211,7 @@ const COLUMNS: &str =
     "id, uuid, ifnull(tenant_id, 0), kind, key, status, managed, body, created, updated";
 
 struct Raw {
-    id: i64,
+    id: DefinitionId,
     uuid: String,
     owner: TenantId,
     kind: String,
@@ -293,7 +293,7 @@ pub fn managed_shared(conn: &Connection) -> Result<Vec<Row>> {
 }
 
 /// One row by id.
-pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Row>> {
+pub fn by_id(conn: &Connection, id: DefinitionId) -> Result<Option<Row>> {
     let raw = conn
         .prepare_cached(&format!("SELECT {COLUMNS} FROM definitions WHERE id = ?1"))?
         .query_row([id], raw)
@@ -302,7 +302,7 @@ pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Row>> {
 }
 
 /// One row by id that the caller knows exists (the catalog named it in this command).
-pub fn existing(conn: &Connection, id: i64) -> std::result::Result<Row, ApiError> {
+pub fn existing(conn: &Connection, id: DefinitionId) -> std::result::Result<Row, ApiError> {
     by_id(conn, id)?.ok_or_else(|| ApiError::internal(format!("definition row {id} is gone")))
 }
 
@@ -389,7 +389,10 @@ pub fn active_points_system_key(
 
 /// The keys of every row of `kind` by id, archived ones included (names for stored
 /// history).
-pub fn keys_by_id(conn: &Connection, kind: Kind) -> rusqlite::Result<HashMap<i64, String>> {
+pub fn keys_by_id(
+    conn: &Connection,
+    kind: Kind,
+) -> rusqlite::Result<HashMap<DefinitionId, String>> {
     let mut stmt = conn.prepare_cached("SELECT id, key FROM definitions WHERE kind = ?1")?;
     let rows = stmt.query_map([kind.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
@@ -427,7 +430,7 @@ pub struct New<'a> {
 }
 
 /// Inserts a row; returns its id.
-pub fn insert(conn: &Connection, new: &New<'_>) -> rusqlite::Result<i64> {
+pub fn insert(conn: &Connection, new: &New<'_>) -> rusqlite::Result<DefinitionId> {
     conn.prepare_cached(
         "INSERT INTO definitions (uuid, tenant_id, kind, key, status, managed, body, created, updated)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
@@ -442,13 +445,13 @@ pub fn insert(conn: &Connection, new: &New<'_>) -> rusqlite::Result<i64> {
         Value::Object(new.body.clone()).to_string(),
         new.now_ms
     ])?;
-    Ok(conn.last_insert_rowid())
+    Ok(DefinitionId::from_raw(conn.last_insert_rowid()))
 }
 
 /// Replaces a row's status and body, and its key when `key` is given.
 pub fn update(
     conn: &Connection,
-    id: i64,
+    id: DefinitionId,
     key: Option<&str>,
     status: Status,
     body: &Map<String, Value>,
@@ -470,7 +473,11 @@ pub fn update(
 
 /// Replaces a row's body without counting it as an update of the definition (a composite's
 /// prerequisite renamed with the achievement it names).
-pub fn rewrite_body(conn: &Connection, id: i64, body: &Map<String, Value>) -> rusqlite::Result<()> {
+pub fn rewrite_body(
+    conn: &Connection,
+    id: DefinitionId,
+    body: &Map<String, Value>,
+) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE definitions SET body = ?1 WHERE id = ?2")?
         .execute(params![Value::Object(body.clone()).to_string(), id])?;
     Ok(())
@@ -556,14 +563,14 @@ pub fn store_streak_settings(
     Ok(())
 }
 
-pub fn archive(conn: &Connection, id: i64, now_ms: i64) -> rusqlite::Result<()> {
+pub fn archive(conn: &Connection, id: DefinitionId, now_ms: i64) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE definitions SET status = 'archived', updated = ?1 WHERE id = ?2")?
         .execute(params![now_ms, id])?;
     Ok(())
 }
 
 /// Deletes a row nothing refers to (a points level: levels hold no history).
-pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+pub fn delete(conn: &Connection, id: DefinitionId) -> rusqlite::Result<()> {
     conn.prepare_cached("DELETE FROM definitions WHERE id = ?1")?
         .execute([id])?;
     Ok(())

@@ -2,12 +2,12 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::domain::ids::UserRow;
+use crate::domain::ids::{DefinitionId, UserRow};
 
 pub struct NewEvent<'a> {
     pub uuid: &'a str,
     pub user_row: UserRow,
-    pub metric_id: i64,
+    pub metric_id: DefinitionId,
     pub value: f64,
     pub attributes: Option<&'a str>,
     pub at_ms: i64,
@@ -37,7 +37,7 @@ pub fn insert(conn: &Connection, e: &NewEvent<'_>) -> rusqlite::Result<i64> {
 pub fn add_to_total(
     conn: &Connection,
     user_row: UserRow,
-    metric_id: i64,
+    metric_id: DefinitionId,
     value: f64,
     at_ms: i64,
 ) -> rusqlite::Result<f64> {
@@ -53,7 +53,11 @@ pub fn add_to_total(
     Ok(before + value)
 }
 
-pub fn total(conn: &Connection, user_row: UserRow, metric_id: i64) -> rusqlite::Result<f64> {
+pub fn total(
+    conn: &Connection,
+    user_row: UserRow,
+    metric_id: DefinitionId,
+) -> rusqlite::Result<f64> {
     Ok(conn
         .prepare_cached("SELECT total FROM metric_totals WHERE user_id = ?1 AND metric_id = ?2")?
         .query_row(params![user_row, metric_id], |r| r.get(0))
@@ -62,7 +66,7 @@ pub fn total(conn: &Connection, user_row: UserRow, metric_id: i64) -> rusqlite::
 }
 
 /// Every metric total of one user, by metric id.
-pub fn totals(conn: &Connection, user_row: UserRow) -> rusqlite::Result<Vec<(i64, f64)>> {
+pub fn totals(conn: &Connection, user_row: UserRow) -> rusqlite::Result<Vec<(DefinitionId, f64)>> {
     let mut stmt =
         conn.prepare_cached("SELECT metric_id, total FROM metric_totals WHERE user_id = ?1")?;
     let rows = stmt.query_map([user_row], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -74,7 +78,7 @@ pub fn totals(conn: &Connection, user_row: UserRow) -> rusqlite::Result<Vec<(i64
 pub fn replayed_event(
     conn: &Connection,
     user_row: UserRow,
-    metric_id: i64,
+    metric_id: DefinitionId,
     key: &str,
     not_before_ms: i64,
 ) -> rusqlite::Result<Option<String>> {
@@ -92,7 +96,7 @@ pub fn replayed_event(
 pub fn claim_key(
     conn: &Connection,
     user_row: UserRow,
-    metric_id: i64,
+    metric_id: DefinitionId,
     key: &str,
     event_row: i64,
     now_ms: i64,
@@ -117,7 +121,7 @@ pub fn expire_keys(conn: &Connection, before_ms: i64) -> rusqlite::Result<usize>
 pub fn values_since(
     conn: &Connection,
     user_row: UserRow,
-    metric_id: i64,
+    metric_id: DefinitionId,
     from_ms: i64,
 ) -> rusqlite::Result<Vec<(i64, f64)>> {
     super::all_rows(
@@ -138,7 +142,7 @@ pub fn last_event_at(conn: &Connection, user_row: UserRow) -> rusqlite::Result<O
 #[derive(Debug)]
 pub struct StoredEvent {
     pub uuid: String,
-    pub metric_id: i64,
+    pub metric_id: DefinitionId,
     pub value: f64,
     /// The JSON object of the event's attributes, as stored.
     pub attributes: Option<String>,

@@ -122,6 +122,7 @@ mod tests {
     use crate::activity;
     use crate::activity::store::{events, points, Events};
     use crate::db::migrate;
+    use crate::domain::ids::DefinitionId;
     use crate::domain::user::User;
 
     const T1: TenantId = TenantId::from_raw(1);
@@ -171,7 +172,7 @@ mod tests {
         kind: &str,
         key: &str,
         status: &str,
-    ) -> i64 {
+    ) -> DefinitionId {
         crate::store::definitions::insert(
             conn,
             &crate::store::definitions::New {

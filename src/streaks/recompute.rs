@@ -16,7 +16,7 @@ use super::service;
 use super::settings;
 use super::store;
 use crate::config::StreakDef;
-use crate::domain::ids::{TenantId, UserRow};
+use crate::domain::ids::{DefinitionId, TenantId, UserRow};
 use crate::error::ApiError;
 use crate::writer::WriteCtx;
 
@@ -62,7 +62,7 @@ pub fn recompute_all(
     let rules = Rules::new(def);
     let default_tz = ctx.env.settings.config.server.default_timezone;
     let catalog = ctx.catalog.clone();
-    let mut metric_keys: HashMap<TenantId, Vec<(i64, String)>> = HashMap::new();
+    let mut metric_keys: HashMap<TenantId, Vec<(DefinitionId, String)>> = HashMap::new();
     let mut count = 0;
     each_user(ctx, |ctx, user| {
         let store::UserInfo {
@@ -77,7 +77,7 @@ pub fn recompute_all(
         } else {
             None
         };
-        let keys_of = |d: &StreakDef| -> Vec<(i64, String)> {
+        let keys_of = |d: &StreakDef| -> Vec<(DefinitionId, String)> {
             d.metrics
                 .iter()
                 .filter_map(|m| catalog.metric(tenant_id, &m.metric))
@@ -93,7 +93,7 @@ pub fn recompute_all(
             None => metric_keys.entry(tenant_id).or_insert_with(|| keys_of(def)),
         };
         let rules = personal.as_ref().map_or(rules, Rules::new);
-        let ids: Vec<i64> = keys.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<DefinitionId> = keys.iter().map(|(id, _)| *id).collect();
         let events = store::events_of(ctx.conn, user_id, &ids)?;
         let user_tz: Tz = tz.and_then(|t| t.parse().ok()).unwrap_or(default_tz);
         let first_tz = events

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use crate::domain::ids::{TenantId, UserRow};
+use crate::domain::ids::{DefinitionId, TenantId, UserRow};
 use crate::rules::streak::{Cover, StreakState};
 
 /// A stored `streaks` row.
@@ -434,13 +434,13 @@ pub fn users_after(
 pub fn events_of(
     conn: &Connection,
     user_id: UserRow,
-    metric_ids: &[i64],
-) -> rusqlite::Result<Vec<(i64, String, i64, f64)>> {
+    metric_ids: &[DefinitionId],
+) -> rusqlite::Result<Vec<(i64, String, DefinitionId, f64)>> {
     let mut out = Vec::new();
     let mut stmt = conn.prepare_cached(
         "SELECT at, tz, metric_id, value, id FROM events WHERE user_id = ?1 AND metric_id = ?2",
     )?;
-    let mut with_ids: Vec<(i64, String, i64, f64, i64)> = Vec::new();
+    let mut with_ids: Vec<(i64, String, DefinitionId, f64, i64)> = Vec::new();
     for metric in metric_ids {
         let rows = stmt.query_map(params![user_id, metric], |r| r.try_into())?;
         for row in rows {

@@ -7,6 +7,7 @@ use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
 
 use crate::catalog::Catalog;
+use crate::domain::ids::DefinitionId;
 use crate::domain::number::json_number;
 use crate::domain::user::User;
 use crate::error::ApiError;
@@ -35,7 +36,7 @@ pub fn best_ranks(
     let mut rows = stmt.query(params![user.row_id, from_ms, to_ms])?;
     let mut seen = BTreeSet::new();
     while let Some(r) = rows.next()? {
-        let id: i64 = r.get(0)?;
+        let id: DefinitionId = r.get(0)?;
         if !seen.insert(id) {
             continue;
         }

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use chrono_tz::Tz;
 
 use crate::clock::from_millis;
-use crate::domain::ids::{TenantId, UserRow};
+use crate::domain::ids::{DefinitionId, TenantId, UserRow};
 use crate::domain::number::too_large;
 use crate::error::ApiError;
 use crate::rules::local_time::local_date;
@@ -31,7 +31,7 @@ pub use pending::Pending;
 pub fn record_metric_event(
     ctx: &mut WriteCtx<'_>,
     user: &crate::domain::user::User,
-    metric_id: i64,
+    metric_id: DefinitionId,
     value: f64,
     attributes: &BTreeMap<String, String>,
     at_ms: i64,
@@ -62,7 +62,7 @@ pub fn record_points(
     ctx: &mut WriteCtx<'_>,
     user_row: UserRow,
     tenant: TenantId,
-    system_id: i64,
+    system_id: DefinitionId,
     amount: i64,
     at_ms: i64,
     tz: Tz,

@@ -19,13 +19,13 @@ use rusqlite::Connection;
 
 use super::rules::{day_number, period_keys};
 use super::store;
-use crate::domain::ids::{TenantId, UserRow};
+use crate::domain::ids::{DefinitionId, TenantId, UserRow};
 
 #[derive(Debug)]
 struct Add {
     tenant: TenantId,
     user_row: UserRow,
-    source_id: i64,
+    source_id: DefinitionId,
     slice: (String, String),
     date: NaiveDate,
     amount: f64,
@@ -51,7 +51,7 @@ pub struct Pending {
     adds: Vec<Add>,
 }
 
-type SliceKey = (UserRow, i64, String, String); // (user, source, attr key, attr value)
+type SliceKey = (UserRow, DefinitionId, String, String); // (user, source, attr key, attr value)
 
 impl Pending {
     /// Counts one event (or award) of `amount` on local `date` in `slice` of the source.
@@ -60,7 +60,7 @@ impl Pending {
     pub(super) fn add(
         &mut self,
         conn: &Connection,
-        (tenant, user_row, source_id): (TenantId, UserRow, i64),
+        (tenant, user_row, source_id): (TenantId, UserRow, DefinitionId),
         slice: (&str, &str),
         date: NaiveDate,
         amount: f64,
@@ -214,6 +214,8 @@ impl crate::writer::Staged for Pending {
 mod tests {
     use super::*;
 
+    const D9: DefinitionId = DefinitionId::from_raw(9);
+
     const U1: UserRow = UserRow::from_raw(1);
     const U2: UserRow = UserRow::from_raw(2);
 
@@ -240,7 +242,7 @@ mod tests {
     #[test]
     fn an_addition_that_would_overflow_a_stored_amount_is_refused() {
         let conn = db();
-        let source = (T1, U1, 9);
+        let source = (T1, U1, D9);
         let mut first = Pending::default();
         assert!(first
             .add(&conn, source, store::WHOLE, date(), 1e308)
@@ -261,7 +263,7 @@ mod tests {
             .add(&conn, source, store::WHOLE, date(), -1e308)
             .expect("add"));
         assert!(batch
-            .add(&conn, (T1, U2, 9), store::WHOLE, date(), 1e308)
+            .add(&conn, (T1, U2, D9), store::WHOLE, date(), 1e308)
             .expect("add"));
         batch.flush(&conn).expect("flush");
         let amounts: Vec<f64> = {
@@ -279,19 +281,19 @@ mod tests {
         let conn = db();
         let mut batch = Pending::default();
         assert!(batch
-            .add(&conn, (T1, U1, 9), store::WHOLE, date(), 1e308)
+            .add(&conn, (T1, U1, D9), store::WHOLE, date(), 1e308)
             .expect("add"));
         assert!(!batch
-            .add(&conn, (T1, U1, 9), store::WHOLE, date(), 1e308)
+            .add(&conn, (T1, U1, D9), store::WHOLE, date(), 1e308)
             .expect("add"));
         // A rollback to before the first restores the batch's magnitude too.
         batch.rollback_to(0);
         assert!(batch
-            .add(&conn, (T1, U1, 9), store::WHOLE, date(), 1.0)
+            .add(&conn, (T1, U1, D9), store::WHOLE, date(), 1.0)
             .expect("add"));
         assert!(surely_finite(batch.adds[0].magnitude));
         assert!(!batch
-            .add(&conn, (T1, U1, 9), store::WHOLE, date(), f64::INFINITY)
+            .add(&conn, (T1, U1, D9), store::WHOLE, date(), f64::INFINITY)
             .expect("add"));
     }
 }

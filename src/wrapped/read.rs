@@ -16,6 +16,7 @@ use super::rules::{self, date_of, day_number, monday_of, month_key, week_key, ye
 use super::store::{self, DayRow};
 use super::streak::longest_streak;
 use crate::catalog::Catalog;
+use crate::domain::ids::DefinitionId;
 use crate::domain::number::json_number;
 use crate::domain::user::User;
 use crate::error::ApiError;
@@ -33,7 +34,7 @@ struct Source {
     archived: bool,
 }
 
-fn source(conn: &Connection, id: i64) -> Result<Option<Source>, ApiError> {
+fn source(conn: &Connection, id: DefinitionId) -> Result<Option<Source>, ApiError> {
     let Some(row) = definitions::by_id(conn, id)? else {
         return Ok(None);
     };
@@ -110,9 +111,9 @@ struct Reader<'a> {
     /// The clock's UTC date, for the leaderboards' status (as the leaderboard reads say it).
     today: NaiveDate,
     /// `None` for ids that are no metric or points system (looked up once).
-    sources: BTreeMap<i64, Option<Source>>,
+    sources: BTreeMap<DefinitionId, Option<Source>>,
     /// (source, attr key, attr value) → days.
-    slices: BTreeMap<(i64, String, String), Days>,
+    slices: BTreeMap<(DefinitionId, String, String), Days>,
     achievements: Achievements<'a>,
 }
 
@@ -126,7 +127,7 @@ impl Reader<'_> {
     fn entry(
         &self,
         period: &Period,
-        source_id: i64,
+        source_id: DefinitionId,
         slice: (&str, &str),
         days: &Days,
         name: &str,
@@ -195,10 +196,8 @@ impl Reader<'_> {
                 let mut by_attribute = Map::new();
                 let attrs = self
                     .slices
-                    .range(
-                        (*source_id, String::new(), String::new())
-                            ..(*source_id + 1, String::new(), String::new()),
-                    )
+                    .range((*source_id, String::new(), String::new())..)
+                    .take_while(|((id, _, _), _)| id == source_id)
                     .filter(|((_, k, _), _)| !k.is_empty());
                 for ((_, k, v), attr_days) in attrs {
                     if let Some(e) =

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::domain::ids::{TenantId, UserRow};
+use crate::domain::ids::{DefinitionId, TenantId, UserRow};
 
 /// The whole source.
 pub const WHOLE: (&str, &str) = ("", "");
@@ -14,7 +14,7 @@ pub const WHOLE: (&str, &str) = ("", "");
 pub fn add_day(
     conn: &Connection,
     user_row: UserRow,
-    source_id: i64,
+    source_id: DefinitionId,
     (key, value): (&str, &str),
     day: i64,
     events: i64,
@@ -36,7 +36,7 @@ pub fn add_day(
 pub fn day_amount(
     conn: &Connection,
     user_row: UserRow,
-    source_id: i64,
+    source_id: DefinitionId,
     (key, value): (&str, &str),
     day: i64,
 ) -> rusqlite::Result<Option<f64>> {
@@ -52,7 +52,7 @@ pub fn day_amount(
 pub fn period_amount(
     conn: &Connection,
     user_row: UserRow,
-    source_id: i64,
+    source_id: DefinitionId,
     (key, value): (&str, &str),
     period: &str,
 ) -> rusqlite::Result<Option<f64>> {
@@ -67,7 +67,7 @@ pub fn period_amount(
     .optional()
 }
 
-type Slice = (TenantId, i64, String, String, String); // tenant, source, key, value, period
+type Slice = (TenantId, DefinitionId, String, String, String); // tenant, source, key, value, period
 
 /// Changes to the per-amount and per-period user counts, netted before they are written.
 #[derive(Debug, Default)]
@@ -143,7 +143,7 @@ impl Moves {
 pub fn move_period(
     conn: &Connection,
     moves: &mut Moves,
-    (tenant, user_row, source_id): (TenantId, UserRow, i64),
+    (tenant, user_row, source_id): (TenantId, UserRow, DefinitionId),
     (key, value): (&str, &str),
     period: &str,
     amount: f64,
@@ -189,7 +189,7 @@ pub fn move_period(
 /// One row of `wrapped_days`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DayRow {
-    pub source_id: i64,
+    pub source_id: DefinitionId,
     pub attr_key: String,
     pub attr_value: String,
     pub day: i64,
@@ -227,7 +227,7 @@ pub fn rank(
     conn: &Connection,
     tenant: TenantId,
     user_row: UserRow,
-    source_id: i64,
+    source_id: DefinitionId,
     slice: (&str, &str),
     period: &str,
 ) -> rusqlite::Result<Option<(i64, i64)>> {
@@ -272,6 +272,8 @@ mod tests {
 
     use crate::wrapped::pending::Pending;
 
+    const D9: DefinitionId = DefinitionId::from_raw(9);
+
     const U1: UserRow = UserRow::from_raw(1);
     const U2: UserRow = UserRow::from_raw(2);
     const U3: UserRow = UserRow::from_raw(3);
@@ -282,7 +284,7 @@ mod tests {
         let date = NaiveDate::from_ymd_opt(2031, 3, 12).expect("date");
         let mut pending = Pending::default();
         assert!(pending
-            .add(conn, (T1, user, 9), WHOLE, date, amount)
+            .add(conn, (T1, user, D9), WHOLE, date, amount)
             .expect("add"));
         pending.flush(conn).expect("flush");
     }
@@ -311,14 +313,14 @@ mod tests {
         add_one(&conn, U1, 2.0);
         assert_eq!(users_at(&conn), [(2.0, 1), (5.0, 1), (7.0, 1)]);
         assert_eq!(
-            rank(&conn, T1, U2, 9, WHOLE, "y:2031").expect("rank"),
+            rank(&conn, T1, U2, D9, WHOLE, "y:2031").expect("rank"),
             Some((2, 3))
         );
         // User 2 leaves it alone: the row goes.
         add_one(&conn, U2, 2.0);
         assert_eq!(users_at(&conn), [(2.0, 1), (7.0, 2)]);
         assert_eq!(
-            rank(&conn, T1, U3, 9, WHOLE, "y:2031").expect("rank"),
+            rank(&conn, T1, U3, D9, WHOLE, "y:2031").expect("rank"),
             Some((1, 3))
         );
     }
@@ -334,7 +336,7 @@ mod tests {
         // and a rolled-back command's addition that must leave no trace.
         let add = |batch: &mut Pending, user: UserRow, amount: f64| {
             assert!(batch
-                .add(&conn, (T1, user, 9), WHOLE, date, amount)
+                .add(&conn, (T1, user, D9), WHOLE, date, amount)
                 .expect("add"))
         };
         add(&mut batch, U1, 1.0);
@@ -363,7 +365,7 @@ mod tests {
             .expect("users");
         assert_eq!(active, 3);
         assert_eq!(
-            rank(&conn, T1, U2, 9, WHOLE, "y:2031").expect("rank"),
+            rank(&conn, T1, U2, D9, WHOLE, "y:2031").expect("rank"),
             Some((2, 3))
         );
     }

@@ -12,7 +12,7 @@ use super::{read, record_points};
 use crate::catalog::{Catalog, CatalogHandle};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::ids::{TenantId, UserRow};
+use crate::domain::ids::{DefinitionId, TenantId, UserRow};
 use crate::domain::user::User;
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
@@ -48,9 +48,9 @@ fn writer() -> Writer {
 struct Seed;
 
 impl Command for Seed {
-    type Output = (UserRow, UserRow, i64);
+    type Output = (UserRow, UserRow, DefinitionId);
 
-    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<(UserRow, UserRow, i64), ApiError> {
+    fn apply(self, ctx: &mut WriteCtx<'_>) -> Result<(UserRow, UserRow, DefinitionId), ApiError> {
         let mut rows = Vec::new();
         for id in ["ann", "bob"] {
             let mut user = User::new(T1, &UserId::parse(id)?, false, 0);
@@ -77,7 +77,7 @@ impl Command for Seed {
 
 struct Award {
     user_row: UserRow,
-    system: i64,
+    system: DefinitionId,
     amount: i64,
     at: &'static str,
 }
