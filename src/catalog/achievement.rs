@@ -11,7 +11,7 @@ pub use crate::model::achievement::{AchievementDef, AchievementTrigger as Trigge
 pub struct Achievement {
     pub id: DefinitionId,
     pub uuid: String,
-    /// Owning tenant, or 0 when shared by every tenant.
+    /// Owning tenant, or `TenantId::SHARED` (0) when shared by every tenant.
     pub owner: TenantId,
     pub key: String,
     pub def: AchievementDef,

@@ -33,7 +33,7 @@ pub enum Ranking {
 pub struct Leaderboard {
     pub id: DefinitionId,
     pub uuid: String,
-    /// Owning tenant, or 0 when shared by every tenant.
+    /// Owning tenant, or `TenantId::SHARED` (0) when shared by every tenant.
     pub owner: TenantId,
     pub key: String,
     pub name: String,

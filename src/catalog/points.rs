@@ -56,7 +56,7 @@ impl std::ops::Deref for PointsTrigger {
 pub struct PointsSystem {
     pub id: DefinitionId,
     pub uuid: String,
-    /// Owning tenant, or 0 when shared by every tenant.
+    /// Owning tenant, or `TenantId::SHARED` (0) when shared by every tenant.
     pub owner: TenantId,
     pub key: String,
     pub def: SystemDef,

@@ -132,7 +132,7 @@ pub fn status(text: &str) -> std::result::Result<Status, ApiError> {
 pub struct Row {
     pub id: DefinitionId,
     pub uuid: String,
-    /// The owning tenant, 0 for a definition shared by every tenant.
+    /// The owning tenant, `TenantId::SHARED` (0) for a definition shared by every tenant.
     pub owner: TenantId,
     pub kind: Kind,
     pub key: String,

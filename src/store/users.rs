@@ -167,8 +167,9 @@ fn anniversary_from(user: &User) -> String {
         .to_string()
 }
 
-/// Users of `owner` (0: every tenant) with `anniversary_from` in `(after_key, through]`,
-/// continuing after `(after_key, after_row)` in `(anniversary_from, id)` order.
+/// Users of `owner` (`TenantId::SHARED`: every tenant) with `anniversary_from` in
+/// `(after_key, through]`, continuing after `(after_key, after_row)` in
+/// `(anniversary_from, id)` order.
 pub fn by_anniversary_from(
     conn: &Connection,
     owner: TenantId,
