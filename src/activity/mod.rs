@@ -187,8 +187,7 @@ impl crate::writer::Staged for Pending {
 mod tests {
     use super::*;
 
-    const T1: TenantId = TenantId::from_raw(1);
-    const T2: TenantId = TenantId::from_raw(2);
+    use crate::domain::ids::fixtures::{T1, T2};
 
     const DAY: i64 = MS_PER_DAY;
 

@@ -68,7 +68,7 @@ impl Returns {
 mod tests {
     use super::*;
 
-    const T1: TenantId = TenantId::from_raw(1);
+    use crate::domain::ids::fixtures::T1;
 
     const DAY: i64 = 86_400_000;
 

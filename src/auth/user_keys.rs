@@ -99,7 +99,7 @@ pub fn generate() -> Result<(String, String), ring::error::Unspecified> {
 mod tests {
     use super::*;
 
-    const T1: TenantId = TenantId::from_raw(1);
+    use crate::domain::ids::fixtures::T1;
 
     #[test]
     fn generated_keys_have_the_app_prefix_and_differ() {

@@ -151,8 +151,7 @@ mod tests {
 
     use super::*;
 
-    const D1: DefinitionId = DefinitionId::from_raw(1);
-    const D7: DefinitionId = DefinitionId::from_raw(7);
+    use crate::domain::ids::fixtures::{D1, D7};
 
     fn row(status: &str, body: &Value) -> Row {
         Row {

@@ -75,6 +75,24 @@ row_id!(
     DefinitionId
 );
 
+/// Ids the unit tests of many modules name, written once.
+#[cfg(test)]
+pub mod fixtures {
+    use super::{DefinitionId, TenantId, UserRow};
+
+    pub const T1: TenantId = TenantId(1);
+    pub const T2: TenantId = TenantId(2);
+    pub const T7: TenantId = TenantId(7);
+    pub const U0: UserRow = UserRow(0);
+    pub const U1: UserRow = UserRow(1);
+    pub const U2: UserRow = UserRow(2);
+    pub const U3: UserRow = UserRow(3);
+    pub const U9: UserRow = UserRow(9);
+    pub const D1: DefinitionId = DefinitionId(1);
+    pub const D7: DefinitionId = DefinitionId(7);
+    pub const D9: DefinitionId = DefinitionId(9);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -302,7 +302,7 @@ impl User {
 mod tests {
     use super::*;
 
-    const T1: TenantId = TenantId::from_raw(1);
+    use crate::domain::ids::fixtures::T1;
 
     fn user() -> User {
         User::new(T1, &UserId::parse("u1").expect("id"), false, 0)

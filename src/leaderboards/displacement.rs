@@ -172,8 +172,7 @@ mod tests {
     use super::*;
     use crate::domain::ids::UserRow;
 
-    const U1: UserRow = UserRow::from_raw(1);
-    const U2: UserRow = UserRow::from_raw(2);
+    use crate::domain::ids::fixtures::{U1, U2};
 
     fn crossing(p: Option<u32>, r: Option<u32>) -> Crossing {
         Crossing {

@@ -347,11 +347,7 @@ impl crate::writer::Journaled for RankIndex {
 mod tests {
     use super::*;
 
-    const D1: DefinitionId = DefinitionId::from_raw(1);
-
-    const U1: UserRow = UserRow::from_raw(1);
-    const U2: UserRow = UserRow::from_raw(2);
-    const U3: UserRow = UserRow::from_raw(3);
+    use crate::domain::ids::fixtures::{D1, U1, U2, U3};
 
     fn s(user_id: UserRow, value: f64, reached_at: i64) -> Standing {
         Standing {

@@ -100,11 +100,7 @@ pub fn threshold(group: GroupState, max: usize) -> f64 {
 mod tests {
     use super::*;
 
-    const U0: UserRow = UserRow::from_raw(0);
-    const U1: UserRow = UserRow::from_raw(1);
-    const U2: UserRow = UserRow::from_raw(2);
-    const U3: UserRow = UserRow::from_raw(3);
-    const U9: UserRow = UserRow::from_raw(9);
+    use crate::domain::ids::fixtures::{U0, U1, U2, U3, U9};
 
     #[test]
     fn pages_number_ties_by_the_board_style() {

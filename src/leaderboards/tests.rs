@@ -18,7 +18,7 @@ use crate::settings::RuntimeSettings;
 use crate::writer::{Command, WriteCtx, Writer, WriterEnv};
 use crate::ConfigSource;
 
-const T1: TenantId = TenantId::from_raw(1);
+use crate::domain::ids::fixtures::T1;
 
 const CONFIG: &str = r#"
 [[metrics]]

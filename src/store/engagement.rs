@@ -107,8 +107,7 @@ mod tests {
     use super::*;
     use crate::db::migrate;
 
-    const T1: TenantId = TenantId::from_raw(1);
-    const T2: TenantId = TenantId::from_raw(2);
+    use crate::domain::ids::fixtures::{T1, T2};
 
     const DAY: i64 = 86_400_000;
 

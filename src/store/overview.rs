@@ -125,8 +125,7 @@ mod tests {
     use crate::domain::ids::DefinitionId;
     use crate::domain::user::User;
 
-    const T1: TenantId = TenantId::from_raw(1);
-    const T2: TenantId = TenantId::from_raw(2);
+    use crate::domain::ids::fixtures::{T1, T2};
 
     const HOUR: i64 = 3_600_000;
     const NOW: i64 = 1_900_000_000_000;

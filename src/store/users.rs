@@ -252,8 +252,7 @@ pub fn search(
 mod tests {
     use super::*;
 
-    const T1: TenantId = TenantId::from_raw(1);
-    const T2: TenantId = TenantId::from_raw(2);
+    use crate::domain::ids::fixtures::{T1, T2};
 
     fn user(conn: &Connection, id: &str, email: Option<&str>, name: Option<&str>) {
         conn.execute(

@@ -510,9 +510,7 @@ mod tests {
     use chrono::{DateTime, Utc};
     use chrono_tz::{America, Pacific, UTC};
 
-    const U1: UserRow = UserRow::from_raw(1);
-
-    const T1: TenantId = TenantId::from_raw(1);
+    use crate::domain::ids::fixtures::{T1, U1};
 
     fn ms(s: &str) -> i64 {
         DateTime::parse_from_rfc3339(s)

@@ -214,12 +214,7 @@ impl crate::writer::Staged for Pending {
 mod tests {
     use super::*;
 
-    const D9: DefinitionId = DefinitionId::from_raw(9);
-
-    const U1: UserRow = UserRow::from_raw(1);
-    const U2: UserRow = UserRow::from_raw(2);
-
-    const T1: TenantId = TenantId::from_raw(1);
+    use crate::domain::ids::fixtures::{D9, T1, U1, U2};
 
     fn date() -> NaiveDate {
         NaiveDate::from_ymd_opt(2031, 3, 12).expect("date")

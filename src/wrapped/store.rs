@@ -272,13 +272,7 @@ mod tests {
 
     use crate::wrapped::pending::Pending;
 
-    const D9: DefinitionId = DefinitionId::from_raw(9);
-
-    const U1: UserRow = UserRow::from_raw(1);
-    const U2: UserRow = UserRow::from_raw(2);
-    const U3: UserRow = UserRow::from_raw(3);
-
-    const T1: TenantId = TenantId::from_raw(1);
+    use crate::domain::ids::fixtures::{D9, T1, U1, U2, U3};
 
     fn add_one(conn: &Connection, user: UserRow, amount: f64) {
         let date = NaiveDate::from_ymd_opt(2031, 3, 12).expect("date");

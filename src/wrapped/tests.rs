@@ -12,14 +12,14 @@ use super::{read, record_points};
 use crate::catalog::{Catalog, CatalogHandle};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::ids::{DefinitionId, TenantId, UserRow};
+use crate::domain::ids::{DefinitionId, UserRow};
 use crate::domain::user::User;
 use crate::domain::user_id::UserId;
 use crate::error::ApiError;
 use crate::settings::{ConfigSource, RuntimeSettings};
 use crate::writer::{Command, WriteCtx, Writer, WriterEnv};
 
-const T1: TenantId = TenantId::from_raw(1);
+use crate::domain::ids::fixtures::T1;
 
 fn ms(text: &str) -> i64 {
     DateTime::parse_from_rfc3339(text)

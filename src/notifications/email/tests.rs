@@ -7,10 +7,7 @@ use crate::config::{EmailsConfig, MessageTemplates, RecapDef, RecapFrequency, Sm
 use crate::domain::ids::{TenantId, UserRow};
 use crate::notifications::Kind;
 
-const U9: UserRow = UserRow::from_raw(9);
-
-const T1: TenantId = TenantId::from_raw(1);
-const T7: TenantId = TenantId::from_raw(7);
+use crate::domain::ids::fixtures::{T1, T7, U9};
 
 fn full(kind: Kind) -> Value {
     json!({
