@@ -373,3 +373,36 @@ pub fn filtered_totals(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::fixtures::{D1, D7};
+
+    fn counts(conn: &Connection) -> Vec<(i64, i64)> {
+        let mut stmt = conn
+            .prepare("SELECT level_id, users FROM points_level_counts ORDER BY level_id")
+            .expect("prepare");
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query");
+        rows.collect::<rusqlite::Result<_>>().expect("rows")
+    }
+
+    #[test]
+    fn a_fingerprint_stored_before_level_ids_had_a_type_still_matches() {
+        let conn = crate::db::migrated_in_memory();
+        conn.execute_batch(
+            "INSERT INTO points_level_fingerprints (system_id, fingerprint) VALUES (1, '[(100, 7)]');
+             INSERT INTO points_level_counts (system_id, tenant_id, level_id, users) VALUES (1, 1, 7, 42);
+             INSERT INTO points_totals (user_id, system_id, tenant_id, total) VALUES (1, 1, 1, 150);",
+        )
+        .expect("seed");
+        // The same levels: the stored text is recognised and nothing is recounted.
+        reconcile_levels(&conn, D1, &[(100, D7)]).expect("reconcile");
+        assert_eq!(counts(&conn), [(7, 42)]);
+        // Other levels: recounted from the totals.
+        reconcile_levels(&conn, D1, &[(200, D7)]).expect("reconcile");
+        assert_eq!(counts(&conn), [(NO_LEVEL.get(), 1)]);
+    }
+}
